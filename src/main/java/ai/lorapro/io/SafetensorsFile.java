@@ -1,0 +1,376 @@
+package ai.lorapro.io;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A read-only, memory-mapped {@code .safetensors} file.
+ *
+ * <p>The whole header is validated when the file is opened, before any tensor is read: header
+ * length within the file and under {@link #MAX_HEADER_BYTES}, well-formed JSON, known dtypes,
+ * shape x element size equal to each byte range, ranges inside the data section and not
+ * overlapping. Any violation is a {@link CheckpointFormatException} naming the file and tensor.
+ * Tensors are mapped one at a time, so files of any size can be read.
+ */
+public final class SafetensorsFile implements TensorSource {
+
+    /** Upper bound on the JSON header (the reference implementation uses 100 MB). */
+    public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final Map<String, TensorInfo> tensors;
+    private final Map<String, String> metadata;
+
+    private SafetensorsFile(Path path, FileChannel channel) throws IOException {
+        this.path = path;
+        this.channel = channel;
+        long fileSize = channel.size();
+        if (fileSize < 8) {
+            throw error("file is " + fileSize + " bytes, shorter than the 8-byte header length");
+        }
+        ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(lengthBytes, 0);
+        long headerLength = lengthBytes.getLong(0);
+        if (headerLength < 2 || headerLength > MAX_HEADER_BYTES || headerLength > fileSize - 8) {
+            throw error(
+                    "header length "
+                            + headerLength
+                            + " is invalid for a file of "
+                            + fileSize
+                            + " bytes (max header "
+                            + MAX_HEADER_BYTES
+                            + ")");
+        }
+        ByteBuffer header = ByteBuffer.allocate((int) headerLength);
+        readFully(header, 8);
+        this.dataStart = 8 + headerLength;
+        String json = new String(header.array(), StandardCharsets.UTF_8);
+        Map<String, String> meta = new LinkedHashMap<>();
+        this.tensors = Collections.unmodifiableMap(parseHeader(json, fileSize - dataStart, meta));
+        this.metadata = Collections.unmodifiableMap(meta);
+    }
+
+    /** Opens and validates a safetensors file. */
+    public static SafetensorsFile open(Path path) {
+        FileChannel ch = null;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ);
+            return new SafetensorsFile(path, ch);
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new CheckpointFormatException(path + ": cannot read: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(ch);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing more to do: the open already failed
+            }
+        }
+    }
+
+    private void readFully(ByteBuffer buffer, long position) throws IOException {
+        long pos = position;
+        while (buffer.hasRemaining()) {
+            int n = channel.read(buffer, pos);
+            if (n < 0) {
+                throw error("unexpected end of file at byte " + pos);
+            }
+            pos += n;
+        }
+    }
+
+    private Map<String, TensorInfo> parseHeader(String json, long dataLength, Map<String, String> meta) {
+        JsonObject root;
+        try {
+            JsonElement parsed = JsonParser.parseString(json);
+            if (!parsed.isJsonObject()) {
+                throw error("header is not a JSON object");
+            }
+            root = parsed.getAsJsonObject();
+        } catch (JsonParseException | IllegalStateException e) {
+            throw error("malformed JSON header: " + firstLine(e.getMessage()));
+        }
+        Map<String, TensorInfo> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> e : root.entrySet()) {
+            String name = e.getKey();
+            if ("__metadata__".equals(name)) {
+                parseMetadata(e.getValue(), meta);
+                continue;
+            }
+            out.put(name, parseTensor(name, e.getValue(), dataLength));
+        }
+        checkNoOverlap(out.values());
+        return out;
+    }
+
+    private void parseMetadata(JsonElement value, Map<String, String> meta) {
+        if (!value.isJsonObject()) {
+            throw error("__metadata__ is not a JSON object");
+        }
+        for (Map.Entry<String, JsonElement> m : value.getAsJsonObject().entrySet()) {
+            if (!m.getValue().isJsonPrimitive() || !m.getValue().getAsJsonPrimitive().isString()) {
+                throw error("__metadata__." + m.getKey() + " is not a string");
+            }
+            meta.put(m.getKey(), m.getValue().getAsString());
+        }
+    }
+
+    private TensorInfo parseTensor(String name, JsonElement value, long dataLength) {
+        if (!value.isJsonObject()) {
+            throw error(name, "entry is not a JSON object");
+        }
+        JsonObject o = value.getAsJsonObject();
+        JsonElement dt = o.get("dtype");
+        if (dt == null || !dt.isJsonPrimitive()) {
+            throw error(name, "missing dtype");
+        }
+        TensorDType dtype = TensorDType.fromHeader(dt.getAsString());
+        if (dtype == null) {
+            throw error(name, "unknown dtype " + dt.getAsString());
+        }
+        long[] shape = longArray(name, o.get("shape"), "shape", -1);
+        long[] offsets = longArray(name, o.get("data_offsets"), "data_offsets", 2);
+        long elements = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw error(name, "negative dimension in shape");
+            }
+            try {
+                elements = Math.multiplyExact(elements, d);
+            } catch (ArithmeticException ex) {
+                throw error(name, "shape overflows");
+            }
+        }
+        long begin = offsets[0];
+        long end = offsets[1];
+        if (begin < 0 || end < begin || end > dataLength) {
+            throw error(
+                    name,
+                    "data_offsets [" + begin + ", " + end + "] outside the data section of " + dataLength + " bytes");
+        }
+        long expected;
+        try {
+            expected = Math.multiplyExact(elements, dtype.byteSize());
+        } catch (ArithmeticException ex) {
+            throw error(name, "shape overflows");
+        }
+        if (end - begin != expected) {
+            throw error(
+                    name,
+                    "byte range of "
+                            + (end - begin)
+                            + " does not match shape x dtype size = "
+                            + expected);
+        }
+        return new TensorInfo(name, dtype, shape, begin, end);
+    }
+
+    private long[] longArray(String tensor, JsonElement value, String field, int requiredLength) {
+        if (value == null || !value.isJsonArray()) {
+            throw error(tensor, "missing or non-array " + field);
+        }
+        List<Long> out = new ArrayList<>();
+        for (JsonElement el : value.getAsJsonArray()) {
+            if (!el.isJsonPrimitive() || !el.getAsJsonPrimitive().isNumber()) {
+                throw error(tensor, field + " holds a non-number");
+            }
+            double d = el.getAsDouble();
+            long l = el.getAsLong();
+            if (d != l) {
+                throw error(tensor, field + " holds a non-integer " + el);
+            }
+            out.add(l);
+        }
+        if (requiredLength >= 0 && out.size() != requiredLength) {
+            throw error(tensor, field + " must have " + requiredLength + " entries");
+        }
+        if (out.size() > 64) {
+            throw error(tensor, field + " has more than 64 dimensions");
+        }
+        long[] arr = new long[out.size()];
+        for (int i = 0; i < arr.length; i++) {
+            arr[i] = out.get(i);
+        }
+        return arr;
+    }
+
+    private void checkNoOverlap(java.util.Collection<TensorInfo> infos) {
+        List<TensorInfo> sorted = new ArrayList<>(infos);
+        sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        TensorInfo prev = null;
+        for (TensorInfo t : sorted) {
+            if (t.byteLength() == 0) {
+                continue;
+            }
+            if (prev != null && t.begin() < prev.end()) {
+                throw error(t.name(), "byte range overlaps tensor '" + prev.name() + "'");
+            }
+            prev = t;
+        }
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    private CheckpointFormatException error(String message) {
+        return new CheckpointFormatException(path + ": " + message);
+    }
+
+    private CheckpointFormatException error(String tensor, String message) {
+        return new CheckpointFormatException(path + ": tensor '" + tensor + "': " + message);
+    }
+
+    /** The file's path. */
+    public Path path() {
+        return path;
+    }
+
+    /** The tensors, by name, in header order. */
+    public Map<String, TensorInfo> tensors() {
+        return tensors;
+    }
+
+    /** The string metadata of {@code __metadata__}. */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    @Override
+    public java.util.Set<String> names() {
+        return tensors.keySet();
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return tensors.containsKey(name);
+    }
+
+    @Override
+    public TensorInfo info(String name) {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw error(name, "not found");
+        }
+        return info;
+    }
+
+    /** The raw little-endian bytes of a tensor, mapped read-only. */
+    public ByteBuffer bytes(String name) {
+        TensorInfo info = info(name);
+        if (info.byteLength() > Integer.MAX_VALUE) {
+            throw error(name, "a single tensor over 2 GiB is not supported");
+        }
+        try {
+            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), info.byteLength())
+                    .order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(path + ": tensor '" + name + "': cannot map: " + e.getMessage(), e);
+        }
+    }
+
+    /** A floating-point tensor's values widened to float32 (F16 and BF16 converted on the host). */
+    public float[] floats(String name) {
+        TensorInfo info = info(name);
+        ByteBuffer b = bytes(name);
+        int n = (int) info.elementCount();
+        float[] out = new float[n];
+        switch (info.dtype()) {
+            case F32:
+                b.asFloatBuffer().get(out);
+                break;
+            case F16:
+                for (int i = 0; i < n; i++) {
+                    out[i] = HalfFloats.f16ToFloat(b.getShort(2 * i));
+                }
+                break;
+            case BF16:
+                for (int i = 0; i < n; i++) {
+                    out[i] = HalfFloats.bf16ToFloat(b.getShort(2 * i));
+                }
+                break;
+            case F64:
+                for (int i = 0; i < n; i++) {
+                    out[i] = (float) b.getDouble(8 * i);
+                }
+                break;
+            default:
+                throw error(name, "dtype " + info.dtype() + " is not floating point");
+        }
+        return out;
+    }
+
+    /**
+     * Loads a tensor onto {@code manager}'s device. Floating-point tensors become {@code
+     * floatType} (FLOAT32 or FLOAT16); BF16 is widened on the host first because DJL cannot hold
+     * it. Integer tensors keep their type.
+     */
+    @Override
+    public NDArray load(NDManager manager, String name, DataType floatType) {
+        TensorInfo info = info(name);
+        if (!info.dtype().isFloating()) {
+            return manager.create(bytes(name), info.shape(), info.dtype().djlType());
+        }
+        if (info.dtype() == TensorDType.BF16 || info.dtype() == TensorDType.F64) {
+            float[] values = floats(name);
+            NDArray f32 = manager.create(FloatBuffer.wrap(values), info.shape());
+            return floatType == DataType.FLOAT32 ? f32 : convert(f32, floatType);
+        }
+        NDArray raw = manager.create(bytes(name), info.shape(), info.dtype().djlType());
+        return raw.getDataType() == floatType ? raw : convert(raw, floatType);
+    }
+
+    /** Loads a tensor as float32. */
+    public NDArray load(NDManager manager, String name) {
+        return load(manager, name, DataType.FLOAT32);
+    }
+
+    private static NDArray convert(NDArray array, DataType type) {
+        NDArray converted = array.toType(type, true);
+        array.close();
+        return converted;
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new CheckpointFormatException(path + ": cannot close: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package ai.lorapro.io;
+
+import ai.djl.ndarray.types.DataType;
+
+/** The safetensors dtypes we read and write, with their element sizes. */
+public enum TensorDType {
+    /** IEEE float32. */
+    F32(4, DataType.FLOAT32),
+    /** IEEE float16. */
+    F16(2, DataType.FLOAT16),
+    /** bfloat16; DJL cannot hold it, so it is widened to float32 on the host. */
+    BF16(2, DataType.FLOAT32),
+    /** float64. */
+    F64(8, DataType.FLOAT64),
+    /** int64. */
+    I64(8, DataType.INT64),
+    /** int32. */
+    I32(4, DataType.INT32),
+    /** int8. */
+    I8(1, DataType.INT8),
+    /** uint8. */
+    U8(1, DataType.UINT8),
+    /** bool, one byte each. */
+    BOOL(1, DataType.BOOLEAN);
+
+    private final int byteSize;
+    private final DataType djlType;
+
+    TensorDType(int byteSize, DataType djlType) {
+        this.byteSize = byteSize;
+        this.djlType = djlType;
+    }
+
+    /** Bytes per element. */
+    public int byteSize() {
+        return byteSize;
+    }
+
+    /** The DJL type an array of this dtype is loaded as (BF16 becomes FLOAT32). */
+    public DataType djlType() {
+        return djlType;
+    }
+
+    /** Whether this is a floating-point type. */
+    public boolean isFloating() {
+        return this == F32 || this == F16 || this == BF16 || this == F64;
+    }
+
+    /** The dtype named in a safetensors header, or {@code null} if unknown. */
+    public static TensorDType fromHeader(String name) {
+        for (TensorDType t : values()) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** The safetensors dtype of a DJL type. */
+    public static TensorDType of(DataType type) {
+        switch (type) {
+            case FLOAT32:
+                return F32;
+            case FLOAT16:
+                return F16;
+            case FLOAT64:
+                return F64;
+            case INT64:
+                return I64;
+            case INT32:
+                return I32;
+            case INT8:
+                return I8;
+            case UINT8:
+                return U8;
+            case BOOLEAN:
+                return BOOL;
+            default:
+                throw new IllegalArgumentException("no safetensors dtype for " + type);
+        }
+    }
+}

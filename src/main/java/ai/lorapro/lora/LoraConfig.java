@@ -1,0 +1,242 @@
+package ai.lorapro.lora;
+
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Immutable LoRA hyper-parameters, mirroring PEFT's {@code LoraConfig}.
+ *
+ * <p>Targets are chosen in one of three ways: a set of module names (a module matches when its
+ * dotted path equals a name or ends with {@code "." + name}), a regular expression that must match
+ * the whole path, or {@link #ALL_LINEAR}: every linear layer except the model's output head.
+ */
+public final class LoraConfig {
+
+    /** PEFT's shorthand for "every linear layer except the output head". */
+    public static final String ALL_LINEAR = "all-linear";
+
+    /** How the trainable factor A is initialised; B always starts at zero. */
+    public enum Init {
+        /** PEFT's default: Kaiming-uniform with a = sqrt(5), i.e. U(-1/sqrt(in), 1/sqrt(in)). */
+        KAIMING_UNIFORM,
+        /** PEFT's {@code init_lora_weights="gaussian"}: N(0, 1/r). */
+        GAUSSIAN
+    }
+
+    private final int r;
+    private final float alpha;
+    private final float dropout;
+    private final boolean useRsLora;
+    private final Set<String> targetModules;
+    private final Pattern targetRegex;
+    private final Init init;
+    private final long seed;
+
+    private LoraConfig(Builder b) {
+        this.r = b.r;
+        this.alpha = b.alpha;
+        this.dropout = b.dropout;
+        this.useRsLora = b.useRsLora;
+        this.targetModules = Collections.unmodifiableSet(new LinkedHashSet<>(b.targetModules));
+        this.targetRegex = b.targetRegex;
+        this.init = b.init;
+        this.seed = b.seed;
+    }
+
+    /** A builder with PEFT-like defaults: r 8, alpha 16, no dropout, all-linear targets. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.r = r;
+        b.alpha = alpha;
+        b.dropout = dropout;
+        b.useRsLora = useRsLora;
+        b.targetModules = new LinkedHashSet<>(targetModules);
+        b.targetRegex = targetRegex;
+        b.init = init;
+        b.seed = seed;
+        return b;
+    }
+
+    /** The rank r. */
+    public int getR() {
+        return r;
+    }
+
+    /** The LoRA alpha. */
+    public float getAlpha() {
+        return alpha;
+    }
+
+    /** Dropout probability applied to the input of the LoRA branch. */
+    public float getDropout() {
+        return dropout;
+    }
+
+    /** Whether the scaling is alpha / sqrt(r) (rsLoRA) instead of alpha / r. */
+    public boolean isUseRsLora() {
+        return useRsLora;
+    }
+
+    /** The scaling s in W = W0 + s B A. */
+    public float getScaling() {
+        return (float) (useRsLora ? alpha / Math.sqrt(r) : alpha / r);
+    }
+
+    /** The target module names, or {@code [all-linear]}; empty when a regex is used. */
+    public Set<String> getTargetModules() {
+        return targetModules;
+    }
+
+    /** The target regex, or {@code null}. */
+    public Pattern getTargetRegex() {
+        return targetRegex;
+    }
+
+    /** Whether every linear layer but the head is targeted. */
+    public boolean isAllLinear() {
+        return targetRegex == null && targetModules.contains(ALL_LINEAR);
+    }
+
+    /** How A is initialised. */
+    public Init getInit() {
+        return init;
+    }
+
+    /** Seed for the initialisation of A. */
+    public long getSeed() {
+        return seed;
+    }
+
+    /**
+     * Whether a linear layer at {@code modulePath} is a target.
+     *
+     * @param modulePath the dotted module path, e.g. {@code model.layers.0.self_attn.q_proj}
+     * @param isOutputHead whether the layer is the model's output head (never hit by all-linear)
+     */
+    public boolean matches(String modulePath, boolean isOutputHead) {
+        if (targetRegex != null) {
+            return targetRegex.matcher(modulePath).matches();
+        }
+        if (isAllLinear()) {
+            return !isOutputHead;
+        }
+        for (String name : targetModules) {
+            if (modulePath.equals(name) || modulePath.endsWith("." + name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public String toString() {
+        return "LoraConfig{r="
+                + r
+                + ", alpha="
+                + alpha
+                + ", dropout="
+                + dropout
+                + ", useRsLora="
+                + useRsLora
+                + ", targets="
+                + (targetRegex != null ? "regex:" + targetRegex.pattern() : targetModules)
+                + ", init="
+                + init
+                + '}';
+    }
+
+    /** Builds a {@link LoraConfig}. */
+    public static final class Builder {
+        private int r = 8;
+        private float alpha = 16;
+        private float dropout;
+        private boolean useRsLora;
+        private Set<String> targetModules = new LinkedHashSet<>(Set.of(ALL_LINEAR));
+        private Pattern targetRegex;
+        private Init init = Init.KAIMING_UNIFORM;
+        private long seed = 42;
+
+        private Builder() {}
+
+        /** Sets the rank (at least 1). */
+        public Builder setR(int r) {
+            this.r = r;
+            return this;
+        }
+
+        /** Sets alpha (the scaling is alpha / r, or alpha / sqrt(r) with rsLoRA). */
+        public Builder setAlpha(float alpha) {
+            this.alpha = alpha;
+            return this;
+        }
+
+        /** Sets the dropout probability on the LoRA branch's input, in [0, 1). */
+        public Builder optDropout(float dropout) {
+            this.dropout = dropout;
+            return this;
+        }
+
+        /** Uses the rank-stabilised scaling alpha / sqrt(r). */
+        public Builder optUseRsLora(boolean useRsLora) {
+            this.useRsLora = useRsLora;
+            return this;
+        }
+
+        /** Targets modules by name ({@code q_proj}) or {@link #ALL_LINEAR}. */
+        public Builder optTargetModules(Collection<String> names) {
+            this.targetModules = new LinkedHashSet<>(names);
+            this.targetRegex = null;
+            return this;
+        }
+
+        /** Targets modules by name ({@code q_proj}) or {@link #ALL_LINEAR}. */
+        public Builder optTargetModules(String... names) {
+            return optTargetModules(java.util.Arrays.asList(names));
+        }
+
+        /** Targets the modules whose whole dotted path matches {@code regex}. */
+        public Builder optTargetRegex(String regex) {
+            this.targetRegex = Pattern.compile(regex);
+            this.targetModules = new LinkedHashSet<>();
+            return this;
+        }
+
+        /** Sets the initialisation of A. */
+        public Builder optInit(Init init) {
+            this.init = Objects.requireNonNull(init, "init");
+            return this;
+        }
+
+        /** Sets the seed of A's initialisation. */
+        public Builder optSeed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Validates and builds the configuration. */
+        public LoraConfig build() {
+            if (r < 1) {
+                throw new IllegalArgumentException("LoRA rank r must be >= 1, got " + r);
+            }
+            if (!(alpha > 0) || Float.isInfinite(alpha)) {
+                throw new IllegalArgumentException("LoRA alpha must be finite and > 0, got " + alpha);
+            }
+            if (!(dropout >= 0 && dropout < 1)) {
+                throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
+            }
+            if (targetRegex == null && targetModules.isEmpty()) {
+                throw new IllegalArgumentException("LoRA needs at least one target module");
+            }
+            return new LoraConfig(this);
+        }
+    }
+}
