@@ -1,0 +1,84 @@
+package ai.lorapro.lora;
+
+import ai.djl.nn.Block;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.nn.HasOutputHead;
+import ai.lorapro.nn.ModuleTree;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Attaches LoRA adapters to the {@link LoraLinear} layers of a model that a {@link LoraConfig}
+ * targets, like PEFT's {@code inject_adapter}.
+ */
+public final class LoraInjector {
+
+    private LoraInjector() {}
+
+    /**
+     * Adds an adapter to every targeted linear layer under {@code root}.
+     *
+     * @return the dotted paths of the adapted modules, in model order
+     * @throws InvalidInputException if the configuration targets nothing, or names a module that
+     *     the model does not have
+     */
+    public static List<String> inject(Block root, LoraConfig config) {
+        Set<String> heads =
+                root instanceof HasOutputHead
+                        ? ((HasOutputHead) root).outputHeadPaths()
+                        : Collections.emptySet();
+        List<String> adapted = new ArrayList<>();
+        Set<String> unmatched = new LinkedHashSet<>(config.getTargetModules());
+        unmatched.remove(LoraConfig.ALL_LINEAR);
+        for (Map.Entry<String, Block> e : ModuleTree.namedModules(root).entrySet()) {
+            if (!(e.getValue() instanceof LoraLinear)) {
+                continue;
+            }
+            String path = e.getKey();
+            if (!config.matches(path, heads.contains(path))) {
+                continue;
+            }
+            unmatched.removeIf(name -> path.equals(name) || path.endsWith("." + name));
+            LoraLinear layer = (LoraLinear) e.getValue();
+            layer.setSeedSalt(path.hashCode());
+            layer.addAdapter(config);
+            adapted.add(path);
+        }
+        if (!unmatched.isEmpty()) {
+            throw new InvalidInputException(
+                    "LoRA target module(s) " + unmatched + " match no linear layer of the model");
+        }
+        if (adapted.isEmpty()) {
+            throw new InvalidInputException("LoRA configuration " + config + " targets no layer");
+        }
+        return adapted;
+    }
+
+    /** Every adapted layer under {@code root}, keyed by module path. */
+    public static Map<String, LoraLinear> adaptedLayers(Block root) {
+        Map<String, LoraLinear> out = new java.util.LinkedHashMap<>();
+        ModuleTree.forEachModule(
+                root,
+                (path, block) -> {
+                    if (block instanceof LoraLinear && ((LoraLinear) block).hasAdapter()) {
+                        out.put(path, (LoraLinear) block);
+                    }
+                });
+        return out;
+    }
+
+    /** Merges every adapter under {@code root} into its base weight. */
+    public static void mergeAll(Block root) {
+        adaptedLayers(root).values().forEach(LoraLinear::merge);
+    }
+
+    /** Undoes {@link #mergeAll(Block)} exactly. */
+    public static void unmergeAll(Block root) {
+        adaptedLayers(root).values().forEach(LoraLinear::unmerge);
+    }
+}
