@@ -7,6 +7,12 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+
+import java.io.IOException;
+import java.io.StringReader;
 
 /**
  * Parses one JSON-lines record into a {@link TextRecord}. A record with {@code "prompt"} or {@code
@@ -25,8 +31,14 @@ final class JsonlReader {
     static TextRecord parse(String json, String file, long line) {
         JsonElement element;
         try {
-            element = JsonParser.parseString(json);
-        } catch (JsonParseException e) {
+            // Strict: JSON lines written by other tools must be real JSON, not Gson's dialect.
+            JsonReader reader = new JsonReader(new StringReader(json));
+            reader.setStrictness(Strictness.STRICT);
+            element = JsonParser.parseReader(reader);
+            if (reader.peek() != JsonToken.END_DOCUMENT) {
+                throw new JsonParseException("trailing characters after the JSON value");
+            }
+        } catch (JsonParseException | IOException e) {
             throw new InvalidInputException(file + ":" + line + ": malformed JSON: "
                     + firstLine(e.getMessage()));
         }
