@@ -65,16 +65,18 @@ public final class TrainCommand implements Callable<Integer> {
             description = "One of: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private String method = DEFAULTS.getMethod().cliName();
 
-    @Option(names = "--r", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--r", paramLabel = "N", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
     private int r = DEFAULTS.getR();
 
-    @Option(names = "--alpha", description = "LoRA alpha (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--alpha", paramLabel = "X",
+            description = "LoRA alpha (default: ${DEFAULT-VALUE}).")
     private float alpha = DEFAULTS.getAlpha();
 
     @Option(names = "--rslora", description = "Scale by alpha/sqrt(r) (rsLoRA).")
     private boolean rsLora = DEFAULTS.isRsLora();
 
-    @Option(names = "--lora-dropout", description = "LoRA dropout (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lora-dropout", paramLabel = "X",
+            description = "LoRA dropout (default: ${DEFAULT-VALUE}).")
     private float loraDropout = DEFAULTS.getLoraDropout();
 
     @Option(names = "--x-mode", paramLabel = "MODE", completionCandidates = XModeNames.class,
@@ -85,65 +87,76 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Comma-separated module names, or all-linear (default: all-linear).")
     private List<String> targetModules = new ArrayList<>(DEFAULTS.getTargetModules());
 
-    @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", paramLabel = "X",
+            description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     private float lr = DEFAULTS.getLr();
 
-    @Option(names = "--min-lr", description = "Final cosine learning rate (default: 0).")
+    @Option(names = "--min-lr", paramLabel = "X",
+            description = "Final cosine learning rate (default: 0).")
     private float minLr = DEFAULTS.getMinLr();
 
-    @Option(names = "--epochs", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", paramLabel = "N",
+            description = "Epochs (default: ${DEFAULT-VALUE}).")
     private int epochs = DEFAULTS.getEpochs();
 
-    @Option(names = "--max-steps", description = "Optimizer steps, overriding --epochs.")
+    @Option(names = "--max-steps", paramLabel = "N",
+            description = "Optimizer steps, overriding --epochs.")
     private int maxSteps = DEFAULTS.getMaxSteps();
 
-    @Option(names = "--global-batch", description = "Examples per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--global-batch", paramLabel = "N",
+            description = "Examples per step (default: ${DEFAULT-VALUE}).")
     private int globalBatch = DEFAULTS.getGlobalBatch();
 
-    @Option(names = "--micro-batch",
+    @Option(names = "--micro-batch", paramLabel = "N",
             description = "Examples per forward pass; gradient accumulation = global/micro "
                     + "(default: ${DEFAULT-VALUE}).")
     private int microBatch = DEFAULTS.getMicroBatch();
 
-    @Option(names = "--warmup-ratio", description = "Warm-up fraction (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-ratio", paramLabel = "X",
+            description = "Warm-up fraction (default: ${DEFAULT-VALUE}).")
     private double warmupRatio = DEFAULTS.getWarmupRatio();
 
-    @Option(names = "--beta1", description = "Adam beta1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--beta1", paramLabel = "X",
+            description = "Adam beta1 (default: ${DEFAULT-VALUE}).")
     private float beta1 = DEFAULTS.getBeta1();
 
-    @Option(names = "--beta2", description = "Adam beta2 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--beta2", paramLabel = "X",
+            description = "Adam beta2 (default: ${DEFAULT-VALUE}).")
     private float beta2 = DEFAULTS.getBeta2();
 
-    @Option(names = "--eps", description = "Adam epsilon (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--eps", paramLabel = "X",
+            description = "Adam epsilon (default: ${DEFAULT-VALUE}).")
     private float eps = DEFAULTS.getEps();
 
-    @Option(names = "--weight-decay", description = "Weight decay (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--weight-decay", paramLabel = "X",
+            description = "Weight decay (default: ${DEFAULT-VALUE}).")
     private float weightDecay = DEFAULTS.getWeightDecay();
 
-    @Option(names = "--clip-norm",
+    @Option(names = "--clip-norm", paramLabel = "X",
             description = "Global gradient-norm clip, 0 = off (default: ${DEFAULT-VALUE}).")
     private double clipNorm = DEFAULTS.getClipNorm();
 
-    @Option(names = "--seed", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", paramLabel = "N",
+            description = "Random seed (default: ${DEFAULT-VALUE}).")
     private long seed = DEFAULTS.getSeed();
 
-    @Option(names = "--eval-interval",
+    @Option(names = "--eval-interval", paramLabel = "N",
             description = "Evaluate every N steps, 0 = at the end (default: ${DEFAULT-VALUE}).")
     private int evalInterval = DEFAULTS.getEvalInterval();
 
-    @Option(names = "--checkpoint-interval",
+    @Option(names = "--checkpoint-interval", paramLabel = "N",
             description = "Checkpoint every N steps, 0 = at the end (default: ${DEFAULT-VALUE}).")
     private int checkpointInterval = DEFAULTS.getCheckpointInterval();
 
-    @Option(names = "--log-interval",
+    @Option(names = "--log-interval", paramLabel = "N",
             description = "Log every N steps when not on a terminal (default: ${DEFAULT-VALUE}).")
     private int logInterval = DEFAULTS.getLogInterval();
 
-    @Option(names = "--max-seq-length",
+    @Option(names = "--max-seq-length", paramLabel = "N",
             description = "Truncate examples to N tokens (default: ${DEFAULT-VALUE}).")
     private int maxSeqLength = DEFAULTS.getMaxSeqLength();
 
-    @Option(names = "--device", completionCandidates = DeviceNames.class,
+    @Option(names = "--device", paramLabel = "DEVICE", completionCandidates = DeviceNames.class,
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private String device = DEFAULTS.getDevice().cliName();
 
