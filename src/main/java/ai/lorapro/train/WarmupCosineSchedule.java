@@ -142,7 +142,8 @@ public final class WarmupCosineSchedule implements Tracker {
                 throw new InvalidInputException("total steps must be positive, got " + totalSteps);
             }
             if (!(warmupRatio >= 0 && warmupRatio <= 1)) {
-                throw new InvalidInputException("warmup ratio must be in [0, 1], got " + warmupRatio);
+                throw new InvalidInputException(
+                        "warmup ratio must be in [0, 1], got " + warmupRatio);
             }
             if (warmupSteps > totalSteps) {
                 throw new InvalidInputException("warmup steps " + warmupSteps

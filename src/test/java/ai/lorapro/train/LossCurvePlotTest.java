@@ -53,6 +53,16 @@ class LossCurvePlotTest {
     }
 
     @Test
+    void aRunWithNoFinitePointStillPlots() throws Exception {
+        Path file = dir.resolve("diverged.png");
+        new LossCurvePlot("t", 300, 200)
+                .addSeries("lora-pro", new double[] {1, 2}, new double[] {Double.NaN,
+                    Double.POSITIVE_INFINITY})
+                .writePng(file);
+        assertEquals(300, ImageIO.read(file.toFile()).getWidth());
+    }
+
+    @Test
     void rejectsMismatchedOrDuplicateSeries() {
         LossCurvePlot plot = new LossCurvePlot("t", 200, 100);
         assertThrows(IllegalArgumentException.class,

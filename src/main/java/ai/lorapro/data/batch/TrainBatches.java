@@ -1,5 +1,7 @@
 package ai.lorapro.data.batch;
 
+import ai.lorapro.InvalidInputException;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -31,6 +33,7 @@ public final class TrainBatches {
      * @param shuffle whether each epoch is shuffled
      * @param padId the id written into padding
      * @param start where to start, {@link DataPosition#START} for a fresh run
+     * @throws InvalidInputException when {@code start} does not fit the examples
      */
     public TrainBatches(List<Example> examples, int microBatch, int accumulation, long seed,
             boolean shuffle, long padId, DataPosition start) {
@@ -42,8 +45,9 @@ public final class TrainBatches {
                     + microBatch + " and " + accumulation);
         }
         if (start.index() >= examples.size()) {
-            throw new IllegalArgumentException("data position index " + start.index()
-                    + " is past the " + examples.size() + " examples");
+            // Only a resumed run can get here: its checkpoint came from other data.
+            throw new InvalidInputException("resume: data position index " + start.index()
+                    + " is past the " + examples.size() + " examples; was the data changed?");
         }
         this.examples = List.copyOf(examples);
         this.microBatch = microBatch;

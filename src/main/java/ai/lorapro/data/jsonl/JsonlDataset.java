@@ -21,6 +21,8 @@ import java.util.Objects;
  * A tokenised JSON-lines dataset held in memory. Each non-blank line is a JSON object, either
  * {@code {"prompt": .., "response": ..}} (loss on the response) or {@code {"text": ..}} (loss on
  * every token); see {@link TextEncoder} for the special tokens and the builder for truncation.
+ * The prompt and response are joined with nothing in between: a chat or instruction template
+ * belongs in the prompt text.
  */
 public final class JsonlDataset {
 

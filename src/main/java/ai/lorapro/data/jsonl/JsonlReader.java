@@ -61,7 +61,8 @@ final class JsonlReader {
     private static String stringField(JsonObject object, String field, String file, long line) {
         JsonElement value = object.get(field);
         if (value == null || value.isJsonNull()) {
-            throw new InvalidInputException(file + ":" + line + ": missing field \"" + field + "\"");
+            throw new InvalidInputException(
+                    file + ":" + line + ": missing field \"" + field + "\"");
         }
         if (!value.isJsonPrimitive() || !((JsonPrimitive) value).isString()) {
             throw new InvalidInputException(

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.lorapro.InvalidInputException;
 
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,7 @@ class TrainBatchesTest {
     private static final long PAD = 0;
     private static final long I = Example.IGNORE_INDEX;
 
-    /** Example k has k+1 tokens, all equal to 1000 + k, so batches show which examples they hold. */
+    /** Example k has k % 4 + 1 tokens, all 1000 + k, so batches show which examples they hold. */
     private static List<Example> examples(int n) {
         List<Example> list = new ArrayList<>();
         for (int k = 0; k < n; k++) {
@@ -126,10 +127,10 @@ class TrainBatchesTest {
 
     @Test
     void rejectsBadPositions() {
-        assertThrows(IllegalArgumentException.class, () -> new TrainBatches(examples(3), 1, 1, 0,
-                true, PAD, new DataPosition(0, 3)));
+        assertThrows(InvalidInputException.class, () -> new TrainBatches(examples(3), 1, 1,
+                0, true, PAD, new DataPosition(0, 3)));
         assertThrows(IllegalArgumentException.class, () -> new DataPosition(-1, 0));
-        assertThrows(ai.lorapro.InvalidInputException.class,
+        assertThrows(InvalidInputException.class,
                 () -> DataPosition.fromJson("{\"epoch\":1}", "state.json"));
     }
 
