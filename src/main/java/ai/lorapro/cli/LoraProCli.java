@@ -57,7 +57,6 @@ public final class LoraProCli implements Callable<Integer> {
         CommandLine cli = new CommandLine(new LoraProCli());
         cli.addSubcommand("train", new TrainCommand(trainLauncher));
         cli.setExecutionExceptionHandler(new ExitCodes());
-        cli.setCaseInsensitiveEnumValuesAllowed(false);
         return cli;
     }
 
