@@ -1,0 +1,79 @@
+package ai.lorapro.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
+
+/**
+ * The {@code lorapro} command line. Exit codes: 0 success, 2 bad input or usage, 1 anything else
+ * (see {@link ExitCodes}).
+ */
+@Command(
+        name = "lorapro",
+        mixinStandardHelpOptions = true,
+        versionProvider = LoraProCli.Version.class,
+        description = "Fine-tune language models with LoRA and LoRA-Pro on DJL.",
+        commandListHeading = "%nCommands:%n")
+public final class LoraProCli implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    /**
+     * Runs the command line and exits with its code. DJL is switched to offline mode with usage
+     * tracking off before any DJL class loads, unless the caller set those properties already.
+     *
+     * @param args the arguments
+     */
+    public static void main(String[] args) {
+        configureDjl();
+        System.exit(commandLine(TrainLauncher.UNAVAILABLE).execute(args));
+    }
+
+    /**
+     * Sets {@code ai.djl.offline=true} and {@code OPT_OUT_TRACKING=true} as system properties when
+     * unset. DJL reads the tracking switch from the environment first, then from the system
+     * property of the same name; the offline switch from {@code DJL_OFFLINE}, then the property.
+     */
+    public static void configureDjl() {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        if (System.getProperty("OPT_OUT_TRACKING") == null) {
+            System.setProperty("OPT_OUT_TRACKING", "true");
+        }
+    }
+
+    /**
+     * The command line with its subcommands and exit-code handling.
+     *
+     * @param trainLauncher runs {@code train} jobs
+     * @return a command line ready to {@code execute}
+     */
+    public static CommandLine commandLine(TrainLauncher trainLauncher) {
+        CommandLine cli = new CommandLine(new LoraProCli());
+        cli.addSubcommand("train", new TrainCommand(trainLauncher));
+        cli.setExecutionExceptionHandler(new ExitCodes());
+        return cli;
+    }
+
+    /** Without a subcommand: prints the usage and fails with exit code 2. */
+    @Override
+    public Integer call() {
+        spec.commandLine().getErr().println("error: missing command");
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ExitCodes.BAD_INPUT;
+    }
+
+    /** The version from the jar manifest, or "development build" when run from classes. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = LoraProCli.class.getPackage().getImplementationVersion();
+            return new String[] {"lorapro " + (version != null ? version : "(development build)")};
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package ai.lorapro.cli;
+
+import ai.lorapro.train.TrainConfig;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Everything {@code lorapro train} hands to the training engine: the run's settings and its input
+ * files. Optional paths are {@code null} when not given.
+ *
+ * @param config the validated run settings, including the output directory
+ * @param modelDir the Hugging Face model directory (config.json, *.safetensors)
+ * @param dataFile the JSON-lines training data
+ * @param evalDataFile the JSON-lines evaluation data, or {@code null}
+ * @param tokenizerFile a tokenizer.json overriding the model directory's, or {@code null}
+ * @param resumeDir a checkpoint directory to resume from, or {@code null}
+ * @param skipBadLines skip and count malformed data lines instead of failing
+ */
+public record TrainJob(TrainConfig config, Path modelDir, Path dataFile, Path evalDataFile,
+        Path tokenizerFile, Path resumeDir, boolean skipBadLines) {
+
+    /** Checks the required parts are present. */
+    public TrainJob {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(modelDir, "modelDir");
+        Objects.requireNonNull(dataFile, "dataFile");
+    }
+}

@@ -1,0 +1,123 @@
+package ai.lorapro.data.batch;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+import java.util.List;
+
+/**
+ * A right-padded micro-batch held on the host: {@code input_ids}, {@code attention_mask} (1 for
+ * real tokens, 0 for padding) and {@code labels} ({@link Example#IGNORE_INDEX} on padding), each
+ * {@code [batchSize, seqLength]} in row-major order.
+ */
+public final class Batch {
+
+    private final int batchSize;
+    private final int seqLength;
+    private final long[] inputIds;
+    private final long[] attentionMask;
+    private final long[] labels;
+
+    private Batch(int batchSize, int seqLength, long[] inputIds, long[] attentionMask,
+            long[] labels) {
+        this.batchSize = batchSize;
+        this.seqLength = seqLength;
+        this.inputIds = inputIds;
+        this.attentionMask = attentionMask;
+        this.labels = labels;
+    }
+
+    /**
+     * Pads {@code examples} on the right to the longest of them.
+     *
+     * @param examples at least one example
+     * @param padId the id written into padded positions (masked out, so any valid id works)
+     * @return the batch
+     */
+    public static Batch collate(List<Example> examples, long padId) {
+        if (examples.isEmpty()) {
+            throw new IllegalArgumentException("a batch needs at least one example");
+        }
+        int seq = examples.stream().mapToInt(Example::length).max().orElseThrow();
+        int n = examples.size();
+        long[] ids = new long[n * seq];
+        long[] mask = new long[n * seq];
+        long[] labels = new long[n * seq];
+        for (int i = 0; i < n; i++) {
+            Example example = examples.get(i);
+            for (int t = 0; t < seq; t++) {
+                int k = i * seq + t;
+                boolean real = t < example.length();
+                ids[k] = real ? example.inputId(t) : padId;
+                mask[k] = real ? 1 : 0;
+                labels[k] = real ? example.label(t) : Example.IGNORE_INDEX;
+            }
+        }
+        return new Batch(n, seq, ids, mask, labels);
+    }
+
+    /** The number of examples. */
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** The padded sequence length. */
+    public int seqLength() {
+        return seqLength;
+    }
+
+    /** A copy of the ids, row-major {@code [batchSize, seqLength]}. */
+    public long[] inputIds() {
+        return inputIds.clone();
+    }
+
+    /** A copy of the attention mask, row-major {@code [batchSize, seqLength]}. */
+    public long[] attentionMask() {
+        return attentionMask.clone();
+    }
+
+    /** A copy of the labels, row-major {@code [batchSize, seqLength]}. */
+    public long[] labels() {
+        return labels.clone();
+    }
+
+    /** The number of real (unpadded) tokens, for throughput. */
+    public long tokenCount() {
+        long n = 0;
+        for (long m : attentionMask) {
+            n += m;
+        }
+        return n;
+    }
+
+    /** The number of labels that count in the loss. */
+    public long supervisedTokenCount() {
+        long n = 0;
+        for (long label : labels) {
+            if (label != Example.IGNORE_INDEX) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The batch as int64 arrays {@code [input_ids, attention_mask, labels]} created by {@code
+     * manager}, hence on its device; the caller closes them (or the manager).
+     *
+     * @param manager the manager of the model's device, usually a per-step sub-manager
+     * @return the three arrays, each {@code [batchSize, seqLength]}
+     */
+    public NDList toNDList(NDManager manager) {
+        Shape shape = new Shape(batchSize, seqLength);
+        NDArray ids = manager.create(inputIds, shape);
+        ids.setName("input_ids");
+        NDArray mask = manager.create(attentionMask, shape);
+        mask.setName("attention_mask");
+        NDArray lab = manager.create(labels, shape);
+        lab.setName("labels");
+        return new NDList(ids, mask, lab);
+    }
+}

@@ -1,0 +1,38 @@
+package ai.lorapro.train;
+
+import ai.djl.ndarray.NDArray;
+
+/** Checks for NaN and infinity, used to stop or skip a step before a bad update is applied. */
+public final class Finiteness {
+
+    private Finiteness() {}
+
+    /**
+     * Whether every element of {@code array} is finite; the check runs on the array's device and
+     * only one boolean comes back to the host.
+     *
+     * @param array the array to check
+     * @return {@code false} when any element is NaN or infinite
+     */
+    public static boolean isAllFinite(NDArray array) {
+        if (!array.getDataType().isFloating()) {
+            return true;
+        }
+        try (NDArray infinite = array.isInfinite();
+                NDArray nan = array.isNaN();
+                NDArray bad = infinite.logicalOr(nan);
+                NDArray any = bad.any()) {
+            return !any.getBoolean();
+        }
+    }
+
+    /**
+     * Whether {@code value} is neither NaN nor infinite.
+     *
+     * @param value a loss or a norm
+     * @return {@code true} when the value is finite
+     */
+    public static boolean isFinite(double value) {
+        return Double.isFinite(value);
+    }
+}

@@ -1,0 +1,206 @@
+package ai.lorapro.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.train.DeviceChoice;
+import ai.lorapro.train.Method;
+import ai.lorapro.train.TrainConfig;
+import ai.lorapro.train.XMode;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+class LoraProCliTest {
+
+    @TempDir
+    Path dir;
+
+    private Path model;
+    private Path data;
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+    private final List<TrainJob> launched = new ArrayList<>();
+
+    @BeforeEach
+    void inputs() throws Exception {
+        model = Files.createDirectory(dir.resolve("model"));
+        data = Files.writeString(dir.resolve("train.jsonl"), "{\"text\":\"hi\"}\n");
+    }
+
+    private int run(TrainLauncher launcher, String... args) {
+        CommandLine cli = LoraProCli.commandLine(launcher);
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        return cli.execute(args);
+    }
+
+    private int run(String... args) {
+        return run(launched::add, args);
+    }
+
+    private String[] train(String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", "--model", model.toString(),
+                "--data", data.toString(), "--out", dir.resolve("out").toString()));
+        args.addAll(List.of(extra));
+        return args.toArray(String[]::new);
+    }
+
+    @Test
+    void helpExitsZero() {
+        assertEquals(0, run("--help"));
+        assertTrue(out.toString().contains("train"), out.toString());
+        assertEquals(0, run("train", "--help"));
+        assertTrue(out.toString().contains("lora-pro-efficient"), out.toString());
+        assertTrue(launched.isEmpty());
+    }
+
+    @Test
+    void defaultsReachTheLauncher() {
+        assertEquals(0, run(train()));
+        TrainJob job = launched.get(0);
+        TrainConfig c = job.config();
+        assertEquals(Method.LORA_PRO, c.getMethod());
+        assertEquals(32, c.getGlobalBatch());
+        assertEquals(dir.resolve("out"), c.getOutputDir());
+        assertEquals(model, job.modelDir());
+        assertEquals(data, job.dataFile());
+        assertNull(job.resumeDir());
+        assertNull(job.tokenizerFile());
+    }
+
+    @Test
+    void everyEngineOptionIsParsed() throws Exception {
+        Path resume = Files.createDirectory(dir.resolve("ckpt"));
+        Path tok = Files.writeString(dir.resolve("tokenizer.json"), "{}");
+        assertEquals(0, run(train("--method", "lora-pro-sgd", "--r", "4", "--alpha", "8",
+                "--rslora", "--x-mode", "symmetry", "--target-modules", "q_proj,v_proj",
+                "--lr", "1e-3", "--min-lr", "1e-5", "--epochs", "3", "--max-steps", "50",
+                "--global-batch", "16", "--micro-batch", "2", "--warmup-ratio", "0.1",
+                "--beta1", "0.8", "--beta2", "0.95", "--weight-decay", "0.01",
+                "--clip-norm", "0", "--seed", "7", "--eval-interval", "5",
+                "--checkpoint-interval", "10", "--max-seq-length", "128", "--device", "cpu",
+                "--fp16-frozen", "--resume", resume.toString(), "--tokenizer", tok.toString(),
+                "--run-name", "exp1", "--skip-bad-lines")), err.toString());
+        TrainJob job = launched.get(0);
+        TrainConfig c = job.config();
+        assertEquals(Method.LORA_PRO_SGD, c.getMethod());
+        assertEquals(4, c.getR());
+        assertEquals(8f, c.getAlpha());
+        assertTrue(c.isRsLora());
+        assertEquals(XMode.SYMMETRY, c.getXMode());
+        assertEquals(List.of("q_proj", "v_proj"), c.getTargetModules());
+        assertEquals(1e-3f, c.getLr());
+        assertEquals(1e-5f, c.getMinLr());
+        assertEquals(3, c.getEpochs());
+        assertEquals(50, c.getMaxSteps());
+        assertEquals(8, c.getGradientAccumulation());
+        assertEquals(0.1, c.getWarmupRatio());
+        assertEquals(0.8f, c.getBeta1());
+        assertEquals(0.95f, c.getBeta2());
+        assertEquals(0.01f, c.getWeightDecay());
+        assertEquals(0.0, c.getClipNorm());
+        assertEquals(7, c.getSeed());
+        assertEquals(5, c.getEvalInterval());
+        assertEquals(10, c.getCheckpointInterval());
+        assertEquals(128, c.getMaxSeqLength());
+        assertEquals(DeviceChoice.CPU, c.getDevice());
+        assertTrue(c.isFp16Frozen());
+        assertEquals(dir.resolve("out").toAbsolutePath().normalize().resolve("exp1"),
+                c.getOutputDir());
+        assertEquals(resume, job.resumeDir());
+        assertEquals(tok, job.tokenizerFile());
+        assertTrue(job.skipBadLines());
+    }
+
+    @Test
+    void badOptionValuesExitTwoAndNameTheOption() {
+        assertBadInput("--method", train("--method", "qlora"));
+        assertBadInput("--micro-batch", train("--micro-batch", "5"));
+        assertBadInput("--lr", train("--lr", "abc"));
+        assertBadInput("--lr", train("--lr", "-1"));
+        assertBadInput("--x-mode", train("--x-mode", "random"));
+        assertBadInput("--device", train("--device", "tpu"));
+        assertBadInput("--run-name", train("--run-name", "../escape"));
+        assertBadInput("--resume", train("--resume", dir.resolve("nope").toString()));
+        assertBadInput("--bogus", train("--bogus"));
+        assertTrue(launched.isEmpty());
+    }
+
+    @Test
+    void missingRequiredOptionsOrInputsExitTwo() {
+        assertBadInput("--model", new String[] {"train", "--data", data.toString(), "--out",
+            "o"});
+        assertBadInput("--model", new String[] {"train", "--model", dir.resolve("x").toString(),
+            "--data", data.toString(), "--out", "o"});
+        assertBadInput("--data", new String[] {"train", "--model", model.toString(), "--data",
+            model.toString(), "--out", "o"});
+    }
+
+    @Test
+    void unknownOrMissingCommandExitsTwo() {
+        assertEquals(2, run("frobnicate"));
+        assertEquals(2, run());
+        assertTrue(err.toString().contains("missing command"), err.toString());
+    }
+
+    @Test
+    void launcherFailuresMapToExitCodes() {
+        assertEquals(2, run(job -> {
+            throw new InvalidInputException("data.jsonl:3: missing field \"text\"");
+        }, train()));
+        assertTrue(err.toString().contains("error: data.jsonl:3: missing field"), err.toString());
+        assertEquals(1, run(job -> {
+            throw new IllegalStateException("boom");
+        }, train()));
+        assertTrue(err.toString().contains("error: boom"), err.toString());
+    }
+
+    @Test
+    void buildWithoutEngineSaysSoAndExitsOne() {
+        assertEquals(1, run(TrainLauncher.UNAVAILABLE, train()));
+        assertTrue(err.toString().contains("not available in this build"), err.toString());
+    }
+
+    @Test
+    void djlIsConfiguredOfflineWithoutOverridingTheCaller() {
+        String before = System.getProperty("ai.djl.offline");
+        try {
+            System.setProperty("ai.djl.offline", "false");
+            LoraProCli.configureDjl();
+            assertEquals("false", System.getProperty("ai.djl.offline"));
+            System.clearProperty("ai.djl.offline");
+            LoraProCli.configureDjl();
+            assertEquals("true", System.getProperty("ai.djl.offline"));
+            assertNotNull(System.getProperty("OPT_OUT_TRACKING"));
+        } finally {
+            if (before == null) {
+                System.clearProperty("ai.djl.offline");
+            } else {
+                System.setProperty("ai.djl.offline", before);
+            }
+        }
+    }
+
+    private void assertBadInput(String option, String[] args) {
+        StringWriter before = new StringWriter();
+        before.write(err.toString());
+        int code = run(args);
+        String newErr = err.toString().substring(before.toString().length());
+        assertEquals(2, code, String.join(" ", args) + " -> " + newErr);
+        assertTrue(newErr.contains(option), newErr);
+    }
+}

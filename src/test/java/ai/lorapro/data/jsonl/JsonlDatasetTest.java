@@ -1,0 +1,148 @@
+package ai.lorapro.data.jsonl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.batch.Example;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+class JsonlDatasetTest {
+
+    private static final long BOS = 1;
+    private static final long EOS = 2;
+    private static final long I = Example.IGNORE_INDEX;
+
+    /** One token per character: the character's code point plus 100. */
+    private static final TextEncoder CHARS = TextEncoder.withSpecialTokens(
+            text -> text.codePoints().mapToLong(c -> c + 100L).toArray(), BOS, EOS,
+            TextEncoder.NONE);
+
+    @TempDir
+    Path dir;
+
+    private Path file(String content) throws Exception {
+        Path f = dir.resolve("data.jsonl");
+        Files.writeString(f, content);
+        return f;
+    }
+
+    private JsonlDataset load(Path f, int maxLength, boolean skip) {
+        return JsonlDataset.builder().setFile(f).setEncoder(CHARS).optMaxLength(maxLength)
+                .optSkipBadLines(skip).build();
+    }
+
+    @Test
+    void promptTokensAreMaskedResponseAndEosAreLabelled() throws Exception {
+        JsonlDataset d = load(file("{\"prompt\":\"ab\",\"response\":\"c\"}\n"), 64, false);
+        Example e = d.examples().get(0);
+        assertArrayEquals(new long[] {BOS, 197, 198, 199, EOS}, e.inputIds());
+        assertArrayEquals(new long[] {I, I, I, 199, EOS}, e.labels());
+        assertEquals(2, e.supervisedTokens());
+    }
+
+    @Test
+    void textRecordsAreLabelledEverywhere() throws Exception {
+        JsonlDataset d = load(file("{\"text\":\"xy\",\"id\":7}\n\n{\"text\":\"z\"}\n"), 64, false);
+        assertEquals(2, d.size());
+        Example e = d.examples().get(0);
+        assertArrayEquals(new long[] {BOS, 220, 221, EOS}, e.inputIds());
+        assertArrayEquals(e.inputIds(), e.labels());
+    }
+
+    @Test
+    void truncationKeepsTheFirstTokens() throws Exception {
+        JsonlDataset d = load(file("{\"prompt\":\"a\",\"response\":\"bcdef\"}\n"), 4, false);
+        Example e = d.examples().get(0);
+        assertArrayEquals(new long[] {BOS, 197, 198, 199}, e.inputIds());
+        assertArrayEquals(new long[] {I, I, 198, 199}, e.labels());
+        assertEquals(1, d.truncatedExamples());
+    }
+
+    @Test
+    void recordsWithNoLossTokenLeftAreDropped() throws Exception {
+        Path f = file("{\"prompt\":\"abcdef\",\"response\":\"g\"}\n{\"text\":\"hi\"}\n");
+        JsonlDataset d = load(f, 4, false);
+        assertEquals(1, d.size());
+        assertEquals(1, d.droppedExamples());
+    }
+
+    @Test
+    void encoderWithoutSpecialTokensAddsNone() throws Exception {
+        TextEncoder plain = text -> text.codePoints().mapToLong(c -> c).toArray();
+        JsonlDataset d = JsonlDataset.builder().setFile(file("{\"text\":\"ab\"}")).setEncoder(plain)
+                .build();
+        assertArrayEquals(new long[] {97, 98}, d.examples().get(0).inputIds());
+        assertEquals(0, plain.effectivePadId());
+        assertEquals(EOS, CHARS.effectivePadId());
+    }
+
+    @Test
+    void malformedLineNamesFileAndLine() throws Exception {
+        Path f = file("{\"text\":\"ok\"}\n{\"text\": \"unterminated\n");
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> load(f, 64, false));
+        assertTrue(e.getMessage().startsWith(f + ":2: malformed JSON"), e.getMessage());
+        for (String bad : new String[] {"{'text':'x'}", "{\"text\":\"x\"} extra",
+                "{text:\"x\"}", "nope"}) {
+            Path g = file(bad + "\n");
+            e = assertThrows(InvalidInputException.class, () -> load(g, 64, false), bad);
+            assertTrue(e.getMessage().startsWith(g + ":1: malformed JSON"), e.getMessage());
+        }
+    }
+
+    @Test
+    void missingFieldNamesFileLineAndField() throws Exception {
+        Path f = file("{\"text\":\"ok\"}\n{\"prompt\":\"q\"}\n");
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> load(f, 64, false));
+        assertEquals(f + ":2: missing field \"response\"", e.getMessage());
+        Path g = file("{\"body\":\"x\"}\n");
+        e = assertThrows(InvalidInputException.class, () -> load(g, 64, false));
+        assertTrue(e.getMessage().startsWith(g + ":1: missing field \"text\""), e.getMessage());
+        Path h = file("{\"text\":5}\n");
+        e = assertThrows(InvalidInputException.class, () -> load(h, 64, false));
+        assertEquals(h + ":1: field \"text\" must be a string", e.getMessage());
+        Path k = file("[1,2]\n");
+        e = assertThrows(InvalidInputException.class, () -> load(k, 64, false));
+        assertEquals(k + ":1: expected a JSON object", e.getMessage());
+    }
+
+    @Test
+    void skipModeCountsBadLines() throws Exception {
+        Path f = file("{\"text\":\"ok\"}\nnope\n{\"prompt\":\"q\"}\n{\"text\":\"fine\"}\n");
+        JsonlDataset d = load(f, 64, true);
+        assertEquals(2, d.size());
+        assertEquals(2, d.skippedLines());
+    }
+
+    @Test
+    void emptyOrMissingFileIsAnError() throws Exception {
+        Path f = file("\n  \n");
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> load(f, 64, false));
+        assertTrue(e.getMessage().startsWith(f + ": no usable examples"), e.getMessage());
+        Path g = file("bad\n");
+        assertThrows(InvalidInputException.class, () -> load(g, 64, true));
+        Path missing = dir.resolve("missing.jsonl");
+        e = assertThrows(InvalidInputException.class, () -> load(missing, 64, false));
+        assertEquals(missing + ": no such file", e.getMessage());
+    }
+
+    @Test
+    void invalidUtf8NamesTheFile() throws Exception {
+        Path f = dir.resolve("latin1.jsonl");
+        Files.write(f, new byte[] {'{', '"', 't', 'e', 'x', 't', '"', ':', '"', (byte) 0xE9, '"',
+            '}', '\n'});
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> load(f, 64, false));
+        assertTrue(e.getMessage().contains("not UTF-8"), e.getMessage());
+    }
+}
