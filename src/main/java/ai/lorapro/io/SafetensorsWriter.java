@@ -122,6 +122,21 @@ public final class SafetensorsWriter {
         }));
     }
 
+    /**
+     * Adds a tensor's raw little-endian bytes as they are, e.g. to copy a tensor between files
+     * without converting it. The buffer's remaining bytes must fill {@code shape} exactly and must
+     * not change before {@link #write(Path)}.
+     */
+    public SafetensorsWriter addRaw(String name, TensorDType dtype, long[] shape, ByteBuffer bytes) {
+        Entry entry = new Entry(dtype, shape, bytes::duplicate);
+        if (bytes.remaining() != entry.byteLength()) {
+            throw new IllegalArgumentException(
+                    "tensor '" + name + "': " + bytes.remaining() + " bytes do not fill shape "
+                            + Arrays.toString(shape) + " of " + dtype);
+        }
+        return put(name, entry);
+    }
+
     /** The number of tensors added so far. */
     public int size() {
         return tensors.size();
