@@ -193,7 +193,7 @@ public final class SafetensorsWriter {
         if (bytes.hasArray()) {
             out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
         } else {
-            byte[] chunk = new byte[(int) Math.min(1 << 16, bytes.remaining())];
+            byte[] chunk = new byte[Math.min(1 << 16, bytes.remaining())];
             while (bytes.hasRemaining()) {
                 int n = Math.min(chunk.length, bytes.remaining());
                 bytes.get(chunk, 0, n);
