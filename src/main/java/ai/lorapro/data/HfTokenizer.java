@@ -78,7 +78,11 @@ public final class HfTokenizer implements AutoCloseable {
             }
             json = parsed.getAsJsonObject();
         } catch (JsonParseException e) {
-            throw new InvalidInputException(file + ": malformed JSON: " + e.getMessage(), e);
+            String message = String.valueOf(e.getMessage());
+            // Gson appends a troubleshooting link on a second line; our messages are one line
+            int nl = message.indexOf('\n');
+            throw new InvalidInputException(
+                    file + ": malformed JSON: " + (nl < 0 ? message : message.substring(0, nl)), e);
         }
         forceCpuFlavor();
         Map<String, String> options = new HashMap<>();
@@ -91,7 +95,8 @@ public final class HfTokenizer implements AutoCloseable {
             tokenizer = HuggingFaceTokenizer.newInstance(
                     new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), options);
         } catch (IOException | RuntimeException e) {
-            throw new InvalidInputException(file + ": not a valid tokenizer: " + e.getMessage(), e);
+            String message = String.valueOf(e.getMessage()).replace('\n', ' ');
+            throw new InvalidInputException(file + ": not a valid tokenizer: " + message, e);
         }
         try {
             return new HfTokenizer(file, tokenizer, json);

@@ -7,8 +7,6 @@ import ai.lorapro.InvalidInputException;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -129,18 +127,7 @@ public final class HfCheckpoint implements TensorSource {
     }
 
     private static Map<String, String> readWeightMap(Path index) {
-        JsonObject root;
-        try {
-            JsonElement parsed = JsonParser.parseString(Files.readString(index));
-            if (!parsed.isJsonObject()) {
-                throw new CheckpointFormatException(index + ": not a JSON object");
-            }
-            root = parsed.getAsJsonObject();
-        } catch (IOException e) {
-            throw new CheckpointFormatException(index + ": cannot read: " + e.getMessage(), e);
-        } catch (JsonParseException e) {
-            throw new CheckpointFormatException(index + ": malformed JSON: " + e.getMessage(), e);
-        }
+        JsonObject root = JsonFiles.readObject(index);
         JsonElement map = root.get("weight_map");
         if (map == null || !map.isJsonObject()) {
             throw new CheckpointFormatException(index + ": field 'weight_map' is missing or not an object");

@@ -16,11 +16,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -210,18 +207,7 @@ public final class PeftAdapter {
      */
     public static LoraConfig readConfig(Path adapterDir) {
         Path file = adapterDir.resolve(CONFIG_NAME);
-        JsonObject o;
-        try {
-            JsonElement parsed = JsonParser.parseString(Files.readString(file));
-            if (!parsed.isJsonObject()) {
-                throw new CheckpointFormatException(file + ": not a JSON object");
-            }
-            o = parsed.getAsJsonObject();
-        } catch (IOException e) {
-            throw new CheckpointFormatException(file + ": cannot read: " + e.getMessage(), e);
-        } catch (JsonParseException e) {
-            throw new CheckpointFormatException(file + ": malformed JSON: " + e.getMessage(), e);
-        }
+        JsonObject o = JsonFiles.readObject(file);
         ConfigReader c = new ConfigReader(file, o);
         String peftType = c.string("peft_type", "LORA");
         if (!"LORA".equals(peftType)) {

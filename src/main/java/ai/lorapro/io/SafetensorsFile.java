@@ -131,7 +131,7 @@ public final class SafetensorsFile implements TensorSource {
             }
             root = parsed.getAsJsonObject();
         } catch (JsonParseException | IllegalStateException | IOException e) {
-            throw error("malformed JSON header: " + firstLine(e.getMessage()));
+            throw error("malformed JSON header: " + JsonFiles.firstLine(e.getMessage()));
         }
         Map<String, TensorInfo> out = new LinkedHashMap<>();
         for (Map.Entry<String, JsonElement> e : root.entrySet()) {
@@ -254,14 +254,6 @@ public final class SafetensorsFile implements TensorSource {
 
     private static String abbreviate(String s) {
         return s.length() <= 32 ? s : s.substring(0, 32) + "...";
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 
     private CheckpointFormatException error(String message) {

@@ -168,9 +168,11 @@ class HfTokenizerTest {
         Files.writeString(broken, "{\"model\": ");
         e = assertThrows(InvalidInputException.class, () -> HfTokenizer.load(broken));
         assertTrue(e.getMessage().contains("broken.json"), e.getMessage());
+        assertEquals(-1, e.getMessage().indexOf('\n'), e.getMessage());
         Path wrong = tmp.resolve("wrong.json");
         Files.writeString(wrong, "{\"model\": {\"type\": \"NoSuchModel\"}}");
         e = assertThrows(InvalidInputException.class, () -> HfTokenizer.load(wrong));
         assertTrue(e.getMessage().contains("wrong.json"), e.getMessage());
+        assertEquals(-1, e.getMessage().indexOf('\n'), e.getMessage());
     }
 }

@@ -398,7 +398,8 @@ class PeftAdapterTest {
         CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> PeftAdapter.readConfig(dir));
         assertTrue(e.getMessage().contains("'r'"), e.getMessage());
         Files.writeString(dir.resolve(PeftAdapter.CONFIG_NAME), "{\"r\": 4,");
-        assertThrows(CheckpointFormatException.class, () -> PeftAdapter.readConfig(dir));
+        e = assertThrows(CheckpointFormatException.class, () -> PeftAdapter.readConfig(dir));
+        assertEquals(-1, e.getMessage().indexOf('\n'), e.getMessage());
         Files.delete(dir.resolve(PeftAdapter.CONFIG_NAME));
         e = assertThrows(CheckpointFormatException.class, () -> PeftAdapter.readConfig(dir));
         assertTrue(e.getMessage().contains(PeftAdapter.CONFIG_NAME), e.getMessage());
