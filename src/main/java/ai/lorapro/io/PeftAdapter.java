@@ -284,6 +284,7 @@ public final class PeftAdapter {
      * @throws CheckpointFormatException naming the key or module if the file names a module the
      *     model lacks, misses a key of an adapted module, holds an unexpected key, or a shape or
      *     rank differs
+     * @throws IllegalStateException if the model's base weights hold no arrays yet
      */
     public static List<String> load(Path adapterDir, Block model) {
         LoraConfig config = readConfig(adapterDir);
@@ -302,6 +303,13 @@ public final class PeftAdapter {
         if (adapted.isEmpty()) {
             LoraInjector.inject(model, config);
             adapted = LoraInjector.adaptedLayers(model);
+        }
+        for (Map.Entry<String, LoraLinear> e : adapted.entrySet()) {
+            if (!e.getValue().getLoraA().isInitialized()) {
+                // A and B are created on W0's device, so W0 must exist first
+                throw new IllegalStateException(
+                        "load or initialize the model's weights before its adapter: " + e.getKey() + " has no arrays");
+            }
         }
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
             Map<String, String[]> keys = matchKeys(file, model, adapted, config);

@@ -392,6 +392,14 @@ class PeftAdapterTest {
     }
 
     @Test
+    void anUninitialisedModelIsRefusedBeforeAnythingIsRead() {
+        Path dir = savedAdapter();
+        TinyModel bare = new TinyModel(64, 32, 176, 96, 2);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> PeftAdapter.load(dir, bare));
+        assertTrue(e.getMessage().contains("model.layers.0.self_attn.q_proj"), e.getMessage());
+    }
+
+    @Test
     void malformedConfigIsAFormatError() throws IOException {
         Path dir = savedAdapter();
         editConfig(dir, o -> o.addProperty("r", "four"));
