@@ -4,12 +4,17 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
 
 import java.io.IOException;
+import java.io.StringReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -37,6 +42,9 @@ public final class SafetensorsFile implements TensorSource {
 
     /** Upper bound on the JSON header (the reference implementation uses 100 MB). */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+
+    /** Tensors up to this size are read into the heap instead of mapped. */
+    private static final long SMALL_TENSOR_BYTES = 1L << 16;
 
     private final Path path;
     private final FileChannel channel;
@@ -111,14 +119,19 @@ public final class SafetensorsFile implements TensorSource {
 
     private Map<String, TensorInfo> parseHeader(String json, long dataLength, Map<String, String> meta) {
         JsonObject root;
-        try {
-            JsonElement parsed = JsonParser.parseString(json);
+        try (JsonReader reader = new JsonReader(new StringReader(json))) {
+            // strict, so that only what the reference implementation accepts is read
+            reader.setStrictness(Strictness.STRICT);
+            JsonElement parsed = JsonParser.parseReader(reader);
             if (!parsed.isJsonObject()) {
                 throw error("header is not a JSON object");
             }
+            if (reader.peek() != JsonToken.END_DOCUMENT) {
+                throw error("malformed JSON header: trailing data after the object");
+            }
             root = parsed.getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw error("malformed JSON header: " + firstLine(e.getMessage()));
+        } catch (JsonParseException | IllegalStateException | IOException e) {
+            throw error("malformed JSON header: " + JsonFiles.firstLine(e.getMessage()));
         }
         Map<String, TensorInfo> out = new LinkedHashMap<>();
         for (Map.Entry<String, JsonElement> e : root.entrySet()) {
@@ -151,12 +164,12 @@ public final class SafetensorsFile implements TensorSource {
         }
         JsonObject o = value.getAsJsonObject();
         JsonElement dt = o.get("dtype");
-        if (dt == null || !dt.isJsonPrimitive()) {
+        if (dt == null || !dt.isJsonPrimitive() || !dt.getAsJsonPrimitive().isString()) {
             throw error(name, "missing dtype");
         }
         TensorDType dtype = TensorDType.fromHeader(dt.getAsString());
         if (dtype == null) {
-            throw error(name, "unknown dtype " + dt.getAsString());
+            throw error(name, "unknown dtype " + abbreviate(dt.getAsString()));
         }
         long[] shape = longArray(name, o.get("shape"), "shape", -1);
         long[] offsets = longArray(name, o.get("data_offsets"), "data_offsets", 2);
@@ -199,27 +212,27 @@ public final class SafetensorsFile implements TensorSource {
         if (value == null || !value.isJsonArray()) {
             throw error(tensor, "missing or non-array " + field);
         }
-        List<Long> out = new ArrayList<>();
-        for (JsonElement el : value.getAsJsonArray()) {
+        JsonArray array = value.getAsJsonArray();
+        if (requiredLength >= 0 && array.size() != requiredLength) {
+            throw error(tensor, field + " must have " + requiredLength + " entries");
+        }
+        if (array.size() > 64) {
+            throw error(tensor, field + " has more than 64 dimensions");
+        }
+        long[] arr = new long[array.size()];
+        for (int i = 0; i < arr.length; i++) {
+            JsonElement el = array.get(i);
             if (!el.isJsonPrimitive() || !el.getAsJsonPrimitive().isNumber()) {
                 throw error(tensor, field + " holds a non-number");
             }
-            double d = el.getAsDouble();
-            long l = el.getAsLong();
-            if (d != l) {
-                throw error(tensor, field + " holds a non-integer " + el);
+            // parse the literal: Gson's getAsLong on a number like 1e999999999 would build a
+            // BigDecimal of that size
+            String literal = el.getAsString();
+            try {
+                arr[i] = Long.parseLong(literal);
+            } catch (NumberFormatException e) {
+                throw error(tensor, field + " holds " + abbreviate(literal) + ", not a 64-bit integer");
             }
-            out.add(l);
-        }
-        if (requiredLength >= 0 && out.size() != requiredLength) {
-            throw error(tensor, field + " must have " + requiredLength + " entries");
-        }
-        if (out.size() > 64) {
-            throw error(tensor, field + " has more than 64 dimensions");
-        }
-        long[] arr = new long[out.size()];
-        for (int i = 0; i < arr.length; i++) {
-            arr[i] = out.get(i);
         }
         return arr;
     }
@@ -239,12 +252,8 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
+    private static String abbreviate(String s) {
+        return s.length() <= 32 ? s : s.substring(0, 32) + "...";
     }
 
     private CheckpointFormatException error(String message) {
@@ -296,6 +305,12 @@ public final class SafetensorsFile implements TensorSource {
             throw error(name, "a single tensor over 2 GiB is not supported");
         }
         try {
+            if (info.byteLength() <= SMALL_TENSOR_BYTES) {
+                // a mapping costs a system call and lingers until GC; small tensors are cheaper read
+                ByteBuffer small = ByteBuffer.allocate((int) info.byteLength());
+                readFully(small, dataStart + info.begin());
+                return small.flip().order(ByteOrder.LITTLE_ENDIAN);
+            }
             return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), info.byteLength())
                     .order(ByteOrder.LITTLE_ENDIAN);
         } catch (IOException e) {

@@ -1,0 +1,203 @@
+package ai.lorapro.io;
+
+import ai.lorapro.LoraProException;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.SecureRandom;
+
+/**
+ * Writes files and directories so that readers see either the old content or the complete new
+ * content, never a half-written one: everything is written under a temporary name in the target's
+ * own directory (same file system), flushed to disk, then renamed over the target with {@link
+ * StandardCopyOption#ATOMIC_MOVE}. On failure the temporary file or directory is deleted and the
+ * target is left as it was.
+ */
+public final class AtomicFiles {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private AtomicFiles() {}
+
+    /** Writes bytes to a stream; may throw {@link IOException}. */
+    @FunctionalInterface
+    public interface StreamWriter {
+        /** Writes the whole content to {@code out} (the caller closes it). */
+        void write(OutputStream out) throws IOException;
+    }
+
+    /** Fills a directory; may throw {@link IOException}. */
+    @FunctionalInterface
+    public interface DirectoryWriter {
+        /** Writes the content of the (new, empty) directory {@code dir}. */
+        void write(Path dir) throws IOException;
+    }
+
+    /** Atomically replaces {@code target} with {@code bytes}; missing parent directories are created. */
+    public static void write(Path target, byte[] bytes) {
+        write(target, out -> out.write(bytes));
+    }
+
+    /** Atomically replaces {@code target} with {@code text} in UTF-8. */
+    public static void writeString(Path target, String text) {
+        write(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Atomically replaces {@code target} with what {@code writer} writes. The content goes to a
+     * temporary file next to the target, is forced to disk, then renamed over the target.
+     *
+     * @throws LoraProException if the file cannot be written; the target is then unchanged
+     */
+    public static void write(Path target, StreamWriter writer) {
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        Path tmp = null;
+        try {
+            Files.createDirectories(dir);
+            tmp = dir.resolve(tempName(absolute));
+            try (FileChannel ch =
+                    FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+                writer.write(out);
+                out.flush();
+                ch.force(true);
+            }
+            move(tmp, absolute);
+            tmp = null;
+            syncDirectory(dir);
+        } catch (IOException e) {
+            throw new LoraProException("cannot write " + target + ": " + e, e);
+        } finally {
+            if (tmp != null) {
+                deleteQuietly(tmp);
+            }
+        }
+    }
+
+    /**
+     * Atomically publishes a directory: {@code writer} fills {@code <name>.tmp-XXXX} next to
+     * {@code target}, which is then renamed to {@code target}. An existing {@code target} is first
+     * renamed aside and deleted only after the new directory is in place, so a crash leaves either
+     * the old or the new directory under its name (plus, at worst, a leftover {@code .old-}
+     * directory).
+     *
+     * @throws LoraProException if the directory cannot be written; {@code target} is then unchanged
+     */
+    public static void publishDirectory(Path target, DirectoryWriter writer) {
+        Path absolute = target.toAbsolutePath();
+        Path parent = absolute.getParent();
+        Path tmp = null;
+        try {
+            Files.createDirectories(parent);
+            tmp = parent.resolve(tempName(absolute));
+            Files.createDirectory(tmp);
+            writer.write(tmp);
+            Path old = null;
+            if (Files.exists(absolute)) {
+                old = parent.resolve(absolute.getFileName() + ".old-" + randomSuffix());
+                move(absolute, old);
+            }
+            try {
+                move(tmp, absolute);
+            } catch (IOException e) {
+                if (old != null) {
+                    move(old, absolute);
+                }
+                throw e;
+            }
+            tmp = null;
+            syncDirectory(parent);
+            if (old != null) {
+                deleteRecursively(old);
+            }
+        } catch (IOException e) {
+            throw new LoraProException("cannot write directory " + target + ": " + e, e);
+        } finally {
+            if (tmp != null) {
+                deleteRecursivelyQuietly(tmp);
+            }
+        }
+    }
+
+    /** Deletes a file or directory tree; missing paths are ignored. */
+    public static void deleteRecursively(Path path) throws IOException {
+        if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.walkFileTree(
+                path,
+                new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+                            throws IOException {
+                        Files.delete(file);
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult postVisitDirectory(Path dir, IOException exc)
+                            throws IOException {
+                        if (exc != null) {
+                            throw exc;
+                        }
+                        Files.delete(dir);
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            // same directory, so this only happens on file systems without rename(2) semantics
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Makes the rename durable; not every platform can open a directory, which is harmless. */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // the data itself is already on disk; only the rename may be lost on a power cut
+        }
+    }
+
+    private static String tempName(Path target) {
+        return target.getFileName() + ".tmp-" + randomSuffix();
+    }
+
+    private static String randomSuffix() {
+        return Long.toUnsignedString(RANDOM.nextLong(), 36);
+    }
+
+    private static void deleteQuietly(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            // the original failure is what the caller needs to see
+        }
+    }
+
+    private static void deleteRecursivelyQuietly(Path path) {
+        try {
+            deleteRecursively(path);
+        } catch (IOException e) {
+            // the original failure is what the caller needs to see
+        }
+    }
+}

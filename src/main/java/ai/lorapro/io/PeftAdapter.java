@@ -1,0 +1,512 @@
+package ai.lorapro.io;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraInjector;
+import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.nn.ModuleTree;
+import ai.lorapro.nn.Weights;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Reads and writes LoRA adapters in the Hugging Face PEFT layout: {@code adapter_config.json} and
+ * {@code adapter_model.safetensors} with keys {@code base_model.model.<module>.lora_A.weight} [r,
+ * in] and {@code .lora_B.weight} [out, r]. Adapters saved here load with {@code
+ * PeftModel.from_pretrained}, and PEFT adapters load here, as long as they use plain LoRA.
+ */
+public final class PeftAdapter {
+
+    /** The configuration file of an adapter directory. */
+    public static final String CONFIG_NAME = "adapter_config.json";
+    /** The weights file of an adapter directory. */
+    public static final String WEIGHTS_NAME = "adapter_model.safetensors";
+    /** The PEFT version whose config fields we write. */
+    public static final String PEFT_VERSION = "0.21.0";
+
+    private static final String KEY_PREFIX = "base_model.model.";
+    /** {@code <module>.lora_A[.<adapter name>].weight}. */
+    private static final Pattern KEY = Pattern.compile("(.+)\\.lora_([AB])(?:\\.([^.]+))?\\.weight");
+
+    private PeftAdapter() {}
+
+    /**
+     * Saves the adapters of {@code model} to {@code adapterDir} (created if missing); both files
+     * are written atomically.
+     *
+     * @param baseModelNameOrPath written as {@code base_model_name_or_path}
+     * @param taskType PEFT's task type, e.g. {@code CAUSAL_LM}, {@code SEQ_2_SEQ_LM}, or null
+     * @throws InvalidInputException if the model has no adapter, or its adapters differ in
+     *     hyper-parameters (PEFT would need per-module patterns)
+     */
+    public static void save(Block model, Path adapterDir, String baseModelNameOrPath, String taskType) {
+        Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
+        if (adapted.isEmpty()) {
+            throw new InvalidInputException("cannot save " + adapterDir + ": the model has no LoRA adapter");
+        }
+        LoraConfig config = commonConfig(adapted);
+        SafetensorsWriter writer = new SafetensorsWriter();
+        for (Map.Entry<String, LoraLinear> e : adapted.entrySet()) {
+            LoraLinear layer = e.getValue();
+            String key = KEY_PREFIX + e.getKey();
+            writer.add(key + ".lora_A.weight", layer.getLoraA().getArray());
+            writer.add(key + ".lora_B.weight", layer.getLoraB().getArray());
+        }
+        JsonObject json = configJson(model, adapted, config, baseModelNameOrPath, taskType);
+        String text = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create().toJson(json);
+        writer.write(adapterDir.resolve(WEIGHTS_NAME));
+        AtomicFiles.writeString(adapterDir.resolve(CONFIG_NAME), text + "\n");
+    }
+
+    private static LoraConfig commonConfig(Map<String, LoraLinear> adapted) {
+        LoraConfig first = null;
+        String firstPath = null;
+        for (Map.Entry<String, LoraLinear> e : adapted.entrySet()) {
+            LoraConfig c = e.getValue().getConfig();
+            if (first == null) {
+                first = c;
+                firstPath = e.getKey();
+            } else if (c.getR() != first.getR()
+                    || c.getAlpha() != first.getAlpha()
+                    || c.getDropout() != first.getDropout()
+                    || c.isUseRsLora() != first.isUseRsLora()) {
+                throw new InvalidInputException(
+                        "cannot save a PEFT adapter: module "
+                                + e.getKey()
+                                + " has "
+                                + c
+                                + " but "
+                                + firstPath
+                                + " has "
+                                + first
+                                + "; all adapted modules must share r, alpha, dropout and rsLoRA");
+            }
+        }
+        return first;
+    }
+
+    private static JsonObject configJson(
+            Block model, Map<String, LoraLinear> adapted, LoraConfig config, String base, String taskType) {
+        JsonObject o = new JsonObject();
+        o.add("alora_invocation_tokens", JsonNull.INSTANCE);
+        o.add("alpha_pattern", new JsonObject());
+        o.add("arrow_config", JsonNull.INSTANCE);
+        o.add("auto_mapping", JsonNull.INSTANCE);
+        o.add("base_model_name_or_path", base == null ? JsonNull.INSTANCE : new JsonPrimitive(base));
+        o.addProperty("bias", "none");
+        o.add("corda_config", JsonNull.INSTANCE);
+        o.addProperty("ensure_weight_tying", false);
+        o.add("eva_config", JsonNull.INSTANCE);
+        o.add("exclude_modules", JsonNull.INSTANCE);
+        o.addProperty("fan_in_fan_out", false);
+        o.addProperty("inference_mode", true);
+        o.addProperty("init_lora_weights", true);
+        o.add("kasa_config", JsonNull.INSTANCE);
+        o.add("layer_replication", JsonNull.INSTANCE);
+        o.add("layers_pattern", JsonNull.INSTANCE);
+        o.add("layers_to_transform", JsonNull.INSTANCE);
+        o.add("loftq_config", new JsonObject());
+        o.add("lora_alpha", number(config.getAlpha()));
+        o.addProperty("lora_bias", false);
+        o.add("lora_dropout", new JsonPrimitive((double) config.getDropout()));
+        o.add("lora_ga_config", JsonNull.INSTANCE);
+        o.add("megatron_config", JsonNull.INSTANCE);
+        o.addProperty("megatron_core", "megatron.core");
+        o.add("modules_to_save", JsonNull.INSTANCE);
+        o.add("monteclora_config", JsonNull.INSTANCE);
+        o.addProperty("peft_type", "LORA");
+        o.addProperty("peft_version", PEFT_VERSION);
+        o.addProperty("qalora_group_size", 16);
+        o.addProperty("r", config.getR());
+        o.add("rank_pattern", new JsonObject());
+        o.add("revision", JsonNull.INSTANCE);
+        o.add("target_modules", targetModules(model, adapted));
+        o.add("target_parameters", JsonNull.INSTANCE);
+        o.add("task_type", taskType == null ? JsonNull.INSTANCE : new JsonPrimitive(taskType));
+        o.add("trainable_token_indices", JsonNull.INSTANCE);
+        o.add("use_bdlora", JsonNull.INSTANCE);
+        o.addProperty("use_dora", false);
+        o.addProperty("use_qalora", false);
+        o.addProperty("use_rslora", config.isUseRsLora());
+        o.add("velora_config", JsonNull.INSTANCE);
+        return o;
+    }
+
+    /** PEFT writes lora_alpha as an int when it is one. */
+    private static JsonPrimitive number(float value) {
+        if (value == Math.rint(value) && Math.abs(value) < 1e9) {
+            return new JsonPrimitive((long) value);
+        }
+        return new JsonPrimitive((double) value);
+    }
+
+    /**
+     * The distinct last path segments of the adapted modules, sorted, as PEFT writes them; when
+     * those names would also select linear layers that are not adapted (so that loading would
+     * adapt more than was saved), a regex matching exactly the adapted paths instead.
+     */
+    private static JsonElement targetModules(Block model, Map<String, LoraLinear> adapted) {
+        Set<String> names = new TreeSet<>();
+        for (String path : adapted.keySet()) {
+            names.add(path.substring(path.lastIndexOf('.') + 1));
+        }
+        boolean exact = true;
+        for (Map.Entry<String, Block> e : ModuleTree.namedModules(model).entrySet()) {
+            if (e.getValue() instanceof LoraLinear && !adapted.containsKey(e.getKey())) {
+                String last = e.getKey().substring(e.getKey().lastIndexOf('.') + 1);
+                if (names.contains(last)) {
+                    exact = false;
+                    break;
+                }
+            }
+        }
+        if (exact) {
+            JsonArray array = new JsonArray();
+            names.forEach(array::add);
+            return array;
+        }
+        // module paths are identifiers and digits joined by dots: only the dots need escaping, in
+        // a form that Python's re reads the same way
+        List<String> alternatives = new ArrayList<>();
+        for (String path : adapted.keySet()) {
+            alternatives.add(path.replace(".", "\\."));
+        }
+        return new JsonPrimitive("^(?:" + String.join("|", alternatives) + ")$");
+    }
+
+    /**
+     * Reads {@code adapter_config.json} into a {@link LoraConfig}.
+     *
+     * @throws CheckpointFormatException if the file is missing, malformed or a field has the wrong
+     *     type
+     * @throws InvalidInputException if it asks for something that changes the maths and that we do
+     *     not implement (DoRA, per-module ranks, fan-in-fan-out, bias training, modules to save,
+     *     ...), naming the field
+     */
+    public static LoraConfig readConfig(Path adapterDir) {
+        Path file = adapterDir.resolve(CONFIG_NAME);
+        JsonObject o = JsonFiles.readObject(file);
+        ConfigReader c = new ConfigReader(file, o);
+        String peftType = c.string("peft_type", "LORA");
+        if (!"LORA".equals(peftType)) {
+            throw c.unsupported("peft_type", "\"" + peftType + "\" (only LORA is supported)");
+        }
+        c.requireFalse("use_dora");
+        c.requireFalse("fan_in_fan_out");
+        c.requireFalse("lora_bias");
+        c.requireFalse("use_qalora");
+        c.requireEmpty("rank_pattern");
+        c.requireEmpty("alpha_pattern");
+        c.requireEmpty("modules_to_save");
+        c.requireEmpty("layers_to_transform");
+        c.requireEmpty("layer_replication");
+        c.requireEmpty("exclude_modules");
+        c.requireEmpty("target_parameters");
+        c.requireEmpty("trainable_token_indices");
+        String bias = c.string("bias", "none");
+        if (!"none".equals(bias)) {
+            throw c.unsupported("bias", "\"" + bias + "\" (only \"none\" is supported)");
+        }
+        LoraConfig.Builder b = LoraConfig.builder();
+        b.setR(c.positiveInt("r", 8));
+        b.setAlpha((float) c.number("lora_alpha", 8));
+        b.optDropout((float) c.number("lora_dropout", 0));
+        b.optUseRsLora(c.bool("use_rslora", false));
+        b.optInit(c.init());
+        JsonElement targets = o.get("target_modules");
+        if (targets == null || targets.isJsonNull()) {
+            throw c.unsupported(
+                    "target_modules", "null (PEFT's per-architecture defaults are not known here; list the modules)");
+        }
+        if (targets.isJsonPrimitive() && targets.getAsJsonPrimitive().isString()) {
+            String s = targets.getAsString();
+            if (LoraConfig.ALL_LINEAR.equals(s)) {
+                b.optTargetModules(LoraConfig.ALL_LINEAR);
+            } else {
+                try {
+                    b.optTargetRegex(s);
+                } catch (PatternSyntaxException e) {
+                    throw new CheckpointFormatException(
+                            file + ": field 'target_modules' is not a valid regex: " + e.getDescription());
+                }
+            }
+        } else if (targets.isJsonArray()) {
+            List<String> names = new ArrayList<>();
+            for (JsonElement el : targets.getAsJsonArray()) {
+                if (!el.isJsonPrimitive() || !el.getAsJsonPrimitive().isString()) {
+                    throw new CheckpointFormatException(file + ": field 'target_modules' holds a non-string " + el);
+                }
+                names.add(el.getAsString());
+            }
+            if (names.isEmpty()) {
+                throw new CheckpointFormatException(file + ": field 'target_modules' is empty");
+            }
+            b.optTargetModules(names);
+        } else {
+            throw new CheckpointFormatException(file + ": field 'target_modules' is neither a list nor a string");
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointFormatException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads an adapter into {@code model}. If the model has no adapter yet, adapters are first
+     * injected per {@code adapter_config.json}; then every tensor of {@code
+     * adapter_model.safetensors} is checked against the model before any is copied in, so a bad
+     * file leaves the model's adapters untouched.
+     *
+     * @return the adapted module paths
+     * @throws CheckpointFormatException naming the key or module if the file names a module the
+     *     model lacks, misses a key of an adapted module, holds an unexpected key, or a shape or
+     *     rank differs
+     * @throws IllegalStateException if the model's base weights hold no arrays yet
+     */
+    public static List<String> load(Path adapterDir, Block model) {
+        LoraConfig config = readConfig(adapterDir);
+        Path weights = adapterDir.resolve(WEIGHTS_NAME);
+        if (!Files.isRegularFile(weights)) {
+            Path pickle = adapterDir.resolve("adapter_model.bin");
+            if (Files.exists(pickle)) {
+                throw new InvalidInputException(
+                        pickle
+                                + " is a PyTorch pickle, which is never read because unpickling can run"
+                                + " code: save the adapter with safe_serialization=True");
+            }
+            throw new CheckpointFormatException(weights + ": adapter weights file does not exist");
+        }
+        Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
+        if (adapted.isEmpty()) {
+            LoraInjector.inject(model, config);
+            adapted = LoraInjector.adaptedLayers(model);
+        }
+        for (Map.Entry<String, LoraLinear> e : adapted.entrySet()) {
+            if (!e.getValue().getLoraA().isInitialized()) {
+                // A and B are created on W0's device, so W0 must exist first
+                throw new IllegalStateException(
+                        "load or initialize the model's weights before its adapter: " + e.getKey() + " has no arrays");
+            }
+        }
+        try (SafetensorsFile file = SafetensorsFile.open(weights)) {
+            Map<String, String[]> keys = matchKeys(file, model, adapted, config);
+            for (Map.Entry<String, String[]> e : keys.entrySet()) {
+                LoraLinear layer = adapted.get(e.getKey());
+                assign(file, e.getValue()[0], layer.getLoraA());
+                assign(file, e.getValue()[1], layer.getLoraB());
+            }
+        }
+        return new ArrayList<>(adapted.keySet());
+    }
+
+    /**
+     * Checks every key of the file against the model and returns, per adapted module, its A and B
+     * keys.
+     */
+    private static Map<String, String[]> matchKeys(
+            SafetensorsFile file, Block model, Map<String, LoraLinear> adapted, LoraConfig config) {
+        Path path = file.path();
+        Map<String, Block> modules = ModuleTree.namedModules(model);
+        Map<String, String[]> keys = new LinkedHashMap<>();
+        for (String key : file.names()) {
+            Matcher m = key.startsWith(KEY_PREFIX) ? KEY.matcher(key.substring(KEY_PREFIX.length())) : null;
+            if (m == null || !m.matches()) {
+                throw new CheckpointFormatException(path + ": unexpected key '" + key + "' (not a LoRA A/B weight)");
+            }
+            String module = m.group(1);
+            int slot = "A".equals(m.group(2)) ? 0 : 1;
+            LoraLinear layer = adapted.get(module);
+            if (layer == null) {
+                String why = modules.get(module) instanceof LoraLinear
+                        ? "is not adapted by the configuration"
+                        : "does not exist in the model";
+                throw new CheckpointFormatException(path + ": key '" + key + "': module " + module + " " + why);
+            }
+            String[] pair = keys.computeIfAbsent(module, k -> new String[2]);
+            if (pair[slot] != null) {
+                throw new CheckpointFormatException(
+                        path + ": keys '" + pair[slot] + "' and '" + key + "' are both lora_" + m.group(2) + " of " + module);
+            }
+            pair[slot] = key;
+            checkShape(file, key, layer, slot, config);
+        }
+        for (String module : adapted.keySet()) {
+            String[] pair = keys.get(module);
+            for (int slot = 0; slot < 2; slot++) {
+                if (pair == null || pair[slot] == null) {
+                    throw new CheckpointFormatException(
+                            path
+                                    + ": missing key '"
+                                    + KEY_PREFIX
+                                    + module
+                                    + (slot == 0 ? ".lora_A.weight" : ".lora_B.weight")
+                                    + "' for adapted module "
+                                    + module);
+                }
+            }
+        }
+        return keys;
+    }
+
+    private static void checkShape(SafetensorsFile file, String key, LoraLinear layer, int slot, LoraConfig config) {
+        TensorInfo info = file.info(key);
+        if (!info.dtype().isFloating()) {
+            throw new CheckpointFormatException(file.path() + ": tensor '" + key + "' has dtype " + info.dtype());
+        }
+        long[] shape = info.shape().getShape();
+        int r = layer.getConfig().getR();
+        if (shape.length == 2) {
+            long fileR = slot == 0 ? shape[0] : shape[1];
+            if (fileR != config.getR()) {
+                throw new CheckpointFormatException(
+                        file.path() + ": tensor '" + key + "' has rank " + fileR + " but adapter_config.json says r="
+                                + config.getR());
+            }
+        }
+        long[] expected = slot == 0
+                ? new long[] {r, layer.getInFeatures()}
+                : new long[] {layer.getOutFeatures(), r};
+        if (!Arrays.equals(shape, expected)) {
+            throw new CheckpointFormatException(
+                    file.path() + ": tensor '" + key + "' has shape " + Arrays.toString(shape) + ", the model needs "
+                            + Arrays.toString(expected));
+        }
+    }
+
+    private static void assign(SafetensorsFile file, String key, Parameter parameter) {
+        NDArray target = parameter.getArray();
+        NDManager manager = target.getManager();
+        NDArray value = file.load(manager, key, target.getDataType());
+        if (!Weights.assign(parameter, value)) {
+            value.close();
+        }
+    }
+
+    /** Typed access to adapter_config.json fields, with errors naming the file and field. */
+    private static final class ConfigReader {
+        private final Path file;
+        private final JsonObject o;
+
+        ConfigReader(Path file, JsonObject o) {
+            this.file = file;
+            this.o = o;
+        }
+
+        InvalidInputException unsupported(String field, String value) {
+            return new InvalidInputException(file + ": field '" + field + "' = " + value + " is not supported");
+        }
+
+        private CheckpointFormatException wrongType(String field, String expected) {
+            return new CheckpointFormatException(file + ": field '" + field + "' is not " + expected);
+        }
+
+        private JsonElement get(String field) {
+            JsonElement v = o.get(field);
+            return v == null || v.isJsonNull() ? null : v;
+        }
+
+        void requireFalse(String field) {
+            if (bool(field, false)) {
+                throw unsupported(field, "true");
+            }
+        }
+
+        /** Null, an empty object or an empty list are fine; anything else changes the maths. */
+        void requireEmpty(String field) {
+            JsonElement v = get(field);
+            if (v == null
+                    || (v.isJsonObject() && v.getAsJsonObject().size() == 0)
+                    || (v.isJsonArray() && v.getAsJsonArray().size() == 0)) {
+                return;
+            }
+            throw unsupported(field, abbreviate(v.toString()));
+        }
+
+        String string(String field, String fallback) {
+            JsonElement v = get(field);
+            if (v == null) {
+                return fallback;
+            }
+            if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString()) {
+                throw wrongType(field, "a string");
+            }
+            return v.getAsString();
+        }
+
+        boolean bool(String field, boolean fallback) {
+            JsonElement v = get(field);
+            if (v == null) {
+                return fallback;
+            }
+            if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isBoolean()) {
+                throw wrongType(field, "true or false");
+            }
+            return v.getAsBoolean();
+        }
+
+        double number(String field, double fallback) {
+            JsonElement v = get(field);
+            if (v == null) {
+                return fallback;
+            }
+            if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber()) {
+                throw wrongType(field, "a number");
+            }
+            double d = v.getAsDouble();
+            if (!Double.isFinite(d)) {
+                throw wrongType(field, "a finite number");
+            }
+            return d;
+        }
+
+        int positiveInt(String field, int fallback) {
+            double d = number(field, fallback);
+            if (d != Math.rint(d) || d < 1 || d > Integer.MAX_VALUE) {
+                throw wrongType(field, "a positive integer");
+            }
+            return (int) d;
+        }
+
+        /**
+         * {@code init_lora_weights} only matters for fresh adapters, except for schemes that also
+         * rewrite the base weights (PiSSA, OLoRA, LoftQ, ...), which the saved adapter depends on.
+         */
+        LoraConfig.Init init() {
+            JsonElement v = get("init_lora_weights");
+            if (v == null || (v.isJsonPrimitive() && v.getAsJsonPrimitive().isBoolean())) {
+                return LoraConfig.Init.KAIMING_UNIFORM;
+            }
+            if (v.isJsonPrimitive() && v.getAsJsonPrimitive().isString() && "gaussian".equals(v.getAsString())) {
+                return LoraConfig.Init.GAUSSIAN;
+            }
+            throw unsupported("init_lora_weights", abbreviate(v.toString()));
+        }
+
+        private static String abbreviate(String s) {
+            return s.length() <= 60 ? s : s.substring(0, 60) + "...";
+        }
+    }
+}
