@@ -1,0 +1,141 @@
+package ai.lorapro.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+
+/**
+ * The r x r quantities of one LoRA pair at one step, computed once and shared by the adjusted and
+ * equivalent gradients: the regularised Grams B^T B + delta I and A A^T + delta I, their inverses
+ * and eigen-decompositions, B^T gB and gA A^T.
+ *
+ * <p>Only products that contract an m or n dimension run on the device; everything r x r is on the
+ * host in double precision. No m x m matrix is formed: the projector I - B (B^T B)^-1 B^T is applied
+ * as gB - B ((B^T B)^-1 (B^T gB)).
+ */
+final class PairGeometry {
+
+    private final NDArray a;
+    private final NDArray b;
+    private final NDArray gradA;
+    private final NDArray gradB;
+    private final double scaling;
+    private final HostMatrices.SymmetricEigen eigenB;
+    private final HostMatrices.SymmetricEigen eigenA;
+    private final DMatrixRMaj gramB;
+    private final DMatrixRMaj gramA;
+    private final DMatrixRMaj gramBInv;
+    private final DMatrixRMaj gramAInv;
+    private final DMatrixRMaj btGradB;
+    private final DMatrixRMaj gradAAt;
+
+    /**
+     * @param a A (r x n)
+     * @param b B (m x r)
+     * @param gradA the LoRA gradient of A (r x n)
+     * @param gradB the LoRA gradient of B (m x r)
+     * @param scaling s in W = W0 + s B A
+     * @param delta the ridge added to both Grams
+     */
+    PairGeometry(NDArray a, NDArray b, NDArray gradA, NDArray gradB, double scaling, double delta) {
+        this.a = a;
+        this.b = b;
+        this.gradA = gradA;
+        this.gradB = gradB;
+        this.scaling = scaling;
+        NDArray bt = b.transpose();
+        NDArray at = a.transpose();
+        try (NDArray btb = bt.matMul(b);
+                NDArray aat = a.matMul(at);
+                NDArray btgb = bt.matMul(gradB);
+                NDArray gaat = gradA.matMul(at)) {
+            this.gramB = HostMatrices.addDiagonal(HostMatrices.toHost(btb), delta);
+            this.gramA = HostMatrices.addDiagonal(HostMatrices.toHost(aat), delta);
+            this.btGradB = HostMatrices.toHost(btgb);
+            this.gradAAt = HostMatrices.toHost(gaat);
+        } finally {
+            bt.close();
+            at.close();
+        }
+        this.eigenB = HostMatrices.eigh(gramB);
+        this.eigenA = HostMatrices.eigh(gramA);
+        this.gramBInv = eigenB.inverse();
+        this.gramAInv = eigenA.inverse();
+    }
+
+    /** The r x r matrix X chosen by {@code mode}. */
+    DMatrixRMaj x(XMode mode) {
+        double invS2 = 1.0 / (scaling * scaling);
+        switch (mode) {
+            case SYLVESTER:
+                DMatrixRMaj rhs = HostMatrices.scale(-invS2, HostMatrices.mult(gramBInv, gradAAt));
+                return HostMatrices.solveSylvester(eigenB, eigenA, rhs);
+            case SYMMETRY:
+                return HostMatrices.scale(
+                        -0.5 * invS2, HostMatrices.mult(HostMatrices.mult(gramBInv, btGradB), gramA));
+            case ZERO:
+                return new DMatrixRMaj(gramB.numRows, gramA.numRows);
+            default:
+                throw new IllegalArgumentException("unknown x mode " + mode);
+        }
+    }
+
+    /**
+     * The adjusted gradients for a given X, as new arrays (gA*, gB*) on A's device:
+     *
+     * <pre>
+     * gA* = (1/s^2) (B^T B)^-1 gA + X A
+     * gB* = (1/s^2) [I - B (B^T B)^-1 B^T] gB (A A^T)^-1 - B X
+     *     = gB [(1/s^2) (A A^T)^-1] - B [(1/s^2) (B^T B)^-1 (B^T gB) (A A^T)^-1 + X]
+     * </pre>
+     */
+    NDList adjusted(DMatrixRMaj x) {
+        double invS2 = 1.0 / (scaling * scaling);
+        DMatrixRMaj leftA = HostMatrices.scale(invS2, gramBInv);
+        DMatrixRMaj rightB = HostMatrices.scale(invS2, gramAInv);
+        DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(gramBInv, btGradB), rightB);
+        CommonOps_DDRM.addEquals(correctionB, x);
+        NDManager manager = a.getManager();
+        DataType type = a.getDataType();
+        NDArray adjustedA;
+        NDArray adjustedB;
+        try (NDArray leftADev = HostMatrices.toDevice(manager, leftA, type);
+                NDArray xDev = HostMatrices.toDevice(manager, x, type);
+                NDArray rightBDev = HostMatrices.toDevice(manager, rightB, type);
+                NDArray correctionBDev = HostMatrices.toDevice(manager, correctionB, type);
+                NDArray xa = xDev.matMul(a);
+                NDArray bc = b.matMul(correctionBDev)) {
+            adjustedA = leftADev.matMul(gradA).addi(xa);
+            adjustedB = gradB.matMul(rightBDev).subi(bc);
+        }
+        return new NDList(adjustedA, adjustedB);
+    }
+
+    /**
+     * The equivalent gradient s B gA* + s gB* A (the same for every X, so computed with X = 0) as a
+     * new m x n array. It is formed by one product [s B, s gB*] [(1/s^2)(B^T B)^-1 gA; A] so that
+     * only one m x n array is allocated.
+     */
+    NDArray equivalentGradient() {
+        double invS2 = 1.0 / (scaling * scaling);
+        DMatrixRMaj leftA = HostMatrices.scale(invS2, gramBInv);
+        DMatrixRMaj rightB = HostMatrices.scale(invS2, gramAInv);
+        DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(gramBInv, btGradB), rightB);
+        NDManager manager = a.getManager();
+        DataType type = a.getDataType();
+        try (NDArray leftADev = HostMatrices.toDevice(manager, leftA, type);
+                NDArray rightBDev = HostMatrices.toDevice(manager, rightB, type);
+                NDArray correctionBDev = HostMatrices.toDevice(manager, correctionB, type);
+                NDArray adjustedA0 = leftADev.matMul(gradA);
+                NDArray bc = b.matMul(correctionBDev);
+                NDArray adjustedB0 = gradB.matMul(rightBDev).subi(bc);
+                NDArray left = b.concat(adjustedB0, 1).muli(scaling);
+                NDArray right = adjustedA0.concat(a, 0)) {
+            return left.matMul(right);
+        }
+    }
+}
