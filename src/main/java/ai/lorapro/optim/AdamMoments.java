@@ -37,7 +37,7 @@ final class AdamMoments {
 
     /**
      * The decoupled weight-decay step w <- w - lr (u + wd w), in place, with w taken before the
-     * step.
+     * step. {@code update} is scaled in place, so the caller must own it.
      */
     static void apply(NDArray weight, NDArray update, double learningRate, double weightDecay) {
         if (weightDecay != 0) {

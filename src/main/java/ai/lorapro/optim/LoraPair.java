@@ -18,6 +18,8 @@ public final class LoraPair {
     private final float scaling;
 
     /**
+     * Describes a pair.
+     *
      * @param name a stable name for the pair, unique within one optimizer
      * @param loraA A (r x n)
      * @param loraB B (m x r)

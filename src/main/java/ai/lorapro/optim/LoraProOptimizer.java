@@ -95,9 +95,10 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
         return xMode;
     }
 
-    /** The decoupled weight decay. */
-    public float getDecoupledWeightDecay() {
-        return getWeightDecay();
+    /** The decoupled weight decay wd: w <- w - lr (update + wd w). */
+    @Override
+    public float getWeightDecay() {
+        return super.getWeightDecay();
     }
 
     /**

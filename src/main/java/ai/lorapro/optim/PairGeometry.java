@@ -34,6 +34,8 @@ final class PairGeometry {
     private final DMatrixRMaj gradAAt;
 
     /**
+     * Computes the r x r quantities of a pair.
+     *
      * @param a A (r x n)
      * @param b B (m x r)
      * @param gradA the LoRA gradient of A (r x n)

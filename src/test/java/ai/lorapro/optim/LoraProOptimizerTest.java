@@ -353,4 +353,27 @@ class LoraProOptimizerTest {
             optimizer.close();
         }
     }
+    @Test
+    void stepsLeaveNoArraysBehind() {
+        for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
+            Fixture f = new Fixture(15);
+            LoraProAdamW optimizer = adamw(f).optMode(mode).build();
+            Random rng = new Random(16);
+            NDArray gA = random(rng, R, N);
+            NDArray gB = random(rng, M, R);
+            NDArray gHead = random(rng, 3, 4);
+            // the first step creates the moments
+            f.update(optimizer, f.a, gA);
+            f.update(optimizer, f.b, gB);
+            f.update(optimizer, f.head, gHead);
+            int live = manager.getManagedArrays().size();
+            for (int step = 0; step < 5; step++) {
+                f.update(optimizer, f.b, gB);
+                f.update(optimizer, f.a, gA);
+                f.update(optimizer, f.head, gHead);
+            }
+            assertEquals(live, manager.getManagedArrays().size(), "arrays leaked in mode " + mode);
+            optimizer.close();
+        }
+    }
 }
