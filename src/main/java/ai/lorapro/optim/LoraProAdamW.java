@@ -83,7 +83,9 @@ public final class LoraProAdamW extends LoraProOptimizer {
         double s = pair.getScaling();
         NDList adjusted;
         if (mode == Mode.FULL) {
-            NDArray equivalent = LoraProMath.equivalentGradient(a, b, gradA, gradB, s, getDelta());
+            // the Grams depend on A and B only, so both adjustments of this step share them
+            FactorGrams grams = new FactorGrams(a, b, getDelta());
+            NDArray equivalent = new PairGeometry(grams, gradA, gradB, s).equivalentGradient();
             String key = pair.getName();
             NDArray u =
                     AdamMoments.direction(
@@ -96,7 +98,8 @@ public final class LoraProAdamW extends LoraProOptimizer {
                             eps);
             NDList projected = LoraProMath.loraGradients(u, a, b, s);
             u.close();
-            adjusted = LoraProMath.adjustedGradients(a, b, projected.get(0), projected.get(1), s, getDelta(), getXMode());
+            PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
+            adjusted = geometry.adjusted(geometry.x(getXMode()));
             AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());
             AdamMoments.apply(b, adjusted.get(1), learningRate, getWeightDecay());
         } else {

@@ -58,7 +58,7 @@ public final class LoraProMath {
         NDList out;
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            PairGeometry geometry = new PairGeometry(a, b, gradA, gradB, scaling, delta);
+            PairGeometry geometry = new PairGeometry(new FactorGrams(a, b, delta), gradA, gradB, scaling);
             out = geometry.adjusted(geometry.x(mode));
             NDScope.unregister(out);
         }
@@ -77,7 +77,7 @@ public final class LoraProMath {
         NDArray out;
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            out = new PairGeometry(a, b, gradA, gradB, scaling, delta).equivalentGradient();
+            out = new PairGeometry(new FactorGrams(a, b, delta), gradA, gradB, scaling).equivalentGradient();
             NDScope.unregister(out);
         }
         NDScope.register(out);

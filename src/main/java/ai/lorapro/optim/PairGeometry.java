@@ -9,9 +9,8 @@ import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 
 /**
- * The r x r quantities of one LoRA pair at one step, computed once and shared by the adjusted and
- * equivalent gradients: the regularised Grams B^T B + delta I and A A^T + delta I, their inverses
- * and eigen-decompositions, B^T gB and gA A^T.
+ * The adjusted and equivalent gradients of one LoRA pair for one pair of LoRA gradients (gA, gB),
+ * built on the pair's {@link FactorGrams} and the r x r products B^T gB and gA A^T.
  *
  * <p>Only products that contract an m or n dimension run on the device; everything r x r is on the
  * host in double precision. No m x m matrix is formed: the projector I - B (B^T B)^-1 B^T is applied
@@ -19,54 +18,33 @@ import org.ejml.dense.row.CommonOps_DDRM;
  */
 final class PairGeometry {
 
-    private final NDArray a;
-    private final NDArray b;
+    private final FactorGrams grams;
     private final NDArray gradA;
     private final NDArray gradB;
     private final double scaling;
-    private final HostMatrices.SymmetricEigen eigenB;
-    private final HostMatrices.SymmetricEigen eigenA;
-    private final DMatrixRMaj gramB;
-    private final DMatrixRMaj gramA;
-    private final DMatrixRMaj gramBInv;
-    private final DMatrixRMaj gramAInv;
     private final DMatrixRMaj btGradB;
     private final DMatrixRMaj gradAAt;
 
     /**
-     * Computes the r x r quantities of a pair.
+     * Computes the gradient-dependent r x r quantities of a pair.
      *
-     * @param a A (r x n)
-     * @param b B (m x r)
+     * @param grams the Grams of the pair's factors
      * @param gradA the LoRA gradient of A (r x n)
      * @param gradB the LoRA gradient of B (m x r)
      * @param scaling s in W = W0 + s B A
-     * @param delta the ridge added to both Grams
      */
-    PairGeometry(NDArray a, NDArray b, NDArray gradA, NDArray gradB, double scaling, double delta) {
-        this.a = a;
-        this.b = b;
+    PairGeometry(FactorGrams grams, NDArray gradA, NDArray gradB, double scaling) {
+        this.grams = grams;
         this.gradA = gradA;
         this.gradB = gradB;
         this.scaling = scaling;
-        NDArray bt = b.transpose();
-        NDArray at = a.transpose();
-        try (NDArray btb = bt.matMul(b);
-                NDArray aat = a.matMul(at);
+        try (NDArray bt = grams.b.transpose();
+                NDArray at = grams.a.transpose();
                 NDArray btgb = bt.matMul(gradB);
                 NDArray gaat = gradA.matMul(at)) {
-            this.gramB = HostMatrices.addDiagonal(HostMatrices.toHost(btb), delta);
-            this.gramA = HostMatrices.addDiagonal(HostMatrices.toHost(aat), delta);
             this.btGradB = HostMatrices.toHost(btgb);
             this.gradAAt = HostMatrices.toHost(gaat);
-        } finally {
-            bt.close();
-            at.close();
         }
-        this.eigenB = HostMatrices.eigh(gramB);
-        this.eigenA = HostMatrices.eigh(gramA);
-        this.gramBInv = eigenB.inverse();
-        this.gramAInv = eigenA.inverse();
     }
 
     /** The r x r matrix X chosen by {@code mode}. */
@@ -74,16 +52,26 @@ final class PairGeometry {
         double invS2 = 1.0 / (scaling * scaling);
         switch (mode) {
             case SYLVESTER:
-                DMatrixRMaj rhs = HostMatrices.scale(-invS2, HostMatrices.mult(gramBInv, gradAAt));
-                return HostMatrices.solveSylvester(eigenB, eigenA, rhs);
+                DMatrixRMaj rhs = HostMatrices.scale(-invS2, HostMatrices.mult(grams.gramBInv, gradAAt));
+                return HostMatrices.solveSylvester(grams.eigenB, grams.eigenA, rhs);
             case SYMMETRY:
                 return HostMatrices.scale(
-                        -0.5 * invS2, HostMatrices.mult(HostMatrices.mult(gramBInv, btGradB), gramA));
+                        -0.5 * invS2, HostMatrices.mult(HostMatrices.mult(grams.gramBInv, btGradB), grams.gramA));
             case ZERO:
-                return new DMatrixRMaj(gramB.numRows, gramA.numRows);
+                return new DMatrixRMaj(grams.gramB.numRows, grams.gramA.numRows);
             default:
                 throw new IllegalArgumentException("unknown x mode " + mode);
         }
+    }
+
+    /** (1/s^2) (B^T B)^-1, the factor applied to gA. */
+    private DMatrixRMaj leftA() {
+        return HostMatrices.scale(1.0 / (scaling * scaling), grams.gramBInv);
+    }
+
+    /** (1/s^2) (A A^T)^-1, the factor applied to gB. */
+    private DMatrixRMaj rightB() {
+        return HostMatrices.scale(1.0 / (scaling * scaling), grams.gramAInv);
     }
 
     /**
@@ -96,11 +84,12 @@ final class PairGeometry {
      * </pre>
      */
     NDList adjusted(DMatrixRMaj x) {
-        double invS2 = 1.0 / (scaling * scaling);
-        DMatrixRMaj leftA = HostMatrices.scale(invS2, gramBInv);
-        DMatrixRMaj rightB = HostMatrices.scale(invS2, gramAInv);
-        DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(gramBInv, btGradB), rightB);
+        DMatrixRMaj leftA = leftA();
+        DMatrixRMaj rightB = rightB();
+        DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(grams.gramBInv, btGradB), rightB);
         CommonOps_DDRM.addEquals(correctionB, x);
+        NDArray a = grams.a;
+        NDArray b = grams.b;
         NDManager manager = a.getManager();
         DataType type = a.getDataType();
         NDArray adjustedA;
@@ -123,10 +112,11 @@ final class PairGeometry {
      * only one m x n array is allocated.
      */
     NDArray equivalentGradient() {
-        double invS2 = 1.0 / (scaling * scaling);
-        DMatrixRMaj leftA = HostMatrices.scale(invS2, gramBInv);
-        DMatrixRMaj rightB = HostMatrices.scale(invS2, gramAInv);
-        DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(gramBInv, btGradB), rightB);
+        DMatrixRMaj leftA = leftA();
+        DMatrixRMaj rightB = rightB();
+        DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(grams.gramBInv, btGradB), rightB);
+        NDArray a = grams.a;
+        NDArray b = grams.b;
         NDManager manager = a.getManager();
         DataType type = a.getDataType();
         try (NDArray leftADev = HostMatrices.toDevice(manager, leftA, type);

@@ -60,7 +60,7 @@ class LoraProMathTest {
         }
 
         PairGeometry geometry() {
-            return new PairGeometry(a, b, gradA, gradB, s, LoraProMath.DEFAULT_DELTA);
+            return new PairGeometry(new FactorGrams(a, b, LoraProMath.DEFAULT_DELTA), gradA, gradB, s);
         }
 
         /** s B gA* + s gB* A for given adjusted gradients, computed independently of the library. */
