@@ -1,6 +1,5 @@
 package ai.lorapro.optim;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -17,12 +16,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The DJL glue shared by {@link LoraProSgd} and {@link LoraProAdamW}: it pairs the per-parameter
@@ -39,12 +39,16 @@ import java.util.Objects;
  */
 public abstract class LoraProOptimizer extends Optimizer implements AutoCloseable {
 
+    /** Prefix of the state name of a parameter that {@code addLoraLayers} did not name. */
+    static final String UNNAMED_PREFIX = "param.";
+
     private static final Logger logger = LoggerFactory.getLogger(LoraProOptimizer.class);
 
     private final ParameterTracker learningRateTracker;
     private final double delta;
     private final XMode xMode;
     private final Map<String, PairSlot> slotsByParameterId = new HashMap<>();
+    private final List<PairSlot> slots = new ArrayList<>();
     private final Map<String, LoraPair> pairs;
     private final Map<String, String> parameterNames;
 
@@ -52,11 +56,7 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     private int round;
     private long skippedSteps;
 
-    private final Map<String, Integer> steps = new LinkedHashMap<>();
-    private final Map<String, NDArray> stateArrays = new LinkedHashMap<>();
-    private final Map<Device, NDManager> stateManagers = new HashMap<>();
-    private final Map<String, NDArray> imported = new HashMap<>();
-    private NDManager importManager;
+    private final StateStore state = new StateStore();
 
     LoraProOptimizer(Builder<?> builder) {
         super(builder);
@@ -71,6 +71,7 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
         }
         for (LoraPair pair : pairs.values()) {
             PairSlot slot = new PairSlot(pair);
+            slots.add(slot);
             for (Parameter p : List.of(pair.getLoraA(), pair.getLoraB())) {
                 if (slotsByParameterId.put(p.getId(), slot) != null) {
                     throw new IllegalArgumentException(
@@ -134,19 +135,11 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     private void beginRoundIfNew(String parameterId) {
         int seen = arrivals.merge(parameterId, 1, Integer::sum);
         if (seen > round) {
-            for (PairSlot slot : pairs.isEmpty() ? List.<PairSlot>of() : distinctSlots()) {
+            for (PairSlot slot : slots) {
                 slot.checkComplete();
             }
             round = seen;
         }
-    }
-
-    private Collection<PairSlot> distinctSlots() {
-        List<PairSlot> out = new ArrayList<>();
-        for (LoraPair pair : pairs.values()) {
-            out.add(slotsByParameterId.get(pair.getLoraA().getId()));
-        }
-        return out;
     }
 
     /** Applies the builder's gradient rescaling and clipping; may return {@code grad} itself. */
@@ -162,12 +155,12 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     }
 
     private void updateParameter(String parameterId, NDArray weight, NDArray grad, float learningRate) {
-        String name = parameterNames.getOrDefault(parameterId, "param." + parameterId);
+        String name = parameterNames.getOrDefault(parameterId, UNNAMED_PREFIX + parameterId);
         if (!allFinite(grad)) {
             skip("parameter " + name);
             return;
         }
-        int step = steps.merge(name, 1, Integer::sum);
+        int step = state.nextStep(name);
         stepParameter(name, weight, grad, learningRate, step);
     }
 
@@ -232,134 +225,45 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      * an imported state, on first use. It outlives the step's scope.
      */
     final NDArray state(String key, NDArray like) {
-        NDArray existing = stateArrays.get(key);
-        if (existing != null) {
-            return existing;
-        }
-        NDManager manager =
-                stateManagers.computeIfAbsent(like.getDevice(), d -> like.getManager().newSubManager(d));
-        NDArray created;
-        NDArray source = imported.remove(key);
-        if (source != null) {
-            if (!source.getShape().equals(like.getShape())) {
-                source.close();
-                throw new InvalidInputException(
-                        "optimizer state '" + key + "' has shape " + source.getShape() + ", expected " + like.getShape());
-            }
-            created = source.toType(like.getDataType(), true).toDevice(like.getDevice(), false);
-            source.close();
-        } else {
-            created = manager.zeros(like.getShape(), like.getDataType());
-        }
-        created.attach(manager);
-        NDScope.unregister(created);
-        stateArrays.put(key, created);
-        return created;
+        return state.array(key, like);
     }
 
     /** The bytes held by the optimizer state (moments), excluding gradients waiting for their partner. */
     public long stateBytes() {
-        long total = 0;
-        for (NDArray a : stateArrays.values()) {
-            total += a.getShape().size() * a.getDataType().getNumOfBytes();
-        }
-        return total;
+        return state.bytes();
     }
 
     /**
-     * Copies the state into arrays attached to {@code manager}: moments by name (e.g. {@code
-     * <pair>.exp_avg}) and step counts by pair or parameter name.
+     * Copies the state into arrays attached to {@code manager}: moments by name ({@code
+     * <pair>.exp_avg} and {@code <pair>.exp_avg_sq} in full mode, {@code
+     * <pair>.lora_A.weight.exp_avg} etc. in efficient mode, {@code <parameter>.exp_avg} for plain
+     * parameters) and step counts by pair or parameter name.
      */
     public OptimizerState exportState(NDManager manager) {
-        Map<String, NDArray> tensors = new LinkedHashMap<>();
-        for (Map.Entry<String, NDArray> e : stateArrays.entrySet()) {
-            NDArray copy = e.getValue().duplicate();
-            copy.attach(manager);
-            tensors.put(e.getKey(), copy);
-        }
-        for (Map.Entry<String, NDArray> e : imported.entrySet()) {
-            NDArray copy = e.getValue().duplicate();
-            copy.attach(manager);
-            tensors.put(e.getKey(), copy);
-        }
-        return new OptimizerState(tensors, steps);
+        return state.export(manager);
     }
 
     /**
-     * Replaces the state with a copy of {@code state} (e.g. from {@link #exportState} in an earlier
-     * process). Arrays are copied, so the caller may close its own.
+     * Replaces the state with a copy of {@code saved} (e.g. from {@link #exportState} in an earlier
+     * process). Arrays are copied, so the caller may close its own; they move to the weights' device
+     * when first used.
      *
      * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
-     *     know
+     *     know, or an array has no step count
      */
-    public void importState(OptimizerState state) {
-        for (String name : state.getSteps().keySet()) {
-            if (!pairs.containsKey(name) && !parameterNames.containsValue(name) && !name.startsWith("param.")) {
-                throw new InvalidInputException("optimizer state names unknown pair or parameter '" + name + "'");
-            }
-        }
-        for (Map.Entry<String, NDArray> e : state.getTensors().entrySet()) {
-            String owner = ownerOf(e.getKey());
-            if (owner == null || !state.getSteps().containsKey(owner)) {
-                throw new InvalidInputException("optimizer state tensor '" + e.getKey() + "' has no step count");
-            }
-        }
-        closeArrays();
-        steps.clear();
-        steps.putAll(state.getSteps());
-        for (Map.Entry<String, NDArray> e : state.getTensors().entrySet()) {
-            NDArray value = e.getValue();
-            if (importManager == null) {
-                // our own root manager: the caller may close the manager of its arrays at once
-                importManager = NDManager.newBaseManager(value.getDevice(), value.getManager().getEngine().getEngineName());
-            }
-            NDArray copy = value.duplicate();
-            copy.attach(importManager);
-            NDScope.unregister(copy);
-            imported.put(e.getKey(), copy);
-        }
-    }
-
-    /** The pair or parameter name a state key belongs to: the longest step name that prefixes it. */
-    private String ownerOf(String key) {
-        String best = null;
-        for (String name : pairs.keySet()) {
-            if (key.startsWith(name + ".") && (best == null || name.length() > best.length())) {
-                best = name;
-            }
-        }
-        for (String name : parameterNames.values()) {
-            if (key.startsWith(name + ".") && (best == null || name.length() > best.length())) {
-                best = name;
-            }
-        }
-        if (best == null && key.startsWith("param.")) {
-            int dot = key.lastIndexOf('.');
-            best = key.substring(0, dot);
-        }
-        return best;
-    }
-
-    private void closeArrays() {
-        stateArrays.values().forEach(NDArray::close);
-        stateArrays.clear();
-        imported.values().forEach(NDArray::close);
-        imported.clear();
+    public void importState(OptimizerState saved) {
+        Set<String> known = new HashSet<>(pairs.keySet());
+        known.addAll(parameterNames.values());
+        state.load(saved, known);
     }
 
     /** Frees the state arrays and any gradient waiting for its partner. */
     @Override
     public void close() {
-        closeArrays();
-        for (PairSlot slot : distinctSlots()) {
+        for (PairSlot slot : slots) {
             slot.clear();
         }
-        stateManagers.values().forEach(NDManager::close);
-        stateManagers.clear();
-        if (importManager != null) {
-            importManager.close();
-            importManager = null;
-        }
+        state.close();
     }
 
     /** The pairing state of one LoRA pair within a step. */
@@ -396,7 +300,7 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
                     skip("LoRA pair " + pair.getName());
                     return;
                 }
-                int step = steps.merge(pair.getName(), 1, Integer::sum);
+                int step = state.nextStep(pair.getName());
                 stepPair(pair, a, b, gradA, gradB, learningRate, step);
             } finally {
                 clear();
