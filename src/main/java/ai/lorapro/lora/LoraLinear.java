@@ -251,6 +251,13 @@ public final class LoraLinear extends HfBlock {
     @Override
     protected void prepare(Shape[] inputShapes) {}
 
+    /** {@inheritDoc} DJL containers such as {@code SequentialBlock} need it to initialise. */
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        Shape in = inputShapes[0];
+        return new Shape[] {in.slice(0, in.dimension() - 1).add(outFeatures)};
+    }
+
     @Override
     public void initialize(NDManager manager, DataType dataType, Shape... inputShapes) {
         if (!weight.isInitialized()) {

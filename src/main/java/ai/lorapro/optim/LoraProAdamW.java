@@ -1,0 +1,174 @@
+package ai.lorapro.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidInputException;
+
+import java.util.Locale;
+
+/**
+ * LoRA-Pro with AdamW (Algorithm 2 of the paper).
+ *
+ * <p>{@link Mode#FULL} (the default) keeps Adam's moments of the equivalent full-rank gradient g~
+ * (one m x n pair of float arrays per layer), forms u = m_hat / (sqrt(v_hat) + eps), projects it
+ * back to the factors as gA = s B^T u and gB = s u A^T, adjusts those with the configured {@link
+ * XMode} and steps A <- A - lr (uA + wd A), B <- B - lr (uB + wd B). {@link Mode#EFFICIENT} adjusts
+ * the LoRA gradients and then runs plain AdamW on A and B, with states the size of A and B. Every
+ * other trainable parameter takes a plain AdamW step with the same decoupled weight decay.
+ *
+ * <pre>{@code
+ * Optimizer adamw = LoraProAdamW.builder()
+ *         .setLearningRateTracker(Tracker.fixed(1e-3f))
+ *         .addLoraLayers(model.getBlock())
+ *         .build();
+ * }</pre>
+ */
+public final class LoraProAdamW extends LoraProOptimizer {
+
+    /** Where Adam's moments live. */
+    public enum Mode {
+        /** Moments of the equivalent full-rank gradient (m x n per layer): the paper's method. */
+        FULL,
+        /** Moments of the adjusted factor gradients (r x n and m x r per layer). */
+        EFFICIENT;
+
+        /**
+         * Parses {@code full} or {@code efficient} (any case).
+         *
+         * @throws InvalidInputException for any other value
+         */
+        public static Mode fromString(String value) {
+            if (value != null) {
+                for (Mode mode : values()) {
+                    if (mode.name().equalsIgnoreCase(value.trim())) {
+                        return mode;
+                    }
+                }
+            }
+            throw new InvalidInputException("LoRA-Pro AdamW mode must be full or efficient, got '" + value + "'");
+        }
+
+        /** The lower-case name used in configuration files. */
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final Mode mode;
+
+    private LoraProAdamW(Builder builder) {
+        super(builder);
+        this.beta1 = builder.beta1;
+        this.beta2 = builder.beta2;
+        this.eps = builder.eps;
+        this.mode = builder.mode;
+    }
+
+    /** A builder with defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0, full mode. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The mode. */
+    public Mode getMode() {
+        return mode;
+    }
+
+    @Override
+    void stepPair(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate, int step) {
+        double s = pair.getScaling();
+        NDList adjusted;
+        if (mode == Mode.FULL) {
+            // the Grams depend on A and B only, so both adjustments of this step share them
+            FactorGrams grams = new FactorGrams(a, b, getDelta());
+            NDArray equivalent = new PairGeometry(grams, gradA, gradB, s).equivalentGradient();
+            String key = pair.getName();
+            NDArray u =
+                    AdamMoments.direction(
+                            state(key + ".exp_avg", equivalent),
+                            state(key + ".exp_avg_sq", equivalent),
+                            equivalent,
+                            step,
+                            beta1,
+                            beta2,
+                            eps);
+            NDList projected = LoraProMath.loraGradients(u, a, b, s);
+            u.close();
+            PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
+            adjusted = geometry.adjusted(geometry.x(getXMode()));
+            AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());
+            AdamMoments.apply(b, adjusted.get(1), learningRate, getWeightDecay());
+        } else {
+            adjusted = LoraProMath.adjustedGradients(a, b, gradA, gradB, s, getDelta(), getXMode());
+            NDArray uA = adamDirection(pair.getName() + ".lora_A.weight", adjusted.get(0), step);
+            NDArray uB = adamDirection(pair.getName() + ".lora_B.weight", adjusted.get(1), step);
+            AdamMoments.apply(a, uA, learningRate, getWeightDecay());
+            AdamMoments.apply(b, uB, learningRate, getWeightDecay());
+        }
+    }
+
+    @Override
+    void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
+        NDArray u = adamDirection(name, grad.duplicate(), step);
+        AdamMoments.apply(weight, u, learningRate, getWeightDecay());
+    }
+
+    /** Updates the moments under {@code key} with {@code scratch} (consumed) and returns Adam's u. */
+    private NDArray adamDirection(String key, NDArray scratch, int step) {
+        return AdamMoments.direction(
+                state(key + ".exp_avg", scratch), state(key + ".exp_avg_sq", scratch), scratch, step, beta1, beta2, eps);
+    }
+
+    /** Builds a {@link LoraProAdamW}. */
+    public static final class Builder extends LoraProOptimizer.Builder<Builder> {
+
+        private double beta1 = 0.9;
+        private double beta2 = 0.999;
+        private double eps = 1e-8;
+        private Mode mode = Mode.FULL;
+
+        private Builder() {
+            super(Tracker.fixed(1e-3f));
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
+        }
+
+        /** Sets Adam's betas (default 0.9, 0.999), each in [0, 1). */
+        public Builder optBetas(double beta1, double beta2) {
+            this.beta1 = beta1;
+            this.beta2 = beta2;
+            return this;
+        }
+
+        /** Sets Adam's epsilon (default 1e-8). */
+        public Builder optEpsilon(double eps) {
+            this.eps = eps;
+            return this;
+        }
+
+        /** Sets the mode (default {@link Mode#FULL}). */
+        public Builder optMode(Mode mode) {
+            this.mode = java.util.Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /** Validates and builds the optimizer. */
+        public LoraProAdamW build() {
+            validate();
+            if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+                throw new IllegalArgumentException("Adam betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
+            }
+            if (!(eps > 0) || Double.isInfinite(eps)) {
+                throw new IllegalArgumentException("Adam epsilon must be finite and > 0, got " + eps);
+            }
+            return new LoraProAdamW(this);
+        }
+    }
+}

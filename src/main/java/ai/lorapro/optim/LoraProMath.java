@@ -1,0 +1,86 @@
+package ai.lorapro.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+
+/**
+ * The closed forms of LoRA-Pro (ICLR 2025) for one LoRA pair W = W0 + s B A, with B (m x r) and A
+ * (r x n), free of any optimizer state.
+ *
+ * <p>Given the LoRA gradients gA = s B^T g and gB = s g A^T of a full gradient g = dL/dW, LoRA-Pro
+ * picks the factor gradients whose equivalent full-rank step s B gA* + s gB* A is closest to g:
+ *
+ * <pre>
+ * gA* = (1/s^2) (B^T B)^-1 gA + X A
+ * gB* = (1/s^2) [I - B (B^T B)^-1 B^T] gB (A A^T)^-1 - B X
+ * </pre>
+ *
+ * for any r x r X ({@link XMode}). Both Grams are regularised with delta I, so B = 0 (the usual
+ * LoRA start) is well defined. The r x r algebra runs on the host in double precision; products
+ * with m or n dimensions run on the arrays' device, and the results are new arrays there.
+ */
+public final class LoraProMath {
+
+    /** The default ridge added to the r x r Grams. */
+    public static final double DEFAULT_DELTA = 1e-8;
+
+    private LoraProMath() {}
+
+    /**
+     * The LoRA gradients (gA, gB) = (s B^T g, s g A^T) of a full gradient {@code g} (m x n).
+     *
+     * @return new arrays (gA [r, n], gB [m, r])
+     */
+    public static NDList loraGradients(NDArray g, NDArray a, NDArray b, double scaling) {
+        try (NDArray bt = b.transpose();
+                NDArray at = a.transpose()) {
+            NDArray gradA = bt.matMul(g).muli(scaling);
+            NDArray gradB = g.matMul(at).muli(scaling);
+            return new NDList(gradA, gradB);
+        }
+    }
+
+    /**
+     * The LoRA-Pro adjusted gradients (gA*, gB*).
+     *
+     * @param a A (r x n)
+     * @param b B (m x r)
+     * @param gradA the LoRA gradient of A (r x n)
+     * @param gradB the LoRA gradient of B (m x r)
+     * @param scaling s
+     * @param delta the ridge added to B^T B and A A^T (use {@link #DEFAULT_DELTA})
+     * @param mode how X is chosen
+     * @return new arrays (gA* [r, n], gB* [m, r]) on A's device
+     */
+    public static NDList adjustedGradients(
+            NDArray a, NDArray b, NDArray gradA, NDArray gradB, double scaling, double delta, XMode mode) {
+        NDList out;
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            PairGeometry geometry = new PairGeometry(new FactorGrams(a, b, delta), gradA, gradB, scaling);
+            out = geometry.adjusted(geometry.x(mode));
+            NDScope.unregister(out);
+        }
+        out.forEach(NDScope::register);
+        return out;
+    }
+
+    /**
+     * The equivalent gradient g~ = s B gA* + s gB* A, which does not depend on X and equals P_B g +
+     * (I - P_B) g P_A with the projections P_B = B (B^T B)^-1 B^T and P_A = A^T (A A^T)^-1 A.
+     *
+     * @return a new m x n array on A's device
+     */
+    public static NDArray equivalentGradient(
+            NDArray a, NDArray b, NDArray gradA, NDArray gradB, double scaling, double delta) {
+        NDArray out;
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            out = new PairGeometry(new FactorGrams(a, b, delta), gradA, gradB, scaling).equivalentGradient();
+            NDScope.unregister(out);
+        }
+        NDScope.register(out);
+        return out;
+    }
+}

@@ -1,0 +1,431 @@
+package ai.lorapro.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.ParameterTracker;
+import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidInputException;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The DJL glue shared by {@link LoraProSgd} and {@link LoraProAdamW}: it pairs the per-parameter
+ * {@link #update} calls of a DJL trainer into joint steps on each LoRA pair, updates every other
+ * trainable parameter with the plain optimizer, skips non-finite gradients, zeroes gradients, and
+ * keeps the optimizer state under stable names.
+ *
+ * <p>DJL calls {@code update} once per trainable parameter and step, in arbitrary order. The first
+ * factor of a pair to arrive has its gradient copied and waits; the joint step runs when the second
+ * arrives. A pair that is still waiting when the next step begins (one factor frozen or missing) is
+ * an error.
+ *
+ * <p>Not thread safe: one trainer drives one optimizer. {@link #close()} frees the state arrays.
+ */
+public abstract class LoraProOptimizer extends Optimizer implements AutoCloseable {
+
+    /** Prefix of the state name of a parameter that {@code addLoraLayers} did not name. */
+    static final String UNNAMED_PREFIX = "param.";
+
+    private static final Logger logger = LoggerFactory.getLogger(LoraProOptimizer.class);
+
+    private final ParameterTracker learningRateTracker;
+    private final double delta;
+    private final XMode xMode;
+    private final Map<String, PairSlot> slotsByParameterId = new HashMap<>();
+    private final List<PairSlot> slots = new ArrayList<>();
+    private final Map<String, LoraPair> pairs;
+    private final Map<String, String> parameterNames;
+
+    private final Map<String, Integer> arrivals = new HashMap<>();
+    private int round;
+    private long skippedSteps;
+
+    private final StateStore state = new StateStore();
+
+    LoraProOptimizer(Builder<?> builder) {
+        super(builder);
+        this.learningRateTracker = builder.learningRateTracker;
+        this.delta = builder.delta;
+        this.xMode = builder.xMode;
+        this.pairs = new LinkedHashMap<>(builder.pairs);
+        this.parameterNames = new HashMap<>(builder.parameterNames);
+        float weightDecay = getWeightDecay();
+        if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("weight decay must be finite and >= 0, got " + weightDecay);
+        }
+        for (LoraPair pair : pairs.values()) {
+            PairSlot slot = new PairSlot(pair);
+            slots.add(slot);
+            for (Parameter p : List.of(pair.getLoraA(), pair.getLoraB())) {
+                if (slotsByParameterId.put(p.getId(), slot) != null) {
+                    throw new IllegalArgumentException(
+                            "parameter " + p.getName() + " belongs to more than one LoRA pair (" + pair.getName() + ")");
+                }
+            }
+        }
+    }
+
+    /** The LoRA pairs this optimizer steps jointly, by name. */
+    public Map<String, LoraPair> getPairs() {
+        return java.util.Collections.unmodifiableMap(pairs);
+    }
+
+    /** The ridge delta added to the r x r Grams. */
+    public double getDelta() {
+        return delta;
+    }
+
+    /** How X is chosen in the adjusted gradients. */
+    public XMode getXMode() {
+        return xMode;
+    }
+
+    /** The decoupled weight decay wd: w <- w - lr (update + wd w). */
+    @Override
+    public float getWeightDecay() {
+        return super.getWeightDecay();
+    }
+
+    /**
+     * How many pair or parameter updates were skipped because their gradient held NaN or infinity.
+     */
+    public long getSkippedSteps() {
+        return skippedSteps;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void update(String parameterId, NDArray weight, NDArray grad) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            int count = updateCount(parameterId);
+            float learningRate = learningRateTracker.getNewValue(parameterId, count);
+            if (!Float.isFinite(learningRate)) {
+                throw new IllegalStateException("learning rate is " + learningRate + " at update " + count);
+            }
+            beginRoundIfNew(parameterId);
+            PairSlot slot = slotsByParameterId.get(parameterId);
+            NDArray gradient = preprocess(grad);
+            if (slot == null) {
+                updateParameter(parameterId, weight, gradient, learningRate);
+            } else {
+                slot.arrive(parameterId, weight, gradient, learningRate);
+            }
+        } finally {
+            zeroGradient(weight);
+        }
+    }
+
+    private void beginRoundIfNew(String parameterId) {
+        int seen = arrivals.merge(parameterId, 1, Integer::sum);
+        if (seen > round) {
+            for (PairSlot slot : slots) {
+                slot.checkComplete();
+            }
+            round = seen;
+        }
+    }
+
+    /** Applies the builder's gradient rescaling and clipping; may return {@code grad} itself. */
+    private NDArray preprocess(NDArray grad) {
+        NDArray g = grad;
+        if (rescaleGrad != 1f) {
+            g = g.mul(rescaleGrad);
+        }
+        if (clipGrad > 0) {
+            g = g.clip(-clipGrad, clipGrad);
+        }
+        return g;
+    }
+
+    private void updateParameter(String parameterId, NDArray weight, NDArray grad, float learningRate) {
+        String name = parameterNames.getOrDefault(parameterId, UNNAMED_PREFIX + parameterId);
+        if (!allFinite(grad)) {
+            skip("parameter " + name);
+            return;
+        }
+        int step = state.nextStep(name);
+        stepParameter(name, weight, grad, learningRate, step);
+    }
+
+    private void skip(String what) {
+        skippedSteps++;
+        logger.warn("Skipping the update of {}: its gradient holds NaN or infinity ({} skipped so far)", what, skippedSteps);
+    }
+
+    /** Whether every element of {@code array} is finite; a finite sum proves it cheaply. */
+    static boolean allFinite(NDArray array) {
+        try (NDArray sum = array.sum()) {
+            if (Double.isFinite(sum.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble())) {
+                return true;
+            }
+        }
+        // an overflowing sum of finite values also lands here
+        try (NDArray nan = array.isNaN();
+                NDArray inf = array.isInfinite();
+                NDArray bad = nan.logicalOr(inf);
+                NDArray any = bad.any()) {
+            return !any.getBoolean();
+        }
+    }
+
+    /** Zeroes the gradient the engine accumulated into {@code weight}. */
+    static void zeroGradient(NDArray weight) {
+        if (weight instanceof PtNDArray) {
+            JniUtils.zeroGrad((PtNDArray) weight);
+        } else if (weight.hasGradient()) {
+            try (NDArray g = weight.getGradient()) {
+                g.subi(g);
+            }
+        }
+    }
+
+    /**
+     * One joint step of a LoRA pair, inside an {@link NDScope} that closes every array created.
+     *
+     * @param pair the pair
+     * @param a A, updated in place
+     * @param b B, updated in place
+     * @param gradA the LoRA gradient of A (finite)
+     * @param gradB the LoRA gradient of B (finite)
+     * @param learningRate the learning rate
+     * @param step the pair's step t, starting at 1
+     */
+    abstract void stepPair(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate, int step);
+
+    /**
+     * One plain step of a non-LoRA parameter, inside an {@link NDScope}.
+     *
+     * @param name the parameter's stable name
+     * @param weight the parameter, updated in place
+     * @param grad its gradient (finite; not to be modified)
+     * @param learningRate the learning rate
+     * @param step the parameter's step t, starting at 1
+     */
+    abstract void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step);
+
+    /**
+     * The state array {@code key}, created as zeros shaped like {@code like} on its device, or from
+     * an imported state, on first use. It outlives the step's scope.
+     */
+    final NDArray state(String key, NDArray like) {
+        return state.array(key, like);
+    }
+
+    /** The bytes held by the optimizer state (moments), excluding gradients waiting for their partner. */
+    public long stateBytes() {
+        return state.bytes();
+    }
+
+    /**
+     * Copies the state into arrays attached to {@code manager}: moments by name ({@code
+     * <pair>.exp_avg} and {@code <pair>.exp_avg_sq} in full mode, {@code
+     * <pair>.lora_A.weight.exp_avg} etc. in efficient mode, {@code <parameter>.exp_avg} for plain
+     * parameters) and step counts by pair or parameter name.
+     */
+    public OptimizerState exportState(NDManager manager) {
+        return state.export(manager);
+    }
+
+    /**
+     * Replaces the state with a copy of {@code saved} (e.g. from {@link #exportState} in an earlier
+     * process). Arrays are copied, so the caller may close its own; they move to the weights' device
+     * when first used.
+     *
+     * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
+     *     know, or an array has no step count
+     */
+    public void importState(OptimizerState saved) {
+        Set<String> known = new HashSet<>(pairs.keySet());
+        known.addAll(parameterNames.values());
+        state.load(saved, known);
+    }
+
+    /** Frees the state arrays and any gradient waiting for its partner. */
+    @Override
+    public void close() {
+        for (PairSlot slot : slots) {
+            slot.clear();
+        }
+        state.close();
+    }
+
+    /** The pairing state of one LoRA pair within a step. */
+    private final class PairSlot {
+        private final LoraPair pair;
+        private String pendingId;
+        private NDArray pendingWeight;
+        private NDArray pendingGrad;
+
+        PairSlot(LoraPair pair) {
+            this.pair = pair;
+        }
+
+        void arrive(String parameterId, NDArray weight, NDArray grad, float learningRate) {
+            if (pendingId == null) {
+                pendingId = parameterId;
+                pendingWeight = weight;
+                // DJL closes grad when update returns
+                pendingGrad = grad.duplicate();
+                NDScope.unregister(pendingGrad);
+                return;
+            }
+            if (pendingId.equals(parameterId)) {
+                throw new IllegalStateException(
+                        "LoRA pair " + pair.getName() + ": " + label(parameterId) + " was updated twice before its partner");
+            }
+            boolean firstIsA = pendingId.equals(pair.getLoraA().getId());
+            NDArray a = firstIsA ? pendingWeight : weight;
+            NDArray b = firstIsA ? weight : pendingWeight;
+            NDArray gradA = firstIsA ? pendingGrad : grad;
+            NDArray gradB = firstIsA ? grad : pendingGrad;
+            try {
+                if (!allFinite(gradA) || !allFinite(gradB)) {
+                    skip("LoRA pair " + pair.getName());
+                    return;
+                }
+                int step = state.nextStep(pair.getName());
+                stepPair(pair, a, b, gradA, gradB, learningRate, step);
+            } finally {
+                clear();
+            }
+        }
+
+        void checkComplete() {
+            if (pendingId != null) {
+                String missing = pendingId.equals(pair.getLoraA().getId()) ? "lora_B" : "lora_A";
+                String waiting = label(pendingId);
+                clear();
+                throw new IllegalStateException(
+                        "LoRA pair "
+                                + pair.getName()
+                                + ": "
+                                + waiting
+                                + " got a gradient but "
+                                + missing
+                                + " did not in the same step (is one factor frozen?)");
+            }
+        }
+
+        private String label(String parameterId) {
+            return parameterId.equals(pair.getLoraA().getId()) ? "lora_A" : "lora_B";
+        }
+
+        void clear() {
+            if (pendingGrad != null) {
+                pendingGrad.close();
+            }
+            pendingId = null;
+            pendingWeight = null;
+            pendingGrad = null;
+        }
+    }
+
+    /**
+     * Builder options shared by the LoRA-Pro optimizers.
+     *
+     * @param <T> the concrete builder
+     */
+    public abstract static class Builder<T extends Builder<T>> extends OptimizerBuilder<T> {
+
+        private ParameterTracker learningRateTracker;
+        private double delta = LoraProMath.DEFAULT_DELTA;
+        private XMode xMode = XMode.SYLVESTER;
+        private final Map<String, LoraPair> pairs = new LinkedHashMap<>();
+        private final Map<String, String> parameterNames = new HashMap<>();
+
+        Builder(ParameterTracker defaultLearningRate) {
+            this.learningRateTracker = defaultLearningRate;
+        }
+
+        /** Sets the learning rate schedule. */
+        public T setLearningRateTracker(Tracker learningRateTracker) {
+            this.learningRateTracker = Objects.requireNonNull(learningRateTracker, "learningRateTracker");
+            return self();
+        }
+
+        /** Sets a per-parameter learning rate schedule. */
+        public T setLearningRateTracker(ParameterTracker learningRateTracker) {
+            this.learningRateTracker = Objects.requireNonNull(learningRateTracker, "learningRateTracker");
+            return self();
+        }
+
+        /** Sets the decoupled weight decay wd (default 0): w <- w - lr (update + wd w). */
+        public T optWeightDecay(float weightDecay) {
+            return optWeightDecays(weightDecay);
+        }
+
+        /** Sets the ridge delta added to B^T B and A A^T (default 1e-8). */
+        public T optDelta(double delta) {
+            this.delta = delta;
+            return self();
+        }
+
+        /** Sets how X is chosen (default {@link XMode#SYLVESTER}). */
+        public T optXMode(XMode xMode) {
+            this.xMode = Objects.requireNonNull(xMode, "xMode");
+            return self();
+        }
+
+        /**
+         * Registers every adapted {@link ai.lorapro.lora.LoraLinear} under {@code root} as a pair
+         * named by its module path, and names the other parameters under {@code root} for the
+         * optimizer state.
+         */
+        public T addLoraLayers(Block root) {
+            Map<String, LoraPair> found = new LinkedHashMap<>();
+            LoraPairs.collect(root, found, parameterNames);
+            found.values().forEach(this::addLoraPair);
+            return self();
+        }
+
+        /** Registers one pair W = W0 + s B A, named {@code name} in the optimizer state. */
+        public T addLoraPair(String name, Parameter loraA, Parameter loraB, float scaling) {
+            return addLoraPair(new LoraPair(name, loraA, loraB, scaling));
+        }
+
+        /** Registers one pair, named {@code pair<index>} in the optimizer state. */
+        public T addLoraPair(Parameter loraA, Parameter loraB, float scaling) {
+            return addLoraPair("pair" + pairs.size(), loraA, loraB, scaling);
+        }
+
+        /** Registers one pair. */
+        public T addLoraPair(LoraPair pair) {
+            LoraPair previous = pairs.get(pair.getName());
+            if (previous != null) {
+                if (previous.getLoraA().getId().equals(pair.getLoraA().getId())
+                        && previous.getLoraB().getId().equals(pair.getLoraB().getId())) {
+                    return self();
+                }
+                throw new IllegalArgumentException("two LoRA pairs are named " + pair.getName());
+            }
+            pairs.put(pair.getName(), pair);
+            return self();
+        }
+
+        void validate() {
+            if (learningRateTracker == null) {
+                throw new IllegalArgumentException("a learning rate tracker is required");
+            }
+            if (!(delta >= 0) || Double.isInfinite(delta)) {
+                throw new IllegalArgumentException("delta must be finite and >= 0, got " + delta);
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package ai.lorapro.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+
+/**
+ * The adjusted and equivalent gradients of one LoRA pair for one pair of LoRA gradients (gA, gB),
+ * built on the pair's {@link FactorGrams} and the r x r products B^T gB and gA A^T.
+ *
+ * <p>Only products that contract an m or n dimension run on the device; everything r x r is on the
+ * host in double precision. No m x m matrix is formed: the projector I - B (B^T B)^-1 B^T is applied
+ * as gB - B ((B^T B)^-1 (B^T gB)).
+ */
+final class PairGeometry {
+
+    private final FactorGrams grams;
+    private final NDArray gradA;
+    private final NDArray gradB;
+    private final double scaling;
+    private final DMatrixRMaj btGradB;
+    private final DMatrixRMaj gradAAt;
+
+    /**
+     * Computes the gradient-dependent r x r quantities of a pair.
+     *
+     * @param grams the Grams of the pair's factors
+     * @param gradA the LoRA gradient of A (r x n)
+     * @param gradB the LoRA gradient of B (m x r)
+     * @param scaling s in W = W0 + s B A
+     */
+    PairGeometry(FactorGrams grams, NDArray gradA, NDArray gradB, double scaling) {
+        this.grams = grams;
+        this.gradA = gradA;
+        this.gradB = gradB;
+        this.scaling = scaling;
+        try (NDArray bt = grams.b.transpose();
+                NDArray at = grams.a.transpose();
+                NDArray btgb = bt.matMul(gradB);
+                NDArray gaat = gradA.matMul(at)) {
+            this.btGradB = HostMatrices.toHost(btgb);
+            this.gradAAt = HostMatrices.toHost(gaat);
+        }
+    }
+
+    /** The r x r matrix X chosen by {@code mode}. */
+    DMatrixRMaj x(XMode mode) {
+        double invS2 = 1.0 / (scaling * scaling);
+        switch (mode) {
+            case SYLVESTER:
+                DMatrixRMaj rhs = HostMatrices.scale(-invS2, HostMatrices.mult(grams.gramBInv, gradAAt));
+                return HostMatrices.solveSylvester(grams.eigenB, grams.eigenA, rhs);
+            case SYMMETRY:
+                return HostMatrices.scale(
+                        -0.5 * invS2, HostMatrices.mult(HostMatrices.mult(grams.gramBInv, btGradB), grams.gramA));
+            case ZERO:
+                return new DMatrixRMaj(grams.gramB.numRows, grams.gramA.numRows);
+            default:
+                throw new IllegalArgumentException("unknown x mode " + mode);
+        }
+    }
+
+    /** (1/s^2) (B^T B)^-1, the factor applied to gA. */
+    private DMatrixRMaj leftA() {
+        return HostMatrices.scale(1.0 / (scaling * scaling), grams.gramBInv);
+    }
+
+    /** (1/s^2) (A A^T)^-1, the factor applied to gB. */
+    private DMatrixRMaj rightB() {
+        return HostMatrices.scale(1.0 / (scaling * scaling), grams.gramAInv);
+    }
+
+    /**
+     * The adjusted gradients for a given X, as new arrays (gA*, gB*) on A's device:
+     *
+     * <pre>
+     * gA* = (1/s^2) (B^T B)^-1 gA + X A
+     * gB* = (1/s^2) [I - B (B^T B)^-1 B^T] gB (A A^T)^-1 - B X
+     *     = gB [(1/s^2) (A A^T)^-1] - B [(1/s^2) (B^T B)^-1 (B^T gB) (A A^T)^-1 + X]
+     * </pre>
+     */
+    NDList adjusted(DMatrixRMaj x) {
+        DMatrixRMaj leftA = leftA();
+        DMatrixRMaj rightB = rightB();
+        DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(grams.gramBInv, btGradB), rightB);
+        CommonOps_DDRM.addEquals(correctionB, x);
+        NDArray a = grams.a;
+        NDArray b = grams.b;
+        NDManager manager = a.getManager();
+        DataType type = a.getDataType();
+        NDArray adjustedA;
+        NDArray adjustedB;
+        try (NDArray leftADev = HostMatrices.toDevice(manager, leftA, type);
+                NDArray xDev = HostMatrices.toDevice(manager, x, type);
+                NDArray rightBDev = HostMatrices.toDevice(manager, rightB, type);
+                NDArray correctionBDev = HostMatrices.toDevice(manager, correctionB, type);
+                NDArray xa = xDev.matMul(a);
+                NDArray bc = b.matMul(correctionBDev)) {
+            adjustedA = leftADev.matMul(gradA).addi(xa);
+            adjustedB = gradB.matMul(rightBDev).subi(bc);
+        }
+        return new NDList(adjustedA, adjustedB);
+    }
+
+    /**
+     * The equivalent gradient s B gA* + s gB* A (the same for every X, so computed with X = 0) as a
+     * new m x n array. It is formed by one product [s B, s gB*] [(1/s^2)(B^T B)^-1 gA; A] so that
+     * only one m x n array is allocated.
+     */
+    NDArray equivalentGradient() {
+        DMatrixRMaj leftA = leftA();
+        DMatrixRMaj rightB = rightB();
+        DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(grams.gramBInv, btGradB), rightB);
+        NDArray a = grams.a;
+        NDArray b = grams.b;
+        NDManager manager = a.getManager();
+        DataType type = a.getDataType();
+        try (NDArray leftADev = HostMatrices.toDevice(manager, leftA, type);
+                NDArray rightBDev = HostMatrices.toDevice(manager, rightB, type);
+                NDArray correctionBDev = HostMatrices.toDevice(manager, correctionB, type);
+                NDArray adjustedA0 = leftADev.matMul(gradA);
+                NDArray bc = b.matMul(correctionBDev);
+                NDArray adjustedB0 = gradB.matMul(rightBDev).subi(bc);
+                NDArray left = b.concat(adjustedB0, 1).muli(scaling);
+                NDArray right = adjustedA0.concat(a, 0)) {
+            return left.matMul(right);
+        }
+    }
+}

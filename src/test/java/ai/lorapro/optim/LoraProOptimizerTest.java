@@ -1,0 +1,379 @@
+package ai.lorapro.optim;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraLinear;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The DJL glue of the LoRA-Pro optimizers: pairing, skipping, plain parameters, state. */
+class LoraProOptimizerTest {
+
+    private static final int M = 6;
+    private static final int N = 5;
+    private static final int R = 2;
+    private static final float S = 2f;
+
+    private NDManager manager;
+
+    @BeforeEach
+    void open() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    private NDArray random(Random rng, int rows, int cols) {
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rng.nextGaussian();
+        }
+        return manager.create(v, new Shape(rows, cols));
+    }
+
+    private Parameter parameter(String name, NDArray value) {
+        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
+        value.setRequiresGradient(true);
+        p.setArray(value);
+        return p;
+    }
+
+    /** Two identical pairs (and heads) so that two optimizers can be compared step by step. */
+    private final class Fixture {
+        final Parameter a;
+        final Parameter b;
+        final Parameter head;
+
+        Fixture(long seed) {
+            Random rng = new Random(seed);
+            a = parameter("lora_A.weight", random(rng, R, N));
+            b = parameter("lora_B.weight", random(rng, M, R));
+            head = parameter("head.weight", random(rng, 3, 4));
+        }
+
+        void update(Optimizer optimizer, Parameter p, NDArray grad) {
+            optimizer.update(p.getId(), p.getArray(), grad);
+        }
+    }
+
+    private LoraProAdamW.Builder adamw(Fixture f) {
+        return LoraProAdamW.builder()
+                .setLearningRateTracker(Tracker.fixed(1e-2f))
+                .optWeightDecay(0.1f)
+                .addLoraPair("layer", f.a, f.b, S);
+    }
+
+    @Test
+    void arrivalOrderDoesNotMatter() {
+        for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
+            Fixture first = new Fixture(1);
+            Fixture second = new Fixture(1);
+            LoraProAdamW aFirst = adamw(first).optMode(mode).build();
+            LoraProAdamW bFirst = adamw(second).optMode(mode).build();
+            Random rng = new Random(2);
+            for (int step = 0; step < 3; step++) {
+                NDArray gA = random(rng, R, N);
+                NDArray gB = random(rng, M, R);
+                first.update(aFirst, first.a, gA);
+                first.update(aFirst, first.b, gB);
+                second.update(bFirst, second.b, gB);
+                second.update(bFirst, second.a, gA);
+            }
+            assertArrayEquals(first.a.getArray().toFloatArray(), second.a.getArray().toFloatArray(), 1e-6f);
+            assertArrayEquals(first.b.getArray().toFloatArray(), second.b.getArray().toFloatArray(), 1e-6f);
+            assertEquals(3, aFirst.exportState(manager).getSteps().get("layer"));
+        }
+    }
+
+    @Test
+    void aFactorArrivingTwiceBeforeItsPartnerIsAnError() {
+        Fixture f = new Fixture(3);
+        LoraProAdamW optimizer = adamw(f).build();
+        f.update(optimizer, f.a, manager.ones(new Shape(R, N)));
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> f.update(optimizer, f.a, manager.ones(new Shape(R, N))));
+        assertTrue(e.getMessage().contains("layer"), e.getMessage());
+    }
+
+    @Test
+    void aFrozenFactorIsReportedWhenTheNextStepBegins() {
+        LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
+        LoraLinear layer = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
+        LoraProSgd optimizer =
+                LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).addLoraLayers(layer).build();
+        layer.getLoraB().freeze(true);
+        try (Model model = Model.newInstance("frozen")) {
+            model.setBlock(layer);
+            try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer))) {
+                trainer.initialize(new Shape(3, N));
+                // a non-zero B gives A a gradient, so only the frozen B is missing
+                ai.lorapro.nn.Weights.assign(layer.getLoraB(), trainer.getManager().ones(new Shape(M, R)));
+                NDArray x = trainer.getManager().ones(new Shape(3, N));
+                trainStep(trainer, x);
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainStep(trainer, x));
+                assertTrue(e.getMessage().contains("lora_A got a gradient but lora_B did not"), e.getMessage());
+            }
+        }
+    }
+
+    private static float trainStep(Trainer trainer, NDArray x) {
+        float loss;
+        try (GradientCollector collector = trainer.newGradientCollector()) {
+            NDArray y = trainer.forward(new NDList(x)).singletonOrThrow();
+            NDArray l = y.mul(y).sum();
+            loss = l.getFloat();
+            collector.backward(l);
+        }
+        trainer.step();
+        return loss;
+    }
+
+    @Test
+    void nonFiniteGradientsSkipTheStepAndLeaveStateUnchanged() {
+        Fixture f = new Fixture(4);
+        LoraProAdamW optimizer = adamw(f).build();
+        Random rng = new Random(5);
+        f.update(optimizer, f.a, random(rng, R, N));
+        f.update(optimizer, f.b, random(rng, M, R));
+        float[] a1 = f.a.getArray().toFloatArray();
+        float[] b1 = f.b.getArray().toFloatArray();
+        float[] m1 = optimizer.exportState(manager).getTensors().get("layer.exp_avg").toFloatArray();
+
+        NDArray bad = random(rng, M, R);
+        bad.set(new ai.djl.ndarray.index.NDIndex("0, 0"), Float.NaN);
+        f.update(optimizer, f.a, random(rng, R, N));
+        f.update(optimizer, f.b, bad);
+        assertEquals(1, optimizer.getSkippedSteps());
+        assertArrayEquals(a1, f.a.getArray().toFloatArray());
+        assertArrayEquals(b1, f.b.getArray().toFloatArray());
+        OptimizerState state = optimizer.exportState(manager);
+        assertArrayEquals(m1, state.getTensors().get("layer.exp_avg").toFloatArray());
+        assertEquals(1, state.getSteps().get("layer"));
+
+        NDArray inf = manager.full(new Shape(3, 4), Float.POSITIVE_INFINITY);
+        float[] head = f.head.getArray().toFloatArray();
+        f.update(optimizer, f.head, inf);
+        assertEquals(2, optimizer.getSkippedSteps());
+        assertArrayEquals(head, f.head.getArray().toFloatArray());
+    }
+
+    @Test
+    void plainParametersTakeAdamWAndSgdSteps() {
+        Fixture f = new Fixture(6);
+        LoraProAdamW adam = adamw(f).optBetas(0.8, 0.9).optEpsilon(1e-6).build();
+        float[] w = f.head.getArray().toFloatArray();
+        Random rng = new Random(7);
+        double[] m = new double[w.length];
+        double[] v = new double[w.length];
+        double[] expected = new double[w.length];
+        for (int i = 0; i < w.length; i++) {
+            expected[i] = w[i];
+        }
+        for (int t = 1; t <= 3; t++) {
+            NDArray g = random(rng, 3, 4);
+            float[] gv = g.toFloatArray();
+            f.update(adam, f.head, g);
+            for (int i = 0; i < w.length; i++) {
+                m[i] = 0.8 * m[i] + 0.2 * gv[i];
+                v[i] = 0.9 * v[i] + 0.1 * gv[i] * gv[i];
+                double u = (m[i] / (1 - Math.pow(0.8, t))) / (Math.sqrt(v[i] / (1 - Math.pow(0.9, t))) + 1e-6);
+                expected[i] -= 1e-2 * (u + 0.1 * expected[i]);
+            }
+        }
+        assertClose(expected, f.head.getArray().toFloatArray(), 1e-5);
+
+        Fixture g = new Fixture(8);
+        LoraProSgd sgd = LoraProSgd.builder()
+                .setLearningRateTracker(Tracker.fixed(0.5f))
+                .optWeightDecay(0.2f)
+                .addLoraPair(g.a, g.b, S)
+                .build();
+        float[] before = g.head.getArray().toFloatArray();
+        NDArray grad = random(rng, 3, 4);
+        float[] gv = grad.toFloatArray();
+        g.update(sgd, g.head, grad);
+        double[] sgdExpected = new double[before.length];
+        for (int i = 0; i < before.length; i++) {
+            sgdExpected[i] = before[i] - 0.5 * (gv[i] + 0.2 * before[i]);
+        }
+        assertClose(sgdExpected, g.head.getArray().toFloatArray(), 1e-6);
+    }
+
+    private static void assertClose(double[] expected, float[] actual, double tolerance) {
+        assertEquals(expected.length, actual.length);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], tolerance * Math.max(1, Math.abs(expected[i])), "element " + i);
+        }
+    }
+
+    @Test
+    void stateSizesFollowTheMode() {
+        Fixture f = new Fixture(9);
+        Random rng = new Random(10);
+        LoraProAdamW full = adamw(f).build();
+        f.update(full, f.a, random(rng, R, N));
+        f.update(full, f.b, random(rng, M, R));
+        assertEquals(2L * M * N * 4, full.stateBytes());
+        f.update(full, f.head, random(rng, 3, 4));
+        assertEquals(2L * M * N * 4 + 2L * 12 * 4, full.stateBytes());
+
+        Fixture e = new Fixture(9);
+        LoraProAdamW efficient = adamw(e).optMode(LoraProAdamW.Mode.EFFICIENT).build();
+        e.update(efficient, e.b, random(rng, M, R));
+        e.update(efficient, e.a, random(rng, R, N));
+        assertEquals(2L * (R * N + M * R) * 4, efficient.stateBytes());
+
+        Fixture s = new Fixture(9);
+        LoraProSgd sgd = LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).addLoraPair(s.a, s.b, S).build();
+        s.update(sgd, s.a, random(rng, R, N));
+        s.update(sgd, s.b, random(rng, M, R));
+        assertEquals(0, sgd.stateBytes());
+    }
+
+    @Test
+    void exportedStateResumesExactly() {
+        for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
+            Fixture original = new Fixture(11);
+            LoraProAdamW first = adamw(original).optMode(mode).build();
+            Random rng = new Random(12);
+            Supplier<NDArray[]> grads = () -> new NDArray[] {random(rng, R, N), random(rng, M, R), random(rng, 3, 4)};
+            for (int step = 0; step < 2; step++) {
+                NDArray[] g = grads.get();
+                original.update(first, original.a, g[0]);
+                original.update(first, original.b, g[1]);
+                original.update(first, original.head, g[2]);
+            }
+            Fixture resumed = new Fixture(11);
+            resumed.a.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.a.getArray());
+            resumed.b.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.b.getArray());
+            resumed.head.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.head.getArray());
+            LoraProAdamW second = adamw(resumed).optMode(mode).build();
+            try (NDManager exported = manager.newSubManager()) {
+                OptimizerState state = first.exportState(exported);
+                // the head has no stable name here, so resume only the pair's state
+                Map<String, Integer> steps = Map.of("layer", state.getSteps().get("layer"));
+                Map<String, NDArray> tensors = new java.util.HashMap<>();
+                state.getTensors().forEach((k, val) -> {
+                    if (k.startsWith("layer.")) {
+                        tensors.put(k, val);
+                    }
+                });
+                second.importState(new OptimizerState(tensors, steps));
+            }
+            NDArray[] g = grads.get();
+            original.update(first, original.a, g[0]);
+            original.update(first, original.b, g[1]);
+            resumed.update(second, resumed.a, g[0]);
+            resumed.update(second, resumed.b, g[1]);
+            assertArrayEquals(original.a.getArray().toFloatArray(), resumed.a.getArray().toFloatArray(), 1e-7f);
+            assertArrayEquals(original.b.getArray().toFloatArray(), resumed.b.getArray().toFloatArray(), 1e-7f);
+            assertEquals(3, second.exportState(manager).getSteps().get("layer"));
+            first.close();
+            second.close();
+        }
+    }
+
+    @Test
+    void importRejectsUnknownNames() {
+        Fixture f = new Fixture(13);
+        LoraProAdamW optimizer = adamw(f).build();
+        OptimizerState state = new OptimizerState(Map.of(), Map.of("model.layers.9.q_proj", 4));
+        assertThrows(InvalidInputException.class, () -> optimizer.importState(state));
+    }
+
+    @Test
+    void loraLayersAreFoundInPlainDjlContainersAndBZeroStartsTraining() {
+        for (int variant = 0; variant < 3; variant++) {
+            LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
+            LoraLinear first = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
+            LoraLinear second = LoraLinear.builder().setInFeatures(M).setOutFeatures(1).optLora(config).build();
+            SequentialBlock net = new SequentialBlock().add(first).add(ai.djl.nn.Activation::relu).add(second);
+            LoraProOptimizer optimizer;
+            if (variant == 0) {
+                optimizer = LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.05f)).addLoraLayers(net).build();
+            } else {
+                optimizer = LoraProAdamW.builder()
+                        .setLearningRateTracker(Tracker.fixed(0.01f))
+                        .optMode(variant == 1 ? LoraProAdamW.Mode.FULL : LoraProAdamW.Mode.EFFICIENT)
+                        .addLoraLayers(net)
+                        .build();
+            }
+            assertEquals(2, optimizer.getPairs().size(), optimizer.getPairs().toString());
+            try (Model model = Model.newInstance("bzero")) {
+                model.setBlock(net);
+                try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer))) {
+                    trainer.initialize(new Shape(4, N));
+                    assertEquals(0f, first.getLoraB().getArray().abs().max().getFloat());
+                    NDArray x = random(new Random(14), 4, N).toDevice(trainer.getDevices()[0], false);
+                    float w0Before = first.getWeight().getArray().sum().getFloat();
+                    float loss0 = trainStep(trainer, x);
+                    float loss = loss0;
+                    for (int i = 0; i < 5; i++) {
+                        loss = trainStep(trainer, x);
+                    }
+                    assertTrue(Float.isFinite(loss), "variant " + variant);
+                    assertTrue(loss < loss0, "variant " + variant + ": " + loss0 + " -> " + loss);
+                    for (LoraLinear layer : new LoraLinear[] {first, second}) {
+                        NDArray b = layer.getLoraB().getArray();
+                        assertTrue(LoraProOptimizer.allFinite(b));
+                        assertTrue(LoraProOptimizer.allFinite(layer.getLoraA().getArray()));
+                        assertTrue(b.abs().max().getFloat() > 0, "B was not updated, variant " + variant);
+                    }
+                    assertEquals(w0Before, first.getWeight().getArray().sum().getFloat());
+                    assertEquals(0, optimizer.getSkippedSteps());
+                }
+            }
+            optimizer.close();
+        }
+    }
+    @Test
+    void stepsLeaveNoArraysBehind() {
+        for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
+            Fixture f = new Fixture(15);
+            LoraProAdamW optimizer = adamw(f).optMode(mode).build();
+            Random rng = new Random(16);
+            NDArray gA = random(rng, R, N);
+            NDArray gB = random(rng, M, R);
+            NDArray gHead = random(rng, 3, 4);
+            // the first step creates the moments
+            f.update(optimizer, f.a, gA);
+            f.update(optimizer, f.b, gB);
+            f.update(optimizer, f.head, gHead);
+            int live = manager.getManagedArrays().size();
+            for (int step = 0; step < 5; step++) {
+                f.update(optimizer, f.b, gB);
+                f.update(optimizer, f.a, gA);
+                f.update(optimizer, f.head, gHead);
+            }
+            assertEquals(live, manager.getManagedArrays().size(), "arrays leaked in mode " + mode);
+            optimizer.close();
+        }
+    }
+}
