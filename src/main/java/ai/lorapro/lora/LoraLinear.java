@@ -231,7 +231,7 @@ public final class LoraLinear extends HfBlock {
         if (!isMerged()) {
             return;
         }
-        weight.getArray().set(new NDIndex(), unmergedWeight);
+        weight.getArray().set(new NDIndex("..."), unmergedWeight);
         unmergedWeight.close();
         unmergedWeight = null;
     }

@@ -32,10 +32,10 @@ public final class Weights {
                             + value.getShape());
         }
         if (value.getDataType() == target.getDataType()) {
-            target.set(new NDIndex(), value);
+            target.set(new NDIndex("..."), value);
         } else {
             try (NDArray converted = value.toType(target.getDataType(), true)) {
-                target.set(new NDIndex(), converted);
+                target.set(new NDIndex("..."), converted);
             }
         }
         return false;
