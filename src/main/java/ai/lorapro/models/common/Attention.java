@@ -36,14 +36,10 @@ public final class Attention extends HfBlock {
         this.scaling = b.scaling == null ? (float) (1.0 / Math.sqrt(b.headDim)) : b.scaling;
         this.rotary = b.rotary;
         int kvInput = b.keyValueInputSize == 0 ? b.hiddenSize : b.keyValueInputSize;
-        this.query = module(b.names[0], linear(b.hiddenSize, numHeads * headDim, b.bias));
-        this.key = module(b.names[1], linear(kvInput, numKeyValueHeads * headDim, b.bias));
-        this.value = module(b.names[2], linear(kvInput, numKeyValueHeads * headDim, b.bias));
-        this.output = module(b.names[3], linear(numHeads * headDim, b.hiddenSize, b.bias));
-    }
-
-    private static LoraLinear linear(int in, int out, boolean bias) {
-        return LoraLinear.builder().setInFeatures(in).setOutFeatures(out).optBias(bias).build();
+        this.query = module(b.names[0], Linears.create(b.hiddenSize, numHeads * headDim, b.bias));
+        this.key = module(b.names[1], Linears.create(kvInput, numKeyValueHeads * headDim, b.bias));
+        this.value = module(b.names[2], Linears.create(kvInput, numKeyValueHeads * headDim, b.bias));
+        this.output = module(b.names[3], Linears.create(numHeads * headDim, b.hiddenSize, b.bias));
     }
 
     /** A builder; the defaults are Llama's names without bias, rotary or cross-attention. */
@@ -75,7 +71,7 @@ public final class Attention extends HfBlock {
             KvCache cache,
             int layerIndex,
             boolean training) {
-        NDArray q = heads(run(query, store, hidden, training), numHeads);
+        NDArray q = heads(Linears.run(query, store, hidden, training), numHeads);
         if (rotary != null) {
             q = RotaryEmbedding.apply(q, angles);
         }
@@ -87,8 +83,8 @@ public final class Attention extends HfBlock {
             v = cache.values(layerIndex);
         } else {
             NDArray source = cross ? keyValueInput : hidden;
-            k = heads(run(key, store, source, training), numKeyValueHeads);
-            v = heads(run(value, store, source, training), numKeyValueHeads);
+            k = heads(Linears.run(key, store, source, training), numKeyValueHeads);
+            v = heads(Linears.run(value, store, source, training), numKeyValueHeads);
             if (rotary != null && !cross) {
                 k = RotaryEmbedding.apply(k, angles);
             }
@@ -104,7 +100,7 @@ public final class Attention extends HfBlock {
         long batch = hidden.getShape().get(0);
         long length = hidden.getShape().get(1);
         NDArray merged = context.transpose(0, 2, 1, 3).reshape(batch, length, (long) numHeads * headDim);
-        return run(output, store, merged, training);
+        return Linears.run(output, store, merged, training);
     }
 
     /** softmax(q k^T * scaling + bias) v, with the softmax in float32 as HF's eager attention. */
@@ -136,10 +132,6 @@ public final class Attention extends HfBlock {
         int groups = numHeads / numKeyValueHeads;
         // repeat along an axis is torch.repeat_interleave: head h becomes heads h*g .. h*g+g-1
         return groups == 1 ? x : x.repeat(1, groups);
-    }
-
-    private static NDArray run(LoraLinear layer, ParameterStore store, NDArray x, boolean training) {
-        return layer.forward(store, new NDList(x), training).singletonOrThrow();
     }
 
     /** The query projection. */

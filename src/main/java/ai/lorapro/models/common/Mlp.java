@@ -51,9 +51,9 @@ public final class Mlp extends HfBlock {
             String downName) {
         return new Mlp(
                 activation,
-                linear(hidden, intermediate, bias),
-                linear(hidden, intermediate, bias),
-                linear(intermediate, hidden, bias),
+                Linears.create(hidden, intermediate, bias),
+                Linears.create(hidden, intermediate, bias),
+                Linears.create(intermediate, hidden, bias),
                 new String[] {gateName, upName, downName});
     }
 
@@ -72,28 +72,20 @@ public final class Mlp extends HfBlock {
         return new Mlp(
                 activation,
                 null,
-                linear(hidden, intermediate, bias),
-                linear(intermediate, hidden, bias),
+                Linears.create(hidden, intermediate, bias),
+                Linears.create(intermediate, hidden, bias),
                 new String[] {null, inName, outName});
-    }
-
-    private static LoraLinear linear(int in, int out, boolean bias) {
-        return LoraLinear.builder().setInFeatures(in).setOutFeatures(out).optBias(bias).build();
     }
 
     /** Applies the block to {@code x} [..., hidden]. */
     public NDArray forward(ParameterStore store, NDArray x, boolean training) {
         NDArray inner;
         if (gate != null) {
-            inner = activation.apply(run(gate, store, x, training)).mul(run(up, store, x, training));
+            inner = activation.apply(Linears.run(gate, store, x, training)).mul(Linears.run(up, store, x, training));
         } else {
-            inner = activation.apply(run(up, store, x, training));
+            inner = activation.apply(Linears.run(up, store, x, training));
         }
-        return run(down, store, inner, training);
-    }
-
-    private static NDArray run(LoraLinear layer, ParameterStore store, NDArray x, boolean training) {
-        return layer.forward(store, new NDList(x), training).singletonOrThrow();
+        return Linears.run(down, store, inner, training);
     }
 
     @Override

@@ -98,7 +98,9 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, Ca
     }
 
     /**
-     * The logits [B, T, vocab] of {@code inputIds} [B, T] (INT64).
+     * The logits [B, T, vocab] of {@code inputIds} [B, T] (INT64). Every intermediate array
+     * belongs to {@code inputIds}' manager, so creating the inputs on a per-step sub-manager frees
+     * the whole pass when it closes.
      *
      * @param attentionMask [B, past + T], 1 for tokens and 0 for padding, or null for none
      * @param positionIds [B or 1, T], or null for past .. past + T - 1
