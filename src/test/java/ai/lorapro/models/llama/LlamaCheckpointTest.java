@@ -95,7 +95,7 @@ class LlamaCheckpointTest {
     }
 
     @Test
-    void staleRotaryBuffersAreSkippedAndHalfPrecisionLoads() {
+    void staleRotaryBuffersAreSkippedAndWeightsTakeTheRequestedType() {
         try (NDManager manager = NDManager.newBaseManager();
                 SafetensorsFile file = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
             TensorSource source = new EditedSource(file, Set.of(),

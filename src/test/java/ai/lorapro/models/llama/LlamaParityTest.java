@@ -57,6 +57,24 @@ class LlamaParityTest {
         }
     }
 
+    /**
+     * FLOAT16 base weights run the whole pass in half precision (norms and softmax in float32);
+     * the logits then differ from the float32 reference by about half precision's epsilon (~1e-3).
+     */
+    @Test
+    void halfPrecisionWeightsComputeInHalfPrecision() {
+        try (NDManager manager = NDManager.newBaseManager();
+                SafetensorsFile ref = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
+            LlamaForCausalLM model = LlamaForCausalLM.fromPretrained(dir, manager, DataType.FLOAT16);
+            ParameterStore store = new ParameterStore(manager, false);
+            NDArray logits = model.logits(
+                    store, ref.load(manager, "input_ids"), ref.load(manager, "attention_mask"), null, null, false);
+            assertEquals(DataType.FLOAT16, logits.getDataType());
+            double error = Fixtures.relativeError(logits.toType(DataType.FLOAT32, false), ref.load(manager, "logits"));
+            assertTrue(error < 1e-2, "float16 logits relative error " + error);
+        }
+    }
+
     @Test
     void gradientsMatchTransformers() {
         try (NDManager manager = NDManager.newBaseManager();
