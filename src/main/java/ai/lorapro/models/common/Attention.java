@@ -2,6 +2,7 @@ package ai.lorapro.models.common;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -96,16 +97,25 @@ public final class Attention extends HfBlock {
                 v = full[1];
             }
         }
-        NDArray context = attend(q, repeatKv(k), repeatKv(v), bias);
+        NDArray context = attend(q, k, v, bias);
         long batch = hidden.getShape().get(0);
         long length = hidden.getShape().get(1);
         NDArray merged = context.transpose(0, 2, 1, 3).reshape(batch, length, (long) numHeads * headDim);
         return Linears.run(output, store, merged, training);
     }
 
-    /** softmax(q k^T * scaling + bias) v, with the softmax in float32 as HF's eager attention. */
+    /**
+     * softmax(q k^T * scaling + bias) v, with the softmax in float32 as HF's eager attention.
+     * Arrays derived from cached keys and values would join the cache's manager, so they are moved
+     * to the manager of this pass.
+     */
     private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray bias) {
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
+        NDManager pass = q.getManager();
+        int groups = numHeads / numKeyValueHeads;
+        // repeat along an axis is torch.repeat_interleave: kv head h serves query heads h*g .. h*g+g-1
+        NDArray keys = groups == 1 ? k : own(k.repeat(1, groups), pass);
+        NDArray values = groups == 1 ? v : own(v.repeat(1, groups), pass);
+        NDArray scores = q.matMul(own(keys.transpose(0, 1, 3, 2), pass));
         if (scaling != 1f) {
             scores = scores.mul(scaling);
         }
@@ -117,7 +127,15 @@ public final class Attention extends HfBlock {
                 type == DataType.FLOAT32
                         ? scores.softmax(-1)
                         : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(type, false);
-        return probs.matMul(v);
+        return probs.matMul(values);
+    }
+
+    /** Attaches a freshly derived array to {@code manager}. */
+    private static NDArray own(NDArray derived, NDManager manager) {
+        if (derived.getManager() != manager) {
+            derived.attach(manager);
+        }
+        return derived;
     }
 
     /** [B, T, n * head_dim] to [B, n, T, head_dim]. */
@@ -125,13 +143,6 @@ public final class Attention extends HfBlock {
         long batch = x.getShape().get(0);
         long length = x.getShape().get(1);
         return x.reshape(batch, length, n, headDim).transpose(0, 2, 1, 3);
-    }
-
-    /** Grouped-query attention: each key/value head serves numHeads / numKeyValueHeads queries. */
-    private NDArray repeatKv(NDArray x) {
-        int groups = numHeads / numKeyValueHeads;
-        // repeat along an axis is torch.repeat_interleave: head h becomes heads h*g .. h*g+g-1
-        return groups == 1 ? x : x.repeat(1, groups);
     }
 
     /** The query projection. */

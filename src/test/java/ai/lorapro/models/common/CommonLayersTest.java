@@ -146,6 +146,50 @@ class CommonLayersTest {
         }
     }
 
+    /**
+     * Rotary grouped-query self-attention fed one chunk at a time through the KV cache equals the
+     * full causal pass, and the cache keeps exactly its keys and values while each step's arrays
+     * go with the step.
+     */
+    @Test
+    void incrementalSelfAttentionEqualsTheFullPass() {
+        int hidden = 16;
+        int length = 5;
+        try (NDManager m = NDManager.newBaseManager()) {
+            RotaryEmbedding rotary = new RotaryEmbedding(4, 10000);
+            Attention attn = Attention.builder().setHiddenSize(hidden).setHeads(4, 2).setHeadDim(4)
+                    .optRotary(rotary).build();
+            RandomWeights.initialize(attn, m, DataType.FLOAT32, 3, 0.3f);
+            ParameterStore store = new ParameterStore(m, false);
+            float[] x = randn(length * hidden, 10);
+            NDArray all = m.create(x, new Shape(1, length, hidden));
+            NDArray positions = m.arange(0, length, 1, DataType.INT64).reshape(1, length);
+            NDArray mask = AttentionMasks.causal(m, null, length, 0, DataType.FLOAT32);
+            float[] full = attn.forward(store, all, null, mask, rotary.angles(positions, DataType.FLOAT32),
+                    null, 0, false).toFloatArray();
+
+            NDManager cacheParent = m.newSubManager();
+            try (KvCache cache = new KvCache(cacheParent, 1)) {
+                int[][] chunks = {{0, 3}, {3, 4}, {4, 5}};
+                for (int[] chunk : chunks) {
+                    int from = chunk[0];
+                    int to = chunk[1];
+                    try (NDManager step = m.newSubManager()) {
+                        float[] part = java.util.Arrays.copyOfRange(x, from * hidden, to * hidden);
+                        NDArray in = step.create(part, new Shape(1, to - from, hidden));
+                        NDArray pos = step.arange(from, to, 1, DataType.INT64).reshape(1, to - from);
+                        NDArray stepMask = AttentionMasks.causal(step, null, to - from, from, DataType.FLOAT32);
+                        float[] out = attn.forward(store, in, null, stepMask,
+                                rotary.angles(pos, DataType.FLOAT32), cache, 0, false).toFloatArray();
+                        assertArrayEquals(java.util.Arrays.copyOfRange(full, from * hidden, to * hidden), out, 1e-5f);
+                    }
+                    assertEquals(2, cacheParent.getManagedArrays().size());
+                }
+                assertEquals(length, cache.length());
+            }
+        }
+    }
+
     @Test
     void crossAttentionCachesTheEncoderKeysOnce() {
         try (NDManager m = NDManager.newBaseManager()) {
