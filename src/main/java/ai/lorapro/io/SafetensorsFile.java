@@ -358,7 +358,7 @@ public final class SafetensorsFile implements TensorSource {
     public NDArray load(NDManager manager, String name, DataType floatType) {
         TensorInfo info = info(name);
         if (!info.dtype().isFloating()) {
-            return manager.create(bytes(name), info.shape(), info.dtype().djlType());
+            return copyOfMapped(manager.create(bytes(name), info.shape(), info.dtype().djlType()));
         }
         if (info.dtype() == TensorDType.BF16 || info.dtype() == TensorDType.F64) {
             float[] values = floats(name);
@@ -366,7 +366,18 @@ public final class SafetensorsFile implements TensorSource {
             return floatType == DataType.FLOAT32 ? f32 : convert(f32, floatType);
         }
         NDArray raw = manager.create(bytes(name), info.shape(), info.dtype().djlType());
-        return raw.getDataType() == floatType ? raw : convert(raw, floatType);
+        return raw.getDataType() == floatType ? copyOfMapped(raw) : convert(raw, floatType);
+    }
+
+    /**
+     * A direct buffer becomes a tensor without a copy (torch.from_blob), so an array made from
+     * the read-only file mapping would crash the JVM on the first in-place update (LoRA merge,
+     * optimizer step); copy it into memory the tensor owns.
+     */
+    private static NDArray copyOfMapped(NDArray mapped) {
+        NDArray owned = mapped.duplicate();
+        mapped.close();
+        return owned;
     }
 
     /** Loads a tensor as float32. */

@@ -1,0 +1,102 @@
+package ai.lorapro.models.common;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.io.TensorSource;
+import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.ModuleTree;
+import ai.lorapro.nn.Weights;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+
+/**
+ * Fills every parameter of a model from a checkpoint whose tensor names are the model's dotted
+ * Hugging Face parameter paths, strictly: each parameter needs a tensor of the expected shape, and
+ * each tensor must be used unless the model declares it ignorable (e.g. stale rotary buffers).
+ */
+public final class CheckpointLoader {
+
+    private CheckpointLoader() {}
+
+    /**
+     * The expected shape of every parameter under {@code root}, keyed by dotted path: linear
+     * layers from their sizes, other blocks through {@link ShapedParameters}.
+     */
+    public static Map<String, Shape> expectedShapes(Block root) {
+        Map<String, Shape> out = new LinkedHashMap<>();
+        ModuleTree.forEachModule(
+                root,
+                (path, block) -> {
+                    if (block instanceof LoraLinear) {
+                        LoraLinear l = (LoraLinear) block;
+                        out.put(ModuleTree.join(path, "weight"), new Shape(l.getOutFeatures(), l.getInFeatures()));
+                        if (l.getBias() != null) {
+                            out.put(ModuleTree.join(path, "bias"), new Shape(l.getOutFeatures()));
+                        }
+                    } else if (block instanceof ShapedParameters) {
+                        ((ShapedParameters) block)
+                                .parameterShapes()
+                                .forEach((name, shape) -> out.put(ModuleTree.join(path, name), shape));
+                    } else if (block instanceof HfBlock && !((HfBlock) block).namedParameters().isEmpty()) {
+                        throw new IllegalStateException(
+                                "module '" + path + "' does not declare its parameter shapes");
+                    }
+                });
+        return out;
+    }
+
+    /**
+     * Loads the base weights of {@code root} from {@code source}.
+     *
+     * @param root the model (before LoRA injection: adapter factors are not in a base checkpoint)
+     * @param source the checkpoint
+     * @param sourceName how to name the checkpoint in error messages (its path)
+     * @param manager where the weights live
+     * @param floatType the type of the loaded weights (FLOAT32 or FLOAT16)
+     * @param ignorable names of tensors the model may leave unused
+     * @throws CheckpointFormatException naming the tensor that is missing, unexpected or misshapen
+     */
+    public static void load(
+            Block root,
+            TensorSource source,
+            String sourceName,
+            NDManager manager,
+            DataType floatType,
+            Predicate<String> ignorable) {
+        Map<String, Parameter> params = ModuleTree.namedParameters(root);
+        Map<String, Shape> shapes = expectedShapes(root);
+        TreeSet<String> unexpected = new TreeSet<>(source.names());
+        unexpected.removeAll(params.keySet());
+        unexpected.removeIf(ignorable);
+        if (!unexpected.isEmpty()) {
+            throw new CheckpointFormatException(
+                    sourceName + ": unexpected tensor '" + unexpected.first() + "' (no such parameter in the model"
+                            + (unexpected.size() > 1 ? "; " + (unexpected.size() - 1) + " more" : "") + ")");
+        }
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            String name = e.getKey();
+            if (!source.contains(name)) {
+                throw new CheckpointFormatException(sourceName + ": missing tensor '" + name + "'");
+            }
+            Shape expected = shapes.get(name);
+            Shape actual = source.info(name).shape();
+            if (!actual.equals(expected)) {
+                throw new CheckpointFormatException(
+                        sourceName + ": tensor '" + name + "' has shape " + actual + ", expected " + expected);
+            }
+            NDArray array = source.load(manager, name, floatType);
+            if (!Weights.assign(e.getValue(), array)) {
+                array.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package ai.lorapro.models.llama;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.io.SafetensorsFile;
+import ai.lorapro.io.TensorInfo;
+import ai.lorapro.io.TensorSource;
+import ai.lorapro.models.Fixtures;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/** Strict loading: every parameter filled, every tensor used, shapes checked. */
+class LlamaCheckpointTest {
+
+    private final Path dir = Fixtures.hfTiny().resolve("llama-tiny");
+
+    /** The fixture's tensors with some hidden and some extra names that alias real tensors. */
+    private static final class EditedSource implements TensorSource {
+        private final TensorSource base;
+        private final Set<String> hidden;
+        private final Map<String, String> aliases;
+
+        EditedSource(TensorSource base, Set<String> hidden, Map<String, String> aliases) {
+            this.base = base;
+            this.hidden = hidden;
+            this.aliases = aliases;
+        }
+
+        @Override
+        public Set<String> names() {
+            Set<String> names = new LinkedHashSet<>(base.names());
+            names.removeAll(hidden);
+            names.addAll(aliases.keySet());
+            return names;
+        }
+
+        @Override
+        public TensorInfo info(String name) {
+            return base.info(aliases.getOrDefault(name, name));
+        }
+
+        @Override
+        public NDArray load(NDManager manager, String name, DataType floatType) {
+            return base.load(manager, aliases.getOrDefault(name, name), floatType);
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    private CheckpointFormatException failure(LlamaConfig config, Set<String> hidden, Map<String, String> aliases) {
+        try (NDManager manager = NDManager.newBaseManager();
+                SafetensorsFile file = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
+            TensorSource source = new EditedSource(file, hidden, aliases);
+            return assertThrows(CheckpointFormatException.class,
+                    () -> LlamaForCausalLM.fromPretrained(config, source, "edited", manager, DataType.FLOAT32));
+        }
+    }
+
+    private LlamaConfig config() {
+        return LlamaConfig.fromJson(dir.resolve("config.json"));
+    }
+
+    @Test
+    void missingTensorIsNamed() {
+        String name = "model.layers.1.post_attention_layernorm.weight";
+        CheckpointFormatException e = failure(config(), Set.of(name), Map.of());
+        assertTrue(e.getMessage().contains("missing") && e.getMessage().contains(name), e.getMessage());
+    }
+
+    @Test
+    void unexpectedTensorIsNamed() {
+        String name = "model.layers.0.self_attn.extra.weight";
+        CheckpointFormatException e =
+                failure(config(), Set.of(), Map.of(name, "model.layers.0.self_attn.q_proj.weight"));
+        assertTrue(e.getMessage().contains("unexpected") && e.getMessage().contains(name), e.getMessage());
+    }
+
+    @Test
+    void shapeMismatchIsNamed() {
+        LlamaConfig wider = config().toBuilder().setIntermediateSize(128).build();
+        CheckpointFormatException e = failure(wider, Set.of(), Map.of());
+        assertTrue(e.getMessage().contains("model.layers.0.mlp.") && e.getMessage().contains("shape"), e.getMessage());
+    }
+
+    @Test
+    void staleRotaryBuffersAreSkippedAndWeightsTakeTheRequestedType() {
+        try (NDManager manager = NDManager.newBaseManager();
+                SafetensorsFile file = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
+            TensorSource source = new EditedSource(file, Set.of(),
+                    Map.of("model.layers.0.self_attn.rotary_emb.inv_freq", "model.norm.weight"));
+            LlamaForCausalLM model = LlamaForCausalLM.fromPretrained(config(), source, "edited", manager, DataType.FLOAT16);
+            NDArray weight = model.getModel().getEmbedTokens().getWeight().getArray();
+            assertEquals(DataType.FLOAT16, weight.getDataType());
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package ai.lorapro.models.llama;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.models.Fixtures;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+class LlamaConfigTest {
+
+    @TempDir Path tmp;
+
+    /** Llama-2-7b-hf's config.json as shipped, with rope_theta at the top level. */
+    static final String LLAMA2_7B =
+            "{\"architectures\": [\"LlamaForCausalLM\"], \"bos_token_id\": 1, \"eos_token_id\": 2,"
+                    + " \"hidden_act\": \"silu\", \"hidden_size\": 4096, \"initializer_range\": 0.02,"
+                    + " \"intermediate_size\": 11008, \"max_position_embeddings\": 4096,"
+                    + " \"model_type\": \"llama\", \"num_attention_heads\": 32, \"num_hidden_layers\": 32,"
+                    + " \"num_key_value_heads\": 32, \"pretraining_tp\": 1, \"rms_norm_eps\": 1e-05,"
+                    + " \"rope_scaling\": null, \"rope_theta\": 10000.0, \"tie_word_embeddings\": false,"
+                    + " \"torch_dtype\": \"float16\", \"transformers_version\": \"4.31.0.dev0\","
+                    + " \"use_cache\": true, \"vocab_size\": 32000}";
+
+    static Path write(Path dir, String json) throws IOException {
+        Path file = dir.resolve("config.json");
+        Files.writeString(file, json, StandardCharsets.UTF_8);
+        return file;
+    }
+
+    @Test
+    void readsTheFixtureWithRopeParameters() {
+        LlamaConfig c = LlamaConfig.fromJson(Fixtures.hfTiny().resolve("llama-tiny/config.json"));
+        assertEquals(64, c.getHiddenSize());
+        assertEquals(176, c.getIntermediateSize());
+        assertEquals(2, c.getNumHiddenLayers());
+        assertEquals(4, c.getNumAttentionHeads());
+        assertEquals(2, c.getNumKeyValueHeads());
+        assertEquals(16, c.getHeadDim());
+        assertEquals(96, c.getVocabSize());
+        assertEquals(1e-6f, c.getRmsNormEps());
+        assertEquals(10000.0, c.getRopeTheta());
+        assertEquals(List.of(2), c.getEosTokenIds());
+        assertEquals(0, c.getPadTokenId());
+        assertFalse(c.isTieWordEmbeddings());
+    }
+
+    @Test
+    void readsLlama2WithTopLevelRopeThetaAndDefaults() throws IOException {
+        LlamaConfig c = LlamaConfig.fromJson(write(tmp, LLAMA2_7B.replace("10000.0", "500000.0")));
+        assertEquals(500000.0, c.getRopeTheta());
+        assertEquals(128, c.getHeadDim());
+        assertEquals(32, c.getNumKeyValueHeads());
+        assertEquals(1e-5f, c.getRmsNormEps());
+        assertEquals(null, c.getPadTokenId());
+        LlamaConfig noKv = LlamaConfig.fromJson(write(tmp, LLAMA2_7B.replace("\"num_key_value_heads\": 32,", "")));
+        assertEquals(32, noKv.getNumKeyValueHeads());
+    }
+
+    private void assertRejected(String json, String field) throws IOException {
+        Path file = write(tmp, json);
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> LlamaConfig.fromJson(file));
+        assertTrue(e.getMessage().contains("'" + field + "'"), e.getMessage());
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+    }
+
+    @Test
+    void unsupportedSettingsFailNamingTheField() throws IOException {
+        assertRejected(LLAMA2_7B.replace("\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}"),
+                "rope_scaling");
+        assertRejected(LLAMA2_7B.replace("\"rope_scaling\": null",
+                "\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 500000.0}"), "rope_parameters");
+        assertRejected(LLAMA2_7B.replace("\"silu\"", "\"gelu\""), "hidden_act");
+        assertRejected(LLAMA2_7B.replace("\"pretraining_tp\": 1", "\"pretraining_tp\": 2"), "pretraining_tp");
+    }
+
+    @Test
+    void inconsistentOrMissingFieldsFailNamingTheField() throws IOException {
+        assertRejected(LLAMA2_7B.replace("\"hidden_size\": 4096,", ""), "hidden_size");
+        assertRejected(LLAMA2_7B.replace("\"vocab_size\": 32000", "\"vocab_size\": \"many\""), "vocab_size");
+        assertRejected(LLAMA2_7B.replace("\"model_type\": \"llama\"", "\"model_type\": \"t5\""), "model_type");
+        assertRejected(LLAMA2_7B.replace("\"model_type\": \"llama\",", ""), "model_type");
+        assertRejected(LLAMA2_7B.replace("\"hidden_size\": 4096", "\"hidden_size\": 4100"), "hidden_size");
+        assertRejected(LLAMA2_7B.replace("\"num_key_value_heads\": 32", "\"num_key_value_heads\": 5"),
+                "num_key_value_heads");
+        assertRejected(LLAMA2_7B.replace("\"num_hidden_layers\": 32", "\"num_hidden_layers\": 0"), "num_hidden_layers");
+    }
+
+    @Test
+    void builderValidatesToo() {
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> LlamaConfig.builder().setVocabSize(10).setHiddenSize(16).setIntermediateSize(8)
+                        .setNumHiddenLayers(1).setNumAttentionHeads(4).optNumKeyValueHeads(3).build());
+        assertTrue(e.getMessage().contains("num_key_value_heads"), e.getMessage());
+        LlamaConfig ok = LlamaConfig.builder().setVocabSize(10).setHiddenSize(12).setIntermediateSize(8)
+                .setNumHiddenLayers(1).setNumAttentionHeads(2).build();
+        assertEquals(6, ok.getHeadDim());
+        assertEquals(ok.toString(), ok.toBuilder().build().toString());
+    }
+}

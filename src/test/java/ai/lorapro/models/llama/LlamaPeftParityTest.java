@@ -1,0 +1,103 @@
+package ai.lorapro.models.llama;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.lorapro.io.SafetensorsFile;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraInjector;
+import ai.lorapro.models.Fixtures;
+import ai.lorapro.models.common.CausalLmLoss;
+import ai.lorapro.nn.ModuleTree;
+import ai.lorapro.nn.Weights;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/** llama-tiny with the PEFT 0.21 adapter fixture: logits, loss, adapter gradients and merge. */
+class LlamaPeftParityTest {
+
+    private static final double TOLERANCE = 1e-4;
+    private static final String PEFT_PREFIX = "base_model.model.";
+
+    private final Path base = Fixtures.hfTiny().resolve("llama-tiny");
+    private final Path adapterDir = Fixtures.hfTiny().resolve("llama-tiny-lora-adapter");
+
+    /** llama-tiny with r=4, alpha=8 adapters on the seven projections, factors from the fixture. */
+    private LlamaForCausalLM adapted(NDManager manager) {
+        LlamaForCausalLM model = LlamaForCausalLM.fromPretrained(base, manager, DataType.FLOAT32);
+        LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8)
+                .optTargetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+                .build());
+        Map<String, Parameter> params = ModuleTree.namedParameters(model);
+        try (SafetensorsFile adapter = SafetensorsFile.open(adapterDir.resolve("adapter_model.safetensors"))) {
+            int assigned = 0;
+            for (String key : adapter.names()) {
+                Parameter p = params.get(key.substring(PEFT_PREFIX.length()));
+                assertNotNull(p, "no parameter for " + key);
+                try (NDArray value = adapter.load(manager, key)) {
+                    Weights.assign(p, value);
+                }
+                assigned++;
+            }
+            assertEquals(2 * 7 * 2, assigned);
+        }
+        return model;
+    }
+
+    @Test
+    void logitsLossAndAdapterGradientsMatchPeft() {
+        try (NDManager manager = NDManager.newBaseManager();
+                SafetensorsFile ref = SafetensorsFile.open(adapterDir.resolve("reference.safetensors"))) {
+            LlamaForCausalLM model = adapted(manager);
+            Map<String, Parameter> params = ModuleTree.namedParameters(model);
+            NDArray ids = ref.load(manager, "input_ids");
+            ParameterStore store = new ParameterStore(manager, false);
+            NDArray logits;
+            NDArray loss;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                logits = model.logits(store, ids, null, null, null, true);
+                loss = CausalLmLoss.mean(logits, ref.load(manager, "labels"));
+                collector.backward(loss);
+            }
+            assertTrue(Fixtures.relativeError(logits, ref.load(manager, "logits")) < TOLERANCE);
+            assertTrue(Fixtures.relativeError(loss.reshape(1), ref.load(manager, "loss")) < TOLERANCE);
+            int checked = 0;
+            for (String key : ref.names()) {
+                if (!key.startsWith("grad.")) {
+                    continue;
+                }
+                String name = key.substring(("grad." + PEFT_PREFIX).length()).replace(".default.", ".");
+                Parameter p = params.get(name);
+                assertNotNull(p, "no parameter " + name);
+                double error = Fixtures.relativeError(p.getArray().getGradient(), ref.load(manager, key));
+                assertTrue(error < TOLERANCE, "gradient of " + name + ": relative error " + error);
+                checked++;
+            }
+            assertEquals(4, checked);
+        }
+    }
+
+    @Test
+    void mergedQueryWeightMatchesPeft() {
+        try (NDManager manager = NDManager.newBaseManager();
+                SafetensorsFile merged = SafetensorsFile.open(adapterDir.resolve("merged_q_proj_layer0.safetensors"))) {
+            LlamaForCausalLM model = adapted(manager);
+            LoraInjector.mergeAll(model);
+            NDArray q = ModuleTree.namedParameters(model).get("model.layers.0.self_attn.q_proj.weight").getArray();
+            String key = merged.names().iterator().next();
+            double error = Fixtures.relativeError(q, merged.load(manager, key));
+            assertTrue(error < TOLERANCE, "merged q_proj relative error " + error);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package ai.lorapro.models.llama;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraInjector;
+import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.models.common.LoraSizes;
+import ai.lorapro.nn.ModuleTree;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+class LlamaSizesTest {
+
+    @TempDir Path tmp;
+
+    @Test
+    void llama2SevenBillionWithAllLinearRankEight() throws IOException {
+        LlamaConfig config = LlamaConfig.fromJson(LlamaConfigTest.write(tmp, LlamaConfigTest.LLAMA2_7B));
+        LoraSizes sizes = LlamaSizes.lora(config, LoraConfig.builder().setR(8).build());
+        assertEquals(7 * 32, sizes.adaptedLayers());
+        assertEquals(19_988_480L, sizes.trainableParameters());
+        assertEquals(6_476_005_376L, sizes.adaptedWeightValues());
+        assertEquals(2 * 6_476_005_376L, sizes.loraProFullStateValues());
+        assertEquals(51_808_043_008L, sizes.loraProFullStateBytesFloat32());
+        assertEquals(6_738_415_616L, LlamaSizes.baseParameters(config));
+    }
+
+    /** The counts from the config agree with the arrays of a real (tiny) model. */
+    @Test
+    void agreesWithAnInstantiatedModel() {
+        LlamaConfig config = LlamaConfig.builder().setVocabSize(50).setHiddenSize(24).setIntermediateSize(40)
+                .setNumHiddenLayers(2).setNumAttentionHeads(4).optNumKeyValueHeads(2).optHeadDim(8)
+                .optAttentionBias(true).build();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            LlamaForCausalLM model = LlamaForCausalLM.random(config, manager, 1);
+            long base = ModuleTree.namedParameters(model).values().stream()
+                    .mapToLong(p -> p.getArray().size()).sum();
+            assertEquals(base, LlamaSizes.baseParameters(config));
+            Map<String, String> linear = ModuleTree.namedModules(model).entrySet().stream()
+                    .filter(e -> e.getValue() instanceof LoraLinear)
+                    .collect(Collectors.toMap(Map.Entry::getKey, e -> {
+                        LoraLinear l = (LoraLinear) e.getValue();
+                        return l.getOutFeatures() + "x" + l.getInFeatures();
+                    }));
+            assertEquals(linear, LlamaSizes.linearShapes(config).entrySet().stream()
+                    .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue()[0] + "x" + e.getValue()[1])));
+
+            LoraConfig lora = LoraConfig.builder().setR(3).build();
+            LoraSizes sizes = LlamaSizes.lora(config, lora);
+            LoraInjector.inject(model, lora);
+            Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
+            assertEquals(adapted.size(), sizes.adaptedLayers());
+            long trainable = adapted.values().stream()
+                    .mapToLong(l -> size(l.getLoraA()) + size(l.getLoraB())).sum();
+            assertEquals(trainable, sizes.trainableParameters());
+            long full = adapted.values().stream().mapToLong(l -> size(l.getWeight())).sum();
+            assertEquals(full, sizes.adaptedWeightValues());
+        }
+    }
+
+    private static long size(Parameter p) {
+        return p.getArray().size();
+    }
+}
