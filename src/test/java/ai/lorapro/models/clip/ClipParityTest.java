@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
@@ -83,6 +85,23 @@ class ClipParityTest {
                 checked.add(name);
             }
             assertEquals(3, checked.size(), "gradients checked: " + checked);
+        }
+    }
+
+    @Test
+    void rightPaddingWithAMaskLeavesTheTextEmbeddingsUnchanged() {
+        try (NDManager manager = NDManager.newBaseManager();
+                SafetensorsFile ref = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
+            ClipModel model = ClipModel.fromPretrained(dir, manager);
+            ParameterStore store = new ParameterStore(manager, false);
+            NDArray ids = ref.load(manager, "input_ids");
+            long rows = ids.getShape().get(0);
+            long length = ids.getShape().get(1);
+            NDArray padded = ids.concat(manager.zeros(new Shape(rows, 3), DataType.INT64), 1);
+            NDArray mask = manager.ones(new Shape(rows, length), DataType.INT64)
+                    .concat(manager.zeros(new Shape(rows, 3), DataType.INT64), 1);
+            NDArray features = ClipModel.normalize(model.textFeatures(store, padded, mask, false));
+            assertClose("padded text_embeds", features, ref.load(manager, "text_embeds"));
         }
     }
 
