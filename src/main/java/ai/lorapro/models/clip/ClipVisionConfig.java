@@ -4,6 +4,8 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.models.common.Activation;
 import ai.lorapro.models.common.ConfigJson;
 
+import java.util.function.BiFunction;
+
 /**
  * The vision tower of CLIP ({@code CLIPVisionConfig}): a ViT over square images cut into square
  * patches.
@@ -27,24 +29,21 @@ public record ClipVisionConfig(ClipTowerConfig tower, int imageSize, int patchSi
         if (tower == null) {
             throw new InvalidInputException("vision_config is required");
         }
-        String problem = problem(imageSize, patchSize, numChannels);
-        if (problem != null) {
-            throw new InvalidInputException("field 'vision_config." + problem);
-        }
+        check(imageSize, patchSize, numChannels,
+                (field, message) -> new InvalidInputException("field 'vision_config." + field + "' " + message));
     }
 
-    /** "field' message" for the first invalid value, or null. */
-    private static String problem(int imageSize, int patchSize, int numChannels) {
+    private static void check(
+            int imageSize, int patchSize, int numChannels, BiFunction<String, String, InvalidInputException> fail) {
         if (imageSize < 1) {
-            return "image_size' must be positive, got " + imageSize;
+            throw fail.apply("image_size", "must be positive, got " + imageSize);
         }
         if (patchSize < 1 || imageSize % patchSize != 0) {
-            return "patch_size' " + patchSize + " must be positive and divide image_size " + imageSize;
+            throw fail.apply("patch_size", patchSize + " must be positive and divide image_size " + imageSize);
         }
         if (numChannels < 1) {
-            return "num_channels' must be positive, got " + numChannels;
+            throw fail.apply("num_channels", "must be positive, got " + numChannels);
         }
-        return null;
     }
 
     /** The number of patches per image, (image_size / patch_size)^2. */
@@ -58,11 +57,7 @@ public record ClipVisionConfig(ClipTowerConfig tower, int imageSize, int patchSi
         int image = json.optInt("image_size", 224);
         int patch = json.optInt("patch_size", 32);
         int channels = json.optInt("num_channels", 3);
-        String problem = problem(image, patch, channels);
-        if (problem != null) {
-            int quote = problem.indexOf('\'');
-            throw json.fail(problem.substring(0, quote), problem.substring(quote + 2));
-        }
+        check(image, patch, channels, json::fail);
         return new ClipVisionConfig(tower, image, patch, channels);
     }
 }

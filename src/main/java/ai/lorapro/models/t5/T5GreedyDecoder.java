@@ -68,7 +68,9 @@ public final class T5GreedyDecoder {
                 long[] next;
                 try (NDManager stepManager = run.newSubManager()) {
                     NDArray decoderIds = stepManager.create(slice(decoded, from, step + 1), new Shape(batch, step + 1 - from));
-                    NDArray logits = model.decode(store, decoderIds, encoderHidden, mask, cache, false);
+                    // the mask is re-created per step so that the masks derived from it die with the step
+                    NDArray stepMask = stepManager.create(flatten(attentionMask), new Shape(batch, sourceLength));
+                    NDArray logits = model.decode(store, decoderIds, encoderHidden, stepMask, cache, false);
                     next = logits.get(new NDIndex(":, -1, :")).argMax(-1).toLongArray();
                 }
                 boolean allDone = true;
