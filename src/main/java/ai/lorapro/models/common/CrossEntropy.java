@@ -3,6 +3,8 @@ package ai.lorapro.models.common;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 
+import java.util.Arrays;
+
 /**
  * PyTorch's {@code cross_entropy(logits, labels, ignore_index=-100)} with mean reduction, for
  * labels already aligned with the logits (sequence-to-sequence decoders, classifiers); the
@@ -34,7 +36,7 @@ public final class CrossEntropy {
      */
     public static NDArray[] sumAndCount(NDArray logits, NDArray labels) {
         long[] leading = logits.getShape().slice(0, logits.getShape().dimension() - 1).getShape();
-        if (!java.util.Arrays.equals(leading, labels.getShape().getShape())) {
+        if (!Arrays.equals(leading, labels.getShape().getShape())) {
             throw new IllegalArgumentException(
                     "labels have shape " + labels.getShape() + ", logits " + logits.getShape());
         }
