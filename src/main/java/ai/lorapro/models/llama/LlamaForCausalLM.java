@@ -13,6 +13,7 @@ import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.KvCache;
 import ai.lorapro.models.common.RandomWeights;
+import ai.lorapro.models.common.Linears;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.HfBlock;
 
@@ -43,12 +44,7 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, Ca
         this.lmHead =
                 config.isTieWordEmbeddings()
                         ? null
-                        : module(
-                                LM_HEAD,
-                                LoraLinear.builder()
-                                        .setInFeatures(config.getHiddenSize())
-                                        .setOutFeatures(config.getVocabSize())
-                                        .build());
+                        : module(LM_HEAD, Linears.create(config.getHiddenSize(), config.getVocabSize(), false));
     }
 
     /**
