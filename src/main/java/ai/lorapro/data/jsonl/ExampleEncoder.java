@@ -10,13 +10,19 @@ import java.util.Arrays;
  * text record), truncated to the first {@code maxLength} tokens. Prompt and response are encoded
  * separately so the boundary between them is exact.
  */
-final class ExampleEncoder {
+public final class ExampleEncoder {
 
     private final TextEncoder encoder;
     private final int maxLength;
     private boolean lastTruncated;
 
-    ExampleEncoder(TextEncoder encoder, int maxLength) {
+    /**
+     * An encoder.
+     *
+     * @param encoder the tokenizer with its special tokens
+     * @param maxLength examples are cut to their first {@code maxLength} tokens
+     */
+    public ExampleEncoder(TextEncoder encoder, int maxLength) {
         if (maxLength < 1) {
             throw new IllegalArgumentException("max length must be >= 1, got " + maxLength);
         }
@@ -25,7 +31,7 @@ final class ExampleEncoder {
     }
 
     /** The example, or {@code null} when nothing is left to learn from after truncation. */
-    Example encode(TextRecord record) {
+    public Example encode(TextRecord record) {
         long[] prompt = record.hasPrompt() ? encoder.encode(record.prompt()) : new long[0];
         long[] completion = encoder.encode(record.completion());
         boolean bos = encoder.bosId() != TextEncoder.NONE;
@@ -63,7 +69,7 @@ final class ExampleEncoder {
     }
 
     /** Whether the last record encoded was longer than the maximum length. */
-    boolean wasTruncated() {
+    public boolean wasTruncated() {
         return lastTruncated;
     }
 }

@@ -1,0 +1,159 @@
+package ai.lorapro.tasks;
+
+import ai.lorapro.InvalidInputException;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads a JSON-lines file record by record: each non-blank line is one JSON object, turned into a
+ * task record by a parser. A malformed line, or one the parser rejects, goes to the {@link
+ * BadRecords} policy. A file whose first non-blank character is {@code [} is read as one JSON
+ * array of objects instead (the form MetaMathQA and WizardLM are published in); its records are
+ * named by element number, and a syntax error in the array always fails (the rest of the array
+ * cannot be found).
+ */
+public final class JsonLines {
+
+    private JsonLines() {}
+
+    /** Turns one JSON object into a task record. */
+    @FunctionalInterface
+    public interface Parser<T> {
+        /**
+         * The record of {@code json}.
+         *
+         * @throws InvalidInputException naming the file, line and field when the object is unusable
+         */
+        T parse(JsonRecord json);
+    }
+
+    /**
+     * Reads every record of {@code file}.
+     *
+     * @param file the JSON-lines file
+     * @param parser turns each object into a record
+     * @param bad fail or skip on a bad line
+     * @return the records and the count of skipped lines
+     * @throws InvalidInputException if the file cannot be read, or for a bad line unless skipping
+     */
+    public static <T> Records<T> read(Path file, Parser<T> parser, BadRecords bad) {
+        if (isJsonArray(file)) {
+            return readArray(file, parser, bad);
+        }
+        List<T> records = new ArrayList<>();
+        int skippedBefore = bad.skipped();
+        long lineNumber = 0;
+        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            for (String line; (line = reader.readLine()) != null; ) {
+                lineNumber++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                try {
+                    records.add(parser.parse(parseObject(line, file.toString(), lineNumber)));
+                } catch (InvalidInputException e) {
+                    bad.handle(e);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException(file + ": no such file");
+        } catch (CharacterCodingException e) {
+            throw new InvalidInputException(file + ":" + (lineNumber + 1) + ": not UTF-8 text");
+        } catch (IOException e) {
+            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        return new Records<>(records, bad.skipped() - skippedBefore);
+    }
+
+    private static boolean isJsonArray(Path file) {
+        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            for (int c; (c = reader.read()) != -1; ) {
+                if (!Character.isWhitespace(c) && c != '\uFEFF') {
+                    return c == '[';
+                }
+            }
+            return false;
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException(file + ": no such file");
+        } catch (IOException e) {
+            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static <T> Records<T> readArray(Path file, Parser<T> parser, BadRecords bad) {
+        List<T> records = new ArrayList<>();
+        int skippedBefore = bad.skipped();
+        long element = 0;
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+                JsonReader reader = new JsonReader(in)) {
+            reader.setStrictness(Strictness.STRICT);
+            reader.beginArray();
+            while (reader.hasNext()) {
+                element++;
+                JsonElement value = JsonParser.parseReader(reader);
+                String location = file + ": element " + element;
+                try {
+                    if (!value.isJsonObject()) {
+                        throw new InvalidInputException(location + ": expected a JSON object");
+                    }
+                    records.add(parser.parse(new JsonRecord(value.getAsJsonObject(), location, element)));
+                } catch (InvalidInputException e) {
+                    bad.handle(e);
+                }
+            }
+            reader.endArray();
+        } catch (JsonParseException | IOException | IllegalStateException e) {
+            throw new InvalidInputException(file + ": malformed JSON array after element " + element + ": "
+                    + firstLine(e.getMessage()));
+        }
+        return new Records<>(records, bad.skipped() - skippedBefore);
+    }
+
+    /**
+     * Parses one line as a strict JSON object.
+     *
+     * @throws InvalidInputException naming {@code file:line} if it is not one
+     */
+    public static JsonRecord parseObject(String line, String file, long lineNumber) {
+        JsonElement element;
+        try {
+            JsonReader reader = new JsonReader(new StringReader(line));
+            reader.setStrictness(Strictness.STRICT);
+            element = JsonParser.parseReader(reader);
+            if (reader.peek() != JsonToken.END_DOCUMENT) {
+                throw new JsonParseException("trailing characters after the JSON value");
+            }
+        } catch (JsonParseException | IOException e) {
+            throw new InvalidInputException(file + ":" + lineNumber + ": malformed JSON: "
+                    + firstLine(e.getMessage()));
+        }
+        if (!element.isJsonObject()) {
+            throw new InvalidInputException(file + ":" + lineNumber + ": expected a JSON object");
+        }
+        return new JsonRecord(element.getAsJsonObject(), file + ":" + lineNumber, lineNumber);
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "unreadable";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+}

@@ -1,0 +1,20 @@
+package ai.lorapro.tasks.eval;
+
+/**
+ * One HumanEval problem, as in {@code HumanEval.jsonl}.
+ *
+ * @param taskId e.g. {@code HumanEval/0}
+ * @param prompt the function signature and docstring the completion continues
+ * @param entryPoint the function's name, passed to {@code check}
+ * @param test the test code defining {@code check(candidate)}
+ * @param canonicalSolution the reference body
+ * @param line the 1-based line of the data file
+ */
+public record HumanEvalProblem(
+        String taskId, String prompt, String entryPoint, String test, String canonicalSolution, long line) {
+
+    /** The program that checks {@code completion}: prompt, completion, tests, {@code check(entry_point)}. */
+    public String program(String completion) {
+        return prompt + completion + "\n\n" + test + "\n\ncheck(" + entryPoint + ")\n";
+    }
+}
