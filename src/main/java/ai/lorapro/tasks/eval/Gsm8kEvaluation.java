@@ -101,8 +101,10 @@ public final class Gsm8kEvaluation {
         /**
          * Writes {@code predictions.jsonl} (line, question, output, predicted, reference, correct) and
          * {@code metrics.json} (task, accuracy, correct, total and {@code extra}) into {@code dir}.
+         *
+         * @return the metrics written
          */
-        public void write(Path dir, Map<String, ?> extra) {
+        public Map<String, Object> write(Path dir, Map<String, ?> extra) {
             List<JsonObject> rows = new ArrayList<>();
             for (int i = 0; i < problems.size(); i++) {
                 Gsm8kProblem problem = problems.get(i);
@@ -123,6 +125,7 @@ public final class Gsm8kEvaluation {
             metrics.put("total", problems.size());
             metrics.putAll(extra);
             TaskOutputs.writeMetrics(dir.resolve(TaskOutputs.METRICS_FILE), metrics);
+            return metrics;
         }
     }
 }

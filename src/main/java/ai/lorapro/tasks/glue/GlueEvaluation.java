@@ -95,8 +95,10 @@ public final class GlueEvaluation {
         /**
          * Writes {@code predictions.jsonl} (line, input, target, prediction, correct) and {@code
          * metrics.json} into {@code dir}, plus {@code extra} metrics such as skipped records.
+         *
+         * @return the metrics written
          */
-        public void write(Path dir, Map<String, ?> extra) {
+        public Map<String, Object> write(Path dir, Map<String, ?> extra) {
             List<JsonObject> rows = new ArrayList<>();
             for (int i = 0; i < examples.size(); i++) {
                 GlueExample example = examples.get(i);
@@ -112,6 +114,7 @@ public final class GlueEvaluation {
             Map<String, Object> all = metrics();
             all.putAll(extra);
             TaskOutputs.writeMetrics(dir.resolve(TaskOutputs.METRICS_FILE), all);
+            return all;
         }
     }
 }

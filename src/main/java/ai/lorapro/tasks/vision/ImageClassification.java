@@ -119,8 +119,10 @@ public final class ImageClassification {
         /**
          * Writes {@code predictions.jsonl} (file, label, predicted, with class names) and {@code
          * metrics.json} (task, accuracy, correct, total and {@code extra}) into {@code dir}.
+         *
+         * @return the metrics written
          */
-        public void write(Path dir, List<String> classes, Map<String, ?> extra) {
+        public Map<String, Object> write(Path dir, List<String> classes, Map<String, ?> extra) {
             List<JsonObject> rows = new ArrayList<>();
             for (int i = 0; i < images.size(); i++) {
                 JsonObject row = new JsonObject();
@@ -138,6 +140,7 @@ public final class ImageClassification {
             metrics.put("total", images.size());
             metrics.putAll(extra);
             TaskOutputs.writeMetrics(dir.resolve(TaskOutputs.METRICS_FILE), metrics);
+            return metrics;
         }
     }
 }

@@ -1,0 +1,66 @@
+package ai.lorapro.tasks;
+
+import java.util.Objects;
+
+/**
+ * How a task evaluation runs.
+ *
+ * @param batchSize inputs per generation or forward pass
+ * @param maxNewTokens the most tokens generated per answer
+ * @param maxInputLength the most prompt (or source) tokens kept
+ * @param limit evaluate only the first {@code limit} records; 0 for all
+ * @param skipBadRecords skip and count bad records instead of failing
+ * @param modelId the model id written into MT-Bench answers
+ */
+public record EvalSettings(int batchSize, int maxNewTokens, int maxInputLength, int limit, boolean skipBadRecords,
+        String modelId) {
+
+    /** Checks the values. */
+    public EvalSettings {
+        if (batchSize < 1 || maxNewTokens < 1 || maxInputLength < 1 || limit < 0) {
+            throw new IllegalArgumentException("batch size, max new tokens and max input length must be positive"
+                    + " and the limit non-negative");
+        }
+        Objects.requireNonNull(modelId, "modelId");
+    }
+
+    /** Batch 8, 256 new tokens, 1024 input tokens, every record, fail on bad records, model id "lorapro". */
+    public static EvalSettings defaults() {
+        return new EvalSettings(8, 256, 1024, 0, false, "lorapro");
+    }
+
+    /** These settings with another batch size. */
+    public EvalSettings withBatchSize(int value) {
+        return new EvalSettings(value, maxNewTokens, maxInputLength, limit, skipBadRecords, modelId);
+    }
+
+    /** These settings with another generation length. */
+    public EvalSettings withMaxNewTokens(int value) {
+        return new EvalSettings(batchSize, value, maxInputLength, limit, skipBadRecords, modelId);
+    }
+
+    /** These settings with another input length. */
+    public EvalSettings withMaxInputLength(int value) {
+        return new EvalSettings(batchSize, maxNewTokens, value, limit, skipBadRecords, modelId);
+    }
+
+    /** These settings with another record limit. */
+    public EvalSettings withLimit(int value) {
+        return new EvalSettings(batchSize, maxNewTokens, maxInputLength, value, skipBadRecords, modelId);
+    }
+
+    /** These settings skipping (true) or failing on bad records. */
+    public EvalSettings withSkipBadRecords(boolean value) {
+        return new EvalSettings(batchSize, maxNewTokens, maxInputLength, limit, value, modelId);
+    }
+
+    /** These settings with another MT-Bench model id. */
+    public EvalSettings withModelId(String value) {
+        return new EvalSettings(batchSize, maxNewTokens, maxInputLength, limit, skipBadRecords, value);
+    }
+
+    /** The first {@code limit} items of a list (all when the limit is 0). */
+    public <T> java.util.List<T> limited(java.util.List<T> items) {
+        return limit == 0 || items.size() <= limit ? items : items.subList(0, limit);
+    }
+}

@@ -1,0 +1,207 @@
+package ai.lorapro.tasks;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.io.PeftAdapter;
+import ai.lorapro.models.clip.ClipImageClassifier;
+import ai.lorapro.models.clip.ClipImageProcessor;
+import ai.lorapro.models.clip.ClipModel;
+import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.t5.T5ForConditionalGeneration;
+import ai.lorapro.tasks.eval.Gsm8kEvaluation;
+import ai.lorapro.tasks.eval.Gsm8kProblem;
+import ai.lorapro.tasks.eval.HumanEvalEvaluation;
+import ai.lorapro.tasks.eval.HumanEvalProblem;
+import ai.lorapro.tasks.eval.MtBenchAnswers;
+import ai.lorapro.tasks.eval.MtBenchQuestion;
+import ai.lorapro.tasks.eval.PythonRunner;
+import ai.lorapro.tasks.glue.GlueEvaluation;
+import ai.lorapro.tasks.glue.GlueExample;
+import ai.lorapro.tasks.glue.GlueReader;
+import ai.lorapro.tasks.glue.GlueTask;
+import ai.lorapro.tasks.vision.ImageClassification;
+import ai.lorapro.tasks.vision.ImageFolder;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Runs a task's evaluation end to end from files: loads the model (and a PEFT adapter), reads the
+ * data, generates or classifies, and writes the task's output files and {@code metrics.json} into
+ * an output directory. Used by {@code lorapro eval --task} and the examples.
+ */
+public final class TaskEvaluator {
+
+    /** The evaluation task names, as on the command line. */
+    public static final List<String> TASKS = List.of("glue-sst2", "glue-mnli", "glue-cola", "glue-qnli", "glue-mrpc",
+            "gsm8k", "humaneval", "mt-bench", "image-folder");
+
+    /** How long one HumanEval program may run. */
+    public static final Duration HUMANEVAL_TIMEOUT = Duration.ofSeconds(10);
+
+    private final Path modelDir;
+    private final Path adapterDir;
+    private final Path tokenizerFile;
+    private final Device device;
+    private final EvalSettings settings;
+
+    /**
+     * An evaluator.
+     *
+     * @param modelDir the Hugging Face model directory
+     * @param adapterDir a PEFT adapter directory to apply, or null
+     * @param tokenizerFile a {@code tokenizer.json}, or null for the model directory's
+     * @param device the device to run on
+     * @param settings batch size, lengths, limit and bad-record handling
+     */
+    public TaskEvaluator(Path modelDir, Path adapterDir, Path tokenizerFile, Device device, EvalSettings settings) {
+        this.modelDir = modelDir;
+        this.adapterDir = adapterDir;
+        this.tokenizerFile = tokenizerFile;
+        this.device = device;
+        this.settings = settings;
+    }
+
+    /**
+     * Evaluates one task.
+     *
+     * @param task a name of {@link #TASKS}
+     * @param data the data file, or the ImageFolder root for {@code image-folder}
+     * @param outDir where the outputs go
+     * @return the metrics written to {@code metrics.json}
+     * @throws InvalidInputException for an unknown task or unusable data or model files
+     */
+    public Map<String, Object> evaluate(String task, Path data, Path outDir) {
+        String name = task.toLowerCase(Locale.ROOT);
+        if (name.startsWith("glue-")) {
+            return glue(GlueTask.fromName(name), data, outDir);
+        }
+        switch (name) {
+            case "gsm8k":
+                return gsm8k(data, outDir);
+            case "humaneval":
+                return humanEval(data, outDir);
+            case "mt-bench":
+                return mtBench(data, outDir);
+            case "image-folder":
+                return imageFolder(data, outDir);
+            default:
+                throw new InvalidInputException("unknown evaluation task \"" + task + "\" (expected one of "
+                        + String.join(", ", TASKS) + ")");
+        }
+    }
+
+    private HfTokenizer tokenizer() {
+        return HfTokenizer.load(tokenizerFile != null ? tokenizerFile : modelDir.resolve("tokenizer.json"));
+    }
+
+    private BadRecords bad() {
+        return BadRecords.of(settings.skipBadRecords());
+    }
+
+    private Map<String, Object> glue(GlueTask task, Path data, Path outDir) {
+        Records<GlueExample> records = GlueReader.read(task, data, bad());
+        List<GlueExample> examples = settings.limited(records.records());
+        try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
+            T5ForConditionalGeneration model = T5ForConditionalGeneration.fromPretrained(modelDir, manager);
+            applyAdapter(model);
+            int maxLabelTokens = maxLabelTokens(task, tokenizer);
+            TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, settings.maxInputLength(),
+                    Math.min(settings.maxNewTokens(), maxLabelTokens), settings.batchSize());
+            return GlueEvaluation.evaluate(task, examples, generator)
+                    .write(outDir, Map.of("skipped", records.skipped()));
+        }
+    }
+
+    /** Enough decoding steps for the longest label word and its EOS, plus slack for a wrong answer. */
+    static int maxLabelTokens(GlueTask task, HfTokenizer tokenizer) {
+        int longest = 0;
+        for (String word : task.labelWords()) {
+            longest = Math.max(longest, tokenizer.encode(word, false).length);
+        }
+        return longest + 2;
+    }
+
+    private CausalLmTextGenerator llamaGenerator(LlamaForCausalLM model, HfTokenizer tokenizer, NDManager manager) {
+        return new CausalLmTextGenerator(model, tokenizer, manager,
+                CausalLmTextGenerator.greedy(tokenizer, settings.maxNewTokens()), settings.maxInputLength(),
+                settings.batchSize());
+    }
+
+    private LlamaForCausalLM llama(NDManager manager) {
+        LlamaForCausalLM model = LlamaForCausalLM.fromPretrained(modelDir, manager, DataType.FLOAT32);
+        applyAdapter(model);
+        return model;
+    }
+
+    private Map<String, Object> gsm8k(Path data, Path outDir) {
+        Records<Gsm8kProblem> records = Gsm8kEvaluation.read(data, bad());
+        try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
+            LlamaForCausalLM model = llama(manager);
+            return Gsm8kEvaluation.evaluate(settings.limited(records.records()), llamaGenerator(model, tokenizer, manager))
+                    .write(outDir, Map.of("skipped", records.skipped()));
+        }
+    }
+
+    private Map<String, Object> humanEval(Path data, Path outDir) {
+        Records<HumanEvalProblem> records = HumanEvalEvaluation.read(data, bad());
+        try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
+            LlamaForCausalLM model = llama(manager);
+            Optional<PythonRunner> python = PythonRunner.find(HUMANEVAL_TIMEOUT);
+            return HumanEvalEvaluation.evaluate(settings.limited(records.records()),
+                    llamaGenerator(model, tokenizer, manager), python, outDir);
+        }
+    }
+
+    private Map<String, Object> mtBench(Path data, Path outDir) {
+        Records<MtBenchQuestion> records = MtBenchAnswers.read(data, bad());
+        List<MtBenchQuestion> questions = settings.limited(records.records());
+        try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
+            LlamaForCausalLM model = llama(manager);
+            List<List<String>> answers = MtBenchAnswers.answer(questions, llamaGenerator(model, tokenizer, manager));
+            Path answerFile = outDir.resolve(settings.modelId() + ".jsonl");
+            MtBenchAnswers.write(answerFile, settings.modelId(), questions, answers);
+            Map<String, Object> metrics = new LinkedHashMap<>();
+            metrics.put("task", "mt-bench");
+            metrics.put("questions", questions.size());
+            metrics.put("answers", answerFile.getFileName().toString());
+            metrics.put("skipped", records.skipped());
+            TaskOutputs.writeMetrics(outDir.resolve(TaskOutputs.METRICS_FILE), metrics);
+            return metrics;
+        }
+    }
+
+    private Map<String, Object> imageFolder(Path root, Path outDir) {
+        Path train = root.resolve("train");
+        Path test = root.resolve("test");
+        if (!Files.isDirectory(test)) {
+            throw new InvalidInputException(test + ": no such directory (expected <root>/train and <root>/test)");
+        }
+        List<String> classes = ImageFolder.classesOf(Files.isDirectory(train) ? train : test);
+        ImageFolder split = ImageFolder.scan(test, classes, bad());
+        try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
+            ClipModel clip = ClipModel.fromPretrained(modelDir, manager);
+            ClipImageClassifier classifier = ClipImageClassifier.zeroShot(
+                    clip, prompt -> tokenizer.encode(prompt, true), ImageFolder.promptNames(classes), manager);
+            applyAdapter(classifier);
+            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().getVision());
+            return ImageClassification.evaluate(classifier, settings.limited(split.images()), processor, manager,
+                    settings.batchSize()).write(outDir, classes, Map.of("skipped", split.skipped()));
+        }
+    }
+
+    private void applyAdapter(ai.djl.nn.Block model) {
+        if (adapterDir != null) {
+            PeftAdapter.load(adapterDir, model);
+        }
+    }
+}
