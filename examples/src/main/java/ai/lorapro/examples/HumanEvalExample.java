@@ -1,0 +1,37 @@
+package ai.lorapro.examples;
+
+import ai.djl.engine.Engine;
+import ai.lorapro.tasks.EvalSettings;
+import ai.lorapro.tasks.TaskEvaluator;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Evaluates a Llama model (optionally with a PEFT adapter) on humaneval: samples.jsonl and, when python3 runs here, pass@1 (results.jsonl, metrics.json).
+ *
+ * <pre>
+ * HumanEvalExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]
+ * </pre>
+ *
+ * DATA_FILE is HumanEval.jsonl. MODEL_DIR holds config.json, the safetensors weights and tokenizer.json.
+ */
+public final class HumanEvalExample {
+
+    private HumanEvalExample() {}
+
+    /** Runs the evaluation, or prints usage when the paths are missing. */
+    public static void main(String[] args) {
+        if (args.length < 3) {
+            System.out.println("usage: HumanEvalExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]");
+            System.out.println("  DATA_FILE: HumanEval.jsonl");
+            System.out.println("  writes samples.jsonl and, when python3 runs here, pass@1 (results.jsonl, metrics.json)");
+            return;
+        }
+        Path adapter = args.length > 3 ? Path.of(args[3]) : null;
+        EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(512).withBatchSize(8);
+        TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings);
+        Map<String, Object> metrics = evaluator.evaluate("humaneval", Path.of(args[1]), Path.of(args[2]));
+        System.out.println(metrics);
+    }
+}

@@ -1,0 +1,37 @@
+package ai.lorapro.examples;
+
+import ai.djl.engine.Engine;
+import ai.lorapro.tasks.EvalSettings;
+import ai.lorapro.tasks.TaskEvaluator;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Evaluates a Llama model (optionally with a PEFT adapter) on mt-bench: answers in FastChat's format (<model-id>.jsonl) for external judging.
+ *
+ * <pre>
+ * MtBenchExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]
+ * </pre>
+ *
+ * DATA_FILE is FastChat's MT-Bench question.jsonl. MODEL_DIR holds config.json, the safetensors weights and tokenizer.json.
+ */
+public final class MtBenchExample {
+
+    private MtBenchExample() {}
+
+    /** Runs the evaluation, or prints usage when the paths are missing. */
+    public static void main(String[] args) {
+        if (args.length < 3) {
+            System.out.println("usage: MtBenchExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]");
+            System.out.println("  DATA_FILE: FastChat's MT-Bench question.jsonl");
+            System.out.println("  writes answers in FastChat's format (<model-id>.jsonl) for external judging");
+            return;
+        }
+        Path adapter = args.length > 3 ? Path.of(args[3]) : null;
+        EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(1024).withBatchSize(8);
+        TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings);
+        Map<String, Object> metrics = evaluator.evaluate("mt-bench", Path.of(args[1]), Path.of(args[2]));
+        System.out.println(metrics);
+    }
+}
