@@ -30,6 +30,8 @@ import java.util.List;
  */
 public final class JsonLines {
 
+    private static final java.util.regex.Pattern AT_COLUMN = java.util.regex.Pattern.compile("at line \\d+ column \\d+");
+
     private JsonLines() {}
 
     /** Turns one JSON object into a task record. */
@@ -149,11 +151,17 @@ public final class JsonLines {
         return new JsonRecord(element.getAsJsonObject(), file + ":" + lineNumber, lineNumber);
     }
 
+    /** Gson's message without its exception-class prefix, advice and troubleshooting link. */
     private static String firstLine(String message) {
         if (message == null) {
             return "unreadable";
         }
         int nl = message.indexOf('\n');
-        return nl < 0 ? message : message.substring(0, nl);
+        String line = nl < 0 ? message : message.substring(0, nl);
+        java.util.regex.Matcher at = AT_COLUMN.matcher(line);
+        if (line.contains("setStrictness") && at.find()) {
+            return "syntax error " + at.group();
+        }
+        return line.replaceFirst("^[a-z.]+\\.[A-Za-z]+Exception: ", "");
     }
 }

@@ -139,6 +139,14 @@ class GlueReaderTest {
         InvalidInputException e = assertThrows(InvalidInputException.class,
                 () -> GlueReader.read(GlueTask.QNLI, file, BadRecords.fail()));
         assertEquals(file + ":2: missing field \"sentence\"", e.getMessage());
+        Path malformed = write("bad.jsonl", "{\"question\": \"q\", \"sentence\": }");
+        String message = assertThrows(InvalidInputException.class,
+                () -> GlueReader.read(GlueTask.QNLI, malformed, BadRecords.fail())).getMessage();
+        assertTrue(message.startsWith(malformed + ":1: malformed JSON: ") && !message.contains("Exception"), message);
+        Path notJson = write("words.jsonl", "not json");
+        message = assertThrows(InvalidInputException.class,
+                () -> GlueReader.read(GlueTask.QNLI, notJson, BadRecords.fail())).getMessage();
+        assertEquals(notJson + ":1: malformed JSON: syntax error at line 1 column 1", message);
         Records<GlueExample> read = GlueReader.read(GlueTask.QNLI, file, BadRecords.skip());
         assertEquals(2, read.size());
         assertEquals(3, read.skipped());
