@@ -275,18 +275,24 @@ public final class LoraLinear extends HfBlock {
         NDArray x = inputs.singletonOrThrow();
         NDArray w = store.getValue(weight, x.getDevice(), training);
         NDArray b = bias == null ? null : store.getValue(bias, x.getDevice(), training);
-        NDArray y = Linear.linear(x, w, b).singletonOrThrow();
+        // W0 may be float16 while the adapter stays float32: each product runs in its weight's type
+        NDArray y = Linear.linear(castTo(x, w.getDataType()), w, b).singletonOrThrow();
         if (!hasAdapter() || isMerged()) {
             return new NDList(y);
         }
         NDArray a = store.getValue(loraA, x.getDevice(), training);
         NDArray bl = store.getValue(loraB, x.getDevice(), training);
+        NDArray xa = castTo(x, a.getDataType());
         NDArray xd =
                 config.getDropout() > 0 && training
-                        ? Dropout.dropout(x, config.getDropout(), true).singletonOrThrow()
-                        : x;
+                        ? Dropout.dropout(xa, config.getDropout(), true).singletonOrThrow()
+                        : xa;
         NDArray lora = Linear.linear(Linear.linear(xd, a).singletonOrThrow(), bl).singletonOrThrow();
-        return new NDList(y.add(lora.mul(scaling)));
+        return new NDList(y.add(castTo(lora.mul(scaling), y.getDataType())));
+    }
+
+    private static NDArray castTo(NDArray array, DataType type) {
+        return array.getDataType() == type ? array : array.toType(type, false);
     }
 
     /** Builds a {@link LoraLinear}. */

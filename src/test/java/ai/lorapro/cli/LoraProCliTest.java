@@ -9,7 +9,7 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.TrainConfig;
-import ai.lorapro.train.XMode;
+import ai.lorapro.optim.XMode;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
