@@ -255,18 +255,29 @@ public final class TrainingEngine implements AutoCloseable {
                 }
                 scaler.onGoodStep();
             } else {
+                String culprit = firstNonFinite(grads);
                 for (Parameter p : trainable.values()) {
                     zeroGradient(p.getArray());
                 }
                 skippedSteps++;
                 scaler.onOverflow();
-                LOGGER.warn("step {}: loss {} / gradient norm {} is not finite; step skipped ({} so far)",
-                        globalStep + 1, loss, norm, skippedSteps);
+                LOGGER.warn("step {}: loss {} / gradient norm {} is not finite{}; step skipped ({} so far)",
+                        globalStep + 1, loss, norm, culprit, skippedSteps);
             }
             return norm;
         } finally {
             grads.values().forEach(NDArray::close);
         }
+    }
+
+    /** Names the first parameter whose gradient holds NaN or infinity, for the log. */
+    private String firstNonFinite(Map<String, NDArray> grads) {
+        for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+            if (!Finiteness.isAllFinite(grads.get(e.getValue().getId()))) {
+                return " (first in " + e.getKey() + ")";
+            }
+        }
+        return "";
     }
 
     private static void zeroGradient(NDArray weight) {
