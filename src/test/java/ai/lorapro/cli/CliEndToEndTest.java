@@ -66,8 +66,16 @@ class CliEndToEndTest {
         return new Result(code, out.toString(), err.toString());
     }
 
+    private static int threads;
+
+    @org.junit.jupiter.api.AfterAll
+    static void restoreThreads() {
+        TinyModels.restoreThreads(threads);
+    }
+
     @BeforeAll
     static void writeModelAndData() throws IOException {
+        threads = TinyModels.singleThread();
         modelDir = saveModel(shared.resolve("tiny-llama"), VOCAB);
         trainData = shared.resolve("train.jsonl");
         evalData = shared.resolve("eval.jsonl");

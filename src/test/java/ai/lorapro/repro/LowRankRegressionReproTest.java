@@ -17,6 +17,7 @@ import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.nn.Weights;
 import ai.lorapro.optim.LoraProOptimizer;
 import ai.lorapro.optim.LoraProSgd;
+import ai.lorapro.train.TinyModels;
 
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +33,18 @@ import java.util.Random;
  * aligned with the full gradient at every step. All three use the library's real optimizer.
  */
 class LowRankRegressionReproTest {
+
+    private static int threads;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void oneThread() {
+        threads = TinyModels.singleThread();
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void restoreThreads() {
+        TinyModels.restoreThreads(threads);
+    }
 
     private static final int IN = 32;
     private static final int OUT = 24;

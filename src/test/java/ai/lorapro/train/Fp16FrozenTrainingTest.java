@@ -26,6 +26,18 @@ import java.nio.file.Path;
 /** Frozen float16 base weights with float32 adapters, on the CPU. */
 class Fp16FrozenTrainingTest {
 
+    private static int threads;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void oneThread() {
+        threads = TinyModels.singleThread();
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void restoreThreads() {
+        TinyModels.restoreThreads(threads);
+    }
+
     @TempDir
     Path tmp;
 

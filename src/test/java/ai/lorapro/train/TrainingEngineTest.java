@@ -31,6 +31,18 @@ import java.util.TreeMap;
 /** The training engine: determinism, exact resume, scoped memory, skipped non-finite steps. */
 class TrainingEngineTest {
 
+    private static int threads;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void oneThread() {
+        threads = TinyModels.singleThread();
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void restoreThreads() {
+        TinyModels.restoreThreads(threads);
+    }
+
     private static final int VOCAB = 24;
     private final List<Example> train = TinyModels.copyPlusOne(48, VOCAB, 1);
     private final List<Example> eval = TinyModels.copyPlusOne(8, VOCAB, 2);
@@ -141,7 +153,7 @@ class TrainingEngineTest {
             LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
             try (TrainingEngine engine = TrainingEngine.builder()
                     .setTask(new CausalLmTask(model))
-                    .setConfig(config(Method.LORA_PRO, tmp.resolve("leak"), 40))
+                    .setConfig(config(Method.LORA_PRO, tmp.resolve("leak"), 25))
                     .setManager(manager)
                     .setTrainExamples(train)
                     .optEvalExamples(eval)
@@ -149,9 +161,9 @@ class TrainingEngineTest {
                     .build()) {
                 engine.runUntil(5);
                 int after5 = manager.getManagedArrays().size();
-                engine.runUntil(40);
-                int after40 = manager.getManagedArrays().size();
-                assertEquals(after5, after40, "live arrays grew between step 5 and step 40");
+                engine.runUntil(25);
+                int after25 = manager.getManagedArrays().size();
+                assertEquals(after5, after25, "live arrays grew between step 5 and step 25");
             }
         }
     }
