@@ -95,10 +95,21 @@ public final class InfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "LoRA r=%d on %s: %d layers, %,d trainable parameters (%.3f%% of base)%n",
                 r, String.join(",", targets), sizes.adaptedLayers(), sizes.trainableParameters(),
                 100.0 * sizes.trainableParameters() / base);
-        out.printf(Locale.ROOT, "LoRA / LoRA-Pro efficient AdamW state: 2 x %,d values = %.2f GB fp32%n",
-                sizes.trainableParameters(), 8.0 * sizes.trainableParameters() / 1e9);
-        out.printf(Locale.ROOT, "LoRA-Pro AdamW (full) state: 2 x %,d values = %.1f GB fp32%n",
-                sizes.adaptedWeightValues(), sizes.loraProFullStateBytesFloat32() / 1e9);
+        out.printf(Locale.ROOT, "LoRA / LoRA-Pro efficient AdamW state: 2 x %,d values = %s fp32%n",
+                sizes.trainableParameters(), size(8 * sizes.trainableParameters()));
+        out.printf(Locale.ROOT, "LoRA-Pro AdamW (full) state: 2 x %,d values = %s fp32%n",
+                sizes.adaptedWeightValues(), size(sizes.loraProFullStateBytesFloat32()));
+    }
+
+    /** Bytes in decimal units with one decimal, e.g. {@code 51.8 GB}. */
+    static String size(long bytes) {
+        if (bytes >= 1_000_000_000L) {
+            return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
+        }
+        if (bytes >= 1_000_000L) {
+            return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
+        }
+        return String.format(Locale.ROOT, "%.1f KB", bytes / 1e3);
     }
 
     private static void validate(LlamaConfig config, HfCheckpoint checkpoint) {

@@ -248,4 +248,17 @@ class CliEndToEndTest {
         assertEquals(0, model.code(), model.err());
         assertTrue(model.out().contains("tensors match config.json"), model.out());
     }
+
+    @Test
+    void shardedBfloat16CheckpointLoadsAndValidates() {
+        Path sharded = Fixtures.hfTiny().resolve("llama-tiny-bf16-sharded");
+        Result info = cli("info", "--model", sharded.toString());
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("tensors match config.json"), info.out());
+        try (NDManager manager = NDManager.newBaseManager()) {
+            LlamaForCausalLM model = LlamaForCausalLM.fromPretrained(sharded, manager, ai.djl.ndarray.types.DataType.FLOAT32);
+            assertEquals(ai.djl.ndarray.types.DataType.FLOAT32,
+                    model.getModel().getEmbedTokens().getWeight().getArray().getDataType());
+        }
+    }
 }
