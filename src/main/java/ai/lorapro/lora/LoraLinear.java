@@ -12,6 +12,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.Scalars;
 
 import java.util.SplittableRandom;
 
@@ -292,7 +293,7 @@ public final class LoraLinear extends HfBlock {
                         ? Dropout.dropout(xa, config.getDropout(), true).singletonOrThrow()
                         : xa;
         NDArray lora = Linear.linear(Linear.linear(xd, a).singletonOrThrow(), bl).singletonOrThrow();
-        return new NDList(y.add(lora.mul(scaling)));
+        return new NDList(y.add(Scalars.mul(lora, scaling)));
     }
 
     private static DataType wider(DataType first, DataType second) {

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
+import ai.lorapro.nn.Scalars;
 
 import java.util.List;
 
@@ -50,7 +51,7 @@ final class StepRunner {
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             for (Batch batch : batches) {
                 NDArray[] parts = task.lossSumAndCount(store, manager, batch, true);
-                NDArray scaled = parts[0].mul((float) factor);
+                NDArray scaled = Scalars.mul(parts[0], factor);
                 collector.backward(scaled);
                 sum += parts[0].getFloat();
             }
