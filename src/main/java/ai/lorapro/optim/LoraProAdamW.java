@@ -85,19 +85,19 @@ public final class LoraProAdamW extends LoraProOptimizer {
         if (mode == Mode.FULL) {
             // the Grams depend on A and B only, so both adjustments of this step share them
             FactorGrams grams = new FactorGrams(a, b, getDelta());
-            NDArray equivalent = new PairGeometry(grams, gradA, gradB, s).equivalentGradient();
+            // (1 - beta1) g~ straight out of the product: the moment update needs no extra scaling pass
+            NDArray scaledGrad = new PairGeometry(grams, gradA, gradB, s).equivalentGradient(1 - beta1);
             String key = pair.getName();
-            NDArray u =
-                    AdamMoments.direction(
-                            state(key + ".exp_avg", equivalent),
-                            state(key + ".exp_avg_sq", equivalent),
-                            equivalent,
-                            step,
-                            beta1,
-                            beta2,
-                            eps);
-            NDList projected = LoraProMath.loraGradients(u, a, b, s);
-            u.close();
+            NDArray m = state(key + ".exp_avg", scaledGrad);
+            NDArray v = state(key + ".exp_avg_sq", scaledGrad);
+            AdamMoments.updateMoments(m, v, scaledGrad, beta1, beta2);
+            NDList projected;
+            // u only feeds the two projections, so its bias correction is applied to their r-sized results
+            try (NDArray direction = AdamMoments.direction(m, v, step, beta2, eps)) {
+                projected =
+                        LoraProMath.loraGradients(
+                                direction, a, b, s * AdamMoments.biasScale(step, beta1, beta2));
+            }
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
             AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());

@@ -112,6 +112,14 @@ final class PairGeometry {
      * only one m x n array is allocated.
      */
     NDArray equivalentGradient() {
+        return equivalentGradient(1);
+    }
+
+    /**
+     * {@code factor} times the equivalent gradient, as a new m x n array; the factor is applied to
+     * the m x 2r left operand of the product, so it costs no pass over m x n.
+     */
+    NDArray equivalentGradient(double factor) {
         DMatrixRMaj leftA = leftA();
         DMatrixRMaj rightB = rightB();
         DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(grams.gramBInv, btGradB), rightB);
@@ -125,7 +133,7 @@ final class PairGeometry {
                 NDArray adjustedA0 = leftADev.matMul(gradA);
                 NDArray bc = b.matMul(correctionBDev);
                 NDArray adjustedB0 = gradB.matMul(rightBDev).subi(bc);
-                NDArray left = b.concat(adjustedB0, 1).muli(scaling);
+                NDArray left = b.concat(adjustedB0, 1).muli(scaling * factor);
                 NDArray right = adjustedA0.concat(a, 0)) {
             return left.matMul(right);
         }
