@@ -102,7 +102,7 @@ class FullModeAllocationTest {
     }
 
     /** Runs {@link #STEPS} steps through {@code update} and returns the shapes created in the last one. */
-    private static List<Shape> lastStepAllocations(LoraProAdamW.Mode mode, long[] stateBytes) {
+    private static List<Shape> lastStepAllocations(LoraProAdamW.Mode mode, long blockElements, long[] stateBytes) {
         try (NDManager base = NDManager.newBaseManager()) {
             Random rng = new Random(11);
             NDManager weights = base.newSubManager();
@@ -110,7 +110,11 @@ class FullModeAllocationTest {
             Parameter b = parameter(weights, "lora_B.weight", rng, M, R);
             List<Shape> created = Collections.synchronizedList(new ArrayList<>());
             try (LoraProAdamW optimizer =
-                    LoraProAdamW.builder().optMode(mode).addLoraPair("pair", a, b, 2f).build()) {
+                    LoraProAdamW.builder()
+                            .optMode(mode)
+                            .blockElements(blockElements)
+                            .addLoraPair("pair", a, b, 2f)
+                            .build()) {
                 for (int step = 1; step <= STEPS; step++) {
                     NDArray gradA = gradient(weights, rng, a.getArray().getShape());
                     NDArray gradB = gradient(weights, rng, b.getArray().getShape());
@@ -138,7 +142,7 @@ class FullModeAllocationTest {
     @Test
     void fullModeKeepsTwoMomentsAndAllocatesNoSquareAndFewFullSizedArrays() {
         long[] stateBytes = new long[1];
-        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.FULL, stateBytes);
+        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.FULL, Long.MAX_VALUE, stateBytes);
         assertEquals(2L * M * N * Float.BYTES, stateBytes[0]);
         // the observation must see the step's small arrays, or it proves nothing
         assertTrue(created.size() > 10, "too few allocations observed: " + created);
@@ -156,10 +160,23 @@ class FullModeAllocationTest {
     @Test
     void efficientModeKeepsMomentsOfTheFactorsOnlyAndAllocatesNothingFullSized() {
         long[] stateBytes = new long[1];
-        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.EFFICIENT, stateBytes);
+        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.EFFICIENT, FullAdamStep.CPU_BLOCK_ELEMENTS, stateBytes);
         assertEquals(2L * (M + N) * R * Float.BYTES, stateBytes[0]);
         assertTrue(created.size() > 10, "too few allocations observed: " + created);
         long largest = created.stream().mapToLong(Shape::size).max().orElse(0);
         assertTrue(largest <= (long) Math.max(M, N) * R, "an array larger than the factors was created: " + created);
+    }
+
+    @Test
+    void fullModeInBlocksAllocatesNothingLargerThanABlockBeyondItsState() {
+        long[] stateBytes = new long[1];
+        long block = 8L * N;
+        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.FULL, block, stateBytes);
+        assertEquals(2L * M * N * Float.BYTES, stateBytes[0]);
+        assertTrue(count(created, 8, N) >= 3, "the blocks' temporaries must be observed: " + created);
+        assertEquals(0, count(created, M, N), "m x n arrays: " + created);
+        long largest = created.stream().mapToLong(Shape::size).max().orElse(0);
+        // beyond the blocks, the largest arrays are the low-rank factors of g~ (m x 2r)
+        assertTrue(largest <= Math.max(block, 2L * R * M), "an array larger than a block was created: " + created);
     }
 }

@@ -11,7 +11,7 @@ import java.util.List;
  * Entry point of the benchmarks; prints one JSON line per result on stdout (logs go to stderr).
  *
  * <pre>
- * Bench optimizer-step [--warmup 2] [--steps 7]
+ * Bench optimizer-step [--warmup 2] [--steps 7] [--methods lora-adamw,lora-pro-full,lora-pro-efficient,lora-pro-sgd]
  * Bench train-step [--warmup 2] [--steps 7] [--methods full,lora,lora-pro,lora-pro-efficient]
  * Bench memory --method lora-pro [--steps 3]
  * </pre>
@@ -36,11 +36,16 @@ public final class Bench {
         try (NDManager root = NDManager.newBaseManager()) {
             switch (bench) {
                 case "optimizer-step":
-                    new OptimizerStepBench(option(rest, "--warmup", 2), option(rest, "--steps", 7), out).run(root);
+                    new OptimizerStepBench(
+                                    option(rest, "--warmup", 2),
+                                    option(rest, "--steps", 7),
+                                    methods(rest, OptimizerStepBench.METHODS),
+                                    out)
+                            .run(root);
                     break;
                 case "train-step":
                     new TrainStepBench(option(rest, "--warmup", 2), option(rest, "--steps", 7), out)
-                            .run(root, Arrays.asList(stringOption(rest, "--methods", String.join(",", TrainSetup.METHODS)).split(",")));
+                            .run(root, methods(rest, TrainSetup.METHODS));
                     break;
                 case "memory":
                     new MemoryBench(option(rest, "--steps", 3), out).run(root, stringOption(rest, "--method", "lora-pro"));
@@ -54,6 +59,10 @@ public final class Bench {
 
     private static void usage() {
         System.err.println("usage: Bench optimizer-step|train-step|memory [--warmup N] [--steps N] [--methods a,b] [--method m]");
+    }
+
+    private static List<String> methods(List<String> args, List<String> all) {
+        return Arrays.asList(stringOption(args, "--methods", String.join(",", all)).split(","));
     }
 
     private static int option(List<String> args, String name, int fallback) {

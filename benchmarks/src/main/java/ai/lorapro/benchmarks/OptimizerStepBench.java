@@ -34,10 +34,12 @@ final class OptimizerStepBench {
     private final int warmup;
     private final int timed;
     private final PrintStream out;
+    private final List<String> methods;
 
-    OptimizerStepBench(int warmup, int timed, PrintStream out) {
+    OptimizerStepBench(int warmup, int timed, List<String> methods, PrintStream out) {
         this.warmup = warmup;
         this.timed = timed;
+        this.methods = methods;
         this.out = out;
     }
 
@@ -58,7 +60,7 @@ final class OptimizerStepBench {
             }
         }
         for (long[] shape : SHAPES) {
-            for (String method : METHODS) {
+            for (String method : methods) {
                 out.println(measure(root, method, shape[0], shape[1], bestGbPerS));
             }
         }
