@@ -2,6 +2,7 @@ package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
 
@@ -59,6 +60,8 @@ public final class LoraProAdamW extends LoraProOptimizer {
     private final double beta2;
     private final double eps;
     private final Mode mode;
+    /** Elements per block of the full-mode step on the CPU (see {@link FullAdamStep}). */
+    private final long blockElements;
 
     private LoraProAdamW(Builder builder) {
         super(builder);
@@ -66,6 +69,7 @@ public final class LoraProAdamW extends LoraProOptimizer {
         this.beta2 = builder.beta2;
         this.eps = builder.eps;
         this.mode = builder.mode;
+        this.blockElements = builder.blockElements;
     }
 
     /** A builder with defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0, full mode. */
@@ -85,19 +89,28 @@ public final class LoraProAdamW extends LoraProOptimizer {
         if (mode == Mode.FULL) {
             // the Grams depend on A and B only, so both adjustments of this step share them
             FactorGrams grams = new FactorGrams(a, b, getDelta());
-            NDArray equivalent = new PairGeometry(grams, gradA, gradB, s).equivalentGradient();
+            // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
+            NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - beta1);
             String key = pair.getName();
-            NDArray u =
-                    AdamMoments.direction(
-                            state(key + ".exp_avg", equivalent),
-                            state(key + ".exp_avg_sq", equivalent),
-                            equivalent,
+            Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
+            NDArray m = state(key + ".exp_avg", full, a);
+            NDArray v = state(key + ".exp_avg_sq", full, a);
+            // u only feeds the two projections, so its bias correction is applied to their r-sized results
+            NDList projected =
+                    FullAdamStep.projectedDirection(
+                            factors.get(0),
+                            factors.get(1),
+                            m,
+                            v,
+                            a,
+                            b,
                             step,
                             beta1,
                             beta2,
-                            eps);
-            NDList projected = LoraProMath.loraGradients(u, a, b, s);
-            u.close();
+                            eps,
+                            s * AdamMoments.biasScale(step, beta1, beta2),
+                            a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
+            factors.close();
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
             AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());
@@ -130,6 +143,7 @@ public final class LoraProAdamW extends LoraProOptimizer {
         private double beta2 = 0.999;
         private double eps = 1e-8;
         private Mode mode = Mode.FULL;
+        private long blockElements = FullAdamStep.CPU_BLOCK_ELEMENTS;
 
         private Builder() {
             super(Tracker.fixed(1e-3f));
@@ -156,6 +170,12 @@ public final class LoraProAdamW extends LoraProOptimizer {
         /** Sets the mode (default {@link Mode#FULL}). */
         public Builder optMode(Mode mode) {
             this.mode = java.util.Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /** Sets the elements per block of the full-mode step on the CPU; package-private, for tests. */
+        Builder blockElements(long elements) {
+            this.blockElements = elements;
             return this;
         }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.lora.LoraLinear;
@@ -42,6 +43,9 @@ public final class Attention extends HfBlock {
         this.key = module(b.names[1], Linears.create(kvInput, numKeyValueHeads * headDim, b.bias));
         this.value = module(b.names[2], Linears.create(kvInput, numKeyValueHeads * headDim, b.bias));
         this.output = module(b.names[3], Linears.create(numHeads * headDim, b.hiddenSize, b.bias));
+        if (b.extraModuleName != null) {
+            module(b.extraModuleName, b.extraModule);
+        }
     }
 
     /** A builder; the defaults are Llama's names without bias, rotary or cross-attention. */
@@ -188,6 +192,8 @@ public final class Attention extends HfBlock {
         private Float scaling;
         private RotaryEmbedding rotary;
         private String[] names = {"q_proj", "k_proj", "v_proj", "o_proj"};
+        private String extraModuleName;
+        private Block extraModule;
 
         private Builder() {}
 
@@ -237,6 +243,18 @@ public final class Attention extends HfBlock {
         /** The width of a cross-attention input for k and v (default: the hidden size). */
         public Builder optKeyValueInputSize(int size) {
             this.keyValueInputSize = size;
+            return this;
+        }
+
+        /**
+         * Registers one more child under this attention module's path, after the projections,
+         * for checkpoints that keep a position table there (T5's {@code
+         * relative_attention_bias}). The attention does not run it; its owner computes the bias
+         * and passes it to {@link Attention#forward}.
+         */
+        public Builder optExtraModule(String name, Block block) {
+            this.extraModuleName = name;
+            this.extraModule = block;
             return this;
         }
 

@@ -2,7 +2,6 @@ package ai.lorapro.models.common;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 
 /**
  * The causal language-modelling loss of Hugging Face's {@code ForCausalLMLoss}: position t
@@ -12,7 +11,7 @@ import ai.djl.ndarray.types.DataType;
 public final class CausalLmLoss {
 
     /** Labels with this value (padding, prompt tokens) are left out of the loss. */
-    public static final long IGNORE_INDEX = -100;
+    public static final long IGNORE_INDEX = CrossEntropy.IGNORE_INDEX;
 
     private CausalLmLoss() {}
 
@@ -41,13 +40,6 @@ public final class CausalLmLoss {
                     "labels must be [batch, " + length + "], got " + labels.getShape());
         }
         NDArray predicting = logits.get(new NDIndex(":, :{}, :", length - 1));
-        NDArray logProbs = predicting.toType(DataType.FLOAT32, false).logSoftmax(-1);
-        NDArray targets = labels.get(new NDIndex(":, 1:")).toType(DataType.INT64, false);
-        NDArray counted = targets.neq(IGNORE_INDEX);
-        // ignored positions gather class 0 and are then multiplied by 0
-        NDArray safeTargets = targets.mul(counted.toType(DataType.INT64, false));
-        NDArray picked = logProbs.gather(safeTargets.expandDims(-1), -1).squeeze(-1);
-        NDArray weights = counted.toType(DataType.FLOAT32, false);
-        return new NDArray[] {picked.mul(weights).sum().neg(), weights.sum()};
+        return CrossEntropy.sumAndCount(predicting, labels.get(new NDIndex(":, 1:")));
     }
 }

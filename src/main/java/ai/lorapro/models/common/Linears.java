@@ -6,17 +6,17 @@ import ai.djl.training.ParameterStore;
 import ai.lorapro.lora.LoraLinear;
 
 /** Creating and calling the {@link LoraLinear} projections of the shared blocks. */
-final class Linears {
+public final class Linears {
 
     private Linears() {}
 
     /** A projection from {@code in} to {@code out} features, with or without bias. */
-    static LoraLinear create(int in, int out, boolean bias) {
+    public static LoraLinear create(int in, int out, boolean bias) {
         return LoraLinear.builder().setInFeatures(in).setOutFeatures(out).optBias(bias).build();
     }
 
     /** {@code layer(x)}. */
-    static NDArray run(LoraLinear layer, ParameterStore store, NDArray x, boolean training) {
+    public static NDArray run(LoraLinear layer, ParameterStore store, NDArray x, boolean training) {
         return layer.forward(store, new NDList(x), training).singletonOrThrow();
     }
 }

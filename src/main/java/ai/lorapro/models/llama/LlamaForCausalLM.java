@@ -13,6 +13,7 @@ import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.KvCache;
 import ai.lorapro.models.common.RandomWeights;
+import ai.lorapro.models.common.Linears;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.HfBlock;
 
@@ -43,18 +44,13 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, Ca
         this.lmHead =
                 config.isTieWordEmbeddings()
                         ? null
-                        : module(
-                                LM_HEAD,
-                                LoraLinear.builder()
-                                        .setInFeatures(config.getHiddenSize())
-                                        .setOutFeatures(config.getVocabSize())
-                                        .build());
+                        : module(LM_HEAD, Linears.create(config.getHiddenSize(), config.getVocabSize(), false));
     }
 
     /**
      * Loads a Hugging Face checkpoint directory holding {@code config.json} and {@code
-     * model.safetensors} or sharded {@code model-*.safetensors} with their index (float16, bfloat16
-     * or float32 tensors).
+     * model.safetensors} (or shards with {@code model.safetensors.index.json}; bf16 is widened on the
+     * host).
      *
      * @param dir the checkpoint directory
      * @param manager where the weights live

@@ -1,0 +1,147 @@
+package ai.lorapro.models.clip;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.nn.HasOutputHead;
+import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.Weights;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * An image classifier on CLIP's vision tower: logits = head(normalize(visual_projection(pooled
+ * class token))), where {@code head} is a linear layer [classes, projection_dim] with bias.
+ *
+ * <p>Zero-shot initialisation: row c of the head is exp(logit_scale) times the normalised text
+ * embedding of "a photo of a {class c}." and the bias is 0, so before training the logits are
+ * exactly CLIP's zero-shot {@code logits_per_image} (and a softmax over them CLIP's zero-shot
+ * probabilities). For fine-tuning, the head is a trainable non-LoRA parameter and LoRA goes to the
+ * vision tower's {@code q_proj, k_proj, v_proj, out_proj, fc1, fc2} ({@link #LORA_TARGETS});
+ * "all-linear" selects the same layers, since {@code head} and {@code visual_projection} are
+ * declared output heads.
+ */
+public final class ClipImageClassifier extends HfBlock implements HasOutputHead {
+
+    /** The prompt template of CLIP's zero-shot ImageNet evaluation. */
+    public static final String PROMPT_TEMPLATE = "a photo of a %s.";
+
+    /** The vision tower's linear layers that LoRA adapts. */
+    public static final List<String> LORA_TARGETS = List.of("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2");
+
+    private final ClipVisionTransformer visionModel;
+    private final LoraLinear visualProjection;
+    private final LoraLinear head;
+
+    private ClipImageClassifier(ClipModel clip, int numClasses) {
+        this.visionModel = module("vision_model", clip.getVisionModel());
+        this.visualProjection = module("visual_projection", clip.getVisualProjection());
+        this.head =
+                module(
+                        "head",
+                        LoraLinear.builder()
+                                .setInFeatures(clip.getConfig().getProjectionDim())
+                                .setOutFeatures(numClasses)
+                                .optBias(true)
+                                .build());
+    }
+
+    /** "a photo of a {name}." for each class name. */
+    public static List<String> prompts(List<String> classNames) {
+        List<String> out = new ArrayList<>();
+        for (String name : classNames) {
+            out.add(String.format(PROMPT_TEMPLATE, name));
+        }
+        return out;
+    }
+
+    /**
+     * A classifier whose head is initialised from the prompts of {@code classNames}.
+     *
+     * @param clip a loaded CLIP model; its vision tower and visual projection are shared, not
+     *     copied
+     * @param tokenizer turns a prompt into CLIP token ids (start token, ..., end-of-text token)
+     * @param classNames the class names, in label order
+     * @param manager where the head lives (the model's weights' manager)
+     */
+    public static ClipImageClassifier zeroShot(
+            ClipModel clip, Function<String, long[]> tokenizer, List<String> classNames, NDManager manager) {
+        List<long[]> ids = new ArrayList<>();
+        for (String prompt : prompts(classNames)) {
+            ids.add(tokenizer.apply(prompt));
+        }
+        return zeroShotFromTokenIds(clip, ids, manager);
+    }
+
+    /**
+     * A classifier whose head row c is exp(logit_scale) * normalize(text_features(prompt c)).
+     *
+     * @param promptIds the token ids of each class prompt (each encoded alone, so no padding)
+     */
+    public static ClipImageClassifier zeroShotFromTokenIds(ClipModel clip, List<long[]> promptIds, NDManager manager) {
+        if (promptIds.isEmpty()) {
+            throw new IllegalArgumentException("a classifier needs at least one class");
+        }
+        ClipImageClassifier classifier = new ClipImageClassifier(clip, promptIds.size());
+        ParameterStore store = new ParameterStore(manager, false);
+        try (NDManager scratch = manager.newSubManager()) {
+            NDList rows = new NDList();
+            for (long[] ids : promptIds) {
+                NDArray input = scratch.create(ids, new Shape(1, ids.length));
+                rows.add(ClipModel.normalize(clip.textFeatures(store, input, null, false)));
+            }
+            float scale = (float) Math.exp(clip.getLogitScale().getArray().getFloat());
+            NDArray weight = NDArrays.concat(rows, 0).mul(scale);
+            NDArray bias = weight.getManager().zeros(new Shape(promptIds.size()), weight.getDataType());
+            // the head owns these two arrays; they must outlive the scratch manager
+            weight.attach(manager);
+            bias.attach(manager);
+            Weights.assign(classifier.head.getWeight(), weight);
+            Weights.assign(classifier.head.getBias(), bias);
+        }
+        classifier.head.setBaseTrainable(true);
+        return classifier;
+    }
+
+    /** A LoRA configuration of rank {@code r} and scale {@code alpha} on {@link #LORA_TARGETS}. */
+    public static LoraConfig loraConfig(int r, float alpha) {
+        return LoraConfig.builder().setR(r).setAlpha(alpha).optTargetModules(LORA_TARGETS).build();
+    }
+
+    /** The class logits [B, classes] of normalised pixels [B, C, H, W]. */
+    public NDArray forward(ParameterStore store, NDArray pixelValues, boolean training) {
+        NDArray pooled = visionModel.forward(store, pixelValues, training).pooledOutput();
+        NDArray features = visualProjection.forward(store, new NDList(pooled), training).singletonOrThrow();
+        return head.forward(store, new NDList(ClipModel.normalize(features)), training).singletonOrThrow();
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
+        return new NDList(forward(store, inputs.singletonOrThrow(), training));
+    }
+
+    @Override
+    public Set<String> outputHeadPaths() {
+        return Set.of("head", "visual_projection");
+    }
+
+    /** The classification head (trainable). */
+    public LoraLinear getHead() {
+        return head;
+    }
+
+    /** The number of classes. */
+    public int numClasses() {
+        return head.getOutFeatures();
+    }
+}

@@ -1,0 +1,55 @@
+package ai.lorapro.models.clip;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import ai.lorapro.models.common.LayerNorm;
+import ai.lorapro.nn.HfBlock;
+
+/**
+ * CLIP's vision tower ({@code CLIPVisionTransformer}, {@code vision_model}): embeddings, {@code
+ * pre_layrnorm} (sic, as in the checkpoints), the encoder, and {@code post_layernorm} of the class
+ * token as the pooled output.
+ */
+public final class ClipVisionTransformer extends HfBlock {
+
+    private final ClipVisionEmbeddings embeddings;
+    private final LayerNorm preLayrnorm;
+    private final ClipEncoder encoder;
+    private final LayerNorm postLayernorm;
+
+    /** The vision tower of this configuration. */
+    public ClipVisionTransformer(ClipVisionConfig config) {
+        ClipTowerConfig tower = config.tower();
+        this.embeddings = module("embeddings", new ClipVisionEmbeddings(config));
+        this.preLayrnorm = module("pre_layrnorm", new LayerNorm(tower.hiddenSize(), tower.layerNormEps()));
+        this.encoder = module("encoder", new ClipEncoder(tower));
+        this.postLayernorm = module("post_layernorm", new LayerNorm(tower.hiddenSize(), tower.layerNormEps()));
+    }
+
+    /** The encoder. */
+    public ClipEncoder getEncoder() {
+        return encoder;
+    }
+
+    /**
+     * Encodes {@code pixels} [B, C, H, W] (normalised as {@link ClipImageProcessor} does).
+     *
+     * @return the last hidden state [B, 1 + patches, hidden] and the pooled class token [B, hidden]
+     */
+    public ClipTowerOutput forward(ParameterStore store, NDArray pixels, boolean training) {
+        NDArray hidden = preLayrnorm.forward(store, embeddings.forward(store, pixels, training), training);
+        NDArray last = encoder.forward(store, hidden, null, training);
+        NDArray pooled = postLayernorm.forward(store, last.get(new NDIndex(":, 0, :")), training);
+        return new ClipTowerOutput(last, pooled);
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
+        ClipTowerOutput out = forward(store, inputs.singletonOrThrow(), training);
+        return new NDList(out.lastHiddenState(), out.pooledOutput());
+    }
+}

@@ -1,0 +1,247 @@
+package ai.lorapro.models.t5;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import ai.lorapro.io.HfCheckpoint;
+import ai.lorapro.io.TensorSource;
+import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.models.common.CheckpointLoader;
+import ai.lorapro.models.common.CrossEntropy;
+import ai.lorapro.models.common.Embedding;
+import ai.lorapro.models.common.KvCache;
+import ai.lorapro.models.common.RandomWeights;
+import ai.lorapro.models.common.Linears;
+import ai.lorapro.nn.HasOutputHead;
+import ai.lorapro.nn.HfBlock;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * T5 with its language-modelling head, as Hugging Face's {@code T5ForConditionalGeneration}:
+ * {@code shared} token embeddings used by both stacks, the {@code encoder} and {@code decoder}
+ * ({@link T5Stack}), and {@code lm_head} unless the head is tied to {@code shared}. Parameters are
+ * named exactly like the checkpoint's tensors.
+ *
+ * <p>Training pass: {@link #forward} shifts the labels right to make the decoder inputs, and the
+ * loss is the mean cross-entropy over labels that are not -100. As a DJL block it takes {@code
+ * [input_ids, attention_mask, decoder_input_ids]} and returns {@code [logits]}.
+ */
+public final class T5ForConditionalGeneration extends HfBlock implements HasOutputHead {
+
+    private static final String LM_HEAD = "lm_head";
+
+    private final T5Config config;
+    private final Embedding shared;
+    private final T5Stack encoder;
+    private final T5Stack decoder;
+    private final LoraLinear lmHead;
+
+    /** An empty model (no weights yet); fill it with {@link #fromPretrained} or {@link #random}. */
+    public T5ForConditionalGeneration(T5Config config) {
+        this.config = config;
+        this.shared = module("shared", new Embedding(config.getVocabSize(), config.getDModel()));
+        this.encoder = module("encoder", new T5Stack(config, false, shared));
+        this.decoder = module("decoder", new T5Stack(config, true, shared));
+        this.lmHead =
+                config.isTieWordEmbeddings()
+                        ? null
+                        : module(LM_HEAD, Linears.create(config.getDModel(), config.getVocabSize(), false));
+    }
+
+    /**
+     * Loads a Hugging Face checkpoint directory holding {@code config.json} and {@code
+     * model.safetensors} (or shards with {@code model.safetensors.index.json}), as float32 weights.
+     *
+     * @throws ai.lorapro.InvalidInputException for a bad config; its subclass {@link
+     *     ai.lorapro.io.CheckpointFormatException} for a missing, unexpected or misshapen tensor
+     */
+    public static T5ForConditionalGeneration fromPretrained(Path dir, NDManager manager) {
+        return fromPretrained(dir, manager, DataType.FLOAT32);
+    }
+
+    /**
+     * Loads a Hugging Face checkpoint directory holding {@code config.json} and {@code
+     * model.safetensors} (or shards with {@code model.safetensors.index.json}).
+     *
+     * @param frozenType the type of the (frozen) base weights, FLOAT32 or FLOAT16
+     */
+    public static T5ForConditionalGeneration fromPretrained(Path dir, NDManager manager, DataType frozenType) {
+        T5Config config = T5Config.fromJson(dir.resolve("config.json"));
+        try (HfCheckpoint source = HfCheckpoint.open(dir)) {
+            return fromPretrained(config, source, dir.toString(), manager, frozenType);
+        }
+    }
+
+    /**
+     * Builds a model of {@code config} with its weights from {@code source}. Every parameter must
+     * be found and every tensor used, except {@code encoder.embed_tokens.weight} and {@code
+     * decoder.embed_tokens.weight}, which tied checkpoints store as aliases of {@code shared}.
+     * A checkpoint that stores its own {@code lm_head.weight} gets an untied head whatever the
+     * config says (transformers 5 writes {@code tie_word_embeddings: true} even for such models;
+     * the stored head is the one they were trained with).
+     *
+     * @param sourceName how to name the checkpoint in error messages
+     */
+    public static T5ForConditionalGeneration fromPretrained(
+            T5Config config, TensorSource source, String sourceName, NDManager manager, DataType frozenType) {
+        T5Config effective =
+                source.contains(LM_HEAD + ".weight") && config.isTieWordEmbeddings()
+                        ? config.toBuilder()
+                                .optTieWordEmbeddings(false)
+                                .optScaleDecoderOutputs(config.isScaleDecoderOutputs())
+                                .build()
+                        : config;
+        T5ForConditionalGeneration m = new T5ForConditionalGeneration(effective);
+        CheckpointLoader.load(m, source, sourceName, manager, frozenType, T5ForConditionalGeneration::isAlias);
+        return m;
+    }
+
+    private static boolean isAlias(String tensor) {
+        return tensor.equals("encoder.embed_tokens.weight") || tensor.equals("decoder.embed_tokens.weight");
+    }
+
+    /**
+     * A model of {@code config} with reproducible random float32 weights (matrices ~ N(0,
+     * (initializer_factor / sqrt(d_model))^2), unit norms), for tests and demos.
+     */
+    public static T5ForConditionalGeneration random(T5Config config, NDManager manager, long seed) {
+        T5ForConditionalGeneration m = new T5ForConditionalGeneration(config);
+        float std = (float) (config.getInitializerFactor() / Math.sqrt(config.getDModel()));
+        RandomWeights.initialize(m, manager, DataType.FLOAT32, seed, std);
+        return m;
+    }
+
+    /**
+     * The encoder's last hidden state [B, S, d_model].
+     *
+     * @param inputIds [B, S] token ids (INT64)
+     * @param attentionMask [B, S], 1 for tokens and 0 for padding, or null
+     */
+    public NDArray encode(ParameterStore store, NDArray inputIds, NDArray attentionMask, boolean training) {
+        return encoder.encode(store, inputIds, attentionMask, training);
+    }
+
+    /**
+     * The logits [B, T, vocab] of the decoder inputs given the encoder output.
+     *
+     * @param decoderInputIds [B, T] (only the new positions when {@code cache} holds the others)
+     * @param encoderHidden the output of {@link #encode}
+     * @param encoderAttentionMask the encoder's padding mask [B, S], or null
+     * @param cache a KV cache with {@link #numCacheSlots()} slots, or null
+     */
+    public NDArray decode(
+            ParameterStore store,
+            NDArray decoderInputIds,
+            NDArray encoderHidden,
+            NDArray encoderAttentionMask,
+            KvCache cache,
+            boolean training) {
+        NDArray hidden = decoder.decode(store, decoderInputIds, null, encoderHidden, encoderAttentionMask, cache, training);
+        if (config.isScaleDecoderOutputs()) {
+            // the Mesh TensorFlow rescale before the (tied) output projection
+            hidden = hidden.mul((float) Math.pow(config.getDModel(), -0.5));
+        }
+        if (lmHead == null) {
+            return shared.project(store, hidden, training);
+        }
+        return lmHead.forward(store, new NDList(hidden), training).singletonOrThrow();
+    }
+
+    /**
+     * A teacher-forced pass: encode, shift {@code labels} right into decoder inputs, decode, and
+     * the mean cross-entropy against the labels.
+     *
+     * @param inputIds [B, S] encoder token ids
+     * @param attentionMask [B, S] encoder padding mask, or null
+     * @param labels [B, T] target ids, -100 where not counted
+     */
+    public Output forward(
+            ParameterStore store, NDArray inputIds, NDArray attentionMask, NDArray labels, boolean training) {
+        NDArray encoderHidden = encode(store, inputIds, attentionMask, training);
+        NDArray logits = decode(store, shiftRight(labels), encoderHidden, attentionMask, null, training);
+        return new Output(logits, CrossEntropy.mean(logits, labels), encoderHidden);
+    }
+
+    /** The mean cross-entropy of {@code logits} [B, T, V] against aligned {@code labels} [B, T]. */
+    public static NDArray loss(NDArray logits, NDArray labels) {
+        return CrossEntropy.mean(logits, labels);
+    }
+
+    /**
+     * The decoder inputs for {@code labels} [B, T]: decoder_start_token_id, then labels[:, :-1],
+     * with -100 replaced by pad_token_id (transformers' {@code _shift_right}).
+     */
+    public NDArray shiftRight(NDArray labels) {
+        long batch = labels.getShape().get(0);
+        long length = labels.getShape().get(1);
+        NDManager manager = labels.getManager();
+        NDArray ids = labels.toType(DataType.INT64, false);
+        NDArray start = manager.full(new Shape(batch, 1), config.getDecoderStartTokenId(), DataType.INT64);
+        NDArray shifted = NDArrays.concat(new NDList(start, ids.get(new NDIndex(":, :{}", length - 1))), 1);
+        NDArray ignored = shifted.eq(CrossEntropy.IGNORE_INDEX);
+        NDArray pad = manager.full(shifted.getShape(), config.getPadTokenId(), DataType.INT64);
+        return NDArrays.where(ignored, pad, shifted);
+    }
+
+    /** The number of KV-cache slots a decoder pass needs. */
+    public int numCacheSlots() {
+        return decoder.numCacheSlots();
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
+        if (inputs.size() != 3) {
+            throw new IllegalArgumentException("expected [input_ids, attention_mask, decoder_input_ids]");
+        }
+        NDArray encoderHidden = encode(store, inputs.get(0), inputs.get(1), training);
+        return new NDList(decode(store, inputs.get(2), encoderHidden, inputs.get(1), null, training));
+    }
+
+    @Override
+    public Set<String> outputHeadPaths() {
+        return Set.of(LM_HEAD);
+    }
+
+    /** The configuration (with the head untied if the checkpoint stored one). */
+    public T5Config getConfig() {
+        return config;
+    }
+
+    /** The shared token embeddings. */
+    public Embedding getShared() {
+        return shared;
+    }
+
+    /** The encoder stack. */
+    public T5Stack getEncoder() {
+        return encoder;
+    }
+
+    /** The decoder stack. */
+    public T5Stack getDecoder() {
+        return decoder;
+    }
+
+    /** The output head, or null when tied to {@code shared}. */
+    public LoraLinear getLmHead() {
+        return lmHead;
+    }
+
+    /**
+     * The result of a teacher-forced pass.
+     *
+     * @param logits [B, T, vocab]
+     * @param loss the mean cross-entropy (float32 scalar)
+     * @param encoderLastHiddenState [B, S, d_model]
+     */
+    public record Output(NDArray logits, NDArray loss, NDArray encoderLastHiddenState) {}
+}

@@ -1,0 +1,135 @@
+package ai.lorapro.models.t5;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import ai.lorapro.models.common.AttentionMasks;
+import ai.lorapro.models.common.Embedding;
+import ai.lorapro.models.common.KvCache;
+import ai.lorapro.models.common.RmsNorm;
+import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.HfModuleList;
+
+/**
+ * The encoder or the decoder of T5 ({@code T5Stack}): the shared token embeddings, {@code block}s
+ * and {@code final_layer_norm}. The first block's self-attention holds the relative position bias
+ * table; the bias it gives (plus the attention mask) is computed once per pass and shared by all
+ * blocks, as transformers does. The embedding table belongs to the parent model ({@code shared});
+ * the stack only uses it.
+ */
+public final class T5Stack extends HfBlock {
+
+    private final boolean isDecoder;
+    private final Embedding embedTokens;
+    private final HfModuleList<T5Block> blocks;
+    private final RmsNorm finalLayerNorm;
+    private final T5RelativePositionBias positionBias;
+
+    /**
+     * An encoder or decoder stack.
+     *
+     * @param config the model configuration
+     * @param isDecoder whether this is the decoder (causal, with cross-attention)
+     * @param embedTokens the shared token embeddings (not registered as a child)
+     */
+    public T5Stack(T5Config config, boolean isDecoder, Embedding embedTokens) {
+        this.isDecoder = isDecoder;
+        this.embedTokens = embedTokens;
+        Embedding table = new Embedding(config.getRelativeAttentionNumBuckets(), config.getNumHeads());
+        this.positionBias = new T5RelativePositionBias(table, !isDecoder, config.getRelativeAttentionMaxDistance());
+        this.blocks = module("block", new HfModuleList<>());
+        int depth = isDecoder ? config.getNumDecoderLayers() : config.getNumLayers();
+        for (int i = 0; i < depth; i++) {
+            blocks.add(new T5Block(config, isDecoder, i == 0 ? table : null));
+        }
+        this.finalLayerNorm = module("final_layer_norm", new RmsNorm(config.getDModel(), config.getLayerNormEpsilon()));
+    }
+
+    /** The blocks. */
+    public HfModuleList<T5Block> getBlocks() {
+        return blocks;
+    }
+
+    /** The number of KV-cache slots a decoder pass needs: self- and cross-attention of each block. */
+    public int numCacheSlots() {
+        return 2 * blocks.size();
+    }
+
+    /**
+     * The encoder's last hidden state [B, S, d_model].
+     *
+     * @param store the parameter store
+     * @param inputIds [B, S] token ids (INT64)
+     * @param attentionMask [B, S], 1 for tokens and 0 for padding, or null
+     * @param training whether this is a training pass
+     */
+    public NDArray encode(ParameterStore store, NDArray inputIds, NDArray attentionMask, boolean training) {
+        if (isDecoder) {
+            throw new IllegalStateException("encode() runs the encoder stack; this is the decoder");
+        }
+        NDManager manager = inputIds.getManager();
+        int length = (int) inputIds.getShape().get(1);
+        NDArray hidden = embedTokens.embed(store, inputIds, training);
+        NDArray bias = positionBias.compute(store, manager, 0, length, length, training);
+        if (attentionMask != null) {
+            bias = bias.add(AttentionMasks.padding(attentionMask, hidden.getDataType()));
+        }
+        for (T5Block block : blocks.layers()) {
+            hidden = block.forward(store, hidden, bias, null, null, null, 0, 0, training);
+        }
+        return finalLayerNorm.forward(store, hidden, training);
+    }
+
+    /**
+     * The decoder's last hidden state [B, T, d_model] (before any output scaling).
+     *
+     * @param store the parameter store
+     * @param decoderInputIds [B, T] decoder token ids (INT64), the new positions only when a
+     *     cache holds the earlier ones
+     * @param decoderAttentionMask [B, past + T], 1 for tokens and 0 for padding, or null
+     * @param encoderHidden the encoder output [B, S, d_model]
+     * @param encoderAttentionMask [B, S] encoder padding mask, or null
+     * @param cache the KV cache ({@link #numCacheSlots()} slots) or null
+     * @param training whether this is a training pass
+     */
+    public NDArray decode(
+            ParameterStore store,
+            NDArray decoderInputIds,
+            NDArray decoderAttentionMask,
+            NDArray encoderHidden,
+            NDArray encoderAttentionMask,
+            KvCache cache,
+            boolean training) {
+        if (!isDecoder) {
+            throw new IllegalStateException("decode() runs the decoder stack; this is the encoder");
+        }
+        NDManager manager = decoderInputIds.getManager();
+        int length = (int) decoderInputIds.getShape().get(1);
+        int past = cache == null ? 0 : cache.length();
+        NDArray hidden = embedTokens.embed(store, decoderInputIds, training);
+        DataType type = hidden.getDataType();
+        NDArray selfBias =
+                positionBias
+                        .compute(store, manager, past, length, past + length, training)
+                        .add(AttentionMasks.causal(manager, decoderAttentionMask, length, past, type));
+        NDArray crossBias = encoderAttentionMask == null ? null : AttentionMasks.padding(encoderAttentionMask, type);
+        int depth = blocks.size();
+        for (int i = 0; i < depth; i++) {
+            hidden = blocks.get(i).forward(store, hidden, selfBias, encoderHidden, crossBias, cache, i, depth + i, training);
+        }
+        return finalLayerNorm.forward(store, hidden, training);
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
+        if (isDecoder) {
+            throw new UnsupportedOperationException("call decode(store, ...) with the encoder output");
+        }
+        NDArray mask = inputs.size() > 1 ? inputs.get(1) : null;
+        return new NDList(encode(store, inputs.get(0), mask, training));
+    }
+}

@@ -1,0 +1,122 @@
+package ai.lorapro.models.clip;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.models.Fixtures;
+import ai.lorapro.models.common.Activation;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+class ClipConfigTest {
+
+    @TempDir Path tmp;
+
+    private Path fixtureWith(String from, String to) throws IOException {
+        String json = Files.readString(Fixtures.hfTiny().resolve("clip-tiny/config.json"), StandardCharsets.UTF_8);
+        if (!json.contains(from)) {
+            throw new AssertionError("fixture has no " + from);
+        }
+        Path file = tmp.resolve("config.json");
+        Files.writeString(file, json.replace(from, to), StandardCharsets.UTF_8);
+        return file;
+    }
+
+    @Test
+    void readsTheFixture() {
+        ClipConfig c = ClipConfig.fromJson(Fixtures.hfTiny().resolve("clip-tiny/config.json"));
+        assertEquals(32, c.getProjectionDim());
+        assertEquals(2.6592f, c.getLogitScaleInitValue());
+        ClipTextConfig text = c.getText();
+        assertEquals(96, text.vocabSize());
+        assertEquals(16, text.maxPositionEmbeddings());
+        assertEquals(95, text.eosTokenId());
+        assertFalse(text.poolsAtLargestId());
+        assertEquals(64, text.tower().hiddenSize());
+        assertEquals(128, text.tower().intermediateSize());
+        assertEquals(Activation.QUICK_GELU, text.tower().hiddenAct());
+        assertEquals(1e-5f, text.tower().layerNormEps());
+        ClipVisionConfig vision = c.getVision();
+        assertEquals(32, vision.imageSize());
+        assertEquals(8, vision.patchSize());
+        assertEquals(16, vision.numPatches());
+        assertEquals(3, vision.numChannels());
+        assertEquals(16, vision.tower().headDim());
+    }
+
+    @Test
+    void legacyEosIdTwoPoolsAtTheLargestId() throws IOException {
+        ClipConfig c = ClipConfig.fromJson(fixtureWith("\"eos_token_id\": 95", "\"eos_token_id\": 2"));
+        assertTrue(c.getText().poolsAtLargestId());
+    }
+
+    @Test
+    void geluIsAccepted() throws IOException {
+        ClipConfig c = ClipConfig.fromJson(fixtureWith(
+                "\"hidden_act\": \"quick_gelu\",\n    \"hidden_size\": 64,\n    \"image_size\"",
+                "\"hidden_act\": \"gelu\",\n    \"hidden_size\": 64,\n    \"image_size\""));
+        assertEquals(Activation.GELU, c.getVision().tower().hiddenAct());
+        assertEquals(Activation.QUICK_GELU, c.getText().tower().hiddenAct());
+    }
+
+    @Test
+    void errorsNameTheFileAndField() throws IOException {
+        Path wrongType = fixtureWith("\"model_type\": \"clip\"", "\"model_type\": \"siglip\"");
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(wrongType));
+        assertTrue(e.getMessage().contains(wrongType.toString()) && e.getMessage().contains("'model_type'"), e.getMessage());
+
+        Path act = fixtureWith("\"hidden_act\": \"quick_gelu\",\n    \"hidden_size\": 64,\n    \"initializer_factor\"",
+                "\"hidden_act\": \"silu\",\n    \"hidden_size\": 64,\n    \"initializer_factor\"");
+        e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(act));
+        assertTrue(e.getMessage().contains("'text_config.hidden_act'") && e.getMessage().contains("silu"), e.getMessage());
+
+        Path patch = fixtureWith("\"patch_size\": 8", "\"patch_size\": 7");
+        e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(patch));
+        assertTrue(e.getMessage().contains("'vision_config.patch_size'"), e.getMessage());
+
+        Path heads = fixtureWith("\"num_attention_heads\": 4,\n    \"num_channels\"", "\"num_attention_heads\": 5,\n    \"num_channels\"");
+        e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(heads));
+        assertTrue(e.getMessage().contains("'vision_config.hidden_size'") && e.getMessage().contains(heads.toString()),
+                e.getMessage());
+
+        Path noVision = tmp.resolve("novision.json");
+        Files.writeString(noVision, "{\"model_type\": \"clip\", \"text_config\": {}}", StandardCharsets.UTF_8);
+        e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(noVision));
+        assertTrue(e.getMessage().contains("'vision_config'"), e.getMessage());
+
+        Path badVocab = fixtureWith("\"vocab_size\": 96", "\"vocab_size\": \"many\"");
+        e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(badVocab));
+        assertTrue(e.getMessage().contains("'text_config.vocab_size'"), e.getMessage());
+    }
+
+    @Test
+    void missingTowerFieldsTakeTransformersDefaults() throws IOException {
+        Path file = tmp.resolve("config.json");
+        Files.writeString(file, "{\"model_type\": \"clip\", \"text_config\": {}, \"vision_config\": {\"patch_size\": 16}}",
+                StandardCharsets.UTF_8);
+        ClipConfig c = ClipConfig.fromJson(file);
+        assertEquals(512, c.getText().tower().hiddenSize());
+        assertEquals(77, c.getText().maxPositionEmbeddings());
+        assertEquals(768, c.getVision().tower().hiddenSize());
+        assertEquals(224, c.getVision().imageSize());
+        assertEquals(196, c.getVision().numPatches());
+        assertEquals(512, c.getProjectionDim());
+    }
+
+    @Test
+    void builderRequiresBothTowers() {
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> ClipConfig.builder().build());
+        assertTrue(e.getMessage().contains("'text_config'"), e.getMessage());
+        assertThrows(InvalidInputException.class,
+                () -> new ClipTowerConfig(64, 128, 2, 3, Activation.GELU, 1e-5f));
+    }
+}

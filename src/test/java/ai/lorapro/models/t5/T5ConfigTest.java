@@ -1,0 +1,142 @@
+package ai.lorapro.models.t5;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.models.Fixtures;
+import ai.lorapro.models.common.Activation;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+class T5ConfigTest {
+
+    @TempDir Path tmp;
+
+    /** google-t5/t5-base's config.json (older transformers: no scale_decoder_outputs). */
+    static final String T5_BASE =
+            "{\"architectures\": [\"T5ForConditionalGeneration\"], \"d_ff\": 3072, \"d_kv\": 64,"
+                    + " \"d_model\": 768, \"decoder_start_token_id\": 0, \"dropout_rate\": 0.1,"
+                    + " \"eos_token_id\": 1, \"initializer_factor\": 1.0, \"is_encoder_decoder\": true,"
+                    + " \"layer_norm_epsilon\": 1e-06, \"model_type\": \"t5\", \"n_positions\": 512,"
+                    + " \"num_heads\": 12, \"num_layers\": 12, \"output_past\": true, \"pad_token_id\": 0,"
+                    + " \"relative_attention_num_buckets\": 32, \"vocab_size\": 32128}";
+
+    /** google/flan-t5-base's config.json: gated-gelu, untied head. */
+    static final String FLAN_T5_BASE =
+            "{\"architectures\": [\"T5ForConditionalGeneration\"], \"d_ff\": 2048, \"d_kv\": 64,"
+                    + " \"d_model\": 768, \"decoder_start_token_id\": 0, \"dense_act_fn\": \"gelu_new\","
+                    + " \"dropout_rate\": 0.1, \"eos_token_id\": 1, \"feed_forward_proj\": \"gated-gelu\","
+                    + " \"initializer_factor\": 1.0, \"is_encoder_decoder\": true, \"is_gated_act\": true,"
+                    + " \"layer_norm_epsilon\": 1e-06, \"model_type\": \"t5\", \"n_positions\": 512,"
+                    + " \"num_decoder_layers\": 12, \"num_heads\": 12, \"num_layers\": 12,"
+                    + " \"output_past\": true, \"pad_token_id\": 0, \"relative_attention_max_distance\": 128,"
+                    + " \"relative_attention_num_buckets\": 32, \"tie_word_embeddings\": false,"
+                    + " \"vocab_size\": 32128}";
+
+    private Path write(String json) throws IOException {
+        Path file = tmp.resolve("config.json");
+        Files.writeString(file, json, StandardCharsets.UTF_8);
+        return file;
+    }
+
+    @Test
+    void readsTheFixtures() {
+        T5Config relu = T5Config.fromJson(Fixtures.hfTiny().resolve("t5-tiny/config.json"));
+        assertEquals(64, relu.getDModel());
+        assertEquals(16, relu.getDKv());
+        assertEquals(128, relu.getDFf());
+        assertEquals(2, relu.getNumLayers());
+        assertEquals(2, relu.getNumDecoderLayers());
+        assertEquals(4, relu.getNumHeads());
+        assertEquals(96, relu.getVocabSize());
+        assertEquals(Activation.RELU, relu.getActivation());
+        assertFalse(relu.isGatedAct());
+        assertTrue(relu.isScaleDecoderOutputs());
+        T5Config gated = T5Config.fromJson(Fixtures.hfTiny().resolve("t5-tiny-gated/config.json"));
+        assertEquals(Activation.GELU_TANH, gated.getActivation());
+        assertTrue(gated.isGatedAct());
+        assertTrue(gated.isTieWordEmbeddings());
+        assertFalse(gated.isScaleDecoderOutputs());
+    }
+
+    @Test
+    void readsReleasedConfigsWithDefaults() throws IOException {
+        T5Config base = T5Config.fromJson(write(T5_BASE));
+        assertEquals(Activation.RELU, base.getActivation());
+        assertEquals(12, base.getNumDecoderLayers());
+        assertEquals(128, base.getRelativeAttentionMaxDistance());
+        assertTrue(base.isTieWordEmbeddings());
+        assertTrue(base.isScaleDecoderOutputs(), "legacy tied configs rescale the decoder output");
+        T5Config flan = T5Config.fromJson(write(FLAN_T5_BASE));
+        assertEquals(Activation.GELU_TANH, flan.getActivation());
+        assertFalse(flan.isTieWordEmbeddings());
+        assertFalse(flan.isScaleDecoderOutputs());
+        assertEquals(0, flan.getDecoderStartTokenId());
+    }
+
+    @Test
+    void errorsNameTheFileAndField() throws IOException {
+        Path missing = write(T5_BASE.replace("\"d_kv\": 64,", ""));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> T5Config.fromJson(missing));
+        assertTrue(e.getMessage().contains(missing.toString()) && e.getMessage().contains("'d_kv'"), e.getMessage());
+
+        Path wrongType = write(T5_BASE.replace("\"model_type\": \"t5\"", "\"model_type\": \"bart\""));
+        e = assertThrows(InvalidInputException.class, () -> T5Config.fromJson(wrongType));
+        assertTrue(e.getMessage().contains("'model_type'") && e.getMessage().contains("bart"), e.getMessage());
+
+        Path badProj = write(FLAN_T5_BASE.replace("gated-gelu", "gated-swiglu"));
+        e = assertThrows(InvalidInputException.class, () -> T5Config.fromJson(badProj));
+        assertTrue(e.getMessage().contains("'feed_forward_proj'") && e.getMessage().contains("gated-swiglu"), e.getMessage());
+
+        Path malformedProj = write(FLAN_T5_BASE.replace("gated-gelu", "fancy-gelu"));
+        e = assertThrows(InvalidInputException.class, () -> T5Config.fromJson(malformedProj));
+        assertTrue(e.getMessage().contains("'feed_forward_proj'"), e.getMessage());
+
+        Path notInt = write(T5_BASE.replace("\"num_heads\": 12", "\"num_heads\": 12.5"));
+        e = assertThrows(InvalidInputException.class, () -> T5Config.fromJson(notInt));
+        assertTrue(e.getMessage().contains("'num_heads'"), e.getMessage());
+
+        e = assertThrows(InvalidInputException.class, () -> T5Config.fromJson(tmp.resolve("absent.json")));
+        assertTrue(e.getMessage().contains("absent.json"), e.getMessage());
+    }
+
+    @Test
+    void builderValidatesAndRoundTrips() {
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> T5Config.builder().setVocabSize(10).setDModel(8).setDKv(2).setDFf(16).setNumLayers(1).build());
+        assertTrue(e.getMessage().contains("'num_heads'"), e.getMessage());
+        T5Config c = T5Config.builder().setVocabSize(10).setDModel(8).setDKv(2).setDFf(16).setNumLayers(1)
+                .setNumHeads(4).optFeedForwardProj("gated-silu").build();
+        assertEquals(Activation.SILU, c.getActivation());
+        assertTrue(c.isGatedAct());
+        T5Config copy = c.toBuilder().build();
+        assertEquals(c.getFeedForwardProj(), copy.getFeedForwardProj());
+        assertEquals(c.isScaleDecoderOutputs(), copy.isScaleDecoderOutputs());
+    }
+
+    @Test
+    void bucketsFollowTransformers() {
+        // exact buckets for small offsets; bidirectional keys after the query use the upper half
+        assertEquals(0, T5RelativePositionBias.bucket(0, true, 32, 128));
+        assertEquals(3, T5RelativePositionBias.bucket(-3, true, 32, 128));
+        assertEquals(16 + 3, T5RelativePositionBias.bucket(3, true, 32, 128));
+        // causal: keys after the query all share bucket 0
+        assertEquals(0, T5RelativePositionBias.bucket(5, false, 32, 128));
+        assertEquals(5, T5RelativePositionBias.bucket(-5, false, 32, 128));
+        // logarithmic range: 8 + floor(log(d / 8) / log(16) * 8) for bidirectional d >= 8
+        assertEquals(8, T5RelativePositionBias.bucket(-8, true, 32, 128));
+        assertEquals(10, T5RelativePositionBias.bucket(-16, true, 32, 128));
+        assertEquals(12, T5RelativePositionBias.bucket(-32, true, 32, 128));
+        assertEquals(15, T5RelativePositionBias.bucket(-1000, true, 32, 128));
+        assertEquals(31, T5RelativePositionBias.bucket(-1000, false, 32, 128));
+    }
+}
