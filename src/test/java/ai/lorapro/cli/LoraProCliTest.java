@@ -170,12 +170,6 @@ class LoraProCliTest {
     }
 
     @Test
-    void buildWithoutEngineSaysSoAndExitsOne() {
-        assertEquals(1, run(TrainLauncher.UNAVAILABLE, train()));
-        assertTrue(err.toString().contains("not available in this build"), err.toString());
-    }
-
-    @Test
     void djlIsConfiguredOfflineWithoutOverridingTheCaller() {
         String before = System.getProperty("ai.djl.offline");
         try {
