@@ -3,7 +3,6 @@ package ai.lorapro.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
 
 import java.util.Locale;
@@ -25,7 +24,7 @@ import java.util.Locale;
  *         .build();
  * }</pre>
  */
-public final class LoraProAdamW extends LoraProOptimizer {
+public final class LoraProAdamW extends AdamOptimizer {
 
     /** Where Adam's moments live. */
     public enum Mode {
@@ -56,18 +55,12 @@ public final class LoraProAdamW extends LoraProOptimizer {
         }
     }
 
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
     private final Mode mode;
     /** Elements per block of the full-mode step on the CPU (see {@link FullAdamStep}). */
     private final long blockElements;
 
     private LoraProAdamW(Builder builder) {
         super(builder);
-        this.beta1 = builder.beta1;
-        this.beta2 = builder.beta2;
-        this.eps = builder.eps;
         this.mode = builder.mode;
         this.blockElements = builder.blockElements;
     }
@@ -117,53 +110,21 @@ public final class LoraProAdamW extends LoraProOptimizer {
             AdamMoments.apply(b, adjusted.get(1), learningRate, getWeightDecay());
         } else {
             adjusted = LoraProMath.adjustedGradients(a, b, gradA, gradB, s, getDelta(), getXMode());
-            NDArray uA = adamDirection(pair.getName() + ".lora_A.weight", adjusted.get(0), step);
-            NDArray uB = adamDirection(pair.getName() + ".lora_B.weight", adjusted.get(1), step);
-            AdamMoments.apply(a, uA, learningRate, getWeightDecay());
-            AdamMoments.apply(b, uB, learningRate, getWeightDecay());
+            adamStep(pair.getName() + ".lora_A.weight", a, adjusted.get(0), learningRate, step);
+            adamStep(pair.getName() + ".lora_B.weight", b, adjusted.get(1), learningRate, step);
         }
-    }
-
-    @Override
-    void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
-        NDArray u = adamDirection(name, grad.duplicate(), step);
-        AdamMoments.apply(weight, u, learningRate, getWeightDecay());
-    }
-
-    /** Updates the moments under {@code key} with {@code scratch} (consumed) and returns Adam's u. */
-    private NDArray adamDirection(String key, NDArray scratch, int step) {
-        return AdamMoments.direction(
-                state(key + ".exp_avg", scratch), state(key + ".exp_avg_sq", scratch), scratch, step, beta1, beta2, eps);
     }
 
     /** Builds a {@link LoraProAdamW}. */
-    public static final class Builder extends LoraProOptimizer.Builder<Builder> {
+    public static final class Builder extends AdamBuilder<Builder> {
 
-        private double beta1 = 0.9;
-        private double beta2 = 0.999;
-        private double eps = 1e-8;
         private Mode mode = Mode.FULL;
         private long blockElements = FullAdamStep.CPU_BLOCK_ELEMENTS;
 
-        private Builder() {
-            super(Tracker.fixed(1e-3f));
-        }
+        private Builder() {}
 
         @Override
         protected Builder self() {
-            return this;
-        }
-
-        /** Sets Adam's betas (default 0.9, 0.999), each in [0, 1). */
-        public Builder optBetas(double beta1, double beta2) {
-            this.beta1 = beta1;
-            this.beta2 = beta2;
-            return this;
-        }
-
-        /** Sets Adam's epsilon (default 1e-8). */
-        public Builder optEpsilon(double eps) {
-            this.eps = eps;
             return this;
         }
 
@@ -182,12 +143,6 @@ public final class LoraProAdamW extends LoraProOptimizer {
         /** Validates and builds the optimizer. */
         public LoraProAdamW build() {
             validate();
-            if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-                throw new IllegalArgumentException("Adam betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
-            }
-            if (!(eps > 0) || Double.isInfinite(eps)) {
-                throw new IllegalArgumentException("Adam epsilon must be finite and > 0, got " + eps);
-            }
             return new LoraProAdamW(this);
         }
     }
