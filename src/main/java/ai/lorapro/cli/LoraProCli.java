@@ -30,7 +30,7 @@ public final class LoraProCli implements Callable<Integer> {
      */
     public static void main(String[] args) {
         configureDjl();
-        System.exit(commandLine(TrainLauncher.UNAVAILABLE).execute(args));
+        System.exit(commandLine().execute(args));
     }
 
     /**
@@ -48,6 +48,18 @@ public final class LoraProCli implements Callable<Integer> {
     }
 
     /**
+     * The command line with its subcommands, {@code train} running on the training engine and
+     * printing to the command line's output.
+     *
+     * @return a command line ready to {@code execute}
+     */
+    public static CommandLine commandLine() {
+        CommandLine[] cli = new CommandLine[1];
+        cli[0] = commandLine(job -> new EngineLauncher(cli[0].getOut()).launch(job));
+        return cli[0];
+    }
+
+    /**
      * The command line with its subcommands and exit-code handling.
      *
      * @param trainLauncher runs {@code train} jobs
@@ -56,6 +68,11 @@ public final class LoraProCli implements Callable<Integer> {
     public static CommandLine commandLine(TrainLauncher trainLauncher) {
         CommandLine cli = new CommandLine(new LoraProCli());
         cli.addSubcommand("train", new TrainCommand(trainLauncher));
+        cli.addSubcommand("eval", new EvalCommand());
+        cli.addSubcommand("generate", new GenerateCommand());
+        cli.addSubcommand("merge", new MergeCommand());
+        cli.addSubcommand("info", new InfoCommand());
+        cli.addSubcommand("demo", new DemoCommand());
         cli.setExecutionExceptionHandler(new ExitCodes());
         return cli;
     }

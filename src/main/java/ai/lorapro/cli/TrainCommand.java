@@ -5,7 +5,7 @@ import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
 import ai.lorapro.train.TrainConfig;
-import ai.lorapro.train.XMode;
+import ai.lorapro.optim.XMode;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -81,7 +81,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--x-mode", paramLabel = "MODE", completionCandidates = XModeNames.class,
             description = "LoRA-Pro's X: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    private String xMode = DEFAULTS.getXMode().cliName();
+    private String xMode = DEFAULTS.getXMode().id();
 
     @Option(names = "--target-modules", split = ",", paramLabel = "NAMES",
             description = "Comma-separated module names, or all-linear (default: all-linear).")
@@ -216,7 +216,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .optAlpha(alpha)
                 .optRsLora(rsLora)
                 .optLoraDropout(loraDropout)
-                .optXMode(XMode.fromCliName(xMode))
+                .optXMode(parseXMode(xMode))
                 .optTargetModules(targetModules)
                 .optLr(lr)
                 .optMinLr(minLr)
@@ -239,6 +239,14 @@ public final class TrainCommand implements Callable<Integer> {
                 .setOutputDir(outputDir)
                 .build();
         return new TrainJob(config, model, data, evalData, tokenizer, resume, skipBadLines);
+    }
+
+    private static XMode parseXMode(String name) {
+        try {
+            return XMode.fromString(name);
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException("--x-mode: " + e.getMessage());
+        }
     }
 
     private static void requireDirectory(Path path, String option) {
@@ -270,7 +278,7 @@ public final class TrainCommand implements Callable<Integer> {
 
         XModeNames() {
             for (XMode m : XMode.values()) {
-                add(m.cliName());
+                add(m.id());
             }
         }
     }

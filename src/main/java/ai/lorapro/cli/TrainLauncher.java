@@ -1,15 +1,8 @@
 package ai.lorapro.cli;
 
-import ai.lorapro.LoraProException;
-
 /** Runs a parsed {@code lorapro train} job; the seam between the command line and the engine. */
 @FunctionalInterface
 public interface TrainLauncher {
-
-    /** The launcher of a build without a training engine: every launch fails with exit code 1. */
-    TrainLauncher UNAVAILABLE = job -> {
-        throw new LoraProException("the training engine is not available in this build");
-    };
 
     /**
      * Trains as {@code job} says.

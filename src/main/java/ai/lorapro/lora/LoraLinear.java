@@ -12,6 +12,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.Scalars;
 
 import java.util.SplittableRandom;
 
@@ -275,18 +276,47 @@ public final class LoraLinear extends HfBlock {
         NDArray x = inputs.singletonOrThrow();
         NDArray w = store.getValue(weight, x.getDevice(), training);
         NDArray b = bias == null ? null : store.getValue(bias, x.getDevice(), training);
-        NDArray y = Linear.linear(x, w, b).singletonOrThrow();
+        // W0 may be float16 while the adapter stays float32. Each product runs in the wider type:
+        // a frozen W0 is widened with toType (it needs no gradient), activations by type promotion
+        // (DJL's toType is not differentiable), so the output is float32 once an adapter is added.
+        DataType type = wider(x.getDataType(), w.getDataType());
+        NDArray y = Linear.linear(promote(x, type), castFrozen(w, type), b == null ? null : castFrozen(b, type))
+                .singletonOrThrow();
         if (!hasAdapter() || isMerged()) {
             return new NDList(y);
         }
         NDArray a = store.getValue(loraA, x.getDevice(), training);
         NDArray bl = store.getValue(loraB, x.getDevice(), training);
+        NDArray xa = promote(x, wider(x.getDataType(), a.getDataType()));
         NDArray xd =
                 config.getDropout() > 0 && training
-                        ? Dropout.dropout(x, config.getDropout(), true).singletonOrThrow()
-                        : x;
+                        ? Dropout.dropout(xa, config.getDropout(), true).singletonOrThrow()
+                        : xa;
         NDArray lora = Linear.linear(Linear.linear(xd, a).singletonOrThrow(), bl).singletonOrThrow();
-        return new NDList(y.add(lora.mul(scaling)));
+        return new NDList(y.add(Scalars.mul(lora, scaling)));
+    }
+
+    private static DataType wider(DataType first, DataType second) {
+        return second.getNumOfBytes() > first.getNumOfBytes() ? second : first;
+    }
+
+    /** {@code array} in {@code type} by adding a float zero of that type, which keeps the gradient. */
+    private static NDArray promote(NDArray array, DataType type) {
+        if (array.getDataType() == type) {
+            return array;
+        }
+        return array.add(array.getManager().zeros(new Shape(1), type));
+    }
+
+    /** A frozen weight in {@code type}; a trainable one must already have it. */
+    private static NDArray castFrozen(NDArray weight, DataType type) {
+        if (weight.getDataType() == type) {
+            return weight;
+        }
+        if (weight.hasGradient()) {
+            throw new IllegalStateException("a trainable base weight must be " + type + ", not " + weight.getDataType());
+        }
+        return weight.toType(type, false);
     }
 
     /** Builds a {@link LoraLinear}. */

@@ -3,16 +3,52 @@ package ai.lorapro.optim;
 import ai.djl.ndarray.NDArray;
 
 /**
- * Adam's moment update and normalised direction, written with in-place operations so that a step
- * allocates a single array the size of the moments.
+ * Adam's moment update and normalised direction, written so that every pass over the moments does
+ * as much as one tensor operation can: a step reads and writes each moment twice (scale, then add)
+ * and allocates two arrays the size of the moments, never more than two alive at once.
+ *
+ * <p>The direction is returned up to a scalar: {@link #direction} gives {@code m / (sqrt(v) +
+ * eps')} with eps' = eps sqrt(1 - beta2^t), and {@link #biasScale} gives the factor sqrt(1 -
+ * beta2^t) / (1 - beta1^t) that turns it into u = m_hat / (sqrt(v_hat) + eps). Callers that project
+ * u onto small arrays apply that factor there, which saves a pass over an m x n array.
  */
 final class AdamMoments {
 
     private AdamMoments() {}
 
     /**
-     * Updates m <- beta1 m + (1 - beta1) g and v <- beta2 v + (1 - beta2) g^2 in place, then returns
-     * u = m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - beta1^t), v_hat = v / (1 - beta2^t).
+     * Updates m <- beta1 m + (1 - beta1) g and v <- beta2 v + (1 - beta2) g^2 in place.
+     *
+     * @param m the first moment, updated in place
+     * @param v the second moment, updated in place
+     * @param scaledGrad (1 - beta1) g; overwritten and closed here (the caller must own it)
+     */
+    static void updateMoments(NDArray m, NDArray v, NDArray scaledGrad, double beta1, double beta2) {
+        m.muli(beta1).addi(scaledGrad);
+        // ((1 - beta1) g)^2 (1 - beta2) / (1 - beta1)^2 = (1 - beta2) g^2
+        scaledGrad.muli(scaledGrad).muli((1 - beta2) / ((1 - beta1) * (1 - beta1)));
+        v.muli(beta2).addi(scaledGrad);
+        scaledGrad.close();
+    }
+
+    /**
+     * m / (sqrt(v) + eps sqrt(1 - beta2^t)), a new array; times {@link #biasScale} it is Adam's u =
+     * m_hat / (sqrt(v_hat) + eps).
+     */
+    static NDArray direction(NDArray m, NDArray v, int step, double beta2, double eps) {
+        try (NDArray denominator = v.sqrt().addi(eps * Math.sqrt(1 - Math.pow(beta2, step)))) {
+            return m.div(denominator);
+        }
+    }
+
+    /** sqrt(1 - beta2^t) / (1 - beta1^t), the factor between {@link #direction} and u. */
+    static double biasScale(int step, double beta1, double beta2) {
+        return Math.sqrt(1 - Math.pow(beta2, step)) / (1 - Math.pow(beta1, step));
+    }
+
+    /**
+     * Updates the moments with {@code grad} and returns u = m_hat / (sqrt(v_hat) + eps) as a new
+     * array.
      *
      * @param m the first moment, updated in place
      * @param v the second moment, updated in place
@@ -21,18 +57,8 @@ final class AdamMoments {
      * @return u, a new array the caller closes
      */
     static NDArray direction(NDArray m, NDArray v, NDArray scratch, int step, double beta1, double beta2, double eps) {
-        m.muli(beta1);
-        v.muli(beta2);
-        // scratch = (1 - beta1) g, then (1 - beta2) g^2 = scratch^2 (1 - beta2) / (1 - beta1)^2
-        scratch.muli(1 - beta1);
-        m.addi(scratch);
-        scratch.muli(scratch).muli((1 - beta2) / ((1 - beta1) * (1 - beta1)));
-        v.addi(scratch);
-        scratch.close();
-        double biasCorrection1 = 1 - Math.pow(beta1, step);
-        double biasCorrection2 = 1 - Math.pow(beta2, step);
-        NDArray u = v.div(biasCorrection2);
-        return u.powi(0.5).addi(eps).powi(-1).muli(m).divi(biasCorrection1);
+        updateMoments(m, v, scratch.muli(1 - beta1), beta1, beta2);
+        return direction(m, v, step, beta2, eps).muli(biasScale(step, beta1, beta2));
     }
 
     /**

@@ -2,7 +2,7 @@ package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.training.tracker.Tracker;
+import ai.djl.ndarray.types.Shape;
 import ai.lorapro.InvalidInputException;
 
 import java.util.Locale;
@@ -24,7 +24,7 @@ import java.util.Locale;
  *         .build();
  * }</pre>
  */
-public final class LoraProAdamW extends LoraProOptimizer {
+public final class LoraProAdamW extends AdamOptimizer {
 
     /** Where Adam's moments live. */
     public enum Mode {
@@ -55,17 +55,14 @@ public final class LoraProAdamW extends LoraProOptimizer {
         }
     }
 
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
     private final Mode mode;
+    /** Elements per block of the full-mode step on the CPU (see {@link FullAdamStep}). */
+    private final long blockElements;
 
     private LoraProAdamW(Builder builder) {
         super(builder);
-        this.beta1 = builder.beta1;
-        this.beta2 = builder.beta2;
-        this.eps = builder.eps;
         this.mode = builder.mode;
+        this.blockElements = builder.blockElements;
     }
 
     /** A builder with defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0, full mode. */
@@ -85,71 +82,49 @@ public final class LoraProAdamW extends LoraProOptimizer {
         if (mode == Mode.FULL) {
             // the Grams depend on A and B only, so both adjustments of this step share them
             FactorGrams grams = new FactorGrams(a, b, getDelta());
-            NDArray equivalent = new PairGeometry(grams, gradA, gradB, s).equivalentGradient();
+            // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
+            NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - beta1);
             String key = pair.getName();
-            NDArray u =
-                    AdamMoments.direction(
-                            state(key + ".exp_avg", equivalent),
-                            state(key + ".exp_avg_sq", equivalent),
-                            equivalent,
+            Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
+            NDArray m = state(key + ".exp_avg", full, a);
+            NDArray v = state(key + ".exp_avg_sq", full, a);
+            // u only feeds the two projections, so its bias correction is applied to their r-sized results
+            NDList projected =
+                    FullAdamStep.projectedDirection(
+                            factors.get(0),
+                            factors.get(1),
+                            m,
+                            v,
+                            a,
+                            b,
                             step,
                             beta1,
                             beta2,
-                            eps);
-            NDList projected = LoraProMath.loraGradients(u, a, b, s);
-            u.close();
+                            eps,
+                            s * AdamMoments.biasScale(step, beta1, beta2),
+                            a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
+            factors.close();
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
             AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());
             AdamMoments.apply(b, adjusted.get(1), learningRate, getWeightDecay());
         } else {
             adjusted = LoraProMath.adjustedGradients(a, b, gradA, gradB, s, getDelta(), getXMode());
-            NDArray uA = adamDirection(pair.getName() + ".lora_A.weight", adjusted.get(0), step);
-            NDArray uB = adamDirection(pair.getName() + ".lora_B.weight", adjusted.get(1), step);
-            AdamMoments.apply(a, uA, learningRate, getWeightDecay());
-            AdamMoments.apply(b, uB, learningRate, getWeightDecay());
+            adamStep(pair.getName() + ".lora_A.weight", a, adjusted.get(0), learningRate, step);
+            adamStep(pair.getName() + ".lora_B.weight", b, adjusted.get(1), learningRate, step);
         }
-    }
-
-    @Override
-    void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
-        NDArray u = adamDirection(name, grad.duplicate(), step);
-        AdamMoments.apply(weight, u, learningRate, getWeightDecay());
-    }
-
-    /** Updates the moments under {@code key} with {@code scratch} (consumed) and returns Adam's u. */
-    private NDArray adamDirection(String key, NDArray scratch, int step) {
-        return AdamMoments.direction(
-                state(key + ".exp_avg", scratch), state(key + ".exp_avg_sq", scratch), scratch, step, beta1, beta2, eps);
     }
 
     /** Builds a {@link LoraProAdamW}. */
-    public static final class Builder extends LoraProOptimizer.Builder<Builder> {
+    public static final class Builder extends AdamBuilder<Builder> {
 
-        private double beta1 = 0.9;
-        private double beta2 = 0.999;
-        private double eps = 1e-8;
         private Mode mode = Mode.FULL;
+        private long blockElements = FullAdamStep.CPU_BLOCK_ELEMENTS;
 
-        private Builder() {
-            super(Tracker.fixed(1e-3f));
-        }
+        private Builder() {}
 
         @Override
         protected Builder self() {
-            return this;
-        }
-
-        /** Sets Adam's betas (default 0.9, 0.999), each in [0, 1). */
-        public Builder optBetas(double beta1, double beta2) {
-            this.beta1 = beta1;
-            this.beta2 = beta2;
-            return this;
-        }
-
-        /** Sets Adam's epsilon (default 1e-8). */
-        public Builder optEpsilon(double eps) {
-            this.eps = eps;
             return this;
         }
 
@@ -159,15 +134,15 @@ public final class LoraProAdamW extends LoraProOptimizer {
             return this;
         }
 
+        /** Sets the elements per block of the full-mode step on the CPU; package-private, for tests. */
+        Builder blockElements(long elements) {
+            this.blockElements = elements;
+            return this;
+        }
+
         /** Validates and builds the optimizer. */
         public LoraProAdamW build() {
             validate();
-            if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-                throw new IllegalArgumentException("Adam betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
-            }
-            if (!(eps > 0) || Double.isInfinite(eps)) {
-                throw new IllegalArgumentException("Adam epsilon must be finite and > 0, got " + eps);
-            }
             return new LoraProAdamW(this);
         }
     }

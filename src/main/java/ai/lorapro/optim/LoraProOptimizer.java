@@ -225,7 +225,15 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      * an imported state, on first use. It outlives the step's scope.
      */
     final NDArray state(String key, NDArray like) {
-        return state.array(key, like);
+        return state.array(key, like.getShape(), like);
+    }
+
+    /**
+     * The state array {@code key} of {@code shape}, created as zeros of {@code like}'s type on its
+     * device, or from an imported state, on first use. It outlives the step's scope.
+     */
+    final NDArray state(String key, ai.djl.ndarray.types.Shape shape, NDArray like) {
+        return state.array(key, shape, like);
     }
 
     /** The bytes held by the optimizer state (moments), excluding gradients waiting for their partner. */

@@ -112,6 +112,28 @@ final class PairGeometry {
      * only one m x n array is allocated.
      */
     NDArray equivalentGradient() {
+        return equivalentGradient(1);
+    }
+
+    /**
+     * {@code factor} times the equivalent gradient, as a new m x n array; the factor is applied to
+     * the m x 2r left operand of the product, so it costs no pass over m x n.
+     */
+    NDArray equivalentGradient(double factor) {
+        NDList factors = equivalentFactors(factor);
+        try (NDArray left = factors.get(0);
+                NDArray right = factors.get(1)) {
+            return left.matMul(right);
+        }
+    }
+
+    /**
+     * Low-rank factors (left m x 2r, right 2r x n) whose product is {@code factor} times the
+     * equivalent gradient: [factor s B, factor s gB*] [(1/s^2)(B^T B)^-1 gA; A], with X = 0.
+     *
+     * @return new arrays (left, right) on A's device
+     */
+    NDList equivalentFactors(double factor) {
         DMatrixRMaj leftA = leftA();
         DMatrixRMaj rightB = rightB();
         DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(grams.gramBInv, btGradB), rightB);
@@ -124,10 +146,10 @@ final class PairGeometry {
                 NDArray correctionBDev = HostMatrices.toDevice(manager, correctionB, type);
                 NDArray adjustedA0 = leftADev.matMul(gradA);
                 NDArray bc = b.matMul(correctionBDev);
-                NDArray adjustedB0 = gradB.matMul(rightBDev).subi(bc);
-                NDArray left = b.concat(adjustedB0, 1).muli(scaling);
-                NDArray right = adjustedA0.concat(a, 0)) {
-            return left.matMul(right);
+                NDArray adjustedB0 = gradB.matMul(rightBDev).subi(bc)) {
+            NDArray left = b.concat(adjustedB0, 1).muli(scaling * factor);
+            NDArray right = adjustedA0.concat(a, 0);
+            return new NDList(left, right);
         }
     }
 }

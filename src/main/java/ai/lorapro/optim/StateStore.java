@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import ai.lorapro.InvalidInputException;
 
 import java.util.HashMap;
@@ -30,10 +31,11 @@ final class StateStore implements AutoCloseable {
     }
 
     /**
-     * The array {@code key}, created on first use as zeros shaped like {@code like} on its device
-     * (or from an imported state). It outlives any {@link NDScope} open around the call.
+     * The array {@code key}, created on first use as zeros of {@code shape} with {@code like}'s type
+     * on its device (or from an imported state). It outlives any {@link NDScope} open around the
+     * call.
      */
-    NDArray array(String key, NDArray like) {
+    NDArray array(String key, Shape shape, NDArray like) {
         NDArray existing = arrays.get(key);
         if (existing != null) {
             return existing;
@@ -42,12 +44,12 @@ final class StateStore implements AutoCloseable {
         NDArray created;
         NDArray source = imported.remove(key);
         if (source == null) {
-            created = manager.zeros(like.getShape(), like.getDataType());
+            created = manager.zeros(shape, like.getDataType());
         } else {
             try {
-                if (!source.getShape().equals(like.getShape())) {
+                if (!source.getShape().equals(shape)) {
                     throw new InvalidInputException(
-                            "optimizer state '" + key + "' has shape " + source.getShape() + ", expected " + like.getShape());
+                            "optimizer state '" + key + "' has shape " + source.getShape() + ", expected " + shape);
                 }
                 created = source.toType(like.getDataType(), true).toDevice(like.getDevice(), false);
             } finally {

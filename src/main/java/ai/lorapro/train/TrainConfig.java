@@ -2,6 +2,7 @@ package ai.lorapro.train;
 
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.optim.XMode;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -289,7 +290,7 @@ public final class TrainConfig {
     @Override
     public String toString() {
         return "TrainConfig{method=" + method.cliName() + ", r=" + r + ", alpha=" + alpha
-                + ", rsLora=" + rsLora + ", xMode=" + xMode.cliName() + ", targets="
+                + ", rsLora=" + rsLora + ", xMode=" + xMode.id() + ", targets="
                 + targetModules + ", lr=" + lr + ", epochs=" + epochs + ", maxSteps=" + maxSteps
                 + ", globalBatch=" + globalBatch + ", microBatch=" + microBatch + ", seed=" + seed
                 + ", maxSeqLength=" + maxSeqLength + ", device=" + device.cliName()

@@ -9,7 +9,7 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.TrainConfig;
-import ai.lorapro.train.XMode;
+import ai.lorapro.optim.XMode;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -167,12 +167,6 @@ class LoraProCliTest {
             throw new IllegalStateException("boom");
         }, train()));
         assertTrue(err.toString().contains("error: boom"), err.toString());
-    }
-
-    @Test
-    void buildWithoutEngineSaysSoAndExitsOne() {
-        assertEquals(1, run(TrainLauncher.UNAVAILABLE, train()));
-        assertTrue(err.toString().contains("not available in this build"), err.toString());
     }
 
     @Test

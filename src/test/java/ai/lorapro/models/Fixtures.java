@@ -1,9 +1,19 @@
 package ai.lorapro.models;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import ai.lorapro.io.SafetensorsFile;
 
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /** Locations of the Hugging Face fixtures and comparison helpers for model parity tests. */
 public final class Fixtures {
@@ -30,5 +40,36 @@ public final class Fixtures {
             norm += (double) e[i] * e[i];
         }
         return Math.sqrt(diff / norm);
+    }
+
+    /** Asserts equal shapes and a relative Frobenius error below {@code tolerance}. */
+    public static void assertClose(String what, NDArray actual, NDArray expected, double tolerance) {
+        assertEquals(expected.getShape(), actual.getShape(), what + " shape");
+        double error = relativeError(actual, expected);
+        assertTrue(error < tolerance, what + ": relative error " + error);
+    }
+
+    /**
+     * Compares every {@code grad.<name>} tensor of a reference file with the gradient of the
+     * parameter of that name, after a backward pass.
+     *
+     * @return the names checked, in file order
+     */
+    public static List<String> assertGradientsMatch(
+            SafetensorsFile reference, Map<String, Parameter> params, NDManager manager, double tolerance) {
+        List<String> checked = new ArrayList<>();
+        for (String key : reference.names()) {
+            if (!key.startsWith("grad.")) {
+                continue;
+            }
+            String name = key.substring("grad.".length());
+            Parameter p = params.get(name);
+            assertNotNull(p, "no parameter " + name);
+            try (NDArray gradient = p.getArray().getGradient()) {
+                assertClose("gradient of " + name, gradient, reference.load(manager, key), tolerance);
+            }
+            checked.add(name);
+        }
+        return checked;
     }
 }

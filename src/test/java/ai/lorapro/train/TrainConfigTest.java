@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.optim.XMode;
 
 import org.junit.jupiter.api.Test;
 
@@ -83,7 +84,7 @@ class TrainConfigTest {
             assertEquals(m, Method.fromCliName(m.cliName()));
         }
         assertEquals(Method.LORA_PRO_EFFICIENT, Method.fromCliName("lora-pro-efficient"));
-        assertEquals(XMode.ZERO, XMode.fromCliName("zero"));
+        assertEquals(XMode.ZERO, XMode.fromString("zero"));
         assertEquals(DeviceChoice.GPU, DeviceChoice.fromCliName("gpu"));
         InvalidInputException e = assertThrows(InvalidInputException.class,
                 () -> Method.fromCliName("qlora"));

@@ -134,7 +134,8 @@ public final class ClipModel extends HfBlock implements ShapedParameters {
 
     /** x / ||x||_2 over the last dimension, as {@code x / x.norm(p=2, dim=-1, keepdim=True)}. */
     public static NDArray normalize(NDArray x) {
-        return x.div(x.pow(2).sum(new int[] {-1}, true).sqrt());
+        // x * x rather than x.pow(2): DJL frees pow's scalar before the backward pass (see Scalars)
+        return x.div(x.mul(x).sum(new int[] {-1}, true).sqrt());
     }
 
     private static NDArray project(LoraLinear layer, ParameterStore store, NDArray x, boolean training) {

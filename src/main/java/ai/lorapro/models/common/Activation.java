@@ -2,6 +2,7 @@ package ai.lorapro.models.common;
 
 import ai.djl.ndarray.NDArray;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.nn.Scalars;
 
 import java.util.Locale;
 
@@ -57,12 +58,12 @@ public enum Activation {
             case SILU:
                 return x.mul(x.getNDArrayInternal().sigmoid());
             case GELU:
-                return x.mul(0.5).mul(x.mul(1.0 / Math.sqrt(2.0)).erf().add(1.0));
+                return Scalars.mul(x, 0.5).mul(Scalars.mul(x, 1.0 / Math.sqrt(2.0)).erf().add(1.0));
             case GELU_TANH:
-                NDArray inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2.0 / Math.PI));
-                return x.mul(0.5).mul(inner.tanh().add(1.0));
+                NDArray inner = Scalars.mul(x.add(Scalars.mul(x.mul(x).mul(x), 0.044715)), Math.sqrt(2.0 / Math.PI));
+                return Scalars.mul(x, 0.5).mul(inner.tanh().add(1.0));
             case QUICK_GELU:
-                return x.mul(x.mul(1.702).getNDArrayInternal().sigmoid());
+                return x.mul(Scalars.mul(x, 1.702).getNDArrayInternal().sigmoid());
             case RELU:
                 return x.getNDArrayInternal().relu();
             default:

@@ -9,6 +9,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.Scalars;
 
 /**
  * Multi-head attention as Hugging Face's eager implementation computes it: project, split heads,
@@ -121,7 +122,7 @@ public final class Attention extends HfBlock {
         NDArray values = groups == 1 ? v : own(v.repeat(1, groups), pass);
         NDArray scores = q.matMul(own(keys.transpose(0, 1, 3, 2), pass));
         if (scaling != 1f) {
-            scores = scores.mul(scaling);
+            scores = Scalars.mul(scores, scaling);
         }
         if (bias != null) {
             scores = scores.add(bias);

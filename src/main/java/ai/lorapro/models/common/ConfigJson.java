@@ -11,6 +11,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Strict, typed reading of a Hugging Face {@code config.json} (or one of its nested sub-configs):
@@ -94,6 +96,10 @@ public final class ConfigJson {
         if (e == null || e.isJsonNull()) {
             return null;
         }
+        return asInt(e, field);
+    }
+
+    private int asInt(JsonElement e, String field) {
         if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
             throw fail(field, "must be an integer");
         }
@@ -112,14 +118,37 @@ public final class ConfigJson {
 
     /** The number {@code field}, or {@code fallback} when absent. */
     public double optNumber(String field, double fallback) {
+        Double v = optNumber(field);
+        return v == null ? fallback : v;
+    }
+
+    /** The number {@code field}, or null when absent. */
+    public Double optNumber(String field) {
         JsonElement e = json.get(field);
         if (e == null || e.isJsonNull()) {
-            return fallback;
+            return null;
         }
         if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
             throw fail(field, "must be a number");
         }
         return e.getAsDouble();
+    }
+
+    /** The integer or list of integers {@code field} (e.g. {@code eos_token_id}); empty when absent. */
+    public List<Integer> intList(String field) {
+        JsonElement e = json.get(field);
+        List<Integer> out = new ArrayList<>();
+        if (e == null || e.isJsonNull()) {
+            return out;
+        }
+        if (!e.isJsonArray()) {
+            out.add(requiredInt(field));
+            return out;
+        }
+        for (JsonElement item : e.getAsJsonArray()) {
+            out.add(asInt(item, field));
+        }
+        return out;
     }
 
     /** The boolean {@code field}, or {@code fallback} when absent. */

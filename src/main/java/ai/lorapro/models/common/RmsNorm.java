@@ -38,7 +38,8 @@ public final class RmsNorm extends HfBlock implements ShapedParameters {
     public NDArray forward(ParameterStore store, NDArray x, boolean training) {
         DataType inputType = x.getDataType();
         NDArray x32 = inputType == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
-        NDArray variance = x32.pow(2).mean(new int[] {-1}, true);
+        // x * x, not pow(2): a number operand is freed before the backward pass reads it
+        NDArray variance = x32.mul(x32).mean(new int[] {-1}, true);
         NDArray normed = x32.div(variance.add(eps).sqrt());
         NDArray back = inputType == DataType.FLOAT32 ? normed : normed.toType(inputType, false);
         return back.mul(store.getValue(weight, x.getDevice(), training));

@@ -1,15 +1,8 @@
 package ai.lorapro.models.llama;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.models.common.ConfigJson;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
-
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -105,20 +98,7 @@ public final class LlamaConfig {
      *     required field is missing or malformed, or a setting is unsupported
      */
     public static LlamaConfig fromJson(Path file) {
-        String origin = file.toString();
-        JsonObject json;
-        try {
-            JsonElement parsed = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
-            if (!parsed.isJsonObject()) {
-                throw new InvalidInputException(origin + ": not a JSON object");
-            }
-            json = parsed.getAsJsonObject();
-        } catch (IOException e) {
-            throw new InvalidInputException(origin + ": cannot read: " + e.getMessage(), e);
-        } catch (JsonParseException e) {
-            throw new InvalidInputException(origin + ": malformed JSON: " + e.getMessage(), e);
-        }
-        return LlamaConfigJson.parse(json, origin);
+        return LlamaConfigJson.parse(ConfigJson.read(file));
     }
 
     /** A builder holding this configuration's values. */

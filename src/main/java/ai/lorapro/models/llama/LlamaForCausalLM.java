@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import ai.lorapro.io.SafetensorsFile;
+import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.models.common.CausalLanguageModel;
@@ -49,7 +49,8 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, Ca
 
     /**
      * Loads a Hugging Face checkpoint directory holding {@code config.json} and {@code
-     * model.safetensors}.
+     * model.safetensors} (or shards with {@code model.safetensors.index.json}; bf16 is widened on the
+     * host).
      *
      * @param dir the checkpoint directory
      * @param manager where the weights live
@@ -59,9 +60,8 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, Ca
      */
     public static LlamaForCausalLM fromPretrained(Path dir, NDManager manager, DataType frozenType) {
         LlamaConfig config = LlamaConfig.fromJson(dir.resolve("config.json"));
-        Path weights = dir.resolve("model.safetensors");
-        try (SafetensorsFile source = SafetensorsFile.open(weights)) {
-            return fromPretrained(config, source, weights.toString(), manager, frozenType);
+        try (HfCheckpoint source = HfCheckpoint.open(dir)) {
+            return fromPretrained(config, source, dir.toString(), manager, frozenType);
         }
     }
 

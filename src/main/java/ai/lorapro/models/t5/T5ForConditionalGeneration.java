@@ -20,6 +20,7 @@ import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.common.Linears;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.Scalars;
 
 import java.nio.file.Path;
 import java.util.Set;
@@ -147,7 +148,7 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
         NDArray hidden = decoder.decode(store, decoderInputIds, null, encoderHidden, encoderAttentionMask, cache, training);
         if (config.isScaleDecoderOutputs()) {
             // the Mesh TensorFlow rescale before the (tied) output projection
-            hidden = hidden.mul((float) Math.pow(config.getDModel(), -0.5));
+            hidden = Scalars.mul(hidden, Math.pow(config.getDModel(), -0.5));
         }
         if (lmHead == null) {
             return shared.project(store, hidden, training);

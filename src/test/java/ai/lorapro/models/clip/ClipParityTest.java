@@ -1,8 +1,6 @@
 package ai.lorapro.models.clip;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -20,7 +18,6 @@ import ai.lorapro.nn.ModuleTree;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -73,17 +70,7 @@ class ClipParityTest {
                         model.forward(store, ref.load(manager, "pixel_values"), ref.load(manager, "input_ids"), mask, true);
                 collector.backward(CrossEntropy.mean(out.logitsPerImage(), ref.load(manager, "ce_labels")));
             }
-            List<String> checked = new ArrayList<>();
-            for (String key : ref.names()) {
-                if (!key.startsWith("grad.")) {
-                    continue;
-                }
-                String name = key.substring("grad.".length());
-                Parameter p = params.get(name);
-                assertNotNull(p, "no parameter " + name);
-                assertClose("gradient of " + name, p.getArray().getGradient(), ref.load(manager, key));
-                checked.add(name);
-            }
+            List<String> checked = Fixtures.assertGradientsMatch(ref, params, manager, TOLERANCE);
             assertEquals(3, checked.size(), "gradients checked: " + checked);
         }
     }
@@ -106,8 +93,6 @@ class ClipParityTest {
     }
 
     static void assertClose(String what, NDArray actual, NDArray expected) {
-        assertEquals(expected.getShape(), actual.getShape(), what + " shape");
-        double error = Fixtures.relativeError(actual, expected);
-        assertTrue(error < TOLERANCE, what + ": relative error " + error);
+        Fixtures.assertClose(what, actual, expected, TOLERANCE);
     }
 }

@@ -1,7 +1,6 @@
 package ai.lorapro.models.llama;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -19,7 +18,6 @@ import ai.lorapro.nn.ModuleTree;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -90,18 +88,7 @@ class LlamaParityTest {
                 NDArray logits = model.logits(store, ids, mask, null, null, true);
                 collector.backward(CausalLmLoss.mean(logits, labels));
             }
-            List<String> checked = new ArrayList<>();
-            for (String key : ref.names()) {
-                if (!key.startsWith("grad.")) {
-                    continue;
-                }
-                String name = key.substring("grad.".length());
-                Parameter p = params.get(name);
-                assertNotNull(p, "no parameter " + name);
-                double error = Fixtures.relativeError(p.getArray().getGradient(), ref.load(manager, key));
-                assertTrue(error < TOLERANCE, "gradient of " + name + ": relative error " + error);
-                checked.add(name);
-            }
+            List<String> checked = Fixtures.assertGradientsMatch(ref, params, manager, TOLERANCE);
             assertEquals(5, checked.size(), "gradients checked: " + checked);
         }
     }

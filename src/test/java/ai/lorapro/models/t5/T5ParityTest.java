@@ -1,7 +1,6 @@
 package ai.lorapro.models.t5;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +18,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -82,25 +80,13 @@ class T5ParityTest {
                                 true);
                 collector.backward(out.loss());
             }
-            List<String> checked = new ArrayList<>();
-            for (String key : ref.names()) {
-                if (!key.startsWith("grad.")) {
-                    continue;
-                }
-                String name = key.substring("grad.".length());
-                Parameter p = params.get(name);
-                assertNotNull(p, "no parameter " + name);
-                assertClose("gradient of " + name, p.getArray().getGradient(), ref.load(manager, key));
-                checked.add(name);
-            }
+            List<String> checked = Fixtures.assertGradientsMatch(ref, params, manager, TOLERANCE);
             assertEquals(5, checked.size(), "gradients checked: " + checked);
             assertTrue(checked.contains("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"));
         }
     }
 
-    private static void assertClose(String what, NDArray actual, NDArray expected) {
-        assertEquals(expected.getShape(), actual.getShape(), what + " shape");
-        double error = Fixtures.relativeError(actual, expected);
-        assertTrue(error < TOLERANCE, what + ": relative error " + error);
+    static void assertClose(String what, NDArray actual, NDArray expected) {
+        Fixtures.assertClose(what, actual, expected, TOLERANCE);
     }
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs one benchmark and prints its JSON lines on stdout; they are also appended to
+# benchmarks/results/<bench>.jsonl (each line carries a timestamp, the machine and its load).
+#
+#   benchmarks/run.sh optimizer-step [--warmup N] [--steps N]
+#   benchmarks/run.sh train-step     [--warmup N] [--steps N] [--methods full,lora,lora-pro,lora-pro-efficient]
+#   benchmarks/run.sh memory         [--steps N] [--methods ...]   (one JVM per method)
+#
+# Environment: JAVA_OPTS (extra JVM flags), MVN_PROFILE (e.g. cuda: no CPU natives on the class path).
+set -euo pipefail
+
+bench="${1:-}"
+case "$bench" in
+  optimizer-step|train-step|memory) shift ;;
+  *) echo "usage: $0 optimizer-step|train-step|memory [options]" >&2; exit 2 ;;
+esac
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+profile=()
+if [[ -n "${MVN_PROFILE:-}" ]]; then
+  profile=(-P "$MVN_PROFILE")
+fi
+
+./mvnw -B -q "${profile[@]}" test-compile >&2
+cpfile="$(mktemp)"
+trap 'rm -f "$cpfile"' EXIT
+./mvnw -B -q "${profile[@]}" dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cpfile" >&2
+classpath="target/test-classes:target/classes:$(cat "$cpfile")"
+
+export OPT_OUT_TRACKING=true
+mkdir -p benchmarks/results
+results="benchmarks/results/$bench.jsonl"
+
+run_java() {
+  # shellcheck disable=SC2086
+  java ${JAVA_OPTS:-} -Dai.djl.offline=true -cp "$classpath" ai.lorapro.benchmarks.Bench "$@" | tee -a "$results"
+}
+
+if [[ "$bench" == memory ]]; then
+  methods="full,lora,lora-pro,lora-pro-efficient"
+  args=()
+  while [[ $# -gt 0 ]]; do
+    if [[ "$1" == --methods ]]; then methods="$2"; shift 2; else args+=("$1"); shift; fi
+  done
+  IFS=',' read -r -a list <<< "$methods"
+  for method in "${list[@]}"; do
+    run_java memory --method "$method" "${args[@]}"
+  done
+else
+  run_java "$bench" "$@"
+fi

@@ -1,0 +1,82 @@
+package ai.lorapro.benchmarks;
+
+import ai.djl.ndarray.NDManager;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Entry point of the benchmarks; prints one JSON line per result on stdout (logs go to stderr).
+ *
+ * <pre>
+ * Bench optimizer-step [--warmup 2] [--steps 7] [--methods lora-adamw,lora-pro-full,lora-pro-efficient,lora-pro-sgd]
+ * Bench train-step [--warmup 2] [--steps 7] [--methods full,lora,lora-pro,lora-pro-efficient]
+ * Bench memory --method lora-pro [--steps 3]
+ * </pre>
+ */
+public final class Bench {
+
+    private Bench() {}
+
+    /**
+     * Runs one benchmark.
+     *
+     * @param args the benchmark name and its options
+     */
+    public static void main(String[] args) {
+        if (args.length == 0) {
+            usage();
+            return;
+        }
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        String bench = args[0];
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        try (NDManager root = NDManager.newBaseManager()) {
+            switch (bench) {
+                case "optimizer-step":
+                    new OptimizerStepBench(
+                                    option(rest, "--warmup", 2),
+                                    option(rest, "--steps", 7),
+                                    methods(rest, OptimizerStepBench.METHODS),
+                                    out)
+                            .run(root);
+                    break;
+                case "train-step":
+                    new TrainStepBench(option(rest, "--warmup", 2), option(rest, "--steps", 7), out)
+                            .run(root, methods(rest, TrainSetup.METHODS));
+                    break;
+                case "memory":
+                    new MemoryBench(option(rest, "--steps", 3), out).run(root, stringOption(rest, "--method", "lora-pro"));
+                    break;
+                default:
+                    usage();
+                    System.exit(2);
+            }
+        }
+    }
+
+    private static void usage() {
+        System.err.println("usage: Bench optimizer-step|train-step|memory [--warmup N] [--steps N] [--methods a,b] [--method m]");
+    }
+
+    private static List<String> methods(List<String> args, List<String> all) {
+        return Arrays.asList(stringOption(args, "--methods", String.join(",", all)).split(","));
+    }
+
+    private static int option(List<String> args, String name, int fallback) {
+        return Integer.parseInt(stringOption(args, name, Integer.toString(fallback)));
+    }
+
+    private static String stringOption(List<String> args, String name, String fallback) {
+        int i = args.indexOf(name);
+        if (i < 0) {
+            return fallback;
+        }
+        if (i + 1 >= args.size()) {
+            throw new IllegalArgumentException(name + " needs a value");
+        }
+        return args.get(i + 1);
+    }
+}

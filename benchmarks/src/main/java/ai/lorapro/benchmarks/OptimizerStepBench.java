@@ -1,0 +1,185 @@
+package ai.lorapro.benchmarks;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import ai.lorapro.optim.LoraProAdamW;
+import ai.lorapro.optim.LoraProOptimizer;
+import ai.lorapro.optim.LoraProSgd;
+
+import java.io.PrintStream;
+import java.lang.reflect.Field;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One optimizer step of one adapted matrix W = W0 + s B A (B m x r, A r x n) at Llama-2-7B shapes,
+ * driven through {@link Optimizer#update} exactly as DJL's parameter server calls it: once per
+ * factor, with a fresh duplicate of the gradient, the weight's own gradient attached.
+ */
+final class OptimizerStepBench {
+
+    static final int RANK = 8;
+    static final float SCALING = 2f;
+    static final long[][] SHAPES = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
+    static final List<String> METHODS = List.of("lora-adamw", "lora-pro-full", "lora-pro-efficient", "lora-pro-sgd");
+    /** Bytes a full-mode step must move at least: read and write both fp32 moments once. */
+    static final int BOUND_BYTES_PER_ELEMENT = 16;
+
+    private final int warmup;
+    private final int timed;
+    private final PrintStream out;
+    private final List<String> methods;
+
+    OptimizerStepBench(int warmup, int timed, List<String> methods, PrintStream out) {
+        this.warmup = warmup;
+        this.timed = timed;
+        this.methods = methods;
+        this.out = out;
+    }
+
+    void run(NDManager root) {
+        long largest = SHAPES[1][0] * SHAPES[1][1];
+        double bestGbPerS = 0;
+        for (Bandwidth.Result r : Bandwidth.measure(root, largest, 2, Math.max(timed, 5))) {
+            out.println(
+                    JsonLine.of("bandwidth")
+                            .put("op", r.op)
+                            .put("elements", largest)
+                            .put("bytes_per_element", r.bytesPerElement)
+                            .put("ms", r.ms)
+                            .put("gb_per_s", r.gbPerS)
+                            .withMachine());
+            if (!r.op.startsWith("copy")) {
+                bestGbPerS = Math.max(bestGbPerS, r.gbPerS);
+            }
+        }
+        for (long[] shape : SHAPES) {
+            for (String method : methods) {
+                out.println(measure(root, method, shape[0], shape[1], bestGbPerS));
+            }
+        }
+    }
+
+    private JsonLine measure(NDManager root, String method, long m, long n, double gbPerS) {
+        try (NDManager manager = root.newSubManager()) {
+            manager.getEngine().setRandomSeed(7);
+            Parameter a = parameter(manager, "lora_A.weight", new Shape(RANK, n), 1 / Math.sqrt(n));
+            Parameter b = parameter(manager, "lora_B.weight", new Shape(m, RANK), 0.01);
+            NDArray gradA = manager.randomNormal(0, 1e-3f, new Shape(RANK, n), DataType.FLOAT32);
+            NDArray gradB = manager.randomNormal(0, 1e-3f, new Shape(m, RANK), DataType.FLOAT32);
+            Optimizer optimizer = optimizer(method, a, b);
+            try {
+                double[] ms =
+                        Timing.run(
+                                warmup,
+                                timed,
+                                () -> {
+                                    update(optimizer, a, gradA);
+                                    update(optimizer, b, gradB);
+                                });
+                double median = Timing.median(ms);
+                JsonLine line =
+                        JsonLine.of("optimizer-step")
+                                .put("method", method)
+                                .put("m", m)
+                                .put("n", n)
+                                .put("r", RANK)
+                                .put("ms", median)
+                                .put("min_ms", Timing.min(ms))
+                                .put("steps", timed)
+                                .put("state_bytes", stateBytes(optimizer));
+                if (method.equals("lora-pro-full")) {
+                    double boundMs = BOUND_BYTES_PER_ELEMENT * (double) m * n / (gbPerS * 1e6);
+                    line.put("bound_ms", boundMs).put("ratio_to_bound", median / boundMs).put("bound_gb_per_s", gbPerS);
+                }
+                return line.withMachine();
+            } finally {
+                if (optimizer instanceof AutoCloseable) {
+                    try {
+                        ((AutoCloseable) optimizer).close();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /** What DJL's LocalParameterServer does: update with a duplicate of the gradient, then close it. */
+    private static void update(Optimizer optimizer, Parameter p, NDArray grad) {
+        try (NDArray copy = grad.duplicate()) {
+            optimizer.update(p.getId(), p.getArray(), copy);
+        }
+    }
+
+    private static Parameter parameter(NDManager manager, String name, Shape shape, double std) {
+        NDArray array = manager.randomNormal(0, (float) std, shape, DataType.FLOAT32);
+        array.setRequiresGradient(true);
+        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
+        p.setArray(array);
+        return p;
+    }
+
+    private static Optimizer optimizer(String method, Parameter a, Parameter b) {
+        Tracker lr = Tracker.fixed(1e-4f);
+        switch (method) {
+            case "lora-adamw":
+                return Optimizer.adamW().optLearningRateTracker(lr).optWeightDecays(0f).build();
+            case "lora-pro-full":
+                return LoraProAdamW.builder()
+                        .setLearningRateTracker(lr)
+                        .optMode(LoraProAdamW.Mode.FULL)
+                        .addLoraPair("pair", a, b, SCALING)
+                        .build();
+            case "lora-pro-efficient":
+                return LoraProAdamW.builder()
+                        .setLearningRateTracker(lr)
+                        .optMode(LoraProAdamW.Mode.EFFICIENT)
+                        .addLoraPair("pair", a, b, SCALING)
+                        .build();
+            case "lora-pro-sgd":
+                return LoraProSgd.builder().setLearningRateTracker(lr).addLoraPair("pair", a, b, SCALING).build();
+            default:
+                throw new IllegalArgumentException("unknown method " + method);
+        }
+    }
+
+    /**
+     * The optimizer's state in bytes: the LoRA-Pro optimizers report it; DJL's AdamW keeps its
+     * moments in private maps, read here by reflection so the figure is measured, not assumed.
+     */
+    static long stateBytes(Optimizer optimizer) {
+        if (optimizer instanceof LoraProOptimizer) {
+            return ((LoraProOptimizer) optimizer).stateBytes();
+        }
+        long total = 0;
+        for (String field : new String[] {"means", "variances"}) {
+            total += bytesOfStateMap(optimizer, field);
+        }
+        return total;
+    }
+
+    private static long bytesOfStateMap(Optimizer optimizer, String fieldName) {
+        try {
+            Field field = optimizer.getClass().getDeclaredField(fieldName);
+            field.setAccessible(true);
+            @SuppressWarnings("unchecked")
+            Map<String, Map<Device, NDArray>> map = (Map<String, Map<Device, NDArray>>) field.get(optimizer);
+            long total = 0;
+            for (Map<Device, NDArray> perDevice : map.values()) {
+                for (NDArray array : perDevice.values()) {
+                    total += array.getShape().size() * array.getDataType().getNumOfBytes();
+                }
+            }
+            return total;
+        } catch (ReflectiveOperationException e) {
+            return -1;
+        }
+    }
+}

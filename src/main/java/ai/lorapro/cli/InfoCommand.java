@@ -1,0 +1,135 @@
+package ai.lorapro.cli;
+
+import ai.djl.ndarray.types.Shape;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.io.HfCheckpoint;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.models.common.CheckpointLoader;
+import ai.lorapro.models.common.LoraSizes;
+import ai.lorapro.models.llama.LlamaConfig;
+import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.llama.LlamaSizes;
+
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code lorapro info}: sizes from a config alone ({@code --config}: parameter counts and the
+ * LoRA-Pro memory estimate), or a whole checkpoint directory validated against its config ({@code
+ * --model}).
+ */
+@Command(name = "info", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Parameter counts and LoRA-Pro memory from a config, or a checkpoint's summary.")
+public final class InfoCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    private Source source;
+
+    /** Exactly one of --config and --model. */
+    static final class Source {
+        @Option(names = "--config", paramLabel = "FILE", description = "A config.json: sizes without weights.")
+        Path config;
+
+        @Option(names = "--model", paramLabel = "DIR", description = "A model directory: validate and summarise.")
+        Path model;
+    }
+
+    @Option(names = "--r", paramLabel = "N", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
+    private int r = 8;
+
+    @Option(names = "--targets", split = ",", paramLabel = "NAMES",
+            description = "Target modules, or all-linear (default: all-linear).")
+    private List<String> targets = new ArrayList<>(List.of(LoraConfig.ALL_LINEAR));
+
+    @Override
+    public Integer call() {
+        if (r < 1) {
+            throw new InvalidInputException("--r must be >= 1, got " + r);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (source.config != null) {
+            report(LlamaConfig.fromJson(source.config), out);
+        } else {
+            LlamaConfig config = ModelFiles.config(source.model);
+            try (HfCheckpoint checkpoint = HfCheckpoint.open(source.model)) {
+                validate(config, checkpoint);
+                HfCheckpoint.Summary summary = checkpoint.summary();
+                out.printf(Locale.ROOT, "checkpoint: %s%n", source.model);
+                out.printf(Locale.ROOT, "tensors: %d in %d file(s), %,d parameters, %,d bytes%n",
+                        summary.tensorCount(), summary.shardCount(), summary.parameterCount(), summary.bytes());
+                summary.parametersByDtype().forEach((dtype, count) ->
+                        out.printf(Locale.ROOT, "  %s: %,d parameters%n", dtype, count));
+                out.println("tensors match config.json");
+            }
+            report(config, out);
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private void report(LlamaConfig config, PrintWriter out) {
+        LoraConfig lora = LoraConfig.builder().setR(r).optTargetModules(targets).build();
+        LoraSizes sizes = LlamaSizes.lora(config, lora);
+        if (sizes.adaptedLayers() == 0) {
+            throw new InvalidInputException("--targets " + targets + " match no linear layer of the model");
+        }
+        long base = LlamaSizes.baseParameters(config);
+        out.printf(Locale.ROOT, "model: llama, %d layers, hidden %d, vocab %d, %,d base parameters%n",
+                config.getNumHiddenLayers(), config.getHiddenSize(), config.getVocabSize(), base);
+        out.printf(Locale.ROOT, "LoRA r=%d on %s: %d layers, %,d trainable parameters (%.3f%% of base)%n",
+                r, String.join(",", targets), sizes.adaptedLayers(), sizes.trainableParameters(),
+                100.0 * sizes.trainableParameters() / base);
+        out.printf(Locale.ROOT, "LoRA / LoRA-Pro efficient AdamW state: 2 x %,d values = %s fp32%n",
+                sizes.trainableParameters(), size(8 * sizes.trainableParameters()));
+        out.printf(Locale.ROOT, "LoRA-Pro AdamW (full) state: 2 x %,d values = %s fp32%n",
+                sizes.adaptedWeightValues(), size(sizes.loraProFullStateBytesFloat32()));
+    }
+
+    /** Bytes in decimal units with one decimal, e.g. {@code 51.8 GB}. */
+    static String size(long bytes) {
+        if (bytes >= 1_000_000_000L) {
+            return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
+        }
+        if (bytes >= 1_000_000L) {
+            return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
+        }
+        return String.format(Locale.ROOT, "%.1f KB", bytes / 1e3);
+    }
+
+    private static void validate(LlamaConfig config, HfCheckpoint checkpoint) {
+        Map<String, Shape> expected = CheckpointLoader.expectedShapes(new LlamaForCausalLM(config));
+        String where = checkpoint.directory().toString();
+        for (Map.Entry<String, Shape> e : expected.entrySet()) {
+            if (!checkpoint.contains(e.getKey())) {
+                throw new CheckpointFormatException(where + ": missing tensor '" + e.getKey() + "'");
+            }
+            Shape actual = checkpoint.info(e.getKey()).shape();
+            if (!actual.equals(e.getValue())) {
+                throw new CheckpointFormatException(where + ": tensor '" + e.getKey() + "' has shape " + actual
+                        + ", expected " + e.getValue());
+            }
+        }
+        TreeSet<String> unexpected = new TreeSet<>(checkpoint.names());
+        unexpected.removeAll(expected.keySet());
+        unexpected.removeIf(name -> name.endsWith(".rotary_emb.inv_freq"));
+        if (!unexpected.isEmpty()) {
+            throw new CheckpointFormatException(where + ": unexpected tensor '" + unexpected.first() + "'");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package ai.lorapro.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import ai.lorapro.data.batch.Batch;
+import ai.lorapro.models.common.CausalLanguageModel;
+import ai.lorapro.models.common.CausalLmLoss;
+
+import java.util.Objects;
+
+/** The causal-LM task: next-token cross-entropy on the labelled positions of each example. */
+public final class CausalLmTask implements TrainTask {
+
+    private final CausalLanguageModel model;
+
+    /**
+     * @param model the language model
+     */
+    public CausalLmTask(CausalLanguageModel model) {
+        this.model = Objects.requireNonNull(model, "model");
+    }
+
+    @Override
+    public Block model() {
+        return model;
+    }
+
+    /** The language model. */
+    public CausalLanguageModel languageModel() {
+        return model;
+    }
+
+    @Override
+    public NDArray[] lossSumAndCount(ParameterStore store, NDManager manager, Batch batch, boolean training) {
+        NDList arrays = batch.toNDList(manager);
+        NDArray logits = model.logits(store, arrays.get(0), arrays.get(1), null, null, training);
+        return CausalLmLoss.sumAndCount(logits, arrays.get(2));
+    }
+}

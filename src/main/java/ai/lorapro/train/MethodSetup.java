@@ -1,0 +1,114 @@
+package ai.lorapro.train;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.training.tracker.Tracker;
+import ai.lorapro.lora.LoraInjector;
+import ai.lorapro.optim.LoraProAdamW;
+import ai.lorapro.optim.LoraProOptimizer;
+import ai.lorapro.optim.LoraProSgd;
+import ai.lorapro.optim.PlainAdamW;
+import ai.lorapro.nn.ModuleTree;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns a loaded model into the trainable model of a {@link Method} and builds the method's
+ * optimizer. Every method shares the learning rate schedule, betas, epsilon and weight decay of the
+ * {@link TrainConfig}:
+ *
+ * <ul>
+ *   <li>{@code full}: every parameter trains, plain AdamW;
+ *   <li>{@code lora}: adapters on the target modules, plain AdamW on A and B;
+ *   <li>{@code lora-pro}: adapters, LoRA-Pro AdamW with full-size moments;
+ *   <li>{@code lora-pro-efficient}: adapters, LoRA-Pro AdamW with factor-size moments;
+ *   <li>{@code lora-pro-sgd}: adapters, LoRA-Pro SGD.
+ * </ul>
+ */
+public final class MethodSetup {
+
+    private MethodSetup() {}
+
+    /**
+     * Injects the adapters (LoRA methods) or unfreezes every weight (full fine-tuning).
+     *
+     * @param model the model with its base weights loaded
+     * @param config the run settings
+     * @return the adapted module paths; empty for full fine-tuning
+     * @throws ai.lorapro.InvalidInputException when a target module matches no layer
+     */
+    public static List<String> prepare(Block model, TrainConfig config) {
+        if (config.getMethod().usesAdapters()) {
+            return LoraInjector.inject(model, config.toLoraConfig());
+        }
+        for (Parameter p : ModuleTree.namedParameters(model).values()) {
+            p.freeze(false);
+        }
+        return List.of();
+    }
+
+    /** The trainable parameters of {@code model} by dotted name, in tree order. */
+    public static Map<String, Parameter> trainableParameters(Block model) {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        ModuleTree.namedParameters(model).forEach((name, p) -> {
+            if (p.requiresGradient()) {
+                out.put(name, p);
+            }
+        });
+        return out;
+    }
+
+    /** The number of trainable values of {@code model}. */
+    public static long trainableCount(Block model) {
+        long n = 0;
+        for (Parameter p : trainableParameters(model).values()) {
+            n += p.getArray().getShape().size();
+        }
+        return n;
+    }
+
+    /**
+     * The optimizer of the method, its state named after the model's parameter paths.
+     *
+     * @param model the prepared model
+     * @param config the run settings
+     * @param learningRate the learning rate tracker
+     * @return the optimizer (close it to free its state)
+     */
+    public static LoraProOptimizer optimizer(Block model, TrainConfig config, Tracker learningRate) {
+        switch (config.getMethod()) {
+            case FULL:
+            case LORA:
+                return PlainAdamW.builder()
+                        .setLearningRateTracker(learningRate)
+                        .optBetas(config.getBeta1(), config.getBeta2())
+                        .optEpsilon(config.getEps())
+                        .optWeightDecay(config.getWeightDecay())
+                        .addLoraLayers(model)
+                        .build();
+            case LORA_PRO:
+            case LORA_PRO_EFFICIENT:
+                return LoraProAdamW.builder()
+                        .setLearningRateTracker(learningRate)
+                        .optBetas(config.getBeta1(), config.getBeta2())
+                        .optEpsilon(config.getEps())
+                        .optWeightDecay(config.getWeightDecay())
+                        .optXMode(config.getXMode())
+                        .optMode(config.getMethod() == Method.LORA_PRO
+                                ? LoraProAdamW.Mode.FULL : LoraProAdamW.Mode.EFFICIENT)
+                        .addLoraLayers(model)
+                        .build();
+            case LORA_PRO_SGD:
+                return LoraProSgd.builder()
+                        .setLearningRateTracker(learningRate)
+                        .optWeightDecay(config.getWeightDecay())
+                        .optXMode(config.getXMode())
+                        .addLoraLayers(model)
+                        .build();
+            default:
+                throw new IllegalStateException("unknown method " + config.getMethod());
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package ai.lorapro.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.lorapro.data.batch.Batch;
+import ai.lorapro.nn.Scalars;
+
+import java.util.List;
+
+/**
+ * The forward and backward passes of one optimizer step: each micro-batch's summed loss is divided
+ * by the supervised-token count of the whole step (so accumulation equals one big batch) and by
+ * nothing else, multiplied by the loss scale, and back-propagated; gradients accumulate in the
+ * parameters.
+ */
+final class StepRunner {
+
+    private final TrainTask task;
+    private final ParameterStore store;
+
+    StepRunner(TrainTask task, ParameterStore store) {
+        this.task = task;
+        this.store = store;
+    }
+
+    /** The outcome of the passes. */
+    record Passes(double loss, long supervisedTokens, long tokens) {}
+
+    /**
+     * Runs the passes of one step on {@code manager} (a per-step sub-manager).
+     *
+     * @param batches the step's micro-batches
+     * @param lossScale the loss scale (1 without fp16)
+     * @return the step's mean loss (unscaled) and token counts
+     */
+    Passes run(NDManager manager, List<Batch> batches, double lossScale) {
+        long supervised = 0;
+        long tokens = 0;
+        for (Batch batch : batches) {
+            supervised += batch.supervisedTokenCount();
+            tokens += batch.tokenCount();
+        }
+        if (supervised == 0) {
+            return new Passes(Double.NaN, 0, tokens);
+        }
+        double factor = lossScale / supervised;
+        double sum = 0;
+        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            for (Batch batch : batches) {
+                NDArray[] parts = task.lossSumAndCount(store, manager, batch, true);
+                NDArray scaled = Scalars.mul(parts[0], factor);
+                collector.backward(scaled);
+                sum += parts[0].getFloat();
+            }
+        }
+        return new Passes(sum / supervised, supervised, tokens);
+    }
+}

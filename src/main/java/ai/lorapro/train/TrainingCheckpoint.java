@@ -1,0 +1,163 @@
+package ai.lorapro.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.AtomicFiles;
+import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.io.PeftAdapter;
+import ai.lorapro.io.SafetensorsFile;
+import ai.lorapro.io.SafetensorsWriter;
+import ai.lorapro.nn.Weights;
+import ai.lorapro.optim.LoraProOptimizer;
+import ai.lorapro.optim.OptimizerState;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Writes and reads a training checkpoint directory, published atomically:
+ *
+ * <pre>
+ * step-000100/
+ *   adapter/adapter_config.json, adapter/adapter_model.safetensors   (LoRA methods, PEFT format)
+ *   model.safetensors                                                 (full fine-tuning: trained weights)
+ *   optimizer.safetensors, optimizer_steps.json                       (optimizer moments and step counts)
+ *   trainer_state.json                                                (step, data position, seed, loss scale, ...)
+ * </pre>
+ */
+public final class TrainingCheckpoint {
+
+    /** The adapter subdirectory. */
+    public static final String ADAPTER_DIR = "adapter";
+    /** The trained weights of full fine-tuning. */
+    public static final String WEIGHTS_FILE = "model.safetensors";
+    /** The optimizer's state arrays. */
+    public static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    /** The optimizer's step counts. */
+    public static final String OPTIMIZER_STEPS_FILE = "optimizer_steps.json";
+
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+
+    private TrainingCheckpoint() {}
+
+    /**
+     * Publishes a checkpoint at {@code dir} (replacing any previous one atomically).
+     *
+     * @param dir the checkpoint directory
+     * @param model the model
+     * @param method the method (adapter or full weights)
+     * @param optimizer the optimizer
+     * @param manager a manager on the model's device for the exported state
+     * @param state the engine's state
+     * @param baseModel the base model name or path for the adapter config
+     * @param taskType the PEFT task type
+     */
+    public static void save(Path dir, Block model, Method method, LoraProOptimizer optimizer,
+            NDManager manager, TrainerState state, String baseModel, String taskType) {
+        AtomicFiles.publishDirectory(dir, tmp -> {
+            if (method.usesAdapters()) {
+                PeftAdapter.save(model, tmp.resolve(ADAPTER_DIR), baseModel, taskType);
+            } else {
+                SafetensorsWriter writer = new SafetensorsWriter();
+                MethodSetup.trainableParameters(model).forEach((name, p) -> writer.add(name, p.getArray()));
+                writer.write(tmp.resolve(WEIGHTS_FILE));
+            }
+            try (NDManager exported = manager.newSubManager()) {
+                OptimizerState snapshot = optimizer.exportState(exported);
+                SafetensorsWriter writer = new SafetensorsWriter();
+                snapshot.getTensors().forEach(writer::add);
+                writer.write(tmp.resolve(OPTIMIZER_FILE));
+                JsonObject steps = new JsonObject();
+                snapshot.getSteps().forEach(steps::addProperty);
+                Files.writeString(tmp.resolve(OPTIMIZER_STEPS_FILE), GSON.toJson(steps) + "\n",
+                        StandardCharsets.UTF_8);
+            }
+            Files.writeString(tmp.resolve(TrainerState.FILE_NAME), state.toJson(), StandardCharsets.UTF_8);
+        });
+    }
+
+    /**
+     * Restores the trained weights and the optimizer state of the checkpoint at {@code dir} into a
+     * model prepared for the same method.
+     *
+     * @return the engine's saved state
+     * @throws InvalidInputException when the checkpoint is incomplete, malformed or was made by
+     *     another method
+     */
+    public static TrainerState restore(Path dir, Block model, Method method, LoraProOptimizer optimizer,
+            NDManager manager) {
+        TrainerState state = TrainerState.read(dir);
+        if (!state.method().equals(method.cliName())) {
+            throw new InvalidInputException("--resume " + dir + ": checkpoint was trained with --method "
+                    + state.method() + ", not " + method.cliName());
+        }
+        if (method.usesAdapters()) {
+            PeftAdapter.load(dir.resolve(ADAPTER_DIR), model);
+        } else {
+            loadWeights(dir.resolve(WEIGHTS_FILE), model, manager);
+        }
+        loadOptimizer(dir, optimizer, manager);
+        return state;
+    }
+
+    private static void loadWeights(Path file, Block model, NDManager manager) {
+        requireFile(file);
+        try (SafetensorsFile source = SafetensorsFile.open(file); NDManager temp = manager.newSubManager()) {
+            for (Map.Entry<String, Parameter> e : MethodSetup.trainableParameters(model).entrySet()) {
+                if (!source.contains(e.getKey())) {
+                    throw new CheckpointFormatException(file + ": missing tensor '" + e.getKey() + "'");
+                }
+                NDArray array = source.load(temp, e.getKey(), e.getValue().getArray().getDataType());
+                if (!array.getShape().equals(e.getValue().getArray().getShape())) {
+                    throw new CheckpointFormatException(file + ": tensor '" + e.getKey() + "' has shape "
+                            + array.getShape() + ", expected " + e.getValue().getArray().getShape());
+                }
+                Weights.assign(e.getValue(), array);
+            }
+        }
+    }
+
+    private static void loadOptimizer(Path dir, LoraProOptimizer optimizer, NDManager manager) {
+        Path tensorsFile = dir.resolve(OPTIMIZER_FILE);
+        Path stepsFile = dir.resolve(OPTIMIZER_STEPS_FILE);
+        requireFile(tensorsFile);
+        requireFile(stepsFile);
+        Map<String, Integer> steps = new LinkedHashMap<>();
+        try {
+            JsonObject o = JsonParser.parseString(Files.readString(stepsFile, StandardCharsets.UTF_8))
+                    .getAsJsonObject();
+            for (Map.Entry<String, JsonElement> e : o.entrySet()) {
+                steps.put(e.getKey(), e.getValue().getAsInt());
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new CheckpointFormatException(stepsFile + ": malformed optimizer step counts");
+        }
+        try (SafetensorsFile source = SafetensorsFile.open(tensorsFile); NDManager temp = manager.newSubManager()) {
+            Map<String, NDArray> tensors = new LinkedHashMap<>();
+            for (String name : source.names()) {
+                tensors.put(name, source.load(temp, name, DataType.FLOAT32));
+            }
+            optimizer.importState(new OptimizerState(tensors, steps));
+        }
+    }
+
+    private static void requireFile(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new CheckpointFormatException(file + ": checkpoint file missing");
+        }
+    }
+}
