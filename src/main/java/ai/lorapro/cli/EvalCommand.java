@@ -8,6 +8,8 @@ import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.tasks.EvalSettings;
+import ai.lorapro.tasks.TaskEvaluator;
 import ai.lorapro.train.CausalLmTask;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Devices;
@@ -26,7 +28,8 @@ import java.util.concurrent.Callable;
 
 /** {@code lorapro eval}: the loss and perplexity of a model, optionally with an adapter, on a data file. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Evaluation loss and perplexity of a model (and adapter) on a JSON-lines file.")
+        description = "Evaluation loss and perplexity of a model (and adapter) on a JSON-lines file, or with --task"
+                + " the metric of one of the paper's tasks.")
 public final class EvalCommand implements Callable<Integer> {
 
     @Spec
@@ -55,10 +58,35 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "DEVICE", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
     private String device = "auto";
 
+    @Option(names = "--task", paramLabel = "TASK",
+            description = "One of the paper's evaluations: glue-sst2, glue-mnli, glue-cola, glue-qnli, glue-mrpc,"
+                    + " gsm8k, humaneval, mt-bench, image-folder (--data in that task's format; see docs/tasks.md).")
+    private String task;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output directory of a --task evaluation.")
+    private Path out;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N",
+            description = "Tokens generated per answer with --task (default: ${DEFAULT-VALUE}).")
+    private int maxNewTokens = 512;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N records with --task.")
+    private int limit;
+
+    @Option(names = "--model-id", paramLabel = "ID",
+            description = "Model id of MT-Bench answers (default: ${DEFAULT-VALUE}).")
+    private String modelId = "lorapro";
+
+    @Option(names = "--skip-bad-lines", description = "Skip and count bad records instead of failing.")
+    private boolean skipBadLines;
+
     @Override
     public Integer call() {
         if (batch < 1 || maxSeqLength < 2) {
             throw new InvalidInputException("--batch must be >= 1 and --max-seq-length >= 2");
+        }
+        if (task != null) {
+            return evaluateTask();
         }
         LlamaConfig config = ModelFiles.config(model);
         try (HfTokenizer tok = ModelFiles.tokenizer(model, tokenizer)) {
@@ -77,6 +105,22 @@ public final class EvalCommand implements Callable<Integer> {
                 spec.commandLine().getOut().flush();
             }
         }
+        return ExitCodes.OK;
+    }
+
+    private Integer evaluateTask() {
+        if (out == null) {
+            throw new InvalidInputException("--out is required with --task");
+        }
+        if (maxNewTokens < 1 || limit < 0) {
+            throw new InvalidInputException("--max-new-tokens must be >= 1 and --limit >= 0");
+        }
+        EvalSettings settings = new EvalSettings(batch, maxNewTokens, maxSeqLength, limit, skipBadLines, modelId);
+        TaskEvaluator evaluator = new TaskEvaluator(model, adapter, tokenizer,
+                Devices.resolve(DeviceChoice.fromCliName(device)), settings);
+        Map<String, Object> metrics = evaluator.evaluate(task, data, out);
+        metrics.forEach((name, value) -> spec.commandLine().getOut().println(name + " " + value));
+        spec.commandLine().getOut().flush();
         return ExitCodes.OK;
     }
 }

@@ -8,7 +8,9 @@ import ai.lorapro.train.TrainConfig;
 import ai.lorapro.optim.XMode;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +33,15 @@ public final class TrainCommand implements Callable<Integer> {
             TrainConfig.builder().setOutputDir(Path.of(".")).build();
 
     private final TrainLauncher launcher;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--task", paramLabel = "TASK",
+            description = "One of the paper's tasks: glue-sst2, glue-mnli, glue-cola, glue-qnli, glue-mrpc,"
+                    + " metamath, codefeedback, wizardlm, image-folder (--data in that task's format; see"
+                    + " docs/tasks.md). Default: JSON lines on a causal LM.")
+    private String task;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "Hugging Face model directory (config.json, *.safetensors).")
@@ -184,7 +195,12 @@ public final class TrainCommand implements Callable<Integer> {
      */
     @Override
     public Integer call() throws Exception {
-        launcher.launch(toJob());
+        TrainJob job = toJob();
+        if (task != null) {
+            TaskLauncher.train(task, job, spec.commandLine().getOut());
+        } else {
+            launcher.launch(job);
+        }
         return ExitCodes.OK;
     }
 
@@ -195,7 +211,11 @@ public final class TrainCommand implements Callable<Integer> {
      */
     TrainJob toJob() {
         requireDirectory(model, "--model");
-        requireFile(data, "--data");
+        if ("image-folder".equals(task)) {
+            requireDirectory(data, "--data");
+        } else {
+            requireFile(data, "--data");
+        }
         if (evalData != null) {
             requireFile(evalData, "--eval-data");
         }

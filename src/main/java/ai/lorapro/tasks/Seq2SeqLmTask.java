@@ -1,0 +1,60 @@
+package ai.lorapro.tasks;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import ai.lorapro.data.batch.Batch;
+import ai.lorapro.models.common.CrossEntropy;
+import ai.lorapro.models.t5.T5ForConditionalGeneration;
+import ai.lorapro.train.TrainTask;
+
+import java.util.Objects;
+
+/**
+ * The encoder-decoder task of the training engine: batches of (source, target) pairs packed by
+ * {@link Seq2SeqExamples} are split, the encoder reads the source, the decoder is teacher-forced
+ * with the target shifted right, and the loss is the cross-entropy summed over target tokens.
+ */
+public final class Seq2SeqLmTask implements TrainTask {
+
+    private final T5ForConditionalGeneration model;
+
+    /**
+     * @param model the encoder-decoder model
+     */
+    public Seq2SeqLmTask(T5ForConditionalGeneration model) {
+        this.model = Objects.requireNonNull(model, "model");
+    }
+
+    @Override
+    public Block model() {
+        return model;
+    }
+
+    @Override
+    public NDArray[] lossSumAndCount(ParameterStore store, NDManager manager, Batch batch, boolean training) {
+        Seq2SeqExamples.Split split = Seq2SeqExamples.split(batch, model.getConfig().getPadTokenId());
+        NDArray ids = create(manager, split.sourceIds());
+        NDArray mask = create(manager, split.sourceMask());
+        NDArray labels = create(manager, split.labels());
+        NDArray encoderHidden = model.encode(store, ids, mask, training);
+        NDArray logits = model.decode(store, model.shiftRight(labels), encoderHidden, mask, null, training);
+        return CrossEntropy.sumAndCount(logits, labels);
+    }
+
+    @Override
+    public String peftTaskType() {
+        return "SEQ_2_SEQ_LM";
+    }
+
+    private static NDArray create(NDManager manager, long[][] rows) {
+        int width = rows[0].length;
+        long[] flat = new long[rows.length * width];
+        for (int b = 0; b < rows.length; b++) {
+            System.arraycopy(rows[b], 0, flat, b * width, width);
+        }
+        return manager.create(flat, new Shape(rows.length, width));
+    }
+}

@@ -1,0 +1,25 @@
+package ai.lorapro.tasks;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * The input files of a task's training run. Optional paths are {@code null} when not given.
+ *
+ * @param modelDir the Hugging Face model directory
+ * @param tokenizerFile a {@code tokenizer.json} overriding the model directory's, or null
+ * @param data the training data file (the ImageFolder root for {@code image-folder})
+ * @param evalData the evaluation data file (GLUE dev split, instruction data), or null; the
+ *     ImageFolder task evaluates on {@code <root>/test} when it exists
+ * @param resumeDir a checkpoint directory to resume from, or null
+ * @param skipBadRecords skip and count bad records instead of failing
+ */
+public record TaskTrainInputs(Path modelDir, Path tokenizerFile, Path data, Path evalData, Path resumeDir,
+        boolean skipBadRecords) {
+
+    /** Checks the required paths are present. */
+    public TaskTrainInputs {
+        Objects.requireNonNull(modelDir, "modelDir");
+        Objects.requireNonNull(data, "data");
+    }
+}

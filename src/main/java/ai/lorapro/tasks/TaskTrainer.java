@@ -1,0 +1,206 @@
+package ai.lorapro.tasks;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.data.batch.Example;
+import ai.lorapro.data.jsonl.TextEncoder;
+import ai.lorapro.data.jsonl.TextRecord;
+import ai.lorapro.models.clip.ClipImageClassifier;
+import ai.lorapro.models.clip.ClipImageProcessor;
+import ai.lorapro.models.clip.ClipModel;
+import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.t5.T5ForConditionalGeneration;
+import ai.lorapro.tasks.glue.GlueEvaluation;
+import ai.lorapro.tasks.glue.GlueExample;
+import ai.lorapro.tasks.glue.GlueReader;
+import ai.lorapro.tasks.glue.GlueTask;
+import ai.lorapro.tasks.instruct.InstructionFormat;
+import ai.lorapro.tasks.instruct.InstructionReader;
+import ai.lorapro.tasks.vision.ImageClassification;
+import ai.lorapro.tasks.vision.ImageClassificationTask;
+import ai.lorapro.tasks.vision.ImageFolder;
+import ai.lorapro.train.CausalLmTask;
+import ai.lorapro.train.Devices;
+import ai.lorapro.train.TrainConfig;
+import ai.lorapro.train.TrainResult;
+import ai.lorapro.train.TrainTask;
+import ai.lorapro.train.TrainingEngine;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Trains one of the paper's tasks on the {@link TrainingEngine}: reads the task's data into
+ * examples, loads the task's model, runs the engine with the task's loss, and evaluates the task's
+ * metric at the end when evaluation data is there (written to {@code <output>/eval/}).
+ *
+ * <ul>
+ *   <li>{@code glue-sst2|glue-mnli|glue-cola|glue-qnli|glue-mrpc}: T5, GLUE TSV or JSON lines,
+ *       text-to-text, dev accuracy by greedy decoding;
+ *   <li>{@code metamath|codefeedback|wizardlm}: Llama, instruction data in the Alpaca template,
+ *       loss on the response, eval loss on the evaluation file;
+ *   <li>{@code image-folder}: CLIP with a zero-shot head, {@code <root>/train}, test accuracy on
+ *       {@code <root>/test}.
+ * </ul>
+ */
+public final class TaskTrainer {
+
+    /** The training task names, as on the command line. */
+    public static final List<String> TASKS = List.of("glue-sst2", "glue-mnli", "glue-cola", "glue-qnli", "glue-mrpc",
+            "metamath", "codefeedback", "wizardlm", "image-folder");
+
+    /** The evaluation outputs' directory inside the run's output directory. */
+    public static final String EVAL_DIR = "eval";
+
+    /** Label words are short: targets are cut to this many tokens. */
+    private static final int MAX_TARGET_TOKENS = 16;
+    private static final int EVAL_BATCH = 16;
+
+    private TaskTrainer() {}
+
+    /**
+     * The result of a task run.
+     *
+     * @param train what the engine reports
+     * @param metrics the task metric after training (empty without evaluation data)
+     * @param skipped bad records skipped while reading
+     */
+    public record Result(TrainResult train, Map<String, Object> metrics, int skipped) {}
+
+    /**
+     * Trains a task.
+     *
+     * @param task a name of {@link #TASKS}
+     * @param config the run settings (method, rank, learning rate, batch, output directory...)
+     * @param inputs the model and data
+     * @return the training result and the task metric
+     * @throws InvalidInputException for an unknown task or unusable model or data files
+     */
+    public static Result train(String task, TrainConfig config, TaskTrainInputs inputs) {
+        String name = task.toLowerCase(Locale.ROOT);
+        if (name.startsWith("glue-")) {
+            return glue(GlueTask.fromName(name), config, inputs);
+        }
+        if (name.equals("image-folder")) {
+            return imageFolder(config, inputs);
+        }
+        if (name.equals("metamath") || name.equals("codefeedback") || name.equals("wizardlm")) {
+            return instruction(InstructionFormat.fromName(name), config, inputs);
+        }
+        throw new InvalidInputException("unknown training task \"" + task + "\" (expected one of "
+                + String.join(", ", TASKS) + ")");
+    }
+
+    private static HfTokenizer tokenizer(TaskTrainInputs inputs) {
+        Path file = inputs.tokenizerFile() != null ? inputs.tokenizerFile() : inputs.modelDir().resolve("tokenizer.json");
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException(file + ": no tokenizer.json (pass --tokenizer)");
+        }
+        return HfTokenizer.load(file);
+    }
+
+    private static void checkVocabulary(HfTokenizer tokenizer, int vocabSize, Path modelDir) {
+        if (tokenizer.vocabSize() > vocabSize) {
+            throw new InvalidInputException(tokenizer.path() + ": tokenizer has " + tokenizer.vocabSize()
+                    + " ids but the model in " + modelDir + " embeds only " + vocabSize);
+        }
+    }
+
+    private static DataType frozenType(TrainConfig config) {
+        return config.isFp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
+    }
+
+    private static TrainResult run(TrainConfig config, NDManager manager, TrainTask task, List<Example> train,
+            List<Example> eval, long padId, TaskTrainInputs inputs) {
+        try (TrainingEngine engine = TrainingEngine.builder()
+                .setTask(task)
+                .setConfig(config)
+                .setManager(manager)
+                .setTrainExamples(train)
+                .optEvalExamples(eval)
+                .optPadId(padId)
+                .optResumeFrom(inputs.resumeDir())
+                .optBaseModel(inputs.modelDir().toString())
+                .build()) {
+            return engine.run();
+        }
+    }
+
+    private static Result glue(GlueTask task, TrainConfig config, TaskTrainInputs inputs) {
+        BadRecords bad = BadRecords.of(inputs.skipBadRecords());
+        Records<GlueExample> train = GlueReader.read(task, inputs.data(), bad);
+        Records<GlueExample> dev = inputs.evalData() == null ? null : GlueReader.read(task, inputs.evalData(), bad);
+        try (HfTokenizer tokenizer = tokenizer(inputs);
+                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
+            T5ForConditionalGeneration model =
+                    T5ForConditionalGeneration.fromPretrained(inputs.modelDir(), manager, frozenType(config));
+            checkVocabulary(tokenizer, model.getConfig().getVocabSize(), inputs.modelDir());
+            Seq2SeqExamples encoder = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, false),
+                    config.getMaxSeqLength(), MAX_TARGET_TOKENS);
+            List<Example> trainExamples = GlueEvaluation.trainingExamples(train.records(), encoder);
+            List<Example> evalExamples = dev == null ? List.of() : GlueEvaluation.trainingExamples(dev.records(), encoder);
+            TrainResult result = run(config, manager, new Seq2SeqLmTask(model), trainExamples, evalExamples,
+                    model.getConfig().getPadTokenId(), inputs);
+            Map<String, Object> metrics = Map.of();
+            if (dev != null) {
+                TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, config.getMaxSeqLength(),
+                        MAX_TARGET_TOKENS, EVAL_BATCH);
+                metrics = GlueEvaluation.evaluate(task, dev.records(), generator)
+                        .write(config.getOutputDir().resolve(EVAL_DIR), Map.of("skipped", bad.skipped()));
+            }
+            return new Result(result, metrics, bad.skipped());
+        }
+    }
+
+    private static Result instruction(InstructionFormat format, TrainConfig config, TaskTrainInputs inputs) {
+        BadRecords bad = BadRecords.of(inputs.skipBadRecords());
+        Records<TextRecord> train = InstructionReader.read(format, inputs.data(), false, bad);
+        Records<TextRecord> eval = inputs.evalData() == null ? null
+                : InstructionReader.read(format, inputs.evalData(), false, bad);
+        try (HfTokenizer tokenizer = tokenizer(inputs);
+                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
+            LlamaForCausalLM model = LlamaForCausalLM.fromPretrained(inputs.modelDir(), manager, frozenType(config));
+            checkVocabulary(tokenizer, model.getConfig().getVocabSize(), inputs.modelDir());
+            TextEncoder encoder = TaskTokenizers.encoder(tokenizer, true);
+            List<Example> trainExamples = InstructionReader.examples(train.records(), encoder, config.getMaxSeqLength());
+            List<Example> evalExamples = eval == null ? List.of()
+                    : InstructionReader.examples(eval.records(), encoder, config.getMaxSeqLength());
+            TrainResult result = run(config, manager, new CausalLmTask(model), trainExamples, evalExamples,
+                    encoder.effectivePadId(), inputs);
+            return new Result(result, Map.of(), bad.skipped());
+        }
+    }
+
+    private static Result imageFolder(TrainConfig config, TaskTrainInputs inputs) {
+        BadRecords bad = BadRecords.of(inputs.skipBadRecords());
+        Path root = inputs.data();
+        List<String> classes = ImageFolder.classesOf(root.resolve("train"));
+        ImageFolder train = ImageFolder.scan(root.resolve("train"), classes, bad);
+        Path testDir = inputs.evalData() != null ? inputs.evalData() : root.resolve("test");
+        ImageFolder test = Files.isDirectory(testDir) ? ImageFolder.scan(testDir, classes, bad) : null;
+        try (HfTokenizer tokenizer = tokenizer(inputs);
+                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
+            ClipModel clip = ClipModel.fromPretrained(inputs.modelDir(), manager, frozenType(config));
+            checkVocabulary(tokenizer, clip.getConfig().getText().vocabSize(), inputs.modelDir());
+            Function<String, long[]> prompts = prompt -> tokenizer.encode(prompt, true);
+            ClipImageClassifier classifier =
+                    ClipImageClassifier.zeroShot(clip, prompts, ImageFolder.promptNames(classes), manager);
+            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().getVision());
+            TrainTask task = new ImageClassificationTask(classifier, train.images(), processor);
+            TrainResult result = run(config, manager, task, ImageClassification.examples(train.images()),
+                    List.of(), 0, inputs);
+            Map<String, Object> metrics = Map.of();
+            if (test != null) {
+                metrics = ImageClassification.evaluate(classifier, test.images(), processor, manager, EVAL_BATCH)
+                        .write(config.getOutputDir().resolve(EVAL_DIR), classes, Map.of("skipped", bad.skipped()));
+            }
+            return new Result(result, metrics, bad.skipped());
+        }
+    }
+}

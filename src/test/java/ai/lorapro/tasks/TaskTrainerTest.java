@@ -1,0 +1,134 @@
+package ai.lorapro.tasks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.train.DeviceChoice;
+import ai.lorapro.train.Method;
+import ai.lorapro.train.TrainConfig;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Each task family trains a few steps on a random tiny model with LoRA and LoRA-Pro: the loss
+ * decreases and the task's evaluation writes its files.
+ */
+class TaskTrainerTest {
+
+    @TempDir
+    static Path models;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void saveModels() {
+        TinyModels.t5(models.resolve("t5"));
+        TinyModels.llama(models.resolve("llama"));
+        TinyModels.clip(models.resolve("clip"));
+    }
+
+    private TrainConfig config(String method, float lr, int steps, Path out) {
+        return TrainConfig.builder()
+                .optMethod(Method.fromCliName(method))
+                .optR(4)
+                .optAlpha(8)
+                .optLr(lr)
+                .optMinLr(lr)
+                .optWarmupRatio(0)
+                .optMaxSteps(steps)
+                .optGlobalBatch(4)
+                .optMicroBatch(4)
+                .optSeed(3)
+                .optMaxSeqLength(64)
+                .optLogInterval(1)
+                .optEvalInterval(1000)
+                .optCheckpointInterval(1000)
+                .optDevice(DeviceChoice.CPU)
+                .setOutputDir(out)
+                .build();
+    }
+
+    private static void assertLossDecreases(TaskTrainer.Result result) {
+        double[] losses = result.train().losses();
+        assertTrue(losses.length >= 4, "ran " + losses.length + " steps");
+        double first = (losses[0] + losses[1]) / 2;
+        double last = (losses[losses.length - 1] + losses[losses.length - 2]) / 2;
+        assertTrue(last < first, "loss did not decrease: " + java.util.Arrays.toString(losses));
+    }
+
+    private static JsonObject metrics(Path out) throws Exception {
+        return JsonParser.parseString(Files.readString(out.resolve(TaskTrainer.EVAL_DIR).resolve(TaskOutputs.METRICS_FILE)))
+                .getAsJsonObject();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lora", "lora-pro"})
+    void glueOnT5(String method) throws Exception {
+        Path train = dir.resolve("train.tsv");
+        List<String> lines = new ArrayList<>(List.of("sentence\tlabel"));
+        String[] words = {"a gripping , funny film", "a dull mess", "wonderful acting", "boring and long"};
+        for (int i = 0; i < 8; i++) {
+            lines.add(words[i % 4] + "\t" + (i % 2 == 0 ? 1 : 0));
+        }
+        Files.write(train, lines);
+        Path dev = dir.resolve("dev.tsv");
+        Files.write(dev, List.of("sentence\tlabel", "a gripping , funny film\t1", "a dull mess\t0"));
+        Path out = dir.resolve("sst2-" + method);
+        TaskTrainer.Result result = TaskTrainer.train("glue-sst2", config(method, 5e-3f, 6, out),
+                new TaskTrainInputs(models.resolve("t5"), null, train, dev, null, false));
+        assertLossDecreases(result);
+        assertEquals(2, metrics(out).get("total").getAsInt());
+        assertEquals(2, Files.readAllLines(out.resolve("eval").resolve("predictions.jsonl")).size());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lora", "lora-pro"})
+    void instructionOnLlama(String method) throws Exception {
+        Path data = dir.resolve("metamath.json");
+        Files.writeString(data, "[{\"query\": \"What is 2+3?\", \"response\": \"2+3=5. The answer is: 5\"},"
+                + "{\"query\": \"What is 4*2?\", \"response\": \"4*2=8. The answer is: 8\"},"
+                + "{\"query\": \"What is 9-1?\", \"response\": \"9-1=8. The answer is: 8\"},"
+                + "{\"query\": \"What is 6/3?\", \"response\": \"6/3=2. The answer is: 2\"}]");
+        Path out = dir.resolve("metamath-" + method);
+        TrainConfig config = config(method, 5e-3f, 6, out).toBuilder().optMaxSeqLength(384).build();
+        TaskTrainer.Result result = TaskTrainer.train("metamath", config,
+                new TaskTrainInputs(models.resolve("llama"), null, data, data, null, false));
+        assertLossDecreases(result);
+        assertTrue(result.train().finalEval().containsKey("loss"), result.train().finalEval().toString());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lora", "lora-pro"})
+    void imageFolderOnClip(String method) throws Exception {
+        Path root = dir.resolve("images");
+        ImageFolderTest.twoClassFolder(root);
+        Path out = dir.resolve("images-" + method);
+        TaskTrainer.Result result = TaskTrainer.train("image-folder", config(method, 1e-2f, 6, out),
+                new TaskTrainInputs(models.resolve("clip"), null, root, null, null, false));
+        assertLossDecreases(result);
+        JsonObject metrics = metrics(out);
+        assertEquals(2, metrics.get("total").getAsInt());
+        assertEquals("image-folder", metrics.get("task").getAsString());
+    }
+
+    @org.junit.jupiter.api.Test
+    void unknownTaskIsInvalidInput() {
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> TaskTrainer.train("squad",
+                config("lora", 1e-3f, 1, dir.resolve("x")), new TaskTrainInputs(dir, null, dir, null, null, false)));
+        assertTrue(e.getMessage().contains("unknown training task \"squad\""), e.getMessage());
+    }
+}
