@@ -1,17 +1,16 @@
 package ai.lorapro.tasks;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.jsonl.StrictJson;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,8 +28,6 @@ import java.util.List;
  * cannot be found).
  */
 public final class JsonLines {
-
-    private static final java.util.regex.Pattern AT_COLUMN = java.util.regex.Pattern.compile("at line \\d+ column \\d+");
 
     private JsonLines() {}
 
@@ -122,7 +119,7 @@ public final class JsonLines {
             reader.endArray();
         } catch (JsonParseException | IOException | IllegalStateException e) {
             throw new InvalidInputException(file + ": malformed JSON array after element " + element + ": "
-                    + firstLine(e.getMessage()));
+                    + StrictJson.describe(e.getMessage()));
         }
         return new Records<>(records, bad.skipped() - skippedBefore);
     }
@@ -133,35 +130,6 @@ public final class JsonLines {
      * @throws InvalidInputException naming {@code file:line} if it is not one
      */
     public static JsonRecord parseObject(String line, String file, long lineNumber) {
-        JsonElement element;
-        try {
-            JsonReader reader = new JsonReader(new StringReader(line));
-            reader.setStrictness(Strictness.STRICT);
-            element = JsonParser.parseReader(reader);
-            if (reader.peek() != JsonToken.END_DOCUMENT) {
-                throw new JsonParseException("trailing characters after the JSON value");
-            }
-        } catch (JsonParseException | IOException e) {
-            throw new InvalidInputException(file + ":" + lineNumber + ": malformed JSON: "
-                    + firstLine(e.getMessage()));
-        }
-        if (!element.isJsonObject()) {
-            throw new InvalidInputException(file + ":" + lineNumber + ": expected a JSON object");
-        }
-        return new JsonRecord(element.getAsJsonObject(), file + ":" + lineNumber, lineNumber);
-    }
-
-    /** Gson's message without its exception-class prefix, advice and troubleshooting link. */
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "unreadable";
-        }
-        int nl = message.indexOf('\n');
-        String line = nl < 0 ? message : message.substring(0, nl);
-        java.util.regex.Matcher at = AT_COLUMN.matcher(line);
-        if (line.contains("setStrictness") && at.find()) {
-            return "syntax error " + at.group();
-        }
-        return line.replaceFirst("^[a-z.]+\\.[A-Za-z]+Exception: ", "");
+        return new JsonRecord(StrictJson.parseObjectLine(line, file, lineNumber), file + ":" + lineNumber, lineNumber);
     }
 }

@@ -4,15 +4,8 @@ import ai.lorapro.InvalidInputException;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
-import com.google.gson.Strictness;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
 
-import java.io.IOException;
-import java.io.StringReader;
 
 /**
  * Parses one JSON-lines record into a {@link TextRecord}. A record with {@code "prompt"} or {@code
@@ -29,23 +22,7 @@ final class JsonlReader {
      * @throws InvalidInputException naming file, line and, when one is missing, the field
      */
     static TextRecord parse(String json, String file, long line) {
-        JsonElement element;
-        try {
-            // Strict: JSON lines written by other tools must be real JSON, not Gson's dialect.
-            JsonReader reader = new JsonReader(new StringReader(json));
-            reader.setStrictness(Strictness.STRICT);
-            element = JsonParser.parseReader(reader);
-            if (reader.peek() != JsonToken.END_DOCUMENT) {
-                throw new JsonParseException("trailing characters after the JSON value");
-            }
-        } catch (JsonParseException | IOException e) {
-            throw new InvalidInputException(file + ":" + line + ": malformed JSON: "
-                    + firstLine(e.getMessage()));
-        }
-        if (!element.isJsonObject()) {
-            throw new InvalidInputException(file + ":" + line + ": expected a JSON object");
-        }
-        JsonObject object = element.getAsJsonObject();
+        JsonObject object = StrictJson.parseObjectLine(json, file, line);
         if (object.has("prompt") || object.has("response")) {
             String prompt = stringField(object, "prompt", file, line);
             String response = stringField(object, "response", file, line);
@@ -69,13 +46,5 @@ final class JsonlReader {
                     file + ":" + line + ": field \"" + field + "\" must be a string");
         }
         return value.getAsString();
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "unreadable";
-        }
-        int nl = message.indexOf('\n');
-        return nl < 0 ? message : message.substring(0, nl);
     }
 }

@@ -1,0 +1,64 @@
+package ai.lorapro.data.jsonl;
+
+import ai.lorapro.InvalidInputException;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Strict parsing of one JSON-lines record. JSON lines written by other tools must be real JSON,
+ * not Gson's lenient dialect, and errors name {@code file:line}.
+ */
+public final class StrictJson {
+
+    private static final Pattern AT_COLUMN = Pattern.compile("at line \\d+ column \\d+");
+
+    private StrictJson() {}
+
+    /**
+     * Parses {@code line}, the content of {@code file:lineNumber}, as one JSON object.
+     *
+     * @throws InvalidInputException naming {@code file:lineNumber} if it is not exactly one object
+     */
+    public static JsonObject parseObjectLine(String line, String file, long lineNumber) {
+        JsonElement element;
+        try {
+            JsonReader reader = new JsonReader(new StringReader(line));
+            reader.setStrictness(Strictness.STRICT);
+            element = JsonParser.parseReader(reader);
+            if (reader.peek() != JsonToken.END_DOCUMENT) {
+                throw new JsonParseException("trailing characters after the JSON value");
+            }
+        } catch (JsonParseException | IOException e) {
+            throw new InvalidInputException(file + ":" + lineNumber + ": malformed JSON: " + describe(e.getMessage()));
+        }
+        if (!element.isJsonObject()) {
+            throw new InvalidInputException(file + ":" + lineNumber + ": expected a JSON object");
+        }
+        return element.getAsJsonObject();
+    }
+
+    /** Gson's message without its exception-class prefix, advice and troubleshooting link. */
+    public static String describe(String message) {
+        if (message == null) {
+            return "unreadable";
+        }
+        int nl = message.indexOf('\n');
+        String line = nl < 0 ? message : message.substring(0, nl);
+        Matcher at = AT_COLUMN.matcher(line);
+        if (line.contains("setStrictness") && at.find()) {
+            return "syntax error " + at.group();
+        }
+        return line.replaceFirst("^[a-z.]+\\.[A-Za-z]+Exception: ", "");
+    }
+}
