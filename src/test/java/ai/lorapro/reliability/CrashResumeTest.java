@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsFile;
+import ai.lorapro.train.MetricsLog;
 import ai.lorapro.train.TrainerState;
 import ai.lorapro.train.TrainingCheckpoint;
 import ai.lorapro.train.TrainingEngine;
@@ -187,6 +188,12 @@ class CrashResumeTest {
         assertEquals(a.position(), b.position());
         assertEquals(a.skippedSteps(), b.skippedSteps());
         assertEquals(a.datasetFingerprint(), b.datasetFingerprint());
+        // the metrics hold every step once, with the uninterrupted run's losses
+        MetricsLog.Series wholeLoss = MetricsLog.read(whole.resolve(TrainingEngine.METRICS_FILE), "loss");
+        MetricsLog.Series resumedLoss = MetricsLog.read(crashed.resolve(TrainingEngine.METRICS_FILE), "loss");
+        assertEquals(STEPS, wholeLoss.steps().length);
+        assertArrayEquals(wholeLoss.steps(), resumedLoss.steps());
+        assertArrayEquals(wholeLoss.values(), resumedLoss.values());
         System.out.printf("CrashResumeTest: uninterrupted %d steps in %.1f s; killed at step %d (last checkpoint %d,"
                         + " %d published); resumed from %d to %d in %.1f s; adapter and optimizer state bit-identical%n",
                 STEPS, wholeSeconds, killedAt, lastCheckpoint, published.size(), lastCheckpoint, STEPS, resumedSeconds);
