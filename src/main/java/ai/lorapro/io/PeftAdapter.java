@@ -295,7 +295,8 @@ public final class PeftAdapter {
                 throw new InvalidInputException(
                         pickle
                                 + " is a PyTorch pickle, which is never read because unpickling can run"
-                                + " code: save the adapter with safe_serialization=True");
+                                + " code: convert it to safetensors (" + WEIGHTS_NAME
+                                + ", e.g. model.save_pretrained(dir, safe_serialization=True))");
             }
             throw new CheckpointFormatException(weights + ": adapter weights file does not exist");
         }

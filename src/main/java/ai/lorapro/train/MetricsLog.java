@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 
 /** Reads a series back out of a {@link MetricsWriter} file, e.g. the loss curve for a plot. */
 public final class MetricsLog {
@@ -48,6 +49,20 @@ public final class MetricsLog {
             }
         }
         return new Series(toArray(steps), toArray(values));
+    }
+
+    /** The {@code step} of a metrics line, or empty when the line is blank, torn or has none. */
+    static OptionalLong stepOf(String line) {
+        if (line.isBlank()) {
+            return OptionalLong.empty();
+        }
+        try {
+            JsonElement step = parse(line, null, 0).get("step");
+            return step != null && step.isJsonPrimitive() && step.getAsJsonPrimitive().isNumber()
+                    ? OptionalLong.of(step.getAsLong()) : OptionalLong.empty();
+        } catch (InvalidInputException | NumberFormatException e) {
+            return OptionalLong.empty();
+        }
     }
 
     private static JsonObject parse(String line, Path file, int number) {

@@ -1,5 +1,7 @@
 package ai.lorapro.train;
 
+import ai.lorapro.io.AtomicFiles;
+
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -12,7 +14,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * Writes training metrics as JSON lines, one object per call, flushed at once so a crash loses
@@ -48,6 +53,34 @@ public final class MetricsWriter implements Closeable {
                         StandardOpenOption.CREATE, StandardOpenOption.APPEND)
                 : Files.newBufferedWriter(file, StandardCharsets.UTF_8);
         return new MetricsWriter(out);
+    }
+
+    /**
+     * Opens {@code file} to continue a run whose last completed step is {@code step} (0: a new
+     * run, which starts the file over). Lines of later steps, which a run killed after its last
+     * checkpoint wrote, and a torn last line are dropped first (the file is rewritten
+     * atomically), so that after a resume every step appears once.
+     *
+     * @param file the metrics file
+     * @param step the step the run continues after
+     * @return the writer, appending
+     * @throws IOException when the file cannot be read or opened
+     */
+    public static MetricsWriter openAfter(Path file, long step) throws IOException {
+        if (step > 0 && Files.isRegularFile(file)) {
+            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            List<String> kept = new ArrayList<>();
+            for (String line : lines) {
+                OptionalLong lineStep = MetricsLog.stepOf(line);
+                if (lineStep.isPresent() && lineStep.getAsLong() <= step) {
+                    kept.add(line);
+                }
+            }
+            if (kept.size() != lines.size()) {
+                AtomicFiles.writeString(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
+            }
+        }
+        return open(file, step > 0);
     }
 
     /**

@@ -178,7 +178,7 @@ public final class TrainingEngine implements AutoCloseable {
         ProgressReporter progress = ProgressReporter.create(globalStep, totalSteps, config.getLogInterval());
         ParameterStore store = new ParameterStore(manager, false);
         StepRunner runner = new StepRunner(task, store);
-        try (MetricsWriter metrics = MetricsWriter.open(metricsFile, globalStep > 0)) {
+        try (MetricsWriter metrics = MetricsWriter.openAfter(metricsFile, globalStep)) {
             while (globalStep < end) {
                 double loss = step(runner, metrics, progress);
                 losses.add(loss);

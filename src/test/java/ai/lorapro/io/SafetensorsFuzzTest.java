@@ -114,6 +114,9 @@ class SafetensorsFuzzTest {
         // both paths must be exercised, or the harness is not testing anything
         assertTrue(loaded > iterations / 20, "only " + loaded + " mutants loaded");
         assertTrue(refused > iterations / 5, "only " + refused + " mutants were refused");
+        // the requirement: at least 10,000 mutants within 60 s
+        assertTrue(iterations / seconds >= 10_000 / 60.0,
+                String.format(java.util.Locale.ROOT, "%.0f mutants/s, below 10,000 per minute", iterations / seconds));
     }
 
     private enum Outcome { LOADED, REFUSED }
