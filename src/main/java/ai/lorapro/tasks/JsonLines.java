@@ -1,6 +1,7 @@
 package ai.lorapro.tasks;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.TextLines;
 import ai.lorapro.data.jsonl.StrictJson;
 
 import com.google.gson.JsonElement;
@@ -11,7 +12,6 @@ import com.google.gson.stream.JsonReader;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -57,25 +57,17 @@ public final class JsonLines {
         }
         List<T> records = new ArrayList<>();
         int skippedBefore = bad.skipped();
-        long lineNumber = 0;
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            for (String line; (line = reader.readLine()) != null; ) {
-                lineNumber++;
+        try (TextLines lines = TextLines.open(file)) {
+            for (String line; (line = lines.next()) != null; ) {
                 if (line.isBlank()) {
                     continue;
                 }
                 try {
-                    records.add(parser.parse(parseObject(line, file.toString(), lineNumber)));
+                    records.add(parser.parse(parseObject(line, file.toString(), lines.number())));
                 } catch (InvalidInputException e) {
                     bad.handle(e);
                 }
             }
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(file + ": no such file");
-        } catch (CharacterCodingException e) {
-            throw new InvalidInputException(file + ":" + (lineNumber + 1) + ": not UTF-8 text");
-        } catch (IOException e) {
-            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
         }
         return new Records<>(records, bad.skipped() - skippedBefore);
     }

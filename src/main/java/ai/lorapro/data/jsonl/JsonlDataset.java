@@ -1,17 +1,12 @@
 package ai.lorapro.data.jsonl;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.TextLines;
 import ai.lorapro.data.batch.Example;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -122,16 +117,15 @@ public final class JsonlDataset {
             int skipped = 0;
             int dropped = 0;
             int truncated = 0;
-            long lineNumber = 0;
-            try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                for (String line; (line = reader.readLine()) != null; ) {
-                    lineNumber++;
+            long lineCount;
+            try (TextLines lines = TextLines.open(file)) {
+                for (String line; (line = lines.next()) != null; ) {
                     if (line.isBlank()) {
                         continue;
                     }
                     TextRecord record;
                     try {
-                        record = JsonlReader.parse(line, file.toString(), lineNumber);
+                        record = JsonlReader.parse(line, file.toString(), lines.number());
                     } catch (InvalidInputException e) {
                         if (!skipBadLines) {
                             throw e;
@@ -151,12 +145,7 @@ public final class JsonlDataset {
                     }
                     examples.add(example);
                 }
-            } catch (NoSuchFileException e) {
-                throw new InvalidInputException(file + ": no such file");
-            } catch (CharacterCodingException e) {
-                throw new InvalidInputException(file + ":" + (lineNumber + 1) + ": not UTF-8 text");
-            } catch (IOException e) {
-                throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
+                lineCount = lines.number();
             }
             if (skipped > REPORTED_BAD_LINES) {
                 LOGGER.warn("{}: skipped {} bad lines in all", file, skipped);
@@ -166,7 +155,7 @@ public final class JsonlDataset {
                         file, dropped, maxLength);
             }
             if (examples.isEmpty()) {
-                throw new InvalidInputException(file + ": no usable examples (" + lineNumber
+                throw new InvalidInputException(file + ": no usable examples (" + lineCount
                         + " lines, " + skipped + " skipped, " + dropped + " without loss tokens)");
             }
             return new JsonlDataset(examples, skipped, dropped, truncated);

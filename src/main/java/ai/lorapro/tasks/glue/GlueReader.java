@@ -1,17 +1,12 @@
 package ai.lorapro.tasks.glue;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.TextLines;
 import ai.lorapro.tasks.BadRecords;
 import ai.lorapro.tasks.JsonLines;
 import ai.lorapro.tasks.JsonRecord;
 import ai.lorapro.tasks.Records;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -73,14 +68,9 @@ public final class GlueReader {
     private static Records<GlueExample> readTsv(GlueTask task, Path file, BadRecords bad) {
         List<GlueExample> examples = new ArrayList<>();
         int skippedBefore = bad.skipped();
-        long lineNumber = 0;
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try (TextLines lines = TextLines.open(file)) {
             TsvLayout layout = null;
-            for (String line; (line = reader.readLine()) != null; ) {
-                lineNumber++;
-                if (lineNumber == 1 && line.startsWith("\uFEFF")) {
-                    line = line.substring(1);
-                }
+            for (String line; (line = lines.next()) != null; ) {
                 if (line.isEmpty()) {
                     continue;
                 }
@@ -92,17 +82,11 @@ public final class GlueReader {
                     }
                 }
                 try {
-                    examples.add(layout.example(task, cells, file + ":" + lineNumber, lineNumber));
+                    examples.add(layout.example(task, cells, file + ":" + lines.number(), lines.number()));
                 } catch (InvalidInputException e) {
                     bad.handle(e);
                 }
             }
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(file + ": no such file");
-        } catch (CharacterCodingException e) {
-            throw new InvalidInputException(file + ":" + (lineNumber + 1) + ": not UTF-8 text");
-        } catch (IOException e) {
-            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
         }
         return new Records<>(examples, bad.skipped() - skippedBefore);
     }

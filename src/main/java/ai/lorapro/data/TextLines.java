@@ -1,0 +1,86 @@
+package ai.lorapro.data;
+
+import ai.lorapro.InvalidInputException;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * The lines of a UTF-8 data file, numbered from 1, with a leading byte-order mark removed. Every
+ * failure to read is an {@link InvalidInputException} naming the file (and the line, for text that
+ * is not UTF-8), so the readers of each data format only deal with their own syntax.
+ *
+ * <pre>{@code
+ * try (TextLines lines = TextLines.open(file)) {
+ *     for (String line; (line = lines.next()) != null; ) {
+ *         ... lines.number() ...
+ *     }
+ * }
+ * }</pre>
+ */
+public final class TextLines implements AutoCloseable {
+
+    private final Path file;
+    private final BufferedReader reader;
+    private long number;
+
+    private TextLines(Path file, BufferedReader reader) {
+        this.file = file;
+        this.reader = reader;
+    }
+
+    /**
+     * Opens {@code file}.
+     *
+     * @throws InvalidInputException if it does not exist or cannot be read
+     */
+    public static TextLines open(Path file) {
+        try {
+            return new TextLines(file, Files.newBufferedReader(file, StandardCharsets.UTF_8));
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException(file + ": no such file");
+        } catch (IOException e) {
+            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The next line, or null at the end of the file.
+     *
+     * @throws InvalidInputException naming the file and line if it cannot be read
+     */
+    public String next() {
+        String line;
+        try {
+            line = reader.readLine();
+        } catch (CharacterCodingException e) {
+            throw new InvalidInputException(file + ":" + (number + 1) + ": not UTF-8 text");
+        } catch (IOException e) {
+            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        if (line == null) {
+            return null;
+        }
+        number++;
+        return number == 1 && line.startsWith("\uFEFF") ? line.substring(1) : line;
+    }
+
+    /** The number of the line {@link #next()} returned last (0 before the first). */
+    public long number() {
+        return number;
+    }
+
+    @Override
+    public void close() {
+        try {
+            reader.close();
+        } catch (IOException e) {
+            throw new InvalidInputException(file + ": cannot close: " + e.getMessage(), e);
+        }
+    }
+}
