@@ -1,7 +1,6 @@
 package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
@@ -11,12 +10,11 @@ import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.tasks.EvalSettings;
 import ai.lorapro.tasks.TaskEvaluator;
 import ai.lorapro.train.CausalLmTask;
-import ai.lorapro.train.DeviceChoice;
-import ai.lorapro.train.Devices;
 import ai.lorapro.train.Evaluator;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -35,18 +33,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
-    private Path model;
-
-    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter directory to apply.")
-    private Path adapter;
+    @Mixin
+    private ModelOptions modelOptions;
 
     @Option(names = "--data", required = true, paramLabel = "FILE",
             description = "JSON lines of {\"prompt\",\"response\"} or {\"text\"}.")
     private Path data;
-
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json instead of the model's.")
-    private Path tokenizer;
 
     @Option(names = "--batch", paramLabel = "N", description = "Examples per forward pass (default: ${DEFAULT-VALUE}).")
     private int batch = 8;
@@ -54,9 +46,6 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--max-seq-length", paramLabel = "N",
             description = "Truncate examples to N tokens (default: ${DEFAULT-VALUE}).")
     private int maxSeqLength = 512;
-
-    @Option(names = "--device", paramLabel = "DEVICE", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
-    private String device = "auto";
 
     @Option(names = "--task", paramLabel = "TASK",
             description = "One of the paper's evaluations: glue-sst2, glue-mnli, glue-cola, glue-qnli, glue-mrpc,"
@@ -88,16 +77,12 @@ public final class EvalCommand implements Callable<Integer> {
         if (task != null) {
             return evaluateTask();
         }
-        LlamaConfig config = ModelFiles.config(model);
-        try (HfTokenizer tok = ModelFiles.tokenizer(model, tokenizer)) {
-            ModelFiles.checkFit(tok, config);
+        LlamaConfig config = modelOptions.config();
+        try (HfTokenizer tok = modelOptions.tokenizer(config)) {
             TextEncoder encoder = ModelFiles.encoder(tok, config);
             List<Example> examples = ModelFiles.examples(data, encoder, maxSeqLength, false);
-            try (NDManager manager = NDManager.newBaseManager(Devices.resolve(DeviceChoice.fromCliName(device)))) {
-                LlamaForCausalLM m = ModelFiles.load(model, manager, DataType.FLOAT32);
-                if (adapter != null) {
-                    ModelFiles.applyAdapter(m, adapter);
-                }
+            try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
+                LlamaForCausalLM m = modelOptions.load(manager);
                 Map<String, Double> metrics = Evaluator.evaluate(new CausalLmTask(m), manager, examples, batch,
                         encoder.effectivePadId());
                 spec.commandLine().getOut().printf(Locale.ROOT, "examples %d%neval_loss %.6f%nperplexity %.4f%n",
@@ -116,8 +101,8 @@ public final class EvalCommand implements Callable<Integer> {
             throw new InvalidInputException("--max-new-tokens must be >= 1 and --limit >= 0");
         }
         EvalSettings settings = new EvalSettings(batch, maxNewTokens, maxSeqLength, limit, skipBadLines, modelId);
-        TaskEvaluator evaluator = new TaskEvaluator(model, adapter, tokenizer,
-                Devices.resolve(DeviceChoice.fromCliName(device)), settings);
+        TaskEvaluator evaluator = new TaskEvaluator(
+                modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings);
         Map<String, Object> metrics = evaluator.evaluate(task, data, out);
         metrics.forEach((name, value) -> spec.commandLine().getOut().println(name + " " + value));
         spec.commandLine().getOut().flush();

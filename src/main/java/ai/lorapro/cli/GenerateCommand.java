@@ -1,23 +1,20 @@
 package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.models.common.Generator;
 import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
-import ai.lorapro.train.DeviceChoice;
-import ai.lorapro.train.Devices;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -30,14 +27,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
-    private Path model;
-
-    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter directory to apply.")
-    private Path adapter;
-
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json instead of the model's.")
-    private Path tokenizer;
+    @Mixin
+    private ModelOptions modelOptions;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "A prompt; repeat for several.")
     private List<String> prompts = new ArrayList<>();
@@ -55,9 +46,6 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
     private long seed = 42;
 
-    @Option(names = "--device", paramLabel = "DEVICE", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
-    private String device = "auto";
-
     @Override
     public Integer call() {
         if (maxNewTokens < 1) {
@@ -69,9 +57,8 @@ public final class GenerateCommand implements Callable<Integer> {
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new InvalidInputException("--temperature must be > 0, got " + temperature);
         }
-        LlamaConfig config = ModelFiles.config(model);
-        try (HfTokenizer tok = ModelFiles.tokenizer(model, tokenizer)) {
-            ModelFiles.checkFit(tok, config);
+        LlamaConfig config = modelOptions.config();
+        try (HfTokenizer tok = modelOptions.tokenizer(config)) {
             TextEncoder encoder = ModelFiles.encoder(tok, config);
             long[][] ids = new long[prompts.size()][];
             for (int i = 0; i < ids.length; i++) {
@@ -93,11 +80,8 @@ public final class GenerateCommand implements Callable<Integer> {
             if (topP != null) {
                 builder.optSampling(temperature, topP, seed);
             }
-            try (NDManager manager = NDManager.newBaseManager(Devices.resolve(DeviceChoice.fromCliName(device)))) {
-                LlamaForCausalLM m = ModelFiles.load(model, manager, DataType.FLOAT32);
-                if (adapter != null) {
-                    ModelFiles.applyAdapter(m, adapter);
-                }
+            try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
+                LlamaForCausalLM m = modelOptions.load(manager);
                 List<long[]> outputs = Prompts.generate(builder.build(), m, manager, ids, encoder.effectivePadId());
                 PrintWriter out = spec.commandLine().getOut();
                 for (long[] generated : outputs) {

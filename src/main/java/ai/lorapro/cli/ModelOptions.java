@@ -1,0 +1,61 @@
+package ai.lorapro.cli;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.models.llama.LlamaConfig;
+import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.train.DeviceChoice;
+import ai.lorapro.train.Devices;
+
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** The options of every command that runs a model: {@code --model --adapter --tokenizer --device}. */
+final class ModelOptions {
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
+    Path model;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter directory to apply.")
+    Path adapter;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json instead of the model's.")
+    Path tokenizer;
+
+    @Option(names = "--device", paramLabel = "DEVICE", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
+    String device = "auto";
+
+    /** The device chosen by {@code --device}. */
+    Device device() {
+        return Devices.resolve(DeviceChoice.fromCliName(device));
+    }
+
+    /** The model's configuration. */
+    LlamaConfig config() {
+        return ModelFiles.config(model);
+    }
+
+    /** The tokenizer, checked to fit the model's vocabulary. */
+    HfTokenizer tokenizer(LlamaConfig config) {
+        HfTokenizer tok = ModelFiles.tokenizer(model, tokenizer);
+        try {
+            ModelFiles.checkFit(tok, config);
+            return tok;
+        } catch (RuntimeException e) {
+            tok.close();
+            throw e;
+        }
+    }
+
+    /** The model on {@code manager}, with the adapter applied when one was given. */
+    LlamaForCausalLM load(NDManager manager) {
+        LlamaForCausalLM m = ModelFiles.load(model, manager, DataType.FLOAT32);
+        if (adapter != null) {
+            ModelFiles.applyAdapter(m, adapter);
+        }
+        return m;
+    }
+}
