@@ -22,11 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,18 +50,6 @@ class CliEndToEndTest {
     @TempDir
     Path tmp;
 
-    /** The output and exit code of one command. */
-    private record Result(int code, String out, String err) {}
-
-    private static Result cli(String... args) {
-        CommandLine cli = LoraProCli.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Result(code, out.toString(), err.toString());
-    }
 
     private static int threads;
 
@@ -137,7 +122,7 @@ class CliEndToEndTest {
     @EnumSource(Method.class)
     void trainsResumesAndEvaluatesEveryMethod(Method method) throws IOException {
         Path out = tmp.resolve("run");
-        Result trained = cli(trainArgs(method, out));
+        CliRun.Result trained = CliRun.cli(trainArgs(method, out));
         assertEquals(0, trained.code(), trained.err());
         assertTrue(trained.out().contains("trained " + method.cliName() + " for 4 steps"), trained.out());
         MetricsLog.Series losses = MetricsLog.read(out.resolve(TrainingEngine.METRICS_FILE), "loss");
@@ -150,7 +135,7 @@ class CliEndToEndTest {
         assertTrue(Files.isDirectory(step2) && Files.isDirectory(step4));
 
         Path resumedOut = tmp.resolve("resumed");
-        Result resumed = cli(trainArgs(method, resumedOut, "--resume", step2.toString()));
+        CliRun.Result resumed = CliRun.cli(trainArgs(method, resumedOut, "--resume", step2.toString()));
         assertEquals(0, resumed.code(), resumed.err());
         String weights = method.usesAdapters() ? "adapter/adapter_model.safetensors" : "model.safetensors";
         assertSameTensors(step4.resolve(weights), TrainingEngine.checkpointDir(resumedOut, 4).resolve(weights));
@@ -158,8 +143,8 @@ class CliEndToEndTest {
                 TrainingEngine.checkpointDir(resumedOut, 4).resolve("optimizer.safetensors"));
 
         if (method.usesAdapters()) {
-            Result base = cli("eval", "--model", modelDir.toString(), "--data", evalData.toString(), "--device", "cpu");
-            Result tuned = cli("eval", "--model", modelDir.toString(), "--adapter", step4.resolve("adapter").toString(),
+            CliRun.Result base = CliRun.cli("eval", "--model", modelDir.toString(), "--data", evalData.toString(), "--device", "cpu");
+            CliRun.Result tuned = CliRun.cli("eval", "--model", modelDir.toString(), "--adapter", step4.resolve("adapter").toString(),
                     "--data", evalData.toString(), "--device", "cpu");
             assertEquals(0, tuned.code(), tuned.err());
             assertTrue(evalLoss(tuned.out()) < evalLoss(base.out()),
@@ -179,25 +164,25 @@ class CliEndToEndTest {
     @Test
     void mergeWritesAModelWhoseLossEqualsTheAdapters() {
         Path out = tmp.resolve("run");
-        assertEquals(0, cli(trainArgs(Method.LORA_PRO, out)).code());
+        assertEquals(0, CliRun.cli(trainArgs(Method.LORA_PRO, out)).code());
         Path adapter = TrainingEngine.checkpointDir(out, 4).resolve("adapter");
         Path merged = tmp.resolve("merged");
-        Result merge = cli("merge", "--model", modelDir.toString(), "--adapter", adapter.toString(),
+        CliRun.Result merge = CliRun.cli("merge", "--model", modelDir.toString(), "--adapter", adapter.toString(),
                 "--out", merged.toString());
         assertEquals(0, merge.code(), merge.err());
         assertTrue(Files.isRegularFile(merged.resolve("config.json")));
         assertTrue(Files.isRegularFile(merged.resolve("tokenizer.json")));
-        double withAdapter = evalLoss(cli("eval", "--model", modelDir.toString(), "--adapter", adapter.toString(),
+        double withAdapter = evalLoss(CliRun.cli("eval", "--model", modelDir.toString(), "--adapter", adapter.toString(),
                 "--data", evalData.toString(), "--device", "cpu").out());
-        double mergedLoss = evalLoss(cli("eval", "--model", merged.toString(), "--data", evalData.toString(),
+        double mergedLoss = evalLoss(CliRun.cli("eval", "--model", merged.toString(), "--data", evalData.toString(),
                 "--device", "cpu").out());
         assertEquals(withAdapter, mergedLoss, 1e-4);
 
-        Result generated = cli("generate", "--model", merged.toString(), "--prompt", "after one comes",
+        CliRun.Result generated = CliRun.cli("generate", "--model", merged.toString(), "--prompt", "after one comes",
                 "--prompt", "after five", "--max-new-tokens", "3", "--device", "cpu");
         assertEquals(0, generated.code(), generated.err());
         assertEquals(2, generated.out().split("\n").length, generated.out());
-        Result sampled = cli("generate", "--model", modelDir.toString(), "--adapter", adapter.toString(),
+        CliRun.Result sampled = CliRun.cli("generate", "--model", modelDir.toString(), "--adapter", adapter.toString(),
                 "--prompt", "after two comes", "--top-p", "0.9", "--max-new-tokens", "3", "--device", "cpu");
         assertEquals(0, sampled.code(), sampled.err());
     }
@@ -206,7 +191,7 @@ class CliEndToEndTest {
     void tokenizerLargerThanTheEmbeddingIsRefusedBeforeAnyOutput() throws IOException {
         Path small = saveModel(tmp.resolve("small"), 300);
         Path out = tmp.resolve("never");
-        Result r = cli("train", "--model", small.toString(), "--data", trainData.toString(), "--out", out.toString(),
+        CliRun.Result r = CliRun.cli("train", "--model", small.toString(), "--data", trainData.toString(), "--out", out.toString(),
                 "--max-steps", "1", "--device", "cpu");
         assertEquals(ExitCodes.BAD_INPUT, r.code());
         assertTrue(r.err().contains("vocab_size is 300"), r.err());
@@ -217,14 +202,14 @@ class CliEndToEndTest {
     @Test
     void badInputIsOneLineAndExitCodeTwo() {
         Path out = tmp.resolve("x");
-        Result missingAdapter = cli("eval", "--model", modelDir.toString(), "--adapter", tmp.resolve("nope").toString(),
+        CliRun.Result missingAdapter = CliRun.cli("eval", "--model", modelDir.toString(), "--adapter", tmp.resolve("nope").toString(),
                 "--data", evalData.toString());
         assertEquals(ExitCodes.BAD_INPUT, missingAdapter.code());
         assertEquals(1, missingAdapter.err().strip().split("\n").length, missingAdapter.err());
-        Result badResume = cli(trainArgs(Method.LORA, out, "--resume", shared.toString()));
+        CliRun.Result badResume = CliRun.cli(trainArgs(Method.LORA, out, "--resume", shared.toString()));
         assertEquals(ExitCodes.BAD_INPUT, badResume.code(), badResume.err());
         assertFalse(Files.exists(out));
-        Result mergeNoAdapter = cli("merge", "--model", modelDir.toString(), "--adapter", shared.toString(),
+        CliRun.Result mergeNoAdapter = CliRun.cli("merge", "--model", modelDir.toString(), "--adapter", shared.toString(),
                 "--out", tmp.resolve("m").toString());
         assertEquals(ExitCodes.BAD_INPUT, mergeNoAdapter.code(), mergeNoAdapter.err());
         assertFalse(Files.exists(tmp.resolve("m")));
@@ -239,12 +224,12 @@ class CliEndToEndTest {
                 + " \"num_attention_heads\": 32, \"num_hidden_layers\": 32, \"num_key_value_heads\": 32,"
                 + " \"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, \"tie_word_embeddings\": false,"
                 + " \"torch_dtype\": \"float16\", \"vocab_size\": 32000}", StandardCharsets.UTF_8);
-        Result r = cli("info", "--config", config.toString(), "--r", "8");
+        CliRun.Result r = CliRun.cli("info", "--config", config.toString(), "--r", "8");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("19,988,480 trainable"), r.out());
         assertTrue(r.out().contains("2 x 6,476,005,376 values = 51.8 GB"), r.out());
 
-        Result model = cli("info", "--model", modelDir.toString());
+        CliRun.Result model = CliRun.cli("info", "--model", modelDir.toString());
         assertEquals(0, model.code(), model.err());
         assertTrue(model.out().contains("tensors match config.json"), model.out());
     }
@@ -252,7 +237,7 @@ class CliEndToEndTest {
     @Test
     void shardedBfloat16CheckpointLoadsAndValidates() {
         Path sharded = Fixtures.hfTiny().resolve("llama-tiny-bf16-sharded");
-        Result info = cli("info", "--model", sharded.toString());
+        CliRun.Result info = CliRun.cli("info", "--model", sharded.toString());
         assertEquals(0, info.code(), info.err());
         assertTrue(info.out().contains("tensors match config.json"), info.out());
         try (NDManager manager = NDManager.newBaseManager()) {

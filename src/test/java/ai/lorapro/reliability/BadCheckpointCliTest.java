@@ -1,5 +1,6 @@
 package ai.lorapro.reliability;
 
+import ai.lorapro.cli.CliRun;
 import static ai.lorapro.reliability.TinyHfModel.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -100,16 +101,16 @@ class BadCheckpointCliTest {
      * one of {@code mustMention}, and train must not create its output directory.
      */
     private void assertRefused(Path model, String... mustMention) {
-        TinyHfModel.Result info = cli("info", "--model", model.toString());
+        CliRun.Result info = cli("info", "--model", model.toString());
         assertOneLineBadInput("info", info, mustMention);
         Path out = tmp.resolve("out-" + model.getFileName());
-        TinyHfModel.Result train = cli("train", "--model", model.toString(), "--data", data.toString(),
+        CliRun.Result train = cli("train", "--model", model.toString(), "--data", data.toString(),
                 "--out", out.toString(), "--max-steps", "1", "--device", "cpu");
         assertOneLineBadInput("train", train, mustMention);
         assertFalse(Files.exists(out), "train left " + out + " behind");
     }
 
-    static void assertOneLineBadInput(String what, TinyHfModel.Result r, String... mustMention) {
+    static void assertOneLineBadInput(String what, CliRun.Result r, String... mustMention) {
         assertEquals(ExitCodes.BAD_INPUT, r.code(), what + ": " + r.err() + r.out());
         String[] lines = r.errLines();
         assertEquals(1, lines.length, what + " printed " + r.err().substring(0, Math.min(400, r.err().length())));
@@ -121,7 +122,7 @@ class BadCheckpointCliTest {
 
     @Test
     void theUnbrokenModelPassesInfo() {
-        TinyHfModel.Result info = cli("info", "--model", good.toString());
+        CliRun.Result info = cli("info", "--model", good.toString());
         assertEquals(0, info.code(), info.err());
         assertTrue(info.out().contains("tensors match config.json"), info.out());
     }
@@ -228,7 +229,7 @@ class BadCheckpointCliTest {
         index.add("metadata", new JsonObject());
         index.add("weight_map", map);
         Files.writeString(dir.resolve("model.safetensors.index.json"), index.toString());
-        TinyHfModel.Result ok = cli("info", "--model", dir.toString());
+        CliRun.Result ok = cli("info", "--model", dir.toString());
         assertEquals(0, ok.code(), ok.err());
         Files.delete(dir.resolve("model-00002-of-00002.safetensors"));
         assertRefused(dir, "model-00002-of-00002.safetensors");
@@ -266,7 +267,7 @@ class BadCheckpointCliTest {
         Path dir = TinyHfModel.copy(good, tmp.resolve("heads"));
         editConfig(dir, c -> c.addProperty("num_attention_heads", 3));
         assertRefused(dir, "config.json", "num_attention_heads");
-        TinyHfModel.Result fromConfig = cli("info", "--config", dir.resolve("config.json").toString());
+        CliRun.Result fromConfig = cli("info", "--config", dir.resolve("config.json").toString());
         assertOneLineBadInput("info --config", fromConfig, "config.json", "num_attention_heads");
     }
 

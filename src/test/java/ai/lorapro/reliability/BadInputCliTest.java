@@ -1,5 +1,6 @@
 package ai.lorapro.reliability;
 
+import ai.lorapro.cli.CliRun;
 import static ai.lorapro.reliability.BadCheckpointCliTest.assertOneLineBadInput;
 import static ai.lorapro.reliability.TinyHfModel.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -106,7 +107,7 @@ class BadInputCliTest {
     @Test
     void aMatchingAdapterIsAccepted() {
         Path dir = adapter(tmp.resolve("ok"), TinyHfModel.HIDDEN);
-        TinyHfModel.Result r = cli("eval", "--model", model.toString(), "--adapter", dir.toString(),
+        CliRun.Result r = cli("eval", "--model", model.toString(), "--adapter", dir.toString(),
                 "--data", data.toString(), "--device", "cpu");
         assertEquals(0, r.code(), r.err());
     }
@@ -172,7 +173,7 @@ class BadInputCliTest {
         if (!option.equals("--data")) {
             args.addAll(List.of("--data", data.toString()));
         }
-        TinyHfModel.Result r = cli(args.toArray(new String[0]));
+        CliRun.Result r = cli(args.toArray(new String[0]));
         assertOneLineBadInput("train", r, mustMention);
         assertFalse(Files.exists(out), "train left " + out);
     }
@@ -208,7 +209,7 @@ class BadInputCliTest {
         Path root = tmp.resolve("root");
         Path out = root.resolve("out");
         for (String name : new String[] {"..", "../escaped", "/tmp/escaped", "a/b", "a\\b", ".", "", "c:x"}) {
-            TinyHfModel.Result r = cli("train", "--model", model.toString(), "--data", data.toString(),
+            CliRun.Result r = cli("train", "--model", model.toString(), "--data", data.toString(),
                     "--out", out.toString(), "--run-name", name, "--max-steps", "1", "--device", "cpu");
             assertOneLineBadInput("--run-name '" + name + "'", r, "--run-name");
             assertFalse(Files.exists(root), "--run-name '" + name + "' created " + root);
@@ -226,7 +227,7 @@ class BadInputCliTest {
         Path shortModel = TinyHfModel.copy(model, tmp.resolve("short"));
         Files.writeString(shortModel.resolve("config.json"), TinyHfModel.configJson(TinyHfModel.HIDDEN, ids - 1));
         Path out = tmp.resolve("out");
-        TinyHfModel.Result r = cli("train", "--model", shortModel.toString(), "--data", data.toString(),
+        CliRun.Result r = cli("train", "--model", shortModel.toString(), "--data", data.toString(),
                 "--out", out.toString(), "--max-steps", "1", "--device", "cpu");
         assertOneLineBadInput("train", r, "vocab_size is " + (ids - 1), "tokenizer.json");
         assertFalse(Files.exists(out));
@@ -236,7 +237,7 @@ class BadInputCliTest {
         Files.writeString(exact.resolve("config.json"), TinyHfModel.configJson(TinyHfModel.HIDDEN, ids));
         Path empty = tmp.resolve("empty.jsonl");
         Files.writeString(empty, "");
-        TinyHfModel.Result later = cli("train", "--model", exact.toString(), "--data", empty.toString(),
+        CliRun.Result later = cli("train", "--model", exact.toString(), "--data", empty.toString(),
                 "--out", out.toString(), "--max-steps", "1", "--device", "cpu");
         assertOneLineBadInput("train", later, "empty.jsonl");
         assertFalse(Files.exists(out));

@@ -1,7 +1,7 @@
 package ai.lorapro.reliability;
 
 import ai.djl.ndarray.NDManager;
-import ai.lorapro.cli.LoraProCli;
+import ai.lorapro.cli.CliRun;
 import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.models.Fixtures;
 import ai.lorapro.models.llama.LlamaConfig;
@@ -11,11 +11,8 @@ import ai.lorapro.nn.ModuleTree;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -38,23 +35,9 @@ final class TinyHfModel {
 
     private TinyHfModel() {}
 
-    /** The output and exit code of one command. */
-    record Result(int code, String out, String err) {
-        /** The error output as lines, without blank ones. */
-        String[] errLines() {
-            return err.strip().isEmpty() ? new String[0] : err.strip().split("\n");
-        }
-    }
-
     /** Runs {@code lorapro args} in this JVM. */
-    static Result cli(String... args) {
-        CommandLine cli = LoraProCli.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Result(code, out.toString(), err.toString());
+    static CliRun.Result cli(String... args) {
+        return CliRun.cli(args);
     }
 
     /** The config of the tiny model: hidden 16, one layer, 2 heads, 1 key-value head. */

@@ -3,7 +3,7 @@ package ai.lorapro.tasks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.lorapro.cli.LoraProCli;
+import ai.lorapro.cli.CliRun;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -11,10 +11,7 @@ import com.google.gson.JsonParser;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,17 +23,6 @@ class TaskCliTest {
     @TempDir
     Path dir;
 
-    private record Run(int exitCode, String out, String err) {}
-
-    private static Run run(String... args) {
-        CommandLine cli = LoraProCli.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     @Test
     void trainThenEvaluateGlueMrpcFromTheCommandLine() throws Exception {
@@ -46,10 +32,10 @@ class TaskCliTest {
                 "1\t1\t2\tHe said \" yes \" .\tHe agreed .", "0\t3\t4\tThe cat sat .\tStocks fell .",
                 "1\t5\t6\tIt rained .\tThere was rain .", "0\t7\t8\tA red car .\tA blue sky ."));
         Path out = dir.resolve("run");
-        Run trained = run("train", "--task", "glue-mrpc", "--model", t5.toString(), "--data", train.toString(),
+        CliRun.Result trained = CliRun.cli("train", "--task", "glue-mrpc", "--model", t5.toString(), "--data", train.toString(),
                 "--eval-data", train.toString(), "--out", out.toString(), "--method", "lora-pro", "--r", "2",
                 "--alpha", "4", "--max-steps", "2", "--global-batch", "2", "--micro-batch", "2", "--device", "cpu");
-        assertEquals(0, trained.exitCode(), trained.err());
+        assertEquals(0, trained.code(), trained.err());
         assertTrue(trained.out().contains("trained lora-pro on glue-mrpc for 2 steps"), trained.out());
         JsonObject metrics = JsonParser.parseString(Files.readString(out.resolve("eval/metrics.json"))).getAsJsonObject();
         assertEquals(4, metrics.get("total").getAsInt());
@@ -58,9 +44,9 @@ class TaskCliTest {
             adapter = found.filter(p -> p.endsWith("adapter_config.json")).findFirst().orElseThrow().getParent();
         }
         Path evalOut = dir.resolve("dev");
-        Run evaluated = run("eval", "--task", "glue-mrpc", "--model", t5.toString(), "--adapter", adapter.toString(),
+        CliRun.Result evaluated = CliRun.cli("eval", "--task", "glue-mrpc", "--model", t5.toString(), "--adapter", adapter.toString(),
                 "--data", train.toString(), "--out", evalOut.toString(), "--device", "cpu");
-        assertEquals(0, evaluated.exitCode(), evaluated.err());
+        assertEquals(0, evaluated.code(), evaluated.err());
         assertTrue(evaluated.out().contains("accuracy "), evaluated.out());
         // the adapter evaluated alone gives the accuracy the run measured with the same weights
         JsonObject again = JsonParser.parseString(Files.readString(evalOut.resolve("metrics.json"))).getAsJsonObject();
@@ -72,12 +58,12 @@ class TaskCliTest {
         Path t5 = Files.createDirectories(dir.resolve("model"));
         Path train = dir.resolve("train.tsv");
         Files.write(train, List.of("sentence\tlabel", "ok\t7"));
-        Run run = run("train", "--task", "glue-sst2", "--model", t5.toString(), "--data", train.toString(),
+        CliRun.Result run = CliRun.cli("train", "--task", "glue-sst2", "--model", t5.toString(), "--data", train.toString(),
                 "--out", dir.resolve("out").toString());
-        assertEquals(2, run.exitCode());
+        assertEquals(2, run.code());
         assertTrue(run.err().contains(train + ":2: label \"7\""), run.err());
-        Run missing = run("eval", "--task", "gsm8k", "--model", t5.toString(), "--data", train.toString());
-        assertEquals(2, missing.exitCode());
+        CliRun.Result missing = CliRun.cli("eval", "--task", "gsm8k", "--model", t5.toString(), "--data", train.toString());
+        assertEquals(2, missing.code());
         assertTrue(missing.err().contains("--out is required with --task"), missing.err());
     }
 }
