@@ -189,6 +189,26 @@ public final class ConfigJson {
 
     /** An error about {@code field} of this (sub-)config: "file: field 'a.b' message". */
     public InvalidInputException fail(String field, String message) {
-        return new InvalidInputException(origin + ": field '" + prefix + field + "' " + message);
+        return fail(origin, prefix + field, message);
+    }
+
+    /**
+     * Checks a size read from {@code origin}: present and at least 1.
+     *
+     * @throws InvalidInputException naming the file and field otherwise
+     */
+    public static int positive(Integer value, String field, String origin) {
+        if (value == null) {
+            throw fail(origin, field, "is required");
+        }
+        if (value < 1) {
+            throw fail(origin, field, "must be positive, got " + value);
+        }
+        return value;
+    }
+
+    /** An error about {@code field} of the config read from {@code origin}. */
+    public static InvalidInputException fail(String origin, String field, String message) {
+        return new InvalidInputException(origin + ": field '" + field + "' " + message);
     }
 }

@@ -36,33 +36,33 @@ public final class LlamaConfig {
     private final Integer padTokenId;
 
     private LlamaConfig(Builder b, String origin) {
-        this.vocabSize = positive(b.vocabSize, "vocab_size", origin);
-        this.hiddenSize = positive(b.hiddenSize, "hidden_size", origin);
-        this.intermediateSize = positive(b.intermediateSize, "intermediate_size", origin);
-        this.numHiddenLayers = positive(b.numHiddenLayers, "num_hidden_layers", origin);
-        this.numAttentionHeads = positive(b.numAttentionHeads, "num_attention_heads", origin);
+        this.vocabSize = ConfigJson.positive(b.vocabSize, "vocab_size", origin);
+        this.hiddenSize = ConfigJson.positive(b.hiddenSize, "hidden_size", origin);
+        this.intermediateSize = ConfigJson.positive(b.intermediateSize, "intermediate_size", origin);
+        this.numHiddenLayers = ConfigJson.positive(b.numHiddenLayers, "num_hidden_layers", origin);
+        this.numAttentionHeads = ConfigJson.positive(b.numAttentionHeads, "num_attention_heads", origin);
         this.numKeyValueHeads =
-                positive(b.numKeyValueHeads == null ? numAttentionHeads : b.numKeyValueHeads, "num_key_value_heads", origin);
+                ConfigJson.positive(b.numKeyValueHeads == null ? numAttentionHeads : b.numKeyValueHeads, "num_key_value_heads", origin);
         if (b.headDim == null && hiddenSize % numAttentionHeads != 0) {
-            throw fail(origin, "hidden_size", hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
+            throw ConfigJson.fail(origin, "hidden_size", hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
         }
-        this.headDim = positive(b.headDim == null ? hiddenSize / numAttentionHeads : b.headDim, "head_dim", origin);
+        this.headDim = ConfigJson.positive(b.headDim == null ? hiddenSize / numAttentionHeads : b.headDim, "head_dim", origin);
         if (headDim % 2 != 0) {
-            throw fail(origin, "head_dim", headDim + " must be even for rotary embeddings");
+            throw ConfigJson.fail(origin, "head_dim", headDim + " must be even for rotary embeddings");
         }
         if (numAttentionHeads % numKeyValueHeads != 0) {
-            throw fail(origin, "num_key_value_heads",
+            throw ConfigJson.fail(origin, "num_key_value_heads",
                     "num_attention_heads " + numAttentionHeads + " is not divisible by " + numKeyValueHeads);
         }
         if (!(b.rmsNormEps > 0)) {
-            throw fail(origin, "rms_norm_eps", "must be positive, got " + b.rmsNormEps);
+            throw ConfigJson.fail(origin, "rms_norm_eps", "must be positive, got " + b.rmsNormEps);
         }
         if (!(b.ropeTheta > 0)) {
-            throw fail(origin, "rope_theta", "must be positive, got " + b.ropeTheta);
+            throw ConfigJson.fail(origin, "rope_theta", "must be positive, got " + b.ropeTheta);
         }
         this.rmsNormEps = b.rmsNormEps;
         this.ropeTheta = b.ropeTheta;
-        this.maxPositionEmbeddings = positive(b.maxPositionEmbeddings, "max_position_embeddings", origin);
+        this.maxPositionEmbeddings = ConfigJson.positive(b.maxPositionEmbeddings, "max_position_embeddings", origin);
         this.tieWordEmbeddings = b.tieWordEmbeddings;
         this.attentionBias = b.attentionBias;
         this.mlpBias = b.mlpBias;
@@ -70,20 +70,6 @@ public final class LlamaConfig {
         this.bosTokenId = b.bosTokenId;
         this.eosTokenIds = Collections.unmodifiableList(new ArrayList<>(b.eosTokenIds));
         this.padTokenId = b.padTokenId;
-    }
-
-    private static int positive(Integer value, String field, String origin) {
-        if (value == null) {
-            throw fail(origin, field, "is required");
-        }
-        if (value < 1) {
-            throw fail(origin, field, "must be positive, got " + value);
-        }
-        return value;
-    }
-
-    private static InvalidInputException fail(String origin, String field, String message) {
-        return new InvalidInputException(origin + ": field '" + field + "' " + message);
     }
 
     /** A builder with Hugging Face's defaults for everything but the sizes. */

@@ -42,25 +42,25 @@ public final class T5Config {
     private final float initializerFactor;
 
     private T5Config(Builder b, String origin) {
-        this.vocabSize = positive(b.vocabSize, "vocab_size", origin);
-        this.dModel = positive(b.dModel, "d_model", origin);
-        this.dKv = positive(b.dKv, "d_kv", origin);
-        this.dFf = positive(b.dFf, "d_ff", origin);
-        this.numLayers = positive(b.numLayers, "num_layers", origin);
+        this.vocabSize = ConfigJson.positive(b.vocabSize, "vocab_size", origin);
+        this.dModel = ConfigJson.positive(b.dModel, "d_model", origin);
+        this.dKv = ConfigJson.positive(b.dKv, "d_kv", origin);
+        this.dFf = ConfigJson.positive(b.dFf, "d_ff", origin);
+        this.numLayers = ConfigJson.positive(b.numLayers, "num_layers", origin);
         this.numDecoderLayers =
-                positive(b.numDecoderLayers == null ? numLayers : b.numDecoderLayers, "num_decoder_layers", origin);
-        this.numHeads = positive(b.numHeads, "num_heads", origin);
+                ConfigJson.positive(b.numDecoderLayers == null ? numLayers : b.numDecoderLayers, "num_decoder_layers", origin);
+        this.numHeads = ConfigJson.positive(b.numHeads, "num_heads", origin);
         this.relativeAttentionNumBuckets =
-                positive(b.relativeAttentionNumBuckets, "relative_attention_num_buckets", origin);
+                ConfigJson.positive(b.relativeAttentionNumBuckets, "relative_attention_num_buckets", origin);
         this.relativeAttentionMaxDistance =
-                positive(b.relativeAttentionMaxDistance, "relative_attention_max_distance", origin);
+                ConfigJson.positive(b.relativeAttentionMaxDistance, "relative_attention_max_distance", origin);
         if (relativeAttentionNumBuckets < 4) {
-            throw fail(origin, "relative_attention_num_buckets", "must be at least 4, got " + relativeAttentionNumBuckets);
+            throw ConfigJson.fail(origin, "relative_attention_num_buckets", "must be at least 4, got " + relativeAttentionNumBuckets);
         }
         this.feedForwardProj = b.feedForwardProj;
         String[] parts = feedForwardProj.split("-", -1);
         if (parts.length > 2 || (parts.length == 2 && !"gated".equals(parts[0])) || parts[parts.length - 1].isEmpty()) {
-            throw fail(origin, "feed_forward_proj",
+            throw ConfigJson.fail(origin, "feed_forward_proj",
                     "'" + feedForwardProj + "' is not 'ACT' or 'gated-ACT' (e.g. 'relu', 'gated-gelu')");
         }
         this.gatedAct = parts.length == 2;
@@ -69,10 +69,10 @@ public final class T5Config {
         try {
             this.activation = Activation.fromHfName(act, "feed_forward_proj");
         } catch (InvalidInputException e) {
-            throw fail(origin, "feed_forward_proj", "'" + feedForwardProj + "' is not supported");
+            throw ConfigJson.fail(origin, "feed_forward_proj", "'" + feedForwardProj + "' is not supported");
         }
         if (!(b.layerNormEpsilon > 0)) {
-            throw fail(origin, "layer_norm_epsilon", "must be positive, got " + b.layerNormEpsilon);
+            throw ConfigJson.fail(origin, "layer_norm_epsilon", "must be positive, got " + b.layerNormEpsilon);
         }
         this.layerNormEpsilon = b.layerNormEpsilon;
         this.tieWordEmbeddings = b.tieWordEmbeddings;
@@ -86,23 +86,9 @@ public final class T5Config {
 
     private int tokenId(int id, String field, String origin) {
         if (id < 0 || id >= vocabSize) {
-            throw fail(origin, field, id + " is outside the vocabulary [0, " + vocabSize + ")");
+            throw ConfigJson.fail(origin, field, id + " is outside the vocabulary [0, " + vocabSize + ")");
         }
         return id;
-    }
-
-    private static int positive(Integer value, String field, String origin) {
-        if (value == null) {
-            throw fail(origin, field, "is required");
-        }
-        if (value < 1) {
-            throw fail(origin, field, "must be positive, got " + value);
-        }
-        return value;
-    }
-
-    private static InvalidInputException fail(String origin, String field, String message) {
-        return new InvalidInputException(origin + ": field '" + field + "' " + message);
     }
 
     /** A builder with Hugging Face's defaults for everything but the sizes. */
