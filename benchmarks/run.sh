@@ -2,7 +2,7 @@
 # Runs one benchmark and prints its JSON lines on stdout; they are also appended to
 # benchmarks/results/<bench>.jsonl (each line carries a timestamp, the machine and its load).
 #
-#   benchmarks/run.sh optimizer-step [--warmup N] [--steps N]
+#   benchmarks/run.sh optimizer-step [--warmup N] [--steps N] [--methods ...] [--bandwidth-mib 512,4096]
 #   benchmarks/run.sh train-step     [--warmup N] [--steps N] [--methods full,lora,lora-pro,lora-pro-efficient]
 #   benchmarks/run.sh memory         [--steps N] [--methods ...]   (one JVM per method)
 #

@@ -12,6 +12,7 @@ import java.util.List;
  *
  * <pre>
  * Bench optimizer-step [--warmup 2] [--steps 7] [--methods lora-adamw,lora-pro-full,lora-pro-efficient,lora-pro-sgd]
+ *     [--bandwidth-mib 512,4096]
  * Bench train-step [--warmup 2] [--steps 7] [--methods full,lora,lora-pro,lora-pro-efficient]
  * Bench memory --method lora-pro [--steps 3]
  * </pre>
@@ -40,6 +41,7 @@ public final class Bench {
                                     option(rest, "--warmup", 2),
                                     option(rest, "--steps", 7),
                                     methods(rest, OptimizerStepBench.METHODS),
+                                    mibList(stringOption(rest, "--bandwidth-mib", "512,4096")),
                                     out)
                             .run(root);
                     break;
@@ -58,11 +60,19 @@ public final class Bench {
     }
 
     private static void usage() {
-        System.err.println("usage: Bench optimizer-step|train-step|memory [--warmup N] [--steps N] [--methods a,b] [--method m]");
+        System.err.println("usage: Bench optimizer-step|train-step|memory [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
     }
 
     private static List<String> methods(List<String> args, List<String> all) {
         return Arrays.asList(stringOption(args, "--methods", String.join(",", all)).split(","));
+    }
+
+    private static List<Long> mibList(String text) {
+        List<Long> sizes = new java.util.ArrayList<>();
+        for (String part : text.split(",")) {
+            sizes.add(Long.parseLong(part.trim()));
+        }
+        return sizes;
     }
 
     private static int option(List<String> args, String name, int fallback) {
