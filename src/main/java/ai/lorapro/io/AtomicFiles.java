@@ -88,7 +88,7 @@ public final class AtomicFiles {
     }
 
     /**
-     * Atomically publishes a directory: {@code writer} fills {@code <name>.tmp-XXXX} next to
+     * Atomically publishes a directory: {@code writer} fills {@code <name>.tmp-<random>} next to
      * {@code target}, which is then renamed to {@code target}. An existing {@code target} is first
      * renamed aside and deleted only after the new directory is in place, so a crash leaves either
      * the old or the new directory under its name (plus, at worst, a leftover {@code .old-}
