@@ -358,15 +358,15 @@ public final class SafetensorsFile implements TensorSource {
     public NDArray load(NDManager manager, String name, DataType floatType) {
         TensorInfo info = info(name);
         if (!info.dtype().isFloating()) {
-            return copyOfMapped(manager.create(bytes(name), info.shape(), info.dtype().djlType()));
+            return ownedArray(manager, bytes(name), info);
         }
         if (info.dtype() == TensorDType.BF16 || info.dtype() == TensorDType.F64) {
             float[] values = floats(name);
             NDArray f32 = manager.create(FloatBuffer.wrap(values), info.shape());
             return floatType == DataType.FLOAT32 ? f32 : convert(f32, floatType);
         }
-        NDArray raw = manager.create(bytes(name), info.shape(), info.dtype().djlType());
-        return raw.getDataType() == floatType ? copyOfMapped(raw) : convert(raw, floatType);
+        NDArray raw = ownedArray(manager, bytes(name), info);
+        return raw.getDataType() == floatType ? raw : convert(raw, floatType);
     }
 
     /**
@@ -374,9 +374,13 @@ public final class SafetensorsFile implements TensorSource {
      * the read-only file mapping would crash the JVM on the first in-place update (LoRA merge,
      * optimizer step); copy it into memory the tensor owns.
      */
-    private static NDArray copyOfMapped(NDArray mapped) {
-        NDArray owned = mapped.duplicate();
-        mapped.close();
+    private static NDArray ownedArray(NDManager manager, ByteBuffer bytes, TensorInfo info) {
+        NDArray array = manager.create(bytes, info.shape(), info.dtype().djlType());
+        if (!bytes.isDirect()) {
+            return array; // DJL already copied a heap buffer into memory of its own
+        }
+        NDArray owned = array.duplicate();
+        array.close();
         return owned;
     }
 
