@@ -18,15 +18,16 @@ esac
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 profile=()
-if [[ -n "${MVN_PROFILE:-}" ]]; then
-  profile=(-P "$MVN_PROFILE")
+if [[ "${MVN_PROFILE:-}" == cuda ]]; then
+  profile=(-Dcuda)   # no CPU natives on the class path
 fi
 
-./mvnw -B -q "${profile[@]}" test-compile >&2
 cpfile="$(mktemp)"
 trap 'rm -f "$cpfile"' EXIT
-./mvnw -B -q "${profile[@]}" dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cpfile" >&2
-classpath="target/test-classes:target/classes:$(cat "$cpfile")"
+# The benchmarks module and what it needs (the library, packaged), and its runtime class path.
+./mvnw -B -q "${profile[@]}" -pl benchmarks -am -DskipTests package dependency:build-classpath \
+  -Dmdep.includeScope=runtime -Dmdep.outputFile="$cpfile" >&2
+classpath="benchmarks/target/classes:$(cat "$cpfile")"
 
 export OPT_OUT_TRACKING=true
 mkdir -p benchmarks/results

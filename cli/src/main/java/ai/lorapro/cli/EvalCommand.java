@@ -1,0 +1,115 @@
+package ai.lorapro.cli;
+
+import ai.djl.ndarray.NDManager;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.data.batch.Example;
+import ai.lorapro.data.jsonl.TextEncoder;
+import ai.lorapro.models.llama.LlamaConfig;
+import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.tasks.EvalSettings;
+import ai.lorapro.tasks.glue.GlueFiles;
+import ai.lorapro.tasks.glue.GlueTask;
+import ai.lorapro.tasks.TaskEvaluator;
+import ai.lorapro.train.CausalLmTask;
+import ai.lorapro.train.Evaluator;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code lorapro eval}: the loss and perplexity of a model, optionally with an adapter, on a data file. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Evaluation loss and perplexity of a model (and adapter) on a JSON-lines file, or with --task"
+                + " the metric of one of the paper's tasks.")
+public final class EvalCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Mixin
+    private ModelOptions modelOptions;
+
+    @Option(names = "--data", required = true, paramLabel = "PATH",
+            description = "JSON lines of {\"prompt\",\"response\"} or {\"text\"}; with --task that task's format"
+                    + " (for GLUE a dev file or the task directory).")
+    private Path data;
+
+    @Option(names = "--batch", paramLabel = "N", description = "Examples per forward pass (default: ${DEFAULT-VALUE}).")
+    private int batch = 8;
+
+    @Option(names = "--max-seq-length", paramLabel = "N",
+            description = "Truncate examples to N tokens (default: ${DEFAULT-VALUE}).")
+    private int maxSeqLength = 512;
+
+    @Option(names = "--task", paramLabel = "TASK",
+            description = "One of the paper's evaluations: glue-sst2, glue-mnli, glue-cola, glue-qnli, glue-mrpc,"
+                    + " gsm8k, humaneval, mt-bench, image-folder (--data in that task's format; see docs/tasks.md).")
+    private String task;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output directory of a --task evaluation.")
+    private Path out;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N",
+            description = "Tokens generated per answer with --task (default: ${DEFAULT-VALUE}).")
+    private int maxNewTokens = 512;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N records with --task.")
+    private int limit;
+
+    @Option(names = "--model-id", paramLabel = "ID",
+            description = "Model id of MT-Bench answers (default: ${DEFAULT-VALUE}).")
+    private String modelId = "lorapro";
+
+    @Option(names = "--skip-bad-lines", description = "Skip and count bad records instead of failing.")
+    private boolean skipBadLines;
+
+    @Override
+    public Integer call() {
+        if (batch < 1 || maxSeqLength < 2) {
+            throw new InvalidInputException("--batch must be >= 1 and --max-seq-length >= 2");
+        }
+        if (task != null) {
+            return evaluateTask();
+        }
+        LlamaConfig config = modelOptions.config();
+        try (HfTokenizer tok = modelOptions.tokenizer(config)) {
+            TextEncoder encoder = ModelFiles.encoder(tok, config);
+            List<Example> examples = ModelFiles.examples(data, encoder, maxSeqLength, false);
+            try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
+                LlamaForCausalLM m = modelOptions.load(manager);
+                Map<String, Double> metrics = Evaluator.evaluate(new CausalLmTask(m), manager, examples, batch,
+                        encoder.effectivePadId());
+                spec.commandLine().getOut().printf(Locale.ROOT, "examples %d%neval_loss %.6f%nperplexity %.4f%n",
+                        examples.size(), metrics.get("loss"), metrics.get("perplexity"));
+                spec.commandLine().getOut().flush();
+            }
+        }
+        return ExitCodes.OK;
+    }
+
+    private Integer evaluateTask() {
+        if (out == null) {
+            throw new InvalidInputException("--out is required with --task");
+        }
+        if (maxNewTokens < 1 || limit < 0) {
+            throw new InvalidInputException("--max-new-tokens must be >= 1 and --limit >= 0");
+        }
+        EvalSettings settings = new EvalSettings(batch, maxNewTokens, maxSeqLength, limit, skipBadLines, modelId);
+        TaskEvaluator evaluator = new TaskEvaluator(
+                modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings);
+        Path file = task.startsWith("glue-") ? GlueFiles.dev(data, GlueTask.fromName(task)) : data;
+        Map<String, Object> metrics = evaluator.evaluate(task, file, out);
+        metrics.forEach((name, value) -> spec.commandLine().getOut().println(name + " " + value));
+        spec.commandLine().getOut().flush();
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,416 @@
+package ai.lorapro.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.ParameterStore;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.batch.DataPosition;
+import ai.lorapro.data.batch.Example;
+import ai.lorapro.data.batch.TrainBatches;
+import ai.lorapro.optim.LoraProOptimizer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
+ * cosine schedule, clipping by global norm, non-finite steps skipped, dynamic loss scaling with
+ * fp16 frozen weights, evaluation, metrics, progress, checkpoints and exact resume.
+ *
+ * <p>Each step runs in its own sub-manager of the model's manager, so every array it makes is freed
+ * when the step ends. The engine's random generator is reseeded with {@code seed + step} before
+ * every step, which makes dropout reproducible across a resume.
+ *
+ * <pre>{@code
+ * try (TrainingEngine engine = TrainingEngine.builder()
+ *         .setTask(new CausalLmTask(model))
+ *         .setConfig(config)
+ *         .setManager(manager)
+ *         .setTrainExamples(train)
+ *         .optEvalExamples(eval)
+ *         .build()) {
+ *     TrainResult result = engine.run();
+ * }
+ * }</pre>
+ */
+public final class TrainingEngine implements AutoCloseable {
+
+    /** The metrics file inside the output directory. */
+    public static final String METRICS_FILE = "metrics.jsonl";
+    /** The checkpoints directory inside the output directory. */
+    public static final String CHECKPOINTS_DIR = "checkpoints";
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(TrainingEngine.class);
+
+    private final TrainTask task;
+    private final TrainConfig config;
+    private final NDManager manager;
+    private final List<Example> trainExamples;
+    private final List<Example> evalExamples;
+    private final long padId;
+    private final EvalHook evalHook;
+    private final String baseModel;
+    private final Map<String, Parameter> trainable;
+    private final StepLearningRate learningRate;
+    private final LoraProOptimizer optimizer;
+    private final LossScaler scaler;
+    private final String fingerprint;
+    private final int totalSteps;
+    private final TrainBatches batches;
+    private long globalStep;
+    private long skippedSteps;
+
+    private TrainingEngine(Builder b) {
+        this.task = b.task;
+        this.config = b.config;
+        this.manager = b.manager;
+        this.trainExamples = List.copyOf(b.trainExamples);
+        this.evalExamples = List.copyOf(b.evalExamples);
+        this.padId = b.padId;
+        this.evalHook = b.evalHook;
+        this.baseModel = b.baseModel;
+        if (trainExamples.isEmpty()) {
+            throw new InvalidInputException("the training data holds no usable example");
+        }
+        Block model = task.model();
+        MethodSetup.prepare(model, config);
+        this.trainable = MethodSetup.trainableParameters(model);
+        this.totalSteps = config.totalSteps(trainExamples.size());
+        WarmupCosineSchedule schedule = WarmupCosineSchedule.builder()
+                .setPeakLr(config.getLr())
+                .optMinLr(config.getMinLr())
+                .setTotalSteps(totalSteps)
+                .optWarmupRatio(config.getWarmupRatio())
+                .build();
+        this.learningRate = new StepLearningRate(schedule);
+        this.optimizer = MethodSetup.optimizer(model, config, learningRate);
+        this.scaler = new LossScaler(config.isFp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
+        this.fingerprint = DatasetFingerprint.of(trainExamples);
+        DataPosition start = DataPosition.START;
+        if (b.resumeDir != null) {
+            TrainerState state = TrainingCheckpoint.restore(b.resumeDir, model, config.getMethod(), optimizer, manager);
+            if (!state.datasetFingerprint().equals(fingerprint)) {
+                throw new InvalidInputException("--resume " + b.resumeDir
+                        + ": the training data differs from the checkpoint's (fingerprint mismatch)");
+            }
+            if (state.seed() != config.getSeed()) {
+                throw new InvalidInputException("--resume " + b.resumeDir + ": checkpoint used --seed "
+                        + state.seed() + ", not " + config.getSeed());
+            }
+            globalStep = state.globalStep();
+            skippedSteps = state.skippedSteps();
+            start = state.position();
+            scaler.restore(state.lossScale(), state.lossScaleGoodSteps());
+        }
+        this.batches = new TrainBatches(trainExamples, config.getMicroBatch(), config.getGradientAccumulation(),
+                config.getSeed(), true, padId, start);
+    }
+
+    /** A builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The optimizer (for its state and counters). */
+    public LoraProOptimizer getOptimizer() {
+        return optimizer;
+    }
+
+    /** Optimizer steps completed so far. */
+    public long getGlobalStep() {
+        return globalStep;
+    }
+
+    /** The total optimizer steps of the run. */
+    public int getTotalSteps() {
+        return totalSteps;
+    }
+
+    /** The trainable parameters by name. */
+    public Map<String, Parameter> getTrainableParameters() {
+        return trainable;
+    }
+
+    /**
+     * Trains up to the configured number of steps, evaluating and checkpointing on the way and at
+     * the end.
+     *
+     * @return the run's summary
+     * @throws UncheckedIOException when the metrics cannot be written
+     */
+    public TrainResult run() {
+        return runUntil(totalSteps);
+    }
+
+    /**
+     * Trains up to step {@code stopStep} (at most the total) and writes a checkpoint there, as an
+     * interrupted run would have; the learning rate schedule still spans the whole run.
+     *
+     * @param stopStep the step to stop after
+     * @return the summary so far
+     */
+    public TrainResult runUntil(long stopStep) {
+        long end = Math.min(stopStep, totalSteps);
+        Path out = config.getOutputDir();
+        Path metricsFile = out.resolve(METRICS_FILE);
+        List<Double> losses = new ArrayList<>();
+        Map<String, Double> lastEval = Map.of();
+        Path checkpoint = null;
+        long startNanos = System.nanoTime();
+        ProgressReporter progress = ProgressReporter.create(globalStep, totalSteps, config.getLogInterval());
+        ParameterStore store = new ParameterStore(manager, false);
+        StepRunner runner = new StepRunner(task, store);
+        try (MetricsWriter metrics = MetricsWriter.openAfter(metricsFile, globalStep)) {
+            while (globalStep < end) {
+                double loss = step(runner, metrics, progress);
+                losses.add(loss);
+                boolean last = globalStep == end;
+                if (!last && config.getEvalInterval() > 0 && globalStep % config.getEvalInterval() == 0) {
+                    lastEval = evaluate(metrics);
+                }
+                if (!last && config.getCheckpointInterval() > 0
+                        && globalStep % config.getCheckpointInterval() == 0) {
+                    checkpoint = saveCheckpoint();
+                }
+            }
+            progress.finish();
+            lastEval = evaluate(metrics);
+            checkpoint = saveCheckpoint();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + metricsFile, e);
+        }
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        double[] lossArray = losses.stream().mapToDouble(Double::doubleValue).toArray();
+        double finalLoss = lossArray.length > 0 ? lossArray[lossArray.length - 1] : Double.NaN;
+        return new TrainResult(globalStep, finalLoss, lossArray, lastEval, skippedSteps,
+                MethodSetup.trainableCount(task.model()), optimizer.stateBytes(), seconds, checkpoint);
+    }
+
+    private double step(StepRunner runner, MetricsWriter metrics, ProgressReporter progress) {
+        learningRate.setCompletedSteps(globalStep);
+        float lr = learningRate.current();
+        Engine.getInstance().setRandomSeed((int) (config.getSeed() + globalStep));
+        long t0 = System.nanoTime();
+        double position = epochsDone();
+        StepRunner.Passes passes;
+        double norm;
+        try (NDManager stepManager = manager.newSubManager()) {
+            passes = runner.run(stepManager, batches.nextStep(), scaler.scale());
+            norm = applyGradients(passes.loss());
+        }
+        globalStep++;
+        double seconds = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
+        double tokensPerSecond = passes.tokens() / seconds;
+        metrics.writeTrain(globalStep, position, passes.loss(), lr, norm, tokensPerSecond);
+        progress.update(globalStep, passes.loss(), lr, tokensPerSecond);
+        return passes.loss();
+    }
+
+    /**
+     * Unscales and clips the accumulated gradients and steps the optimizer, or skips the step
+     * (gradients zeroed, optimizer untouched) when the loss or the norm is not finite.
+     *
+     * @return the gradient norm before clipping
+     */
+    private double applyGradients(double loss) {
+        // gradient handles stay with their weights (optimizer state is created like them) and are
+        // closed right after the update
+        Map<String, NDArray> grads = new LinkedHashMap<>();
+        for (Parameter p : trainable.values()) {
+            grads.put(p.getId(), p.getArray().getGradient());
+        }
+        try {
+            if (scaler.isEnabled()) {
+                for (NDArray g : grads.values()) {
+                    g.divi((float) scaler.scale());
+                }
+            }
+            double norm = Finiteness.isFinite(loss)
+                    ? GradientClipping.clipByGlobalNorm(grads.values(), config.getClipNorm())
+                    : Double.NaN;
+            if (Finiteness.isFinite(loss) && Finiteness.isFinite(norm)) {
+                for (Parameter p : trainable.values()) {
+                    optimizer.update(p.getId(), p.getArray(), grads.get(p.getId()));
+                }
+                scaler.onGoodStep();
+            } else {
+                String culprit = firstNonFinite(grads);
+                for (Parameter p : trainable.values()) {
+                    zeroGradient(p.getArray());
+                }
+                skippedSteps++;
+                scaler.onOverflow();
+                LOGGER.warn("step {}: loss {} / gradient norm {} is not finite{}; step skipped ({} so far)",
+                        globalStep + 1, loss, norm, culprit, skippedSteps);
+            }
+            return norm;
+        } finally {
+            grads.values().forEach(NDArray::close);
+        }
+    }
+
+    /** Names the first parameter whose gradient holds NaN or infinity, for the log. */
+    private String firstNonFinite(Map<String, NDArray> grads) {
+        for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+            if (!Finiteness.isAllFinite(grads.get(e.getValue().getId()))) {
+                return " (first in " + e.getKey() + ")";
+            }
+        }
+        return "";
+    }
+
+    private static void zeroGradient(NDArray weight) {
+        if (weight instanceof PtNDArray) {
+            JniUtils.zeroGrad((PtNDArray) weight);
+        } else {
+            try (NDArray g = weight.getGradient()) {
+                g.subi(g);
+            }
+        }
+    }
+
+    private double epochsDone() {
+        DataPosition p = batches.position();
+        return p.epoch() + (double) p.index() / trainExamples.size();
+    }
+
+    private Map<String, Double> evaluate(MetricsWriter metrics) {
+        Map<String, Double> result = new LinkedHashMap<>();
+        if (!evalExamples.isEmpty()) {
+            result.putAll(Evaluator.evaluate(task, manager, evalExamples, config.getMicroBatch(), padId));
+        }
+        if (evalHook != null) {
+            result.putAll(evalHook.evaluate(globalStep));
+        }
+        if (!result.isEmpty()) {
+            metrics.writeEval(globalStep, result);
+            LOGGER.info("step {}: eval {}", globalStep, result);
+        }
+        return result;
+    }
+
+    /** The directory of the checkpoint after {@code step}. */
+    public static Path checkpointDir(Path outputDir, long step) {
+        return outputDir.resolve(CHECKPOINTS_DIR).resolve(String.format("step-%06d", step));
+    }
+
+    private Path saveCheckpoint() {
+        Path dir = checkpointDir(config.getOutputDir(), globalStep);
+        TrainerState state = new TrainerState(globalStep, batches.position(), config.getSeed(), scaler.scale(),
+                scaler.goodSteps(), skippedSteps, fingerprint, config.getMethod().cliName(), config.toString());
+        TrainingCheckpoint.save(dir, task.model(), config.getMethod(), optimizer, manager, state, baseModel,
+                task.peftTaskType());
+        return dir;
+    }
+
+    /** Frees the optimizer state. */
+    @Override
+    public void close() {
+        optimizer.close();
+    }
+
+    /** Builds a {@link TrainingEngine}; task, config, manager and training examples are required. */
+    public static final class Builder {
+        private TrainTask task;
+        private TrainConfig config;
+        private NDManager manager;
+        private List<Example> trainExamples = List.of();
+        private List<Example> evalExamples = List.of();
+        private long padId;
+        private EvalHook evalHook;
+        private Path resumeDir;
+        private String baseModel = "";
+        private double initialLossScale = LossScaler.DEFAULT_INITIAL_SCALE;
+        private int lossScaleGrowthInterval = LossScaler.DEFAULT_GROWTH_INTERVAL;
+
+        private Builder() {}
+
+        /** The task (model and loss). */
+        public Builder setTask(TrainTask task) {
+            this.task = task;
+            return this;
+        }
+
+        /** The run settings. */
+        public Builder setConfig(TrainConfig config) {
+            this.config = config;
+            return this;
+        }
+
+        /** The manager holding the model's weights; steps run in its sub-managers. */
+        public Builder setManager(NDManager manager) {
+            this.manager = manager;
+            return this;
+        }
+
+        /** The training examples. */
+        public Builder setTrainExamples(List<Example> examples) {
+            this.trainExamples = examples;
+            return this;
+        }
+
+        /** Evaluation examples (eval loss and perplexity); none by default. */
+        public Builder optEvalExamples(List<Example> examples) {
+            this.evalExamples = examples;
+            return this;
+        }
+
+        /** The id written into padding (masked out); 0 by default. */
+        public Builder optPadId(long padId) {
+            this.padId = padId;
+            return this;
+        }
+
+        /** Task metrics computed at every evaluation. */
+        public Builder optEvalHook(EvalHook evalHook) {
+            this.evalHook = evalHook;
+            return this;
+        }
+
+        /** A checkpoint directory to resume from. */
+        public Builder optResumeFrom(Path resumeDir) {
+            this.resumeDir = resumeDir;
+            return this;
+        }
+
+        /** The base model written into adapter configs. */
+        public Builder optBaseModel(String baseModel) {
+            this.baseModel = Objects.requireNonNull(baseModel, "baseModel");
+            return this;
+        }
+
+        /** The dynamic loss scaler's first scale and growth interval (fp16 only). */
+        public Builder optLossScaling(double initialScale, int growthInterval) {
+            this.initialLossScale = initialScale;
+            this.lossScaleGrowthInterval = growthInterval;
+            return this;
+        }
+
+        /**
+         * Prepares the model for the method, builds the optimizer and restores a checkpoint when
+         * resuming.
+         *
+         * @throws InvalidInputException for unusable data or a checkpoint that does not fit
+         */
+        public TrainingEngine build() {
+            Objects.requireNonNull(task, "task");
+            Objects.requireNonNull(config, "config");
+            Objects.requireNonNull(manager, "manager");
+            return new TrainingEngine(this);
+        }
+    }
+}

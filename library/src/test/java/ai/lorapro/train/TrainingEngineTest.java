@@ -1,0 +1,248 @@
+package ai.lorapro.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.batch.Batch;
+import ai.lorapro.data.batch.Example;
+import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.optim.OptimizerState;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** The training engine: determinism, exact resume, scoped memory, skipped non-finite steps. */
+class TrainingEngineTest {
+
+    private static int threads;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void oneThread() {
+        threads = TinyModels.singleThread();
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void restoreThreads() {
+        TinyModels.restoreThreads(threads);
+    }
+
+    private static final int VOCAB = 24;
+    private final List<Example> train = TinyModels.copyPlusOne(48, VOCAB, 1);
+    private final List<Example> eval = TinyModels.copyPlusOne(8, VOCAB, 2);
+
+    @TempDir
+    Path tmp;
+
+    private TrainConfig config(Method method, Path out, int steps) {
+        return TrainConfig.builder()
+                .optMethod(method)
+                .optR(4)
+                .optAlpha(8)
+                .optLr(method == Method.LORA_PRO_SGD ? 0.05f : 0.01f)
+                .optMaxSteps(steps)
+                .optGlobalBatch(8)
+                .optMicroBatch(4)
+                .optWarmupRatio(0.2)
+                .optWeightDecay(0.01f)
+                .optDevice(DeviceChoice.CPU)
+                .optLogInterval(100)
+                .setOutputDir(out)
+                .build();
+    }
+
+    /** The trained values and optimizer state of one run, keyed by name. */
+    private record Snapshot(Map<String, float[]> weights, Map<String, float[]> state, Map<String, Integer> steps,
+            TrainResult result) {}
+
+    private Snapshot train(Method method, Path out, int steps, int stopAt, Path resume) {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            try (TrainingEngine engine = TrainingEngine.builder()
+                    .setTask(new CausalLmTask(model))
+                    .setConfig(config(method, out, steps))
+                    .setManager(manager)
+                    .setTrainExamples(train)
+                    .optEvalExamples(eval)
+                    .optPadId(0)
+                    .optResumeFrom(resume)
+                    
+                    .build()) {
+                TrainResult result = engine.runUntil(stopAt);
+                return snapshot(engine, manager, result);
+            }
+        }
+    }
+
+    private static Snapshot snapshot(TrainingEngine engine, NDManager manager, TrainResult result) {
+        Map<String, float[]> weights = new TreeMap<>();
+        for (Map.Entry<String, Parameter> e : engine.getTrainableParameters().entrySet()) {
+            weights.put(e.getKey(), e.getValue().getArray().toFloatArray());
+        }
+        Map<String, float[]> state = new TreeMap<>();
+        Map<String, Integer> steps;
+        try (NDManager temp = manager.newSubManager()) {
+            OptimizerState s = engine.getOptimizer().exportState(temp);
+            s.getTensors().forEach((k, v) -> state.put(k, v.toFloatArray()));
+            steps = new TreeMap<>(s.getSteps());
+        }
+        return new Snapshot(weights, state, steps, result);
+    }
+
+    private static void assertSame(Snapshot expected, Snapshot actual) {
+        assertEquals(expected.weights().keySet(), actual.weights().keySet());
+        expected.weights().forEach((k, v) -> assertArrayEquals(v, actual.weights().get(k), k));
+        assertEquals(expected.state().keySet(), actual.state().keySet());
+        expected.state().forEach((k, v) -> assertArrayEquals(v, actual.state().get(k), k));
+        assertEquals(expected.steps(), actual.steps());
+    }
+
+    @Test
+    void sameSeedGivesBitIdenticalRuns() {
+        Snapshot a = train(Method.LORA_PRO, tmp.resolve("a"), 4, 4, null);
+        Snapshot b = train(Method.LORA_PRO, tmp.resolve("b"), 4, 4, null);
+        assertSame(a, b);
+        assertTrue(Files.isRegularFile(a.result().checkpoint().resolve("adapter/adapter_model.safetensors")));
+        assertTrue(Files.isRegularFile(a.result().checkpoint().resolve(TrainerState.FILE_NAME)));
+    }
+
+    @ParameterizedTest
+    @EnumSource(Method.class)
+    void resumedRunEqualsUninterruptedRunBitForBit(Method method) {
+        Snapshot whole = train(method, tmp.resolve("whole"), 6, 6, null);
+        Snapshot first = train(method, tmp.resolve("split"), 6, 3, null);
+        assertEquals(3, first.result().globalStep());
+        Path checkpoint = TrainingEngine.checkpointDir(tmp.resolve("split"), 3);
+        assertEquals(checkpoint, first.result().checkpoint());
+        Snapshot resumed = train(method, tmp.resolve("split"), 6, 6, checkpoint);
+        assertEquals(6, resumed.result().globalStep());
+        assertSame(whole, resumed);
+        assertEquals(whole.result().finalLoss(), resumed.result().finalLoss());
+        assertTrue(whole.result().losses()[5] < whole.result().losses()[0],
+                method + " loss did not decrease: " + java.util.Arrays.toString(whole.result().losses()));
+    }
+
+    @Test
+    void resumeRefusesOtherDataOrMethod() {
+        train(Method.LORA, tmp.resolve("run"), 4, 2, null);
+        Path checkpoint = TrainingEngine.checkpointDir(tmp.resolve("run"), 2);
+        InvalidInputException wrongMethod = assertThrows(InvalidInputException.class,
+                () -> train(Method.LORA_PRO, tmp.resolve("run"), 4, 4, checkpoint));
+        assertTrue(wrongMethod.getMessage().contains("--method"), wrongMethod.getMessage());
+    }
+
+    @Test
+    void liveArraysDoNotGrowOverManySteps() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            try (TrainingEngine engine = TrainingEngine.builder()
+                    .setTask(new CausalLmTask(model))
+                    .setConfig(config(Method.LORA_PRO, tmp.resolve("leak"), 25))
+                    .setManager(manager)
+                    .setTrainExamples(train)
+                    .optEvalExamples(eval)
+                    
+                    .build()) {
+                engine.runUntil(5);
+                int after5 = manager.getManagedArrays().size();
+                engine.runUntil(25);
+                int after25 = manager.getManagedArrays().size();
+                assertEquals(after5, after25, "live arrays grew between step 5 and step 25");
+            }
+        }
+    }
+
+    /** A task whose loss is NaN on one chosen call, as a diverging batch would be. */
+    private static final class PoisonedTask implements TrainTask {
+        private final CausalLmTask inner;
+        private final int poisonedCall;
+        private int calls;
+
+        PoisonedTask(CausalLmTask inner, int poisonedCall) {
+            this.inner = inner;
+            this.poisonedCall = poisonedCall;
+        }
+
+        @Override
+        public ai.djl.nn.Block model() {
+            return inner.model();
+        }
+
+        @Override
+        public NDArray[] lossSumAndCount(ParameterStore store, NDManager manager, Batch batch, boolean training) {
+            NDArray[] parts = inner.lossSumAndCount(store, manager, batch, training);
+            if (training && ++calls == poisonedCall) {
+                return new NDArray[] {parts[0].mul(Float.NaN), parts[1]};
+            }
+            return parts;
+        }
+    }
+
+    @Test
+    void nonFiniteLossSkipsTheStepAndLeavesWeightsAndStateUnchanged() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            // global 8 / micro 4: calls 3 and 4 are step 2; poison call 3
+            try (TrainingEngine engine = TrainingEngine.builder()
+                    .setTask(new PoisonedTask(new CausalLmTask(model), 3))
+                    .setConfig(config(Method.LORA_PRO, tmp.resolve("nan"), 4))
+                    .setManager(manager)
+                    .setTrainExamples(train)
+                    
+                    .build()) {
+                Snapshot before = snapshot(engine, manager, engine.runUntil(1));
+                Snapshot skipped = snapshot(engine, manager, engine.runUntil(2));
+                assertEquals(1, skipped.result().skippedSteps());
+                assertTrue(Double.isNaN(skipped.result().finalLoss()));
+                assertSame(before, skipped);
+                Snapshot next = snapshot(engine, manager, engine.runUntil(3));
+                assertTrue(Double.isFinite(next.result().finalLoss()));
+                assertEquals(2, next.steps().values().iterator().next());
+            }
+        }
+    }
+
+    @Test
+    void gradientAccumulationMatchesOneLargeBatch() {
+        Map<String, float[]> accumulated = oneStep(2);
+        Map<String, float[]> whole = oneStep(8);
+        for (Map.Entry<String, float[]> e : whole.entrySet()) {
+            float[] a = accumulated.get(e.getKey());
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(e.getValue()[i], a[i], 1e-4 * Math.max(1, Math.abs(e.getValue()[i])), e.getKey());
+            }
+        }
+    }
+
+    private Map<String, float[]> oneStep(int microBatch) {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            TrainConfig c = config(Method.LORA_PRO_SGD, tmp.resolve("acc" + microBatch), 3).toBuilder()
+                    .optMicroBatch(microBatch).optWarmupRatio(0).optClipNorm(0).build();
+            try (TrainingEngine engine = TrainingEngine.builder()
+                    .setTask(new CausalLmTask(model)).setConfig(c).setManager(manager)
+                    .setTrainExamples(train).build()) {
+                engine.runUntil(2);
+                Map<String, float[]> out = new LinkedHashMap<>();
+                engine.getTrainableParameters().forEach((k, p) -> out.put(k, p.getArray().toFloatArray()));
+                return out;
+            }
+        }
+    }
+}
