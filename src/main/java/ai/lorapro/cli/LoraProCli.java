@@ -73,6 +73,7 @@ public final class LoraProCli implements Callable<Integer> {
         cli.addSubcommand("merge", new MergeCommand());
         cli.addSubcommand("info", new InfoCommand());
         cli.addSubcommand("demo", new DemoCommand());
+        cli.addSubcommand("random-model", new RandomModelCommand());
         cli.setExecutionExceptionHandler(new ExitCodes());
         return cli;
     }
