@@ -5,14 +5,18 @@
 #   benchmarks/run.sh optimizer-step [--warmup N] [--steps N] [--methods ...] [--bandwidth-mib 512,4096]
 #   benchmarks/run.sh train-step     [--warmup N] [--steps N] [--methods full,lora,lora-pro,lora-pro-efficient]
 #   benchmarks/run.sh memory         [--steps N] [--methods ...]   (one JVM per method)
+#   benchmarks/run.sh scale          [--models ...] [--methods ...] [--frozen fp32,fp16] [--steps N] [--batch N]
+#                                    [--seq N] [--models-dir DIR] [--work-dir DIR] [--rss-limit-gb X]
+#                                    (one `lorapro train` process per case; then the plot:)
+#   benchmarks/run.sh scale-plot     [--in benchmarks/results/scale.jsonl] [--out docs/scale.png]
 #
 # Environment: JAVA_OPTS (extra JVM flags), MVN_PROFILE (e.g. cuda: no CPU natives on the class path).
 set -euo pipefail
 
 bench="${1:-}"
 case "$bench" in
-  optimizer-step|train-step|memory) shift ;;
-  *) echo "usage: $0 optimizer-step|train-step|memory [options]" >&2; exit 2 ;;
+  optimizer-step|train-step|memory|scale|scale-plot) shift ;;
+  *) echo "usage: $0 optimizer-step|train-step|memory|scale|scale-plot [options]" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,7 +42,10 @@ run_java() {
   java ${JAVA_OPTS:-} -Dai.djl.offline=true -cp "$classpath" ai.lorapro.benchmarks.Bench "$@" | tee -a "$results"
 }
 
-if [[ "$bench" == memory ]]; then
+if [[ "$bench" == scale-plot ]]; then
+  # shellcheck disable=SC2086
+  java ${JAVA_OPTS:-} -Djava.awt.headless=true -cp "$classpath" ai.lorapro.benchmarks.Bench scale-plot "$@"
+elif [[ "$bench" == memory ]]; then
   methods="full,lora,lora-pro,lora-pro-efficient"
   args=()
   while [[ $# -gt 0 ]]; do

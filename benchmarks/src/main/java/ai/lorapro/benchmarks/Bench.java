@@ -3,6 +3,7 @@ package ai.lorapro.benchmarks;
 import ai.djl.ndarray.NDManager;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -15,6 +16,9 @@ import java.util.List;
  *     [--bandwidth-mib 512,4096]
  * Bench train-step [--warmup 2] [--steps 7] [--methods full,lora,lora-pro,lora-pro-efficient]
  * Bench memory --method lora-pro [--steps 3]
+ * Bench scale [--models llama-29m,...] [--methods full,lora,...] [--frozen fp32,fp16] [--steps 4] [--batch 4]
+ *     [--seq 64] [--models-dir DIR] [--work-dir DIR] [--rss-limit-gb 20]
+ * Bench scale-plot [--in benchmarks/results/scale.jsonl] [--out docs/scale.png]
  * </pre>
  */
 public final class Bench {
@@ -26,7 +30,7 @@ public final class Bench {
      *
      * @param args the benchmark name and its options
      */
-    public static void main(String[] args) {
+    public static void main(String[] args) throws java.io.IOException, InterruptedException {
         if (args.length == 0) {
             usage();
             return;
@@ -52,6 +56,18 @@ public final class Bench {
                 case "memory":
                     new MemoryBench(option(rest, "--steps", 3), out).run(root, stringOption(rest, "--method", "lora-pro"));
                     break;
+                case "scale":
+                    new ScaleBench(new ScaleBench.Settings(methods(rest, ScaleBench.MODELS, "--models"),
+                            methods(rest, ScaleBench.METHODS), methods(rest, List.of("fp32", "fp16"), "--frozen"),
+                            option(rest, "--steps", 4), option(rest, "--batch", 4), option(rest, "--seq", 64),
+                            Path.of(stringOption(rest, "--models-dir", "target/scale-models")),
+                            Path.of(stringOption(rest, "--work-dir", "target/scale-runs")),
+                            Double.parseDouble(stringOption(rest, "--rss-limit-gb", "20"))), out).run();
+                    break;
+                case "scale-plot":
+                    ScalePlot.write(Path.of(stringOption(rest, "--in", "benchmarks/results/scale.jsonl")),
+                            Path.of(stringOption(rest, "--out", "docs/scale.png")));
+                    break;
                 default:
                     usage();
                     System.exit(2);
@@ -60,11 +76,15 @@ public final class Bench {
     }
 
     private static void usage() {
-        System.err.println("usage: Bench optimizer-step|train-step|memory [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
+        System.err.println("usage: Bench optimizer-step|train-step|memory|scale|scale-plot [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
     }
 
     private static List<String> methods(List<String> args, List<String> all) {
-        return Arrays.asList(stringOption(args, "--methods", String.join(",", all)).split(","));
+        return methods(args, all, "--methods");
+    }
+
+    private static List<String> methods(List<String> args, List<String> all, String option) {
+        return Arrays.asList(stringOption(args, option, String.join(",", all)).split(","));
     }
 
     private static List<Long> mibList(String text) {

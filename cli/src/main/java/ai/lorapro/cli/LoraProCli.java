@@ -86,6 +86,7 @@ public final class LoraProCli implements Callable<Integer> {
         cli.addSubcommand("merge", new MergeCommand());
         cli.addSubcommand("info", new InfoCommand());
         cli.addSubcommand("demo", new DemoCommand());
+        cli.addSubcommand("random-model", new RandomModelCommand());
         cli.addSubcommand("help", new CommandLine.HelpCommand());
         for (String computing : List.of("train", "eval", "generate", "merge", "demo")) {
             cli.getSubcommands().get(computing).addMixin(THREADS, new ThreadsOption());

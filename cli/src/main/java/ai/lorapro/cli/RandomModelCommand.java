@@ -1,0 +1,161 @@
+package ai.lorapro.cli;
+
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.TensorDType;
+import ai.lorapro.models.random.ModelPreset;
+import ai.lorapro.models.random.RandomModel;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code lorapro random-model}: writes a random-weight model of a real configuration (a preset or a
+ * {@code config.json}) in Hugging Face's layout, with a byte-level tokenizer, so that {@code train},
+ * {@code eval}, {@code generate} and {@code merge} can run on it at once. See {@link RandomModel}.
+ */
+@Command(name = "random-model", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Write a random-weight model (config.json, safetensors shards, tokenizer.json) of a"
+                + " real configuration, one tensor at a time.")
+public final class RandomModelCommand implements Callable<Integer> {
+
+    private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(B|KB|MB|GB|KIB|MIB|GIB)?");
+
+    @Spec
+    private CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    private Source source;
+
+    /** Where the configuration comes from: a preset or a file. */
+    static final class Source {
+        @Option(names = "--preset", paramLabel = "NAME", completionCandidates = PresetNames.class,
+                description = "One of: ${COMPLETION-CANDIDATES}.")
+        String preset;
+
+        @Option(names = "--config", paramLabel = "FILE",
+                description = "A Hugging Face config.json (model_type llama, t5 or clip).")
+        Path config;
+    }
+
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "The model directory to create (must not exist or be empty).")
+    private Path out;
+
+    @Option(names = "--dtype", paramLabel = "TYPE",
+            description = "bf16, fp16 or fp32 (default: ${DEFAULT-VALUE}).")
+    private String dtype = "bf16";
+
+    @Option(names = "--seed", paramLabel = "N", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    private long seed = 42;
+
+    @Option(names = "--shard-size", paramLabel = "SIZE",
+            description = "Largest safetensors file, e.g. 2GB (10^9 bytes) or 512MiB (default: ${DEFAULT-VALUE}).")
+    private String shardSize = "2GB";
+
+    @Override
+    public Integer call() {
+        RandomModel.Options options = new RandomModel.Options(parseDtype(dtype), seed, parseSize(shardSize));
+        JsonObject config;
+        if (source.preset != null) {
+            config = ModelPreset.fromId(source.preset).config();
+        } else {
+            RandomModel.layout(source.config); // names the user's file if the config is unusable
+            config = readObject(source.config);
+        }
+        long start = System.nanoTime();
+        RandomModel.Summary s = RandomModel.write(config, out, options);
+        spec.commandLine().getOut().printf(Locale.ROOT,
+                "wrote %s: %s, %,d parameters, %s in %d file(s) (%.2f GB)%s, %.1f s%n", s.dir(), s.modelType(),
+                s.parameterCount(), dtype, s.weightFiles().size(), s.weightBytes() / 1e9,
+                s.hasTokenizer() ? " and tokenizer.json" : "", (System.nanoTime() - start) / 1e9);
+        spec.commandLine().getOut().flush();
+        return ExitCodes.OK;
+    }
+
+    private static TensorDType parseDtype(String name) {
+        switch (name.toLowerCase(Locale.ROOT)) {
+            case "bf16":
+            case "bfloat16":
+                return TensorDType.BF16;
+            case "fp16":
+            case "float16":
+                return TensorDType.F16;
+            case "fp32":
+            case "float32":
+                return TensorDType.F32;
+            default:
+                throw new InvalidInputException("--dtype: '" + name + "' is not bf16, fp16 or fp32");
+        }
+    }
+
+    /** Bytes of a size such as {@code 2GB} (decimal units, as Hugging Face counts) or {@code 512MiB}. */
+    static long parseSize(String text) {
+        Matcher m = SIZE.matcher(text.trim().toUpperCase(Locale.ROOT));
+        if (!m.matches()) {
+            throw new InvalidInputException("--shard-size: '" + text + "' is not a size such as 2GB or 512MiB");
+        }
+        String unit = m.group(2) == null ? "B" : m.group(2);
+        double scale;
+        switch (unit) {
+            case "KB":
+                scale = 1e3;
+                break;
+            case "MB":
+                scale = 1e6;
+                break;
+            case "GB":
+                scale = 1e9;
+                break;
+            case "KIB":
+                scale = 1L << 10;
+                break;
+            case "MIB":
+                scale = 1L << 20;
+                break;
+            case "GIB":
+                scale = 1L << 30;
+                break;
+            default:
+                scale = 1;
+        }
+        long bytes = (long) (Double.parseDouble(m.group(1)) * scale);
+        if (bytes <= 0) {
+            throw new InvalidInputException("--shard-size: '" + text + "' must be positive");
+        }
+        return bytes;
+    }
+
+    private static JsonObject readObject(Path file) {
+        try {
+            return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
+        } catch (IOException | JsonParseException | IllegalStateException e) {
+            throw new InvalidInputException("--config: " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The preset names for help and completion. */
+    static final class PresetNames extends ArrayList<String> {
+        private static final long serialVersionUID = 1L;
+
+        PresetNames() {
+            addAll(ModelPreset.ids());
+        }
+    }
+}

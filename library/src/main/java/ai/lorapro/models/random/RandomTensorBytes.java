@@ -1,0 +1,90 @@
+package ai.lorapro.models.random;
+
+import ai.lorapro.io.HalfFloats;
+import ai.lorapro.io.StreamedTensor;
+import ai.lorapro.io.TensorDType;
+
+import java.nio.charset.StandardCharsets;
+import java.util.SplittableRandom;
+
+/**
+ * The bytes of one randomly initialised tensor, generated in chunks of {@value #CHUNK} elements
+ * straight into the output. Each tensor draws from its own generator, seeded by the model's seed
+ * and the tensor's name, so the bytes depend on nothing else (not on shard sizes, nor on the other
+ * tensors). Normal values come from Marsaglia's polar method in double precision, rounded to the
+ * file's dtype (round to nearest even).
+ */
+final class RandomTensorBytes {
+
+    static final int CHUNK = 1 << 16;
+
+    private RandomTensorBytes() {}
+
+    /** Writes {@code count} elements of {@code init} as {@code dtype} (F32, F16 or BF16). */
+    static StreamedTensor.ByteProducer producer(TensorInit init, TensorDType dtype, long count, long seed) {
+        if (dtype != TensorDType.F32 && dtype != TensorDType.F16 && dtype != TensorDType.BF16) {
+            throw new IllegalArgumentException("random weights are F32, F16 or BF16, not " + dtype);
+        }
+        return out -> {
+            SplittableRandom rng = new SplittableRandom(seed);
+            int size = dtype.byteSize();
+            float[] values = new float[CHUNK];
+            byte[] bytes = new byte[CHUNK * size];
+            double[] spare = {Double.NaN};
+            for (long done = 0; done < count; ) {
+                int n = (int) Math.min(CHUNK, count - done);
+                for (int i = 0; i < n; i++) {
+                    values[i] = init.isNormal() ? (float) (gaussian(rng, spare) * init.std()) : init.constant();
+                }
+                encode(values, n, dtype, bytes);
+                out.write(bytes, 0, n * size);
+                done += n;
+            }
+        };
+    }
+
+    /** The seed of the tensor {@code name} in a model seeded with {@code modelSeed}. */
+    static long tensorSeed(long modelSeed, String name) {
+        long h = 0xcbf29ce484222325L; // FNV-1a, stable across JVMs
+        for (byte b : name.getBytes(StandardCharsets.UTF_8)) {
+            h = (h ^ (b & 0xFF)) * 0x100000001b3L;
+        }
+        return new SplittableRandom(modelSeed ^ h).nextLong();
+    }
+
+    /** A standard normal value; the polar method yields two, the second waits in {@code spare[0]}. */
+    private static double gaussian(SplittableRandom rng, double[] spare) {
+        if (!Double.isNaN(spare[0])) {
+            double v = spare[0];
+            spare[0] = Double.NaN;
+            return v;
+        }
+        double u;
+        double v;
+        double s;
+        do {
+            u = 2 * rng.nextDouble() - 1;
+            v = 2 * rng.nextDouble() - 1;
+            s = u * u + v * v;
+        } while (s >= 1 || s == 0);
+        double m = Math.sqrt(-2 * Math.log(s) / s);
+        spare[0] = v * m;
+        return u * m;
+    }
+
+    private static void encode(float[] values, int n, TensorDType dtype, byte[] out) {
+        for (int i = 0; i < n; i++) {
+            if (dtype == TensorDType.F32) {
+                int bits = Float.floatToRawIntBits(values[i]);
+                out[4 * i] = (byte) bits;
+                out[4 * i + 1] = (byte) (bits >>> 8);
+                out[4 * i + 2] = (byte) (bits >>> 16);
+                out[4 * i + 3] = (byte) (bits >>> 24);
+            } else {
+                short h = dtype == TensorDType.F16 ? HalfFloats.floatToF16(values[i]) : HalfFloats.floatToBf16(values[i]);
+                out[2 * i] = (byte) h;
+                out[2 * i + 1] = (byte) (h >>> 8);
+            }
+        }
+    }
+}

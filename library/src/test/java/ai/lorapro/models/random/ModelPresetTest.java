@@ -1,0 +1,132 @@
+package ai.lorapro.models.random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.models.clip.ClipConfig;
+import ai.lorapro.models.llama.LlamaConfig;
+import ai.lorapro.models.t5.T5Config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Every preset's config reads back through the project's config classes with the sizes of the real
+ * model, and its layout has the real model's parameter count (no weights are written here).
+ */
+class ModelPresetTest {
+
+    @TempDir
+    Path tmp;
+
+    private Path configFile(ModelPreset preset) throws IOException {
+        Path file = tmp.resolve(preset.id() + ".json");
+        Files.writeString(file, preset.config().toString(), StandardCharsets.UTF_8);
+        return file;
+    }
+
+    @Test
+    void llama2_7bHasItsRealSizes() throws IOException {
+        Path file = configFile(ModelPreset.LLAMA_2_7B);
+        LlamaConfig c = LlamaConfig.fromJson(file);
+        assertEquals(4096, c.getHiddenSize());
+        assertEquals(11008, c.getIntermediateSize());
+        assertEquals(32, c.getNumHiddenLayers());
+        assertEquals(32, c.getNumKeyValueHeads());
+        assertEquals(6_738_415_616L, RandomModel.layout(file).parameterCount());
+    }
+
+    @Test
+    void tinyLlamaHasItsRealSizes() throws IOException {
+        Path file = configFile(ModelPreset.TINYLLAMA_1_1B);
+        LlamaConfig c = LlamaConfig.fromJson(file);
+        assertEquals(2048, c.getHiddenSize());
+        assertEquals(22, c.getNumHiddenLayers());
+        assertEquals(4, c.getNumKeyValueHeads());
+        assertEquals(1_100_048_384L, RandomModel.layout(file).parameterCount());
+    }
+
+    @Test
+    void llama160mHasItsRealSizes() throws IOException {
+        Path file = configFile(ModelPreset.LLAMA_160M);
+        LlamaConfig c = LlamaConfig.fromJson(file);
+        assertEquals(768, c.getHiddenSize());
+        assertEquals(12, c.getNumHiddenLayers());
+        assertEquals(162_417_408L, RandomModel.layout(file).parameterCount());
+    }
+
+    @Test
+    void t5BaseHasItsRealSizes() throws IOException {
+        Path file = configFile(ModelPreset.T5_BASE);
+        T5Config c = T5Config.fromJson(file);
+        assertEquals(768, c.getDModel());
+        assertEquals(32128, c.getVocabSize());
+        assertEquals(12, c.getNumDecoderLayers());
+        assertTrue(c.isTieWordEmbeddings());
+        assertEquals(0, c.getDecoderStartTokenId());
+        assertEquals(222_903_552L, RandomModel.layout(file).parameterCount());
+    }
+
+    @Test
+    void clipVitB16HasItsRealSizes() throws IOException {
+        Path file = configFile(ModelPreset.CLIP_VIT_BASE_PATCH16);
+        ClipConfig c = ClipConfig.fromJson(file);
+        assertEquals(768, c.getVision().tower().hiddenSize());
+        assertEquals(16, c.getVision().patchSize());
+        assertEquals(224, c.getVision().imageSize());
+        assertEquals(512, c.getText().tower().hiddenSize());
+        assertEquals(49408, c.getText().vocabSize());
+        assertEquals(149_620_737L, RandomModel.layout(file).parameterCount());
+    }
+
+    @Test
+    void tokenizersCarryEachConfigsSpecialIds() throws IOException {
+        for (ModelPreset preset : ModelPreset.values()) {
+            RandomModelLayout layout = RandomModel.layout(configFile(preset));
+            Path file = tmp.resolve(preset.id() + "-tokenizer.json");
+            Files.writeString(file, layout.tokenizer().toJson(), StandardCharsets.UTF_8);
+            try (HfTokenizer tok = HfTokenizer.load(file)) {
+                switch (preset) {
+                    case LLAMA_2_7B:
+                    case TINYLLAMA_1_1B:
+                        assertEquals(1, tok.bosId().getAsLong(), preset.id());
+                        assertEquals(2, tok.eosId().getAsLong(), preset.id());
+                        break;
+                    case LLAMA_160M:
+                        assertEquals(0, tok.bosId().getAsLong());
+                        assertEquals(2, tok.eosId().getAsLong());
+                        assertEquals(1, tok.padId().getAsLong());
+                        break;
+                    case T5_BASE:
+                        assertFalse(tok.bosId().isPresent());
+                        assertEquals(1, tok.eosId().getAsLong());
+                        assertEquals(0, tok.padId().getAsLong());
+                        break;
+                    default:
+                        // OpenAI's config pools at the largest id: the end-of-text token must be it
+                        assertEquals(49406, tok.bosId().getAsLong());
+                        assertEquals(49407, tok.eosId().getAsLong());
+                }
+                long[] ids = tok.encode("Hé!", false);
+                assertEquals(4, ids.length, "one id per UTF-8 byte");
+                assertEquals("Hé!", tok.decode(ids));
+                assertTrue(tok.vocabSize() <= 49408);
+            }
+        }
+    }
+
+    @Test
+    void idsAreTheCommandLineNames() {
+        assertEquals(List.of("llama-2-7b", "tinyllama-1.1b", "llama-160m", "t5-base", "clip-vit-base-patch16"),
+                ModelPreset.ids());
+        assertEquals(ModelPreset.T5_BASE, ModelPreset.fromId("t5-base"));
+    }
+}
