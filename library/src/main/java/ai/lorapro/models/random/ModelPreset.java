@@ -14,7 +14,8 @@ import java.util.List;
 
 /**
  * Real model configurations, as their Hugging Face {@code config.json} files give them, for random
- * models at the sizes people fine-tune.
+ * models at the sizes people fine-tune; and the same architectures at toy size ({@code *-tiny}), which
+ * write in a second, for trying the commands and for tests.
  */
 public enum ModelPreset {
     /** meta-llama/Llama-2-7b-hf: 6.74 B parameters. */
@@ -26,7 +27,13 @@ public enum ModelPreset {
     /** google-t5/t5-base: 223 M parameters (tied embeddings). */
     T5_BASE("t5-base"),
     /** openai/clip-vit-base-patch16: 150 M parameters. */
-    CLIP_VIT_BASE_PATCH16("clip-vit-base-patch16");
+    CLIP_VIT_BASE_PATCH16("clip-vit-base-patch16"),
+    /** Llama-2's architecture at toy size (hidden 64, 2 layers, GQA): for trying commands and for tests. */
+    LLAMA_TINY("llama-tiny"),
+    /** T5's architecture at toy size (d_model 64, 2 + 2 layers): for trying commands and for tests. */
+    T5_TINY("t5-tiny"),
+    /** CLIP's architecture at toy size (width 64, 2 layers per tower, 32x32 images): for tries and tests. */
+    CLIP_TINY("clip-tiny");
 
     private final String id;
 

@@ -101,14 +101,20 @@ class ModelPresetTest {
                         assertEquals(2, tok.eosId().getAsLong(), preset.id());
                         break;
                     case LLAMA_160M:
+                    case LLAMA_TINY:
                         assertEquals(0, tok.bosId().getAsLong());
                         assertEquals(2, tok.eosId().getAsLong());
                         assertEquals(1, tok.padId().getAsLong());
                         break;
                     case T5_BASE:
+                    case T5_TINY:
                         assertFalse(tok.bosId().isPresent());
                         assertEquals(1, tok.eosId().getAsLong());
                         assertEquals(0, tok.padId().getAsLong());
+                        break;
+                    case CLIP_TINY:
+                        assertEquals(318, tok.bosId().getAsLong());
+                        assertEquals(319, tok.eosId().getAsLong());
                         break;
                     default:
                         // OpenAI's config pools at the largest id: the end-of-text token must be it
@@ -125,7 +131,8 @@ class ModelPresetTest {
 
     @Test
     void idsAreTheCommandLineNames() {
-        assertEquals(List.of("llama-2-7b", "tinyllama-1.1b", "llama-160m", "t5-base", "clip-vit-base-patch16"),
+        assertEquals(List.of("llama-2-7b", "tinyllama-1.1b", "llama-160m", "t5-base", "clip-vit-base-patch16",
+                "llama-tiny", "t5-tiny", "clip-tiny"),
                 ModelPreset.ids());
         assertEquals(ModelPreset.T5_BASE, ModelPreset.fromId("t5-base"));
     }
