@@ -27,6 +27,7 @@ import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -123,7 +124,7 @@ class LoraProOptimizerTest {
     }
 
     @Test
-    void aFrozenFactorIsReportedWhenTheNextStepBegins() {
+    void aFrozenFactorIsRefusedByLoraProAtTheFirstStep() {
         LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
         LoraLinear layer = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
         LoraProSgd optimizer =
@@ -136,9 +137,35 @@ class LoraProOptimizerTest {
                 // a non-zero B gives A a gradient, so only the frozen B is missing
                 ai.lorapro.nn.Weights.assign(layer.getLoraB(), trainer.getManager().ones(new Shape(M, R)));
                 NDArray x = trainer.getManager().ones(new Shape(3, N));
-                trainStep(trainer, x);
+                float[] a0 = layer.getLoraA().getArray().toFloatArray();
                 IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainStep(trainer, x));
-                assertTrue(e.getMessage().contains("lora_A got a gradient but lora_B did not"), e.getMessage());
+                assertTrue(e.getMessage().contains("lora_B is frozen"), e.getMessage());
+                assertArrayEquals(a0, layer.getLoraA().getArray().toFloatArray());
+            }
+        }
+    }
+
+    @Test
+    void plainAdamWTrainsTheOtherFactorOfAFrozenPair() {
+        LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
+        LoraLinear layer = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
+        PlainAdamW optimizer =
+                PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f)).addLoraLayers(layer).build();
+        layer.getLoraB().freeze(true);
+        try (Model model = Model.newInstance("frozen")) {
+            model.setBlock(layer);
+            try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer))) {
+                trainer.initialize(new Shape(3, N));
+                ai.lorapro.nn.Weights.assign(layer.getLoraB(), trainer.getManager().ones(new Shape(M, R)));
+                NDArray x = trainer.getManager().ones(new Shape(3, N));
+                float[] a0 = layer.getLoraA().getArray().toFloatArray();
+                float[] b0 = layer.getLoraB().getArray().toFloatArray();
+                float first = trainStep(trainer, x);
+                assertFalse(java.util.Arrays.equals(a0, layer.getLoraA().getArray().toFloatArray()), "A did not move");
+                float second = trainStep(trainer, x);
+                assertTrue(second < first, "loss " + first + " -> " + second);
+                assertArrayEquals(b0, layer.getLoraB().getArray().toFloatArray());
+                assertEquals(2, optimizer.exportState(trainer.getManager()).getSteps().get(LoraPairs.ROOT_NAME));
             }
         }
     }
@@ -313,7 +340,7 @@ class LoraProOptimizerTest {
         for (int variant = 0; variant < 3; variant++) {
             LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
             LoraLinear first = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
-            LoraLinear second = LoraLinear.builder().setInFeatures(M).setOutFeatures(1).optLora(config).build();
+            LoraLinear second = LoraLinear.builder().setInFeatures(M).setOutFeatures(R).optLora(config).build();
             SequentialBlock net = new SequentialBlock().add(first).add(ai.djl.nn.Activation::relu).add(second);
             LoraProOptimizer optimizer;
             if (variant == 0) {
