@@ -297,10 +297,42 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      * Copies the state into arrays attached to {@code manager}: moments by name ({@code
      * <pair>.exp_avg} and {@code <pair>.exp_avg_sq} in full mode, {@code
      * <pair>.lora_A.weight.exp_avg} etc. in efficient mode, {@code <parameter>.exp_avg} for plain
-     * parameters) and step counts by pair or parameter name.
+     * parameters), step counts by pair or parameter name, and DJL's own update counters (which
+     * drive a {@code Tracker} schedule) under {@code djl.update_count:<parameter>} and {@code
+     * djl.num_update}.
+     *
+     * @throws IllegalStateException if a parameter with state has no stable name (one neither
+     *     {@code addLoraLayers} nor {@code nameParameter} registered): its id changes in every
+     *     process, so the state could never be imported again
      */
     public OptimizerState exportState(NDManager manager) {
-        return state.export(manager);
+        Map<String, Integer> counters = DjlUpdateCounters.export(this, stableNames());
+        OptimizerState exported = state.export(manager);
+        List<String> unnamed = new ArrayList<>();
+        for (String name : exported.getSteps().keySet()) {
+            if (name.startsWith(UNNAMED_PREFIX)) {
+                unnamed.add(name.substring(UNNAMED_PREFIX.length()));
+            }
+        }
+        if (!unnamed.isEmpty()) {
+            exported.getTensors().values().forEach(NDArray::close);
+            throw new IllegalStateException("the optimizer state of parameter(s) " + unnamed + " cannot be"
+                    + " saved: they have no stable name, and their ids change in every process (register the"
+                    + " model with addLoraLayers(root), or name them with nameParameter)");
+        }
+        Map<String, Integer> steps = new LinkedHashMap<>(exported.getSteps());
+        steps.putAll(counters);
+        return new OptimizerState(exported.getTensors(), steps);
+    }
+
+    /** Stable names by parameter id: the registered names, and pair.lora_A/B.weight for factors. */
+    private Map<String, String> stableNames() {
+        Map<String, String> names = new HashMap<>(parameterNames);
+        for (LoraPair pair : pairs.values()) {
+            names.putIfAbsent(pair.getLoraA().getId(), pair.getName() + ".lora_A.weight");
+            names.putIfAbsent(pair.getLoraB().getId(), pair.getName() + ".lora_B.weight");
+        }
+        return names;
     }
 
     /**
@@ -309,12 +341,16 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      * when first used.
      *
      * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
-     *     know, or an array has no step count
+     *     know (an entry that would match nothing), or an array has no step count
      */
     public void importState(OptimizerState saved) {
         Set<String> known = new HashSet<>(pairs.keySet());
         known.addAll(parameterNames.values());
-        state.load(saved, known);
+        Map<String, Integer> steps = new LinkedHashMap<>();
+        Map<String, Integer> counters = new HashMap<>();
+        saved.getSteps().forEach((k, v) -> (DjlUpdateCounters.isCounter(k) ? counters : steps).put(k, v));
+        state.load(new OptimizerState(saved.getTensors(), steps), known);
+        DjlUpdateCounters.restore(this, counters, stableNames());
     }
 
     /** Frees the state arrays and any gradient waiting for its partner. */
@@ -492,6 +528,15 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
             Map<String, LoraPair> found = new LinkedHashMap<>();
             LoraPairs.collect(root, found, parameterNames);
             found.values().forEach(this::addLoraPair);
+            return self();
+        }
+
+        /**
+         * Names {@code parameter} {@code name} in the optimizer state, for a parameter that {@code
+         * addLoraLayers} does not reach; only named parameters' state can be exported.
+         */
+        public T nameParameter(String name, Parameter parameter) {
+            parameterNames.put(parameter.getId(), Objects.requireNonNull(name, "name"));
             return self();
         }
 

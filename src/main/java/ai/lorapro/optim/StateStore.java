@@ -117,7 +117,7 @@ final class StateStore implements AutoCloseable {
      */
     void load(OptimizerState state, Set<String> knownNames) {
         for (String name : state.getSteps().keySet()) {
-            if (!knownNames.contains(name) && !name.startsWith(LoraProOptimizer.UNNAMED_PREFIX)) {
+            if (!knownNames.contains(name)) {
                 throw new InvalidInputException("optimizer state names unknown pair or parameter '" + name + "'");
             }
         }

@@ -78,13 +78,14 @@ class MultiDeviceTest {
     private static List<Function<Params, LoraProOptimizer>> optimizers() {
         return List.of(
                 p -> LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f)).optWeightDecay(0.1f)
-                        .addLoraPair("layer", p.a, p.b, 2f).build(),
+                        .addLoraPair("layer", p.a, p.b, 2f).nameParameter("head.weight", p.head).build(),
                 p -> LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
-                        .optMode(LoraProAdamW.Mode.EFFICIENT).addLoraPair("layer", p.a, p.b, 2f).build(),
+                        .optMode(LoraProAdamW.Mode.EFFICIENT).addLoraPair("layer", p.a, p.b, 2f)
+                        .nameParameter("head.weight", p.head).build(),
                 p -> LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
-                        .addLoraPair("layer", p.a, p.b, 2f).build(),
+                        .addLoraPair("layer", p.a, p.b, 2f).nameParameter("head.weight", p.head).build(),
                 p -> PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
-                        .addLoraPair("layer", p.a, p.b, 2f).build());
+                        .addLoraPair("layer", p.a, p.b, 2f).nameParameter("head.weight", p.head).build());
     }
 
     /**
@@ -136,9 +137,10 @@ class MultiDeviceTest {
                 }
             }
             OptimizerState state = optimizer.exportState(manager);
-            // one step per iteration for the pair and the plain parameter
-            assertEquals(2, state.getSteps().size(), state.getSteps().toString());
-            state.getSteps().values().forEach(t -> assertEquals(4, t, state.getSteps().toString()));
+            // one step per iteration for the pair and the plain parameter, and one DJL update each
+            assertEquals(4, state.getSteps().get("layer"));
+            assertEquals(4, state.getSteps().get("head.weight"));
+            assertEquals(4, state.getSteps().get(DjlUpdateCounters.NUM_UPDATE));
             reference.close();
             optimizer.close();
         }
