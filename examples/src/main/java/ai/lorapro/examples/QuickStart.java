@@ -26,7 +26,8 @@ public final class QuickStart {
         SequentialBlock net = new SequentialBlock()
                 .add(LoraLinear.builder().setInFeatures(16).setOutFeatures(32).optLora(lora).build())
                 .add(Activation::relu)
-                .add(LoraLinear.builder().setInFeatures(32).setOutFeatures(1).optLora(lora).build());
+                // a 1-wide layer cannot hold a rank-4 adapter (r <= min(in, out)): a frozen head
+                .add(LoraLinear.builder().setInFeatures(32).setOutFeatures(1).build());
         LoraProAdamW optimizer = LoraProAdamW.builder()
                 .setLearningRateTracker(Tracker.fixed(1e-2f))
                 .addLoraLayers(net)

@@ -23,7 +23,7 @@ public final class LoraConfig {
     public enum Init {
         /** PEFT's default: Kaiming-uniform with a = sqrt(5), i.e. U(-1/sqrt(in), 1/sqrt(in)). */
         KAIMING_UNIFORM,
-        /** PEFT's {@code init_lora_weights="gaussian"}: N(0, 1/r). */
+        /** PEFT's {@code init_lora_weights="gaussian"}: normal with standard deviation 1/r. */
         GAUSSIAN
     }
 
@@ -45,6 +45,23 @@ public final class LoraConfig {
         this.targetRegex = b.targetRegex;
         this.init = b.init;
         this.seed = b.seed;
+    }
+
+    /**
+     * Refuses this rank for a layer of {@code inFeatures} inputs and {@code outFeatures} outputs
+     * when r > min(in, out): B (out x r) or A (r x in) could then never have full rank, so B^T B
+     * or A A^T stays singular, and LoRA-Pro's r x r algebra on a huge r would run for hours.
+     *
+     * @param layer the layer's name for the message
+     * @throws ai.lorapro.InvalidInputException naming the layer, its shape and the largest valid r
+     */
+    public void checkFits(String layer, int inFeatures, int outFeatures) {
+        int limit = Math.min(inFeatures, outFeatures);
+        if (r > limit) {
+            throw new ai.lorapro.InvalidInputException(
+                    "LoRA rank r = " + r + " is larger than layer " + layer + " allows (" + outFeatures + " x "
+                            + inFeatures + ", so r <= " + limit + ")");
+        }
     }
 
     /** A builder with PEFT-like defaults: r 8, alpha 16, no dropout, all-linear targets. */

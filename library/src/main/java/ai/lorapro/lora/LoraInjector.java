@@ -7,6 +7,7 @@ import ai.lorapro.nn.ModuleTree;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,7 @@ public final class LoraInjector {
                         ? ((HasOutputHead) root).outputHeadPaths()
                         : Collections.emptySet();
         List<String> adapted = new ArrayList<>();
+        Map<String, LoraLinear> targets = new LinkedHashMap<>();
         Set<String> unmatched = new LinkedHashSet<>(config.getTargetModules());
         unmatched.remove(LoraConfig.ALL_LINEAR);
         for (Map.Entry<String, Block> e : ModuleTree.namedModules(root).entrySet()) {
@@ -45,16 +47,21 @@ public final class LoraInjector {
             }
             unmatched.removeIf(name -> path.equals(name) || path.endsWith("." + name));
             LoraLinear layer = (LoraLinear) e.getValue();
-            layer.setSeedSalt(path.hashCode());
-            layer.addAdapter(config);
-            adapted.add(path);
+            config.checkFits(path, layer.getInFeatures(), layer.getOutFeatures());
+            targets.put(path, layer);
         }
         if (!unmatched.isEmpty()) {
             throw new InvalidInputException(
                     "LoRA target module(s) " + unmatched + " match no linear layer of the model");
         }
-        if (adapted.isEmpty()) {
+        if (targets.isEmpty()) {
             throw new InvalidInputException("LoRA configuration " + config + " targets no layer");
+        }
+        // every target checked before the first is changed: a refused configuration changes nothing
+        for (Map.Entry<String, LoraLinear> e : targets.entrySet()) {
+            e.getValue().setSeedSalt(e.getKey().hashCode());
+            e.getValue().addAdapter(config);
+            adapted.add(e.getKey());
         }
         return adapted;
     }

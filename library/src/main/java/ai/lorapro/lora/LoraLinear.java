@@ -143,6 +143,7 @@ public final class LoraLinear extends HfBlock {
         if (hasAdapter()) {
             throw new IllegalStateException("layer already has a LoRA adapter");
         }
+        loraConfig.checkFits(getClass().getSimpleName(), inFeatures, outFeatures);
         this.config = loraConfig;
         this.scaling = loraConfig.getScaling();
         this.loraA =
@@ -169,9 +170,14 @@ public final class LoraLinear extends HfBlock {
         float[] a =
                 config.getInit() == LoraConfig.Init.KAIMING_UNIFORM
                         ? uniform(rng, r * inFeatures, 1.0 / Math.sqrt(inFeatures))
-                        : gaussian(rng, r * inFeatures, 1.0 / Math.sqrt(r));
-        NDArray aArray = manager.create(a, new Shape(r, inFeatures));
-        NDArray bArray = manager.zeros(new Shape(outFeatures, r), DataType.FLOAT32);
+                        : gaussian(rng, r * inFeatures, 1.0 / r);
+        // on W0's device, which need not be its manager's
+        NDArray aArray;
+        try (NDManager onDevice = manager.newSubManager(weight.getArray().getDevice())) {
+            aArray = onDevice.create(a, new Shape(r, inFeatures));
+            aArray.attach(manager);
+        }
+        NDArray bArray = manager.zeros(new Shape(outFeatures, r), DataType.FLOAT32, aArray.getDevice());
         loraA.setArray(aArray);
         loraB.setArray(bArray);
         aArray.setRequiresGradient(true);
@@ -305,7 +311,7 @@ public final class LoraLinear extends HfBlock {
         if (array.getDataType() == type) {
             return array;
         }
-        return array.add(array.getManager().zeros(new Shape(1), type));
+        return array.add(array.getManager().zeros(new Shape(1), type, array.getDevice()));
     }
 
     /** A frozen weight in {@code type}; a trainable one must already have it. */

@@ -1,6 +1,7 @@
 package ai.lorapro.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 
 /**
  * Differentiable products with a constant that stay correct until the backward pass.
@@ -24,7 +25,23 @@ public final class Scalars {
      * @return the product, in {@code x}'s type
      */
     public static NDArray mul(NDArray x, double value) {
-        NDArray scalar = x.getManager().create((float) value);
-        return x.mul(scalar);
+        return x.mul(scalarBeside(x, (float) value));
+    }
+
+    /**
+     * A scalar on {@code x}'s device, owned by {@code x}'s manager. A manager creates arrays on its
+     * own device, and in multi-device training DJL attaches a device copy to a manager of another
+     * device, so the scalar is then made on a sub-manager of the right device and moved over.
+     */
+    private static NDArray scalarBeside(NDArray x, float value) {
+        NDManager manager = x.getManager();
+        if (manager.getDevice().equals(x.getDevice())) {
+            return manager.create(value);
+        }
+        try (NDManager onDevice = manager.newSubManager(x.getDevice())) {
+            NDArray scalar = onDevice.create(value);
+            scalar.attach(manager);
+            return scalar;
+        }
     }
 }

@@ -21,10 +21,13 @@ public abstract class AdamOptimizer extends LoraProOptimizer {
         this.eps = builder.eps;
     }
 
-    /** A plain AdamW step on one parameter; {@code grad} is left untouched. */
+    /**
+     * A plain AdamW step on one parameter; {@code grad} is left untouched. The moments and the
+     * arithmetic are float32 even for a float16 parameter (see {@link StateStore#stateType}).
+     */
     @Override
     void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
-        adamStep(name, weight, grad.duplicate(), learningRate, step);
+        adamStep(name, weight, StateStore.stateTypeCopy(grad), learningRate, step);
     }
 
     /** Updates the moments under {@code name} with {@code scratch} (consumed) and steps {@code weight}. */

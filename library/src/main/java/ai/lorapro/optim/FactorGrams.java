@@ -5,11 +5,35 @@ import ai.djl.ndarray.NDArray;
 import org.ejml.data.DMatrixRMaj;
 
 /**
- * The regularised Grams B^T B + delta I and A A^T + delta I of one LoRA pair, with their
+ * The regularised Grams of one LoRA pair's factors, B^T B and A A^T, with their
  * eigen-decompositions and inverses, on the host in double precision. They depend on the factors
  * only, so one instance serves every gradient adjusted within a step.
+ *
+ * <p>The Grams are formed from double copies of B (m x r) and A (r x n) on the host, never in the
+ * factors' own (float) precision: a float Gram of a rank-deficient or ill-conditioned factor has
+ * eigenvalues that round to zero or below, and their inverses blow up or flip sign.
+ *
+ * <p>Each Gram's eigenvalues are then regularised by one rule (see {@link
+ * HostMatrices.SymmetricEigen#regularised}):
+ *
+ * <pre>
+ * lambda_i' = max(lambda_i, RELATIVE_FLOOR * lambda_max) + delta
+ * </pre>
+ *
+ * The ridge delta (1e-8 by default, as in the paper's code) makes B = 0, the usual LoRA start,
+ * well defined. The relative floor (1e-4: singular values below 1e-2 sigma_max count as 1e-2
+ * sigma_max) caps the amplification of directions the factor hardly spans. The LoRA gradient gA =
+ * s B^T g arrives in float32, whose rounding leaves about 6e-8 sigma_max |g| in every direction,
+ * also where the exact gradient is zero; (B^T B)^-1 divides that by the eigenvalue, so with a floor
+ * of 1e-4 lambda_max the noise stays below 6e-4 of the largest direction's signal |g| / sigma_max.
+ * Measured on a 1024 x 1024 layer with r = 64 and rank(B) = 16: float32 against float64, gA* is off
+ * by 9e-4 with this floor, by 9e-2 with a floor of 1e-6, and by a factor of 48 with float32 Grams
+ * and the ridge alone.
  */
 final class FactorGrams {
+
+    /** Eigenvalues below this fraction of the largest are raised to it. */
+    static final double RELATIVE_FLOOR = 1e-4;
 
     final NDArray a;
     final NDArray b;
@@ -26,19 +50,19 @@ final class FactorGrams {
      * @param a A (r x n)
      * @param b B (m x r)
      * @param delta the ridge added to both Grams
+     * @throws NonFiniteFactorException if A or B holds NaN or infinity
      */
     FactorGrams(NDArray a, NDArray b, double delta) {
         this.a = a;
         this.b = b;
-        try (NDArray bt = b.transpose();
-                NDArray at = a.transpose();
-                NDArray btb = bt.matMul(b);
-                NDArray aat = a.matMul(at)) {
-            this.gramB = HostMatrices.addDiagonal(HostMatrices.toHost(btb), delta);
-            this.gramA = HostMatrices.addDiagonal(HostMatrices.toHost(aat), delta);
-        }
-        this.eigenB = HostMatrices.eigh(gramB);
-        this.eigenA = HostMatrices.eigh(gramA);
+        DMatrixRMaj bHost = HostMatrices.toHost(b);
+        DMatrixRMaj aHost = HostMatrices.toHost(a);
+        HostMatrices.requireFinite(bHost, "lora_B");
+        HostMatrices.requireFinite(aHost, "lora_A");
+        this.eigenB = HostMatrices.eigh(HostMatrices.multTransA(bHost, bHost)).regularised(RELATIVE_FLOOR, delta);
+        this.eigenA = HostMatrices.eigh(HostMatrices.multTransB(aHost, aHost)).regularised(RELATIVE_FLOOR, delta);
+        this.gramB = eigenB.matrix();
+        this.gramA = eigenA.matrix();
         this.gramBInv = eigenB.inverse();
         this.gramAInv = eigenA.inverse();
     }

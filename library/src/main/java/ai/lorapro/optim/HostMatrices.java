@@ -1,5 +1,6 @@
 package ai.lorapro.optim;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -34,8 +35,34 @@ final class HostMatrices {
         return new DMatrixRMaj(rows, cols, true, values);
     }
 
-    /** {@code matrix} as a new array of {@code type} on {@code manager}'s device. */
-    static NDArray toDevice(NDManager manager, DMatrixRMaj matrix, DataType type) {
+    /**
+     * {@code matrix} as a new array of {@code like}'s type on {@code like}'s device, attached to
+     * {@code like}'s manager. The device is the array's, not its manager's: in multi-device
+     * training DJL attaches each device copy of a parameter to one manager of another device.
+     *
+     * @throws IllegalStateException if the engine put the result on another device
+     */
+    static NDArray toDevice(DMatrixRMaj matrix, NDArray like) {
+        NDManager manager = like.getManager();
+        Device device = like.getDevice();
+        NDArray out;
+        if (manager.getDevice().equals(device)) {
+            out = create(manager, matrix, like.getDataType());
+        } else {
+            try (NDManager onDevice = manager.newSubManager(device)) {
+                out = create(onDevice, matrix, like.getDataType());
+                out.attach(manager);
+            }
+        }
+        if (!out.getDevice().equals(device)) {
+            Device got = out.getDevice();
+            out.close();
+            throw new IllegalStateException("an r x r array meant for " + device + " was created on " + got);
+        }
+        return out;
+    }
+
+    private static NDArray create(NDManager manager, DMatrixRMaj matrix, DataType type) {
         Shape shape = new Shape(matrix.numRows, matrix.numCols);
         if (type == DataType.FLOAT64) {
             return manager.create(matrix.data.clone(), shape);
@@ -51,6 +78,20 @@ final class HostMatrices {
         NDArray converted = f32.toType(type, false);
         f32.close();
         return converted;
+    }
+
+    /**
+     * Throws if {@code matrix} holds NaN or infinity.
+     *
+     * @param what the name used in the message
+     * @throws NonFiniteFactorException naming {@code what}
+     */
+    static void requireFinite(DMatrixRMaj matrix, String what) {
+        for (double v : matrix.data) {
+            if (!Double.isFinite(v)) {
+                throw new NonFiniteFactorException(what + " holds " + v);
+            }
+        }
     }
 
     /** Adds {@code delta} to the diagonal of {@code matrix} in place and returns it. */
@@ -127,14 +168,43 @@ final class HostMatrices {
 
         /** U diag(1 / lambda) U^T. */
         DMatrixRMaj inverse() {
+            return withValues(1, -1);
+        }
+
+        /** U diag(lambda) U^T. */
+        DMatrixRMaj matrix() {
+            return withValues(1, 1);
+        }
+
+        /** U diag(scale lambda^power) U^T for power +1 or -1. */
+        private DMatrixRMaj withValues(double scale, int power) {
             int n = values.length;
             DMatrixRMaj scaled = vectors.copy();
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < n; j++) {
-                    scaled.set(i, j, scaled.get(i, j) / values[j]);
+            for (int j = 0; j < n; j++) {
+                double factor = scale * (power < 0 ? 1 / values[j] : values[j]);
+                for (int i = 0; i < n; i++) {
+                    scaled.set(i, j, scaled.get(i, j) * factor);
                 }
             }
             return multTransB(scaled, vectors);
+        }
+
+        /**
+         * The same eigenvectors with eigenvalues max(lambda, relativeFloor lambda_max) + delta,
+         * lambda_max the largest eigenvalue (0 if none is positive): every value is then at least
+         * delta, and none is below relativeFloor lambda_max.
+         */
+        SymmetricEigen regularised(double relativeFloor, double delta) {
+            double largest = 0;
+            for (double v : values) {
+                largest = Math.max(largest, v);
+            }
+            double floor = relativeFloor * largest;
+            double[] out = new double[values.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Math.max(values[i], floor) + delta;
+            }
+            return new SymmetricEigen(vectors, out);
         }
     }
 

@@ -84,6 +84,7 @@ public final class LoraProAdamW extends AdamOptimizer {
             FactorGrams grams = new FactorGrams(a, b, getDelta());
             // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
             NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - beta1);
+            requireFiniteResult("the equivalent gradient", factors);
             String key = pair.getName();
             Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
             NDArray m = state(key + ".exp_avg", full, a);
@@ -106,10 +107,12 @@ public final class LoraProAdamW extends AdamOptimizer {
             factors.close();
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
+            requireFiniteResult("the adjusted Adam direction", adjusted);
             AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());
             AdamMoments.apply(b, adjusted.get(1), learningRate, getWeightDecay());
         } else {
             adjusted = LoraProMath.adjustedGradients(a, b, gradA, gradB, s, getDelta(), getXMode());
+            requireFiniteResult("the adjusted gradient", adjusted);
             adamStep(pair.getName() + ".lora_A.weight", a, adjusted.get(0), learningRate, step);
             adamStep(pair.getName() + ".lora_B.weight", b, adjusted.get(1), learningRate, step);
         }

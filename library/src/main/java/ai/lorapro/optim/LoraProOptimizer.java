@@ -1,6 +1,7 @@
 package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Block;
@@ -32,8 +33,17 @@ import java.util.Set;
  *
  * <p>DJL calls {@code update} once per trainable parameter and step, in arbitrary order. The first
  * factor of a pair to arrive has its gradient copied and waits; the joint step runs when the second
- * arrives. A pair that is still waiting when the next step begins (one factor frozen or missing) is
- * an error.
+ * arrives. A pair that is still waiting when the next step begins (a factor missing) is an error. A
+ * frozen factor is reported at the pair's first update: LoRA-Pro needs both factors trainable
+ * (LoRA-FA style training, A frozen, is refused), while {@link PlainAdamW} steps the trainable one
+ * alone.
+ *
+ * <p>Several devices: DJL's parameter server calls {@code update} once per device copy of a
+ * parameter, each time with the gradient summed over the copies. The first copy takes one step
+ * (state and step count live with it); the others receive its new value, so all copies are equal
+ * after every step (see {@link DeviceCopies}). The gradient is the sum, as for DJL's own
+ * optimizers; {@code optRescaleGrad(1f / devices)} averages it, which makes k devices on k equal
+ * splits step exactly like one device on the whole batch when the loss is a mean over each split.
  *
  * <p>Not thread safe: one trainer drives one optimizer. {@link #close()} frees the state arrays.
  */
@@ -57,6 +67,7 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     private long skippedSteps;
 
     private final StateStore state = new StateStore();
+    private final DeviceCopies copies = new DeviceCopies();
 
     LoraProOptimizer(Builder<?> builder) {
         super(builder);
@@ -114,6 +125,11 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     public void update(String parameterId, NDArray weight, NDArray grad) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
+            if (copies.isFurtherCopy(parameterId, weight)) {
+                // another device's copy of a parameter: it takes the first copy's new value
+                copies.follow(parameterId, weight);
+                return;
+            }
             int count = updateCount(parameterId);
             float learningRate = learningRateTracker.getNewValue(parameterId, count);
             if (!Float.isFinite(learningRate)) {
@@ -123,7 +139,10 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
             PairSlot slot = slotsByParameterId.get(parameterId);
             NDArray gradient = preprocess(grad);
             if (slot == null) {
-                updateParameter(parameterId, weight, gradient, learningRate);
+                try (DeviceScope onDevice = DeviceScope.of(weight, gradient)) {
+                    updateParameter(parameterId, weight, gradient, learningRate);
+                }
+                copies.settle(parameterId);
             } else {
                 slot.arrive(parameterId, weight, gradient, learningRate);
             }
@@ -135,6 +154,7 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     private void beginRoundIfNew(String parameterId) {
         int seen = arrivals.merge(parameterId, 1, Integer::sum);
         if (seen > round) {
+            copies.clearWaiting();
             for (PairSlot slot : slots) {
                 slot.checkComplete();
             }
@@ -185,6 +205,30 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
         }
     }
 
+    /**
+     * Throws {@link NonFiniteResult} if any of {@code arrays} holds NaN or infinity. A step calls it
+     * on its result before that result touches the factors or the moments; the optimizer then skips
+     * the step (counted in {@link #getSkippedSteps()}) and does not count it in t.
+     *
+     * @param what what the arrays are, for the log
+     */
+    static void requireFiniteResult(String what, NDList arrays) {
+        for (NDArray array : arrays) {
+            if (!allFinite(array)) {
+                throw new NonFiniteResult(what + " is not finite");
+            }
+        }
+    }
+
+    /** A step's result (not its gradient) holds NaN or infinity; the step is skipped. */
+    static final class NonFiniteResult extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NonFiniteResult(String message) {
+            super(message, null, false, false);
+        }
+    }
+
     /** Zeroes the gradient the engine accumulated into {@code weight}. */
     static void zeroGradient(NDArray weight) {
         if (weight instanceof PtNDArray) {
@@ -208,6 +252,14 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      * @param step the pair's step t, starting at 1
      */
     abstract void stepPair(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate, int step);
+
+    /**
+     * Whether the factors of a pair may step one at a time, so that a pair with a frozen factor
+     * trains the other (true for optimizers that do not couple A and B).
+     */
+    boolean stepsFactorsAlone() {
+        return false;
+    }
 
     /**
      * One plain step of a non-LoRA parameter, inside an {@link NDScope}.
@@ -245,10 +297,42 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      * Copies the state into arrays attached to {@code manager}: moments by name ({@code
      * <pair>.exp_avg} and {@code <pair>.exp_avg_sq} in full mode, {@code
      * <pair>.lora_A.weight.exp_avg} etc. in efficient mode, {@code <parameter>.exp_avg} for plain
-     * parameters) and step counts by pair or parameter name.
+     * parameters), step counts by pair or parameter name, and DJL's own update counters (which
+     * drive a {@code Tracker} schedule) under {@code djl.update_count:<parameter>} and {@code
+     * djl.num_update}.
+     *
+     * @throws IllegalStateException if a parameter with state has no stable name (one neither
+     *     {@code addLoraLayers} nor {@code nameParameter} registered): its id changes in every
+     *     process, so the state could never be imported again
      */
     public OptimizerState exportState(NDManager manager) {
-        return state.export(manager);
+        Map<String, Integer> counters = DjlUpdateCounters.export(this, stableNames());
+        OptimizerState exported = state.export(manager);
+        List<String> unnamed = new ArrayList<>();
+        for (String name : exported.getSteps().keySet()) {
+            if (name.startsWith(UNNAMED_PREFIX)) {
+                unnamed.add(name.substring(UNNAMED_PREFIX.length()));
+            }
+        }
+        if (!unnamed.isEmpty()) {
+            exported.getTensors().values().forEach(NDArray::close);
+            throw new IllegalStateException("the optimizer state of parameter(s) " + unnamed + " cannot be"
+                    + " saved: they have no stable name, and their ids change in every process (register the"
+                    + " model with addLoraLayers(root), or name them with nameParameter)");
+        }
+        Map<String, Integer> steps = new LinkedHashMap<>(exported.getSteps());
+        steps.putAll(counters);
+        return new OptimizerState(exported.getTensors(), steps);
+    }
+
+    /** Stable names by parameter id: the registered names, and pair.lora_A/B.weight for factors. */
+    private Map<String, String> stableNames() {
+        Map<String, String> names = new HashMap<>(parameterNames);
+        for (LoraPair pair : pairs.values()) {
+            names.putIfAbsent(pair.getLoraA().getId(), pair.getName() + ".lora_A.weight");
+            names.putIfAbsent(pair.getLoraB().getId(), pair.getName() + ".lora_B.weight");
+        }
+        return names;
     }
 
     /**
@@ -257,12 +341,16 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      * when first used.
      *
      * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
-     *     know, or an array has no step count
+     *     know (an entry that would match nothing), or an array has no step count
      */
     public void importState(OptimizerState saved) {
         Set<String> known = new HashSet<>(pairs.keySet());
         known.addAll(parameterNames.values());
-        state.load(saved, known);
+        Map<String, Integer> steps = new LinkedHashMap<>();
+        Map<String, Integer> counters = new HashMap<>();
+        saved.getSteps().forEach((k, v) -> (DjlUpdateCounters.isCounter(k) ? counters : steps).put(k, v));
+        state.load(new OptimizerState(saved.getTensors(), steps), known);
+        DjlUpdateCounters.restore(this, counters, stableNames());
     }
 
     /** Frees the state arrays and any gradient waiting for its partner. */
@@ -286,6 +374,11 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
         }
 
         void arrive(String parameterId, NDArray weight, NDArray grad, float learningRate) {
+            Parameter frozen = frozenFactor();
+            if (frozen != null) {
+                stepFactorAlone(frozen, parameterId, weight, grad, learningRate);
+                return;
+            }
             if (pendingId == null) {
                 pendingId = parameterId;
                 pendingWeight = weight;
@@ -309,10 +402,45 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
                     return;
                 }
                 int step = state.nextStep(pair.getName());
-                stepPair(pair, a, b, gradA, gradB, learningRate, step);
+                try (DeviceScope onDevice = DeviceScope.of(a, b, gradA, gradB)) {
+                    stepPair(pair, a, b, gradA, gradB, learningRate, step);
+                } catch (NonFiniteResult e) {
+                    state.revertStep(pair.getName());
+                    skip("LoRA pair " + pair.getName() + " (finite gradients, but " + e.getMessage() + ")");
+                } catch (NonFiniteFactorException e) {
+                    throw new NonFiniteFactorException("LoRA pair " + pair.getName() + ": " + e.getMessage());
+                }
+                copies.settle(pair.getLoraA().getId());
+                copies.settle(pair.getLoraB().getId());
             } finally {
                 clear();
             }
+        }
+
+        /** The frozen factor of the pair, or {@code null} when both train. */
+        private Parameter frozenFactor() {
+            if (!pair.getLoraA().requiresGradient()) {
+                return pair.getLoraA();
+            }
+            return pair.getLoraB().requiresGradient() ? null : pair.getLoraB();
+        }
+
+        private void stepFactorAlone(Parameter frozen, String parameterId, NDArray weight, NDArray grad, float lr) {
+            if (!stepsFactorsAlone()) {
+                throw new IllegalStateException(
+                        "LoRA pair " + pair.getName() + ": " + label(frozen.getId()) + " is frozen, but LoRA-Pro"
+                                + " steps A and B jointly and needs both trainable (training B alone, LoRA-FA"
+                                + " style, is not supported); unfreeze it, or train with PlainAdamW");
+            }
+            if (!allFinite(grad)) {
+                skip("LoRA pair " + pair.getName());
+            } else {
+                int step = state.nextStep(pair.getName());
+                try (DeviceScope onDevice = DeviceScope.of(weight, grad)) {
+                    stepParameter(pair.getName() + "." + label(parameterId) + ".weight", weight, grad, lr, step);
+                }
+            }
+            copies.settle(parameterId);
         }
 
         void checkComplete() {
@@ -400,6 +528,15 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
             Map<String, LoraPair> found = new LinkedHashMap<>();
             LoraPairs.collect(root, found, parameterNames);
             found.values().forEach(this::addLoraPair);
+            return self();
+        }
+
+        /**
+         * Names {@code parameter} {@code name} in the optimizer state, for a parameter that {@code
+         * addLoraLayers} does not reach; only named parameters' state can be exported.
+         */
+        public T nameParameter(String name, Parameter parameter) {
+            parameterNames.put(parameter.getId(), Objects.requireNonNull(name, "name"));
             return self();
         }
 

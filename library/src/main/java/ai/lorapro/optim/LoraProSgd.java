@@ -31,6 +31,7 @@ public final class LoraProSgd extends LoraProOptimizer {
     void stepPair(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate, int step) {
         NDList adjusted =
                 LoraProMath.adjustedGradients(a, b, gradA, gradB, pair.getScaling(), getDelta(), getXMode());
+        requireFiniteResult("the adjusted gradient", adjusted);
         AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());
         AdamMoments.apply(b, adjusted.get(1), learningRate, getWeightDecay());
     }

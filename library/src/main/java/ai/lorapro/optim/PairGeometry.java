@@ -2,8 +2,6 @@ package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
@@ -90,14 +88,13 @@ final class PairGeometry {
         CommonOps_DDRM.addEquals(correctionB, x);
         NDArray a = grams.a;
         NDArray b = grams.b;
-        NDManager manager = a.getManager();
-        DataType type = a.getDataType();
         NDArray adjustedA;
         NDArray adjustedB;
-        try (NDArray leftADev = HostMatrices.toDevice(manager, leftA, type);
-                NDArray xDev = HostMatrices.toDevice(manager, x, type);
-                NDArray rightBDev = HostMatrices.toDevice(manager, rightB, type);
-                NDArray correctionBDev = HostMatrices.toDevice(manager, correctionB, type);
+        // each r x r operand is created beside the array it multiplies
+        try (NDArray leftADev = HostMatrices.toDevice(leftA, gradA);
+                NDArray xDev = HostMatrices.toDevice(x, a);
+                NDArray rightBDev = HostMatrices.toDevice(rightB, gradB);
+                NDArray correctionBDev = HostMatrices.toDevice(correctionB, b);
                 NDArray xa = xDev.matMul(a);
                 NDArray bc = b.matMul(correctionBDev)) {
             adjustedA = leftADev.matMul(gradA).addi(xa);
@@ -139,11 +136,9 @@ final class PairGeometry {
         DMatrixRMaj correctionB = HostMatrices.mult(HostMatrices.mult(grams.gramBInv, btGradB), rightB);
         NDArray a = grams.a;
         NDArray b = grams.b;
-        NDManager manager = a.getManager();
-        DataType type = a.getDataType();
-        try (NDArray leftADev = HostMatrices.toDevice(manager, leftA, type);
-                NDArray rightBDev = HostMatrices.toDevice(manager, rightB, type);
-                NDArray correctionBDev = HostMatrices.toDevice(manager, correctionB, type);
+        try (NDArray leftADev = HostMatrices.toDevice(leftA, gradA);
+                NDArray rightBDev = HostMatrices.toDevice(rightB, gradB);
+                NDArray correctionBDev = HostMatrices.toDevice(correctionB, b);
                 NDArray adjustedA0 = leftADev.matMul(gradA);
                 NDArray bc = b.matMul(correctionBDev);
                 NDArray adjustedB0 = gradB.matMul(rightBDev).subi(bc)) {

@@ -35,6 +35,12 @@ public final class PlainAdamW extends AdamOptimizer {
         stepParameter(pair.getName() + ".lora_B.weight", b, gradB, learningRate, step);
     }
 
+    /** A and B step independently, so a pair with a frozen factor trains the other. */
+    @Override
+    boolean stepsFactorsAlone() {
+        return true;
+    }
+
     /** Builds a {@link PlainAdamW}. */
     public static final class Builder extends AdamBuilder<Builder> {
 

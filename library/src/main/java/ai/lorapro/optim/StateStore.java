@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.lorapro.InvalidInputException;
 
@@ -31,6 +32,26 @@ final class StateStore implements AutoCloseable {
     }
 
     /**
+     * The type of the state kept for a parameter of {@code parameterType}: float32, or float64 for a
+     * float64 parameter. Never float16: there eps sqrt(1 - beta2) rounds to 0 and a small second
+     * moment underflows, so Adam's direction m / (sqrt(v) + eps) becomes infinite.
+     */
+    static DataType stateType(DataType parameterType) {
+        return parameterType == DataType.FLOAT64 ? DataType.FLOAT64 : DataType.FLOAT32;
+    }
+
+    /** A new copy of {@code array} in {@link #stateType} of its type, for arithmetic with the state. */
+    static NDArray stateTypeCopy(NDArray array) {
+        DataType type = stateType(array.getDataType());
+        return array.getDataType() == type ? array.duplicate() : array.toType(type, true);
+    }
+
+    /** Takes back the step {@link #nextStep} just counted for {@code name} (the step was skipped). */
+    void revertStep(String name) {
+        steps.computeIfPresent(name, (k, t) -> t <= 1 ? null : t - 1);
+    }
+
+    /**
      * The array {@code key}, created on first use as zeros of {@code shape} with {@code like}'s type
      * on its device (or from an imported state). It outlives any {@link NDScope} open around the
      * call.
@@ -40,18 +61,21 @@ final class StateStore implements AutoCloseable {
         if (existing != null) {
             return existing;
         }
-        NDManager manager = managers.computeIfAbsent(like.getDevice(), d -> like.getManager().newSubManager(d));
+        // a root manager of the array's own device: the array's manager may be of another device
+        // or a short-lived one
+        NDManager manager = managers.computeIfAbsent(
+                like.getDevice(), d -> NDManager.newBaseManager(d, like.getManager().getEngine().getEngineName()));
         NDArray created;
         NDArray source = imported.remove(key);
         if (source == null) {
-            created = manager.zeros(shape, like.getDataType());
+            created = manager.zeros(shape, stateType(like.getDataType()), like.getDevice());
         } else {
             try {
                 if (!source.getShape().equals(shape)) {
                     throw new InvalidInputException(
                             "optimizer state '" + key + "' has shape " + source.getShape() + ", expected " + shape);
                 }
-                created = source.toType(like.getDataType(), true).toDevice(like.getDevice(), false);
+                created = source.toType(stateType(like.getDataType()), true).toDevice(like.getDevice(), false);
             } finally {
                 source.close();
             }
@@ -93,7 +117,7 @@ final class StateStore implements AutoCloseable {
      */
     void load(OptimizerState state, Set<String> knownNames) {
         for (String name : state.getSteps().keySet()) {
-            if (!knownNames.contains(name) && !name.startsWith(LoraProOptimizer.UNNAMED_PREFIX)) {
+            if (!knownNames.contains(name)) {
                 throw new InvalidInputException("optimizer state names unknown pair or parameter '" + name + "'");
             }
         }

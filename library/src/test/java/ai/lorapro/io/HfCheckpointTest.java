@@ -42,11 +42,18 @@ class HfCheckpointTest {
     }
 
     @Test
+    void theBundledShardedFixtureHasSevenShards() {
+        try (HfCheckpoint bf16 = HfCheckpoint.open(Fixtures.bundledHfTiny().resolve("llama-tiny-bf16-sharded"));
+                HfCheckpoint f32 = HfCheckpoint.open(Fixtures.bundledHfTiny().resolve("llama-tiny"))) {
+            assertEquals(7, bf16.shardCount());
+            assertEquals(1, f32.shardCount());
+        }
+    }
+
+    @Test
     void shardedBf16EqualsTheF32WeightsRoundedToBf16() {
         try (HfCheckpoint bf16 = HfCheckpoint.open(sharded());
                 HfCheckpoint f32 = HfCheckpoint.open(Fixtures.hfTiny().resolve("llama-tiny"))) {
-            assertEquals(7, bf16.shardCount());
-            assertEquals(1, f32.shardCount());
             assertEquals(f32.names(), bf16.names());
             for (String name : f32.names()) {
                 assertEquals(TensorDType.BF16, bf16.info(name).dtype(), name);

@@ -242,7 +242,7 @@ class PeftAdapterTest {
 
     @Test
     void readsTheReferencePeftConfig() {
-        LoraConfig c = PeftAdapter.readConfig(Fixtures.hfTiny().resolve("llama-tiny-lora-adapter"));
+        LoraConfig c = PeftAdapter.readConfig(Fixtures.bundledHfTiny().resolve("llama-tiny-lora-adapter"));
         assertEquals(4, c.getR());
         assertEquals(8f, c.getAlpha());
         assertEquals(0f, c.getDropout());
@@ -253,7 +253,7 @@ class PeftAdapterTest {
 
     @Test
     void loadsTheReferencePeftAdapter() {
-        Path dir = Fixtures.hfTiny().resolve("llama-tiny-lora-adapter");
+        Path dir = Fixtures.bundledHfTiny().resolve("llama-tiny-lora-adapter");
         TinyModel model = newModel();
         List<String> adapted = PeftAdapter.load(dir, model);
         assertEquals(14, adapted.size());

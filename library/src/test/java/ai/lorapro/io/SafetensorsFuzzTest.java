@@ -53,7 +53,7 @@ class SafetensorsFuzzTest {
     private static List<byte[]> seeds() throws IOException {
         List<byte[]> out = new ArrayList<>();
         out.add(Files.readAllBytes(Fixtures.hfTiny().resolve("llama-tiny-lora-adapter/adapter_model.safetensors")));
-        out.add(Files.readAllBytes(Fixtures.hfTiny().resolve("llama-tiny-bf16-sharded/model-00002-of-00007.safetensors")));
+        out.add(Files.readAllBytes(Fixtures.bundledHfTiny().resolve("llama-tiny-bf16-sharded/model-00002-of-00007.safetensors")));
         try (Stream<Path> golden = Files.list(Fixtures.golden())) {
             for (Path p : (Iterable<Path>) golden.sorted()::iterator) {
                 if (p.toString().endsWith(".safetensors")) {

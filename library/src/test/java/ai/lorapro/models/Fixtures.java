@@ -25,6 +25,16 @@ public final class Fixtures {
         return Paths.get(System.getProperty("lorapro.fixtures.dir", "src/test/resources/hf-tiny"));
     }
 
+    /**
+     * The repository's own copy of the shared hf-tiny set, whatever {@code lorapro.fixtures.dir}
+     * says: tests that assert facts about that particular set (its shard count, file names,
+     * adapter settings) read it here; fidelity tests use {@link #hfTiny()} and derive what they
+     * expect from the fixture's own configuration.
+     */
+    public static Path bundledHfTiny() {
+        return Paths.get("src/test/resources/hf-tiny");
+    }
+
     /** ||actual - expected||_F / ||expected||_F, in double precision on the host. */
     public static double relativeError(NDArray actual, NDArray expected) {
         float[] a = actual.toFloatArray();

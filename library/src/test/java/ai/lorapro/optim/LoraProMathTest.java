@@ -13,7 +13,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.HashSet;
 import java.util.Random;
+import java.util.Set;
+import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,10 +49,11 @@ class LoraProMathTest {
         final NDArray gradB;
 
         Case(long seed) {
-            Random rng = new Random(seed);
-            m = 5 + rng.nextInt(8);
-            n = 5 + rng.nextInt(8);
-            r = 1 + rng.nextInt(4);
+            Random rng = rngFor(seed);
+            r = 1 + rng.nextInt(6);
+            // from r (B or A square) to well above it, wide and tall alike
+            m = r + rng.nextInt(14);
+            n = r + rng.nextInt(14);
             s = 0.5 + 2 * rng.nextDouble();
             g = random(rng, m, n);
             a = random(rng, r, n);
@@ -69,6 +73,35 @@ class LoraProMathTest {
         }
     }
 
+    /**
+     * A generator for {@code seed}. {@code new Random(seed).nextInt(8)} is 5 for every seed from 1
+     * to 60 (the first output of Java's generator barely depends on small seeds), so the seed is
+     * mixed first.
+     */
+    static Random rngFor(long seed) {
+        return new Random(new SplittableRandom(seed).nextLong());
+    }
+
+    @Test
+    void casesCoverVariedShapes() {
+        Set<Integer> ms = new HashSet<>();
+        Set<Integer> ns = new HashSet<>();
+        Set<Integer> rs = new HashSet<>();
+        int tall = 0;
+        int wide = 0;
+        for (long seed = 1; seed <= 60; seed++) {
+            Case c = new Case(seed);
+            ms.add(c.m);
+            ns.add(c.n);
+            rs.add(c.r);
+            tall += c.m > c.n ? 1 : 0;
+            wide += c.m < c.n ? 1 : 0;
+        }
+        assertTrue(ms.size() >= 8 && ns.size() >= 8, "m took " + ms + ", n took " + ns);
+        assertTrue(rs.size() >= 5, "r took " + rs);
+        assertTrue(tall >= 10 && wide >= 10, tall + " tall and " + wide + " wide cases");
+    }
+
     static NDArray random(Random rng, int rows, int cols) {
         double[] v = new double[rows * cols];
         for (int i = 0; i < v.length; i++) {
@@ -81,17 +114,23 @@ class LoraProMathTest {
         return HostMatrices.toHost(x);
     }
 
-    /** P_B g + (I - P_B) g P_A, with the projections formed explicitly (m x m is fine here). */
+    /**
+     * P_B g + (I - P_B) g P_A, with the projections formed explicitly (m x m is fine here) from the
+     * Grams with the same ridge delta I as the library's: when B or A is square, P is the identity
+     * only up to delta / lambda_min, which for a random 5 x 5 factor can exceed 1e-7.
+     */
     static DMatrixRMaj projectedGradient(Case c) {
         DMatrixRMaj g = host(c.g);
         DMatrixRMaj a = host(c.a);
         DMatrixRMaj b = host(c.b);
         DMatrixRMaj btb = new DMatrixRMaj(c.r, c.r);
         CommonOps_DDRM.multTransA(b, b, btb);
+        HostMatrices.addDiagonal(btb, LoraProMath.DEFAULT_DELTA);
         CommonOps_DDRM.invert(btb);
         DMatrixRMaj pB = HostMatrices.multTransB(HostMatrices.mult(b, btb), b);
         DMatrixRMaj aat = new DMatrixRMaj(c.r, c.r);
         CommonOps_DDRM.multTransB(a, a, aat);
+        HostMatrices.addDiagonal(aat, LoraProMath.DEFAULT_DELTA);
         CommonOps_DDRM.invert(aat);
         DMatrixRMaj pA = HostMatrices.mult(HostMatrices.multTransA(a, aat), a);
         DMatrixRMaj pBg = HostMatrices.mult(pB, g);
@@ -134,7 +173,7 @@ class LoraProMathTest {
                 double err = relativeError(expected, host(c.equivalent(adjusted)));
                 assertTrue(err < 1e-7, "seed " + seed + " mode " + mode + ": error " + err);
             }
-            DMatrixRMaj randomX = host(random(new Random(seed + 100), c.r, c.r).mul(10));
+            DMatrixRMaj randomX = host(random(rngFor(seed + 100), c.r, c.r).mul(10));
             double err = relativeError(expected, host(c.equivalent(geometry.adjusted(randomX))));
             assertTrue(err < 1e-7, "seed " + seed + " random X: error " + err);
             double direct = relativeError(expected, host(LoraProMath.equivalentGradient(
@@ -150,7 +189,7 @@ class LoraProMathTest {
             PairGeometry geometry = c.geometry();
             DMatrixRMaj best = geometry.x(XMode.SYLVESTER);
             double fBest = distanceToLora(c, geometry, best);
-            Random rng = new Random(seed);
+            Random rng = rngFor(seed);
             for (int trial = 0; trial < 8; trial++) {
                 DMatrixRMaj direction = host(random(rng, c.r, c.r));
                 for (double step : new double[] {1e-3, 1e-1, 1}) {

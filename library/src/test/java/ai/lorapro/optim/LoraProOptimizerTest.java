@@ -27,6 +27,7 @@ import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -87,7 +88,8 @@ class LoraProOptimizerTest {
         return LoraProAdamW.builder()
                 .setLearningRateTracker(Tracker.fixed(1e-2f))
                 .optWeightDecay(0.1f)
-                .addLoraPair("layer", f.a, f.b, S);
+                .addLoraPair("layer", f.a, f.b, S)
+                .nameParameter("head.weight", f.head);
     }
 
     @Test
@@ -123,7 +125,7 @@ class LoraProOptimizerTest {
     }
 
     @Test
-    void aFrozenFactorIsReportedWhenTheNextStepBegins() {
+    void aFrozenFactorIsRefusedByLoraProAtTheFirstStep() {
         LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
         LoraLinear layer = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
         LoraProSgd optimizer =
@@ -136,9 +138,35 @@ class LoraProOptimizerTest {
                 // a non-zero B gives A a gradient, so only the frozen B is missing
                 ai.lorapro.nn.Weights.assign(layer.getLoraB(), trainer.getManager().ones(new Shape(M, R)));
                 NDArray x = trainer.getManager().ones(new Shape(3, N));
-                trainStep(trainer, x);
+                float[] a0 = layer.getLoraA().getArray().toFloatArray();
                 IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainStep(trainer, x));
-                assertTrue(e.getMessage().contains("lora_A got a gradient but lora_B did not"), e.getMessage());
+                assertTrue(e.getMessage().contains("lora_B is frozen"), e.getMessage());
+                assertArrayEquals(a0, layer.getLoraA().getArray().toFloatArray());
+            }
+        }
+    }
+
+    @Test
+    void plainAdamWTrainsTheOtherFactorOfAFrozenPair() {
+        LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
+        LoraLinear layer = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
+        PlainAdamW optimizer =
+                PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f)).addLoraLayers(layer).build();
+        layer.getLoraB().freeze(true);
+        try (Model model = Model.newInstance("frozen")) {
+            model.setBlock(layer);
+            try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer))) {
+                trainer.initialize(new Shape(3, N));
+                ai.lorapro.nn.Weights.assign(layer.getLoraB(), trainer.getManager().ones(new Shape(M, R)));
+                NDArray x = trainer.getManager().ones(new Shape(3, N));
+                float[] a0 = layer.getLoraA().getArray().toFloatArray();
+                float[] b0 = layer.getLoraB().getArray().toFloatArray();
+                float first = trainStep(trainer, x);
+                assertFalse(java.util.Arrays.equals(a0, layer.getLoraA().getArray().toFloatArray()), "A did not move");
+                float second = trainStep(trainer, x);
+                assertTrue(second < first, "loss " + first + " -> " + second);
+                assertArrayEquals(b0, layer.getLoraB().getArray().toFloatArray());
+                assertEquals(2, optimizer.exportState(trainer.getManager()).getSteps().get(LoraPairs.ROOT_NAME));
             }
         }
     }
@@ -276,16 +304,7 @@ class LoraProOptimizerTest {
             resumed.head.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.head.getArray());
             LoraProAdamW second = adamw(resumed).optMode(mode).build();
             try (NDManager exported = manager.newSubManager()) {
-                OptimizerState state = first.exportState(exported);
-                // the head has no stable name here, so resume only the pair's state
-                Map<String, Integer> steps = Map.of("layer", state.getSteps().get("layer"));
-                Map<String, NDArray> tensors = new java.util.HashMap<>();
-                state.getTensors().forEach((k, val) -> {
-                    if (k.startsWith("layer.")) {
-                        tensors.put(k, val);
-                    }
-                });
-                second.importState(new OptimizerState(tensors, steps));
+                second.importState(first.exportState(exported));
             }
             NDArray[] g = grads.get();
             original.update(first, original.a, g[0]);
@@ -313,7 +332,7 @@ class LoraProOptimizerTest {
         for (int variant = 0; variant < 3; variant++) {
             LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
             LoraLinear first = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
-            LoraLinear second = LoraLinear.builder().setInFeatures(M).setOutFeatures(1).optLora(config).build();
+            LoraLinear second = LoraLinear.builder().setInFeatures(M).setOutFeatures(R).optLora(config).build();
             SequentialBlock net = new SequentialBlock().add(first).add(ai.djl.nn.Activation::relu).add(second);
             LoraProOptimizer optimizer;
             if (variant == 0) {

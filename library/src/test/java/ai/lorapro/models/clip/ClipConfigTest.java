@@ -22,7 +22,7 @@ class ClipConfigTest {
     @TempDir Path tmp;
 
     private Path fixtureWith(String from, String to) throws IOException {
-        String json = Files.readString(Fixtures.hfTiny().resolve("clip-tiny/config.json"), StandardCharsets.UTF_8);
+        String json = Files.readString(Fixtures.bundledHfTiny().resolve("clip-tiny/config.json"), StandardCharsets.UTF_8);
         if (!json.contains(from)) {
             throw new AssertionError("fixture has no " + from);
         }
@@ -33,7 +33,7 @@ class ClipConfigTest {
 
     @Test
     void readsTheFixture() {
-        ClipConfig c = ClipConfig.fromJson(Fixtures.hfTiny().resolve("clip-tiny/config.json"));
+        ClipConfig c = ClipConfig.fromJson(Fixtures.bundledHfTiny().resolve("clip-tiny/config.json"));
         assertEquals(32, c.getProjectionDim());
         assertEquals(2.6592f, c.getLogitScaleInitValue());
         ClipTextConfig text = c.getText();

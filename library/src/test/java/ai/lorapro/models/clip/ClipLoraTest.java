@@ -58,8 +58,10 @@ class ClipLoraTest {
             float[] base = model.forward(store, pixels, ids, null, false).logitsPerImage().toFloatArray();
 
             List<String> adapted = LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8).build());
-            // 2 towers x 2 layers x (4 attention + 2 mlp) + the two projections
-            assertEquals(2 * 2 * 6 + 2, adapted.size());
+            // every encoder layer of both towers x (4 attention + 2 mlp) + the two projections
+            ClipConfig config = ClipConfig.fromJson(dir.resolve("config.json"));
+            int layers = config.getText().tower().numHiddenLayers() + config.getVision().tower().numHiddenLayers();
+            assertEquals(layers * 6 + 2, adapted.size());
             assertArrayEquals(base, model.forward(store, pixels, ids, null, false).logitsPerImage().toFloatArray());
 
             randomizeB(manager, LoraInjector.adaptedLayers(model).values(), 5);
@@ -141,7 +143,9 @@ class ClipLoraTest {
             ClipModel clip = ClipModel.fromPretrained(dir, manager);
             ClipImageClassifier classifier = ClipImageClassifier.zeroShotFromTokenIds(clip, promptIds(ref, manager), manager);
             List<String> adapted = LoraInjector.inject(classifier, LoraConfig.builder().setR(2).build());
-            assertEquals(12, adapted.size());
+            // the classifier keeps the vision tower only: 6 linears per encoder layer, no projection
+            int layers = ClipConfig.fromJson(dir.resolve("config.json")).getVision().tower().numHiddenLayers();
+            assertEquals(layers * 6, adapted.size());
             assertFalse(adapted.contains("head"));
             assertFalse(adapted.contains("visual_projection"));
             assertNull(classifier.getHead().getLoraA());

@@ -40,7 +40,7 @@ class LlamaConfigTest {
 
     @Test
     void readsTheFixtureWithRopeParameters() {
-        LlamaConfig c = LlamaConfig.fromJson(Fixtures.hfTiny().resolve("llama-tiny/config.json"));
+        LlamaConfig c = LlamaConfig.fromJson(Fixtures.bundledHfTiny().resolve("llama-tiny/config.json"));
         assertEquals(64, c.getHiddenSize());
         assertEquals(176, c.getIntermediateSize());
         assertEquals(2, c.getNumHiddenLayers());

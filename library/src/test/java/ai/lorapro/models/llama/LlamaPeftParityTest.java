@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
+import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraInjector;
@@ -22,23 +23,33 @@ import ai.lorapro.nn.Weights;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** llama-tiny with the PEFT 0.21 adapter fixture: logits, loss, adapter gradients and merge. */
 class LlamaPeftParityTest {
 
     private static final double TOLERANCE = 1e-4;
     private static final String PEFT_PREFIX = "base_model.model.";
+    private static final Set<String> LAYER_PROJECTIONS =
+            Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
 
     private final Path base = Fixtures.hfTiny().resolve("llama-tiny");
     private final Path adapterDir = Fixtures.hfTiny().resolve("llama-tiny-lora-adapter");
 
-    /** llama-tiny with r=4, alpha=8 adapters on the seven projections, factors from the fixture. */
+    /**
+     * llama-tiny with the adapters that the fixture's adapter_config.json describes (r, alpha,
+     * target modules), factors from the fixture.
+     */
     private LlamaForCausalLM adapted(NDManager manager) {
         LlamaForCausalLM model = LlamaForCausalLM.fromPretrained(base, manager, DataType.FLOAT32);
-        LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8)
-                .optTargetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-                .build());
+        LoraConfig lora = PeftAdapter.readConfig(adapterDir);
+        List<String> injected = LoraInjector.inject(model, lora);
+        // every target that names a projection of a decoder layer is adapted once per layer
+        long targetsPerLayer = lora.getTargetModules().stream().filter(LAYER_PROJECTIONS::contains).count();
+        int layers = LlamaConfig.fromJson(base.resolve("config.json")).getNumHiddenLayers();
+        assertEquals(layers * targetsPerLayer, injected.size(), "adapted layers for targets " + lora.getTargetModules());
         Map<String, Parameter> params = ModuleTree.namedParameters(model);
         try (SafetensorsFile adapter = SafetensorsFile.open(adapterDir.resolve("adapter_model.safetensors"))) {
             int assigned = 0;
@@ -50,7 +61,8 @@ class LlamaPeftParityTest {
                 }
                 assigned++;
             }
-            assertEquals(2 * 7 * 2, assigned);
+            // A and B of every adapted layer, nothing else
+            assertEquals(2 * injected.size(), assigned);
         }
         return model;
     }
@@ -84,7 +96,7 @@ class LlamaPeftParityTest {
                 assertTrue(error < TOLERANCE, "gradient of " + name + ": relative error " + error);
                 checked++;
             }
-            assertEquals(4, checked);
+            assertTrue(checked > 0, "the reference holds no adapter gradients");
         }
     }
 

@@ -50,7 +50,7 @@ class T5ConfigTest {
 
     @Test
     void readsTheFixtures() {
-        T5Config relu = T5Config.fromJson(Fixtures.hfTiny().resolve("t5-tiny/config.json"));
+        T5Config relu = T5Config.fromJson(Fixtures.bundledHfTiny().resolve("t5-tiny/config.json"));
         assertEquals(64, relu.getDModel());
         assertEquals(16, relu.getDKv());
         assertEquals(128, relu.getDFf());
@@ -61,7 +61,7 @@ class T5ConfigTest {
         assertEquals(Activation.RELU, relu.getActivation());
         assertFalse(relu.isGatedAct());
         assertTrue(relu.isScaleDecoderOutputs());
-        T5Config gated = T5Config.fromJson(Fixtures.hfTiny().resolve("t5-tiny-gated/config.json"));
+        T5Config gated = T5Config.fromJson(Fixtures.bundledHfTiny().resolve("t5-tiny-gated/config.json"));
         assertEquals(Activation.GELU_TANH, gated.getActivation());
         assertTrue(gated.isGatedAct());
         assertTrue(gated.isTieWordEmbeddings());

@@ -1,0 +1,184 @@
+package ai.lorapro.optim;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.LocalParameterServer;
+import ai.djl.training.tracker.Tracker;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The optimizers under DJL's multi-device training, on the CPU: driven through DJL's own {@code
+ * LocalParameterServer} with several copies of every parameter, and with parameters whose manager
+ * belongs to another device.
+ */
+class MultiDeviceTest {
+
+    private static final int M = 6;
+    private static final int N = 5;
+    private static final int R = 2;
+
+    private NDManager manager;
+
+    @BeforeEach
+    void open() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    private NDArray random(Random rng, int rows, int cols) {
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rng.nextGaussian();
+        }
+        return manager.create(v, new Shape(rows, cols));
+    }
+
+    private static Parameter parameter(String name, NDArray value) {
+        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
+        value.setRequiresGradient(true);
+        p.setArray(value);
+        return p;
+    }
+
+    /** A LoRA pair and a plain parameter, from a seed. */
+    private final class Params {
+        final Parameter a;
+        final Parameter b;
+        final Parameter head;
+
+        Params(long seed) {
+            Random rng = new Random(seed);
+            a = parameter("lora_A.weight", random(rng, R, N));
+            b = parameter("lora_B.weight", random(rng, M, R));
+            head = parameter("head.weight", random(rng, 3, 4));
+        }
+
+        List<Parameter> all() {
+            return List.of(a, b, head);
+        }
+    }
+
+    private static List<Function<Params, LoraProOptimizer>> optimizers() {
+        return List.of(
+                p -> LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f)).optWeightDecay(0.1f)
+                        .addLoraPair("layer", p.a, p.b, 2f).nameParameter("head.weight", p.head).build(),
+                p -> LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
+                        .optMode(LoraProAdamW.Mode.EFFICIENT).addLoraPair("layer", p.a, p.b, 2f)
+                        .nameParameter("head.weight", p.head).build(),
+                p -> LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
+                        .addLoraPair("layer", p.a, p.b, 2f).nameParameter("head.weight", p.head).build(),
+                p -> PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
+                        .addLoraPair("layer", p.a, p.b, 2f).nameParameter("head.weight", p.head).build());
+    }
+
+    /**
+     * Three copies of every parameter, stepped by DJL's parameter server (sum of the copies'
+     * gradients, then one {@code update} per copy), against one copy stepped with that sum: the
+     * same values, every copy equal to the first, one step counted per iteration.
+     */
+    @Test
+    void parameterServerCopiesStepOnceAndStayEqual() {
+        int copies = 3;
+        for (Function<Params, LoraProOptimizer> factory : optimizers()) {
+            Params single = new Params(1);
+            Params multi = new Params(1);
+            LoraProOptimizer reference = factory.apply(single);
+            LoraProOptimizer optimizer = factory.apply(multi);
+            LocalParameterServer server = new LocalParameterServer(optimizer);
+            // the further copies, as DJL's ParameterStore makes them (on another device with a GPU)
+            NDArray[][] weights = new NDArray[3][copies];
+            for (int i = 0; i < 3; i++) {
+                weights[i][0] = multi.all().get(i).getArray();
+                for (int k = 1; k < copies; k++) {
+                    weights[i][k] = weights[i][0].duplicate();
+                    weights[i][k].setRequiresGradient(true);
+                }
+            }
+            Random rng = new Random(2);
+            for (int step = 0; step < 4; step++) {
+                // DJL's parameter map has no fixed order: B before A on odd steps
+                int[] order = step % 2 == 0 ? new int[] {0, 1, 2} : new int[] {2, 1, 0};
+                for (int i : order) {
+                    Parameter p = single.all().get(i);
+                    NDArray[] grads = new NDArray[copies];
+                    Shape shape = p.getArray().getShape();
+                    NDArray sum = manager.zeros(shape);
+                    for (int k = 0; k < copies; k++) {
+                        grads[k] = random(rng, (int) shape.get(0), (int) shape.get(1));
+                        sum.addi(grads[k]);
+                    }
+                    reference.update(p.getId(), p.getArray(), sum);
+                    server.update(multi.all().get(i).getId(), grads, weights[i]);
+                }
+                for (int i = 0; i < 3; i++) {
+                    float[] expected = single.all().get(i).getArray().toFloatArray();
+                    String what = optimizer.getClass().getSimpleName() + " step " + (step + 1) + " parameter " + i;
+                    assertArrayEquals(expected, weights[i][0].toFloatArray(), 1e-6f, what);
+                    for (int k = 1; k < copies; k++) {
+                        assertArrayEquals(weights[i][0].toFloatArray(), weights[i][k].toFloatArray(), 0f, what + " copy " + k);
+                    }
+                }
+            }
+            OptimizerState state = optimizer.exportState(manager);
+            // one step per iteration for the pair and the plain parameter, and one DJL update each
+            assertEquals(4, state.getSteps().get("layer"));
+            assertEquals(4, state.getSteps().get("head.weight"));
+            assertEquals(4, state.getSteps().get(DjlUpdateCounters.NUM_UPDATE));
+            reference.close();
+            optimizer.close();
+        }
+    }
+
+    /**
+     * DJL attaches each device copy of a parameter to the ParameterStore's manager, whose device
+     * may be another one. Here the factors live on the CPU but belong to a manager of GPU 1 (no
+     * GPU needed: nothing may be created there): every array of a step must follow the factors.
+     */
+    @Test
+    void everyArrayOfAStepIsCreatedOnTheParametersDevice() {
+        for (Function<Params, LoraProOptimizer> factory : optimizers()) {
+            Params plain = new Params(3);
+            Params foreign = new Params(3);
+            try (NDManager gpuManager = NDManager.newBaseManager(Device.gpu(1))) {
+                for (Parameter p : foreign.all()) {
+                    p.getArray().attach(gpuManager);
+                }
+                LoraProOptimizer reference = factory.apply(plain);
+                LoraProOptimizer optimizer = factory.apply(foreign);
+                Random rng = new Random(4);
+                for (int step = 0; step < 2; step++) {
+                    for (int i = 0; i < 3; i++) {
+                        Shape shape = plain.all().get(i).getArray().getShape();
+                        NDArray g = random(rng, (int) shape.get(0), (int) shape.get(1));
+                        reference.update(plain.all().get(i).getId(), plain.all().get(i).getArray(), g);
+                        optimizer.update(foreign.all().get(i).getId(), foreign.all().get(i).getArray(), g);
+                    }
+                }
+                for (int i = 0; i < 3; i++) {
+                    NDArray w = foreign.all().get(i).getArray();
+                    assertEquals(Device.cpu(), w.getDevice());
+                    assertArrayEquals(plain.all().get(i).getArray().toFloatArray(), w.toFloatArray(), 0f);
+                }
+                reference.close();
+                optimizer.close();
+            }
+        }
+    }
+}

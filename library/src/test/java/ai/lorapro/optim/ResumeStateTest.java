@@ -1,0 +1,99 @@
+package ai.lorapro.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidInputException;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Exported optimizer state for library users: stable names only, and DJL's schedule continues. */
+class ResumeStateTest {
+
+    private NDManager manager;
+
+    @BeforeEach
+    void open() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    private Parameter parameter(String name, Random rng, int rows, int cols) {
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rng.nextGaussian();
+        }
+        NDArray value = manager.create(v, new Shape(rows, cols));
+        value.setRequiresGradient(true);
+        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
+        p.setArray(value);
+        return p;
+    }
+
+    @Test
+    void stateOfAnUnnamedParameterIsNotExported() {
+        Parameter head = parameter("head.weight", new Random(1), 3, 4);
+        PlainAdamW adamw = PlainAdamW.builder().build();
+        adamw.update(head.getId(), head.getArray(), manager.ones(new Shape(3, 4)));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> adamw.exportState(manager));
+        assertTrue(e.getMessage().contains("no stable name"), e.getMessage());
+    }
+
+    @Test
+    void importedEntriesThatMatchNothingAreRefused() {
+        Parameter head = parameter("head.weight", new Random(1), 3, 4);
+        PlainAdamW adamw = PlainAdamW.builder().nameParameter("head.weight", head).build();
+        // an old-style entry under a parameter id of another process
+        assertThrows(InvalidInputException.class, () -> adamw.importState(
+                new OptimizerState(Map.of(), Map.of("param.uid-123-4", 2))));
+        assertThrows(InvalidInputException.class, () -> adamw.importState(
+                new OptimizerState(Map.of(), Map.of(DjlUpdateCounters.COUNT_PREFIX + "lm_head.weight", 2))));
+    }
+
+    /**
+     * A schedule lr(t) = 0.1 / t: resumed after 3 updates in a new optimizer, the fourth update
+     * must use lr(4), as the uninterrupted run does, not restart at lr(1).
+     */
+    @Test
+    void aTrackerScheduleContinuesAfterImport() {
+        Tracker schedule = t -> 0.1f / t;
+        Random rng = new Random(2);
+        Parameter original = parameter("w", rng, 3, 4);
+        Parameter resumed = parameter("w", new Random(99), 3, 4);
+        LoraProSgd first = LoraProSgd.builder().setLearningRateTracker(schedule).nameParameter("w", original).build();
+        NDArray[] grads = new NDArray[4];
+        for (int t = 0; t < 4; t++) {
+            grads[t] = manager.randomNormal(new Shape(3, 4));
+        }
+        for (int t = 0; t < 3; t++) {
+            first.update(original.getId(), original.getArray(), grads[t].duplicate());
+        }
+        resumed.getArray().set(new NDIndex("..."), original.getArray());
+        LoraProSgd second = LoraProSgd.builder().setLearningRateTracker(schedule).nameParameter("w", resumed).build();
+        OptimizerState state = first.exportState(manager);
+        assertEquals(3, state.getSteps().get(DjlUpdateCounters.COUNT_PREFIX + "w"));
+        Map<String, Integer> steps = new HashMap<>(state.getSteps());
+        second.importState(new OptimizerState(state.getTensors(), steps));
+        first.update(original.getId(), original.getArray(), grads[3].duplicate());
+        second.update(resumed.getId(), resumed.getArray(), grads[3].duplicate());
+        assertArrayEquals(original.getArray().toFloatArray(), resumed.getArray().toFloatArray(), 0f);
+    }
+}
