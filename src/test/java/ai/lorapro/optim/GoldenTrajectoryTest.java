@@ -46,7 +46,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GoldenTrajectoryTest {
 
     private static final double TOLERANCE = 1e-4;
-    /** Bound on the relative error with bf16 moments (8-bit significands: about 2^-9 per rounding). */
+    /** Bound on the relative error with bf16 moments (8 significant bits: up to 2^-8 relative per rounding). */
     private static final double BF16_TOLERANCE = 2e-2;
 
     /** Every trajectory, through the default path (the fused kernel for full-mode AdamW on the CPU). */
