@@ -27,15 +27,22 @@ import java.util.stream.IntStream;
  * inner loop runs over {@code [0, len)} of whole arrays. The dot products u_i A_k^T accumulate in a
  * tile-long array per k, folded to a scalar at the end of the row.
  *
- * <p>Rows are split into contiguous ranges, one per worker; each worker sums its own B^T u and the
- * partial sums are added in range order, so the result does not depend on thread scheduling.
+ * <p>Rows are split into a fixed number of contiguous ranges run as fork-join tasks; each range
+ * sums its own B^T u and the partial sums are added in range order, so the result does not depend
+ * on thread scheduling.
  */
 final class FusedAdamKernel {
 
     /** Columns per tile (a power of two; the dot-product fold relies on it). */
     static final int TILE = 512;
-    /** Fewest rows worth a worker of their own. */
-    private static final int MIN_ROWS_PER_WORKER = 16;
+    /** Fewest rows worth a task of their own. */
+    private static final int MIN_ROWS_PER_TASK = 16;
+    /**
+     * Row ranges per worker: more ranges than threads let a thread that was scheduled earlier take
+     * over the work of one that waits for a core (the fork-join pool steals), which matters on a
+     * shared machine.
+     */
+    private static final int TASKS_PER_WORKER = 4;
 
     private final int rank;
     private final int cols;
@@ -95,14 +102,15 @@ final class FusedAdamKernel {
      * Updates both moments in place and returns (B^T u, u A^T) as row-major arrays of r x n and
      * m x r (unscaled).
      *
-     * @param workers how many threads may share the rows
+     * @param workers how many threads may share the rows (the result depends on it only through the
+     *     split into row ranges, which is fixed for a given count)
      */
     float[][] run(MomentRows m, MomentRows v, int workers) {
         int rows = Math.toIntExact(m.rows());
         if (v.rows() != rows || m.cols() != cols || v.cols() != cols || (long) rows * rank != b.length) {
             throw new IllegalArgumentException("moment shapes disagree with the factors");
         }
-        int parts = Math.max(1, Math.min(workers, rows / MIN_ROWS_PER_WORKER));
+        int parts = Math.max(1, Math.min(workers * TASKS_PER_WORKER, rows / MIN_ROWS_PER_TASK));
         float[][][][] partialA = new float[parts][][][];
         float[] projectedB = new float[rows * rank];
         IntStream range = IntStream.range(0, parts);

@@ -112,13 +112,20 @@ final class OptimizerStepBench {
             NDArray gradB = manager.randomNormal(0, 1e-3f, new Shape(m, RANK), DataType.FLOAT32);
             Optimizer optimizer = optimizer(method, a, b);
             try {
+                double[] cpuMs = new double[timed];
+                int[] call = {0};
                 double[] ms =
                         Timing.run(
                                 warmup,
                                 timed,
                                 () -> {
+                                    long cpu = processCpuNanos();
                                     update(optimizer, a, gradA);
                                     update(optimizer, b, gradB);
+                                    if (call[0] >= warmup) {
+                                        cpuMs[call[0] - warmup] = (processCpuNanos() - cpu) / 1e6;
+                                    }
+                                    call[0]++;
                                 });
                 double median = Timing.median(ms);
                 JsonLine line =
@@ -129,6 +136,7 @@ final class OptimizerStepBench {
                                 .put("r", RANK)
                                 .put("ms", median)
                                 .put("min_ms", Timing.min(ms))
+                                .put("cpu_ms", Timing.median(cpuMs))
                                 .put("steps", timed)
                                 .put("state_bytes", stateBytes(optimizer));
                 if (method.startsWith("lora-pro-full")) {
@@ -159,6 +167,15 @@ final class OptimizerStepBench {
                 }
             }
         }
+    }
+
+    /**
+     * CPU time of the whole process (all threads, native ones included), which other processes'
+     * load inflates far less than wall time.
+     */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /** What DJL's LocalParameterServer does: update with a duplicate of the gradient, then close it. */
