@@ -5,6 +5,7 @@
 #   benchmarks/run.sh optimizer-step [--warmup N] [--steps N] [--methods ...] [--bandwidth-mib 512,4096]
 #   benchmarks/run.sh train-step     [--warmup N] [--steps N] [--methods full,lora,lora-pro,lora-pro-efficient]
 #   benchmarks/run.sh memory         [--steps N] [--methods ...]   (one JVM per method)
+#   benchmarks/run.sh loss-curve     [--steps N] [--methods lora-pro,lora-pro-bf16,lora-pro-tensor]
 #   benchmarks/run.sh scale          [--models ...] [--methods ...] [--frozen fp32,fp16] [--steps N] [--batch N]
 #                                    [--seq N] [--models-dir DIR] [--work-dir DIR] [--rss-limit-gb X]
 #                                    (one `lorapro train` process per case; then the plot:)
@@ -15,8 +16,8 @@ set -euo pipefail
 
 bench="${1:-}"
 case "$bench" in
-  optimizer-step|train-step|memory|scale|scale-plot) shift ;;
-  *) echo "usage: $0 optimizer-step|train-step|memory|scale|scale-plot [options]" >&2; exit 2 ;;
+  optimizer-step|train-step|memory|loss-curve|scale|scale-plot) shift ;;
+  *) echo "usage: $0 optimizer-step|train-step|memory|loss-curve|scale|scale-plot [options]" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

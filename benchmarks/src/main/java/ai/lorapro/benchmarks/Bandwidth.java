@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.IntStream;
 
 /**
  * The machine's sustained memory bandwidth as the optimizer's passes see it: tensor operations over
@@ -120,5 +121,30 @@ final class Bandwidth {
                     new Result("copy-new-array", elements, 8, Timing.run(1, Math.min(timed, 3), () -> x.duplicate().close())));
         }
         return results;
+    }
+
+    /**
+     * x += y on two Java float arrays of {@code elements} each (12 bytes per element), the rows split
+     * over all cores as the fused optimizer step splits them: the bandwidth plain Java loops reach.
+     */
+    static Result measureJava(long elements, int warmup, int timed) {
+        int n = Math.toIntExact(elements);
+        float[] x = new float[n];
+        float[] y = new float[n];
+        java.util.Arrays.fill(x, 1f);
+        java.util.Arrays.fill(y, 1e-7f);
+        int parts = Runtime.getRuntime().availableProcessors();
+        Runnable add = () -> IntStream.range(0, parts).parallel().forEach(p -> {
+            int from = (int) ((long) n * p / parts);
+            int to = (int) ((long) n * (p + 1) / parts);
+            addRange(x, y, from, to);
+        });
+        return new Result("add-in-place-java", elements, 12, Timing.run(warmup, timed, add));
+    }
+
+    private static void addRange(float[] x, float[] y, int from, int to) {
+        for (int j = from; j < to; j++) {
+            x[j] += y[j];
+        }
     }
 }

@@ -16,6 +16,7 @@ import java.util.List;
  *     [--bandwidth-mib 512,4096]
  * Bench train-step [--warmup 2] [--steps 7] [--methods full,lora,lora-pro,lora-pro-efficient]
  * Bench memory --method lora-pro [--steps 3]
+ * Bench loss-curve [--steps 20] [--methods lora-pro,lora-pro-bf16,lora-pro-tensor]
  * Bench scale [--models llama-29m,...] [--methods full,lora,...] [--frozen fp32,fp16] [--steps 4] [--batch 4]
  *     [--seq 64] [--models-dir DIR] [--work-dir DIR] [--rss-limit-gb 20]
  * Bench scale-plot [--in benchmarks/results/scale.jsonl] [--out docs/scale.png]
@@ -51,7 +52,11 @@ public final class Bench {
                     break;
                 case "train-step":
                     new TrainStepBench(option(rest, "--warmup", 2), option(rest, "--steps", 7), out)
-                            .run(root, methods(rest, TrainSetup.METHODS));
+                            .run(root, methods(rest, TrainSetup.DEFAULT_METHODS));
+                    break;
+                case "loss-curve":
+                    new LossCurveBench(option(rest, "--steps", 20), out)
+                            .run(root, methods(rest, List.of("lora-pro", "lora-pro-bf16", "lora-pro-tensor")));
                     break;
                 case "memory":
                     new MemoryBench(option(rest, "--steps", 3), out).run(root, stringOption(rest, "--method", "lora-pro"));
@@ -76,7 +81,7 @@ public final class Bench {
     }
 
     private static void usage() {
-        System.err.println("usage: Bench optimizer-step|train-step|memory|scale|scale-plot [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
+        System.err.println("usage: Bench optimizer-step|train-step|memory|loss-curve|scale|scale-plot [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
     }
 
     private static List<String> methods(List<String> args, List<String> all) {

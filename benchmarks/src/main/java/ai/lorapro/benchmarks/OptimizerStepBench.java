@@ -11,6 +11,7 @@ import ai.djl.training.tracker.Tracker;
 import ai.lorapro.optim.LoraProAdamW;
 import ai.lorapro.optim.LoraProOptimizer;
 import ai.lorapro.optim.LoraProSgd;
+import ai.lorapro.optim.StateDType;
 
 import java.io.PrintStream;
 import java.lang.reflect.Field;
@@ -27,14 +28,18 @@ final class OptimizerStepBench {
     static final int RANK = 8;
     static final float SCALING = 2f;
     static final long[][] SHAPES = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
-    static final List<String> METHODS = List.of("lora-adamw", "lora-pro-full", "lora-pro-efficient", "lora-pro-sgd");
+    static final List<String> METHODS = List.of(
+            "lora-adamw", "lora-pro-full", "lora-pro-full-fused", "lora-pro-full-fused-bf16", "lora-pro-efficient",
+            "lora-pro-sgd");
     /** Bytes a full-mode step must move at least: read and write both fp32 moments once. */
     static final int BOUND_BYTES_PER_ELEMENT = 16;
     /**
-     * Bytes per element the implemented step's DJL operations move (FullAdamStep's twelve passes,
-     * counted in docs/benchmarks.md): what the step must move as written, not what it could.
+     * Bytes per element the tensor-operation step's DJL operations move (FullAdamStep's twelve
+     * passes, counted in docs/benchmarks.md): what the step must move as written, not what it could.
      */
     static final int STEP_BYTES_PER_ELEMENT = 96;
+    /** Bytes per element the bf16 moments need at least: read and write both 2-byte moments once. */
+    static final int BF16_BOUND_BYTES_PER_ELEMENT = 8;
 
     private final int warmup;
     private final int timed;
@@ -76,6 +81,21 @@ final class OptimizerStepBench {
                 }
             }
         }
+        Bandwidth.Result java = Bandwidth.measureJava(
+                Bandwidth.arrayBytes(bandwidthMib.get(bandwidthMib.size() - 1) << 20) / Float.BYTES, 1, Math.max(timed, 5));
+        out.println(
+                JsonLine.of("bandwidth")
+                        .put("op", java.op)
+                        .put("elements", java.elements)
+                        .put("array_bytes", java.elements * Float.BYTES)
+                        .put("bytes_per_element", java.bytesPerElement)
+                        .put("threads", Runtime.getRuntime().availableProcessors())
+                        .put("ms", java.ms)
+                        .put("min_ms", java.minMs)
+                        .put("gb_per_s", java.gbPerS)
+                        .withMachine());
+        // the stricter bound: whichever of PyTorch's and Java's loops streamed faster
+        gbPerS = Math.max(gbPerS, java.gbPerS);
         for (long[] shape : SHAPES) {
             for (String method : methods) {
                 out.println(measure(root, method, shape[0], shape[1], gbPerS));
@@ -92,13 +112,20 @@ final class OptimizerStepBench {
             NDArray gradB = manager.randomNormal(0, 1e-3f, new Shape(m, RANK), DataType.FLOAT32);
             Optimizer optimizer = optimizer(method, a, b);
             try {
+                double[] cpuMs = new double[timed];
+                int[] call = {0};
                 double[] ms =
                         Timing.run(
                                 warmup,
                                 timed,
                                 () -> {
+                                    long cpu = processCpuNanos();
                                     update(optimizer, a, gradA);
                                     update(optimizer, b, gradB);
+                                    if (call[0] >= warmup) {
+                                        cpuMs[call[0] - warmup] = (processCpuNanos() - cpu) / 1e6;
+                                    }
+                                    call[0]++;
                                 });
                 double median = Timing.median(ms);
                 JsonLine line =
@@ -109,12 +136,21 @@ final class OptimizerStepBench {
                                 .put("r", RANK)
                                 .put("ms", median)
                                 .put("min_ms", Timing.min(ms))
+                                .put("cpu_ms", Timing.median(cpuMs))
                                 .put("steps", timed)
                                 .put("state_bytes", stateBytes(optimizer));
-                if (method.equals("lora-pro-full")) {
+                if (method.startsWith("lora-pro-full")) {
+                    boolean fused = method.startsWith("lora-pro-full-fused");
+                    boolean bf16 = method.endsWith("-bf16");
+                    // the 16-byte bound of fp32 moments for every method; bf16 lines add their own
                     double boundMs = BOUND_BYTES_PER_ELEMENT * (double) m * n / (gbPerS * 1e6);
-                    double passesMs = STEP_BYTES_PER_ELEMENT * (double) m * n / (gbPerS * 1e6);
-                    line.put("bound_ms", boundMs)
+                    int passBytes = fused ? (bf16 ? BF16_BOUND_BYTES_PER_ELEMENT : BOUND_BYTES_PER_ELEMENT)
+                            : STEP_BYTES_PER_ELEMENT;
+                    double passesMs = passBytes * (double) m * n / (gbPerS * 1e6);
+                    line.put("state_dtype", bf16 ? "bf16" : "fp32")
+                            .put("passes_over_moments", fused ? 1 : 12)
+                            .put("pass_bytes_per_element", passBytes)
+                            .put("bound_ms", boundMs)
                             .put("ratio_to_bound", median / boundMs)
                             .put("bound_gb_per_s", gbPerS)
                             .put("passes_ms", passesMs)
@@ -131,6 +167,15 @@ final class OptimizerStepBench {
                 }
             }
         }
+    }
+
+    /**
+     * CPU time of the whole process (all threads, native ones included), which other processes'
+     * load inflates far less than wall time.
+     */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /** What DJL's LocalParameterServer does: update with a duplicate of the gradient, then close it. */
@@ -157,6 +202,15 @@ final class OptimizerStepBench {
                 return LoraProAdamW.builder()
                         .setLearningRateTracker(lr)
                         .optMode(LoraProAdamW.Mode.FULL)
+                        .optFusedCpuStep(false)
+                        .addLoraPair("pair", a, b, SCALING)
+                        .build();
+            case "lora-pro-full-fused":
+            case "lora-pro-full-fused-bf16":
+                return LoraProAdamW.builder()
+                        .setLearningRateTracker(lr)
+                        .optMode(LoraProAdamW.Mode.FULL)
+                        .optStateDType(method.endsWith("-bf16") ? StateDType.BF16 : StateDType.FP32)
                         .addLoraPair("pair", a, b, SCALING)
                         .build();
             case "lora-pro-efficient":

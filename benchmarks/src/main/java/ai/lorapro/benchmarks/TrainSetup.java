@@ -17,6 +17,7 @@ import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.optim.LoraProAdamW;
+import ai.lorapro.optim.StateDType;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -39,7 +40,10 @@ final class TrainSetup implements AutoCloseable {
     static final int BATCH = 4;
     static final int RANK = 8;
     static final float ALPHA = 16;
-    static final List<String> METHODS = List.of("full", "lora", "lora-pro", "lora-pro-efficient");
+    static final List<String> METHODS =
+            List.of("full", "lora", "lora-pro", "lora-pro-efficient", "lora-pro-bf16", "lora-pro-tensor");
+    /** The methods train-step and memory compare by default. */
+    static final List<String> DEFAULT_METHODS = List.of("full", "lora", "lora-pro", "lora-pro-efficient");
 
     final String method;
     private final NDManager manager;
@@ -50,6 +54,11 @@ final class TrainSetup implements AutoCloseable {
     private long step;
 
     TrainSetup(NDManager root, String method) {
+        this(root, method, 1e-4f);
+    }
+
+    /** A model for {@code method}, trained with a fixed learning rate. */
+    TrainSetup(NDManager root, String method, float learningRate) {
         if (!METHODS.contains(method)) {
             throw new IllegalArgumentException("unknown method " + method + ", expected one of " + METHODS);
         }
@@ -68,7 +77,7 @@ final class TrainSetup implements AutoCloseable {
                 trainable.add(e.getValue());
             }
         }
-        this.optimizer = optimizer(method, model);
+        this.optimizer = optimizer(method, model, learningRate);
         this.store = new ParameterStore(manager, false);
     }
 
@@ -84,17 +93,22 @@ final class TrainSetup implements AutoCloseable {
                 .build();
     }
 
-    private static Optimizer optimizer(String method, LlamaForCausalLM model) {
-        Tracker lr = Tracker.fixed(1e-4f);
+    private static Optimizer optimizer(String method, LlamaForCausalLM model, float learningRate) {
+        Tracker lr = Tracker.fixed(learningRate);
         switch (method) {
             case "full":
             case "lora":
                 return Optimizer.adamW().optLearningRateTracker(lr).optWeightDecays(0f).build();
             case "lora-pro":
             case "lora-pro-efficient":
+            case "lora-pro-bf16":
+            case "lora-pro-tensor":
+                // lora-pro-bf16: bf16 full-mode moments; lora-pro-tensor: the tensor-operation step on the CPU
                 return LoraProAdamW.builder()
                         .setLearningRateTracker(lr)
-                        .optMode(method.equals("lora-pro") ? LoraProAdamW.Mode.FULL : LoraProAdamW.Mode.EFFICIENT)
+                        .optMode(method.equals("lora-pro-efficient") ? LoraProAdamW.Mode.EFFICIENT : LoraProAdamW.Mode.FULL)
+                        .optStateDType(method.equals("lora-pro-bf16") ? StateDType.BF16 : StateDType.FP32)
+                        .optFusedCpuStep(!method.equals("lora-pro-tensor"))
                         .addLoraLayers(model)
                         .build();
             default:
@@ -109,9 +123,16 @@ final class TrainSetup implements AutoCloseable {
 
     /** One training step on a random batch; returns the loss. */
     float step() {
+        return step(null);
+    }
+
+    /** One training step on {@code tokens} (BATCH x SEQ ids, or null for a random batch); returns the loss. */
+    float step(long[] tokens) {
         step++;
         try (NDManager stepManager = manager.newSubManager()) {
-            NDArray ids = stepManager.randomInteger(0, VOCAB, new Shape(BATCH, SEQ), DataType.INT64);
+            NDArray ids = tokens == null
+                    ? stepManager.randomInteger(0, VOCAB, new Shape(BATCH, SEQ), DataType.INT64)
+                    : stepManager.create(tokens, new Shape(BATCH, SEQ));
             float loss;
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 NDArray logits = model.logits(store, ids, null, null, null, true);

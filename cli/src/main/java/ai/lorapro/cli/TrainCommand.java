@@ -8,6 +8,7 @@ import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
 import ai.lorapro.train.TrainConfig;
+import ai.lorapro.optim.StateDType;
 import ai.lorapro.optim.XMode;
 
 import picocli.CommandLine.Command;
@@ -100,6 +101,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--x-mode", paramLabel = "MODE", completionCandidates = XModeNames.class,
             description = "LoRA-Pro's X: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private String xMode = DEFAULTS.getXMode().id();
+
+    @Option(names = "--state-dtype", paramLabel = "TYPE",
+            description = "Storage of lora-pro's full-mode moments: fp32 or bf16 (half the memory, CPU only; "
+                    + "default: ${DEFAULT-VALUE}).")
+    private String stateDType = DEFAULTS.getStateDType().id();
 
     @Option(names = "--target-modules", split = ",", paramLabel = "NAMES",
             description = "Comma-separated module names, or all-linear (default: all-linear).")
@@ -263,6 +269,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .optRsLora(rsLora)
                 .optLoraDropout(loraDropout)
                 .optXMode(parseXMode(xMode))
+                .optStateDType(parseStateDType(stateDType))
                 .optTargetModules(targetModules)
                 .optLr(lr)
                 .optMinLr(minLr)
@@ -292,6 +299,14 @@ public final class TrainCommand implements Callable<Integer> {
             return XMode.fromString(name);
         } catch (InvalidInputException e) {
             throw new InvalidInputException("--x-mode: " + e.getMessage());
+        }
+    }
+
+    private static StateDType parseStateDType(String name) {
+        try {
+            return StateDType.fromString(name);
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException("--state-dtype: " + e.getMessage());
         }
     }
 

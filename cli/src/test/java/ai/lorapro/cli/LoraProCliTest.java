@@ -127,12 +127,20 @@ class LoraProCliTest {
     }
 
     @Test
+    void stateDTypeIsParsed() {
+        assertEquals(0, run(train("--state-dtype", "bf16")), err.toString());
+        assertEquals(ai.lorapro.optim.StateDType.BF16, launched.get(0).config().getStateDType());
+    }
+
+    @Test
     void badOptionValuesExitTwoAndNameTheOption() {
         assertBadInput("--method", train("--method", "qlora"));
         assertBadInput("--micro-batch", train("--micro-batch", "5"));
         assertBadInput("--lr", train("--lr", "abc"));
         assertBadInput("--lr", train("--lr", "-1"));
         assertBadInput("--x-mode", train("--x-mode", "random"));
+        assertBadInput("--state-dtype", train("--state-dtype", "fp16"));
+        assertBadInput("--state-dtype", train("--method", "lora", "--state-dtype", "bf16"));
         assertBadInput("--device", train("--device", "tpu"));
         assertBadInput("--run-name", train("--run-name", "../escape"));
         assertBadInput("--resume", train("--resume", dir.resolve("nope").toString()));

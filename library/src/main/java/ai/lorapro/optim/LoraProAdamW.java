@@ -58,11 +58,16 @@ public final class LoraProAdamW extends AdamOptimizer {
     private final Mode mode;
     /** Elements per block of the full-mode step on the CPU (see {@link FullAdamStep}). */
     private final long blockElements;
+    private final StateDType stateDType;
+    /** Whether full-mode steps on the CPU use {@link FusedFullAdamStep}. */
+    private final boolean fusedCpuStep;
 
     private LoraProAdamW(Builder builder) {
         super(builder);
         this.mode = builder.mode;
         this.blockElements = builder.blockElements;
+        this.stateDType = builder.stateDType;
+        this.fusedCpuStep = builder.fusedCpuStep;
     }
 
     /** A builder with defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0, full mode. */
@@ -73,6 +78,11 @@ public final class LoraProAdamW extends AdamOptimizer {
     /** The mode. */
     public Mode getMode() {
         return mode;
+    }
+
+    /** How full mode stores its moments. */
+    public StateDType getStateDType() {
+        return stateDType;
     }
 
     @Override
@@ -87,23 +97,35 @@ public final class LoraProAdamW extends AdamOptimizer {
             requireFiniteResult("the equivalent gradient", factors);
             String key = pair.getName();
             Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
-            NDArray m = state(key + ".exp_avg", full, a);
-            NDArray v = state(key + ".exp_avg_sq", full, a);
             // u only feeds the two projections, so its bias correction is applied to their r-sized results
-            NDList projected =
-                    FullAdamStep.projectedDirection(
-                            factors.get(0),
-                            factors.get(1),
-                            m,
-                            v,
-                            a,
-                            b,
-                            step,
-                            beta1,
-                            beta2,
-                            eps,
-                            s * AdamMoments.biasScale(step, beta1, beta2),
-                            a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
+            double projectionScale = s * AdamMoments.biasScale(step, beta1, beta2);
+            NDList projected;
+            if (fusedCpuStep && FusedFullAdamStep.supports(a)) {
+                projected = FusedFullAdamStep.projectedDirection(factors.get(0), factors.get(1),
+                        moment(key + ".exp_avg", full, a, false), moment(key + ".exp_avg_sq", full, a, true),
+                        a, b, step, beta1, beta2, eps, projectionScale);
+            } else {
+                if (stateDType != StateDType.FP32) {
+                    throw new IllegalStateException("LoRA pair " + key + ": " + stateDType.id() + " moments need the "
+                            + "fused CPU step, but the pair is " + a.getDataType() + " on " + a.getDevice());
+                }
+                NDArray m = state(key + ".exp_avg", full, a);
+                NDArray v = state(key + ".exp_avg_sq", full, a);
+                projected =
+                        FullAdamStep.projectedDirection(
+                                factors.get(0),
+                                factors.get(1),
+                                m,
+                                v,
+                                a,
+                                b,
+                                step,
+                                beta1,
+                                beta2,
+                                eps,
+                                projectionScale,
+                                a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
+            }
             factors.close();
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
@@ -118,11 +140,18 @@ public final class LoraProAdamW extends AdamOptimizer {
         }
     }
 
+    /** A full-mode moment for the fused step, stored as {@link #stateDType} says. */
+    private NDArray moment(String key, Shape shape, NDArray like, boolean variance) {
+        return stateDType == StateDType.BF16 ? packedBf16State(key, shape, like, variance) : state(key, shape, like);
+    }
+
     /** Builds a {@link LoraProAdamW}. */
     public static final class Builder extends AdamBuilder<Builder> {
 
         private Mode mode = Mode.FULL;
         private long blockElements = FullAdamStep.CPU_BLOCK_ELEMENTS;
+        private StateDType stateDType = StateDType.FP32;
+        private boolean fusedCpuStep = true;
 
         private Builder() {}
 
@@ -143,9 +172,31 @@ public final class LoraProAdamW extends AdamOptimizer {
             return this;
         }
 
+        /**
+         * Sets how full mode stores its m x n moments (default {@link StateDType#FP32}); {@link
+         * StateDType#BF16} halves the state and needs the fused CPU step.
+         */
+        public Builder optStateDType(StateDType stateDType) {
+            this.stateDType = java.util.Objects.requireNonNull(stateDType, "stateDType");
+            return this;
+        }
+
+        /**
+         * Whether full-mode steps of fp32 pairs on the CPU use the fused one-pass kernel (default
+         * true); false runs the tensor operations a GPU runs, e.g. to compare the two.
+         */
+        public Builder optFusedCpuStep(boolean fused) {
+            this.fusedCpuStep = fused;
+            return this;
+        }
+
         /** Validates and builds the optimizer. */
         public LoraProAdamW build() {
             validate();
+            if (stateDType != StateDType.FP32 && (mode != Mode.FULL || !fusedCpuStep)) {
+                throw new IllegalArgumentException(
+                        "state dtype " + stateDType.id() + " applies to full mode with the fused CPU step only");
+            }
             return new LoraProAdamW(this);
         }
     }

@@ -288,6 +288,14 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
         return state.array(key, shape, like);
     }
 
+    /**
+     * The bf16 moment {@code key} of {@code shape}, held as bit patterns in a CPU array (see {@link
+     * StateStore#packedBf16Array}); {@code variance} marks a second moment.
+     */
+    final NDArray packedBf16State(String key, ai.djl.ndarray.types.Shape shape, NDArray like, boolean variance) {
+        return state.packedBf16Array(key, shape, like, variance);
+    }
+
     /** The bytes held by the optimizer state (moments), excluding gradients waiting for their partner. */
     public long stateBytes() {
         return state.bytes();

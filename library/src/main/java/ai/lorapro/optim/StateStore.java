@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.lorapro.InvalidInputException;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -25,6 +26,8 @@ final class StateStore implements AutoCloseable {
     /** Arrays of an imported state, moved to their device when first used. */
     private final Map<String, NDArray> imported = new HashMap<>();
     private NDManager importManager;
+    /** Keys of arrays that hold bf16 moments packed in UINT8 (see {@link MomentRows}). */
+    private final Set<String> packedBf16 = new HashSet<>();
 
     /** Counts one more step of {@code name} and returns it (the first is 1). */
     int nextStep(String name) {
@@ -80,10 +83,47 @@ final class StateStore implements AutoCloseable {
                 source.close();
             }
         }
+        return keep(key, created, manager);
+    }
+
+    private NDArray keep(String key, NDArray created, NDManager manager) {
         created.attach(manager);
         NDScope.unregister(created);
         arrays.put(key, created);
         return created;
+    }
+
+    /**
+     * The bf16 moment {@code key} of logical {@code shape} (m x n), packed in a UINT8 m x 2n CPU
+     * array: created on first use as zeros, or rounded from an imported fp32 state. Exported as
+     * fp32, so checkpoints do not depend on the storage.
+     *
+     * @param variance whether it is a second moment (positive values are kept positive)
+     */
+    NDArray packedBf16Array(String key, Shape shape, NDArray like, boolean variance) {
+        NDArray existing = arrays.get(key);
+        if (existing != null) {
+            return existing;
+        }
+        NDManager manager = managers.computeIfAbsent(like.getDevice(), d -> like.getManager().newSubManager(d));
+        NDArray created = manager.zeros(MomentRows.packedShape(shape), DataType.UINT8);
+        NDArray source = imported.remove(key);
+        if (source != null) {
+            try {
+                if (!source.getShape().equals(shape)) {
+                    created.close();
+                    throw new InvalidInputException(
+                            "optimizer state '" + key + "' has shape " + source.getShape() + ", expected " + shape);
+                }
+                try (NDArray fp32 = source.toType(DataType.FLOAT32, true)) {
+                    MomentRows.copy(MomentRows.of(fp32), MomentRows.of(created), variance);
+                }
+            } finally {
+                source.close();
+            }
+        }
+        packedBf16.add(key);
+        return keep(key, created, manager);
     }
 
     /** Bytes held by the state arrays. */
@@ -100,7 +140,9 @@ final class StateStore implements AutoCloseable {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         for (Map<String, NDArray> source : java.util.List.of(arrays, imported)) {
             for (Map.Entry<String, NDArray> e : source.entrySet()) {
-                NDArray copy = e.getValue().duplicate();
+                NDArray copy = packedBf16.contains(e.getKey())
+                        ? unpacked(e.getValue(), manager)
+                        : e.getValue().duplicate();
                 copy.attach(manager);
                 tensors.put(e.getKey(), copy);
             }
@@ -143,9 +185,18 @@ final class StateStore implements AutoCloseable {
         }
     }
 
+    /** An fp32 copy of a packed bf16 moment, on {@code manager}. */
+    private static NDArray unpacked(NDArray packed, NDManager manager) {
+        Shape shape = packed.getShape();
+        NDArray copy = manager.zeros(new Shape(shape.get(0), shape.get(1) / Short.BYTES), DataType.FLOAT32);
+        MomentRows.copy(MomentRows.of(packed), MomentRows.of(copy), false);
+        return copy;
+    }
+
     private void clearArrays() {
         arrays.values().forEach(NDArray::close);
         arrays.clear();
+        packedBf16.clear();
         imported.values().forEach(NDArray::close);
         imported.clear();
     }

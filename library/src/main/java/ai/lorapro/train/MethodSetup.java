@@ -98,6 +98,7 @@ public final class MethodSetup {
                         .optXMode(config.getXMode())
                         .optMode(config.getMethod() == Method.LORA_PRO
                                 ? LoraProAdamW.Mode.FULL : LoraProAdamW.Mode.EFFICIENT)
+                        .optStateDType(config.getStateDType())
                         .addLoraLayers(model)
                         .build();
             case LORA_PRO_SGD:

@@ -2,6 +2,7 @@ package ai.lorapro.train;
 
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.optim.StateDType;
 import ai.lorapro.optim.XMode;
 
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ public final class TrainConfig {
     private final boolean rsLora;
     private final float loraDropout;
     private final XMode xMode;
+    private final StateDType stateDType;
     private final List<String> targetModules;
     private final float lr;
     private final float minLr;
@@ -51,6 +53,7 @@ public final class TrainConfig {
         rsLora = b.rsLora;
         loraDropout = b.loraDropout;
         xMode = b.xMode;
+        stateDType = b.stateDType;
         targetModules = List.copyOf(b.targetModules);
         lr = b.lr;
         minLr = b.minLr;
@@ -88,6 +91,7 @@ public final class TrainConfig {
         b.rsLora = rsLora;
         b.loraDropout = loraDropout;
         b.xMode = xMode;
+        b.stateDType = stateDType;
         b.targetModules = new ArrayList<>(targetModules);
         b.lr = lr;
         b.minLr = minLr;
@@ -180,6 +184,11 @@ public final class TrainConfig {
     /** How LoRA-Pro chooses X. */
     public XMode getXMode() {
         return xMode;
+    }
+
+    /** How LoRA-Pro full mode stores its moments. */
+    public StateDType getStateDType() {
+        return stateDType;
     }
 
     /** The target module names; {@code all-linear} by default. */
@@ -306,6 +315,7 @@ public final class TrainConfig {
         private boolean rsLora;
         private float loraDropout;
         private XMode xMode = XMode.SYLVESTER;
+        private StateDType stateDType = StateDType.FP32;
         private List<String> targetModules = new ArrayList<>(List.of(LoraConfig.ALL_LINEAR));
         private float lr = 2e-5f;
         private float minLr;
@@ -363,6 +373,12 @@ public final class TrainConfig {
         /** How LoRA-Pro chooses X; {@code sylvester} by default. */
         public Builder optXMode(XMode xMode) {
             this.xMode = Objects.requireNonNull(xMode, "xMode");
+            return this;
+        }
+
+        /** How LoRA-Pro full mode stores its moments; {@code fp32} by default. */
+        public Builder optStateDType(StateDType stateDType) {
+            this.stateDType = Objects.requireNonNull(stateDType, "stateDType");
             return this;
         }
 
@@ -525,6 +541,10 @@ public final class TrainConfig {
             require(maxSeqLength >= 2, "--max-seq-length must be >= 2, got " + maxSeqLength);
             require(!fp16Frozen || method.usesAdapters(),
                     "--fp16-frozen needs a LoRA method: full fine-tuning trains every weight");
+            require(stateDType == StateDType.FP32 || method == Method.LORA_PRO,
+                    "--state-dtype " + stateDType.id() + " applies to --method lora-pro (full-mode moments) only");
+            require(stateDType == StateDType.FP32 || device != DeviceChoice.GPU,
+                    "--state-dtype " + stateDType.id() + " runs on the CPU only (the fused CPU step)");
             return new TrainConfig(this);
         }
 

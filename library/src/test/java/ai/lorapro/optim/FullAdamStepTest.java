@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
-/** The full-mode step done in blocks of rows matches the step done on the whole matrix at once. */
+/** The tensor-operation full-mode step done in blocks of rows matches the step done on the whole matrix at once. */
 class FullAdamStepTest {
 
     private static final int M = 29;
@@ -44,6 +44,7 @@ class FullAdamStepTest {
                 LoraProAdamW.builder()
                         .optWeightDecay(0.01f)
                         .blockElements(blockElements)
+                        .optFusedCpuStep(false)
                         .addLoraPair("pair", a, b, 2f)
                         .build()) {
             for (int step = 0; step < 3; step++) {

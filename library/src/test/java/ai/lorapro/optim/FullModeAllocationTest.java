@@ -102,7 +102,8 @@ class FullModeAllocationTest {
     }
 
     /** Runs {@link #STEPS} steps through {@code update} and returns the shapes created in the last one. */
-    private static List<Shape> lastStepAllocations(LoraProAdamW.Mode mode, long blockElements, long[] stateBytes) {
+    private static List<Shape> lastStepAllocations(
+            LoraProAdamW.Mode mode, long blockElements, boolean fused, long[] stateBytes) {
         try (NDManager base = NDManager.newBaseManager()) {
             Random rng = new Random(11);
             NDManager weights = base.newSubManager();
@@ -113,6 +114,7 @@ class FullModeAllocationTest {
                     LoraProAdamW.builder()
                             .optMode(mode)
                             .blockElements(blockElements)
+                            .optFusedCpuStep(fused)
                             .addLoraPair("pair", a, b, 2f)
                             .build()) {
                 for (int step = 1; step <= STEPS; step++) {
@@ -142,7 +144,7 @@ class FullModeAllocationTest {
     @Test
     void fullModeKeepsTwoMomentsAndAllocatesNoSquareAndFewFullSizedArrays() {
         long[] stateBytes = new long[1];
-        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.FULL, Long.MAX_VALUE, stateBytes);
+        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.FULL, Long.MAX_VALUE, false, stateBytes);
         assertEquals(2L * M * N * Float.BYTES, stateBytes[0]);
         // the observation must see the step's small arrays, or it proves nothing
         assertTrue(created.size() > 10, "too few allocations observed: " + created);
@@ -160,7 +162,7 @@ class FullModeAllocationTest {
     @Test
     void efficientModeKeepsMomentsOfTheFactorsOnlyAndAllocatesNothingFullSized() {
         long[] stateBytes = new long[1];
-        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.EFFICIENT, FullAdamStep.CPU_BLOCK_ELEMENTS, stateBytes);
+        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.EFFICIENT, FullAdamStep.CPU_BLOCK_ELEMENTS, true, stateBytes);
         assertEquals(2L * (M + N) * R * Float.BYTES, stateBytes[0]);
         assertTrue(created.size() > 10, "too few allocations observed: " + created);
         long largest = created.stream().mapToLong(Shape::size).max().orElse(0);
@@ -171,12 +173,25 @@ class FullModeAllocationTest {
     void fullModeInBlocksAllocatesNothingLargerThanABlockBeyondItsState() {
         long[] stateBytes = new long[1];
         long block = 8L * N;
-        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.FULL, block, stateBytes);
+        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.FULL, block, false, stateBytes);
         assertEquals(2L * M * N * Float.BYTES, stateBytes[0]);
         assertTrue(count(created, 8, N) >= 3, "the blocks' temporaries must be observed: " + created);
         assertEquals(0, count(created, M, N), "m x n arrays: " + created);
         long largest = created.stream().mapToLong(Shape::size).max().orElse(0);
         // beyond the blocks, the largest arrays are the low-rank factors of g~ (m x 2r)
         assertTrue(largest <= Math.max(block, 2L * R * M), "an array larger than a block was created: " + created);
+    }
+
+    @Test
+    void fusedFullModeAllocatesNothingFullSizedAndKeepsTwoMoments() {
+        long[] stateBytes = new long[1];
+        List<Shape> created = lastStepAllocations(LoraProAdamW.Mode.FULL, FullAdamStep.CPU_BLOCK_ELEMENTS, true, stateBytes);
+        assertEquals(2L * M * N * Float.BYTES, stateBytes[0]);
+        assertTrue(created.size() > 10, "too few allocations observed: " + created);
+        // the projections (r x n, m x r) come back from the kernel as new arrays
+        assertTrue(count(created, R, N) >= 1 && count(created, M, R) >= 1, "the projections must be observed: " + created);
+        long largest = created.stream().mapToLong(Shape::size).max().orElse(0);
+        // the largest arrays are the low-rank factors of g~ (m x 2r); nothing m x n, m x m or n x n
+        assertTrue(largest <= 2L * R * Math.max(M, N), "an array larger than the factors was created: " + created);
     }
 }

@@ -71,6 +71,10 @@ class TrainConfigTest {
         assertMessage("--max-seq-length", base().optMaxSeqLength(1));
         assertMessage("--target-modules", base().optTargetModules(List.of()));
         assertMessage("--fp16-frozen", base().optMethod(Method.FULL).optFp16Frozen(true));
+        assertMessage("--state-dtype", base().optMethod(Method.LORA).optStateDType(ai.lorapro.optim.StateDType.BF16));
+        assertMessage("--state-dtype", base().optDevice(DeviceChoice.GPU).optStateDType(ai.lorapro.optim.StateDType.BF16));
+        assertEquals(ai.lorapro.optim.StateDType.BF16,
+                base().optStateDType(ai.lorapro.optim.StateDType.BF16).build().getStateDType());
     }
 
     private static void assertMessage(String option, TrainConfig.Builder builder) {

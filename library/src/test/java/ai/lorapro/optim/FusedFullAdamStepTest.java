@@ -1,0 +1,264 @@
+package ai.lorapro.optim;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.tracker.Tracker;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The fused CPU step ({@link FusedFullAdamStep}) against the tensor-operation step ({@link
+ * FullAdamStep}, what a GPU runs): same trajectories, same exported state, exact resume on both
+ * paths and across them, and the bf16 storage of the moments.
+ */
+class FusedFullAdamStepTest {
+
+    private static final int STEPS = 20;
+    private static final double AGREEMENT = 1e-5;
+
+    private NDManager manager;
+
+    @BeforeEach
+    void open() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    /** One LoRA pair with its own weights and a seeded stream of gradients. */
+    private final class Pair {
+        final Parameter a;
+        final Parameter b;
+        final int m;
+        final int n;
+        final int r;
+        private final Random grads;
+
+        Pair(int m, int n, int r, boolean zeroB, long seed) {
+            this.m = m;
+            this.n = n;
+            this.r = r;
+            Random rng = new Random(seed);
+            a = parameter("lora_A.weight", gaussian(rng, r, n, 1 / Math.sqrt(n)));
+            b = parameter("lora_B.weight", zeroB ? manager.zeros(new Shape(m, r)) : gaussian(rng, m, r, 0.1));
+            grads = new Random(seed + 1);
+        }
+
+        void step(LoraProAdamW optimizer) {
+            try (NDArray gradA = gaussian(grads, r, n, 1e-2);
+                    NDArray gradB = gaussian(grads, m, r, 1e-2)) {
+                optimizer.update(a.getId(), a.getArray(), gradA);
+                optimizer.update(b.getId(), b.getArray(), gradB);
+            }
+        }
+    }
+
+    private NDArray gaussian(Random rng, int rows, int cols, double std) {
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (std * rng.nextGaussian());
+        }
+        return manager.create(v, new Shape(rows, cols));
+    }
+
+    private static Parameter parameter(String name, NDArray value) {
+        value.setRequiresGradient(true);
+        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
+        p.setArray(value);
+        return p;
+    }
+
+    private static LoraProAdamW.Builder adamw(Pair pair, float scaling, float weightDecay) {
+        return LoraProAdamW.builder()
+                .setLearningRateTracker(Tracker.fixed(1e-3f))
+                .optWeightDecay(weightDecay)
+                .addLoraPair("pair", pair.a, pair.b, scaling);
+    }
+
+    private static double relativeError(float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length);
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < expected.length; i++) {
+            double d = (double) actual[i] - expected[i];
+            diff += d * d;
+            norm += (double) expected[i] * expected[i];
+        }
+        assertTrue(norm > 0, "all zeros: the comparison would prove nothing");
+        return Math.sqrt(diff / norm);
+    }
+
+    @ParameterizedTest(name = "{0}x{1} r={2} s={3} wd={4} zeroB={5}")
+    @CsvSource({
+        // non-square, several workers, a partial tile of columns
+        "67, 1100, 8, 2.0, 0.0, false",
+        "1100, 45, 4, 2.0, 0.0, false",
+        // rank 1 and rank 64 (odd and large ranks take the kernel's remainder paths)
+        "40, 30, 1, 2.0, 0.0, false",
+        "130, 96, 64, 0.25, 0.0, false",
+        "50, 70, 3, 2.0, 0.0, false",
+        // rsLoRA scaling alpha / sqrt(r) = 16 / 3, weight decay, and training from B = 0
+        "36, 28, 9, 5.3333335, 0.0, false",
+        "48, 40, 8, 2.0, 0.05, false",
+        "48, 40, 8, 2.0, 0.0, true"
+    })
+    void fusedAndTensorStepsAgreeOverTwentySteps(int m, int n, int r, float scaling, float weightDecay, boolean zeroB) {
+        Pair fusedPair = new Pair(m, n, r, zeroB, 31);
+        Pair tensorPair = new Pair(m, n, r, zeroB, 31);
+        try (LoraProAdamW fused = adamw(fusedPair, scaling, weightDecay).build();
+                LoraProAdamW tensor = adamw(tensorPair, scaling, weightDecay).optFusedCpuStep(false).build()) {
+            for (int step = 1; step <= STEPS; step++) {
+                fusedPair.step(fused);
+                tensorPair.step(tensor);
+                double errorA = relativeError(tensorPair.a.getArray().toFloatArray(), fusedPair.a.getArray().toFloatArray());
+                double errorB = relativeError(tensorPair.b.getArray().toFloatArray(), fusedPair.b.getArray().toFloatArray());
+                assertTrue(errorA <= AGREEMENT, "A after step " + step + ": relative difference " + errorA);
+                assertTrue(errorB <= AGREEMENT, "B after step " + step + ": relative difference " + errorB);
+            }
+            OptimizerState fusedState = fused.exportState(manager);
+            OptimizerState tensorState = tensor.exportState(manager);
+            assertEquals(tensorState.getSteps(), fusedState.getSteps());
+            assertEquals(tensorState.getTensors().keySet(), fusedState.getTensors().keySet());
+            for (String key : tensorState.getTensors().keySet()) {
+                NDArray expected = tensorState.getTensors().get(key);
+                NDArray actual = fusedState.getTensors().get(key);
+                assertEquals(expected.getShape(), actual.getShape(), key);
+                assertEquals(expected.getDataType(), actual.getDataType(), key);
+                double error = relativeError(expected.toFloatArray(), actual.toFloatArray());
+                assertTrue(error <= AGREEMENT, key + ": relative difference " + error);
+            }
+        }
+    }
+
+    /** Which step an optimizer runs. */
+    private enum Variant {
+        FUSED_FP32,
+        TENSOR_FP32,
+        FUSED_BF16;
+
+        LoraProAdamW.Builder configure(LoraProAdamW.Builder builder) {
+            return builder.optFusedCpuStep(this != TENSOR_FP32)
+                    .optStateDType(this == FUSED_BF16 ? StateDType.BF16 : StateDType.FP32);
+        }
+    }
+
+    @Test
+    void exportedStateResumesExactlyOnEveryVariant() {
+        for (Variant variant : Variant.values()) {
+            float[][] run = resume(variant, variant);
+            assertArrayEquals(run[0], run[2], 0f, variant + ": A");
+            assertArrayEquals(run[1], run[3], 0f, variant + ": B");
+        }
+    }
+
+    @Test
+    void stateSavedByOnePathResumesOnTheOther() {
+        float[][] fusedToTensor = resume(Variant.FUSED_FP32, Variant.TENSOR_FP32);
+        float[][] tensorToFused = resume(Variant.TENSOR_FP32, Variant.FUSED_FP32);
+        for (float[][] run : new float[][][] {fusedToTensor, tensorToFused}) {
+            assertTrue(relativeError(run[0], run[2]) <= AGREEMENT);
+            assertTrue(relativeError(run[1], run[3]) <= AGREEMENT);
+        }
+    }
+
+    /**
+     * Runs 3 steps with {@code saver}, hands its exported state to a fresh {@code resumer} whose
+     * pair gets the saver's weights, then 3 more steps on both with the same gradients; returns A
+     * and B of the saver's run, then of the resumer's.
+     */
+    private float[][] resume(Variant saver, Variant resumer) {
+        Pair original = new Pair(70, 33, 4, false, 41);
+        Pair resumed = new Pair(70, 33, 4, false, 41);
+        try (LoraProAdamW first = saver.configure(adamw(original, 2f, 0.01f)).build();
+                LoraProAdamW second = resumer.configure(adamw(resumed, 2f, 0.01f)).build();
+                LoraProAdamW discarded = saver.configure(adamw(resumed, 2f, 0.01f)).build()) {
+            for (int step = 0; step < 3; step++) {
+                original.step(first);
+                // the resumed pair draws the same gradients; its weights are overwritten below
+                resumed.step(discarded);
+            }
+            resumed.a.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.a.getArray());
+            resumed.b.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.b.getArray());
+            try (NDManager exported = manager.newSubManager()) {
+                OptimizerState state = first.exportState(exported);
+                second.importState(new OptimizerState(new HashMap<>(state.getTensors()), state.getSteps()));
+            }
+            for (int step = 0; step < 3; step++) {
+                original.step(first);
+                resumed.step(second);
+            }
+            assertEquals(6, second.exportState(manager).getSteps().get("pair"));
+            return new float[][] {
+                original.a.getArray().toFloatArray(),
+                original.b.getArray().toFloatArray(),
+                resumed.a.getArray().toFloatArray(),
+                resumed.b.getArray().toFloatArray()
+            };
+        }
+    }
+
+    @Test
+    void bf16MomentsHalveTheStateAndExportAsFp32() {
+        Pair pair = new Pair(48, 40, 8, false, 51);
+        Pair reference = new Pair(48, 40, 8, false, 51);
+        try (LoraProAdamW bf16 = adamw(pair, 2f, 0f).optStateDType(StateDType.BF16).build();
+                LoraProAdamW fp32 = adamw(reference, 2f, 0f).build()) {
+            for (int step = 0; step < 3; step++) {
+                pair.step(bf16);
+                reference.step(fp32);
+            }
+            assertEquals(2L * 48 * 40 * Short.BYTES, bf16.stateBytes());
+            assertEquals(2L * 48 * 40 * Float.BYTES, fp32.stateBytes());
+            OptimizerState state = bf16.exportState(manager);
+            OptimizerState expected = fp32.exportState(manager);
+            assertEquals(expected.getTensors().keySet(), state.getTensors().keySet());
+            for (String key : expected.getTensors().keySet()) {
+                NDArray moment = state.getTensors().get(key);
+                assertEquals(DataType.FLOAT32, moment.getDataType(), key);
+                assertEquals(new Shape(48, 40), moment.getShape(), key);
+                float[] values = moment.toFloatArray();
+                float[] exact = expected.getTensors().get(key).toFloatArray();
+                for (int i = 0; i < values.length; i++) {
+                    // exported values are bf16 numbers, each within half an 8-bit ulp of the fp32 run's
+                    assertEquals(0, Float.floatToRawIntBits(values[i]) & 0xFFFF, key + "[" + i + "]");
+                }
+                double error = relativeError(exact, values);
+                assertTrue(error > 0 && error < 1e-2, key + ": relative difference to fp32 moments " + error);
+            }
+            float[] v = state.getTensors().get("pair.exp_avg_sq").toFloatArray();
+            for (float x : v) {
+                assertTrue(x > 0, "a second moment of nonzero gradients must stay positive");
+            }
+        }
+    }
+
+    @Test
+    void bf16NeedsFullModeAndTheFusedStep() {
+        Pair pair = new Pair(8, 6, 2, false, 61);
+        assertThrows(IllegalArgumentException.class,
+                () -> adamw(pair, 2f, 0f).optStateDType(StateDType.BF16).optMode(LoraProAdamW.Mode.EFFICIENT).build());
+        assertThrows(IllegalArgumentException.class,
+                () -> adamw(pair, 2f, 0f).optStateDType(StateDType.BF16).optFusedCpuStep(false).build());
+        assertThrows(ai.lorapro.InvalidInputException.class, () -> StateDType.fromString("fp16"));
+        assertEquals(StateDType.BF16, StateDType.fromString(" BF16 "));
+    }
+}
