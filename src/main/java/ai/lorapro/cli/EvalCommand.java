@@ -5,6 +5,7 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
+import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.tasks.EvalSettings;
@@ -97,6 +98,8 @@ public final class EvalCommand implements Callable<Integer> {
         if (out == null) {
             throw new InvalidInputException("--out is required with --task");
         }
+        new OutputDirectoryGuard("--out", out).protect("--model", modelOptions.model)
+                .protect("--adapter", modelOptions.adapter).requireNotAnInput();
         if (maxNewTokens < 1 || limit < 0) {
             throw new InvalidInputException("--max-new-tokens must be >= 1 and --limit >= 0");
         }
