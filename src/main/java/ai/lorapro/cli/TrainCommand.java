@@ -1,9 +1,11 @@
 package ai.lorapro.cli;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
+import ai.lorapro.train.RunDirectory;
 import ai.lorapro.train.TrainConfig;
 import ai.lorapro.optim.XMode;
 
@@ -174,6 +176,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--fp16-frozen", description = "Hold frozen base weights in float16.")
     private boolean fp16Frozen = DEFAULTS.isFp16Frozen();
 
+    @Option(names = "--overwrite",
+            description = "Replace the checkpoints and metrics of a previous run in --out.")
+    private boolean overwrite;
+
     @Option(names = "--skip-bad-lines",
             description = "Skip and count malformed data lines instead of failing.")
     private boolean skipBadLines;
@@ -196,10 +202,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainJob job = toJob();
-        if (task != null) {
-            TaskLauncher.train(task, job, spec.commandLine().getOut());
-        } else {
-            launcher.launch(job);
+        try (RunDirectory run = RunDirectory.claim(job.config().getOutputDir(), resume != null, overwrite)) {
+            if (task != null) {
+                TaskLauncher.train(task, job, spec.commandLine().getOut());
+            } else {
+                launcher.launch(job);
+            }
+            run.completed();
         }
         return ExitCodes.OK;
     }
@@ -225,9 +234,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (resume != null) {
             requireDirectory(resume, "--resume");
         }
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new InvalidInputException("--out: " + out + " is not a directory");
-        }
+        new OutputDirectoryGuard("--out", out).protect("--model", model).requireNotAnInput();
         Path outputDir = runName == null ? out : OutputPaths.resolveChild(out, runName,
                 "--run-name");
         TrainConfig config = TrainConfig.builder()
