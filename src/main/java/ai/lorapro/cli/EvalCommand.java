@@ -67,6 +67,10 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Model id of MT-Bench answers (default: ${DEFAULT-VALUE}).")
     private String modelId = "lorapro";
 
+    @Option(names = "--allow-code-execution",
+            description = "Run HumanEval's generated programs here, sandboxed (default: only write samples.jsonl).")
+    private boolean allowCodeExecution;
+
     @Option(names = "--skip-bad-lines", description = "Skip and count bad records instead of failing.")
     private boolean skipBadLines;
 
@@ -105,7 +109,8 @@ public final class EvalCommand implements Callable<Integer> {
         }
         EvalSettings settings = new EvalSettings(batch, maxNewTokens, maxSeqLength, limit, skipBadLines, modelId);
         TaskEvaluator evaluator = new TaskEvaluator(
-                modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings);
+                modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings)
+                .optAllowCodeExecution(allowCodeExecution);
         Map<String, Object> metrics = evaluator.evaluate(task, data, out);
         metrics.forEach((name, value) -> spec.commandLine().getOut().println(name + " " + value));
         spec.commandLine().getOut().flush();

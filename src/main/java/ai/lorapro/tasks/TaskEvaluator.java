@@ -53,6 +53,7 @@ public final class TaskEvaluator {
     private final Path tokenizerFile;
     private final Device device;
     private final EvalSettings settings;
+    private boolean allowCodeExecution;
 
     /**
      * An evaluator.
@@ -69,6 +70,18 @@ public final class TaskEvaluator {
         this.tokenizerFile = tokenizerFile;
         this.device = device;
         this.settings = settings;
+    }
+
+    /**
+     * Lets HumanEval run the generated programs in a {@link PythonRunner} sandbox (off by default:
+     * only the samples are written, for an external evaluator).
+     *
+     * @param allow whether generated code may run on this machine
+     * @return this evaluator
+     */
+    public TaskEvaluator optAllowCodeExecution(boolean allow) {
+        this.allowCodeExecution = allow;
+        return this;
     }
 
     /**
@@ -156,9 +169,10 @@ public final class TaskEvaluator {
         Records<HumanEvalProblem> records = HumanEvalEvaluation.read(data, bad());
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
             LlamaForCausalLM model = llama(manager);
-            Optional<PythonRunner> python = PythonRunner.find(HUMANEVAL_TIMEOUT);
+            Optional<PythonRunner> python = allowCodeExecution ? PythonRunner.find(HUMANEVAL_TIMEOUT) : Optional.empty();
             return HumanEvalEvaluation.evaluate(settings.limited(records.records()),
-                    llamaGenerator(model, tokenizer, manager), python, outDir);
+                    llamaGenerator(model, tokenizer, manager), python,
+                    allowCodeExecution ? HumanEvalEvaluation.NO_PYTHON : HumanEvalEvaluation.NOT_ALLOWED, outDir);
         }
     }
 
