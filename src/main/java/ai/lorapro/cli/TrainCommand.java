@@ -180,6 +180,10 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Replace the checkpoints and metrics of a previous run in --out.")
     private boolean overwrite;
 
+    @Option(names = "--allow-resume-change", split = ",", paramLabel = "FIELDS",
+            description = "With --resume: settings allowed to differ from the checkpoint's (lr, total_steps, ..., all).")
+    private List<String> allowedResumeChanges = new ArrayList<>();
+
     @Option(names = "--skip-bad-lines",
             description = "Skip and count malformed data lines instead of failing.")
     private boolean skipBadLines;
@@ -263,6 +267,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .optMaxSeqLength(maxSeqLength)
                 .optDevice(DeviceChoice.fromCliName(device))
                 .optFp16Frozen(fp16Frozen)
+                .optAllowedResumeChanges(allowedResumeChanges)
                 .setOutputDir(outputDir)
                 .build();
         return new TrainJob(config, model, data, evalData, tokenizer, resume, skipBadLines);

@@ -3,6 +3,7 @@ package ai.lorapro.data;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.RegularFiles;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -65,6 +66,7 @@ public final class HfTokenizer implements AutoCloseable {
     public static HfTokenizer load(Path tokenizerJson) {
         Path file = Files.isDirectory(tokenizerJson) ? tokenizerJson.resolve("tokenizer.json") : tokenizerJson;
         String text;
+        RegularFiles.requireRegularIfPresent(file);
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {

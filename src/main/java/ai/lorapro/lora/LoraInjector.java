@@ -45,6 +45,12 @@ public final class LoraInjector {
             }
             unmatched.removeIf(name -> path.equals(name) || path.endsWith("." + name));
             LoraLinear layer = (LoraLinear) e.getValue();
+            int maxRank = Math.min(layer.getInFeatures(), layer.getOutFeatures());
+            if (config.getR() > maxRank) {
+                // B·A has rank at most min(in, out); a larger r only allocates (r from a file can be 2^31)
+                throw new InvalidInputException("LoRA rank r " + config.getR() + " exceeds min(in, out) = " + maxRank
+                        + " of " + path);
+            }
             layer.setSeedSalt(path.hashCode());
             layer.addAdapter(config);
             adapted.add(path);
