@@ -5,6 +5,7 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
+import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.tasks.EvalSettings;
@@ -69,6 +70,10 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Model id of MT-Bench answers (default: ${DEFAULT-VALUE}).")
     private String modelId = "lorapro";
 
+    @Option(names = "--allow-code-execution",
+            description = "Run HumanEval's generated programs here, sandboxed (default: only write samples.jsonl).")
+    private boolean allowCodeExecution;
+
     @Option(names = "--skip-bad-lines", description = "Skip and count bad records instead of failing.")
     private boolean skipBadLines;
 
@@ -100,12 +105,15 @@ public final class EvalCommand implements Callable<Integer> {
         if (out == null) {
             throw new InvalidInputException("--out is required with --task");
         }
+        new OutputDirectoryGuard("--out", out).protect("--model", modelOptions.model)
+                .protect("--adapter", modelOptions.adapter).requireNotAnInput();
         if (maxNewTokens < 1 || limit < 0) {
             throw new InvalidInputException("--max-new-tokens must be >= 1 and --limit >= 0");
         }
         EvalSettings settings = new EvalSettings(batch, maxNewTokens, maxSeqLength, limit, skipBadLines, modelId);
         TaskEvaluator evaluator = new TaskEvaluator(
-                modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings);
+                modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings)
+                .optAllowCodeExecution(allowCodeExecution);
         Path file = task.startsWith("glue-") ? GlueFiles.dev(data, GlueTask.fromName(task)) : data;
         Map<String, Object> metrics = evaluator.evaluate(task, file, out);
         metrics.forEach((name, value) -> spec.commandLine().getOut().println(name + " " + value));

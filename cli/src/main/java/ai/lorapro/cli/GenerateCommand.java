@@ -72,6 +72,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 if (ids[i].length == 0) {
                     throw new InvalidInputException("--prompt " + (i + 1) + " encodes to no token");
                 }
+                ModelFiles.checkGenerationLength(ids[i].length, maxNewTokens, config);
             }
             Generator.Builder builder = Generator.builder()
                     .optMaxNewTokens(maxNewTokens)

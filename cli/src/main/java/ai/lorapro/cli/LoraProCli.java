@@ -42,7 +42,7 @@ public final class LoraProCli implements Callable<Integer> {
 
     /**
      * Sets {@code ai.djl.offline=true} and {@code OPT_OUT_TRACKING=true} as system properties when
-     * unset. DJL reads the tracking switch from the environment first, then from the system
+     * unset, and DJL's log level to {@code error} (slf4j-simple) when unset. DJL reads the tracking switch from the environment first, then from the system
      * property of the same name; the offline switch from {@code DJL_OFFLINE}, then the property.
      * {@code RUST_FLAVOR=cpu} keeps DJL's tokenizers on the CPU build inside their jar: on a CUDA host
      * DJL would otherwise look for (and download) a CUDA build. Each is left alone when the user set it
@@ -58,7 +58,14 @@ public final class LoraProCli implements Callable<Integer> {
         if (System.getenv("RUST_FLAVOR") == null && System.getProperty("RUST_FLAVOR") == null) {
             System.setProperty("RUST_FLAVOR", "cpu");
         }
+        // DJL's start-up lines (platform, native library, CUDA probe) would precede every error
+        if (System.getProperty(DJL_LOG_LEVEL) == null) {
+            System.setProperty(DJL_LOG_LEVEL, "error");
+        }
     }
+
+    /** slf4j-simple's level for DJL's loggers; the caller may set it (e.g. to {@code info}). */
+    static final String DJL_LOG_LEVEL = "org.slf4j.simpleLogger.log.ai.djl";
 
     /**
      * The command line with its subcommands, {@code train} running on the training engine and
@@ -94,6 +101,7 @@ public final class LoraProCli implements Callable<Integer> {
         HelpTexts.apply(cli);
         cli.setExecutionStrategy(LoraProCli::execute);
         cli.setExecutionExceptionHandler(new ExitCodes());
+        cli.setParameterExceptionHandler(new UsageErrors());
         return cli;
     }
 
@@ -115,11 +123,10 @@ public final class LoraProCli implements Callable<Integer> {
         return new CommandLine.RunLast().execute(parseResult);
     }
 
-    /** Without a subcommand: prints the usage and fails with exit code 2. */
+    /** Without a subcommand: prints one error line and fails with exit code 2. */
     @Override
     public Integer call() {
-        spec.commandLine().getErr().println("error: missing command");
-        spec.commandLine().usage(spec.commandLine().getErr());
+        spec.commandLine().getErr().println("error: missing command (see 'lorapro --help')");
         return ExitCodes.BAD_INPUT;
     }
 

@@ -3,9 +3,9 @@ package ai.lorapro.cli;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
-import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.HfCheckpoint;
+import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.models.llama.LlamaForCausalLM;
@@ -48,12 +48,14 @@ public final class MergeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The merged model directory.")
     private Path out;
 
+    @Option(names = "--overwrite", description = "Replace a non-empty --out directory.")
+    private boolean overwrite;
+
     @Override
     public Integer call() {
         ModelFiles.config(model);
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new InvalidInputException("--out: " + out + " is not a directory");
-        }
+        new OutputDirectoryGuard("--out", out).protect("--model", model).protect("--adapter", adapter)
+                .requireReplaceable(overwrite);
         try (NDManager manager = NDManager.newBaseManager()) {
             LlamaForCausalLM m = ModelFiles.load(model, manager, DataType.FLOAT32);
             ModelFiles.applyAdapter(m, adapter);

@@ -4,13 +4,17 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.JsonlDataset;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.io.PeftAdapter;
+import ai.lorapro.io.RegularFiles;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.nn.ModuleTree;
+import ai.lorapro.train.Finiteness;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +33,7 @@ final class ModelFiles {
     /** The model directory's config.json, checked before any weight is read. */
     static LlamaConfig config(Path modelDir) {
         Path file = modelDir.resolve("config.json");
+        RegularFiles.requireRegularIfPresent(file);
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException("--model: " + file + " does not exist");
         }
@@ -47,6 +52,7 @@ final class ModelFiles {
      */
     static HfTokenizer tokenizer(Path modelDir, Path override) {
         Path file = override != null ? override : modelDir.resolve(TOKENIZER_FILE);
+        RegularFiles.requireRegularIfPresent(file);
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException((override != null ? "--tokenizer: " : "--model: ") + file
                     + " does not exist (pass --tokenizer FILE)");
@@ -60,10 +66,20 @@ final class ModelFiles {
      * @throws InvalidInputException naming both sizes
      */
     static void checkFit(HfTokenizer tokenizer, LlamaConfig config) {
-        if (tokenizer.vocabSize() > config.getVocabSize()) {
-            throw new InvalidInputException("tokenizer " + tokenizer.path() + " has " + tokenizer.vocabSize()
-                    + " ids but the model's vocab_size is " + config.getVocabSize()
-                    + ": they do not belong together");
+        TokenizerFit.require(tokenizer, config.getVocabSize());
+    }
+
+    /**
+     * Refuses a generation longer than the model's positions: the prompt's tokens plus {@code
+     * maxNewTokens} must fit {@code max_position_embeddings} (which also bounds what generation
+     * allocates).
+     *
+     * @throws InvalidInputException naming the option and the numbers
+     */
+    static void checkGenerationLength(int promptTokens, int maxNewTokens, LlamaConfig config) {
+        if ((long) promptTokens + maxNewTokens > config.getMaxPositionEmbeddings()) {
+            throw new InvalidInputException("--max-new-tokens " + maxNewTokens + " with a prompt of " + promptTokens
+                    + " tokens exceeds the model's max_position_embeddings " + config.getMaxPositionEmbeddings());
         }
     }
 
@@ -102,5 +118,11 @@ final class ModelFiles {
         }
         LoraInjector.inject(model, PeftAdapter.readConfig(adapterDir));
         PeftAdapter.load(adapterDir, model);
+        ModuleTree.namedParameters(model).forEach((name, p) -> {
+            if (name.contains(".lora_") && !Finiteness.isAllFinite(p.getArray())) {
+                throw new InvalidInputException("--adapter: " + adapterDir.resolve(PeftAdapter.WEIGHTS_NAME)
+                        + ": tensor of '" + name + "' holds NaN or infinity");
+            }
+        });
     }
 }

@@ -1,12 +1,14 @@
 package ai.lorapro.cli;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.plot.LossCurvePlot;
 import ai.lorapro.tasks.glue.GlueFiles;
 import ai.lorapro.tasks.glue.GlueTask;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
+import ai.lorapro.train.RunDirectory;
 import ai.lorapro.train.TrainConfig;
 import ai.lorapro.optim.StateDType;
 import ai.lorapro.optim.XMode;
@@ -187,6 +189,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--fp16-frozen", description = "Hold frozen base weights in float16.")
     private boolean fp16Frozen = DEFAULTS.isFp16Frozen();
 
+    @Option(names = "--overwrite",
+            description = "Replace the checkpoints and metrics of a previous run in --out.")
+    private boolean overwrite;
+
+    @Option(names = "--allow-resume-change", split = ",", paramLabel = "FIELDS",
+            description = "With --resume: settings allowed to differ from the checkpoint's (lr, total_steps, ..., all).")
+    private List<String> allowedResumeChanges = new ArrayList<>();
+
     @Option(names = "--skip-bad-lines",
             description = "Skip and count malformed data lines instead of failing.")
     private boolean skipBadLines;
@@ -209,10 +219,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainJob job = toJob();
-        if (task != null) {
-            TaskLauncher.train(task, job, spec.commandLine().getOut());
-        } else {
-            launcher.launch(job);
+        try (RunDirectory run = RunDirectory.claim(job.config().getOutputDir(), resume != null, overwrite)) {
+            if (task != null) {
+                TaskLauncher.train(task, job, spec.commandLine().getOut());
+            } else {
+                launcher.launch(job);
+            }
+            run.completed();
         }
         writePlot(job.config().getOutputDir());
         return ExitCodes.OK;
@@ -257,9 +270,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (resume != null) {
             requireDirectory(resume, "--resume");
         }
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new InvalidInputException("--out: " + out + " is not a directory");
-        }
+        new OutputDirectoryGuard("--out", out).protect("--model", model).requireNotAnInput();
         Path outputDir = runName == null ? out : OutputPaths.resolveChild(out, runName,
                 "--run-name");
         TrainConfig config = TrainConfig.builder()
@@ -289,6 +300,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .optMaxSeqLength(maxSeqLength)
                 .optDevice(DeviceChoice.fromCliName(device))
                 .optFp16Frozen(fp16Frozen)
+                .optAllowedResumeChanges(allowedResumeChanges)
                 .setOutputDir(outputDir)
                 .build();
         return new TrainJob(config, model, trainFile, evalFile, tokenizer, resume, skipBadLines);

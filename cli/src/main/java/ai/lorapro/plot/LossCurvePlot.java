@@ -31,7 +31,7 @@ public final class LossCurvePlot {
     private final int width;
     private final int height;
     /** The training run's loss plot, beside its metrics file. */
-    public static final String TRAINING_PLOT_FILE = "loss.png";
+    public static final String TRAINING_PLOT_FILE = TrainingEngine.PLOT_FILE;
 
     private final Map<String, double[][]> series = new LinkedHashMap<>();
 

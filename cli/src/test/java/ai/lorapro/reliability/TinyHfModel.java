@@ -2,7 +2,10 @@ package ai.lorapro.reliability;
 
 import ai.djl.ndarray.NDManager;
 import ai.lorapro.cli.CliRun;
+import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsWriter;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.models.Fixtures;
 import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
@@ -87,6 +90,16 @@ final class TinyHfModel {
         }
         Files.writeString(dir.resolve("config.json"), configJson(hidden, VOCAB), StandardCharsets.UTF_8);
         Files.copy(Fixtures.hfTiny().resolve("tokenizers/llama-like.json"), dir.resolve("tokenizer.json"));
+        return dir;
+    }
+
+    /** Saves a PEFT adapter (r 4 on q_proj and v_proj) for the tiny model of hidden size 16 into {@code dir}. */
+    static Path adapter(Path dir, Path baseModel) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            LlamaForCausalLM m = LlamaForCausalLM.random(config(HIDDEN, VOCAB), manager, 5);
+            LoraInjector.inject(m, LoraConfig.builder().setR(4).setAlpha(8).optTargetModules("q_proj", "v_proj").build());
+            PeftAdapter.save(m, dir, baseModel.toString(), "CAUSAL_LM");
+        }
         return dir;
     }
 

@@ -3,6 +3,7 @@ package ai.lorapro.data;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.RegularFiles;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -50,6 +51,12 @@ public final class HfTokenizer implements AutoCloseable {
         for (long id : ids.values()) {
             max = Math.max(max, id);
         }
+        // a token both in the vocabulary and among the added tokens has two ids; the map keeps one
+        max = Math.max(max, highestVocabId(json));
+        if (max >= Integer.MAX_VALUE) {
+            // max + 1 would overflow an int and pass every vocabulary check
+            throw new InvalidInputException(path + ": token id " + max + " is beyond any embedding table");
+        }
         this.vocabSize = (int) (max + 1);
         this.padId = padId(json, ids);
         JsonObject single = templateSingle(json);
@@ -65,6 +72,7 @@ public final class HfTokenizer implements AutoCloseable {
     public static HfTokenizer load(Path tokenizerJson) {
         Path file = Files.isDirectory(tokenizerJson) ? tokenizerJson.resolve("tokenizer.json") : tokenizerJson;
         String text;
+        RegularFiles.requireRegularIfPresent(file);
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -103,6 +111,19 @@ public final class HfTokenizer implements AutoCloseable {
             tokenizer.close();
             throw new InvalidInputException(file + ": unexpected tokenizer layout: " + e.getMessage(), e);
         }
+    }
+
+    /** The highest id of the model's token-to-id vocabulary (-1 for none or a Unigram list). */
+    private static long highestVocabId(JsonObject json) {
+        JsonObject model = json.getAsJsonObject("model");
+        JsonElement vocab = model == null ? null : model.get("vocab");
+        long max = -1;
+        if (vocab != null && vocab.isJsonObject()) {
+            for (Map.Entry<String, JsonElement> e : vocab.getAsJsonObject().entrySet()) {
+                max = Math.max(max, e.getValue().getAsLong());
+            }
+        }
+        return max;
     }
 
     private static Map<String, Long> tokenIds(JsonObject json) {

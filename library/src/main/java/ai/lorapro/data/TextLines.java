@@ -1,6 +1,7 @@
 package ai.lorapro.data;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.RegularFiles;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -11,7 +12,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
- * The lines of a UTF-8 data file, numbered from 1, with a leading byte-order mark removed. Every
+ * The lines of a UTF-8 data file, numbered from 1, with a leading byte-order mark removed, each at
+ * most {@link #MAX_LINE_CHARS} characters; only regular files are read ({@link RegularFiles}). Every
  * failure to read is an {@link InvalidInputException} naming the file (and the line, for text that
  * is not UTF-8), so the readers of each data format only deal with their own syntax.
  *
@@ -24,6 +26,9 @@ import java.nio.file.Path;
  * }</pre>
  */
 public final class TextLines implements AutoCloseable {
+
+    /** The longest line read (4 Mi characters); a longer one is refused before it is held whole. */
+    public static final long MAX_LINE_CHARS = 4L << 20;
 
     private final Path file;
     private final BufferedReader reader;
@@ -40,8 +45,10 @@ public final class TextLines implements AutoCloseable {
      * @throws InvalidInputException if it does not exist or cannot be read
      */
     public static TextLines open(Path file) {
+        RegularFiles.requireRegularIfPresent(file);
         try {
-            return new TextLines(file, Files.newBufferedReader(file, StandardCharsets.UTF_8));
+            return new TextLines(file, new BufferedReader(
+                    new LineLengthLimit(Files.newBufferedReader(file, StandardCharsets.UTF_8), MAX_LINE_CHARS)));
         } catch (NoSuchFileException e) {
             throw new InvalidInputException(file + ": no such file");
         } catch (IOException e) {
@@ -60,6 +67,9 @@ public final class TextLines implements AutoCloseable {
             line = reader.readLine();
         } catch (CharacterCodingException e) {
             throw new InvalidInputException(file + ":" + (number + 1) + ": not UTF-8 text");
+        } catch (LineLengthLimit.LineTooLongException e) {
+            throw new InvalidInputException(file + ":" + (number + 1) + ": line " + e.getMessage()
+                    + " (the limit per record)");
         } catch (IOException e) {
             throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
         }

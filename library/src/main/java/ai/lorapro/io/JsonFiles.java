@@ -21,6 +21,7 @@ final class JsonFiles {
      *     not an object
      */
     static JsonObject readObject(Path file) {
+        RegularFiles.requireRegularIfPresent(file);
         try {
             JsonElement parsed = JsonParser.parseString(Files.readString(file));
             if (!parsed.isJsonObject()) {

@@ -84,6 +84,7 @@ public final class SafetensorsFile implements TensorSource {
     /** Opens and validates a safetensors file. */
     public static SafetensorsFile open(Path path) {
         FileChannel ch = null;
+        RegularFiles.requireRegularIfPresent(path);
         try {
             ch = FileChannel.open(path, StandardOpenOption.READ);
             return new SafetensorsFile(path, ch);

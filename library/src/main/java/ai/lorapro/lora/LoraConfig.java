@@ -141,7 +141,7 @@ public final class LoraConfig {
      */
     public boolean matches(String modulePath, boolean isOutputHead) {
         if (targetRegex != null) {
-            return targetRegex.matcher(modulePath).matches();
+            return BoundedMatch.matches(targetRegex, modulePath);
         }
         if (isAllLinear()) {
             return !isOutputHead;

@@ -3,6 +3,7 @@ package ai.lorapro.tasks;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.TextLines;
 import ai.lorapro.data.jsonl.StrictJson;
+import ai.lorapro.io.RegularFiles;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
@@ -73,6 +74,7 @@ public final class JsonLines {
     }
 
     private static boolean isJsonArray(Path file) {
+        RegularFiles.requireRegularIfPresent(file);
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             for (int c; (c = reader.read()) != -1; ) {
                 if (!Character.isWhitespace(c) && c != '\uFEFF') {

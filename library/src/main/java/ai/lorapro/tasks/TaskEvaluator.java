@@ -5,10 +5,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.clip.ClipModel;
+import ai.lorapro.models.common.ConfigJson;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.tasks.eval.Gsm8kEvaluation;
@@ -53,6 +55,7 @@ public final class TaskEvaluator {
     private final Path tokenizerFile;
     private final Device device;
     private final EvalSettings settings;
+    private boolean allowCodeExecution;
 
     /**
      * An evaluator.
@@ -69,6 +72,18 @@ public final class TaskEvaluator {
         this.tokenizerFile = tokenizerFile;
         this.device = device;
         this.settings = settings;
+    }
+
+    /**
+     * Lets HumanEval run the generated programs in a {@link PythonRunner} sandbox (off by default:
+     * only the samples are written, for an external evaluator).
+     *
+     * @param allow whether generated code may run on this machine
+     * @return this evaluator
+     */
+    public TaskEvaluator optAllowCodeExecution(boolean allow) {
+        this.allowCodeExecution = allow;
+        return this;
     }
 
     /**
@@ -101,7 +116,20 @@ public final class TaskEvaluator {
     }
 
     private HfTokenizer tokenizer() {
-        return HfTokenizer.load(tokenizerFile != null ? tokenizerFile : modelDir.resolve("tokenizer.json"));
+        HfTokenizer tokenizer = HfTokenizer.load(tokenizerFile != null ? tokenizerFile : modelDir.resolve("tokenizer.json"));
+        try {
+            ConfigJson config = ConfigJson.read(modelDir.resolve("config.json"));
+            // causal LMs and T5 keep vocab_size at the top; CLIP in its text_config
+            ConfigJson text = config.has("vocab_size") || !config.has("text_config") ? config : config.object("text_config");
+            Integer vocabSize = text.optInt("vocab_size");
+            if (vocabSize != null) {
+                TokenizerFit.require(tokenizer, vocabSize);
+            }
+            return tokenizer;
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
     }
 
     private BadRecords bad() {
@@ -156,9 +184,10 @@ public final class TaskEvaluator {
         Records<HumanEvalProblem> records = HumanEvalEvaluation.read(data, bad());
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
             LlamaForCausalLM model = llama(manager);
-            Optional<PythonRunner> python = PythonRunner.find(HUMANEVAL_TIMEOUT);
+            Optional<PythonRunner> python = allowCodeExecution ? PythonRunner.find(HUMANEVAL_TIMEOUT) : Optional.empty();
             return HumanEvalEvaluation.evaluate(settings.limited(records.records()),
-                    llamaGenerator(model, tokenizer, manager), python, outDir);
+                    llamaGenerator(model, tokenizer, manager), python,
+                    allowCodeExecution ? HumanEvalEvaluation.NO_PYTHON : HumanEvalEvaluation.NOT_ALLOWED, outDir);
         }
     }
 

@@ -4,7 +4,9 @@ import ai.lorapro.io.AtomicFiles;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
 
 import java.io.BufferedWriter;
 import java.io.Closeable;
@@ -22,9 +24,9 @@ import java.util.OptionalLong;
 /**
  * Writes training metrics as JSON lines, one object per call, flushed at once so a crash loses
  * nothing already logged. Training lines hold {@code step, epoch, loss, lr, grad_norm,
- * tokens_per_s}; evaluation lines hold {@code step} and {@code eval_<name>} fields. NaN and
- * infinity are written as the bare tokens {@code NaN} and {@code Infinity}, which Python's {@code
- * json} module reads.
+ * tokens_per_s}; evaluation lines hold {@code step} and {@code eval_<name>} fields. Every line is
+ * strict JSON: a NaN or infinite value (a skipped step's loss or norm) is written as the string
+ * {@code "NaN"}, {@code "Infinity"} or {@code "-Infinity"}, never as a bare token.
  */
 public final class MetricsWriter implements Closeable {
 
@@ -119,6 +121,12 @@ public final class MetricsWriter implements Closeable {
     }
 
     private void write(JsonObject line) {
+        for (Map.Entry<String, JsonElement> e : line.entrySet()) {
+            if (e.getValue().isJsonPrimitive() && e.getValue().getAsJsonPrimitive().isNumber()
+                    && !Double.isFinite(e.getValue().getAsDouble())) {
+                e.setValue(new JsonPrimitive(String.valueOf(e.getValue().getAsDouble())));
+            }
+        }
         try {
             out.write(gson.toJson(line));
             out.newLine();

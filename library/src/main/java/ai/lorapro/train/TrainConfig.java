@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Immutable settings of one training run. Validation errors name the command-line option that
@@ -45,8 +46,10 @@ public final class TrainConfig {
     private final DeviceChoice device;
     private final boolean fp16Frozen;
     private final Path outputDir;
+    private final Set<String> allowedResumeChanges;
 
     private TrainConfig(Builder b) {
+        allowedResumeChanges = Set.copyOf(b.allowedResumeChanges);
         method = b.method;
         r = b.r;
         alpha = b.alpha;
@@ -291,6 +294,11 @@ public final class TrainConfig {
         return fp16Frozen;
     }
 
+    /** The {@link RunIdentity#CHANGEABLE} fields a resumed run may change ({@code all} for every one). */
+    public Set<String> getAllowedResumeChanges() {
+        return allowedResumeChanges;
+    }
+
     /** The directory that receives checkpoints, adapters and metrics. */
     public Path getOutputDir() {
         return outputDir;
@@ -337,6 +345,7 @@ public final class TrainConfig {
         private DeviceChoice device = DeviceChoice.AUTO;
         private boolean fp16Frozen;
         private Path outputDir;
+        private Set<String> allowedResumeChanges = Set.of();
 
         private Builder() {}
 
@@ -488,6 +497,18 @@ public final class TrainConfig {
         /** Where training runs; {@code auto} by default. */
         public Builder optDevice(DeviceChoice device) {
             this.device = Objects.requireNonNull(device, "device");
+            return this;
+        }
+
+        /** {@link RunIdentity#CHANGEABLE} fields a resumed run may change ({@code all} for every one). */
+        public Builder optAllowedResumeChanges(Collection<String> fields) {
+            for (String f : fields) {
+                if (!f.equals("all") && !RunIdentity.CHANGEABLE.contains(f)) {
+                    throw new InvalidInputException("--allow-resume-change: unknown field '" + f + "' (one of all, "
+                            + String.join(", ", RunIdentity.CHANGEABLE) + ")");
+                }
+            }
+            this.allowedResumeChanges = Set.copyOf(fields);
             return this;
         }
 

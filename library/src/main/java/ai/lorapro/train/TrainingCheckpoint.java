@@ -68,7 +68,19 @@ public final class TrainingCheckpoint {
      */
     public static void save(Path dir, Block model, Method method, LoraProOptimizer optimizer,
             NDManager manager, TrainerState state, String baseModel, String taskType) {
+        save(dir, model, method, optimizer, manager, state, null, baseModel, taskType);
+    }
+
+    /**
+     * As {@link #save(Path, Block, Method, LoraProOptimizer, NDManager, TrainerState, String,
+     * String)}, also recording what the checkpoint belongs to ({@link RunIdentity}) when given.
+     */
+    public static void save(Path dir, Block model, Method method, LoraProOptimizer optimizer,
+            NDManager manager, TrainerState state, RunIdentity identity, String baseModel, String taskType) {
         AtomicFiles.publishDirectory(dir, tmp -> {
+            if (identity != null) {
+                Files.writeString(tmp.resolve(RunIdentity.FILE_NAME), identity.toJson(), StandardCharsets.UTF_8);
+            }
             if (method.usesAdapters()) {
                 PeftAdapter.save(model, tmp.resolve(ADAPTER_DIR), baseModel, taskType);
             } else {
@@ -110,7 +122,7 @@ public final class TrainingCheckpoint {
         } else {
             loadWeights(dir.resolve(WEIGHTS_FILE), model, manager);
         }
-        loadOptimizer(dir, optimizer, manager);
+        loadOptimizer(dir, optimizer, manager, state.globalStep());
         return state;
     }
 
@@ -131,7 +143,7 @@ public final class TrainingCheckpoint {
         }
     }
 
-    private static void loadOptimizer(Path dir, LoraProOptimizer optimizer, NDManager manager) {
+    private static void loadOptimizer(Path dir, LoraProOptimizer optimizer, NDManager manager, long globalStep) {
         Path tensorsFile = dir.resolve(OPTIMIZER_FILE);
         Path stepsFile = dir.resolve(OPTIMIZER_STEPS_FILE);
         requireFile(tensorsFile);
@@ -146,11 +158,13 @@ public final class TrainingCheckpoint {
         } catch (IOException | RuntimeException e) {
             throw new CheckpointFormatException(stepsFile + ": malformed optimizer step counts");
         }
+        ResumeLimits.requireOptimizerSteps(stepsFile, steps, globalStep);
         try (SafetensorsFile source = SafetensorsFile.open(tensorsFile); NDManager temp = manager.newSubManager()) {
             Map<String, NDArray> tensors = new LinkedHashMap<>();
             for (String name : source.names()) {
                 tensors.put(name, source.load(temp, name, DataType.FLOAT32));
             }
+            ResumeLimits.requireFinite(tensorsFile, tensors);
             optimizer.importState(new OptimizerState(tensors, steps));
         }
     }

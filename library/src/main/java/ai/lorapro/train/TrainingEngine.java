@@ -51,6 +51,8 @@ public final class TrainingEngine implements AutoCloseable {
 
     /** The metrics file inside the output directory. */
     public static final String METRICS_FILE = "metrics.jsonl";
+    /** The loss plot's name inside the output directory (drawn by the command line, not by the engine). */
+    public static final String PLOT_FILE = "loss.png";
     /** The checkpoints directory inside the output directory. */
     public static final String CHECKPOINTS_DIR = "checkpoints";
 
@@ -69,6 +71,7 @@ public final class TrainingEngine implements AutoCloseable {
     private final LoraProOptimizer optimizer;
     private final LossScaler scaler;
     private final String fingerprint;
+    private final RunIdentity identity;
     private final int totalSteps;
     private final TrainBatches batches;
     private long globalStep;
@@ -100,8 +103,11 @@ public final class TrainingEngine implements AutoCloseable {
         this.optimizer = MethodSetup.optimizer(model, config, learningRate);
         this.scaler = new LossScaler(config.isFp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
         this.fingerprint = DatasetFingerprint.of(trainExamples);
+        this.identity = RunIdentity.of(model, config, fingerprint, totalSteps);
         DataPosition start = DataPosition.START;
         if (b.resumeDir != null) {
+            identity.requireResumableFrom(b.resumeDir, RunIdentity.read(b.resumeDir), config.getAllowedResumeChanges());
+            ResumeLimits.requireStepWithinRun(b.resumeDir, TrainerState.read(b.resumeDir).globalStep(), totalSteps);
             TrainerState state = TrainingCheckpoint.restore(b.resumeDir, model, config.getMethod(), optimizer, manager);
             if (!state.datasetFingerprint().equals(fingerprint)) {
                 throw new InvalidInputException("--resume " + b.resumeDir
@@ -312,7 +318,7 @@ public final class TrainingEngine implements AutoCloseable {
         Path dir = checkpointDir(config.getOutputDir(), globalStep);
         TrainerState state = new TrainerState(globalStep, batches.position(), config.getSeed(), scaler.scale(),
                 scaler.goodSteps(), skippedSteps, fingerprint, config.getMethod().cliName(), config.toString());
-        TrainingCheckpoint.save(dir, task.model(), config.getMethod(), optimizer, manager, state, baseModel,
+        TrainingCheckpoint.save(dir, task.model(), config.getMethod(), optimizer, manager, state, identity, baseModel,
                 task.peftTaskType());
         return dir;
     }

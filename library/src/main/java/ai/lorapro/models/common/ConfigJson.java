@@ -1,6 +1,7 @@
 package ai.lorapro.models.common;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.RegularFiles;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -37,6 +38,7 @@ public final class ConfigJson {
      */
     public static ConfigJson read(Path file) {
         String origin = file.toString();
+        RegularFiles.requireRegularIfPresent(file);
         try {
             JsonElement parsed = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
             if (!parsed.isJsonObject()) {
@@ -205,6 +207,18 @@ public final class ConfigJson {
             throw fail(origin, field, "must be positive, got " + value);
         }
         return value;
+    }
+
+    /**
+     * Checks a special token id read from {@code origin}: absent, or in {@code [0, vocabSize)}.
+     *
+     * @throws InvalidInputException naming the file, field and both numbers otherwise
+     */
+    public static void requireTokenId(Integer id, int vocabSize, String field, String origin) {
+        if (id != null && (id < 0 || id >= vocabSize)) {
+            throw fail(origin, field, id + " is outside the vocabulary 0.." + (vocabSize - 1) + " (vocab_size "
+                    + vocabSize + ")");
+        }
     }
 
     /** An error about {@code field} of the config read from {@code origin}. */

@@ -70,6 +70,11 @@ public final class LlamaConfig {
         this.bosTokenId = b.bosTokenId;
         this.eosTokenIds = Collections.unmodifiableList(new ArrayList<>(b.eosTokenIds));
         this.padTokenId = b.padTokenId;
+        ConfigJson.requireTokenId(bosTokenId, vocabSize, "bos_token_id", origin);
+        eosTokenIds.forEach(id -> ConfigJson.requireTokenId(id, vocabSize, "eos_token_id", origin));
+        // -1 is how early Llama conversions said "no pad token"
+        ConfigJson.requireTokenId(padTokenId == null || padTokenId == -1 ? null : padTokenId, vocabSize,
+                "pad_token_id", origin);
     }
 
     /** A builder with Hugging Face's defaults for everything but the sizes. */

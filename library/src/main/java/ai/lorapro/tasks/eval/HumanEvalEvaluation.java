@@ -25,8 +25,8 @@ import java.util.regex.Pattern;
 /**
  * HumanEval as in the paper's code evaluation: one greedy completion per problem is written to
  * {@code samples.jsonl} (task_id, completion: the format of OpenAI's {@code human-eval}), and, when
- * {@code python3} runs here, each program (prompt + completion + tests + {@code
- * check(entry_point)}) is executed with a timeout to report pass@1. The model is asked with the
+ * code execution is allowed and {@code python3} runs here, each program (prompt + completion +
+ * tests + {@code check(entry_point)}) is executed in a {@link PythonRunner} sandbox to report pass@1. The model is asked with the
  * {@link AlpacaTemplate} to complete the prompt's code; {@link #completion} takes the code out of
  * its answer.
  */
@@ -36,6 +36,14 @@ public final class HumanEvalEvaluation {
     public static final String SAMPLES_FILE = "samples.jsonl";
     /** The per-problem execution results. */
     public static final String RESULTS_FILE = "results.jsonl";
+
+    /** Why nothing was executed when code execution was not allowed. */
+    public static final String NOT_ALLOWED = "code execution is off: samples.jsonl was written for an external"
+            + " evaluator (human-eval's evaluate_functional_correctness); pass --allow-code-execution to run the"
+            + " programs here in a sandbox";
+    /** Why nothing was executed when no sandboxed python3 runs here. */
+    public static final String NO_PYTHON = "python3 is not available (or does not run in the sandbox):"
+            + " score samples.jsonl with human-eval";
 
     private static final Logger LOGGER = LoggerFactory.getLogger(HumanEvalEvaluation.class);
     private static final Pattern FENCE = Pattern.compile("```[a-zA-Z0-9_+-]*\\n(.*?)(?:```|$)", Pattern.DOTALL);
@@ -95,9 +103,18 @@ public final class HumanEvalEvaluation {
      */
     public static Map<String, Object> evaluate(List<HumanEvalProblem> problems, TextGenerator generator,
             Optional<PythonRunner> runner, Path dir) {
+        return evaluate(problems, generator, runner, NO_PYTHON, dir);
+    }
+
+    /**
+     * As {@link #evaluate(List, TextGenerator, Optional, Path)}, saying {@code notExecuted} in the
+     * metrics and the log when there is no runner.
+     */
+    public static Map<String, Object> evaluate(List<HumanEvalProblem> problems, TextGenerator generator,
+            Optional<PythonRunner> runner, String notExecuted, Path dir) {
         List<String> outputs = generator.generate(problems.stream().map(HumanEvalEvaluation::prompt).toList());
         List<String> completions = outputs.stream().map(HumanEvalEvaluation::completion).toList();
-        return score(problems, completions, runner, dir);
+        return score(problems, completions, runner, notExecuted, dir);
     }
 
     /**
@@ -107,6 +124,15 @@ public final class HumanEvalEvaluation {
      */
     public static Map<String, Object> score(List<HumanEvalProblem> problems, List<String> completions,
             Optional<PythonRunner> runner, Path dir) {
+        return score(problems, completions, runner, NO_PYTHON, dir);
+    }
+
+    /**
+     * As {@link #score(List, List, Optional, Path)}, saying {@code notExecuted} in the metrics and
+     * the log when there is no runner; with one, the metrics name the sandbox that was in force.
+     */
+    public static Map<String, Object> score(List<HumanEvalProblem> problems, List<String> completions,
+            Optional<PythonRunner> runner, String notExecuted, Path dir) {
         if (completions.size() != problems.size()) {
             throw new IllegalArgumentException(completions.size() + " completions for " + problems.size() + " problems");
         }
@@ -122,9 +148,9 @@ public final class HumanEvalEvaluation {
         metrics.put("task", "humaneval");
         metrics.put("total", problems.size());
         if (runner.isEmpty()) {
-            LOGGER.warn("python3 is not available: wrote {} without executing it", SAMPLES_FILE);
+            LOGGER.warn("wrote {} without executing it: {}", SAMPLES_FILE, notExecuted);
             metrics.put("executed", false);
-            metrics.put("note", "python3 not available; score samples.jsonl with human-eval");
+            metrics.put("note", notExecuted);
         } else {
             List<JsonObject> results = new ArrayList<>();
             int passed = 0;
@@ -140,6 +166,7 @@ public final class HumanEvalEvaluation {
             }
             TaskOutputs.writeJsonLines(dir.resolve(RESULTS_FILE), results);
             metrics.put("executed", true);
+            metrics.put("sandbox", runner.get().isolation());
             metrics.put("pass@1", problems.isEmpty() ? Double.NaN : (double) passed / problems.size());
             metrics.put("passed", passed);
         }

@@ -1,0 +1,23 @@
+package ai.lorapro.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.IParameterExceptionHandler;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * Reports a usage error (an unknown option, a missing or malformed value) as one {@code error:}
+ * line with a hint where the options are listed, instead of the whole usage text, and exits with
+ * {@link ExitCodes#BAD_INPUT}.
+ */
+final class UsageErrors implements IParameterExceptionHandler {
+
+    @Override
+    public int handleParseException(ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        String name = cmd.getCommandSpec().qualifiedName();
+        String message = e.getMessage() == null ? "bad usage" : e.getMessage().replace('\n', ' ').strip();
+        cmd.getErr().println("error: " + message + " (see '" + name + " --help')");
+        cmd.getErr().flush();
+        return ExitCodes.BAD_INPUT;
+    }
+}

@@ -1,0 +1,218 @@
+package ai.lorapro.reliability;
+
+import static ai.lorapro.reliability.TinyHfModel.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.lorapro.cli.CliRun;
+import ai.lorapro.tasks.TaskEvaluator;
+import ai.lorapro.tasks.eval.HumanEvalEvaluation;
+import ai.lorapro.tasks.eval.PythonRunner;
+import ai.lorapro.tasks.eval.SandboxLimits;
+import ai.lorapro.train.TinyModels;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * HumanEval's generated code runs only with {@code --allow-code-execution}, and then confined:
+ * crafted programs cannot read the caller's environment, leave a detached child behind, reach the
+ * network or write outside their directory (where the sandbox found provides that), and hit the
+ * memory, file-size and CPU limits.
+ */
+class CodeExecutionSandboxTest {
+
+    @TempDir
+    static Path shared;
+
+    private static Path model;
+    private static Path problems;
+    private static int threads;
+    private static Optional<PythonRunner> python;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        threads = TinyModels.singleThread();
+        model = TinyHfModel.save(shared.resolve("model"));
+        JsonObject add = new JsonObject();
+        add.addProperty("task_id", "HumanEval/0");
+        add.addProperty("prompt", "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n");
+        add.addProperty("entry_point", "add");
+        add.addProperty("test", "def check(candidate):\n    assert candidate(2, 3) == 5\n");
+        problems = Files.writeString(shared.resolve("HumanEval.jsonl"), add + "\n");
+        python = PythonRunner.find(Duration.ofSeconds(20));
+    }
+
+    @AfterAll
+    static void restoreThreads() {
+        TinyModels.restoreThreads(threads);
+    }
+
+    private static PythonRunner runner() {
+        assumeTrue(python.isPresent(), "python3 is not available");
+        return python.get();
+    }
+
+    private static JsonObject metrics(Path out) throws IOException {
+        return JsonParser.parseString(Files.readString(out.resolve("metrics.json"))).getAsJsonObject();
+    }
+
+    @Test
+    void withoutTheFlagNothingIsExecutedAndTheOutputSaysSo() throws IOException {
+        Path out = tmp.resolve("eval");
+        CliRun.Result r = cli("eval", "--task", "humaneval", "--model", model.toString(), "--data",
+                problems.toString(), "--out", out.toString(), "--max-new-tokens", "2", "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        assertFalse(metrics(out).get("executed").getAsBoolean());
+        assertTrue(metrics(out).get("note").getAsString().contains("--allow-code-execution"));
+        assertTrue(r.out().contains("--allow-code-execution"), r.out());
+        assertTrue(Files.isRegularFile(out.resolve(HumanEvalEvaluation.SAMPLES_FILE)));
+        assertFalse(Files.exists(out.resolve(HumanEvalEvaluation.RESULTS_FILE)));
+    }
+
+    @Test
+    void withTheFlagTheOutputRecordsTheIsolationInForce() throws IOException {
+        runner();
+        Path out = tmp.resolve("eval");
+        CliRun.Result r = cli("eval", "--task", "humaneval", "--model", model.toString(), "--data",
+                problems.toString(), "--out", out.toString(), "--max-new-tokens", "2", "--device", "cpu",
+                "--allow-code-execution");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(metrics(out).get("executed").getAsBoolean());
+        assertEquals(PythonRunner.find(TaskEvaluator.HUMANEVAL_TIMEOUT).orElseThrow().isolation(),
+                metrics(out).get("sandbox").getAsString());
+        assertTrue(Files.isRegularFile(out.resolve(HumanEvalEvaluation.RESULTS_FILE)));
+    }
+
+    /** PWD (the sandbox's own directory, set by bwrap) and LC_CTYPE (Python's locale coercion) are not the caller's. */
+    @Test
+    void aProgramSeesNoneOfTheCallersEnvironment() {
+        assumeTrue(System.getenv().containsKey("PATH") || System.getenv().containsKey("HOME"));
+        String names = System.getenv().keySet().stream().map(n -> "'" + n.replace("'", "") + "'")
+                .collect(Collectors.joining(", "));
+        String program = "import os, sys\n"
+                + "leaked = [n for n in [" + names + "] if n in os.environ and n not in ('LC_CTYPE', 'PWD')]\n"
+                + "print(leaked)\n"
+                + "sys.exit(1 if leaked or 'PATH' in os.environ or 'HOME' in os.environ else 0)\n";
+        assertEquals(PythonRunner.Outcome.PASSED, runner().run(program));
+    }
+
+    @Test
+    void aDetachedChildDoesNotOutliveTheProgram() throws Exception {
+        assumeTrue(runner().sandbox().killsAllProcesses(), "no PID namespace and no process limit here");
+        String marker = "97." + ProcessHandle.current().pid();
+        String program = "import os, sys\n"
+                + "try:\n"
+                + "    pid = os.fork()\n"
+                + "except OSError:\n"
+                + "    sys.exit(0)\n"
+                + "if pid == 0:\n"
+                + "    os.setsid()\n"
+                + "    try:\n"
+                + "        if os.fork() == 0:\n"
+                + "            os.execv('/bin/sleep', ['sleep', '" + marker + "'])\n"
+                + "    except OSError:\n"
+                + "        pass\n"
+                + "    os._exit(0)\n"
+                + "os.waitpid(pid, 0)\n";
+        assertEquals(PythonRunner.Outcome.PASSED, runner().run(program));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        List<ProcessHandle> left;
+        do {
+            left = ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(marker)).toList();
+        } while (!left.isEmpty() && System.nanoTime() < deadline && sleep());
+        left.forEach(ProcessHandle::destroyForcibly);
+        assertTrue(left.isEmpty(), "left running: " + left);
+    }
+
+    @Test
+    void aProgramCannotReachTheNetwork() throws Exception {
+        assumeTrue(runner().sandbox().hasNoNetwork(), "no network namespace here");
+        try (ServerSocket server = new ServerSocket(0)) {
+            server.setSoTimeout(200);
+            String program = "import socket, sys\n"
+                    + "try:\n"
+                    + "    socket.create_connection(('127.0.0.1', " + server.getLocalPort() + "), timeout=2)\n"
+                    + "except OSError:\n"
+                    + "    sys.exit(0)\n"
+                    + "sys.exit(1)\n";
+            assertEquals(PythonRunner.Outcome.PASSED, runner().run(program));
+            try {
+                server.accept().close();
+                throw new AssertionError("the program connected");
+            } catch (SocketTimeoutException expected) {
+                // nobody connected
+            }
+        }
+    }
+
+    @Test
+    void aProgramCannotWriteOutsideItsDirectory() throws IOException {
+        assumeTrue(runner().sandbox().hasReadOnlyFileSystem(), "no read-only file system here");
+        Path victim = Files.writeString(tmp.resolve("victim.txt"), "keep");
+        String program = "import os\n"
+                + "for f in [lambda: os.remove(r'" + victim + "'), lambda: open(r'" + tmp.resolve("new.txt")
+                + "', 'w').write('x')]:\n"
+                + "    try:\n"
+                + "        f()\n"
+                + "    except OSError:\n"
+                + "        pass\n";
+        assertEquals(PythonRunner.Outcome.PASSED, runner().run(program));
+        assertEquals("keep", Files.readString(victim));
+        assertFalse(Files.exists(tmp.resolve("new.txt")));
+    }
+
+    @Test
+    void programsHitTheMemoryAndFileSizeLimits() {
+        SandboxLimits limits = SandboxLimits.forTimeout(Duration.ofSeconds(20));
+        String allocate = "x = bytearray(" + 2 * limits.addressSpaceBytes() + ")\n";
+        assertEquals(PythonRunner.Outcome.FAILED, runner().run(allocate));
+        String write = "open('big.bin', 'wb').write(b'x' * " + 2 * limits.fileSizeBytes() + ")\n";
+        assertEquals(PythonRunner.Outcome.FAILED, runner().run(write));
+        String flood = "import sys\nsys.stdout.write('y' * " + 2 * limits.fileSizeBytes() + ")\n";
+        assertEquals(PythonRunner.Outcome.FAILED, runner().run(flood));
+        assertEquals(PythonRunner.Outcome.PASSED, runner().run("x = bytearray(1 << 20)\nopen('s.bin', 'wb').write(x)\n"));
+    }
+
+    @Test
+    void aSpinningProgramIsStoppedByTheCpuLimitOrTheTimeout() {
+        Optional<PythonRunner> quick = PythonRunner.find(Duration.ofSeconds(2));
+        assumeTrue(quick.isPresent(), "python3 is not available");
+        long t0 = System.nanoTime();
+        PythonRunner.Outcome outcome = quick.get().run("while True:\n    pass\n");
+        assertNotEquals(PythonRunner.Outcome.PASSED, outcome);
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(15), "stopped within the limits");
+    }
+
+    private static boolean sleep() {
+        try {
+            Thread.sleep(100);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package ai.lorapro.reliability;
+
+import static ai.lorapro.reliability.BadCheckpointCliTest.assertOneLineBadInput;
+import static ai.lorapro.reliability.TinyHfModel.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.cli.CliRun;
+import ai.lorapro.train.TinyModels;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * A command never deletes what it did not create: {@code merge --out} refuses a non-empty
+ * directory unless {@code --overwrite}, and refuses the model and adapter directories (and what
+ * contains them) even then; {@code eval --task --out} never writes into an input directory.
+ */
+class OutputDirectoryCliTest {
+
+    @TempDir
+    Path tmp;
+
+    private static int threads;
+
+    @BeforeAll
+    static void oneThread() {
+        threads = TinyModels.singleThread();
+    }
+
+    @AfterAll
+    static void restoreThreads() {
+        TinyModels.restoreThreads(threads);
+    }
+
+    private Path model;
+    private Path adapter;
+
+    private void saveModelAndAdapter(Path root) throws IOException {
+        model = TinyHfModel.save(root.resolve("model"));
+        adapter = TinyHfModel.adapter(root.resolve("adapter"), model);
+    }
+
+    private CliRun.Result merge(Path out, String... extra) {
+        List<String> args = new java.util.ArrayList<>(List.of("merge", "--model", model.toString(),
+                "--adapter", adapter.toString(), "--out", out.toString()));
+        args.addAll(List.of(extra));
+        return cli(args.toArray(String[]::new));
+    }
+
+    private static List<String> listing(Path dir) throws IOException {
+        try (Stream<Path> all = Files.walk(dir)) {
+            return all.map(p -> dir.relativize(p).toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void aNonEmptyOutIsRefusedAndKeptUnlessOverwrite() throws IOException {
+        saveModelAndAdapter(tmp);
+        Path mine = tmp.resolve("my-folder");
+        Files.createDirectories(mine.resolve("sub"));
+        Files.writeString(mine.resolve("notes.txt"), "precious", StandardCharsets.UTF_8);
+        List<String> before = listing(mine);
+
+        assertOneLineBadInput("merge into a non-empty folder", merge(mine), mine.toString(), "not empty",
+                "--overwrite");
+        assertEquals(before, listing(mine));
+        assertEquals("precious", Files.readString(mine.resolve("notes.txt")));
+
+        CliRun.Result replaced = merge(mine, "--overwrite");
+        assertEquals(0, replaced.code(), replaced.err());
+        assertTrue(Files.isRegularFile(mine.resolve("model.safetensors")));
+        assertFalse(Files.exists(mine.resolve("notes.txt")), "--overwrite replaces the directory");
+    }
+
+    @Test
+    void anEmptyOrMissingOutIsWritten() throws IOException {
+        saveModelAndAdapter(tmp);
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        assertEquals(0, merge(empty).code());
+        assertTrue(Files.isRegularFile(empty.resolve("model.safetensors")));
+        Path fresh = tmp.resolve("a/b/fresh");
+        assertEquals(0, merge(fresh).code());
+        assertTrue(Files.isRegularFile(fresh.resolve("config.json")));
+    }
+
+    @Test
+    void theInputDirectoriesAndTheirAncestorsAreRefusedEvenWithOverwrite() throws IOException {
+        Path root = tmp.resolve("inputs");
+        saveModelAndAdapter(root);
+        List<String> before = listing(root);
+        Path link = Files.createSymbolicLink(tmp.resolve("link-to-model"), model);
+        for (String[] c : new String[][] {{model.toString(), "is the --model"}, {adapter.toString(), "is the --adapter"},
+                {root.toString(), "contains the --model"}, {link.toString(), "is the --model"},
+                {model.resolve("..").resolve("model").toString(), "is the --model"}}) {
+            assertOneLineBadInput("merge --out " + c[0], merge(Path.of(c[0]), "--overwrite"), c[1]);
+            assertOneLineBadInput("merge --out " + c[0], merge(Path.of(c[0])), c[0]);
+        }
+        assertEquals(before, listing(root));
+    }
+
+    @Test
+    void outUnderAFileIsBadInput() throws IOException {
+        saveModelAndAdapter(tmp);
+        Path file = Files.writeString(tmp.resolve("plain.txt"), "x");
+        assertOneLineBadInput("merge --out FILE", merge(file), "plain.txt", "not a directory");
+        assertOneLineBadInput("merge --out FILE/sub", merge(file.resolve("sub")), "plain.txt", "not a directory");
+        Path data = Files.writeString(tmp.resolve("d.jsonl"), TinyHfModel.jsonl(2, 1));
+        assertOneLineBadInput("eval --task --out FILE/sub", cli("eval", "--task", "gsm8k", "--model", model.toString(),
+                "--data", data.toString(), "--out", file.resolve("sub").toString()), "plain.txt", "not a directory");
+    }
+
+    @Test
+    void evalTaskNeverWritesIntoTheModelDirectory() throws IOException {
+        saveModelAndAdapter(tmp);
+        List<String> before = listing(model);
+        Path data = Files.writeString(tmp.resolve("d.jsonl"), TinyHfModel.jsonl(2, 1));
+        assertOneLineBadInput("eval --task --out MODEL", cli("eval", "--task", "gsm8k", "--model", model.toString(),
+                "--data", data.toString(), "--out", model.toString()), "is the --model");
+        assertEquals(before, listing(model));
+    }
+}

@@ -1,0 +1,181 @@
+package ai.lorapro.reliability;
+
+import static ai.lorapro.reliability.BadCheckpointCliTest.assertOneLineBadInput;
+import static ai.lorapro.reliability.TinyHfModel.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.lorapro.cli.CliRun;
+import ai.lorapro.train.RunDirectoryLock;
+import ai.lorapro.train.TinyModels;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * One run per output directory: a held lock refuses a second run at once with the holder's PID;
+ * a new run into a directory with another run's checkpoints needs {@code --resume} or {@code
+ * --overwrite}; an interrupted run's temporary entries are removed at the next start.
+ */
+class RunDirectoryCliTest {
+
+    @TempDir
+    static Path shared;
+
+    private static Path model;
+    private static Path data;
+    private static int threads;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void saveModel() throws IOException {
+        threads = TinyModels.singleThread();
+        model = TinyHfModel.save(shared.resolve("model"));
+        data = shared.resolve("train.jsonl");
+        Files.writeString(data, TinyHfModel.jsonl(8, 1), StandardCharsets.UTF_8);
+    }
+
+    @AfterAll
+    static void restoreThreads() {
+        TinyModels.restoreThreads(threads);
+    }
+
+    private static CliRun.Result train(Path out, int steps, String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", "--model", model.toString(), "--data", data.toString(),
+                "--out", out.toString(), "--max-steps", String.valueOf(steps), "--checkpoint-interval", "1",
+                "--global-batch", "2", "--micro-batch", "2", "--device", "cpu", "--method", "lora"));
+        args.addAll(List.of(extra));
+        return cli(args.toArray(String[]::new));
+    }
+
+    private static List<String> checkpoints(Path out) throws IOException {
+        try (Stream<Path> s = Files.list(out.resolve("checkpoints"))) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void aLockHeldInThisProcessRefusesASecondRunAtOnce() throws IOException {
+        Path out = Files.createDirectories(tmp.resolve("run"));
+        try (RunDirectoryLock held = RunDirectoryLock.acquire(out, "--out")) {
+            long t0 = System.nanoTime();
+            CliRun.Result second = train(out, 1);
+            assertOneLineBadInput("second run", second, "in use by another run",
+                    "PID " + ProcessHandle.current().pid());
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5), "refused at once");
+        }
+        assertFalse(Files.exists(out.resolve("checkpoints")));
+        assertEquals(0, train(out, 1).code(), "the lock is free again");
+    }
+
+    /** Another process holds the lock (fcntl, as the JVM's file lock): its PID is named. */
+    @Test
+    void aLockHeldByAnotherProcessNamesItsPid() throws Exception {
+        Path out = Files.createDirectories(tmp.resolve("run"));
+        Path lockFile = out.resolve(RunDirectoryLock.FILE_NAME);
+        String holder = "import fcntl, os, sys, time\n"
+                + "f = open(sys.argv[1], 'a+')\n"
+                + "fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+                + "f.truncate(0); f.write(str(os.getpid()) + '\\n'); f.flush()\n"
+                + "print('locked', flush=True)\n"
+                + "sys.stdin.read()\n";
+        Process p;
+        try {
+            p = new ProcessBuilder("python3", "-c", holder, lockFile.toString()).start();
+        } catch (IOException e) {
+            assumeTrue(false, "python3 not available");
+            return;
+        }
+        try {
+            BufferedReader reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("locked", reader.readLine());
+            assertOneLineBadInput("run while another process holds the lock", train(out, 1),
+                    "in use by another run (PID " + p.pid() + ")");
+        } finally {
+            p.getOutputStream().close();
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+        }
+        assertEquals(0, train(out, 1).code(), "the lock died with its holder");
+    }
+
+    @Test
+    void aNewRunIntoAnotherRunsCheckpointsNeedsResumeOrOverwrite() throws IOException {
+        Path out = tmp.resolve("run");
+        CliRun.Result first = train(out, 2);
+        assertEquals(0, first.code(), first.err());
+        assertEquals(List.of("step-000001", "step-000002"), checkpoints(out));
+        byte[] adapter = Files.readAllBytes(out.resolve("checkpoints/step-000002/adapter/adapter_model.safetensors"));
+
+        assertOneLineBadInput("new run into old checkpoints", train(out, 1), "another run's checkpoints",
+                "--resume", "--overwrite");
+        assertEquals(List.of("step-000001", "step-000002"), checkpoints(out));
+
+        // an --overwrite run that fails before its first checkpoint puts the old run back
+        Path bad = Files.writeString(tmp.resolve("bad.jsonl"), "{not json\n");
+        CliRun.Result failed = cli("train", "--model", model.toString(), "--data", bad.toString(), "--out",
+                out.toString(), "--max-steps", "1", "--device", "cpu", "--overwrite");
+        assertEquals(2, failed.code(), failed.err());
+        assertEquals(List.of("step-000001", "step-000002"), checkpoints(out));
+        assertTrue(java.util.Arrays.equals(adapter,
+                Files.readAllBytes(out.resolve("checkpoints/step-000002/adapter/adapter_model.safetensors"))));
+
+        CliRun.Result resumed = train(out, 3, "--resume", out.resolve("checkpoints/step-000002").toString());
+        assertEquals(0, resumed.code(), resumed.err());
+        assertEquals(List.of("step-000001", "step-000002", "step-000003"), checkpoints(out));
+
+        CliRun.Result replaced = train(out, 1, "--overwrite");
+        assertEquals(0, replaced.code(), replaced.err());
+        assertEquals(List.of("step-000001"), checkpoints(out), "only the new run's checkpoints");
+        try (Stream<Path> s = Files.list(out)) {
+            assertEquals(List.of(".lorapro-run.lock", "checkpoints", "loss.png", "metrics.jsonl"),
+                    s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void anInterruptedRunsTemporaryEntriesAreRemovedAtTheNextStart() throws IOException {
+        Path out = tmp.resolve("run");
+        Files.createDirectories(out.resolve("checkpoints/step-000007.tmp-3k2j1h0/adapter"));
+        Files.writeString(out.resolve("checkpoints/step-000007.tmp-3k2j1h0/adapter/x"), "half");
+        Files.createDirectories(out.resolve("checkpoints/step-000004.old-zz9"));
+        Files.writeString(out.resolve("metrics.jsonl.tmp-a1b2"), "torn");
+        Files.writeString(out.resolve("notes.tmp-mine.txt"), "the user's");
+        CliRun.Result run = train(out, 1);
+        assertEquals(0, run.code(), run.err());
+        assertEquals(List.of("step-000001"), checkpoints(out));
+        assertFalse(Files.exists(out.resolve("metrics.jsonl.tmp-a1b2")));
+        assertTrue(Files.exists(out.resolve("notes.tmp-mine.txt")), "a file we did not write stays");
+    }
+
+    @Test
+    void aRefusedRunLeavesNoDirectoryItCreated() {
+        Path out = tmp.resolve("never");
+        Path bad = tmp.resolve("bad.jsonl");
+        try {
+            Files.writeString(bad, "{not json\n");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        CliRun.Result r = cli("train", "--model", model.toString(), "--data", bad.toString(), "--out", out.toString(),
+                "--max-steps", "1", "--device", "cpu");
+        assertEquals(2, r.code(), r.err());
+        assertFalse(Files.exists(out), "left " + out);
+    }
+}

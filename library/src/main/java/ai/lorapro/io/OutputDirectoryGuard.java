@@ -1,0 +1,148 @@
+package ai.lorapro.io;
+
+import ai.lorapro.InvalidInputException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The rule every command that writes an output directory follows: a command never deletes what it
+ * did not create. An output directory may be replaced only when it does not exist or is empty, or
+ * when the user said {@code --overwrite}; and it may never be one of the command's input
+ * directories (the model, the adapter) or a directory that contains one, with or without
+ * {@code --overwrite}. Paths are compared after resolving symbolic links, so a link to the model
+ * directory is the model directory.
+ *
+ * <pre>{@code
+ * new OutputDirectoryGuard("--out", out)
+ *         .protect("--model", model)
+ *         .protect("--adapter", adapter)
+ *         .requireReplaceable(overwrite);
+ * }</pre>
+ */
+public final class OutputDirectoryGuard {
+
+    private final String option;
+    private final Path out;
+    private final List<String> protectedOptions = new ArrayList<>();
+    private final List<Path> protectedDirs = new ArrayList<>();
+
+    /**
+     * A guard for one output directory.
+     *
+     * @param option the option that named it, for messages (e.g. {@code --out})
+     * @param out the output directory
+     */
+    public OutputDirectoryGuard(String option, Path out) {
+        this.option = option;
+        this.out = out;
+    }
+
+    /**
+     * Marks an input directory the output must never be, nor contain.
+     *
+     * @param inputOption the option that named it, for messages
+     * @param dir the input directory; {@code null} is ignored (an option not given)
+     * @return this guard
+     */
+    public OutputDirectoryGuard protect(String inputOption, Path dir) {
+        if (dir != null) {
+            protectedOptions.add(inputOption);
+            protectedDirs.add(dir);
+        }
+        return this;
+    }
+
+    /**
+     * Refuses an output that exists but is not a directory, that cannot be created (a file on its
+     * path, a read-only parent), or that is, or contains, a protected input directory.
+     *
+     * @throws InvalidInputException naming the option and the paths
+     */
+    public void requireNotAnInput() {
+        requireCreatable();
+        Path outReal = canonical(out);
+        for (int i = 0; i < protectedDirs.size(); i++) {
+            Path input = canonical(protectedDirs.get(i));
+            if (input.startsWith(outReal)) {
+                throw new InvalidInputException(option + ": " + out
+                        + (input.equals(outReal) ? " is the " : " contains the ") + protectedOptions.get(i)
+                        + " directory " + protectedDirs.get(i) + "; choose another output directory");
+            }
+        }
+    }
+
+    /**
+     * Refuses what {@link #requireNotAnInput()} refuses, and a non-empty output directory unless
+     * {@code overwrite}: use it before a command replaces the whole directory.
+     *
+     * @param overwrite the user allowed replacing an existing, non-empty directory
+     * @throws InvalidInputException naming the option and the directory
+     */
+    public void requireReplaceable(boolean overwrite) {
+        requireNotAnInput();
+        if (!overwrite && !isEmptyOrAbsent(out)) {
+            throw new InvalidInputException(option + ": " + out
+                    + " is not empty; choose a new directory or pass --overwrite to replace it");
+        }
+    }
+
+    /** Refuses a path whose nearest existing ancestor (or itself) is not a writable directory. */
+    private void requireCreatable() {
+        Path existing = out.toAbsolutePath().normalize();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return;
+        }
+        if (!Files.isDirectory(existing)) {
+            throw new InvalidInputException(option + ": " + (existing.equals(out.toAbsolutePath().normalize())
+                    ? out + " is not a directory" : "cannot create " + out + ": " + existing + " is not a directory"));
+        }
+        if (!Files.isWritable(existing)) {
+            throw new InvalidInputException(option + ": cannot write " + out + ": " + existing + " is not writable");
+        }
+    }
+
+    /** Whether {@code dir} is missing or an empty directory. */
+    public static boolean isEmptyOrAbsent(Path dir) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return true;
+        }
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            return !entries.iterator().hasNext();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+    }
+
+    /**
+     * The real path of {@code path}, or, for a path that does not exist yet, the real path of its
+     * nearest existing ancestor with the remaining names appended.
+     */
+    static Path canonical(Path path) {
+        Path absolute = path.toAbsolutePath().normalize();
+        Path existing = absolute;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return absolute;
+        }
+        try {
+            return existing.toRealPath().resolve(existing.relativize(absolute)).normalize();
+        } catch (IOException e) {
+            return absolute;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+package ai.lorapro.tasks.eval;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Confines programs as far as an unprivileged Linux process can with the tools at hand. Every
+ * program gets an empty environment, a fresh working directory, its own session (process group),
+ * and the {@link SandboxLimits} through {@code prlimit} (or {@code ulimit} in {@code sh}). On top,
+ * the strongest of these that actually works here is used, found by running the interpreter
+ * through each once ({@link #probe}):
+ *
+ * <ol>
+ *   <li>{@code bwrap} (bubblewrap): the whole file system read-only except the working directory
+ *       and a private {@code /tmp}; no network; own PID, IPC and UTS namespaces; killed with its
+ *       parent;
+ *   <li>{@code unshare}: no network and an own PID namespace (every process of the program dies
+ *       with it); the file system stays writable where the user can write;
+ *   <li>nothing more: network and file system as the user's.
+ * </ol>
+ *
+ * When the JVM runs as root, the program additionally runs as user and group 65534 ({@code
+ * setpriv}) if the interpreter is reachable for that user, since the kernel enforces neither the
+ * process limit nor file permissions against root. {@link #describe()} states what was in force;
+ * evaluations record it.
+ */
+public final class CodeSandbox {
+
+    /** The namespaces a program runs in. */
+    enum Isolation {
+        BWRAP("bubblewrap: read-only file system except the working directory and a private /tmp, no network,"
+                + " own PID/IPC/UTS namespaces"),
+        UNSHARE("unshare: no network, own PID namespace; the file system is not read-only"),
+        NONE("no namespaces: the program sees the network and can write wherever the user can");
+
+        private final String description;
+
+        Isolation(String description) {
+            this.description = description;
+        }
+    }
+
+    /** The unprivileged user and group the program runs as when the JVM is root. */
+    static final int NOBODY = 65534;
+
+    private final Isolation isolation;
+    private final boolean dropToNobody;
+    private final boolean prlimit;
+    private final boolean root;
+    private final SandboxLimits limits;
+
+    private CodeSandbox(Isolation isolation, boolean dropToNobody, boolean prlimit, boolean root,
+            SandboxLimits limits) {
+        this.isolation = isolation;
+        this.dropToNobody = dropToNobody;
+        this.prlimit = prlimit;
+        this.root = root;
+        this.limits = limits;
+    }
+
+    /**
+     * Finds the strongest confinement under which {@code interpreter -c "pass"} runs here.
+     *
+     * @param interpreter the interpreter's absolute path (it must run with an empty environment)
+     * @param limits the resource limits
+     * @return the sandbox, or empty when the interpreter does not run even without namespaces
+     */
+    public static Optional<CodeSandbox> probe(String interpreter, SandboxLimits limits) {
+        boolean root = isRoot();
+        boolean prlimit = runs(List.of("prlimit", "--cpu=5", "--", "true"));
+        List<CodeSandbox> candidates = new ArrayList<>();
+        for (Isolation isolation : Isolation.values()) {
+            if (root) {
+                candidates.add(new CodeSandbox(isolation, true, prlimit, true, limits));
+            }
+            candidates.add(new CodeSandbox(isolation, false, prlimit, root, limits));
+        }
+        for (CodeSandbox candidate : candidates) {
+            Path dir = null;
+            try {
+                dir = workDirectory();
+                if (runs(candidate.command(dir, List.of(interpreter, "-I", "-c", "pass")), dir)) {
+                    return Optional.of(candidate);
+                }
+            } catch (IOException e) {
+                return Optional.empty();
+            } finally {
+                deleteQuietly(dir);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * A fresh working directory that the sandboxed user can enter and read (mode 755).
+     *
+     * @throws IOException if it cannot be created
+     */
+    public static Path workDirectory() throws IOException {
+        Path dir = Files.createTempDirectory("lorapro-sandbox");
+        dir.toFile().setReadable(true, false);
+        dir.toFile().setExecutable(true, false);
+        return dir;
+    }
+
+    /**
+     * The command line running {@code program} confined, in {@code workDir}. Start it with an
+     * empty environment ({@link ProcessBuilder#environment()} cleared) and {@code workDir} as the
+     * working directory.
+     */
+    public List<String> command(Path workDir, List<String> program) {
+        List<String> cmd = new ArrayList<>(List.of("setsid"));
+        if (dropToNobody) {
+            cmd.addAll(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", "--"));
+        }
+        String dir = workDir.toAbsolutePath().toString();
+        switch (isolation) {
+            case BWRAP -> cmd.addAll(List.of("bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                    "--tmpfs", "/tmp", "--bind", dir, dir, "--chdir", dir, "--unshare-all", "--die-with-parent",
+                    "--new-session", "--"));
+            case UNSHARE -> {
+                cmd.add("unshare");
+                if (!root || dropToNobody) {
+                    cmd.addAll(List.of("--user", "--map-root-user"));
+                }
+                cmd.addAll(List.of("--net", "--pid", "--fork", "--kill-child", "--"));
+            }
+            case NONE -> { }
+        }
+        if (prlimit) {
+            cmd.add("prlimit");
+            cmd.addAll(limits.prlimitOptions());
+            cmd.add("--");
+        } else {
+            cmd.addAll(List.of("sh", "-c", limits.ulimitScript(), "sh"));
+        }
+        cmd.addAll(program);
+        return cmd;
+    }
+
+    /** What was in force, for the evaluation's output. */
+    public String describe() {
+        boolean processLimitEnforced = !root || dropToNobody;
+        return isolation.description + "; "
+                + (dropToNobody ? "runs as user " + NOBODY + "; " : root ? "runs as root; " : "runs as the user; ")
+                + "empty environment, fresh working directory, own session; limits (" + (prlimit ? "prlimit" : "ulimit")
+                + "): " + limits.describe() + (processLimitEnforced ? "" : " (process limit not enforced for root)");
+    }
+
+    /** Whether network access is cut off. */
+    public boolean hasNoNetwork() {
+        return isolation != Isolation.NONE;
+    }
+
+    /** Whether every process of a program dies with it (own PID namespace or no new processes). */
+    public boolean killsAllProcesses() {
+        return isolation != Isolation.NONE || !root || dropToNobody;
+    }
+
+    /** Whether the file system outside the working directory and /tmp is read-only. */
+    public boolean hasReadOnlyFileSystem() {
+        return isolation == Isolation.BWRAP;
+    }
+
+    private static boolean isRoot() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return line.split("\\s+")[1].equals("0");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: fall through
+        }
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    private static boolean runs(List<String> command) {
+        return runs(command, null);
+    }
+
+    private static boolean runs(List<String> command, Path dir) {
+        try {
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            builder.environment().clear();
+            if (dir != null) {
+                builder.directory(dir.toFile());
+            }
+            Process p = builder.start();
+            p.getOutputStream().close();
+            if (!p.waitFor(20, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                return false;
+            }
+            return p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (dir != null) {
+            try {
+                ai.lorapro.io.AtomicFiles.deleteRecursively(dir);
+            } catch (IOException e) {
+                // a leftover empty temporary directory changes nothing
+            }
+        }
+    }
+}

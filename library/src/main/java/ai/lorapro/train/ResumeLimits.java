@@ -1,0 +1,56 @@
+package ai.lorapro.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.lorapro.io.CheckpointFormatException;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Sanity checks on what a checkpoint restores, before any of it is used: the step lies within the
+ * run, every optimizer step count lies within the global step, and every optimizer state tensor
+ * is finite (NaN moments would silently turn every later update into NaN).
+ */
+public final class ResumeLimits {
+
+    private ResumeLimits() {}
+
+    /**
+     * Refuses a global step outside {@code [0, totalSteps]}.
+     *
+     * @throws CheckpointFormatException naming the checkpoint and both numbers
+     */
+    public static void requireStepWithinRun(Path checkpoint, long globalStep, long totalSteps) {
+        if (globalStep < 0 || globalStep > totalSteps) {
+            throw new CheckpointFormatException("--resume " + checkpoint + ": checkpoint is at step " + globalStep
+                    + ", outside this run's 0.." + totalSteps + " steps");
+        }
+    }
+
+    /**
+     * Refuses optimizer step counts that are negative or beyond the global step.
+     *
+     * @throws CheckpointFormatException naming the file and the parameter
+     */
+    public static void requireOptimizerSteps(Path file, Map<String, Integer> steps, long globalStep) {
+        for (Map.Entry<String, Integer> e : steps.entrySet()) {
+            if (e.getValue() < 0 || e.getValue() > globalStep) {
+                throw new CheckpointFormatException(file + ": step count " + e.getValue() + " of '" + e.getKey()
+                        + "' is outside 0.." + globalStep);
+            }
+        }
+    }
+
+    /**
+     * Refuses an optimizer state tensor holding NaN or infinity.
+     *
+     * @throws CheckpointFormatException naming the file and the tensor
+     */
+    public static void requireFinite(Path file, Map<String, NDArray> tensors) {
+        for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+            if (!Finiteness.isAllFinite(e.getValue())) {
+                throw new CheckpointFormatException(file + ": tensor '" + e.getKey() + "' holds NaN or infinity");
+            }
+        }
+    }
+}
