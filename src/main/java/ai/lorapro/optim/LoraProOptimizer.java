@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The DJL glue shared by {@link LoraProSgd} and {@link LoraProAdamW}: it pairs the per-parameter
@@ -252,6 +254,15 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     }
 
     /**
+     * The state arrays themselves, named as by {@link #exportState}, without copying them: for
+     * writing a checkpoint of a large state. The arrays stay the optimizer's (do not close or
+     * modify them), and the view is valid only until the next update or import.
+     */
+    public OptimizerState viewState() {
+        return state.view();
+    }
+
+    /**
      * Replaces the state with a copy of {@code saved} (e.g. from {@link #exportState} in an earlier
      * process). Arrays are copied, so the caller may close its own; they move to the weights' device
      * when first used.
@@ -260,9 +271,28 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      *     know, or an array has no step count
      */
     public void importState(OptimizerState saved) {
+        state.load(saved, knownNames());
+    }
+
+    /**
+     * Replaces the state with arrays read one at a time (e.g. from a checkpoint file), so that a
+     * large state is never held twice: each array {@code reader} returns is taken over, not
+     * copied, and moves to the weights' device when first used.
+     *
+     * @param steps the step count of every pair or parameter, by name
+     * @param keys the names of the state arrays, as {@link #exportState} names them
+     * @param reader makes the array of a name
+     * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
+     *     know, or an array has no step count
+     */
+    public void importState(Map<String, Integer> steps, Collection<String> keys, Function<String, NDArray> reader) {
+        state.load(steps, keys, reader, knownNames());
+    }
+
+    private Set<String> knownNames() {
         Set<String> known = new HashSet<>(pairs.keySet());
         known.addAll(parameterNames.values());
-        state.load(saved, known);
+        return known;
     }
 
     /** Frees the state arrays and any gradient waiting for its partner. */
