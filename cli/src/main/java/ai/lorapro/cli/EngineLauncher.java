@@ -10,6 +10,8 @@ import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.train.CausalLmTask;
 import ai.lorapro.train.Devices;
+import ai.lorapro.train.MemoryCheck;
+import ai.lorapro.train.MemoryEstimate;
 import ai.lorapro.train.TrainConfig;
 import ai.lorapro.train.TrainResult;
 import ai.lorapro.train.TrainingEngine;
@@ -45,6 +47,7 @@ public final class EngineLauncher implements TrainLauncher {
             List<Example> eval = job.evalDataFile() == null ? List.of()
                     : ModelFiles.examples(job.evalDataFile(), encoder, config.getMaxSeqLength(), job.skipBadLines());
             Device device = Devices.resolve(config.getDevice());
+            MemoryCheck.report(MemoryEstimate.forLlama(modelConfig, config), device);
             try (NDManager manager = NDManager.newBaseManager(device)) {
                 DataType frozen = config.isFp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
                 LlamaForCausalLM model = ModelFiles.load(job.modelDir(), manager, frozen);

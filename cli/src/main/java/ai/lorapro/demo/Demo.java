@@ -17,6 +17,7 @@ import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.train.CausalLmTask;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.plot.LossCurvePlot;
+import ai.lorapro.train.PeakMemory;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.MetricsLog;
 import ai.lorapro.train.TrainConfig;

@@ -358,6 +358,15 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public NDArray load(NDManager manager, String name, DataType floatType) {
         TensorInfo info = info(name);
+        if (info.byteLength() > SMALL_TENSOR_BYTES) {
+            // large tensors through a bounded buffer: no mapping stays resident, no heap copy
+            DataType target = info.dtype().isFloating() ? floatType : info.dtype().djlType();
+            try {
+                return new ChunkedTensorReader(this::readFully).load(manager, info, dataStart, target);
+            } catch (IOException e) {
+                throw new CheckpointFormatException(path + ": tensor '" + name + "': cannot read: " + e.getMessage(), e);
+            }
+        }
         if (!info.dtype().isFloating()) {
             return ownedArray(manager, bytes(name), info);
         }

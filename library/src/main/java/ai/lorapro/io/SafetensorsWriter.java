@@ -24,10 +24,13 @@ import java.util.TreeMap;
  * <p>The layout follows the reference implementation: an 8-byte little-endian header length, a
  * compact JSON header whose {@code __metadata__} holds {@code "format": "pt"} plus the caller's
  * strings, padded with spaces to a multiple of 8 bytes, then the tensor bytes in sorted-name order
- * with no gaps. NDArrays are copied to the host only when {@link #write(Path)} runs, one at a
- * time, so they must stay open until then.
+ * with no gaps. NDArrays are read only when {@link #write(Path)} runs, one at a time and through
+ * a 64 KiB buffer, so they must stay open until then and writing holds no second copy of them.
  */
 public final class SafetensorsWriter {
+
+    /** Bytes copied at a time from a tensor's memory to the file. */
+    private static final int CHUNK_BYTES = 1 << 16;
 
     private final Map<String, Entry> tensors = new TreeMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -53,7 +56,8 @@ public final class SafetensorsWriter {
 
     /**
      * Adds an NDArray in its own dtype (F32, F16, F64, I64, I32, I8, U8 or BOOL). Its bytes are
-     * read when {@link #write(Path)} runs.
+     * read when {@link #write(Path)} runs, straight from the tensor's memory on the CPU (a GPU
+     * tensor is copied to the host, one at a time).
      */
     public SafetensorsWriter add(String name, NDArray array) {
         TensorDType dtype;
@@ -63,7 +67,9 @@ public final class SafetensorsWriter {
             throw new IllegalArgumentException("tensor '" + name + "': " + e.getMessage(), e);
         }
         long[] shape = array.getShape().getShape();
-        return put(name, new Entry(dtype, shape, () -> array.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN)));
+        // on the CPU a direct view of the tensor's memory, so writing copies no whole tensor
+        boolean direct = !array.getDevice().isGpu();
+        return put(name, new Entry(dtype, shape, () -> array.toByteBuffer(direct).order(ByteOrder.LITTLE_ENDIAN)));
     }
 
     /** Adds float values as F32, F16 or BF16 (rounded to nearest even on the host). */
@@ -178,13 +184,14 @@ public final class SafetensorsWriter {
             length.putLong(0, padded);
             out.write(length.array());
             out.write(headerBytes);
+            byte[] chunk = new byte[CHUNK_BYTES];
             for (Map.Entry<String, Entry> e : tensors.entrySet()) {
-                writeTensor(out, e.getKey(), e.getValue());
+                writeTensor(out, e.getKey(), e.getValue(), chunk);
             }
         });
     }
 
-    private static void writeTensor(OutputStream out, String name, Entry t) throws IOException {
+    private static void writeTensor(OutputStream out, String name, Entry t, byte[] chunk) throws IOException {
         ByteBuffer bytes = t.bytes.get();
         if (bytes.remaining() != t.byteLength()) {
             throw new IOException(
@@ -193,7 +200,6 @@ public final class SafetensorsWriter {
         if (bytes.hasArray()) {
             out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
         } else {
-            byte[] chunk = new byte[Math.min(1 << 16, bytes.remaining())];
             while (bytes.hasRemaining()) {
                 int n = Math.min(chunk.length, bytes.remaining());
                 bytes.get(chunk, 0, n);

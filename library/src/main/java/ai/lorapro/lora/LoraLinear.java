@@ -285,9 +285,15 @@ public final class LoraLinear extends HfBlock {
         // W0 may be float16 while the adapter stays float32. Each product runs in the wider type:
         // a frozen W0 is widened with toType (it needs no gradient), activations by type promotion
         // (DJL's toType is not differentiable), so the output is float32 once an adapter is added.
+        // The widened copies are closed at once: autograd holds its own reference for the backward
+        // pass, and toType attaches them to the weight's long-lived manager, which would keep one
+        // copy per pass for the life of the model.
         DataType type = wider(x.getDataType(), w.getDataType());
-        NDArray y = Linear.linear(promote(x, type), castFrozen(w, type), b == null ? null : castFrozen(b, type))
-                .singletonOrThrow();
+        NDArray wideW = castFrozen(w, type);
+        NDArray wideB = b == null ? null : castFrozen(b, type);
+        NDArray y = Linear.linear(promote(x, type), wideW, wideB).singletonOrThrow();
+        closeCopy(wideW, w);
+        closeCopy(wideB, b);
         if (!hasAdapter() || isMerged()) {
             return new NDList(y);
         }
@@ -323,6 +329,13 @@ public final class LoraLinear extends HfBlock {
             throw new IllegalStateException("a trainable base weight must be " + type + ", not " + weight.getDataType());
         }
         return weight.toType(type, false);
+    }
+
+    /** Closes {@code copy} unless it is {@code original} itself (or absent). */
+    private static void closeCopy(NDArray copy, NDArray original) {
+        if (copy != null && copy != original) {
+            copy.close();
+        }
     }
 
     /** Builds a {@link LoraLinear}. */

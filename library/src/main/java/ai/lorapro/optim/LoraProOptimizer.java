@@ -17,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -24,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The DJL glue shared by {@link LoraProSgd} and {@link LoraProAdamW}: it pairs the per-parameter
@@ -344,6 +346,15 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     }
 
     /**
+     * The state arrays themselves, named as by {@link #exportState}, without copying them: for
+     * writing a checkpoint of a large state. The arrays stay the optimizer's (do not close or
+     * modify them), and the view is valid only until the next update or import.
+     */
+    public OptimizerState viewState() {
+        return state.view();
+    }
+
+    /**
      * Replaces the state with a copy of {@code saved} (e.g. from {@link #exportState} in an earlier
      * process). Arrays are copied, so the caller may close its own; they move to the weights' device
      * when first used.
@@ -352,13 +363,32 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      *     know (an entry that would match nothing), or an array has no step count
      */
     public void importState(OptimizerState saved) {
+        importState(saved.getSteps(), saved.getTensors().keySet(), key -> saved.getTensors().get(key).duplicate());
+    }
+
+    /**
+     * Replaces the state with arrays read one at a time (e.g. from a checkpoint file), so that a
+     * large state is never held twice: each array {@code reader} returns is taken over, not
+     * copied, and moves to the weights' device when first used.
+     *
+     * @param steps the step count of every pair or parameter, by name
+     * @param keys the names of the state arrays, as {@link #exportState} names them
+     * @param reader makes the array of a name
+     * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
+     *     know, or an array has no step count
+     */
+    public void importState(Map<String, Integer> steps, Collection<String> keys, Function<String, NDArray> reader) {
+        Map<String, Integer> stateSteps = new LinkedHashMap<>();
+        Map<String, Integer> counters = new HashMap<>();
+        steps.forEach((k, v) -> (DjlUpdateCounters.isCounter(k) ? counters : stateSteps).put(k, v));
+        state.load(stateSteps, keys, reader, knownNames());
+        DjlUpdateCounters.restore(this, counters, stableNames());
+    }
+
+    private Set<String> knownNames() {
         Set<String> known = new HashSet<>(pairs.keySet());
         known.addAll(parameterNames.values());
-        Map<String, Integer> steps = new LinkedHashMap<>();
-        Map<String, Integer> counters = new HashMap<>();
-        saved.getSteps().forEach((k, v) -> (DjlUpdateCounters.isCounter(k) ? counters : steps).put(k, v));
-        state.load(new OptimizerState(saved.getTensors(), steps), known);
-        DjlUpdateCounters.restore(this, counters, stableNames());
+        return known;
     }
 
     /** Frees the state arrays and any gradient waiting for its partner. */

@@ -8,11 +8,13 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.lorapro.InvalidInputException;
 
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The state of a LoRA-Pro optimizer under stable names: step counts per pair or parameter, and
@@ -135,6 +137,16 @@ final class StateStore implements AutoCloseable {
         return total;
     }
 
+    /**
+     * The state as it is, without copies: the live arrays (and imported ones not used yet). They
+     * stay the store's; the view is valid until the next update or import.
+     */
+    OptimizerState view() {
+        Map<String, NDArray> tensors = new LinkedHashMap<>(arrays);
+        tensors.putAll(imported);
+        return new OptimizerState(tensors, steps);
+    }
+
     /** A copy of the state, its arrays attached to {@code manager}. */
     OptimizerState export(NDManager manager) {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
@@ -158,30 +170,46 @@ final class StateStore implements AutoCloseable {
      *     no step count
      */
     void load(OptimizerState state, Set<String> knownNames) {
-        for (String name : state.getSteps().keySet()) {
+        load(state.getSteps(), state.getTensors().keySet(), key -> state.getTensors().get(key).duplicate(),
+                knownNames);
+    }
+
+    /**
+     * Replaces the state with arrays read one at a time, so that no second copy of a large state
+     * is ever held: each array {@code reader} returns becomes the store's (it is not copied).
+     *
+     * @param savedSteps step counts by pair or parameter name
+     * @param keys the names of the state arrays
+     * @param reader makes the array of a name; the store takes it over
+     * @param knownNames the pair and parameter names the optimizer knows
+     * @throws InvalidInputException if a step count names something unknown or an array belongs to
+     *     no step count
+     */
+    void load(Map<String, Integer> savedSteps, Collection<String> keys, Function<String, NDArray> reader,
+            Set<String> knownNames) {
+        for (String name : savedSteps.keySet()) {
             if (!knownNames.contains(name)) {
                 throw new InvalidInputException("optimizer state names unknown pair or parameter '" + name + "'");
             }
         }
-        for (String key : state.getTensors().keySet()) {
-            if (state.getSteps().keySet().stream().noneMatch(name -> key.startsWith(name + "."))) {
+        for (String key : keys) {
+            if (savedSteps.keySet().stream().noneMatch(name -> key.startsWith(name + "."))) {
                 throw new InvalidInputException("optimizer state tensor '" + key + "' has no step count");
             }
         }
         clearArrays();
         steps.clear();
-        steps.putAll(state.getSteps());
-        for (Map.Entry<String, NDArray> e : state.getTensors().entrySet()) {
-            NDArray value = e.getValue();
+        steps.putAll(savedSteps);
+        for (String key : keys) {
+            NDArray value = reader.apply(key);
             if (importManager == null) {
                 // our own root manager: the caller may close the manager of its arrays at once
                 importManager = NDManager.newBaseManager(
                         value.getDevice(), value.getManager().getEngine().getEngineName());
             }
-            NDArray copy = value.duplicate();
-            copy.attach(importManager);
-            NDScope.unregister(copy);
-            imported.put(e.getKey(), copy);
+            value.attach(importManager);
+            NDScope.unregister(value);
+            imported.put(key, value);
         }
     }
 

@@ -4,10 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
+import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.common.CausalLmLoss;
+import ai.lorapro.models.common.LayeredModel;
+import ai.lorapro.models.common.LayeredPass;
 
 import java.util.Objects;
 
@@ -38,5 +41,17 @@ public final class CausalLmTask implements TrainTask {
         NDList arrays = batch.toNDList(manager);
         NDArray logits = model.logits(store, arrays.get(0), arrays.get(1), null, null, training);
         return CausalLmLoss.sumAndCount(logits, arrays.get(2));
+    }
+
+    /** {@inheritDoc} A {@link LayeredModel} recomputes its layers through {@link LayerRecompute}. */
+    @Override
+    public double backward(ParameterStore store, NDManager manager, Batch batch, double factor,
+            GradientCollector collector, boolean recomputeLayers) {
+        if (!recomputeLayers || !(model instanceof LayeredModel)) {
+            return TrainTask.super.backward(store, manager, batch, factor, collector, false);
+        }
+        NDList arrays = batch.toNDList(manager);
+        LayeredPass pass = ((LayeredModel) model).layeredPass(store, arrays.get(0), arrays.get(1), true);
+        return LayerRecompute.run(pass, logits -> CausalLmLoss.sumAndCount(logits, arrays.get(2)), factor, collector);
     }
 }

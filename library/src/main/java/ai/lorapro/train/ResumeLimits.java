@@ -48,9 +48,19 @@ public final class ResumeLimits {
      */
     public static void requireFinite(Path file, Map<String, NDArray> tensors) {
         for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
-            if (!Finiteness.isAllFinite(e.getValue())) {
-                throw new CheckpointFormatException(file + ": tensor '" + e.getKey() + "' holds NaN or infinity");
-            }
+            requireFinite(file, e.getKey(), e.getValue());
         }
+    }
+
+    /**
+     * {@code tensor} itself when every value is finite.
+     *
+     * @throws CheckpointFormatException naming the file and tensor otherwise
+     */
+    public static NDArray requireFinite(Path file, String name, NDArray tensor) {
+        if (!Finiteness.isAllFinite(tensor)) {
+            throw new CheckpointFormatException(file + ": tensor '" + name + "' holds NaN or infinity");
+        }
+        return tensor;
     }
 }

@@ -1,12 +1,10 @@
 package ai.lorapro.train;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
-import ai.lorapro.nn.Scalars;
 
 import java.util.List;
 
@@ -20,10 +18,12 @@ final class StepRunner {
 
     private final TrainTask task;
     private final ParameterStore store;
+    private final boolean recomputeLayers;
 
-    StepRunner(TrainTask task, ParameterStore store) {
+    StepRunner(TrainTask task, ParameterStore store, boolean recomputeLayers) {
         this.task = task;
         this.store = store;
+        this.recomputeLayers = recomputeLayers;
     }
 
     /** The outcome of the passes. */
@@ -50,10 +50,7 @@ final class StepRunner {
         double sum = 0;
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             for (Batch batch : batches) {
-                NDArray[] parts = task.lossSumAndCount(store, manager, batch, true);
-                NDArray scaled = Scalars.mul(parts[0], factor);
-                collector.backward(scaled);
-                sum += parts[0].getFloat();
+                sum += task.backward(store, manager, batch, factor, collector, recomputeLayers);
             }
         }
         return new Passes(sum / supervised, supervised, tokens);

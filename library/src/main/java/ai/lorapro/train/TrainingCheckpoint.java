@@ -88,16 +88,15 @@ public final class TrainingCheckpoint {
                 MethodSetup.trainableParameters(model).forEach((name, p) -> writer.add(name, p.getArray()));
                 writer.write(tmp.resolve(WEIGHTS_FILE));
             }
-            try (NDManager exported = manager.newSubManager()) {
-                OptimizerState snapshot = optimizer.exportState(exported);
-                SafetensorsWriter writer = new SafetensorsWriter();
-                snapshot.getTensors().forEach(writer::add);
-                writer.write(tmp.resolve(OPTIMIZER_FILE));
-                JsonObject steps = new JsonObject();
-                snapshot.getSteps().forEach(steps::addProperty);
-                Files.writeString(tmp.resolve(OPTIMIZER_STEPS_FILE), GSON.toJson(steps) + "\n",
-                        StandardCharsets.UTF_8);
-            }
+            // the live state streamed tensor by tensor: a copy would double the memory of a large state
+            OptimizerState snapshot = optimizer.viewState();
+            SafetensorsWriter writer = new SafetensorsWriter();
+            snapshot.getTensors().forEach(writer::add);
+            writer.write(tmp.resolve(OPTIMIZER_FILE));
+            JsonObject steps = new JsonObject();
+            snapshot.getSteps().forEach(steps::addProperty);
+            Files.writeString(tmp.resolve(OPTIMIZER_STEPS_FILE), GSON.toJson(steps) + "\n",
+                    StandardCharsets.UTF_8);
             Files.writeString(tmp.resolve(TrainerState.FILE_NAME), state.toJson(), StandardCharsets.UTF_8);
         });
     }
@@ -160,12 +159,9 @@ public final class TrainingCheckpoint {
         }
         ResumeLimits.requireOptimizerSteps(stepsFile, steps, globalStep);
         try (SafetensorsFile source = SafetensorsFile.open(tensorsFile); NDManager temp = manager.newSubManager()) {
-            Map<String, NDArray> tensors = new LinkedHashMap<>();
-            for (String name : source.names()) {
-                tensors.put(name, source.load(temp, name, DataType.FLOAT32));
-            }
-            ResumeLimits.requireFinite(tensorsFile, tensors);
-            optimizer.importState(new OptimizerState(tensors, steps));
+            // one tensor at a time, each checked and handed over to the optimizer: never two copies of the state
+            optimizer.importState(steps, source.names(), name -> ResumeLimits.requireFinite(tensorsFile, name,
+                    source.load(temp, name, DataType.FLOAT32)));
         }
     }
 

@@ -179,7 +179,8 @@ public final class TrainingEngine implements AutoCloseable {
         long startNanos = System.nanoTime();
         ProgressReporter progress = ProgressReporter.create(globalStep, totalSteps, config.getLogInterval());
         ParameterStore store = new ParameterStore(manager, false);
-        StepRunner runner = new StepRunner(task, store);
+        // float16 base weights: recompute each layer in the backward pass rather than keep its widened weights
+        StepRunner runner = new StepRunner(task, store, config.isFp16Frozen());
         try (MetricsWriter metrics = MetricsWriter.openAfter(metricsFile, globalStep)) {
             while (globalStep < end) {
                 double loss = step(runner, metrics, progress);

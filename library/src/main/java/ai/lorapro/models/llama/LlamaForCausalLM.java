@@ -9,7 +9,8 @@ import ai.djl.util.PairList;
 import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraLinear;
-import ai.lorapro.models.common.CausalLanguageModel;
+import ai.lorapro.models.common.LayeredModel;
+import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.KvCache;
 import ai.lorapro.models.common.RandomWeights;
@@ -18,6 +19,7 @@ import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.HfBlock;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -29,7 +31,7 @@ import java.util.Set;
  * <p>As a DJL block it takes {@code [input_ids]} or {@code [input_ids, attention_mask]} and returns
  * {@code [logits]}.
  */
-public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, CausalLanguageModel {
+public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, LayeredModel {
 
     private static final String LM_HEAD = "lm_head";
 
@@ -111,10 +113,42 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, Ca
             KvCache cache,
             boolean training) {
         NDArray hidden = model.forward(store, inputIds, attentionMask, positionIds, cache, training);
+        return project(store, hidden, training);
+    }
+
+    /** The logits of the final (normalised) hidden states. */
+    private NDArray project(ParameterStore store, NDArray hidden, boolean training) {
         if (lmHead == null) {
             return model.getEmbedTokens().project(store, hidden, training);
         }
         return lmHead.forward(store, new NDList(hidden), training).singletonOrThrow();
+    }
+
+    @Override
+    public LayeredPass layeredPass(ParameterStore store, NDArray inputIds, NDArray attentionMask, boolean training) {
+        LlamaModel.LayerInputs in = model.layerInputs(store, inputIds, attentionMask, null, null, training);
+        List<LlamaDecoderLayer> layers = model.decoderLayers();
+        return new LayeredPass() {
+            @Override
+            public NDArray input() {
+                return in.embedded();
+            }
+
+            @Override
+            public int layerCount() {
+                return layers.size();
+            }
+
+            @Override
+            public NDArray layer(int index, NDArray hidden) {
+                return layers.get(index).forward(store, hidden, in.mask(), in.angles(), null, training);
+            }
+
+            @Override
+            public NDArray head(NDArray hidden) {
+                return project(store, model.finalNorm().forward(store, hidden, training), training);
+            }
+        };
     }
 
     @Override

@@ -14,6 +14,8 @@ import ai.lorapro.models.common.RotaryEmbedding;
 import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.HfModuleList;
 
+import java.util.List;
+
 /** The Llama decoder stack without output head: {@code embed_tokens}, {@code layers}, {@code norm}. */
 public final class LlamaModel extends HfBlock {
 
@@ -57,6 +59,25 @@ public final class LlamaModel extends HfBlock {
             NDArray positionIds,
             KvCache cache,
             boolean training) {
+        LayerInputs in = layerInputs(store, inputIds, attentionMask, positionIds, cache, training);
+        NDArray hidden = in.embedded();
+        for (LlamaDecoderLayer layer : layers.layers()) {
+            hidden = layer.forward(store, hidden, in.mask(), in.angles(), cache, training);
+        }
+        return norm.forward(store, hidden, training);
+    }
+
+    /** What every decoder layer of one pass shares: the embedded tokens, the mask and the rotary angles. */
+    record LayerInputs(NDArray embedded, NDArray mask, RotaryEmbedding.Angles angles) {}
+
+    /** The embeddings, causal mask and rotary angles of a pass (see {@link #forward}). */
+    LayerInputs layerInputs(
+            ParameterStore store,
+            NDArray inputIds,
+            NDArray attentionMask,
+            NDArray positionIds,
+            KvCache cache,
+            boolean training) {
         NDManager manager = inputIds.getManager();
         int length = (int) inputIds.getShape().get(1);
         int past = cache == null ? 0 : cache.length();
@@ -66,10 +87,17 @@ public final class LlamaModel extends HfBlock {
                 positionIds != null ? positionIds : manager.arange(past, past + length, 1, DataType.INT64).reshape(1, length);
         RotaryEmbedding.Angles angles = rotary.angles(positions, type);
         NDArray mask = AttentionMasks.causal(manager, attentionMask, length, past, type);
-        for (LlamaDecoderLayer layer : layers.layers()) {
-            hidden = layer.forward(store, hidden, mask, angles, cache, training);
-        }
-        return norm.forward(store, hidden, training);
+        return new LayerInputs(hidden, mask, angles);
+    }
+
+    /** The decoder layers. */
+    List<LlamaDecoderLayer> decoderLayers() {
+        return layers.layers();
+    }
+
+    /** The final norm. */
+    RmsNorm finalNorm() {
+        return norm;
     }
 
     @Override

@@ -1,4 +1,4 @@
-package ai.lorapro.demo;
+package ai.lorapro.train;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * /proc/self/clear_refs where the kernel allows it, so each phase can be measured on its own.
  * Returns -1 where /proc is unavailable.
  */
-final class PeakMemory {
+public final class PeakMemory {
 
     private static final Path STATUS = Path.of("/proc/self/status");
     private static final Path CLEAR_REFS = Path.of("/proc/self/clear_refs");
@@ -18,7 +18,7 @@ final class PeakMemory {
     private PeakMemory() {}
 
     /** Tries to reset the peak to the current RSS; returns whether it worked. */
-    static boolean reset() {
+    public static boolean reset() {
         try {
             Files.writeString(CLEAR_REFS, "5", StandardCharsets.US_ASCII);
             return true;
@@ -28,8 +28,13 @@ final class PeakMemory {
     }
 
     /** The peak resident set in bytes, or -1. */
-    static long peakBytes() {
+    public static long peakBytes() {
         return field("VmHWM:");
+    }
+
+    /** The current resident set in bytes, or -1. */
+    public static long residentBytes() {
+        return field("VmRSS:");
     }
 
     private static long field(String name) {

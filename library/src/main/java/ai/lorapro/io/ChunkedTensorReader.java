@@ -1,0 +1,114 @@
+package ai.lorapro.io;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Reads one tensor of a file into a new NDArray through a bounded buffer: a slice of at most
+ * {@link #CHUNK_BYTES} is read, widened on the host when DJL cannot hold its type (BF16, F64 to
+ * float32), converted to the target type by the engine and copied into place, then the buffer is
+ * reused. Neither a memory mapping nor a heap copy of the whole tensor is made, so loading a large
+ * state or model adds one tensor and one chunk to the process, and nothing for the garbage
+ * collector to find later.
+ */
+final class ChunkedTensorReader {
+
+    /** The largest slice read at a time. */
+    static final int CHUNK_BYTES = 1 << 20;
+
+    /** Reads {@code buffer.remaining()} bytes at a file position. */
+    @FunctionalInterface
+    interface Reader {
+        void readFully(ByteBuffer buffer, long position) throws IOException;
+    }
+
+    private final Reader reader;
+    private final ByteBuffer raw = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    /** Host-side values handed to the engine without a copy (torch.from_blob), reused per chunk. */
+    private final ByteBuffer host = ByteBuffer.allocateDirect(2 * CHUNK_BYTES).order(ByteOrder.nativeOrder());
+
+    /**
+     * @param reader reads bytes of the file
+     */
+    ChunkedTensorReader(Reader reader) {
+        this.reader = reader;
+    }
+
+    /**
+     * Loads the tensor at {@code dataOffset + info.begin()}.
+     *
+     * @param manager where the array is created
+     * @param info the tensor
+     * @param dataOffset the file position of the data section
+     * @param target the array's type (a float type for floating-point tensors)
+     */
+    NDArray load(NDManager manager, TensorInfo info, long dataOffset, DataType target) throws IOException {
+        TensorDType dtype = info.dtype();
+        boolean widen = dtype == TensorDType.BF16 || dtype == TensorDType.F64;
+        DataType hostType = widen ? DataType.FLOAT32 : dtype.djlType();
+        long count = info.elementCount();
+        int perChunk = CHUNK_BYTES / dtype.byteSize();
+        NDArray flat = manager.create(new Shape(count), target);
+        try {
+            for (long start = 0; start < count; start += perChunk) {
+                int n = (int) Math.min(perChunk, count - start);
+                raw.clear().limit(n * dtype.byteSize());
+                reader.readFully(raw, dataOffset + info.begin() + start * dtype.byteSize());
+                raw.flip();
+                host.clear();
+                fillHost(dtype, n);
+                host.flip();
+                try (NDArray chunk = manager.create(host, new Shape(n), hostType)) {
+                    if (hostType == target) {
+                        flat.set(new NDIndex("{}:{}", start, start + n), chunk);
+                    } else {
+                        try (NDArray converted = chunk.toType(target, false)) {
+                            flat.set(new NDIndex("{}:{}", start, start + n), converted);
+                        }
+                    }
+                }
+            }
+            NDArray shaped = flat.reshape(info.shape());
+            flat.close();
+            return shaped;
+        } catch (IOException | RuntimeException e) {
+            flat.close();
+            throw e;
+        }
+    }
+
+    /** Copies the raw little-endian values to the host buffer, widened to float32 when needed. */
+    private void fillHost(TensorDType dtype, int n) {
+        switch (dtype) {
+            case BF16:
+                for (int i = 0; i < n; i++) {
+                    host.putFloat(HalfFloats.bf16ToFloat(raw.getShort(2 * i)));
+                }
+                break;
+            case F64:
+                for (int i = 0; i < n; i++) {
+                    host.putFloat((float) raw.getDouble(8 * i));
+                }
+                break;
+            default:
+                // same bytes; only the byte order may differ
+                int size = dtype.byteSize();
+                if (host.order() == ByteOrder.LITTLE_ENDIAN || size == 1) {
+                    host.put(raw);
+                } else {
+                    for (int i = 0; i < n * size; i += size) {
+                        for (int b = size - 1; b >= 0; b--) {
+                            host.put(raw.get(i + b));
+                        }
+                    }
+                }
+        }
+    }
+}

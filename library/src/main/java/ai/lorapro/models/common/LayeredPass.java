@@ -1,0 +1,34 @@
+package ai.lorapro.models.common;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * One forward pass of a layered model, split at the boundaries between its repeated layers, so
+ * that a trainer can keep only the hidden state at each boundary and recompute a layer's inside
+ * (and the widened copies of its float16 weights) when the backward pass reaches it.
+ *
+ * <p>The pass is fixed to one input: {@link #input()} is the hidden state before layer 0, {@link
+ * #layer} maps the state before layer {@code i} to the state after it, and {@link #head} maps the
+ * state after the last layer to the model's output. Each call records the autograd graph of its own
+ * piece only; calling {@link #layer} twice with the same input gives the same output.
+ */
+public interface LayeredPass {
+
+    /** The hidden state entering layer 0 (needs no gradient: the embeddings are frozen or absent). */
+    NDArray input();
+
+    /** The number of layers. */
+    int layerCount();
+
+    /**
+     * Runs layer {@code index}.
+     *
+     * @param index the layer, 0 to {@link #layerCount()} - 1
+     * @param hidden the state entering it
+     * @return the state leaving it
+     */
+    NDArray layer(int index, NDArray hidden);
+
+    /** The model's output (e.g. logits) from the state after the last layer. */
+    NDArray head(NDArray hidden);
+}

@@ -1,0 +1,62 @@
+package ai.lorapro.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/** Tensors larger than one chunk load equal to the host-side conversion, in every float dtype. */
+class ChunkedTensorReaderTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void multiChunkTensorsLoadExactly() {
+        int rows = 300;
+        int cols = 2001; // 600300 values: several chunks, the last one partial
+        float[] values = new float[rows * cols];
+        SplittableRandom rng = new SplittableRandom(3);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) (rng.nextGaussian() * 3);
+        }
+        long[] longs = new long[rows * cols];
+        for (int i = 0; i < longs.length; i++) {
+            longs[i] = rng.nextLong();
+        }
+        long[] shape = {rows, cols};
+        Path file = tmp.resolve("big.safetensors");
+        new SafetensorsWriter()
+                .add("f32", values, shape, TensorDType.F32)
+                .add("f16", values, shape, TensorDType.F16)
+                .add("bf16", values, shape, TensorDType.BF16)
+                .add("i64", longs, shape)
+                .write(file);
+        try (SafetensorsFile source = SafetensorsFile.open(file); NDManager manager = NDManager.newBaseManager()) {
+            for (String name : new String[] {"f32", "f16", "bf16"}) {
+                float[] host = source.floats(name);
+                NDArray f32 = source.load(manager, name, DataType.FLOAT32);
+                assertEquals(new Shape(rows, cols), f32.getShape(), name);
+                assertArrayEquals(host, f32.toFloatArray(), name);
+                NDArray f16 = source.load(manager, name, DataType.FLOAT16);
+                assertEquals(DataType.FLOAT16, f16.getDataType());
+                // the engine rounds to float16 exactly as converting the float32 array does
+                try (NDArray expected = manager.create(host, f32.getShape()).toType(DataType.FLOAT16, false)) {
+                    assertArrayEquals(expected.toByteArray(), f16.toByteArray(), name + " as float16");
+                }
+            }
+            NDArray ints = source.load(manager, "i64", DataType.FLOAT32);
+            assertEquals(DataType.INT64, ints.getDataType());
+            assertArrayEquals(longs, ints.toLongArray());
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package ai.lorapro.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.RandomUtils;
+import ai.lorapro.data.batch.Batch;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraInjector;
+import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.models.common.CausalLmLoss;
+import ai.lorapro.models.common.LayeredPass;
+import ai.lorapro.models.common.RandomWeights;
+import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.nn.Scalars;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Layer recomputation with float16 base weights: the same loss and gradients as one recorded pass,
+ * and no widened weight copy left behind in the model's manager.
+ */
+class LayerRecomputeTest {
+
+    private static final int VOCAB = 24;
+    private static int threads;
+
+    @BeforeAll
+    static void oneThread() {
+        threads = TinyModels.singleThread();
+    }
+
+    @AfterAll
+    static void restoreThreads() {
+        TinyModels.restoreThreads(threads);
+    }
+
+    @Test
+    void recomputedGradientsEqualOneRecordedPass() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = fp16Model(manager, 0f);
+            CausalLmTask task = new CausalLmTask(model);
+            Batch batch = Batch.collate(TinyModels.copyPlusOne(3, VOCAB, 5), 0);
+            double recordedLoss = pass(task, manager, batch, false);
+            Map<String, float[]> recorded = gradients(model);
+            double recomputedLoss = pass(task, manager, batch, true);
+            Map<String, float[]> recomputed = gradients(model);
+
+            assertEquals(recordedLoss, recomputedLoss, 1e-5 * Math.abs(recordedLoss));
+            assertEquals(recorded.keySet(), recomputed.keySet());
+            double largest = 0;
+            for (Map.Entry<String, float[]> e : recorded.entrySet()) {
+                float[] want = e.getValue();
+                float[] got = recomputed.get(e.getKey());
+                for (int i = 0; i < want.length; i++) {
+                    largest = Math.max(largest, Math.abs(want[i]));
+                    assertEquals(want[i], got[i], 1e-5 + 1e-4 * Math.abs(want[i]), e.getKey() + "[" + i + "]");
+                }
+            }
+            assertTrue(largest > 1e-3, "the gradients are too small to compare: " + largest);
+        }
+    }
+
+    @Test
+    void dropoutMasksAreTheSameInBothRunsOfALayer() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = fp16Model(manager, 0.5f);
+            CausalLmTask task = new CausalLmTask(model);
+            Batch batch = Batch.collate(TinyModels.copyPlusOne(3, VOCAB, 5), 0);
+            // one recorded pass drawing each layer's masks as the recomputation documents it does
+            Engine.getInstance().setRandomSeed(11);
+            int seed = RandomUtils.nextInt();
+            ParameterStore store = new ParameterStore(manager, false);
+            try (NDManager step = manager.newSubManager();
+                    GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDList arrays = batch.toNDList(step);
+                LayeredPass layered = model.layeredPass(store, arrays.get(0), arrays.get(1), true);
+                NDArray hidden = layered.input();
+                for (int i = 0; i < layered.layerCount(); i++) {
+                    Engine.getInstance().setRandomSeed(seed + i);
+                    hidden = layered.layer(i, hidden);
+                }
+                NDArray[] parts = CausalLmLoss.sumAndCount(layered.head(hidden), arrays.get(2));
+                collector.backward(Scalars.mul(parts[0], 0.5));
+            }
+            Map<String, float[]> recorded = gradients(model);
+            Engine.getInstance().setRandomSeed(11);
+            pass(task, manager, batch, true);
+            Map<String, float[]> recomputed = gradients(model);
+            for (Map.Entry<String, float[]> e : recorded.entrySet()) {
+                float[] want = e.getValue();
+                float[] got = recomputed.get(e.getKey());
+                for (int i = 0; i < want.length; i++) {
+                    assertEquals(want[i], got[i], 1e-5 + 1e-4 * Math.abs(want[i]), e.getKey() + "[" + i + "]");
+                }
+            }
+        }
+    }
+
+    @Test
+    void widenedWeightsDoNotStayInTheModelsManager() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = fp16Model(manager, 0f);
+            CausalLmTask task = new CausalLmTask(model);
+            Batch batch = Batch.collate(TinyModels.copyPlusOne(3, VOCAB, 5), 0);
+            pass(task, manager, batch, false);
+            gradients(model);
+            int before = manager.getManagedArrays().size();
+            pass(task, manager, batch, false);
+            pass(task, manager, batch, true);
+            gradients(model);
+            assertEquals(before, manager.getManagedArrays().size(), "arrays left in the model's manager");
+        }
+    }
+
+    /** A two-layer Llama with float16 base weights and adapters whose B is not zero. */
+    private static LlamaForCausalLM fp16Model(NDManager manager, float dropout) {
+        LlamaForCausalLM model = new LlamaForCausalLM(TinyModels.config(VOCAB));
+        RandomWeights.initialize(model, manager, DataType.FLOAT16, 7, 0.2f);
+        LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8).optDropout(dropout).build());
+        for (LoraLinear layer : LoraInjector.adaptedLayers(model).values()) {
+            NDArray b = layer.getLoraB().getArray();
+            try (NDArray random = manager.randomNormal(0f, 0.1f, b.getShape(), DataType.FLOAT32)) {
+                b.set(new ai.djl.ndarray.index.NDIndex("..."), random);
+            }
+        }
+        return model;
+    }
+
+    /** Forward and backward of {@code batch} in a step manager; returns the summed loss. */
+    private static double pass(CausalLmTask task, NDManager manager, Batch batch, boolean recompute) {
+        ParameterStore store = new ParameterStore(manager, false);
+        try (NDManager step = manager.newSubManager();
+                GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            return task.backward(store, step, batch, 0.5, collector, recompute);
+        }
+    }
+
+    /** Copies of the trainable parameters' gradients by name, which are then zeroed. */
+    private static Map<String, float[]> gradients(LlamaForCausalLM model) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : MethodSetup.trainableParameters(model).entrySet()) {
+            NDArray weight = e.getValue().getArray();
+            try (NDArray g = weight.getGradient()) {
+                out.put(e.getKey(), g.toFloatArray());
+                g.subi(g);
+            }
+        }
+        return out;
+    }
+}
