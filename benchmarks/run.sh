@@ -5,14 +5,15 @@
 #   benchmarks/run.sh optimizer-step [--warmup N] [--steps N] [--methods ...] [--bandwidth-mib 512,4096]
 #   benchmarks/run.sh train-step     [--warmup N] [--steps N] [--methods full,lora,lora-pro,lora-pro-efficient]
 #   benchmarks/run.sh memory         [--steps N] [--methods ...]   (one JVM per method)
+#   benchmarks/run.sh gram           [--warmup N] [--steps N] [--ranks 8,16,64]
 #
 # Environment: JAVA_OPTS (extra JVM flags), MVN_PROFILE (e.g. cuda: no CPU natives on the class path).
 set -euo pipefail
 
 bench="${1:-}"
 case "$bench" in
-  optimizer-step|train-step|memory) shift ;;
-  *) echo "usage: $0 optimizer-step|train-step|memory [options]" >&2; exit 2 ;;
+  optimizer-step|train-step|memory|gram) shift ;;
+  *) echo "usage: $0 optimizer-step|train-step|memory|gram [options]" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -15,6 +15,7 @@ import java.util.List;
  *     [--bandwidth-mib 512,4096]
  * Bench train-step [--warmup 2] [--steps 7] [--methods full,lora,lora-pro,lora-pro-efficient]
  * Bench memory --method lora-pro [--steps 3]
+ * Bench gram [--warmup 2] [--steps 7] [--ranks 8,16,64]
  * </pre>
  */
 public final class Bench {
@@ -49,6 +50,12 @@ public final class Bench {
                     new TrainStepBench(option(rest, "--warmup", 2), option(rest, "--steps", 7), out)
                             .run(root, methods(rest, TrainSetup.METHODS));
                     break;
+                case "gram":
+                    new GramBench(option(rest, "--warmup", 2), option(rest, "--steps", 7),
+                                    mibList(stringOption(rest, "--ranks", "8,16,64")).stream().map(Long::intValue).toList(),
+                                    out)
+                            .run(root);
+                    break;
                 case "memory":
                     new MemoryBench(option(rest, "--steps", 3), out).run(root, stringOption(rest, "--method", "lora-pro"));
                     break;
@@ -60,7 +67,7 @@ public final class Bench {
     }
 
     private static void usage() {
-        System.err.println("usage: Bench optimizer-step|train-step|memory [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
+        System.err.println("usage: Bench optimizer-step|train-step|memory|gram [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
     }
 
     private static List<String> methods(List<String> args, List<String> all) {
