@@ -10,14 +10,15 @@
 #                                    [--seq N] [--models-dir DIR] [--work-dir DIR] [--rss-limit-gb X]
 #                                    (one `lorapro train` process per case; then the plot:)
 #   benchmarks/run.sh scale-plot     [--in benchmarks/results/scale.jsonl] [--out docs/scale.png]
+#   benchmarks/run.sh gram           [--warmup N] [--steps N] [--ranks 8,16,64]
 #
 # Environment: JAVA_OPTS (extra JVM flags), MVN_PROFILE (e.g. cuda: no CPU natives on the class path).
 set -euo pipefail
 
 bench="${1:-}"
 case "$bench" in
-  optimizer-step|train-step|memory|loss-curve|scale|scale-plot) shift ;;
-  *) echo "usage: $0 optimizer-step|train-step|memory|loss-curve|scale|scale-plot [options]" >&2; exit 2 ;;
+  optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram) shift ;;
+  *) echo "usage: $0 optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram [options]" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -20,6 +20,7 @@ import java.util.List;
  * Bench scale [--models llama-29m,...] [--methods full,lora,...] [--frozen fp32,fp16] [--steps 4] [--batch 4]
  *     [--seq 64] [--models-dir DIR] [--work-dir DIR] [--rss-limit-gb 20]
  * Bench scale-plot [--in benchmarks/results/scale.jsonl] [--out docs/scale.png]
+ * Bench gram [--warmup 2] [--steps 7] [--ranks 8,16,64]
  * </pre>
  */
 public final class Bench {
@@ -58,6 +59,12 @@ public final class Bench {
                     new LossCurveBench(option(rest, "--steps", 20), out)
                             .run(root, methods(rest, List.of("lora-pro", "lora-pro-bf16", "lora-pro-tensor")));
                     break;
+                case "gram":
+                    new GramBench(option(rest, "--warmup", 2), option(rest, "--steps", 7),
+                                    mibList(stringOption(rest, "--ranks", "8,16,64")).stream().map(Long::intValue).toList(),
+                                    out)
+                            .run(root);
+                    break;
                 case "memory":
                     new MemoryBench(option(rest, "--steps", 3), out).run(root, stringOption(rest, "--method", "lora-pro"));
                     break;
@@ -81,7 +88,7 @@ public final class Bench {
     }
 
     private static void usage() {
-        System.err.println("usage: Bench optimizer-step|train-step|memory|loss-curve|scale|scale-plot [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
+        System.err.println("usage: Bench optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
     }
 
     private static List<String> methods(List<String> args, List<String> all) {

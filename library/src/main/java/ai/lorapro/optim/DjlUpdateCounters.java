@@ -7,6 +7,7 @@ import java.lang.reflect.Field;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Saves and restores the update counters DJL's {@link Optimizer} keeps for its learning-rate
@@ -53,7 +54,8 @@ final class DjlUpdateCounters {
      * @throws IllegalStateException if a counted parameter has no stable name
      */
     static Map<String, Integer> export(Optimizer optimizer, Map<String, String> names) {
-        Map<String, Integer> out = new LinkedHashMap<>();
+        // sorted by name: DJL's map is ordered by random ids, and checkpoints should not be
+        Map<String, Integer> out = new TreeMap<>();
         for (Map.Entry<String, Integer> e : counts(optimizer).entrySet()) {
             String name = names.get(e.getKey());
             if (name == null) {
@@ -63,12 +65,13 @@ final class DjlUpdateCounters {
             }
             out.put(COUNT_PREFIX + name, e.getValue());
         }
+        Map<String, Integer> ordered = new LinkedHashMap<>(out);
         try {
-            out.put(NUM_UPDATE, NUM_UPDATE_FIELD.getInt(optimizer));
+            ordered.put(NUM_UPDATE, NUM_UPDATE_FIELD.getInt(optimizer));
         } catch (IllegalAccessException e) {
             throw new IllegalStateException(e);
         }
-        return out;
+        return ordered;
     }
 
     /** Whether {@code key} of a saved state is one of these counters. */

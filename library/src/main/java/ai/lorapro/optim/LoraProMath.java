@@ -16,8 +16,9 @@ import ai.djl.ndarray.NDScope;
  * gB* = (1/s^2) [I - B (B^T B)^-1 B^T] gB (A A^T)^-1 - B X
  * </pre>
  *
- * for any r x r X ({@link XMode}). Both Grams are regularised with delta I, so B = 0 (the usual
- * LoRA start) is well defined. The r x r algebra runs on the host in double precision; products
+ * for any r x r X ({@link XMode}). Both Grams are formed in double precision and regularised, their
+ * eigenvalues becoming max(lambda, 1e-4 lambda_max) + delta (see {@code FactorGrams}), so B = 0
+ * (the usual LoRA start) and rank-deficient factors are well defined. The r x r algebra runs on the host in double precision; products
  * with m or n dimensions run on the arrays' device, and the results are new arrays there.
  */
 public final class LoraProMath {

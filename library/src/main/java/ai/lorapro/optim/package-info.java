@@ -15,7 +15,9 @@
  *
  * <p>X (r x r) does not change g~; {@link ai.lorapro.optim.XMode#SYLVESTER} picks the X that keeps
  * (gA*, gB*) closest to (gA, gB) by solving (B^T B) X + X (A A^T) = -(1/s^2) (B^T B)^-1 gA A^T.
- * Both Grams get a ridge delta I, so training can start from B = 0.
+ * Both Grams are formed in double precision; their eigenvalues become max(lambda, 1e-4
+ * lambda_max) + delta, so training can start from B = 0 and a rank-deficient factor does not
+ * amplify float32 rounding.
  *
  * <p>{@link ai.lorapro.optim.LoraProSgd} steps along (gA*, gB*) (the paper's Algorithm 1). {@link
  * ai.lorapro.optim.LoraProAdamW} (Algorithm 2) keeps Adam's moments of the full-size g~, projects

@@ -170,7 +170,8 @@ class NumericalHardeningTest {
     void float16ParametersGetFloat32StateAndFiniteSteps() {
         // v = (1 - beta2) g^2 = 1e-11 underflows in float16, and so does eps sqrt(1 - beta2)
         Parameter head = parameter("head.weight", manager.ones(new Shape(4, 3), DataType.FLOAT16));
-        PlainAdamW adamw = PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f)).build();
+        PlainAdamW adamw = PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f))
+                .nameParameter("head.weight", head).build();
         for (int step = 0; step < 3; step++) {
             NDArray grad = manager.full(new Shape(4, 3), 1e-4f).toType(DataType.FLOAT16, false);
             adamw.update(head.getId(), head.getArray(), grad);
