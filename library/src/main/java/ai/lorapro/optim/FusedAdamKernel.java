@@ -19,8 +19,9 @@ import java.util.stream.IntStream;
  * tile of {@link #TILE} columns of one row, and both projections are accumulated while that tile
  * is in the cache, so nothing m x n is allocated. The operations and their order per element are
  * those of {@link AdamMoments#updateMoments} and {@link AdamMoments#direction(ai.djl.ndarray.NDArray,
- * ai.djl.ndarray.NDArray, int, double, double)}, in fp32; only the sums over k, j and rows are
- * ordered differently.
+ * ai.djl.ndarray.NDArray, int, double, double)}, in fp32; the sums over k, j and rows are ordered
+ * differently and use fused multiply-adds (one rounding per term, which also halves their
+ * arithmetic).
  *
  * <p>Layout for the JIT: HotSpot 17 vectorises a loop only when all its arrays are indexed by the
  * same expression, so every r- or 2r-row factor is split into one array per row and tile, and every
@@ -231,11 +232,11 @@ final class FusedAdamKernel {
             float c, float[] z, float d, float[] w, int len) {
         if (first) {
             for (int j = 0; j < len; j++) {
-                t[j] = a * x[j] + b * y[j] + c * z[j] + d * w[j];
+                t[j] = Math.fma(d, w[j], Math.fma(c, z[j], Math.fma(b, y[j], a * x[j])));
             }
         } else {
             for (int j = 0; j < len; j++) {
-                t[j] += a * x[j] + b * y[j] + c * z[j] + d * w[j];
+                t[j] = Math.fma(d, w[j], Math.fma(c, z[j], Math.fma(b, y[j], Math.fma(a, x[j], t[j]))));
             }
         }
     }
@@ -244,11 +245,11 @@ final class FusedAdamKernel {
     private static void sum2(float[] t, boolean first, float a, float[] x, float b, float[] y, int len) {
         if (first) {
             for (int j = 0; j < len; j++) {
-                t[j] = a * x[j] + b * y[j];
+                t[j] = Math.fma(b, y[j], a * x[j]);
             }
         } else {
             for (int j = 0; j < len; j++) {
-                t[j] += a * x[j] + b * y[j];
+                t[j] = Math.fma(b, y[j], Math.fma(a, x[j], t[j]));
             }
         }
     }
@@ -257,14 +258,14 @@ final class FusedAdamKernel {
     private static void axpy2(float[] p, float a, float[] q, float b, float[] u, int len) {
         if (p == q) {
             for (int j = 0; j < len; j++) {
-                p[j] += a * u[j];
+                p[j] = Math.fma(a, u[j], p[j]);
             }
             return;
         }
         for (int j = 0; j < len; j++) {
             float uj = u[j];
-            p[j] += a * uj;
-            q[j] += b * uj;
+            p[j] = Math.fma(a, uj, p[j]);
+            q[j] = Math.fma(b, uj, q[j]);
         }
     }
 
@@ -272,14 +273,14 @@ final class FusedAdamKernel {
     private static void mulAdd2(float[] p, float[] x, float[] q, float[] y, float[] u, int len) {
         if (y == null) {
             for (int j = 0; j < len; j++) {
-                p[j] += x[j] * u[j];
+                p[j] = Math.fma(x[j], u[j], p[j]);
             }
             return;
         }
         for (int j = 0; j < len; j++) {
             float uj = u[j];
-            p[j] += x[j] * uj;
-            q[j] += y[j] * uj;
+            p[j] = Math.fma(x[j], uj, p[j]);
+            q[j] = Math.fma(y[j], uj, q[j]);
         }
     }
 
