@@ -53,7 +53,15 @@ final class StateStore implements AutoCloseable {
                     throw new InvalidInputException(
                             "optimizer state '" + key + "' has shape " + source.getShape() + ", expected " + shape);
                 }
-                created = source.toType(like.getDataType(), true).toDevice(like.getDevice(), false);
+                // an array of its own: toType to the same type returns an alias of the source,
+                // whose memory (e.g. a buffer a file was read into) goes with it when it is closed
+                NDArray typed = source.getDataType() == like.getDataType()
+                        ? source.duplicate()
+                        : source.toType(like.getDataType(), true);
+                created = typed.toDevice(like.getDevice(), false);
+                if (created != typed) {
+                    typed.close();
+                }
             } finally {
                 source.close();
             }
