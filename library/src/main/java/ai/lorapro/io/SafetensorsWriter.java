@@ -24,8 +24,9 @@ import java.util.TreeMap;
  * <p>The layout follows the reference implementation: an 8-byte little-endian header length, a
  * compact JSON header whose {@code __metadata__} holds {@code "format": "pt"} plus the caller's
  * strings, padded with spaces to a multiple of 8 bytes, then the tensor bytes in sorted-name order
- * with no gaps. NDArrays are read only when {@link #write(Path)} runs, one at a time and through
- * a 64 KiB buffer, so they must stay open until then and writing holds no second copy of them.
+ * with no gaps. NDArrays are read only when {@link #write(Path)} runs, one at a time, so they
+ * must stay open until then; {@link #addContiguous} writes them through a 64 KiB buffer without
+ * any copy of a whole tensor.
  */
 public final class SafetensorsWriter {
 
@@ -56,20 +57,35 @@ public final class SafetensorsWriter {
 
     /**
      * Adds an NDArray in its own dtype (F32, F16, F64, I64, I32, I8, U8 or BOOL). Its bytes are
-     * read when {@link #write(Path)} runs, straight from the tensor's memory on the CPU (a GPU
-     * tensor is copied to the host, one at a time).
+     * copied to the host when {@link #write(Path)} runs, one tensor at a time.
      */
     public SafetensorsWriter add(String name, NDArray array) {
-        TensorDType dtype;
+        TensorDType dtype = dtypeOf(name, array);
+        long[] shape = array.getShape().getShape();
+        return put(name, new Entry(dtype, shape, () -> array.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN)));
+    }
+
+    /**
+     * Adds an NDArray like {@link #add(String, NDArray)}, but on the CPU its bytes are written
+     * straight from the tensor's memory, so writing a large state copies no whole tensor. The
+     * array must be contiguous (parameters and optimizer state are; a transposed or sliced view
+     * is not) and stay open until {@link #write(Path)} returns.
+     */
+    public SafetensorsWriter addContiguous(String name, NDArray array) {
+        if (array.getDevice().isGpu()) {
+            return add(name, array);
+        }
+        TensorDType dtype = dtypeOf(name, array);
+        long[] shape = array.getShape().getShape();
+        return put(name, new Entry(dtype, shape, () -> array.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN)));
+    }
+
+    private static TensorDType dtypeOf(String name, NDArray array) {
         try {
-            dtype = TensorDType.of(array.getDataType());
+            return TensorDType.of(array.getDataType());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("tensor '" + name + "': " + e.getMessage(), e);
         }
-        long[] shape = array.getShape().getShape();
-        // on the CPU a direct view of the tensor's memory, so writing copies no whole tensor
-        boolean direct = !array.getDevice().isGpu();
-        return put(name, new Entry(dtype, shape, () -> array.toByteBuffer(direct).order(ByteOrder.LITTLE_ENDIAN)));
     }
 
     /** Adds float values as F32, F16 or BF16 (rounded to nearest even on the host). */

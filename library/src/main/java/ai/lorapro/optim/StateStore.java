@@ -80,7 +80,14 @@ final class StateStore implements AutoCloseable {
                     throw new InvalidInputException(
                             "optimizer state '" + key + "' has shape " + source.getShape() + ", expected " + shape);
                 }
-                created = source.toType(stateType(like.getDataType()), true).toDevice(like.getDevice(), false);
+                // an array of its own in the state's type: toType to the same type returns an alias of the
+                // source, whose memory (e.g. a buffer a file was read into) goes with it when it is closed
+                DataType type = stateType(like.getDataType());
+                NDArray typed = source.getDataType() == type ? source.duplicate() : source.toType(type, true);
+                created = typed.toDevice(like.getDevice(), false);
+                if (created != typed) {
+                    typed.close();
+                }
             } finally {
                 source.close();
             }

@@ -85,13 +85,13 @@ public final class TrainingCheckpoint {
                 PeftAdapter.save(model, tmp.resolve(ADAPTER_DIR), baseModel, taskType);
             } else {
                 SafetensorsWriter writer = new SafetensorsWriter();
-                MethodSetup.trainableParameters(model).forEach((name, p) -> writer.add(name, p.getArray()));
+                MethodSetup.trainableParameters(model).forEach((name, p) -> writer.addContiguous(name, p.getArray()));
                 writer.write(tmp.resolve(WEIGHTS_FILE));
             }
             // the live state streamed tensor by tensor: a copy would double the memory of a large state
             OptimizerState snapshot = optimizer.viewState();
             SafetensorsWriter writer = new SafetensorsWriter();
-            snapshot.getTensors().forEach(writer::add);
+            snapshot.getTensors().forEach(writer::addContiguous);
             writer.write(tmp.resolve(OPTIMIZER_FILE));
             JsonObject steps = new JsonObject();
             snapshot.getSteps().forEach(steps::addProperty);
