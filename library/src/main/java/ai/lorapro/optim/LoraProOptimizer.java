@@ -317,7 +317,11 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
      */
     public OptimizerState exportState(NDManager manager) {
         Map<String, Integer> counters = DjlUpdateCounters.export(this, stableNames());
-        OptimizerState exported = state.export(manager);
+        return withCounters(state.export(manager), counters, true);
+    }
+
+    /** {@code exported} with DJL's counters among its step counts, after checking every entry has a stable name. */
+    private OptimizerState withCounters(OptimizerState exported, Map<String, Integer> counters, boolean owned) {
         List<String> unnamed = new ArrayList<>();
         for (String name : exported.getSteps().keySet()) {
             if (name.startsWith(UNNAMED_PREFIX)) {
@@ -325,7 +329,9 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
             }
         }
         if (!unnamed.isEmpty()) {
-            exported.getTensors().values().forEach(NDArray::close);
+            if (owned) {
+                exported.getTensors().values().forEach(NDArray::close);
+            }
             throw new IllegalStateException("the optimizer state of parameter(s) " + unnamed + " cannot be"
                     + " saved: they have no stable name, and their ids change in every process (register the"
                     + " model with addLoraLayers(root), or name them with nameParameter)");
@@ -346,12 +352,13 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     }
 
     /**
-     * The state arrays themselves, named as by {@link #exportState}, without copying them: for
+     * The state arrays themselves with the step counts, named as by {@link #exportState}, without copying them: for
      * writing a checkpoint of a large state. The arrays stay the optimizer's (do not close or
      * modify them), and the view is valid only until the next update or import.
      */
     public OptimizerState viewState() {
-        return state.view();
+        Map<String, Integer> counters = DjlUpdateCounters.export(this, stableNames());
+        return withCounters(state.view(), counters, false);
     }
 
     /**
