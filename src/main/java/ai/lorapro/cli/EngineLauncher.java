@@ -6,21 +6,25 @@ import ai.djl.ndarray.types.DataType;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
-import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaForCausalLM;
-import ai.lorapro.train.CausalLmTask;
+import ai.djl.nn.Block;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.tasks.DefaultTasks;
 import ai.lorapro.train.Devices;
 import ai.lorapro.train.TrainConfig;
 import ai.lorapro.train.TrainResult;
 import ai.lorapro.train.TrainingEngine;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
- * Runs {@code lorapro train} jobs on the {@link TrainingEngine}: checks config, tokenizer and data
- * before any output is written, loads the model on the chosen device and trains.
+ * Runs {@code lorapro train} jobs without {@code --task} on the {@link TrainingEngine}: the model
+ * family's default task ({@link DefaultTasks}). Checks config, tokenizer and data before any output
+ * is written, loads the model on the chosen device and trains.
  */
 public final class EngineLauncher implements TrainLauncher {
 
@@ -36,20 +40,29 @@ public final class EngineLauncher implements TrainLauncher {
     @Override
     public void launch(TrainJob job) {
         TrainConfig config = job.config();
-        LlamaConfig modelConfig = ModelFiles.config(job.modelDir());
+        ModelArchitecture modelConfig = ModelFiles.config(job.modelDir());
+        Optional<String> task = DefaultTasks.taskName(modelConfig.kind());
+        if (task.isPresent()) {
+            TaskLauncher.train(task.get(), job, out);
+            return;
+        }
+        if (!Files.isRegularFile(job.dataFile())) {
+            throw new InvalidInputException("--data: " + job.dataFile() + " is not a file");
+        }
         try (HfTokenizer tokenizer = ModelFiles.tokenizer(job.modelDir(), job.tokenizerFile())) {
             ModelFiles.checkFit(tokenizer, modelConfig);
             TextEncoder encoder = ModelFiles.encoder(tokenizer, modelConfig);
-            List<Example> train = ModelFiles.examples(job.dataFile(), encoder, config.getMaxSeqLength(),
+            List<Example> train = DefaultTasks.examples(modelConfig, job.dataFile(), encoder, config.getMaxSeqLength(),
                     job.skipBadLines());
             List<Example> eval = job.evalDataFile() == null ? List.of()
-                    : ModelFiles.examples(job.evalDataFile(), encoder, config.getMaxSeqLength(), job.skipBadLines());
+                    : DefaultTasks.examples(modelConfig, job.evalDataFile(), encoder, config.getMaxSeqLength(),
+                            job.skipBadLines());
             Device device = Devices.resolve(config.getDevice());
             try (NDManager manager = NDManager.newBaseManager(device)) {
                 DataType frozen = config.isFp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
-                LlamaForCausalLM model = ModelFiles.load(job.modelDir(), manager, frozen);
+                Block model = ModelFiles.load(modelConfig, job.modelDir(), manager, frozen);
                 try (TrainingEngine engine = TrainingEngine.builder()
-                        .setTask(new CausalLmTask(model))
+                        .setTask(DefaultTasks.lossTask(modelConfig, model))
                         .setConfig(config)
                         .setManager(manager)
                         .setTrainExamples(train)

@@ -2,13 +2,14 @@ package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.lora.LoraInjector;
-import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.nn.ModuleTree;
 
 import picocli.CommandLine.Command;
@@ -50,12 +51,12 @@ public final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ModelFiles.config(model);
+        ModelArchitecture config = ModelFiles.config(model);
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw new InvalidInputException("--out: " + out + " is not a directory");
         }
         try (NDManager manager = NDManager.newBaseManager()) {
-            LlamaForCausalLM m = ModelFiles.load(model, manager, DataType.FLOAT32);
+            Block m = ModelFiles.load(config, model, manager, DataType.FLOAT32);
             ModelFiles.applyAdapter(m, adapter);
             LoraInjector.mergeAll(m);
             SafetensorsWriter writer = new SafetensorsWriter();

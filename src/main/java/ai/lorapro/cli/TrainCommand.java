@@ -213,7 +213,7 @@ public final class TrainCommand implements Callable<Integer> {
         requireDirectory(model, "--model");
         if ("image-folder".equals(task)) {
             requireDirectory(data, "--data");
-        } else {
+        } else if (task != null || !Files.isDirectory(data) || !ModelFiles.trainsOnDirectories(model)) {
             requireFile(data, "--data");
         }
         if (evalData != null) {
