@@ -5,13 +5,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.DataPosition;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.batch.TrainBatches;
+import ai.lorapro.nn.Gradients;
 import ai.lorapro.optim.LoraProOptimizer;
 
 import org.slf4j.Logger;
@@ -68,7 +67,7 @@ public final class TrainingEngine implements AutoCloseable {
     private final String baseModel;
     private final boolean plot;
     private final Map<String, Parameter> trainable;
-    private final StepLearningRate learningRate;
+    private final WarmupCosineSchedule schedule;
     private final LoraProOptimizer optimizer;
     private final LossScaler scaler;
     private final String fingerprint;
@@ -94,14 +93,14 @@ public final class TrainingEngine implements AutoCloseable {
         MethodSetup.prepare(model, config);
         this.trainable = MethodSetup.trainableParameters(model);
         this.totalSteps = config.totalSteps(trainExamples.size());
-        WarmupCosineSchedule schedule = WarmupCosineSchedule.builder()
+        this.schedule = WarmupCosineSchedule.builder()
                 .setPeakLr(config.getLr())
                 .optMinLr(config.getMinLr())
                 .setTotalSteps(totalSteps)
                 .optWarmupRatio(config.getWarmupRatio())
                 .build();
-        this.learningRate = new StepLearningRate(schedule);
-        this.optimizer = MethodSetup.optimizer(model, config, learningRate);
+        // the engine hands each step's rate to the optimizer; the tracker serves DJL's update(...) only
+        this.optimizer = MethodSetup.optimizer(model, config, schedule);
         this.scaler = new LossScaler(config.isFp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
         this.fingerprint = DatasetFingerprint.of(trainExamples);
         DataPosition start = DataPosition.START;
@@ -208,8 +207,7 @@ public final class TrainingEngine implements AutoCloseable {
     }
 
     private double step(StepRunner runner, MetricsWriter metrics, ProgressReporter progress) {
-        learningRate.setCompletedSteps(globalStep);
-        float lr = learningRate.current();
+        float lr = schedule.valueAfter(globalStep);
         Engine.getInstance().setRandomSeed((int) (config.getSeed() + globalStep));
         long t0 = System.nanoTime();
         double position = epochsDone();
@@ -217,7 +215,7 @@ public final class TrainingEngine implements AutoCloseable {
         double norm;
         try (NDManager stepManager = manager.newSubManager()) {
             passes = runner.run(stepManager, batches.nextStep(), scaler.scale());
-            norm = applyGradients(passes.loss());
+            norm = applyGradients(passes.loss(), lr);
         }
         globalStep++;
         double seconds = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
@@ -228,12 +226,13 @@ public final class TrainingEngine implements AutoCloseable {
     }
 
     /**
-     * Unscales and clips the accumulated gradients and steps the optimizer, or skips the step
-     * (gradients zeroed, optimizer untouched) when the loss or the norm is not finite.
+     * Unscales and clips the accumulated gradients and steps the optimizer at {@code lr}, or skips
+     * the step (optimizer untouched) when the loss or the norm is not finite; either way the
+     * gradients are zeroed here, the one place that does it.
      *
      * @return the gradient norm before clipping
      */
-    private double applyGradients(double loss) {
+    private double applyGradients(double loss, float lr) {
         // gradient handles stay with their weights (optimizer state is created like them) and are
         // closed right after the update
         Map<String, NDArray> grads = new LinkedHashMap<>();
@@ -251,14 +250,11 @@ public final class TrainingEngine implements AutoCloseable {
                     : Double.NaN;
             if (Finiteness.isFinite(loss) && Finiteness.isFinite(norm)) {
                 for (Parameter p : trainable.values()) {
-                    optimizer.update(p.getId(), p.getArray(), grads.get(p.getId()));
+                    optimizer.update(p.getId(), p.getArray(), grads.get(p.getId()), lr);
                 }
                 scaler.onGoodStep();
             } else {
                 String culprit = firstNonFinite(grads);
-                for (Parameter p : trainable.values()) {
-                    zeroGradient(p.getArray());
-                }
                 skippedSteps++;
                 scaler.onOverflow();
                 LOGGER.warn("step {}: loss {} / gradient norm {} is not finite{}; step skipped ({} so far)",
@@ -266,6 +262,9 @@ public final class TrainingEngine implements AutoCloseable {
             }
             return norm;
         } finally {
+            for (Parameter p : trainable.values()) {
+                Gradients.zero(p.getArray());
+            }
             grads.values().forEach(NDArray::close);
         }
     }
@@ -278,16 +277,6 @@ public final class TrainingEngine implements AutoCloseable {
             }
         }
         return "";
-    }
-
-    private static void zeroGradient(NDArray weight) {
-        if (weight instanceof PtNDArray) {
-            JniUtils.zeroGrad((PtNDArray) weight);
-        } else {
-            try (NDArray g = weight.getGradient()) {
-                g.subi(g);
-            }
-        }
     }
 
     private double epochsDone() {
