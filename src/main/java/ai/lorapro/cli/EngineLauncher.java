@@ -10,6 +10,8 @@ import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.tasks.DefaultTasks;
+import ai.lorapro.tasks.TaskTrainInputs;
+import ai.lorapro.tasks.TaskTrainer;
 import ai.lorapro.train.Devices;
 import ai.lorapro.train.TrainConfig;
 import ai.lorapro.train.TrainResult;
@@ -22,9 +24,10 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Runs {@code lorapro train} jobs without {@code --task} on the {@link TrainingEngine}: the model
- * family's default task ({@link DefaultTasks}). Checks config, tokenizer and data before any output
- * is written, loads the model on the chosen device and trains.
+ * Runs {@code lorapro train} jobs on the {@link TrainingEngine}: one of the paper's tasks with
+ * {@code --task} ({@link TaskTrainer}), else the model family's default task ({@link
+ * DefaultTasks}). Checks config, tokenizer and data before any output is written, loads the model
+ * on the chosen device and trains.
  */
 public final class EngineLauncher implements TrainLauncher {
 
@@ -39,11 +42,15 @@ public final class EngineLauncher implements TrainLauncher {
 
     @Override
     public void launch(TrainJob job) {
+        if (job.task() != null) {
+            trainTask(job.task(), job);
+            return;
+        }
         TrainConfig config = job.config();
         ModelArchitecture modelConfig = ModelFiles.config(job.modelDir());
         Optional<String> task = DefaultTasks.taskName(modelConfig.kind());
         if (task.isPresent()) {
-            TaskLauncher.train(task.get(), job, out);
+            trainTask(task.get(), job);
             return;
         }
         if (!Files.isRegularFile(job.dataFile())) {
@@ -83,5 +90,23 @@ public final class EngineLauncher implements TrainLauncher {
                 }
             }
         }
+    }
+
+    /**
+     * Trains {@code task} with the job's settings and files and prints a summary.
+     *
+     * @throws ai.lorapro.InvalidInputException for an unknown task or unusable model or data
+     */
+    private void trainTask(String task, TrainJob job) {
+        TaskTrainer.Result result = TaskTrainer.train(task, job.config(), new TaskTrainInputs(job.modelDir(),
+                job.tokenizerFile(), job.dataFile(), job.evalDataFile(), job.resumeDir(), job.skipBadLines()));
+        out.printf(Locale.ROOT, "trained %s on %s for %d steps: final loss %.4f, %d skipped steps, %d bad records"
+                        + " skipped%n", job.config().getMethod().cliName(), task, result.train().globalStep(),
+                result.train().finalLoss(), result.train().skippedSteps(), result.skipped());
+        if (!result.metrics().isEmpty()) {
+            out.println("eval: " + result.metrics());
+        }
+        out.println("checkpoint: " + result.train().checkpoint());
+        out.flush();
     }
 }

@@ -195,12 +195,7 @@ public final class TrainCommand implements Callable<Integer> {
      */
     @Override
     public Integer call() throws Exception {
-        TrainJob job = toJob();
-        if (task != null) {
-            TaskLauncher.train(task, job, spec.commandLine().getOut());
-        } else {
-            launcher.launch(job);
-        }
+        launcher.launch(toJob());
         return ExitCodes.OK;
     }
 
@@ -258,7 +253,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .optFp16Frozen(fp16Frozen)
                 .setOutputDir(outputDir)
                 .build();
-        return new TrainJob(config, model, data, evalData, tokenizer, resume, skipBadLines);
+        return new TrainJob(config, model, data, evalData, tokenizer, resume, skipBadLines, task);
     }
 
     private static XMode parseXMode(String name) {
