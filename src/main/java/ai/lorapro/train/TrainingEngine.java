@@ -28,7 +28,8 @@ import java.util.Objects;
 /**
  * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
  * cosine schedule, clipping by global norm, non-finite steps skipped, dynamic loss scaling with
- * fp16 frozen weights, evaluation, metrics, progress, checkpoints and exact resume.
+ * fp16 frozen weights. What runs beside the steps are {@link StepListener}s, each a small class:
+ * metrics, progress, evaluation, checkpoints (with the checks of an exact resume) and the plot.
  *
  * <p>Each step runs in its own sub-manager of the model's manager, so every array it makes is freed
  * when the step ends. The engine's random generator is reseeded with {@code seed + step} before
@@ -105,15 +106,8 @@ public final class TrainingEngine implements AutoCloseable {
         this.fingerprint = DatasetFingerprint.of(trainExamples);
         DataPosition start = DataPosition.START;
         if (b.resumeDir != null) {
-            TrainerState state = TrainingCheckpoint.restore(b.resumeDir, model, config.getMethod(), optimizer, manager);
-            if (!state.datasetFingerprint().equals(fingerprint)) {
-                throw new InvalidInputException("--resume " + b.resumeDir
-                        + ": the training data differs from the checkpoint's (fingerprint mismatch)");
-            }
-            if (state.seed() != config.getSeed()) {
-                throw new InvalidInputException("--resume " + b.resumeDir + ": checkpoint used --seed "
-                        + state.seed() + ", not " + config.getSeed());
-            }
+            TrainerState state = CheckpointListener.restore(b.resumeDir, model, config, optimizer, manager,
+                    fingerprint);
             globalStep = state.globalStep();
             skippedSteps = state.skippedSteps();
             start = state.position();
@@ -171,42 +165,37 @@ public final class TrainingEngine implements AutoCloseable {
         Path out = config.getOutputDir();
         Path metricsFile = out.resolve(METRICS_FILE);
         List<Double> losses = new ArrayList<>();
-        Map<String, Double> lastEval = Map.of();
-        Path checkpoint = null;
         long startNanos = System.nanoTime();
-        ProgressReporter progress = ProgressReporter.create(globalStep, totalSteps, config.getLogInterval());
         ParameterStore store = new ParameterStore(manager, false);
         StepRunner runner = new StepRunner(task, store);
         try (MetricsWriter metrics = MetricsWriter.openAfter(metricsFile, globalStep)) {
-            while (globalStep < end) {
-                double loss = step(runner, metrics, progress);
-                losses.add(loss);
-                boolean last = globalStep == end;
-                if (!last && config.getEvalInterval() > 0 && globalStep % config.getEvalInterval() == 0) {
-                    lastEval = evaluate(metrics);
-                }
-                if (!last && config.getCheckpointInterval() > 0
-                        && globalStep % config.getCheckpointInterval() == 0) {
-                    checkpoint = saveCheckpoint();
-                }
+            EvaluationListener evaluation = new EvaluationListener(task, manager, evalExamples,
+                    config.getMicroBatch(), padId, evalHook, config.getEvalInterval(), metrics);
+            CheckpointListener checkpoints = new CheckpointListener(this::saveCheckpoint,
+                    config.getCheckpointInterval());
+            List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics),
+                    new ProgressListener(ProgressReporter.create(globalStep, totalSteps, config.getLogInterval())),
+                    evaluation, checkpoints));
+            if (plot) {
+                listeners.add(new PlotListener(metricsFile, out.resolve(PLOT_FILE)));
             }
-            progress.finish();
-            lastEval = evaluate(metrics);
-            checkpoint = saveCheckpoint();
+            while (globalStep < end) {
+                StepListener.StepRecord record = step(runner, end);
+                losses.add(record.loss());
+                listeners.forEach(l -> l.afterStep(record));
+            }
+            listeners.forEach(l -> l.afterRun(globalStep));
+            double seconds = (System.nanoTime() - startNanos) / 1e9;
+            double[] lossArray = losses.stream().mapToDouble(Double::doubleValue).toArray();
+            double finalLoss = lossArray.length > 0 ? lossArray[lossArray.length - 1] : Double.NaN;
+            return new TrainResult(globalStep, finalLoss, lossArray, evaluation.last(), skippedSteps,
+                    MethodSetup.trainableCount(task.model()), optimizer.stateBytes(), seconds, checkpoints.last());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + metricsFile, e);
         }
-        double seconds = (System.nanoTime() - startNanos) / 1e9;
-        if (plot) {
-            writePlot(metricsFile, out.resolve(PLOT_FILE));
-        }
-        double[] lossArray = losses.stream().mapToDouble(Double::doubleValue).toArray();
-        double finalLoss = lossArray.length > 0 ? lossArray[lossArray.length - 1] : Double.NaN;
-        return new TrainResult(globalStep, finalLoss, lossArray, lastEval, skippedSteps,
-                MethodSetup.trainableCount(task.model()), optimizer.stateBytes(), seconds, checkpoint);
     }
 
-    private double step(StepRunner runner, MetricsWriter metrics, ProgressReporter progress) {
+    private StepListener.StepRecord step(StepRunner runner, long end) {
         float lr = schedule.valueAfter(globalStep);
         Engine.getInstance().setRandomSeed((int) (config.getSeed() + globalStep));
         long t0 = System.nanoTime();
@@ -219,10 +208,8 @@ public final class TrainingEngine implements AutoCloseable {
         }
         globalStep++;
         double seconds = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
-        double tokensPerSecond = passes.tokens() / seconds;
-        metrics.writeTrain(globalStep, position, passes.loss(), lr, norm, tokensPerSecond);
-        progress.update(globalStep, passes.loss(), lr, tokensPerSecond);
-        return passes.loss();
+        return new StepListener.StepRecord(globalStep, position, passes.loss(), lr, norm, passes.tokens() / seconds,
+                globalStep == end);
     }
 
     /**
@@ -284,21 +271,6 @@ public final class TrainingEngine implements AutoCloseable {
         return p.epoch() + (double) p.index() / trainExamples.size();
     }
 
-    private Map<String, Double> evaluate(MetricsWriter metrics) {
-        Map<String, Double> result = new LinkedHashMap<>();
-        if (!evalExamples.isEmpty()) {
-            result.putAll(Evaluator.evaluate(task, manager, evalExamples, config.getMicroBatch(), padId));
-        }
-        if (evalHook != null) {
-            result.putAll(evalHook.evaluate(globalStep));
-        }
-        if (!result.isEmpty()) {
-            metrics.writeEval(globalStep, result);
-            LOGGER.info("step {}: eval {}", globalStep, result);
-        }
-        return result;
-    }
-
     /** The directory of the checkpoint after {@code step}. */
     public static Path checkpointDir(Path outputDir, long step) {
         return outputDir.resolve(CHECKPOINTS_DIR).resolve(String.format("step-%06d", step));
@@ -311,23 +283,6 @@ public final class TrainingEngine implements AutoCloseable {
         TrainingCheckpoint.save(dir, task.model(), config.getMethod(), optimizer, manager, state, baseModel,
                 task.peftTaskType());
         return dir;
-    }
-
-    private static void writePlot(Path metricsFile, Path png) {
-        try {
-            MetricsLog.Series train = MetricsLog.read(metricsFile, "loss");
-            MetricsLog.Series eval = MetricsLog.read(metricsFile, "eval_loss");
-            LossCurvePlot plot = new LossCurvePlot("Training loss", 800, 500);
-            if (train.values().length > 0) {
-                plot.addSeries("train", train.steps(), train.values());
-            }
-            if (eval.values().length > 0) {
-                plot.addSeries("eval", eval.steps(), eval.values());
-            }
-            plot.writePng(png);
-        } catch (IOException | RuntimeException e) {
-            LOGGER.warn("cannot write the loss plot {}: {}", png, e.toString());
-        }
     }
 
     /** Frees the optimizer state. */
