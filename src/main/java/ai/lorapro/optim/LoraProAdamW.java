@@ -106,8 +106,8 @@ public final class LoraProAdamW extends AdamOptimizer {
             factors.close();
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
-            AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());
-            AdamMoments.apply(b, adjusted.get(1), learningRate, getWeightDecay());
+            DecoupledStep.apply(a, adjusted.get(0), learningRate, getWeightDecay());
+            DecoupledStep.apply(b, adjusted.get(1), learningRate, getWeightDecay());
         } else {
             adjusted = LoraProMath.adjustedGradients(a, b, gradA, gradB, s, getDelta(), getXMode());
             adamStep(pair.getName() + ".lora_A.weight", a, adjusted.get(0), learningRate, step);
