@@ -1,11 +1,11 @@
 package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
-import ai.djl.nn.Block;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.tasks.DefaultTasks;
 import ai.lorapro.tasks.EvalSettings;

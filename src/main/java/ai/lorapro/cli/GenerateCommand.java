@@ -1,9 +1,9 @@
 package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
-import ai.djl.nn.Block;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.SpecialTokens;

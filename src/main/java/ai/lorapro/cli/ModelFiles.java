@@ -2,11 +2,11 @@ package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.io.PeftAdapter;
-import ai.djl.nn.Block;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
