@@ -3,12 +3,15 @@ package ai.lorapro.cli;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
-import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaForCausalLM;
-import ai.lorapro.train.CausalLmTask;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.tasks.DefaultTasks;
+import ai.lorapro.tasks.TaskTrainInputs;
+import ai.lorapro.tasks.TaskTrainer;
 import ai.lorapro.train.Devices;
 import ai.lorapro.train.MemoryCheck;
 import ai.lorapro.train.MemoryEstimate;
@@ -17,12 +20,16 @@ import ai.lorapro.train.TrainResult;
 import ai.lorapro.train.TrainingEngine;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
- * Runs {@code lorapro train} jobs on the {@link TrainingEngine}: checks config, tokenizer and data
- * before any output is written, loads the model on the chosen device and trains.
+ * Runs {@code lorapro train} jobs on the {@link TrainingEngine}: one of the paper's tasks with
+ * {@code --task} ({@link TaskTrainer}), else the model family's default task ({@link
+ * DefaultTasks}). Checks config, tokenizer and data before any output is written, loads the model
+ * on the chosen device and trains.
  */
 public final class EngineLauncher implements TrainLauncher {
 
@@ -37,22 +44,35 @@ public final class EngineLauncher implements TrainLauncher {
 
     @Override
     public void launch(TrainJob job) {
+        if (job.task() != null) {
+            trainTask(job.task(), job);
+            return;
+        }
         TrainConfig config = job.config();
-        LlamaConfig modelConfig = ModelFiles.config(job.modelDir());
+        ModelArchitecture modelConfig = ModelFiles.config(job.modelDir());
+        Optional<String> task = DefaultTasks.taskName(modelConfig.kind());
+        if (task.isPresent()) {
+            trainTask(task.get(), job);
+            return;
+        }
+        if (!Files.isRegularFile(job.dataFile())) {
+            throw new InvalidInputException("--data: " + job.dataFile() + " is not a file");
+        }
         try (HfTokenizer tokenizer = ModelFiles.tokenizer(job.modelDir(), job.tokenizerFile())) {
             ModelFiles.checkFit(tokenizer, modelConfig);
             TextEncoder encoder = ModelFiles.encoder(tokenizer, modelConfig);
-            List<Example> train = ModelFiles.examples(job.dataFile(), encoder, config.getMaxSeqLength(),
+            List<Example> train = DefaultTasks.examples(modelConfig, job.dataFile(), encoder, config.getMaxSeqLength(),
                     job.skipBadLines());
             List<Example> eval = job.evalDataFile() == null ? List.of()
-                    : ModelFiles.examples(job.evalDataFile(), encoder, config.getMaxSeqLength(), job.skipBadLines());
+                    : DefaultTasks.examples(modelConfig, job.evalDataFile(), encoder, config.getMaxSeqLength(),
+                            job.skipBadLines());
             Device device = Devices.resolve(config.getDevice());
-            MemoryCheck.report(MemoryEstimate.forLlama(modelConfig, config), device);
+            MemoryEstimate.of(modelConfig, config).ifPresent(estimate -> MemoryCheck.report(estimate, device));
             try (NDManager manager = NDManager.newBaseManager(device)) {
                 DataType frozen = config.isFp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
-                LlamaForCausalLM model = ModelFiles.load(job.modelDir(), manager, frozen);
+                Block model = ModelFiles.load(modelConfig, job.modelDir(), manager, frozen);
                 try (TrainingEngine engine = TrainingEngine.builder()
-                        .setTask(new CausalLmTask(model))
+                        .setTask(DefaultTasks.lossTask(modelConfig, model))
                         .setConfig(config)
                         .setManager(manager)
                         .setTrainExamples(train)
@@ -73,5 +93,23 @@ public final class EngineLauncher implements TrainLauncher {
                 }
             }
         }
+    }
+
+    /**
+     * Trains {@code task} with the job's settings and files and prints a summary.
+     *
+     * @throws ai.lorapro.InvalidInputException for an unknown task or unusable model or data
+     */
+    private void trainTask(String task, TrainJob job) {
+        TaskTrainer.Result result = TaskTrainer.train(task, job.config(), new TaskTrainInputs(job.modelDir(),
+                job.tokenizerFile(), job.dataFile(), job.evalDataFile(), job.resumeDir(), job.skipBadLines()));
+        out.printf(Locale.ROOT, "trained %s on %s for %d steps: final loss %.4f, %d skipped steps, %d bad records"
+                        + " skipped%n", job.config().getMethod().cliName(), task, result.train().globalStep(),
+                result.train().finalLoss(), result.train().skippedSteps(), result.skipped());
+        if (!result.metrics().isEmpty()) {
+            out.println("eval: " + result.metrics());
+        }
+        out.println("checkpoint: " + result.train().checkpoint());
+        out.flush();
     }
 }

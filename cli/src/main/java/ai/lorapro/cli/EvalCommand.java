@@ -1,18 +1,18 @@
 package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.io.OutputDirectoryGuard;
-import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.tasks.DefaultTasks;
 import ai.lorapro.tasks.EvalSettings;
 import ai.lorapro.tasks.glue.GlueFiles;
 import ai.lorapro.tasks.glue.GlueTask;
 import ai.lorapro.tasks.TaskEvaluator;
-import ai.lorapro.train.CausalLmTask;
 import ai.lorapro.train.Evaluator;
 
 import picocli.CommandLine.Command;
@@ -85,14 +85,15 @@ public final class EvalCommand implements Callable<Integer> {
         if (task != null) {
             return evaluateTask();
         }
-        LlamaConfig config = modelOptions.config();
+        ModelArchitecture config = modelOptions.config();
+        DefaultTasks.requireJsonLines(config);
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
             TextEncoder encoder = ModelFiles.encoder(tok, config);
-            List<Example> examples = ModelFiles.examples(data, encoder, maxSeqLength, false);
+            List<Example> examples = DefaultTasks.examples(config, data, encoder, maxSeqLength, false);
             try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
-                LlamaForCausalLM m = modelOptions.load(manager);
-                Map<String, Double> metrics = Evaluator.evaluate(new CausalLmTask(m), manager, examples, batch,
-                        encoder.effectivePadId());
+                Block m = modelOptions.load(config, manager);
+                Map<String, Double> metrics = Evaluator.evaluate(DefaultTasks.lossTask(config, m), manager, examples,
+                        batch, encoder.effectivePadId());
                 spec.commandLine().getOut().printf(Locale.ROOT, "examples %d%neval_loss %.6f%nperplexity %.4f%n",
                         examples.size(), metrics.get("loss"), metrics.get("perplexity"));
                 spec.commandLine().getOut().flush();

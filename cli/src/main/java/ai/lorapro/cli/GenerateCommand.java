@@ -1,12 +1,12 @@
 package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
-import ai.lorapro.data.jsonl.TextEncoder;
-import ai.lorapro.models.common.Generator;
-import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.Decoding;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.models.SpecialTokens;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,7 +19,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code lorapro generate}: continues prompts greedily or with top-p sampling. */
+/**
+ * {@code lorapro generate}: what the model's family means by generating from prompts (a causal LM
+ * continues them, T5 decodes from them; CLIP refuses), greedily or with top-p sampling.
+ */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate text from prompts, greedily or with top-p sampling.")
 public final class GenerateCommand implements Callable<Integer> {
@@ -57,33 +60,21 @@ public final class GenerateCommand implements Callable<Integer> {
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new InvalidInputException("--temperature must be > 0, got " + temperature);
         }
-        LlamaConfig config = modelOptions.config();
+        ModelArchitecture config = modelOptions.config();
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
-            TextEncoder encoder = ModelFiles.encoder(tok, config);
-            long[][] ids = new long[prompts.size()][];
-            for (int i = 0; i < ids.length; i++) {
-                long[] text = encoder.encode(prompts.get(i));
-                boolean bos = encoder.bosId() != TextEncoder.NONE;
-                ids[i] = new long[text.length + (bos ? 1 : 0)];
-                if (bos) {
-                    ids[i][0] = encoder.bosId();
-                }
-                System.arraycopy(text, 0, ids[i], bos ? 1 : 0, text.length);
-                if (ids[i].length == 0) {
+            SpecialTokens tokens = ModelFiles.specialTokens(tok, config);
+            List<long[]> ids = new ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) {
+                ids.add(tok.encode(prompts.get(i), false));
+                if (ids.get(i).length == 0 && tokens.bos() == SpecialTokens.NONE) {
                     throw new InvalidInputException("--prompt " + (i + 1) + " encodes to no token");
                 }
-                ModelFiles.checkGenerationLength(ids[i].length, maxNewTokens, config);
+                ModelFiles.checkGenerationLength(ids.get(i).length, maxNewTokens, config);
             }
-            Generator.Builder builder = Generator.builder()
-                    .optMaxNewTokens(maxNewTokens)
-                    .optEosTokenIds(ModelFiles.eosIds(tok, config))
-                    .optPadTokenId(encoder.effectivePadId());
-            if (topP != null) {
-                builder.optSampling(temperature, topP, seed);
-            }
+            Decoding decoding = new Decoding(maxNewTokens, topP, temperature, seed);
             try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
-                LlamaForCausalLM m = modelOptions.load(manager);
-                List<long[]> outputs = Prompts.generate(builder.build(), m, manager, ids, encoder.effectivePadId());
+                Block m = modelOptions.load(config, manager);
+                List<long[]> outputs = config.generate(m, manager, ids, tokens, decoding);
                 PrintWriter out = spec.commandLine().getOut();
                 for (long[] generated : outputs) {
                     out.println(tok.decode(generated).replace("\n", "\\n"));

@@ -6,10 +6,9 @@ import ai.lorapro.io.CheckpointFormatException;
 import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.models.common.CheckpointLoader;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.common.LoraSizes;
-import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaForCausalLM;
-import ai.lorapro.models.llama.LlamaSizes;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -19,7 +18,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -54,8 +52,9 @@ public final class InfoCommand implements Callable<Integer> {
     private int r = 8;
 
     @Option(names = "--targets", split = ",", paramLabel = "NAMES",
-            description = "Target modules, or all-linear (default: all-linear).")
-    private List<String> targets = new ArrayList<>(List.of(LoraConfig.ALL_LINEAR));
+            description = "Target modules, or all-linear (default: the model family's, all-linear for language"
+                    + " models).")
+    private List<String> targets;
 
     @Override
     public Integer call() {
@@ -64,9 +63,9 @@ public final class InfoCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (source.config != null) {
-            report(LlamaConfig.fromJson(source.config), out);
+            report(ModelFamilies.readConfig(source.config), out);
         } else {
-            LlamaConfig config = ModelFiles.config(source.model);
+            ModelArchitecture config = ModelFiles.config(source.model);
             try (HfCheckpoint checkpoint = HfCheckpoint.open(source.model)) {
                 validate(config, checkpoint);
                 HfCheckpoint.Summary summary = checkpoint.summary();
@@ -83,17 +82,17 @@ public final class InfoCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private void report(LlamaConfig config, PrintWriter out) {
-        LoraConfig lora = LoraConfig.builder().setR(r).optTargetModules(targets).build();
-        LoraSizes sizes = LlamaSizes.lora(config, lora);
+    private void report(ModelArchitecture config, PrintWriter out) {
+        List<String> chosen = targets != null ? targets : config.defaultLoraTargets();
+        LoraConfig lora = LoraConfig.builder().setR(r).optTargetModules(chosen).build();
+        LoraSizes sizes = config.loraSizes(lora);
         if (sizes.adaptedLayers() == 0) {
-            throw new InvalidInputException("--targets " + targets + " match no linear layer of the model");
+            throw new InvalidInputException("--targets " + chosen + " match no linear layer of the model");
         }
-        long base = LlamaSizes.baseParameters(config);
-        out.printf(Locale.ROOT, "model: llama, %d layers, hidden %d, vocab %d, %,d base parameters%n",
-                config.getNumHiddenLayers(), config.getHiddenSize(), config.getVocabSize(), base);
+        long base = config.baseParameters();
+        out.printf(Locale.ROOT, "model: %s, %s, %,d base parameters%n", config.modelType(), config.summary(), base);
         out.printf(Locale.ROOT, "LoRA r=%d on %s: %d layers, %,d trainable parameters (%.3f%% of base)%n",
-                r, String.join(",", targets), sizes.adaptedLayers(), sizes.trainableParameters(),
+                r, String.join(",", chosen), sizes.adaptedLayers(), sizes.trainableParameters(),
                 100.0 * sizes.trainableParameters() / base);
         out.printf(Locale.ROOT, "LoRA / LoRA-Pro efficient AdamW state: 2 x %,d values = %s fp32%n",
                 sizes.trainableParameters(), size(8 * sizes.trainableParameters()));
@@ -112,8 +111,8 @@ public final class InfoCommand implements Callable<Integer> {
         return String.format(Locale.ROOT, "%.1f KB", bytes / 1e3);
     }
 
-    private static void validate(LlamaConfig config, HfCheckpoint checkpoint) {
-        Map<String, Shape> expected = CheckpointLoader.expectedShapes(new LlamaForCausalLM(config));
+    private static void validate(ModelArchitecture config, HfCheckpoint checkpoint) {
+        Map<String, Shape> expected = CheckpointLoader.expectedShapes(config.newModel(checkpoint.names()));
         String where = checkpoint.directory().toString();
         for (Map.Entry<String, Shape> e : expected.entrySet()) {
             if (!checkpoint.contains(e.getKey())) {
@@ -127,7 +126,7 @@ public final class InfoCommand implements Callable<Integer> {
         }
         TreeSet<String> unexpected = new TreeSet<>(checkpoint.names());
         unexpected.removeAll(expected.keySet());
-        unexpected.removeIf(name -> name.endsWith(".rotary_emb.inv_freq"));
+        unexpected.removeIf(config.ignorableTensors());
         if (!unexpected.isEmpty()) {
             throw new CheckpointFormatException(where + ": unexpected tensor '" + unexpected.first() + "'");
         }

@@ -2,13 +2,14 @@ package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.lora.LoraInjector;
-import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.nn.ModuleTree;
 
 import picocli.CommandLine.Command;
@@ -53,11 +54,11 @@ public final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ModelFiles.config(model);
+        ModelArchitecture config = ModelFiles.config(model);
         new OutputDirectoryGuard("--out", out).protect("--model", model).protect("--adapter", adapter)
                 .requireReplaceable(overwrite);
         try (NDManager manager = NDManager.newBaseManager()) {
-            LlamaForCausalLM m = ModelFiles.load(model, manager, DataType.FLOAT32);
+            Block m = ModelFiles.load(config, model, manager, DataType.FLOAT32);
             ModelFiles.applyAdapter(m, adapter);
             LoraInjector.mergeAll(m);
             SafetensorsWriter writer = new SafetensorsWriter();

@@ -2,25 +2,23 @@ package ai.lorapro.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.TokenizerFit;
-import ai.lorapro.data.batch.Example;
-import ai.lorapro.data.jsonl.JsonlDataset;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.RegularFiles;
 import ai.lorapro.lora.LoraInjector;
-import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.models.ModelFamilies;
+import ai.lorapro.models.SpecialTokens;
+import ai.lorapro.tasks.DefaultTasks;
 import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.train.Finiteness;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Set;
 
 /** Loads what the commands share: the model's config and weights, its tokenizer, data files. */
 final class ModelFiles {
@@ -30,19 +28,34 @@ final class ModelFiles {
 
     private ModelFiles() {}
 
-    /** The model directory's config.json, checked before any weight is read. */
-    static LlamaConfig config(Path modelDir) {
-        Path file = modelDir.resolve("config.json");
+    /**
+     * The model directory's config.json, read by the family its {@code model_type} names, before
+     * any weight is read.
+     */
+    static ModelArchitecture config(Path modelDir) {
+        Path file = modelDir.resolve(ModelFamilies.CONFIG_FILE);
         RegularFiles.requireRegularIfPresent(file);
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException("--model: " + file + " does not exist");
         }
-        return LlamaConfig.fromJson(file);
+        return ModelFamilies.readConfig(file);
+    }
+
+    /**
+     * Whether training the model of {@code modelDir} without a task reads a directory (an
+     * image-folder root) rather than a file; false when its config cannot be read.
+     */
+    static boolean trainsOnDirectories(Path modelDir) {
+        try {
+            return DefaultTasks.taskName(config(modelDir).kind()).isPresent();
+        } catch (InvalidInputException e) {
+            return false;
+        }
     }
 
     /** The model's weights, sharded or not, in float32 or float16. */
-    static LlamaForCausalLM load(Path modelDir, NDManager manager, DataType frozenType) {
-        return LlamaForCausalLM.fromPretrained(modelDir, manager, frozenType);
+    static Block load(ModelArchitecture config, Path modelDir, NDManager manager, DataType frozenType) {
+        return config.load(modelDir, manager, frozenType);
     }
 
     /**
@@ -65,54 +78,38 @@ final class ModelFiles {
      *
      * @throws InvalidInputException naming both sizes
      */
-    static void checkFit(HfTokenizer tokenizer, LlamaConfig config) {
-        TokenizerFit.require(tokenizer, config.getVocabSize());
+    static void checkFit(HfTokenizer tokenizer, ModelArchitecture config) {
+        TokenizerFit.require(tokenizer, config.vocabSize());
     }
 
     /**
      * Refuses a generation longer than the model's positions: the prompt's tokens plus {@code
-     * maxNewTokens} must fit {@code max_position_embeddings} (which also bounds what generation
-     * allocates).
+     * maxNewTokens} must fit its {@link ModelArchitecture#maxPositions()} (which also bounds what
+     * generation allocates).
      *
      * @throws InvalidInputException naming the option and the numbers
      */
-    static void checkGenerationLength(int promptTokens, int maxNewTokens, LlamaConfig config) {
-        if ((long) promptTokens + maxNewTokens > config.getMaxPositionEmbeddings()) {
+    static void checkGenerationLength(int promptTokens, int maxNewTokens, ModelArchitecture config) {
+        if ((long) promptTokens + maxNewTokens > config.maxPositions()) {
             throw new InvalidInputException("--max-new-tokens " + maxNewTokens + " with a prompt of " + promptTokens
-                    + " tokens exceeds the model's max_position_embeddings " + config.getMaxPositionEmbeddings());
+                    + " tokens exceeds the model's " + config.maxPositions() + " positions");
         }
     }
 
+    /** The special tokens: the tokenizer's where it has them, else the config's. */
+    static SpecialTokens specialTokens(HfTokenizer tokenizer, ModelArchitecture config) {
+        return config.specialTokens().overriddenBy(tokenizer.bosId(), tokenizer.eosId(), tokenizer.padId());
+    }
+
     /** The text encoder: the tokenizer's ids, BOS/EOS/PAD from the tokenizer or else the config. */
-    static TextEncoder encoder(HfTokenizer tokenizer, LlamaConfig config) {
-        long bos = tokenizer.bosId().orElse(config.getBosTokenId() != null ? config.getBosTokenId() : TextEncoder.NONE);
-        long eos = tokenizer.eosId().orElse(
-                config.getEosTokenIds().isEmpty() ? TextEncoder.NONE : config.getEosTokenIds().get(0));
-        long pad = tokenizer.padId().orElse(config.getPadTokenId() != null ? config.getPadTokenId() : TextEncoder.NONE);
-        return TextEncoder.withSpecialTokens(text -> tokenizer.encode(text, false), bos, eos, pad);
-    }
-
-    /** The end-of-sequence ids generation stops at. */
-    static Set<Long> eosIds(HfTokenizer tokenizer, LlamaConfig config) {
-        Set<Long> ids = new HashSet<>();
-        config.getEosTokenIds().forEach(id -> ids.add(id.longValue()));
-        tokenizer.eosId().ifPresent(ids::add);
-        return ids;
-    }
-
-    /** The examples of a JSON-lines file. */
-    static List<Example> examples(Path file, TextEncoder encoder, int maxLength, boolean skipBadLines) {
-        return JsonlDataset.builder()
-                .setFile(file)
-                .setEncoder(encoder)
-                .optMaxLength(maxLength)
-                .optSkipBadLines(skipBadLines)
-                .build()
-                .examples();
+    static TextEncoder encoder(HfTokenizer tokenizer, ModelArchitecture config) {
+        SpecialTokens tokens = specialTokens(tokenizer, config);
+        return TextEncoder.withSpecialTokens(text -> tokenizer.encode(text, false), tokens.bos(), tokens.firstEos(),
+                tokens.pad());
     }
 
     /** Adds the adapter at {@code adapterDir} to {@code model} (PEFT format). */
-    static void applyAdapter(LlamaForCausalLM model, Path adapterDir) {
+    static void applyAdapter(Block model, Path adapterDir) {
         if (!Files.isDirectory(adapterDir)) {
             throw new InvalidInputException("--adapter: " + adapterDir + " is not a directory");
         }

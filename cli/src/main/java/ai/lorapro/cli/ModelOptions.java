@@ -3,9 +3,9 @@ package ai.lorapro.cli;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
 import ai.lorapro.data.HfTokenizer;
-import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Devices;
 
@@ -33,13 +33,13 @@ final class ModelOptions {
         return Devices.resolve(DeviceChoice.fromCliName(device));
     }
 
-    /** The model's configuration. */
-    LlamaConfig config() {
+    /** The model's configuration, read by its family. */
+    ModelArchitecture config() {
         return ModelFiles.config(model);
     }
 
     /** The tokenizer, checked to fit the model's vocabulary. */
-    HfTokenizer tokenizer(LlamaConfig config) {
+    HfTokenizer tokenizer(ModelArchitecture config) {
         HfTokenizer tok = ModelFiles.tokenizer(model, tokenizer);
         try {
             ModelFiles.checkFit(tok, config);
@@ -51,8 +51,8 @@ final class ModelOptions {
     }
 
     /** The model on {@code manager}, with the adapter applied when one was given. */
-    LlamaForCausalLM load(NDManager manager) {
-        LlamaForCausalLM m = ModelFiles.load(model, manager, DataType.FLOAT32);
+    Block load(ModelArchitecture config, NDManager manager) {
+        Block m = ModelFiles.load(config, model, manager, DataType.FLOAT32);
         if (adapter != null) {
             ModelFiles.applyAdapter(m, adapter);
         }

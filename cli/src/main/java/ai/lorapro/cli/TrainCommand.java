@@ -220,11 +220,7 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainJob job = toJob();
         try (RunDirectory run = RunDirectory.claim(job.config().getOutputDir(), resume != null, overwrite)) {
-            if (task != null) {
-                TaskLauncher.train(task, job, spec.commandLine().getOut());
-            } else {
-                launcher.launch(job);
-            }
+            launcher.launch(job);
             run.completed();
         }
         writePlot(job.config().getOutputDir());
@@ -258,7 +254,7 @@ public final class TrainCommand implements Callable<Integer> {
             if (evalFile == null && GlueFiles.hasDev(data, glue)) {
                 evalFile = GlueFiles.dev(data, glue);
             }
-        } else {
+        } else if (task != null || !Files.isDirectory(data) || !ModelFiles.trainsOnDirectories(model)) {
             requireFile(data, "--data");
         }
         if (evalData != null) {
@@ -303,7 +299,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .optAllowedResumeChanges(allowedResumeChanges)
                 .setOutputDir(outputDir)
                 .build();
-        return new TrainJob(config, model, trainFile, evalFile, tokenizer, resume, skipBadLines);
+        return new TrainJob(config, model, trainFile, evalFile, tokenizer, resume, skipBadLines, task);
     }
 
     private static XMode parseXMode(String name) {

@@ -11,14 +11,16 @@ import java.util.Objects;
  *
  * @param config the validated run settings, including the output directory
  * @param modelDir the Hugging Face model directory (config.json, *.safetensors)
- * @param dataFile the JSON-lines training data
+ * @param dataFile the training data: JSON lines, a task's file, or an image-folder root
  * @param evalDataFile the JSON-lines evaluation data, or {@code null}
  * @param tokenizerFile a tokenizer.json overriding the model directory's, or {@code null}
  * @param resumeDir a checkpoint directory to resume from, or {@code null}
  * @param skipBadLines skip and count malformed data lines instead of failing
+ * @param task one of the paper's tasks ({@code --task}), or {@code null} for the model family's
+ *     default
  */
 public record TrainJob(TrainConfig config, Path modelDir, Path dataFile, Path evalDataFile,
-        Path tokenizerFile, Path resumeDir, boolean skipBadLines) {
+        Path tokenizerFile, Path resumeDir, boolean skipBadLines, String task) {
 
     /** Checks the required parts are present. */
     public TrainJob {

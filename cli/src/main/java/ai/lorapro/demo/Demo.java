@@ -5,7 +5,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.lorapro.cli.Prompts;
+import ai.lorapro.models.common.Prompts;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.PeftAdapter;

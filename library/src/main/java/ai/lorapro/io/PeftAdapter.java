@@ -34,7 +34,8 @@ import java.util.regex.PatternSyntaxException;
 /**
  * Reads and writes LoRA adapters in the Hugging Face PEFT layout: {@code adapter_config.json} and
  * {@code adapter_model.safetensors} with keys {@code base_model.model.<module>.lora_A.weight} [r,
- * in] and {@code .lora_B.weight} [out, r]. Adapters saved here load with {@code
+ * in] and {@code .lora_B.weight} [out, r], plus the modules trained beside the adapters (a
+ * classification head) as PEFT's {@code modules_to_save} ({@link PeftModulesToSave}). Adapters saved here load with {@code
  * PeftModel.from_pretrained}, and PEFT adapters load here, as long as they use plain LoRA.
  */
 public final class PeftAdapter {
@@ -74,7 +75,10 @@ public final class PeftAdapter {
             writer.add(key + ".lora_A.weight", layer.getLoraA().getArray());
             writer.add(key + ".lora_B.weight", layer.getLoraB().getArray());
         }
+        Map<String, Parameter> trained = PeftModulesToSave.trained(model);
+        trained.forEach((key, p) -> writer.add(key, p.getArray()));
         JsonObject json = configJson(model, adapted, config, baseModelNameOrPath, taskType);
+        json.add("modules_to_save", PeftModulesToSave.configValue(trained));
         String text = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create().toJson(json);
         writer.write(adapterDir.resolve(WEIGHTS_NAME));
         AtomicFiles.writeString(adapterDir.resolve(CONFIG_NAME), text + "\n");
@@ -202,7 +206,7 @@ public final class PeftAdapter {
      * @throws CheckpointFormatException if the file is missing, malformed or a field has the wrong
      *     type
      * @throws InvalidInputException if it asks for something that changes the maths and that we do
-     *     not implement (DoRA, per-module ranks, fan-in-fan-out, bias training, modules to save,
+     *     not implement (DoRA, per-module ranks, fan-in-fan-out, bias training,
      *     ...), naming the field
      */
     public static LoraConfig readConfig(Path adapterDir) {
@@ -219,7 +223,6 @@ public final class PeftAdapter {
         c.requireFalse("use_qalora");
         c.requireEmpty("rank_pattern");
         c.requireEmpty("alpha_pattern");
-        c.requireEmpty("modules_to_save");
         c.requireEmpty("layers_to_transform");
         c.requireEmpty("layer_replication");
         c.requireEmpty("exclude_modules");
@@ -312,13 +315,18 @@ public final class PeftAdapter {
                         "load or initialize the model's weights before its adapter: " + e.getKey() + " has no arrays");
             }
         }
+        Path configFile = adapterDir.resolve(CONFIG_NAME);
+        Map<String, Parameter> saved = PeftModulesToSave.select(model,
+                PeftModulesToSave.read(configFile, JsonFiles.readObject(configFile)), configFile);
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
-            Map<String, String[]> keys = matchKeys(file, model, adapted, config);
+            Map<String, String[]> keys = matchKeys(file, model, adapted, config, saved.keySet());
+            PeftModulesToSave.check(file, saved);
             for (Map.Entry<String, String[]> e : keys.entrySet()) {
                 LoraLinear layer = adapted.get(e.getKey());
                 assign(file, e.getValue()[0], layer.getLoraA());
                 assign(file, e.getValue()[1], layer.getLoraB());
             }
+            saved.forEach((key, p) -> assign(file, key, p));
         }
         return new ArrayList<>(adapted.keySet());
     }
@@ -328,11 +336,14 @@ public final class PeftAdapter {
      * keys.
      */
     private static Map<String, String[]> matchKeys(
-            SafetensorsFile file, Block model, Map<String, LoraLinear> adapted, LoraConfig config) {
+            SafetensorsFile file, Block model, Map<String, LoraLinear> adapted, LoraConfig config, Set<String> saved) {
         Path path = file.path();
         Map<String, Block> modules = ModuleTree.namedModules(model);
         Map<String, String[]> keys = new LinkedHashMap<>();
         for (String key : file.names()) {
+            if (saved.contains(key)) {
+                continue;
+            }
             Matcher m = key.startsWith(KEY_PREFIX) ? KEY.matcher(key.substring(KEY_PREFIX.length())) : null;
             if (m == null || !m.matches()) {
                 throw new CheckpointFormatException(path + ": unexpected key '" + key + "' (not a LoRA A/B weight)");
@@ -397,7 +408,7 @@ public final class PeftAdapter {
         }
     }
 
-    private static void assign(SafetensorsFile file, String key, Parameter parameter) {
+    static void assign(SafetensorsFile file, String key, Parameter parameter) {
         NDArray target = parameter.getArray();
         NDManager manager = target.getManager();
         NDArray value = file.load(manager, key, target.getDataType());

@@ -1,5 +1,7 @@
 package ai.lorapro.lora;
 
+import ai.lorapro.nn.ModuleTree;
+
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -147,7 +149,7 @@ public final class LoraConfig {
             return !isOutputHead;
         }
         for (String name : targetModules) {
-            if (modulePath.equals(name) || modulePath.endsWith("." + name)) {
+            if (ModuleTree.isNamed(modulePath, name)) {
                 return true;
             }
         }

@@ -83,9 +83,4 @@ public final class LoraInjector {
     public static void mergeAll(Block root) {
         adaptedLayers(root).values().forEach(LoraLinear::merge);
     }
-
-    /** Undoes {@link #mergeAll(Block)} exactly. */
-    public static void unmergeAll(Block root) {
-        adaptedLayers(root).values().forEach(LoraLinear::unmerge);
-    }
 }

@@ -12,6 +12,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.Sampling;
 import ai.lorapro.nn.Scalars;
 
 import java.util.SplittableRandom;
@@ -214,9 +215,7 @@ public final class LoraLinear extends HfBlock {
     private static float[] gaussian(SplittableRandom rng, int n, double std) {
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {
-            double u1 = rng.nextDouble();
-            double u2 = rng.nextDouble();
-            out[i] = (float) (Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2) * std);
+            out[i] = (float) (Sampling.gaussian(rng) * std);
         }
         return out;
     }

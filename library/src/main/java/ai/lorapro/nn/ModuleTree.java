@@ -55,4 +55,12 @@ public final class ModuleTree {
         }
         return name.isEmpty() ? prefix : prefix + "." + name;
     }
+
+    /**
+     * Whether the module at dotted {@code path} is named {@code name} as PEFT matches module names
+     * ({@code target_modules}, {@code modules_to_save}): the whole path, or its last segments.
+     */
+    public static boolean isNamed(String path, String name) {
+        return path.equals(name) || path.endsWith("." + name);
+    }
 }

@@ -60,15 +60,4 @@ final class AdamMoments {
         updateMoments(m, v, scratch.muli(1 - beta1), beta1, beta2);
         return direction(m, v, step, beta2, eps).muli(biasScale(step, beta1, beta2));
     }
-
-    /**
-     * The decoupled weight-decay step w <- w - lr (u + wd w), in place, with w taken before the
-     * step. {@code update} is scaled in place, so the caller must own it.
-     */
-    static void apply(NDArray weight, NDArray update, double learningRate, double weightDecay) {
-        if (weightDecay != 0) {
-            weight.muli(1 - learningRate * weightDecay);
-        }
-        weight.subi(update.muli(learningRate));
-    }
 }

@@ -35,7 +35,7 @@ public abstract class AdamOptimizer extends LoraProOptimizer {
         // the moments live with the weight: the gradient may belong to a short-lived manager
         NDArray u = AdamMoments.direction(
                 state(name + ".exp_avg", weight), state(name + ".exp_avg_sq", weight), scratch, step, beta1, beta2, eps);
-        AdamMoments.apply(weight, u, learningRate, getWeightDecay());
+        DecoupledStep.apply(weight, u, learningRate, getWeightDecay());
     }
 
     /**

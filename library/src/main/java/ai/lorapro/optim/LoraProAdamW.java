@@ -130,8 +130,8 @@ public final class LoraProAdamW extends AdamOptimizer {
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
             requireFiniteResult("the adjusted Adam direction", adjusted);
-            AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());
-            AdamMoments.apply(b, adjusted.get(1), learningRate, getWeightDecay());
+            DecoupledStep.apply(a, adjusted.get(0), learningRate, getWeightDecay());
+            DecoupledStep.apply(b, adjusted.get(1), learningRate, getWeightDecay());
         } else {
             adjusted = LoraProMath.adjustedGradients(a, b, gradA, gradB, s, getDelta(), getXMode());
             requireFiniteResult("the adjusted gradient", adjusted);

@@ -29,20 +29,6 @@ public final class LoraProMath {
     private LoraProMath() {}
 
     /**
-     * The LoRA gradients (gA, gB) = (s B^T g, s g A^T) of a full gradient {@code g} (m x n).
-     *
-     * @return new arrays (gA [r, n], gB [m, r])
-     */
-    public static NDList loraGradients(NDArray g, NDArray a, NDArray b, double scaling) {
-        try (NDArray bt = b.transpose();
-                NDArray at = a.transpose()) {
-            NDArray gradA = bt.matMul(g).muli(scaling);
-            NDArray gradB = g.matMul(at).muli(scaling);
-            return new NDList(gradA, gradB);
-        }
-    }
-
-    /**
      * The LoRA-Pro adjusted gradients (gA*, gB*).
      *
      * @param a A (r x n)

@@ -6,12 +6,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.nn.Gradients;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -122,20 +121,40 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
         return skippedSteps;
     }
 
-    /** {@inheritDoc} */
+    /**
+     * DJL's entry point, a thin adapter for users who drive this optimizer from their own {@code
+     * Trainer}: takes the learning rate from the tracker at this parameter's update count, steps,
+     * and zeroes the gradient.
+     */
     @Override
     public void update(String parameterId, NDArray weight, NDArray grad) {
-        try (NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
+        try {
             if (copies.isFurtherCopy(parameterId, weight)) {
-                // another device's copy of a parameter: it takes the first copy's new value
+                // another device's copy of a parameter (DJL's parameter server calls once per copy): it takes
+                // the first copy's new value, and DJL's update count advances once per iteration
                 copies.follow(parameterId, weight);
                 return;
             }
-            int count = updateCount(parameterId);
-            float learningRate = learningRateTracker.getNewValue(parameterId, count);
+            update(parameterId, weight, grad, learningRateTracker.getNewValue(parameterId, updateCount(parameterId)));
+        } finally {
+            Gradients.zero(weight);
+        }
+    }
+
+    /**
+     * Steps one parameter at a learning rate the caller computed (the training engine computes it
+     * once per global step). A LoRA factor waits for its partner. The gradient is left as it is.
+     *
+     * @param parameterId the parameter's id
+     * @param weight the parameter, updated in place
+     * @param grad its gradient
+     * @param learningRate the learning rate of this step
+     */
+    public void update(String parameterId, NDArray weight, NDArray grad, float learningRate) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             if (!Float.isFinite(learningRate)) {
-                throw new IllegalStateException("learning rate is " + learningRate + " at update " + count);
+                throw new IllegalStateException("learning rate is " + learningRate + " for " + parameterId);
             }
             beginRoundIfNew(parameterId);
             PairSlot slot = slotsByParameterId.get(parameterId);
@@ -148,8 +167,6 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
             } else {
                 slot.arrive(parameterId, weight, gradient, learningRate);
             }
-        } finally {
-            zeroGradient(weight);
         }
     }
 
@@ -228,17 +245,6 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
 
         NonFiniteResult(String message) {
             super(message, null, false, false);
-        }
-    }
-
-    /** Zeroes the gradient the engine accumulated into {@code weight}. */
-    static void zeroGradient(NDArray weight) {
-        if (weight instanceof PtNDArray) {
-            JniUtils.zeroGrad((PtNDArray) weight);
-        } else if (weight.hasGradient()) {
-            try (NDArray g = weight.getGradient()) {
-                g.subi(g);
-            }
         }
     }
 

@@ -32,13 +32,13 @@ public final class LoraProSgd extends LoraProOptimizer {
         NDList adjusted =
                 LoraProMath.adjustedGradients(a, b, gradA, gradB, pair.getScaling(), getDelta(), getXMode());
         requireFiniteResult("the adjusted gradient", adjusted);
-        AdamMoments.apply(a, adjusted.get(0), learningRate, getWeightDecay());
-        AdamMoments.apply(b, adjusted.get(1), learningRate, getWeightDecay());
+        DecoupledStep.apply(a, adjusted.get(0), learningRate, getWeightDecay());
+        DecoupledStep.apply(b, adjusted.get(1), learningRate, getWeightDecay());
     }
 
     @Override
     void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
-        AdamMoments.apply(weight, grad.duplicate(), learningRate, getWeightDecay());
+        DecoupledStep.apply(weight, grad.duplicate(), learningRate, getWeightDecay());
     }
 
     /** Builds a {@link LoraProSgd}. */

@@ -2,11 +2,10 @@ package ai.lorapro.tasks;
 
 import ai.djl.ndarray.NDManager;
 import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.models.t5.T5Family;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
-import ai.lorapro.models.t5.T5GreedyDecoder;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -20,7 +19,7 @@ public final class T5TextGenerator implements TextGenerator {
     private final HfTokenizer tokenizer;
     private final NDManager manager;
     private final Seq2SeqExamples sources;
-    private final T5GreedyDecoder decoder;
+    private final int maxNewTokens;
     private final int batchSize;
 
     /**
@@ -42,30 +41,23 @@ public final class T5TextGenerator implements TextGenerator {
         this.tokenizer = tokenizer;
         this.manager = manager;
         this.sources = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, false), maxSourceLength, maxNewTokens);
-        this.decoder = new T5GreedyDecoder(maxNewTokens, true);
+        if (maxNewTokens < 1) {
+            throw new IllegalArgumentException("max new tokens must be positive, got " + maxNewTokens);
+        }
+        this.maxNewTokens = maxNewTokens;
         this.batchSize = batchSize;
     }
 
     @Override
     public List<String> generate(List<String> prompts) {
         List<String> out = new ArrayList<>();
-        long pad = model.getConfig().getPadTokenId();
         for (int start = 0; start < prompts.size(); start += batchSize) {
             List<String> chunk = prompts.subList(start, Math.min(prompts.size(), start + batchSize));
-            long[][] ids = new long[chunk.size()][];
-            int longest = 0;
-            for (int i = 0; i < ids.length; i++) {
-                ids[i] = sources.source(chunk.get(i));
-                longest = Math.max(longest, ids[i].length);
+            List<long[]> ids = new ArrayList<>();
+            for (String prompt : chunk) {
+                ids.add(sources.source(prompt));
             }
-            long[][] padded = new long[ids.length][longest];
-            long[][] mask = new long[ids.length][longest];
-            for (int i = 0; i < ids.length; i++) {
-                Arrays.fill(padded[i], pad);
-                System.arraycopy(ids[i], 0, padded[i], 0, ids[i].length);
-                Arrays.fill(mask[i], 0, ids[i].length, 1);
-            }
-            for (long[] tokens : decoder.generate(model, manager, padded, mask)) {
+            for (long[] tokens : T5Family.decode(model, manager, ids, maxNewTokens)) {
                 out.add(tokenizer.decode(tokens, true).strip());
             }
         }

@@ -11,7 +11,7 @@ import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.clip.ClipModel;
 import ai.lorapro.models.common.ConfigJson;
-import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.tasks.eval.Gsm8kEvaluation;
 import ai.lorapro.tasks.eval.Gsm8kProblem;
@@ -140,7 +140,8 @@ public final class TaskEvaluator {
         Records<GlueExample> records = GlueReader.read(task, data, bad());
         List<GlueExample> examples = settings.limited(records.records());
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
-            T5ForConditionalGeneration model = T5ForConditionalGeneration.fromPretrained(modelDir, manager);
+            T5ForConditionalGeneration model = TaskModels.load(modelDir, manager, DataType.FLOAT32,
+                    T5ForConditionalGeneration.class, task.cliName());
             applyAdapter(model);
             int maxLabelTokens = maxLabelTokens(task, tokenizer);
             TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, settings.maxInputLength(),
@@ -159,14 +160,16 @@ public final class TaskEvaluator {
         return longest + 2;
     }
 
-    private CausalLmTextGenerator llamaGenerator(LlamaForCausalLM model, HfTokenizer tokenizer, NDManager manager) {
+    private CausalLmTextGenerator llamaGenerator(CausalLanguageModel model, HfTokenizer tokenizer,
+            NDManager manager) {
         return new CausalLmTextGenerator(model, tokenizer, manager,
                 CausalLmTextGenerator.greedy(tokenizer, settings.maxNewTokens()), settings.maxInputLength(),
                 settings.batchSize());
     }
 
-    private LlamaForCausalLM llama(NDManager manager) {
-        LlamaForCausalLM model = LlamaForCausalLM.fromPretrained(modelDir, manager, DataType.FLOAT32);
+    private CausalLanguageModel llama(NDManager manager, String task) {
+        CausalLanguageModel model = TaskModels.load(modelDir, manager, DataType.FLOAT32, CausalLanguageModel.class,
+                task);
         applyAdapter(model);
         return model;
     }
@@ -174,7 +177,7 @@ public final class TaskEvaluator {
     private Map<String, Object> gsm8k(Path data, Path outDir) {
         Records<Gsm8kProblem> records = Gsm8kEvaluation.read(data, bad());
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
-            LlamaForCausalLM model = llama(manager);
+            CausalLanguageModel model = llama(manager, "gsm8k");
             return Gsm8kEvaluation.evaluate(settings.limited(records.records()), llamaGenerator(model, tokenizer, manager))
                     .write(outDir, Map.of("skipped", records.skipped()));
         }
@@ -183,7 +186,7 @@ public final class TaskEvaluator {
     private Map<String, Object> humanEval(Path data, Path outDir) {
         Records<HumanEvalProblem> records = HumanEvalEvaluation.read(data, bad());
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
-            LlamaForCausalLM model = llama(manager);
+            CausalLanguageModel model = llama(manager, "humaneval");
             Optional<PythonRunner> python = allowCodeExecution ? PythonRunner.find(HUMANEVAL_TIMEOUT) : Optional.empty();
             return HumanEvalEvaluation.evaluate(settings.limited(records.records()),
                     llamaGenerator(model, tokenizer, manager), python,
@@ -195,7 +198,7 @@ public final class TaskEvaluator {
         Records<MtBenchQuestion> records = MtBenchAnswers.read(data, bad());
         List<MtBenchQuestion> questions = settings.limited(records.records());
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
-            LlamaForCausalLM model = llama(manager);
+            CausalLanguageModel model = llama(manager, "mt-bench");
             List<List<String>> answers = MtBenchAnswers.answer(questions, llamaGenerator(model, tokenizer, manager));
             Path answerFile = outDir.resolve(settings.modelId() + ".jsonl");
             MtBenchAnswers.write(answerFile, settings.modelId(), questions, answers);
@@ -218,7 +221,8 @@ public final class TaskEvaluator {
         List<String> classes = ImageFolder.classesOf(Files.isDirectory(train) ? train : test);
         ImageFolder split = ImageFolder.scan(test, classes, bad());
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
-            ClipModel clip = ClipModel.fromPretrained(modelDir, manager);
+            ClipModel clip = TaskModels.load(modelDir, manager, DataType.FLOAT32, ClipModel.class,
+                    TaskTrainer.IMAGE_FOLDER);
             ClipImageClassifier classifier = ClipImageClassifier.zeroShot(
                     clip, prompt -> tokenizer.encode(prompt, true), ImageFolder.promptNames(classes), manager);
             applyAdapter(classifier);

@@ -10,7 +10,8 @@ import ai.lorapro.data.jsonl.TextRecord;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.clip.ClipModel;
-import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.ModelFamilies;
+import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.tasks.glue.GlueEvaluation;
 import ai.lorapro.tasks.glue.GlueExample;
@@ -30,6 +31,7 @@ import ai.lorapro.train.TrainingEngine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -51,9 +53,14 @@ import java.util.function.Function;
  */
 public final class TaskTrainer {
 
+    /** The name of the image-classification task. */
+    public static final String IMAGE_FOLDER = "image-folder";
+
+    /** How each named task trains, by its command-line name. */
+    private static final Map<String, Recipe> RECIPES = recipes();
+
     /** The training task names, as on the command line. */
-    public static final List<String> TASKS = List.of("glue-sst2", "glue-mnli", "glue-cola", "glue-qnli", "glue-mrpc",
-            "metamath", "codefeedback", "wizardlm", "image-folder");
+    public static final List<String> TASKS = List.copyOf(RECIPES.keySet());
 
     /** The evaluation outputs' directory inside the run's output directory. */
     public static final String EVAL_DIR = "eval";
@@ -83,18 +90,30 @@ public final class TaskTrainer {
      * @throws InvalidInputException for an unknown task or unusable model or data files
      */
     public static Result train(String task, TrainConfig config, TaskTrainInputs inputs) {
-        String name = task.toLowerCase(Locale.ROOT);
-        if (name.startsWith("glue-")) {
-            return glue(GlueTask.fromName(name), config, inputs);
+        Recipe recipe = RECIPES.get(task.toLowerCase(Locale.ROOT));
+        if (recipe == null) {
+            throw new InvalidInputException("unknown training task \"" + task + "\" (expected one of "
+                    + String.join(", ", TASKS) + ")");
         }
-        if (name.equals("image-folder")) {
-            return imageFolder(config, inputs);
+        return recipe.train(config, inputs);
+    }
+
+    /** Trains one named task. */
+    @FunctionalInterface
+    private interface Recipe {
+        Result train(TrainConfig config, TaskTrainInputs inputs);
+    }
+
+    private static Map<String, Recipe> recipes() {
+        Map<String, Recipe> recipes = new LinkedHashMap<>();
+        for (GlueTask glue : GlueTask.values()) {
+            recipes.put(glue.cliName(), (config, inputs) -> glue(glue, config, inputs));
         }
-        if (name.equals("metamath") || name.equals("codefeedback") || name.equals("wizardlm")) {
-            return instruction(InstructionFormat.fromName(name), config, inputs);
+        for (InstructionFormat format : InstructionFormat.values()) {
+            recipes.put(format.cliName(), (config, inputs) -> instruction(format, config, inputs));
         }
-        throw new InvalidInputException("unknown training task \"" + task + "\" (expected one of "
-                + String.join(", ", TASKS) + ")");
+        recipes.put(IMAGE_FOLDER, TaskTrainer::imageFolder);
+        return recipes;
     }
 
     private static HfTokenizer tokenizer(TaskTrainInputs inputs) {
@@ -138,8 +157,8 @@ public final class TaskTrainer {
         Records<GlueExample> dev = inputs.evalData() == null ? null : GlueReader.read(task, inputs.evalData(), bad);
         try (HfTokenizer tokenizer = tokenizer(inputs);
                 NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
-            T5ForConditionalGeneration model =
-                    T5ForConditionalGeneration.fromPretrained(inputs.modelDir(), manager, frozenType(config));
+            T5ForConditionalGeneration model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
+                    T5ForConditionalGeneration.class, task.cliName());
             checkVocabulary(tokenizer, model.getConfig().getVocabSize(), inputs.modelDir());
             Seq2SeqExamples encoder = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, false),
                     config.getMaxSeqLength(), MAX_TARGET_TOKENS);
@@ -165,8 +184,9 @@ public final class TaskTrainer {
                 : InstructionReader.read(format, inputs.evalData(), false, bad);
         try (HfTokenizer tokenizer = tokenizer(inputs);
                 NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
-            LlamaForCausalLM model = LlamaForCausalLM.fromPretrained(inputs.modelDir(), manager, frozenType(config));
-            checkVocabulary(tokenizer, model.getConfig().getVocabSize(), inputs.modelDir());
+            CausalLanguageModel model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
+                    CausalLanguageModel.class, format.cliName());
+            checkVocabulary(tokenizer, ModelFamilies.readModelDir(inputs.modelDir()).vocabSize(), inputs.modelDir());
             TextEncoder encoder = TaskTokenizers.encoder(tokenizer, true);
             List<Example> trainExamples = InstructionReader.examples(train.records(), encoder, config.getMaxSeqLength());
             List<Example> evalExamples = eval == null ? List.of()
@@ -186,7 +206,8 @@ public final class TaskTrainer {
         ImageFolder test = Files.isDirectory(testDir) ? ImageFolder.scan(testDir, classes, bad) : null;
         try (HfTokenizer tokenizer = tokenizer(inputs);
                 NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
-            ClipModel clip = ClipModel.fromPretrained(inputs.modelDir(), manager, frozenType(config));
+            ClipModel clip = TaskModels.load(inputs.modelDir(), manager, frozenType(config), ClipModel.class,
+                    IMAGE_FOLDER);
             checkVocabulary(tokenizer, clip.getConfig().getText().vocabSize(), inputs.modelDir());
             Function<String, long[]> prompts = prompt -> tokenizer.encode(prompt, true);
             ClipImageClassifier classifier =

@@ -1,10 +1,13 @@
 package ai.lorapro.train;
 
+import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.common.LoraSizes;
 import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaSizes;
+import ai.lorapro.models.llama.LlamaFamily;
+import ai.lorapro.models.llama.LlamaForCausalLM;
 
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * What a training run holds in memory at its steady state, estimated from the model's and the
@@ -42,16 +45,30 @@ public record MemoryEstimate(long baseWeightBytes, long adapterBytes, long gradi
     }
 
     /**
+     * The estimate for training {@code model} as {@code run} says, for the families whose activations it
+     * knows how to count (Llama); empty for the others.
+     *
+     * @param model the model's architecture
+     * @param run the run's settings (method, adapters, micro-batch, sequence length, float16)
+     */
+    public static Optional<MemoryEstimate> of(ModelArchitecture model, TrainConfig run) {
+        return model instanceof LlamaFamily.Architecture
+                ? Optional.of(forLlama(((LlamaFamily.Architecture) model).config(), run))
+                : Optional.empty();
+    }
+
+    /**
      * The estimate for training a Llama model of {@code model} as {@code run} says.
      *
      * @param model the model's configuration
      * @param run the run's settings (method, adapters, micro-batch, sequence length, float16)
      */
     public static MemoryEstimate forLlama(LlamaConfig model, TrainConfig run) {
-        long baseValues = LlamaSizes.baseParameters(model);
+        LlamaFamily.Architecture architecture = new LlamaFamily.Architecture(model);
+        long baseValues = architecture.baseParameters();
         Method method = run.getMethod();
         boolean adapters = method.usesAdapters();
-        LoraSizes lora = adapters ? LlamaSizes.lora(model, run.toLoraConfig()) : new LoraSizes(0, 0, 0);
+        LoraSizes lora = adapters ? architecture.loraSizes(run.toLoraConfig()) : new LoraSizes(0, 0, 0);
         long trained = adapters ? lora.trainableParameters() : baseValues;
         long state;
         switch (method) {
@@ -82,7 +99,7 @@ public record MemoryEstimate(long baseWeightBytes, long adapterBytes, long gradi
         // the largest set of weights widened at once: one decoder layer's, or the output head's
         long widened = 0;
         long layerWeights = 0;
-        for (java.util.Map.Entry<String, long[]> e : LlamaSizes.linearShapes(c).entrySet()) {
+        for (java.util.Map.Entry<String, long[]> e : LoraSizes.linearShapes(new LlamaForCausalLM(c)).entrySet()) {
             long values = e.getValue()[0] * e.getValue()[1];
             if (e.getKey().startsWith("model.layers.0.")) {
                 layerWeights += values;

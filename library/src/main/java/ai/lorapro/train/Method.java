@@ -23,11 +23,6 @@ public enum Method {
         return this != FULL;
     }
 
-    /** Whether the method uses a LoRA-Pro optimizer. */
-    public boolean isLoraPro() {
-        return this == LORA_PRO || this == LORA_PRO_EFFICIENT || this == LORA_PRO_SGD;
-    }
-
     /**
      * The method with command-line name {@code name}.
      *

@@ -5,13 +5,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.DataPosition;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.batch.TrainBatches;
+import ai.lorapro.nn.Gradients;
 import ai.lorapro.optim.LoraProOptimizer;
 
 import org.slf4j.Logger;
@@ -29,7 +28,8 @@ import java.util.Objects;
 /**
  * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
  * cosine schedule, clipping by global norm, non-finite steps skipped, dynamic loss scaling with
- * fp16 frozen weights, evaluation, metrics, progress, checkpoints and exact resume.
+ * fp16 frozen weights. What runs beside the steps are {@link StepListener}s, each a small class:
+ * metrics, progress, evaluation and checkpoints (with the checks of an exact resume); the command line draws the loss plot from the metrics.
  *
  * <p>Each step runs in its own sub-manager of the model's manager, so every array it makes is freed
  * when the step ends. The engine's random generator is reseeded with {@code seed + step} before
@@ -67,7 +67,7 @@ public final class TrainingEngine implements AutoCloseable {
     private final EvalHook evalHook;
     private final String baseModel;
     private final Map<String, Parameter> trainable;
-    private final StepLearningRate learningRate;
+    private final WarmupCosineSchedule schedule;
     private final LoraProOptimizer optimizer;
     private final LossScaler scaler;
     private final String fingerprint;
@@ -93,14 +93,14 @@ public final class TrainingEngine implements AutoCloseable {
         MethodSetup.prepare(model, config);
         this.trainable = MethodSetup.trainableParameters(model);
         this.totalSteps = config.totalSteps(trainExamples.size());
-        WarmupCosineSchedule schedule = WarmupCosineSchedule.builder()
+        this.schedule = WarmupCosineSchedule.builder()
                 .setPeakLr(config.getLr())
                 .optMinLr(config.getMinLr())
                 .setTotalSteps(totalSteps)
                 .optWarmupRatio(config.getWarmupRatio())
                 .build();
-        this.learningRate = new StepLearningRate(schedule);
-        this.optimizer = MethodSetup.optimizer(model, config, learningRate);
+        // the engine hands each step's rate to the optimizer; the tracker serves DJL's update(...) only
+        this.optimizer = MethodSetup.optimizer(model, config, schedule);
         this.scaler = new LossScaler(config.isFp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
         this.fingerprint = DatasetFingerprint.of(trainExamples);
         this.identity = RunIdentity.of(model, config, fingerprint, totalSteps);
@@ -108,15 +108,8 @@ public final class TrainingEngine implements AutoCloseable {
         if (b.resumeDir != null) {
             identity.requireResumableFrom(b.resumeDir, RunIdentity.read(b.resumeDir), config.getAllowedResumeChanges());
             ResumeLimits.requireStepWithinRun(b.resumeDir, TrainerState.read(b.resumeDir).globalStep(), totalSteps);
-            TrainerState state = TrainingCheckpoint.restore(b.resumeDir, model, config.getMethod(), optimizer, manager);
-            if (!state.datasetFingerprint().equals(fingerprint)) {
-                throw new InvalidInputException("--resume " + b.resumeDir
-                        + ": the training data differs from the checkpoint's (fingerprint mismatch)");
-            }
-            if (state.seed() != config.getSeed()) {
-                throw new InvalidInputException("--resume " + b.resumeDir + ": checkpoint used --seed "
-                        + state.seed() + ", not " + config.getSeed());
-            }
+            TrainerState state = CheckpointListener.restore(b.resumeDir, model, config, optimizer, manager,
+                    fingerprint);
             globalStep = state.globalStep();
             skippedSteps = state.skippedSteps();
             start = state.position();
@@ -174,42 +167,36 @@ public final class TrainingEngine implements AutoCloseable {
         Path out = config.getOutputDir();
         Path metricsFile = out.resolve(METRICS_FILE);
         List<Double> losses = new ArrayList<>();
-        Map<String, Double> lastEval = Map.of();
-        Path checkpoint = null;
         long startNanos = System.nanoTime();
-        ProgressReporter progress = ProgressReporter.create(globalStep, totalSteps, config.getLogInterval());
         ParameterStore store = new ParameterStore(manager, false);
         // float16 base weights: recompute each layer in the backward pass rather than keep its widened weights
         StepRunner runner = new StepRunner(task, store, config.isFp16Frozen());
         try (MetricsWriter metrics = MetricsWriter.openAfter(metricsFile, globalStep)) {
+            EvaluationListener evaluation = new EvaluationListener(task, manager, evalExamples,
+                    config.getMicroBatch(), padId, evalHook, config.getEvalInterval(), metrics);
+            CheckpointListener checkpoints = new CheckpointListener(this::saveCheckpoint,
+                    config.getCheckpointInterval());
+            List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics),
+                    new ProgressListener(ProgressReporter.create(globalStep, totalSteps, config.getLogInterval())),
+                    evaluation, checkpoints));
             while (globalStep < end) {
-                double loss = step(runner, metrics, progress);
-                losses.add(loss);
-                boolean last = globalStep == end;
-                if (!last && config.getEvalInterval() > 0 && globalStep % config.getEvalInterval() == 0) {
-                    lastEval = evaluate(metrics);
-                }
-                if (!last && config.getCheckpointInterval() > 0
-                        && globalStep % config.getCheckpointInterval() == 0) {
-                    checkpoint = saveCheckpoint();
-                }
+                StepListener.StepRecord record = step(runner, end);
+                losses.add(record.loss());
+                listeners.forEach(l -> l.afterStep(record));
             }
-            progress.finish();
-            lastEval = evaluate(metrics);
-            checkpoint = saveCheckpoint();
+            listeners.forEach(l -> l.afterRun(globalStep));
+            double seconds = (System.nanoTime() - startNanos) / 1e9;
+            double[] lossArray = losses.stream().mapToDouble(Double::doubleValue).toArray();
+            double finalLoss = lossArray.length > 0 ? lossArray[lossArray.length - 1] : Double.NaN;
+            return new TrainResult(globalStep, finalLoss, lossArray, evaluation.last(), skippedSteps,
+                    MethodSetup.trainableCount(task.model()), optimizer.stateBytes(), seconds, checkpoints.last());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + metricsFile, e);
         }
-        double seconds = (System.nanoTime() - startNanos) / 1e9;
-        double[] lossArray = losses.stream().mapToDouble(Double::doubleValue).toArray();
-        double finalLoss = lossArray.length > 0 ? lossArray[lossArray.length - 1] : Double.NaN;
-        return new TrainResult(globalStep, finalLoss, lossArray, lastEval, skippedSteps,
-                MethodSetup.trainableCount(task.model()), optimizer.stateBytes(), seconds, checkpoint);
     }
 
-    private double step(StepRunner runner, MetricsWriter metrics, ProgressReporter progress) {
-        learningRate.setCompletedSteps(globalStep);
-        float lr = learningRate.current();
+    private StepListener.StepRecord step(StepRunner runner, long end) {
+        float lr = schedule.valueAfter(globalStep);
         Engine.getInstance().setRandomSeed((int) (config.getSeed() + globalStep));
         long t0 = System.nanoTime();
         double position = epochsDone();
@@ -217,23 +204,22 @@ public final class TrainingEngine implements AutoCloseable {
         double norm;
         try (NDManager stepManager = manager.newSubManager()) {
             passes = runner.run(stepManager, batches.nextStep(), scaler.scale());
-            norm = applyGradients(passes.loss());
+            norm = applyGradients(passes.loss(), lr);
         }
         globalStep++;
         double seconds = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
-        double tokensPerSecond = passes.tokens() / seconds;
-        metrics.writeTrain(globalStep, position, passes.loss(), lr, norm, tokensPerSecond);
-        progress.update(globalStep, passes.loss(), lr, tokensPerSecond);
-        return passes.loss();
+        return new StepListener.StepRecord(globalStep, position, passes.loss(), lr, norm, passes.tokens() / seconds,
+                globalStep == end);
     }
 
     /**
-     * Unscales and clips the accumulated gradients and steps the optimizer, or skips the step
-     * (gradients zeroed, optimizer untouched) when the loss or the norm is not finite.
+     * Unscales and clips the accumulated gradients and steps the optimizer at {@code lr}, or skips
+     * the step (optimizer untouched) when the loss or the norm is not finite; either way the
+     * gradients are zeroed here, the one place that does it.
      *
      * @return the gradient norm before clipping
      */
-    private double applyGradients(double loss) {
+    private double applyGradients(double loss, float lr) {
         // gradient handles stay with their weights (optimizer state is created like them) and are
         // closed right after the update
         Map<String, NDArray> grads = new LinkedHashMap<>();
@@ -251,14 +237,11 @@ public final class TrainingEngine implements AutoCloseable {
                     : Double.NaN;
             if (Finiteness.isFinite(loss) && Finiteness.isFinite(norm)) {
                 for (Parameter p : trainable.values()) {
-                    optimizer.update(p.getId(), p.getArray(), grads.get(p.getId()));
+                    optimizer.update(p.getId(), p.getArray(), grads.get(p.getId()), lr);
                 }
                 scaler.onGoodStep();
             } else {
                 String culprit = firstNonFinite(grads);
-                for (Parameter p : trainable.values()) {
-                    zeroGradient(p.getArray());
-                }
                 skippedSteps++;
                 scaler.onOverflow();
                 LOGGER.warn("step {}: loss {} / gradient norm {} is not finite{}; step skipped ({} so far)",
@@ -266,6 +249,9 @@ public final class TrainingEngine implements AutoCloseable {
             }
             return norm;
         } finally {
+            for (Parameter p : trainable.values()) {
+                Gradients.zero(p.getArray());
+            }
             grads.values().forEach(NDArray::close);
         }
     }
@@ -280,34 +266,9 @@ public final class TrainingEngine implements AutoCloseable {
         return "";
     }
 
-    private static void zeroGradient(NDArray weight) {
-        if (weight instanceof PtNDArray) {
-            JniUtils.zeroGrad((PtNDArray) weight);
-        } else {
-            try (NDArray g = weight.getGradient()) {
-                g.subi(g);
-            }
-        }
-    }
-
     private double epochsDone() {
         DataPosition p = batches.position();
         return p.epoch() + (double) p.index() / trainExamples.size();
-    }
-
-    private Map<String, Double> evaluate(MetricsWriter metrics) {
-        Map<String, Double> result = new LinkedHashMap<>();
-        if (!evalExamples.isEmpty()) {
-            result.putAll(Evaluator.evaluate(task, manager, evalExamples, config.getMicroBatch(), padId));
-        }
-        if (evalHook != null) {
-            result.putAll(evalHook.evaluate(globalStep));
-        }
-        if (!result.isEmpty()) {
-            metrics.writeEval(globalStep, result);
-            LOGGER.info("step {}: eval {}", globalStep, result);
-        }
-        return result;
     }
 
     /** The directory of the checkpoint after {@code step}. */

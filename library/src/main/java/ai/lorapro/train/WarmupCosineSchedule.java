@@ -64,11 +64,6 @@ public final class WarmupCosineSchedule implements Tracker {
         return (float) (minLr + (peakLr - minLr) * 0.5 * (1.0 + Math.cos(Math.PI * progress)));
     }
 
-    /** The learning rate reached at the end of the warm-up. */
-    public float getPeakLr() {
-        return peakLr;
-    }
-
     /** The learning rate at and after the last step. */
     public float getMinLr() {
         return minLr;

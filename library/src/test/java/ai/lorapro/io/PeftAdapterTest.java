@@ -367,7 +367,6 @@ class PeftAdapterTest {
             {"bias", "all"},
             {"rank_pattern", "{\"q_proj\": 8}"},
             {"alpha_pattern", "{\"q_proj\": 16}"},
-            {"modules_to_save", "[\"lm_head\"]"},
             {"init_lora_weights", "pissa"},
             {"peft_type", "IA3"},
         };
@@ -389,6 +388,18 @@ class PeftAdapterTest {
             assertThrows(InvalidInputException.class, () -> PeftAdapter.load(dir, newModel()));
             deleteTree(dir);
         }
+    }
+
+    @Test
+    void modulesToSaveMustNameModulesOfTheModelAndBeInTheFile() throws IOException {
+        Path dir = savedAdapter();
+        editConfig(dir, o -> o.add("modules_to_save", JsonParser.parseString("[\"no_such_head\"]")));
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                () -> PeftAdapter.load(dir, newModel()));
+        assertTrue(e.getMessage().contains("modules_to_save names 'no_such_head'"), e.getMessage());
+        editConfig(dir, o -> o.add("modules_to_save", JsonParser.parseString("[\"lm_head\"]")));
+        e = assertThrows(CheckpointFormatException.class, () -> PeftAdapter.load(dir, newModel()));
+        assertTrue(e.getMessage().contains("missing key 'base_model.model.lm_head.weight'"), e.getMessage());
     }
 
     @Test

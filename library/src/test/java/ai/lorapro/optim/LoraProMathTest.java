@@ -58,7 +58,7 @@ class LoraProMathTest {
             g = random(rng, m, n);
             a = random(rng, r, n);
             b = random(rng, m, r);
-            NDList grads = LoraProMath.loraGradients(g, a, b, s);
+            NDList grads = loraGradients(g, a, b, s);
             gradA = grads.get(0);
             gradB = grads.get(1);
         }
@@ -100,6 +100,11 @@ class LoraProMathTest {
         assertTrue(ms.size() >= 8 && ns.size() >= 8, "m took " + ms + ", n took " + ns);
         assertTrue(rs.size() >= 5, "r took " + rs);
         assertTrue(tall >= 10 && wide >= 10, tall + " tall and " + wide + " wide cases");
+    }
+
+    /** The LoRA gradients (gA, gB) = (s B^T g, s g A^T) that autograd gives for a full gradient g. */
+    static NDList loraGradients(NDArray g, NDArray a, NDArray b, double s) {
+        return new NDList(b.transpose().matMul(g).mul(s), g.matMul(a.transpose()).mul(s));
     }
 
     static NDArray random(Random rng, int rows, int cols) {
@@ -239,7 +244,7 @@ class LoraProMathTest {
         NDArray a = random(rng, 3, 6);
         NDArray b = manager.zeros(new Shape(8, 3), DataType.FLOAT64);
         NDArray g = random(rng, 8, 6);
-        NDList grads = LoraProMath.loraGradients(g, a, b, 2.0);
+        NDList grads = loraGradients(g, a, b, 2.0);
         for (XMode mode : XMode.values()) {
             NDList adjusted = LoraProMath.adjustedGradients(a, b, grads.get(0), grads.get(1), 2.0, 1e-8, mode);
             for (NDArray x : adjusted) {

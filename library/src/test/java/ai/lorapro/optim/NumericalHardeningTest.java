@@ -55,13 +55,13 @@ class NumericalHardeningTest {
         NDArray a = gaussian(rng, r, n, 1.0 / Math.sqrt(n));
         NDArray g = gaussian(rng, m, n, 1);
         double s = 2;
-        NDList grads64 = LoraProMath.loraGradients(g, a, b, s);
+        NDList grads64 = LoraProMathTest.loraGradients(g, a, b, s);
         NDList reference = LoraProMath.adjustedGradients(
                 a, b, grads64.get(0), grads64.get(1), s, LoraProMath.DEFAULT_DELTA, XMode.SYLVESTER);
         // the float32 path sees float32 factors and float32 LoRA gradients, as in training
         NDArray a32 = a.toType(DataType.FLOAT32, false);
         NDArray b32 = b.toType(DataType.FLOAT32, false);
-        NDList grads32 = LoraProMath.loraGradients(g.toType(DataType.FLOAT32, false), a32, b32, s);
+        NDList grads32 = LoraProMathTest.loraGradients(g.toType(DataType.FLOAT32, false), a32, b32, s);
         NDList adjusted = LoraProMath.adjustedGradients(
                 a32, b32, grads32.get(0), grads32.get(1), s, LoraProMath.DEFAULT_DELTA, XMode.SYLVESTER);
         String[] names = {"gA*", "gB*"};

@@ -5,7 +5,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.lorapro.io.SafetensorsWriter;
+import ai.djl.ndarray.types.DataType;
 import ai.lorapro.models.Fixtures;
+import ai.lorapro.models.bigram.BigramLm;
+import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.clip.ClipConfig;
 import ai.lorapro.models.clip.ClipModel;
 import ai.lorapro.models.llama.LlamaConfig;
@@ -75,6 +78,22 @@ final class TinyModels {
         write(dir, config, "clip-like");
         try (NDManager manager = NDManager.newBaseManager()) {
             ClipModel model = ClipModel.random(ClipConfig.fromJson(dir.resolve("config.json")), manager, 5);
+            save(dir, model);
+        }
+        return dir;
+    }
+
+    /** A random model of the test-only bigram family in {@code dir} with the llama-like tokenizer. */
+    static Path bigram(Path dir) {
+        JsonObject config = new JsonObject();
+        config.addProperty("model_type", "bigram");
+        config.addProperty("vocab_size", 400);
+        config.addProperty("hidden_size", 32);
+        config.addProperty("eos_token_id", 2);
+        write(dir, config, "llama-like");
+        try (NDManager manager = NDManager.newBaseManager()) {
+            BigramLm model = new BigramLm(400, 32);
+            RandomWeights.initialize(model, manager, DataType.FLOAT32, 5, 0.1f);
             save(dir, model);
         }
         return dir;

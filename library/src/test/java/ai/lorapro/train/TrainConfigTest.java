@@ -94,8 +94,6 @@ class TrainConfigTest {
                 () -> Method.fromCliName("qlora"));
         assertTrue(e.getMessage().startsWith("--method"), e.getMessage());
         assertTrue(e.getMessage().contains("lora-pro-sgd"), e.getMessage());
-        assertTrue(Method.LORA_PRO_SGD.isLoraPro());
-        assertFalse(Method.LORA.isLoraPro());
         assertFalse(Method.FULL.usesAdapters());
     }
 }

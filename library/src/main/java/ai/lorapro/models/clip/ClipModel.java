@@ -86,8 +86,13 @@ public final class ClipModel extends HfBlock implements ShapedParameters {
     public static ClipModel fromPretrained(
             ClipConfig config, TensorSource source, String sourceName, NDManager manager, DataType frozenType) {
         ClipModel m = new ClipModel(config);
-        CheckpointLoader.load(m, source, sourceName, manager, frozenType, t -> t.endsWith("embeddings.position_ids"));
+        CheckpointLoader.load(m, source, sourceName, manager, frozenType, ClipModel::ignorable);
         return m;
+    }
+
+    /** The {@code position_ids} buffers that older exports store. */
+    static boolean ignorable(String tensor) {
+        return tensor.endsWith("embeddings.position_ids");
     }
 
     /**

@@ -1,7 +1,12 @@
 package ai.lorapro.models.common;
 
+import ai.djl.nn.Block;
 import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.nn.HasOutputHead;
+import ai.lorapro.nn.ModuleTree;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
@@ -36,6 +41,27 @@ public record LoraSizes(int adaptedLayers, long trainableParameters, long adapte
             full += m * n;
         }
         return new LoraSizes(layers, trainable, full);
+    }
+
+    /**
+     * Counts the linear layers of {@code model} (built but without weights) that {@code config}
+     * targets, leaving out its declared output heads under all-linear.
+     */
+    public static LoraSizes of(Block model, LoraConfig config) {
+        Set<String> heads = model instanceof HasOutputHead ? ((HasOutputHead) model).outputHeadPaths() : Set.of();
+        return of(linearShapes(model), heads, config);
+    }
+
+    /** The {out, in} shape of every linear layer of {@code model} (built, with or without weights), by module path. */
+    public static Map<String, long[]> linearShapes(Block model) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        ModuleTree.forEachModule(model, (path, block) -> {
+            if (block instanceof LoraLinear) {
+                LoraLinear l = (LoraLinear) block;
+                shapes.put(path, new long[] {l.getOutFeatures(), l.getInFeatures()});
+            }
+        });
+        return shapes;
     }
 
     /**

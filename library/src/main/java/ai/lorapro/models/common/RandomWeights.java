@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.lorapro.nn.ModuleTree;
+import ai.lorapro.nn.Sampling;
 import ai.lorapro.nn.Weights;
 
 import java.util.Arrays;
@@ -40,16 +41,10 @@ public final class RandomWeights {
             } else {
                 SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + name.hashCode());
                 for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) (gaussian(rng) * std);
+                    values[i] = (float) (Sampling.gaussian(rng) * std);
                 }
             }
             Weights.assign(e.getValue(), manager.create(values, shape).toType(type, false));
         }
-    }
-
-    private static double gaussian(SplittableRandom rng) {
-        double u1 = rng.nextDouble();
-        double u2 = rng.nextDouble();
-        return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
     }
 }

@@ -81,7 +81,7 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
         return m;
     }
 
-    private static boolean ignorable(String tensor) {
+    static boolean ignorable(String tensor) {
         return tensor.endsWith(".rotary_emb.inv_freq");
     }
 

@@ -93,19 +93,22 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
      */
     public static T5ForConditionalGeneration fromPretrained(
             T5Config config, TensorSource source, String sourceName, NDManager manager, DataType frozenType) {
-        T5Config effective =
-                source.contains(LM_HEAD + ".weight") && config.isTieWordEmbeddings()
-                        ? config.toBuilder()
-                                .optTieWordEmbeddings(false)
-                                .optScaleDecoderOutputs(config.isScaleDecoderOutputs())
-                                .build()
-                        : config;
-        T5ForConditionalGeneration m = new T5ForConditionalGeneration(effective);
+        T5ForConditionalGeneration m = new T5ForConditionalGeneration(forCheckpoint(config, source.names()));
         CheckpointLoader.load(m, source, sourceName, manager, frozenType, T5ForConditionalGeneration::isAlias);
         return m;
     }
 
-    private static boolean isAlias(String tensor) {
+    /** {@code config}, untied when the checkpoint's tensors include its own {@code lm_head.weight}. */
+    static T5Config forCheckpoint(T5Config config, java.util.Collection<String> tensorNames) {
+        return tensorNames.contains(LM_HEAD + ".weight") && config.isTieWordEmbeddings()
+                ? config.toBuilder()
+                        .optTieWordEmbeddings(false)
+                        .optScaleDecoderOutputs(config.isScaleDecoderOutputs())
+                        .build()
+                : config;
+    }
+
+    static boolean isAlias(String tensor) {
         return tensor.equals("encoder.embed_tokens.weight") || tensor.equals("decoder.embed_tokens.weight");
     }
 

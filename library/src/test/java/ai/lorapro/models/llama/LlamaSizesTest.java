@@ -16,8 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.stream.Collectors;
 
+/** Sizes of a Llama from its configuration alone, through the family registry's generic count. */
 class LlamaSizesTest {
 
     @TempDir Path tmp;
@@ -25,13 +25,14 @@ class LlamaSizesTest {
     @Test
     void llama2SevenBillionWithAllLinearRankEight() throws IOException {
         LlamaConfig config = LlamaConfig.fromJson(LlamaConfigTest.write(tmp, LlamaConfigTest.LLAMA2_7B));
-        LoraSizes sizes = LlamaSizes.lora(config, LoraConfig.builder().setR(8).build());
+        LlamaFamily.Architecture architecture = new LlamaFamily.Architecture(config);
+        LoraSizes sizes = architecture.loraSizes(LoraConfig.builder().setR(8).build());
         assertEquals(7 * 32, sizes.adaptedLayers());
         assertEquals(19_988_480L, sizes.trainableParameters());
         assertEquals(6_476_005_376L, sizes.adaptedWeightValues());
         assertEquals(2 * 6_476_005_376L, sizes.loraProFullStateValues());
         assertEquals(51_808_043_008L, sizes.loraProFullStateBytesFloat32());
-        assertEquals(6_738_415_616L, LlamaSizes.baseParameters(config));
+        assertEquals(6_738_415_616L, architecture.baseParameters());
     }
 
     /** The counts from the config agree with the arrays of a real (tiny) model. */
@@ -44,18 +45,11 @@ class LlamaSizesTest {
             LlamaForCausalLM model = LlamaForCausalLM.random(config, manager, 1);
             long base = ModuleTree.namedParameters(model).values().stream()
                     .mapToLong(p -> p.getArray().size()).sum();
-            assertEquals(base, LlamaSizes.baseParameters(config));
-            Map<String, String> linear = ModuleTree.namedModules(model).entrySet().stream()
-                    .filter(e -> e.getValue() instanceof LoraLinear)
-                    .collect(Collectors.toMap(Map.Entry::getKey, e -> {
-                        LoraLinear l = (LoraLinear) e.getValue();
-                        return l.getOutFeatures() + "x" + l.getInFeatures();
-                    }));
-            assertEquals(linear, LlamaSizes.linearShapes(config).entrySet().stream()
-                    .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue()[0] + "x" + e.getValue()[1])));
+            LlamaFamily.Architecture architecture = new LlamaFamily.Architecture(config);
+            assertEquals(base, architecture.baseParameters());
 
             LoraConfig lora = LoraConfig.builder().setR(3).build();
-            LoraSizes sizes = LlamaSizes.lora(config, lora);
+            LoraSizes sizes = architecture.loraSizes(lora);
             LoraInjector.inject(model, lora);
             Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
             assertEquals(adapted.size(), sizes.adaptedLayers());

@@ -1,0 +1,104 @@
+package ai.lorapro.models;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.models.common.CheckpointLoader;
+import ai.lorapro.models.common.LoraSizes;
+
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * A parsed {@code config.json} of one {@link ModelFamily}: what every command needs to know about
+ * the model without knowing its family. Construction is cheap (no weights are created), so sizes
+ * come from the module tree itself.
+ */
+public interface ModelArchitecture {
+
+    /** The family's {@code model_type}. */
+    String modelType();
+
+    /** What the model computes; decides the default training task and the PEFT task type. */
+    ModelKind kind();
+
+    /** A one-line description of the sizes, e.g. {@code 2 layers, hidden 64, vocab 96}. */
+    String summary();
+
+    /** The rows of the token embedding: a tokenizer must not produce larger ids. */
+    int vocabSize();
+
+    /**
+     * The longest sequence (prompt and generated tokens) the model has positions for: {@code
+     * max_position_embeddings} where positions are learned or rotary; unbounded where they are relative.
+     */
+    default int maxPositions() {
+        return Integer.MAX_VALUE;
+    }
+
+    /** The special tokens that config.json names (a tokenizer may override them). */
+    SpecialTokens specialTokens();
+
+    /**
+     * The LoRA target modules used when none are given ({@link LoraConfig#ALL_LINEAR} for language
+     * models).
+     */
+    default List<String> defaultLoraTargets() {
+        return List.of(LoraConfig.ALL_LINEAR);
+    }
+
+    /** A model of this architecture whose parameters hold no arrays yet (shapes only). */
+    Block newModel();
+
+    /**
+     * The model that a checkpoint holding {@code tensorNames} loads into (shapes only); the same as
+     * {@link #newModel()} unless the family adapts to what the checkpoint stores.
+     */
+    default Block newModel(Collection<String> tensorNames) {
+        return newModel();
+    }
+
+    /** Checkpoint tensors the model may leave unused (stale buffers of old exports). */
+    default Predicate<String> ignorableTensors() {
+        return name -> false;
+    }
+
+    /**
+     * Loads a checkpoint directory of this architecture through {@link CheckpointLoader}.
+     *
+     * @param dir the directory (config.json, *.safetensors)
+     * @param manager where the weights live
+     * @param frozenType FLOAT32 or FLOAT16 for the base weights
+     * @return the model, ready for adapters
+     * @throws ai.lorapro.io.CheckpointFormatException for a missing, unexpected or misshapen tensor
+     */
+    Block load(Path dir, NDManager manager, DataType frozenType);
+
+    /**
+     * What {@code generate} means for this family, run on a batch of prompts.
+     *
+     * @param model a model {@link #load} returned (adapters may have been added)
+     * @param manager the model's manager
+     * @param prompts each prompt's token ids without special tokens, each non-empty
+     * @param tokens the special tokens to use (the config's, overridden by the tokenizer's)
+     * @param decoding greedy or sampling, and the length
+     * @return the generated ids of each prompt
+     * @throws ai.lorapro.InvalidInputException when the family does not generate text, or not in
+     *     the way asked
+     */
+    List<long[]> generate(Block model, NDManager manager, List<long[]> prompts, SpecialTokens tokens,
+            Decoding decoding);
+
+    /** What {@code lora} costs on this model, from the shapes of its linear layers. */
+    default LoraSizes loraSizes(LoraConfig lora) {
+        return LoraSizes.of(newModel(), lora);
+    }
+
+    /** The number of base-model parameters. */
+    default long baseParameters() {
+        return CheckpointLoader.expectedShapes(newModel()).values().stream().mapToLong(s -> s.size()).sum();
+    }
+}

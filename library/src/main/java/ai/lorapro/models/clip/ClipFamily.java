@@ -1,0 +1,108 @@
+package ai.lorapro.models.clip;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.models.Decoding;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.models.ModelFamily;
+import ai.lorapro.models.ModelKind;
+import ai.lorapro.models.SpecialTokens;
+import ai.lorapro.models.common.LoraSizes;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Predicate;
+
+/**
+ * The CLIP family ({@code model_type: clip}): contrastive image and text towers, fine-tuned as an
+ * image classifier ({@link ClipImageClassifier}); it does not generate text.
+ */
+public final class ClipFamily implements ModelFamily {
+
+    @Override
+    public String modelType() {
+        return "clip";
+    }
+
+    @Override
+    public ModelArchitecture readConfig(Path configFile) {
+        return new Architecture(ClipConfig.fromJson(configFile));
+    }
+
+    /**
+     * A CLIP configuration as seen by the commands.
+     *
+     * @param config the parsed config
+     */
+    public record Architecture(ClipConfig config) implements ModelArchitecture {
+
+        @Override
+        public String modelType() {
+            return "clip";
+        }
+
+        @Override
+        public ModelKind kind() {
+            return ModelKind.IMAGE_TEXT;
+        }
+
+        @Override
+        public String summary() {
+            ClipVisionConfig v = config.getVision();
+            return String.format(Locale.ROOT, "text %d layers + vision %d layers (%dx%d px, patch %d), projection %d,"
+                    + " vocab %d", config.getText().tower().numHiddenLayers(), v.tower().numHiddenLayers(),
+                    v.imageSize(), v.imageSize(), v.patchSize(), config.getProjectionDim(), vocabSize());
+        }
+
+        @Override
+        public int vocabSize() {
+            return config.getText().vocabSize();
+        }
+
+        /** The text tower's EOS, which ends every prompt the tokenizer encodes. */
+        @Override
+        public SpecialTokens specialTokens() {
+            return new SpecialTokens(SpecialTokens.NONE, List.of((long) config.getText().eosTokenId()),
+                    SpecialTokens.NONE);
+        }
+
+        /** The vision tower's layers that image classification adapts. */
+        @Override
+        public List<String> defaultLoraTargets() {
+            return ClipImageClassifier.LORA_TARGETS;
+        }
+
+        /** What image classification adapts: the vision tower's layers. */
+        @Override
+        public LoraSizes loraSizes(LoraConfig lora) {
+            return LoraSizes.of(new ClipModel(config).getVisionModel(), lora);
+        }
+
+        @Override
+        public Block newModel() {
+            return new ClipModel(config);
+        }
+
+        @Override
+        public Predicate<String> ignorableTensors() {
+            return ClipModel::ignorable;
+        }
+
+        @Override
+        public Block load(Path dir, NDManager manager, DataType frozenType) {
+            return ClipModel.fromPretrained(dir, manager, frozenType);
+        }
+
+        /** Refused: CLIP embeds images and text but has no decoder. */
+        @Override
+        public List<long[]> generate(Block model, NDManager manager, List<long[]> prompts, SpecialTokens tokens,
+                Decoding decoding) {
+            throw new InvalidInputException("clip models do not generate text: they embed images and text;"
+                    + " classify images with eval --task image-folder (zero-shot, or with --adapter)");
+        }
+    }
+}
