@@ -1,5 +1,7 @@
 package ai.lorapro.demo;
 
+import ai.lorapro.io.AtomicFiles;
+
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -7,11 +9,7 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.awt.Color;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -41,8 +39,12 @@ final class BandPlot {
         return this;
     }
 
-    /** Renders the chart and writes it to a temporary file renamed over {@code file}. */
-    void writePng(Path file) throws IOException {
+    /**
+     * Renders the chart and writes it atomically to {@code file}.
+     *
+     * @throws ai.lorapro.LoraProException when the file cannot be written
+     */
+    void writePng(Path file) {
         XYChart chart = new XYChartBuilder().width(900).height(550).title(title)
                 .xAxisTitle("step").yAxisTitle("training loss (mean over seeds, band: ± 1 sd)").build();
         chart.getStyler().setMarkerSize(0);
@@ -83,16 +85,6 @@ final class BandPlot {
             line.setLineColor(color);
             line.setMarker(SeriesMarkers.NONE);
         }
-        Path target = file.toAbsolutePath();
-        Files.createDirectories(target.getParent());
-        Path tmp = Files.createTempFile(target.getParent(), target.getFileName() + ".", ".tmp");
-        try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
-            }
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(file, out -> BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG));
     }
 }

@@ -7,9 +7,7 @@ import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.train.Method;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -109,7 +107,7 @@ public final class Demo {
                     runs.add(r);
                 }
             }
-            String report = ResultsTable.markdown(header(), runs, baseExactMatch);
+            String report = ResultsTable.markdown(header() + learningRatesLine(), runs, baseExactMatch);
             writePlot(runs);
             AtomicFiles.writeString(out.resolve(TABLE_FILE), report);
             console.println();
@@ -181,17 +179,20 @@ public final class Demo {
     }
 
     private String header() {
+        return String.format(Locale.ROOT, "Fine-tuning on %s (operands 0..%d): %d seed(s) from %d, %d steps x %d "
+                + "examples, %d training / %d validation / %d test problems per seed, LoRA r = %d, alpha = %.0f.%n",
+                skill.description(), MAX_OPERAND, seeds, firstSeed, steps, DemoModel.BATCH, trainProblems,
+                validationProblems, testProblems, FineTuning.RANK, FineTuning.ALPHA);
+    }
+
+    private String learningRatesLine() {
         StringBuilder lrs = new StringBuilder();
         for (Method m : methods) {
             lrs.append(lrs.length() == 0 ? "" : ", ").append(m.cliName()).append(' ')
                     .append(ResultsTable.lr(learningRates.get(m)));
         }
-        return String.format(Locale.ROOT, "Fine-tuning on %s (operands 0..%d): %d seed(s) from %d, %d steps x %d "
-                + "examples, %d training / %d validation / %d test problems per seed, LoRA r = %d, alpha = %.0f."
-                + "%nLearning rates: %s (for the default skill and budget, the rates of lowest mean validation loss "
-                + "in ./lorapro demo --sweep --seeds 2).%n",
-                skill.description(), MAX_OPERAND, seeds, firstSeed, steps, DemoModel.BATCH, trainProblems,
-                validationProblems, testProblems, FineTuning.RANK, FineTuning.ALPHA, lrs);
+        return "Learning rates: " + lrs + " (for the default skill and budget, the rates of lowest mean validation "
+                + "loss in ./lorapro demo --sweep --seeds 2).\n";
     }
 
     private void writePlot(List<MethodRun> runs) {
@@ -199,11 +200,7 @@ public final class Demo {
         for (Method method : methods) {
             plot.add(method.cliName(), runs.stream().filter(r -> r.method() == method).map(MethodRun::losses).toList());
         }
-        try {
-            plot.writePng(out.resolve(PLOT_FILE));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + out.resolve(PLOT_FILE), e);
-        }
+        plot.writePng(out.resolve(PLOT_FILE));
     }
 
     /**
