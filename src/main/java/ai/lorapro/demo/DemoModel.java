@@ -54,17 +54,7 @@ final class DemoModel {
      * @return the safetensors file of the pretrained weights
      */
     static Path pretrain(LlamaConfig config, List<Example> sentences, int steps, long seed, Path out) {
-        TrainConfig trainConfig = TrainConfig.builder()
-                .optMethod(Method.FULL)
-                .optLr(PRETRAIN_LR)
-                .optMaxSteps(steps)
-                .optGlobalBatch(BATCH)
-                .optMicroBatch(BATCH)
-                .optSeed(seed)
-                .optDevice(DeviceChoice.CPU)
-                .optLogInterval(Math.max(1, steps / 2))
-                .setOutputDir(out)
-                .build();
+        TrainConfig trainConfig = trainConfig(Method.FULL, PRETRAIN_LR, steps, seed, out).build();
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             LlamaForCausalLM model = LlamaForCausalLM.random(config, manager, seed);
             try (TrainingEngine engine = TrainingEngine.builder()
@@ -78,6 +68,23 @@ final class DemoModel {
                 return engine.run().checkpoint().resolve(TrainingCheckpoint.WEIGHTS_FILE);
             }
         }
+    }
+
+    /**
+     * The settings every demo run shares: one full batch per step on the CPU, the engine's warm-up
+     * cosine schedule, one progress line at the end.
+     */
+    static TrainConfig.Builder trainConfig(Method method, float lr, int steps, long seed, Path out) {
+        return TrainConfig.builder()
+                .optMethod(method)
+                .optLr(lr)
+                .optMaxSteps(steps)
+                .optGlobalBatch(BATCH)
+                .optMicroBatch(BATCH)
+                .optSeed(seed)
+                .optDevice(DeviceChoice.CPU)
+                .optLogInterval(steps)
+                .setOutputDir(out);
     }
 
     /** Loads pretrained weights written by {@link #pretrain}. */

@@ -7,7 +7,6 @@ import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.train.CausalLmTask;
-import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.TrainConfig;
 import ai.lorapro.train.TrainResult;
@@ -45,18 +44,9 @@ record FineTuning(LlamaConfig config, CharTokenizer tokenizer, ArithmeticCorpus 
      */
     MethodRun run(Method method, float lr, long seed, Path base, List<ArithmeticCorpus.Problem> train,
             List<ArithmeticCorpus.Problem> heldOut, Path out, Path adapterDir) {
-        TrainConfig trainConfig = TrainConfig.builder()
-                .optMethod(method)
+        TrainConfig trainConfig = DemoModel.trainConfig(method, lr, steps, seed, out)
                 .optR(RANK)
                 .optAlpha(ALPHA)
-                .optLr(lr)
-                .optMaxSteps(steps)
-                .optGlobalBatch(DemoModel.BATCH)
-                .optMicroBatch(DemoModel.BATCH)
-                .optSeed(seed)
-                .optDevice(DeviceChoice.CPU)
-                .optLogInterval(steps)
-                .setOutputDir(out)
                 .build();
         List<Example> trainExamples = corpus.examples(train);
         List<Example> heldOutExamples = corpus.examples(heldOut);
