@@ -1,6 +1,8 @@
 package ai.lorapro.cli;
 
 import ai.lorapro.demo.Demo;
+import ai.lorapro.demo.Skill;
+import ai.lorapro.train.Method;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -8,12 +10,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code lorapro demo}: the self-contained comparison of full fine-tuning, LoRA and LoRA-Pro. */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Pretrain a tiny Llama on generated arithmetic, then compare full, LoRA and LoRA-Pro "
-                + "fine-tuning on a held-out skill (no download).")
+                + "fine-tuning on a held-out skill over several seeds (no download).")
 public final class DemoCommand implements Callable<Integer> {
 
     @Spec
@@ -22,8 +25,18 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default: ${DEFAULT-VALUE}).")
     private Path out = Path.of("runs", "demo");
 
-    @Option(names = "--seed", paramLabel = "N", description = "Seed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", paramLabel = "N", description = "First seed (default: ${DEFAULT-VALUE}).")
     private long seed = 42;
+
+    @Option(names = "--seeds", paramLabel = "N", description = "Number of seeds (default: ${DEFAULT-VALUE}).")
+    private int seeds = 5;
+
+    @Option(names = "--quick", description = "One seed only (about a minute; no spread, so no ranking).")
+    private boolean quick;
+
+    @Option(names = "--sweep", description = "Instead of the demo, sweep the learning-rate grid of every method "
+            + "on the validation problems and print the best rates.")
+    private boolean sweep;
 
     @Option(names = "--steps", paramLabel = "N", description = "Fine-tuning steps per method (default: ${DEFAULT-VALUE}).")
     private int steps = 150;
@@ -31,10 +44,24 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--pretrain-steps", paramLabel = "N", description = "Pretraining steps (default: ${DEFAULT-VALUE}).")
     private int pretrainSteps = 300;
 
+    @Option(names = "--skill", paramLabel = "NAME",
+            description = "Fine-tuning skill: subtraction, letter-sum or permuted-sum (default: ${DEFAULT-VALUE}).")
+    private String skill = Demo.DEFAULT_SKILL.cliName();
+
+    @Option(names = "--methods", split = ",", paramLabel = "NAMES",
+            description = "Compared methods (default: full,lora,lora-pro).")
+    private List<String> methods = List.of("full", "lora", "lora-pro");
+
     @Override
     public Integer call() {
-        Demo demo = Demo.builder().optOut(out).optSeed(seed).optSteps(steps).optPretrainSteps(pretrainSteps).build();
-        demo.run(spec.commandLine().getOut());
+        Demo demo = Demo.builder().optOut(out).optSeed(seed).optSeeds(quick ? 1 : seeds).optSteps(steps)
+                .optPretrainSteps(pretrainSteps).optSkill(Skill.fromCliName(skill))
+                .optMethods(methods.stream().map(Method::fromCliName).toList()).build();
+        if (sweep) {
+            demo.sweep(spec.commandLine().getOut());
+        } else {
+            demo.run(spec.commandLine().getOut());
+        }
         return ExitCodes.OK;
     }
 }

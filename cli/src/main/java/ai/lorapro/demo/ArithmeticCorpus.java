@@ -1,17 +1,17 @@
 package ai.lorapro.demo;
 
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.Example;
 
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 
 /**
  * The demo's generated data. Pretraining teaches the format and addition ({@code "23+45=68"}),
- * with every token supervised; the held-out fine-tuning skill is subtraction ({@code "68-45="} to
- * {@code "23"}), supervised on the answer only. Train and test subtraction problems are disjoint.
+ * with every token supervised; a fine-tuning {@link Skill} is supervised on the answer only, and
+ * its train, validation and test problems are disjoint.
  */
 public final class ArithmeticCorpus {
 
@@ -43,28 +43,38 @@ public final class ArithmeticCorpus {
     }
 
     /**
-     * Disjoint train and test sets of subtraction problems a - b with a >= b.
+     * Disjoint splits of the problems of {@code skill}: every operand pair the skill accepts,
+     * shuffled with {@code seed}, cut into consecutive parts of the given sizes.
      *
-     * @return {train, test}
+     * @param counts the size of each split, e.g. train, validation, test
+     * @return one list per count, in order
+     * @throws ai.lorapro.InvalidInputException when the skill has fewer problems than asked for
      */
-    public List<List<Problem>> subtraction(int trainCount, int testCount, long seed) {
-        Random random = new Random(seed);
-        Set<String> seen = new LinkedHashSet<>();
+    public List<List<Problem>> splits(Skill skill, long seed, int... counts) {
         List<Problem> all = new ArrayList<>();
-        int wanted = trainCount + testCount;
-        int possible = (maxOperand + 1) * (maxOperand + 2) / 2;
-        if (wanted > possible) {
-            throw new IllegalArgumentException("only " + possible + " distinct problems, asked for " + wanted);
-        }
-        while (all.size() < wanted) {
-            int a = random.nextInt(maxOperand + 1);
-            int b = random.nextInt(a + 1);
-            String prompt = a + "-" + b + "=";
-            if (seen.add(prompt)) {
-                all.add(new Problem(prompt, Integer.toString(a - b)));
+        for (int a = 0; a <= maxOperand; a++) {
+            for (int b = 0; b <= maxOperand; b++) {
+                if (skill.accepts(a, b)) {
+                    all.add(skill.problem(a, b));
+                }
             }
         }
-        return List.of(all.subList(0, trainCount), all.subList(trainCount, wanted));
+        int wanted = 0;
+        for (int count : counts) {
+            wanted += count;
+        }
+        if (wanted > all.size()) {
+            throw new InvalidInputException(skill.description() + ": only " + all.size()
+                    + " distinct problems with operands up to " + maxOperand + ", asked for " + wanted);
+        }
+        Collections.shuffle(all, new Random(seed));
+        List<List<Problem>> out = new ArrayList<>();
+        int from = 0;
+        for (int count : counts) {
+            out.add(List.copyOf(all.subList(from, from + count)));
+            from += count;
+        }
+        return out;
     }
 
     /** A problem as an example: BOS prompt answer EOS, supervised on the answer and EOS. */

@@ -1,81 +1,76 @@
 package ai.lorapro.demo;
 
-import ai.djl.Device;
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.lorapro.models.common.Prompts;
-import ai.lorapro.data.batch.Example;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.AtomicFiles;
-import ai.lorapro.io.PeftAdapter;
-import ai.lorapro.io.SafetensorsFile;
-import ai.lorapro.models.common.CausalLanguageModel;
-import ai.lorapro.models.common.Generator;
 import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaForCausalLM;
-import ai.lorapro.train.CausalLmTask;
-import ai.lorapro.train.DeviceChoice;
-import ai.lorapro.plot.LossCurvePlot;
-import ai.lorapro.train.PeakMemory;
 import ai.lorapro.train.Method;
-import ai.lorapro.train.MetricsLog;
-import ai.lorapro.train.TrainConfig;
-import ai.lorapro.train.TrainResult;
-import ai.lorapro.train.TrainingCheckpoint;
-import ai.lorapro.train.TrainingEngine;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 
 /**
- * The self-contained demo: builds a small Llama-architecture model, pretrains it on generated
- * addition sentences, then fine-tunes copies of it on subtraction (a skill it never saw) with full
- * fine-tuning, LoRA and LoRA-Pro under the same budget, and reports final loss, exact-match
- * accuracy of greedy answers, time, memory and trainable parameters.
+ * The self-contained demo: for each of several seeds, pretrains a small Llama-architecture model
+ * on generated addition, then fine-tunes copies of it on a {@link Skill} it never saw with full
+ * fine-tuning, LoRA and LoRA-Pro under the same budget; reports per method the mean and standard
+ * deviation over seeds of held-out loss and exact match, which differences exceed that spread,
+ * and a plot of the mean training curves with their spread.
  *
- * <p>All methods share the steps, batch, warm-up cosine schedule and seed. LoRA and LoRA-Pro use
- * the same learning rate, as the paper does; full fine-tuning updates every weight and uses a
- * smaller one ({@link #FULL_LR}), fixed before any comparison was run.
+ * <p>Each method uses its own learning rate, chosen by {@link #sweep} (one grid for all methods,
+ * best mean loss on validation problems that are disjoint from the test problems).
  */
 public final class Demo {
 
-    /** The learning rate of LoRA and LoRA-Pro fine-tuning. */
-    public static final float LORA_LR = 2e-3f;
-    /** The learning rate of full fine-tuning. */
-    public static final float FULL_LR = 5e-4f;
-    /** The learning rate of pretraining. */
-    public static final float PRETRAIN_LR = 3e-3f;
+    /**
+     * The learning rates of the default demo, chosen by {@code ./lorapro demo --sweep} (see
+     * docs/reproduction.md).
+     */
+    public static final Map<Method, Float> CHOSEN_LEARNING_RATES = Map.of(
+            Method.FULL, 5e-3f, Method.LORA, 5e-3f, Method.LORA_PRO, 2e-3f);
+    /** The learning rates the sweep tries, for every method. */
+    public static final List<Float> SWEEP_GRID = List.of(5e-4f, 1e-3f, 2e-3f, 5e-3f, 1e-2f);
+    /** The skill of the default demo. */
+    public static final Skill DEFAULT_SKILL = Skill.PERMUTED_SUM;
     /** The results table written to the output directory. */
     public static final String TABLE_FILE = "results.md";
+    /** The learning-rate sweep's table written to the output directory. */
+    public static final String SWEEP_FILE = "sweep.md";
     /** The loss curves written to the output directory. */
     public static final String PLOT_FILE = "loss_curves.png";
 
-    private static final int BATCH = 32;
-    private static final int MAX_OPERAND = 19;
-    private static final int TRAIN_PROBLEMS = 150;
+    private static final int MAX_OPERAND = 49;
 
     private final Path out;
-    private final long seed;
+    private final long firstSeed;
+    private final int seeds;
     private final int pretrainSteps;
     private final int steps;
+    private final int trainProblems;
+    private final int validationProblems;
     private final int testProblems;
+    private final Skill skill;
     private final List<Method> methods;
+    private final Map<Method, Float> learningRates;
 
     private Demo(Builder b) {
         this.out = b.out;
-        this.seed = b.seed;
+        this.firstSeed = b.firstSeed;
+        this.seeds = b.seeds;
         this.pretrainSteps = b.pretrainSteps;
         this.steps = b.steps;
+        this.trainProblems = b.trainProblems;
+        this.validationProblems = b.validationProblems;
         this.testProblems = b.testProblems;
+        this.skill = b.skill;
         this.methods = List.copyOf(b.methods);
+        this.learningRates = new EnumMap<>(b.learningRates);
     }
 
     /** A builder with the defaults of {@code ./lorapro demo}. */
@@ -83,207 +78,159 @@ public final class Demo {
         return new Builder();
     }
 
-    /** The model: 2 layers, hidden 64, 4 heads, vocabulary of the demo tokenizer. */
-    static LlamaConfig modelConfig(CharTokenizer tokenizer) {
-        return LlamaConfig.builder()
-                .setVocabSize(tokenizer.vocabSize())
-                .setHiddenSize(64)
-                .setIntermediateSize(128)
-                .setNumHiddenLayers(2)
-                .setNumAttentionHeads(4)
-                .optMaxPositionEmbeddings(32)
-                .optBosTokenId((int) tokenizer.bosId())
-                .optEosTokenIds(List.of((int) tokenizer.eosId()))
-                .optPadTokenId((int) tokenizer.padId())
-                .build();
+    /** One seed's data and pretrained model. */
+    private record Seeded(long seed, Path dir, Path base, List<ArithmeticCorpus.Problem> train,
+            List<ArithmeticCorpus.Problem> validation, List<ArithmeticCorpus.Problem> test) {}
+
+    /**
+     * Runs the demo, printing progress and the report to {@code console}, and writes the report
+     * and the plot to the output directory.
+     *
+     * @return every fine-tuning run
+     */
+    public List<MethodRun> run(PrintWriter console) {
+        return singleThreaded(() -> {
+            FineTuning fineTuning = fineTuning();
+            List<MethodRun> runs = new ArrayList<>();
+            double[] baseExactMatch = new double[seeds];
+            for (int i = 0; i < seeds; i++) {
+                Seeded s = prepare(firstSeed + i, fineTuning, console);
+                baseExactMatch[i] = fineTuning.baseExactMatch(s.base(), s.test());
+                for (Method method : methods) {
+                    float lr = learningRates.get(method);
+                    MethodRun r = fineTuning.run(method, lr, s.seed(), s.base(), s.train(), s.test(),
+                            s.dir().resolve(method.cliName()),
+                            i == 0 ? out.resolve("adapters").resolve(method.cliName()) : null);
+                    console.printf(Locale.ROOT, "  %-9s lr %s: held-out loss %.4f, exact match %5.1f%%, %.1f s%n",
+                            method.cliName(), ResultsTable.lr(lr), r.evalLoss(), 100 * r.exactMatch(), r.seconds());
+                    console.flush();
+                    runs.add(r);
+                }
+            }
+            String report = ResultsTable.markdown(header() + learningRatesLine(), runs, baseExactMatch);
+            writePlot(runs);
+            AtomicFiles.writeString(out.resolve(TABLE_FILE), report);
+            console.println();
+            console.print(report);
+            console.printf("%nloss curves: %s%nadapters (seed %d): %s%nreport: %s%n", out.resolve(PLOT_FILE),
+                    firstSeed, out.resolve("adapters"), out.resolve(TABLE_FILE));
+            console.flush();
+            return runs;
+        });
     }
 
     /**
-     * Runs the demo, printing progress and the table to {@code console}.
+     * The learning-rate sweep: every method with every rate of {@link #SWEEP_GRID} on every seed,
+     * measured on the validation problems; prints and writes the mean validation loss per method
+     * and rate, and the best rate per method.
      *
-     * @return one row per method (the first row is the pretrained model without fine-tuning)
+     * @return the best rate of each method
      */
-    public List<DemoRow> run(PrintWriter console) {
-        // The model is so small that PyTorch's intra-op threads only add synchronisation, and on a
-        // busy machine their spin-waiting made a step 10-20x slower; one thread is also exact.
+    public Map<Method, Float> sweep(PrintWriter console) {
+        return singleThreaded(() -> {
+            FineTuning fineTuning = fineTuning();
+            Map<Method, double[][]> losses = new EnumMap<>(Method.class);
+            for (Method method : methods) {
+                losses.put(method, new double[SWEEP_GRID.size()][seeds]);
+            }
+            for (int i = 0; i < seeds; i++) {
+                Seeded s = prepare(firstSeed + i, fineTuning, console);
+                for (Method method : methods) {
+                    for (int k = 0; k < SWEEP_GRID.size(); k++) {
+                        float lr = SWEEP_GRID.get(k);
+                        MethodRun r = fineTuning.run(method, lr, s.seed(), s.base(), s.train(), s.validation(),
+                                s.dir().resolve("sweep").resolve(method.cliName() + "-lr-" + ResultsTable.lr(lr)),
+                                null);
+                        losses.get(method)[k][i] = r.evalLoss();
+                        console.printf(Locale.ROOT, "  %-9s lr %s: validation loss %.4f, exact match %5.1f%%%n",
+                                method.cliName(), ResultsTable.lr(lr), r.evalLoss(), 100 * r.exactMatch());
+                        console.flush();
+                    }
+                }
+            }
+            Map<Method, Float> best = new EnumMap<>(Method.class);
+            String report = SweepTable.markdown(header(), SWEEP_GRID, losses, best);
+            AtomicFiles.writeString(out.resolve(SWEEP_FILE), report);
+            console.println();
+            console.print(report);
+            console.flush();
+            return best;
+        });
+    }
+
+    private FineTuning fineTuning() {
+        CharTokenizer tokenizer = new CharTokenizer();
+        LlamaConfig config = DemoModel.config(tokenizer);
+        return new FineTuning(config, tokenizer, new ArithmeticCorpus(tokenizer, MAX_OPERAND), steps);
+    }
+
+    private Seeded prepare(long seed, FineTuning fineTuning, PrintWriter console) {
+        Path dir = out.resolve("seed-" + seed);
+        console.printf("seed %d: pretraining a %d-layer Llama (hidden %d) on addition for %d steps, then "
+                + "fine-tuning on %s for %d steps%n", seed, fineTuning.config().getNumHiddenLayers(),
+                fineTuning.config().getHiddenSize(), pretrainSteps, skill.description(), steps);
+        console.flush();
+        Path base = DemoModel.pretrain(fineTuning.config(),
+                fineTuning.corpus().pretraining(pretrainSteps * DemoModel.BATCH, seed + 1), pretrainSteps, seed,
+                dir.resolve("pretrain"));
+        List<List<ArithmeticCorpus.Problem>> split = fineTuning.corpus().splits(skill, seed, trainProblems,
+                validationProblems, testProblems);
+        return new Seeded(seed, dir, base, split.get(0), split.get(1), split.get(2));
+    }
+
+    private String header() {
+        return String.format(Locale.ROOT, "Fine-tuning on %s (operands 0..%d): %d seed(s) from %d, %d steps x %d "
+                + "examples, %d training / %d validation / %d test problems per seed, LoRA r = %d, alpha = %.0f.%n",
+                skill.description(), MAX_OPERAND, seeds, firstSeed, steps, DemoModel.BATCH, trainProblems,
+                validationProblems, testProblems, FineTuning.RANK, FineTuning.ALPHA);
+    }
+
+    private String learningRatesLine() {
+        StringBuilder lrs = new StringBuilder();
+        for (Method m : methods) {
+            lrs.append(lrs.length() == 0 ? "" : ", ").append(m.cliName()).append(' ')
+                    .append(ResultsTable.lr(learningRates.get(m)));
+        }
+        return "Learning rates: " + lrs + " (for the default skill and budget, the rates of lowest mean validation "
+                + "loss in ./lorapro demo --sweep --seeds 2).\n";
+    }
+
+    private void writePlot(List<MethodRun> runs) {
+        BandPlot plot = new BandPlot("Fine-tuning on " + skill.description() + " (" + seeds + " seeds)");
+        for (Method method : methods) {
+            plot.add(method.cliName(), runs.stream().filter(r -> r.method() == method).map(MethodRun::losses).toList());
+        }
+        plot.writePng(out.resolve(PLOT_FILE));
+    }
+
+    /**
+     * Runs {@code body} with one PyTorch intra-op thread: the model is so small that more threads
+     * only add synchronisation, and on a busy machine their spin-waiting made a step 10-20x slower.
+     */
+    private static <T> T singleThreaded(java.util.function.Supplier<T> body) {
         Engine.getInstance(); // loads the native library
         int threads = JniUtils.getNumThreads();
         JniUtils.setNumThreads(1);
         try {
-            return runSingleThreaded(console);
+            return body.get();
         } finally {
             JniUtils.setNumThreads(threads);
-        }
-    }
-
-    private List<DemoRow> runSingleThreaded(PrintWriter console) {
-        CharTokenizer tokenizer = new CharTokenizer();
-        ArithmeticCorpus corpus = new ArithmeticCorpus(tokenizer, MAX_OPERAND);
-        LlamaConfig config = modelConfig(tokenizer);
-        List<ArithmeticCorpus.Problem> train = corpus.subtraction(TRAIN_PROBLEMS, testProblems, seed).get(0);
-        List<ArithmeticCorpus.Problem> test = corpus.subtraction(TRAIN_PROBLEMS, testProblems, seed).get(1);
-        List<Example> trainExamples = corpus.examples(train);
-        List<Example> testExamples = corpus.examples(test);
-
-        console.printf("lorapro demo: pretraining a %d-layer Llama (hidden %d, vocab %d) on addition for %d steps%n",
-                config.getNumHiddenLayers(), config.getHiddenSize(), config.getVocabSize(), pretrainSteps);
-        console.flush();
-        Path base = pretrain(config, corpus);
-        List<DemoRow> rows = new ArrayList<>();
-        rows.add(evaluateBase(config, base, test, tokenizer));
-        for (Method method : methods) {
-            console.printf("fine-tuning on subtraction with %s for %d steps...%n", method.cliName(), steps);
-            console.flush();
-            rows.add(fineTune(method, config, base, trainExamples, testExamples, test, tokenizer));
-        }
-        writePlot();
-        String table = DemoRow.table(rows, steps, BATCH);
-        AtomicFiles.writeString(out.resolve(TABLE_FILE), table);
-        console.println();
-        console.print(table);
-        console.printf("%nloss curves: %s%nadapters: %s%ntable: %s%n", out.resolve(PLOT_FILE),
-                out.resolve("adapters"), out.resolve(TABLE_FILE));
-        console.flush();
-        return rows;
-    }
-
-    private Path pretrain(LlamaConfig config, ArithmeticCorpus corpus) {
-        TrainConfig trainConfig = TrainConfig.builder()
-                .optMethod(Method.FULL)
-                .optLr(PRETRAIN_LR)
-                .optMaxSteps(pretrainSteps)
-                .optGlobalBatch(BATCH)
-                .optMicroBatch(BATCH)
-                .optSeed(seed)
-                .optDevice(DeviceChoice.CPU)
-                .optLogInterval(Math.max(1, pretrainSteps / 4))
-                .setOutputDir(out.resolve("pretrain"))
-                .build();
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            LlamaForCausalLM model = LlamaForCausalLM.random(config, manager, seed);
-            try (TrainingEngine engine = TrainingEngine.builder()
-                    .setTask(new CausalLmTask(model))
-                    .setConfig(trainConfig)
-                    .setManager(manager)
-                    .setTrainExamples(corpus.pretraining(Math.max(2 * BATCH, pretrainSteps * BATCH), seed + 1))
-                    .optBaseModel("lorapro-demo")
-                    
-                    .build()) {
-                TrainResult result = engine.run();
-                return result.checkpoint().resolve(TrainingCheckpoint.WEIGHTS_FILE);
-            }
-        }
-    }
-
-    private static LlamaForCausalLM load(LlamaConfig config, Path base, NDManager manager) {
-        try (SafetensorsFile weights = SafetensorsFile.open(base)) {
-            return LlamaForCausalLM.fromPretrained(config, weights, base.toString(), manager, DataType.FLOAT32);
-        }
-    }
-
-    private DemoRow evaluateBase(LlamaConfig config, Path base, List<ArithmeticCorpus.Problem> test,
-            CharTokenizer tokenizer) {
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            LlamaForCausalLM model = load(config, base, manager);
-            double accuracy = exactMatch(model, manager, test, tokenizer);
-            return new DemoRow("base (no fine-tuning)", Double.NaN, Double.NaN, accuracy, 0, -1, 0, 0);
-        }
-    }
-
-    private DemoRow fineTune(Method method, LlamaConfig config, Path base, List<Example> train, List<Example> eval,
-            List<ArithmeticCorpus.Problem> test, CharTokenizer tokenizer) {
-        TrainConfig trainConfig = TrainConfig.builder()
-                .optMethod(method)
-                .optR(8)
-                .optAlpha(16)
-                .optLr(method == Method.FULL ? FULL_LR : LORA_LR)
-                .optMaxSteps(steps)
-                .optGlobalBatch(BATCH)
-                .optMicroBatch(BATCH)
-                .optSeed(seed)
-                .optDevice(DeviceChoice.CPU)
-                .optLogInterval(Math.max(1, steps / 3))
-                .setOutputDir(out.resolve(method.cliName()))
-                .build();
-        System.gc();
-        boolean peakReset = PeakMemory.reset();
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            LlamaForCausalLM model = load(config, base, manager);
-            double[] accuracy = new double[1];
-            try (TrainingEngine engine = TrainingEngine.builder()
-                    .setTask(new CausalLmTask(model))
-                    .setConfig(trainConfig)
-                    .setManager(manager)
-                    .setTrainExamples(train)
-                    .optEvalExamples(eval)
-                    .optEvalHook(step -> {
-                        accuracy[0] = exactMatch(model, manager, test, tokenizer);
-                        return Map.of("exact_match", accuracy[0]);
-                    })
-                    .optBaseModel("lorapro-demo")
-                    .build()) {
-                TrainResult result = engine.run();
-                long peak = peakReset ? PeakMemory.peakBytes() : -1;
-                if (method.usesAdapters()) {
-                    PeftAdapter.save(model, out.resolve("adapters").resolve(method.cliName()), "lorapro-demo",
-                            "CAUSAL_LM");
-                }
-                return new DemoRow(method.cliName(), result.finalLoss(), result.finalEval().get("loss"),
-                        accuracy[0], result.seconds(), peak, result.optimizerStateBytes(),
-                        result.trainableParameters());
-            }
-        }
-    }
-
-    /** The fraction of {@code problems} whose greedy answer is exactly right. */
-    static double exactMatch(CausalLanguageModel model, NDManager manager, List<ArithmeticCorpus.Problem> problems,
-            CharTokenizer tokenizer) {
-        long[][] prompts = new long[problems.size()][];
-        for (int i = 0; i < prompts.length; i++) {
-            long[] body = tokenizer.encode(problems.get(i).prompt());
-            prompts[i] = new long[body.length + 1];
-            prompts[i][0] = tokenizer.bosId();
-            System.arraycopy(body, 0, prompts[i], 1, body.length);
-        }
-        Generator generator = Generator.builder()
-                .optMaxNewTokens(4)
-                .optEosTokenIds(Set.of(tokenizer.eosId()))
-                .optPadTokenId(tokenizer.padId())
-                .build();
-        List<long[]> answers = Prompts.generate(generator, model, manager, prompts, tokenizer.padId());
-        int correct = 0;
-        for (int i = 0; i < answers.size(); i++) {
-            long[] tokens = answers.get(i);
-            boolean ended = tokens.length > 0 && tokens[tokens.length - 1] == tokenizer.eosId();
-            if (ended && tokenizer.decode(tokens).equals(problems.get(i).answer())) {
-                correct++;
-            }
-        }
-        return (double) correct / problems.size();
-    }
-
-    private void writePlot() {
-        try {
-            LossCurvePlot plot = new LossCurvePlot("Fine-tuning on subtraction", "step", "training loss", 900, 550);
-            for (Method method : methods) {
-                MetricsLog.Series series = MetricsLog.read(
-                        out.resolve(method.cliName()).resolve(TrainingEngine.METRICS_FILE), "loss");
-                plot.addSeries(method.cliName(), series.steps(), series.values());
-            }
-            plot.writePng(out.resolve(PLOT_FILE));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + out.resolve(PLOT_FILE), e);
         }
     }
 
     /** Builds a {@link Demo}. */
     public static final class Builder {
         private Path out = Path.of("runs", "demo");
-        private long seed = 42;
+        private long firstSeed = 42;
+        private int seeds = 5;
         private int pretrainSteps = 300;
         private int steps = 150;
-        private int testProblems = 50;
+        private int trainProblems = 600;
+        private int validationProblems = 200;
+        private int testProblems = 400;
+        private Skill skill = DEFAULT_SKILL;
         private List<Method> methods = List.of(Method.FULL, Method.LORA, Method.LORA_PRO);
+        private Map<Method, Float> learningRates = CHOSEN_LEARNING_RATES;
 
         private Builder() {}
 
@@ -293,9 +240,15 @@ public final class Demo {
             return this;
         }
 
-        /** The seed of data, initialisation and shuffling; 42 by default. */
-        public Builder optSeed(long seed) {
-            this.seed = seed;
+        /** The first seed; seeds are consecutive from it; 42 by default. */
+        public Builder optSeed(long firstSeed) {
+            this.firstSeed = firstSeed;
+            return this;
+        }
+
+        /** The number of seeds; 5 by default. */
+        public Builder optSeeds(int seeds) {
+            this.seeds = seeds;
             return this;
         }
 
@@ -311,9 +264,17 @@ public final class Demo {
             return this;
         }
 
-        /** Held-out problems for exact match; 50 by default. */
-        public Builder optTestProblems(int testProblems) {
-            this.testProblems = testProblems;
+        /** Train, validation and test problems per seed; 600, 200 and 400 by default. */
+        public Builder optProblems(int train, int validation, int test) {
+            this.trainProblems = train;
+            this.validationProblems = validation;
+            this.testProblems = test;
+            return this;
+        }
+
+        /** The fine-tuning skill; {@link #DEFAULT_SKILL} by default. */
+        public Builder optSkill(Skill skill) {
+            this.skill = Objects.requireNonNull(skill, "skill");
             return this;
         }
 
@@ -323,15 +284,30 @@ public final class Demo {
             return this;
         }
 
+        /** The learning rate of each method; {@link #CHOSEN_LEARNING_RATES} by default. */
+        public Builder optLearningRates(Map<Method, Float> learningRates) {
+            this.learningRates = Map.copyOf(learningRates);
+            return this;
+        }
+
         /**
          * Validates and builds.
          *
-         * @throws ai.lorapro.InvalidInputException for a non-positive budget
+         * @throws InvalidInputException for a non-positive budget or a method without a learning rate
          */
         public Demo build() {
-            if (pretrainSteps < 1 || steps < 1 || testProblems < 1 || testProblems > 60) {
-                throw new ai.lorapro.InvalidInputException("--steps and --pretrain-steps must be >= 1, got "
-                        + steps + " and " + pretrainSteps);
+            if (pretrainSteps < 1 || steps < 1 || seeds < 1) {
+                throw new InvalidInputException("--steps, --pretrain-steps and --seeds must be >= 1, got "
+                        + steps + ", " + pretrainSteps + " and " + seeds);
+            }
+            if (trainProblems < 1 || validationProblems < 1 || testProblems < 1) {
+                throw new InvalidInputException("problem counts must be >= 1, got " + trainProblems + " / "
+                        + validationProblems + " / " + testProblems);
+            }
+            for (Method m : methods) {
+                if (!learningRates.containsKey(m)) {
+                    throw new InvalidInputException("--methods: no learning rate for " + m.cliName());
+                }
             }
             return new Demo(this);
         }

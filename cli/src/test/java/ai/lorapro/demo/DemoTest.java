@@ -1,10 +1,14 @@
 package ai.lorapro.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.cli.LoraProCli;
 import ai.lorapro.io.PeftAdapter;
+import ai.lorapro.train.Method;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,24 +20,31 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
-/** {@code lorapro demo} with a tiny budget writes its table, plot and adapters. */
+/** {@code lorapro demo} with a tiny budget writes its report, plot and adapters; its parts. */
 class DemoTest {
 
     @TempDir
     Path tmp;
 
     @Test
-    void tinyDemoWritesTablePlotAndAdapters() throws IOException {
+    void tinyDemoOverTwoSeedsWritesReportPlotAndAdapters() throws IOException {
         CommandLine cli = LoraProCli.commandLine();
         StringWriter out = new StringWriter();
         cli.setOut(new PrintWriter(out));
-        int code = cli.execute("demo", "--out", tmp.toString(), "--steps", "3", "--pretrain-steps", "2");
+        int code = cli.execute("demo", "--out", tmp.toString(), "--steps", "3", "--pretrain-steps", "2",
+                "--seeds", "2");
         assertEquals(0, code, out.toString());
-        String table = Files.readString(tmp.resolve(Demo.TABLE_FILE));
+        String report = Files.readString(tmp.resolve(Demo.TABLE_FILE));
         for (String method : new String[] {"base (no fine-tuning)", "full", "lora", "lora-pro"}) {
-            assertTrue(table.contains("| " + method + " |"), table);
+            assertTrue(report.contains("| " + method + " |"), report);
             assertTrue(out.toString().contains("| " + method + " |"), out.toString());
+        }
+        for (String pair : new String[] {"lora - full", "lora-pro - full", "lora-pro - lora"}) {
+            assertTrue(report.contains("| " + pair + " |"), report);
         }
         assertTrue(Files.size(tmp.resolve(Demo.PLOT_FILE)) > 0);
         for (String method : new String[] {"lora", "lora-pro"}) {
@@ -44,16 +55,59 @@ class DemoTest {
     }
 
     @Test
-    void tokenizerRoundTripsTheCorpusAlphabet() {
+    void quickRunHasOneSeedAndRanksNothing() throws IOException {
+        CommandLine cli = LoraProCli.commandLine();
+        cli.setOut(new PrintWriter(new StringWriter()));
+        int code = cli.execute("demo", "--out", tmp.toString(), "--steps", "2", "--pretrain-steps", "1", "--quick",
+                "--methods", "lora");
+        assertEquals(0, code);
+        String report = Files.readString(tmp.resolve(Demo.TABLE_FILE));
+        assertTrue(report.contains("One seed: no spread is measured"), report);
+        assertFalse(report.contains("larger than the spread?"), report);
+    }
+
+    @Test
+    void sweepPicksEachMethodsLowestMeanValidationLoss() {
+        double[][] full = {{0.9, 1.1}, {0.7, 0.8}, {0.75, 0.7}};
+        double[][] lora = {{0.5, 0.6}, {0.6, 0.6}, {0.9, 0.9}};
+        java.util.Map<Method, Float> best = new java.util.EnumMap<>(Method.class);
+        java.util.Map<Method, double[][]> losses = new java.util.EnumMap<>(Method.class);
+        losses.put(Method.FULL, full);
+        losses.put(Method.LORA, lora);
+        String table = SweepTable.markdown("", List.of(1e-3f, 2e-3f, 5e-3f), losses, best);
+        assertEquals(5e-3f, best.get(Method.FULL));
+        assertEquals(1e-3f, best.get(Method.LORA));
+        assertTrue(table.contains("0.7250 ± 0.0354 *"), table);
+    }
+
+    @Test
+    void spreadCallsADifferenceLargerOnlyWhenMeanPlusMinusSdIntervalsDoNotOverlap() {
+        Spread a = Spread.of(new double[] {1.0, 1.2});
+        assertEquals(1.1, a.mean(), 1e-12);
+        assertEquals(Math.sqrt(0.02), a.sd(), 1e-12);
+        assertTrue(a.differsBeyondSpread(Spread.of(new double[] {1.5, 1.5})));
+        assertFalse(a.differsBeyondSpread(Spread.of(new double[] {1.2, 1.3})));
+        assertFalse(Spread.of(new double[] {1.0}).differsBeyondSpread(Spread.of(new double[] {5.0})));
+    }
+
+    @Test
+    void splitsAreDisjointAndAnswersAreRight() {
         CharTokenizer tokenizer = new CharTokenizer();
-        String text = "17-9=8";
-        assertEquals(text, tokenizer.decode(tokenizer.encode(text)));
+        assertEquals("17-9=8", tokenizer.decode(tokenizer.encode("17-9=8")));
         ArithmeticCorpus corpus = new ArithmeticCorpus(tokenizer, 19);
-        var split = corpus.subtraction(150, 50, 1);
-        assertTrue(split.get(0).stream().noneMatch(p -> split.get(1).stream().anyMatch(q -> q.prompt().equals(p.prompt()))));
-        for (var p : split.get(1)) {
+        for (Skill skill : Skill.values()) {
+            var split = corpus.splits(skill, 1, 100, 20, 30);
+            Set<String> seen = new HashSet<>();
+            split.forEach(part -> part.forEach(p -> assertTrue(seen.add(p.prompt()), "repeated " + p.prompt())));
+            assertEquals(150, seen.size());
+        }
+        for (var p : corpus.splits(Skill.SUBTRACTION, 1, 30).get(0)) {
             String[] parts = p.prompt().replace("=", "").split("-");
             assertEquals(Integer.parseInt(parts[0]) - Integer.parseInt(parts[1]), Integer.parseInt(p.answer()));
         }
+        assertEquals(new ArithmeticCorpus.Problem("23+45=", "gi"), Skill.LETTER_SUM.problem(23, 45));
+        assertEquals(new ArithmeticCorpus.Problem("23+45=", "86"), Skill.PERMUTED_SUM.problem(23, 45));
+        assertThrows(InvalidInputException.class, () -> corpus.splits(Skill.SUBTRACTION, 1, 300));
+        assertThrows(InvalidInputException.class, () -> Skill.fromCliName("division"));
     }
 }

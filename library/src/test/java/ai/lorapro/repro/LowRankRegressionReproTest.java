@@ -27,10 +27,12 @@ import java.util.Locale;
 import java.util.Random;
 
 /**
- * The paper's central claim at toy scale: on y = x W*^T with W* = W0 + low rank + noise and a
- * single frozen W0, LoRA-Pro SGD follows full fine-tuning's SGD loss curve more closely than plain
- * LoRA SGD at the same learning rate and steps, and its equivalent gradient s (B gA + gB A) is more
- * aligned with the full gradient at every step. All three use the library's real optimizer.
+ * The paper's central claim at toy scale, over several seeds: on y = x W*^T with W* = W0 + low
+ * rank + noise and a frozen random W0, LoRA-Pro SGD's equivalent gradient s (B gA* + gB* A) is
+ * closer to the full gradient than plain LoRA's s (B gA + gB A), and LoRA-Pro's loss curve is
+ * closer to full fine-tuning's than LoRA's, at the same learning rate and steps. All three use the
+ * library's real optimizer. The margins asserted are far above float rounding: each quantity is a
+ * mean over 100 steps of a smooth (not chaotic) SGD trajectory on a convex problem.
  */
 class LowRankRegressionReproTest {
 
@@ -52,56 +54,75 @@ class LowRankRegressionReproTest {
     private static final int RANK = 4;
     private static final float LR = 0.05f;
     private static final int STEPS = 100;
+    private static final long[] SEEDS = {3, 4, 5, 6, 7};
 
-    /** The per-step losses and, for adapters, the cosine of the equivalent and the full gradient. */
-    private record Run(double[] losses, double[] cosines) {}
+    /**
+     * The per-step losses and, for adapters, the relative distance |g~ - g| / |g| of the step's
+     * equivalent gradient to the full gradient, and of plain LoRA's equivalent gradient at the same
+     * point (the same A and B).
+     */
+    private record Run(double[] losses, double[] residuals, double[] loraResidualsHere) {}
 
     @Test
-    void loraProTracksFullFineTuningCloserThanLora() {
-        try (NDManager manager = NDManager.newBaseManager()) {
-            Random random = new Random(3);
-            float[] w0 = gaussian(random, OUT * IN, 1 / Math.sqrt(IN));
-            float[] target = w0.clone();
-            float[] u = gaussian(random, OUT * RANK, 1);
-            float[] v = gaussian(random, RANK * IN, 1 / Math.sqrt(IN));
-            for (int i = 0; i < OUT; i++) {
-                for (int j = 0; j < IN; j++) {
-                    double lowRank = 0;
-                    for (int k = 0; k < RANK; k++) {
-                        lowRank += u[i * RANK + k] * v[k * IN + j];
+    void loraProTracksFullFineTuningCloserThanLoraOnEverySeed() {
+        System.out.print(String.format(Locale.ROOT,
+                "low-rank regression, %d SGD steps at lr %.2f, r = %d%n"
+                        + "seed | mean |g~ - g|/|g|: LoRA, LoRA-Pro | mean |loss - full loss|: LoRA, LoRA-Pro"
+                        + " | final loss: full, LoRA, LoRA-Pro%n", STEPS, LR, RANK));
+        for (long seed : SEEDS) {
+            try (NDManager manager = NDManager.newBaseManager()) {
+                Random random = new Random(seed);
+                float[] w0 = gaussian(random, OUT * IN, 1 / Math.sqrt(IN));
+                float[] target = w0.clone();
+                float[] u = gaussian(random, OUT * RANK, 1);
+                float[] v = gaussian(random, RANK * IN, 1 / Math.sqrt(IN));
+                for (int i = 0; i < OUT; i++) {
+                    for (int j = 0; j < IN; j++) {
+                        double lowRank = 0;
+                        for (int k = 0; k < RANK; k++) {
+                            lowRank += u[i * RANK + k] * v[k * IN + j];
+                        }
+                        target[i * IN + j] += (float) (0.5 * lowRank + 0.01 * random.nextGaussian());
                     }
-                    target[i * IN + j] += (float) (0.5 * lowRank + 0.01 * random.nextGaussian());
+                }
+                NDArray x = manager.create(gaussian(random, SAMPLES * IN, 1), new Shape(SAMPLES, IN));
+                NDArray y = x.matMul(manager.create(target, new Shape(OUT, IN)).transpose());
+
+                Run full = train(manager, w0, x, y, Variant.FULL, seed);
+                Run lora = train(manager, w0, x, y, Variant.LORA, seed);
+                Run loraPro = train(manager, w0, x, y, Variant.LORA_PRO, seed);
+
+                double residualLora = mean(lora.residuals());
+                double residualLoraPro = mean(loraPro.residuals());
+                double gapLora = meanAbsGap(full.losses(), lora.losses());
+                double gapLoraPro = meanAbsGap(full.losses(), loraPro.losses());
+                System.out.print(String.format(Locale.ROOT, "%d | %.3f, %.3f | %.4f, %.4f | %.4f, %.4f, %.4f%n", seed,
+                        residualLora, residualLoraPro, gapLora, gapLoraPro, last(full.losses()),
+                        last(lora.losses()), last(loraPro.losses())));
+
+                assertTrue(last(full.losses()) < full.losses()[0] / 10, "seed " + seed + ": full fine-tuning did not fit");
+                // The mechanism: LoRA-Pro's step is closer to the full gradient, on average by far.
+                assertTrue(residualLoraPro < 0.6 * residualLora, "seed " + seed + ": LoRA-Pro residual "
+                        + residualLoraPro + " vs LoRA " + residualLora);
+                // The consequence: its loss curve stays closer to full fine-tuning's.
+                assertTrue(gapLoraPro < 0.5 * gapLora, "seed " + seed + ": LoRA-Pro gap " + gapLoraPro
+                        + " vs LoRA gap " + gapLora);
+                // At the same A and B, LoRA-Pro's equivalent gradient is the closest one the pair can
+                // express (a least-squares projection), so never farther than LoRA's.
+                for (int t = 0; t < STEPS; t++) {
+                    assertTrue(loraPro.residuals()[t] <= loraPro.loraResidualsHere()[t] + 1e-3,
+                            "seed " + seed + ", step " + (t + 1) + ": LoRA-Pro residual " + loraPro.residuals()[t]
+                                    + " > LoRA's at the same point " + loraPro.loraResidualsHere()[t]);
                 }
             }
-            NDArray x = manager.create(gaussian(random, SAMPLES * IN, 1), new Shape(SAMPLES, IN));
-            NDArray y = x.matMul(manager.create(target, new Shape(OUT, IN)).transpose());
-
-            Run full = train(manager, w0, x, y, Variant.FULL);
-            Run lora = train(manager, w0, x, y, Variant.LORA);
-            Run loraPro = train(manager, w0, x, y, Variant.LORA_PRO);
-
-            double gapLora = meanAbsGap(full.losses(), lora.losses());
-            double gapLoraPro = meanAbsGap(full.losses(), loraPro.losses());
-            System.out.printf(Locale.ROOT,
-                    "low-rank regression, %d SGD steps at lr %.2f: final loss full %.5f, LoRA %.5f, LoRA-Pro %.5f;"
-                            + " mean |gap to full| LoRA %.5f, LoRA-Pro %.5f;"
-                            + " cosine to full gradient LoRA %.3f..%.3f, LoRA-Pro %.3f..%.3f%n",
-                    STEPS, LR, last(full.losses()), last(lora.losses()), last(loraPro.losses()), gapLora, gapLoraPro,
-                    min(lora.cosines()), max(lora.cosines()), min(loraPro.cosines()), max(loraPro.cosines()));
-            assertTrue(gapLoraPro < gapLora, "LoRA-Pro gap " + gapLoraPro + " vs LoRA gap " + gapLora);
-            for (int t = 0; t < STEPS; t++) {
-                assertTrue(loraPro.cosines()[t] > lora.cosines()[t], "step " + (t + 1) + ": LoRA-Pro cosine "
-                        + loraPro.cosines()[t] + " <= LoRA cosine " + lora.cosines()[t]);
-            }
-            assertTrue(last(full.losses()) < full.losses()[0] / 10, "full fine-tuning did not fit");
         }
     }
 
     private enum Variant { FULL, LORA, LORA_PRO }
 
-    private static Run train(NDManager root, float[] w0, NDArray x, NDArray y, Variant variant) {
+    private static Run train(NDManager root, float[] w0, NDArray x, NDArray y, Variant variant, long seed) {
         try (NDManager manager = root.newSubManager()) {
-            LoraConfig config = LoraConfig.builder().setR(RANK).setAlpha(2 * RANK).optSeed(11).build();
+            LoraConfig config = LoraConfig.builder().setR(RANK).setAlpha(2 * RANK).optSeed(seed + 100).build();
             LoraLinear layer = LoraLinear.builder().setInFeatures(IN).setOutFeatures(OUT)
                     .optLora(variant == Variant.FULL ? null : config).build();
             Weights.assign(layer.getWeight(), manager.create(w0, new Shape(OUT, IN)));
@@ -119,7 +140,8 @@ class LowRankRegressionReproTest {
             }
             double s = layer.getScaling();
             double[] losses = new double[STEPS];
-            double[] cosines = new double[STEPS];
+            double[] residuals = new double[STEPS];
+            double[] loraResidualsHere = new double[STEPS];
             ParameterStore store = new ParameterStore(manager, false);
             try (LoraProOptimizer optimizer = builder.build()) {
                 for (int t = 0; t < STEPS; t++) {
@@ -139,6 +161,11 @@ class LowRankRegressionReproTest {
                             a0 = layer.getLoraA().getArray().toFloatArray();
                             b0 = layer.getLoraB().getArray().toFloatArray();
                             fullGradient = fullGradient(layer, x, y, step);
+                            try (NDArray gradA = layer.getLoraA().getArray().getGradient();
+                                    NDArray gradB = layer.getLoraB().getArray().getGradient()) {
+                                loraResidualsHere[t] = relativeDistance(loraEquivalentGradient(a0, b0,
+                                        gradA.toFloatArray(), gradB.toFloatArray(), s), fullGradient);
+                            }
                         }
                         for (Parameter p : trainable) {
                             try (NDArray g = p.getArray().getGradient()) {
@@ -148,12 +175,12 @@ class LowRankRegressionReproTest {
                         if (variant != Variant.FULL) {
                             float[] a1 = layer.getLoraA().getArray().toFloatArray();
                             float[] b1 = layer.getLoraB().getArray().toFloatArray();
-                            cosines[t] = cosine(equivalentGradient(a0, b0, a1, b1, s), fullGradient);
+                            residuals[t] = relativeDistance(equivalentGradient(a0, b0, a1, b1, s), fullGradient);
                         }
                     }
                 }
             }
-            return new Run(losses, cosines);
+            return new Run(losses, residuals, loraResidualsHere);
         }
     }
 
@@ -190,16 +217,34 @@ class LowRankRegressionReproTest {
         return out;
     }
 
-    private static double cosine(double[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += a[i] * b[i];
-            na += a[i] * a[i];
-            nb += (double) b[i] * b[i];
+    /** Plain LoRA's equivalent gradient s (B gA + gB A) from its raw factor gradients. */
+    private static double[] loraEquivalentGradient(float[] a, float[] b, float[] gradA, float[] gradB, double s) {
+        double[] out = new double[OUT * IN];
+        for (int i = 0; i < OUT; i++) {
+            for (int j = 0; j < IN; j++) {
+                double sum = 0;
+                for (int k = 0; k < RANK; k++) {
+                    sum += b[i * RANK + k] * (double) gradA[k * IN + j] + gradB[i * RANK + k] * (double) a[k * IN + j];
+                }
+                out[i * IN + j] = s * sum;
+            }
         }
-        return dot / Math.sqrt(na * nb);
+        return out;
+    }
+
+    /** |a - b| / |b| in the Frobenius norm. */
+    private static double relativeDistance(double[] a, float[] b) {
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff += (a[i] - b[i]) * (a[i] - b[i]);
+            norm += (double) b[i] * b[i];
+        }
+        return Math.sqrt(diff / norm);
+    }
+
+    private static double mean(double[] values) {
+        return java.util.Arrays.stream(values).average().orElseThrow();
     }
 
     private static double meanAbsGap(double[] reference, double[] other) {
@@ -212,14 +257,6 @@ class LowRankRegressionReproTest {
 
     private static double last(double[] values) {
         return values[values.length - 1];
-    }
-
-    private static double min(double[] values) {
-        return java.util.Arrays.stream(values).min().orElseThrow();
-    }
-
-    private static double max(double[] values) {
-        return java.util.Arrays.stream(values).max().orElseThrow();
     }
 
     private static float[] gaussian(Random random, int n, double std) {

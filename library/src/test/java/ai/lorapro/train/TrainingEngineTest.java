@@ -82,7 +82,6 @@ class TrainingEngineTest {
                     .optEvalExamples(eval)
                     .optPadId(0)
                     .optResumeFrom(resume)
-                    
                     .build()) {
                 TrainResult result = engine.runUntil(stopAt);
                 return snapshot(engine, manager, result);
@@ -157,7 +156,6 @@ class TrainingEngineTest {
                     .setManager(manager)
                     .setTrainExamples(train)
                     .optEvalExamples(eval)
-                    
                     .build()) {
                 engine.runUntil(5);
                 int after5 = manager.getManagedArrays().size();
@@ -204,7 +202,6 @@ class TrainingEngineTest {
                     .setConfig(config(Method.LORA_PRO, tmp.resolve("nan"), 4))
                     .setManager(manager)
                     .setTrainExamples(train)
-                    
                     .build()) {
                 Snapshot before = snapshot(engine, manager, engine.runUntil(1));
                 Snapshot skipped = snapshot(engine, manager, engine.runUntil(2));
