@@ -119,14 +119,4 @@ class OutputDirectoryCliTest {
         assertOneLineBadInput("eval --task --out FILE/sub", cli("eval", "--task", "gsm8k", "--model", model.toString(),
                 "--data", data.toString(), "--out", file.resolve("sub").toString()), "plain.txt", "not a directory");
     }
-
-    @Test
-    void evalTaskNeverWritesIntoTheModelDirectory() throws IOException {
-        saveModelAndAdapter(tmp);
-        List<String> before = listing(model);
-        Path data = Files.writeString(tmp.resolve("d.jsonl"), TinyHfModel.jsonl(2, 1));
-        assertOneLineBadInput("eval --task --out MODEL", cli("eval", "--task", "gsm8k", "--model", model.toString(),
-                "--data", data.toString(), "--out", model.toString()), "is the --model");
-        assertEquals(before, listing(model));
-    }
 }
