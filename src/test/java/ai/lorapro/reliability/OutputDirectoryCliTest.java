@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.lorapro.cli.CliRun;
-import ai.lorapro.train.TinyModels;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,23 +23,12 @@ import java.util.stream.Stream;
  * directory unless {@code --overwrite}, and refuses the model and adapter directories (and what
  * contains them) even then; {@code eval --task --out} never writes into an input directory.
  */
-class OutputDirectoryCliTest {
+class OutputDirectoryCliTest extends TinyModelCliTestBase {
 
     @TempDir
     Path tmp;
 
-    private static int threads;
-
-    @BeforeAll
-    static void oneThread() {
-        threads = TinyModels.singleThread();
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        TinyModels.restoreThreads(threads);
-    }
-
+    /** Fresh copies per test, which the tests place under directories they then use as --out. */
     private Path model;
     private Path adapter;
 
