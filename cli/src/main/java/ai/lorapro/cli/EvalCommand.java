@@ -106,8 +106,7 @@ public final class EvalCommand implements Callable<Integer> {
         if (out == null) {
             throw new InvalidInputException("--out is required with --task");
         }
-        new OutputDirectoryGuard("--out", out).protect("--model", modelOptions.model)
-                .protect("--adapter", modelOptions.adapter).requireNotAnInput();
+        new OutputDirectoryGuard("--out", out).requireUsable();
         if (maxNewTokens < 1 || limit < 0) {
             throw new InvalidInputException("--max-new-tokens must be >= 1 and --limit >= 0");
         }

@@ -266,7 +266,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (resume != null) {
             requireDirectory(resume, "--resume");
         }
-        new OutputDirectoryGuard("--out", out).protect("--model", model).requireNotAnInput();
+        new OutputDirectoryGuard("--out", out).requireUsable();
         Path outputDir = runName == null ? out : OutputPaths.resolveChild(out, runName,
                 "--run-name");
         TrainConfig config = TrainConfig.builder()

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.lorapro.cli.CliRun;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.PeftAdapter;
-import ai.lorapro.train.TinyModels;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -16,8 +15,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,7 +35,7 @@ import java.util.Random;
  * exit 1, hangs or allocates out of proportion. Iterations: {@code -Dlorapro.fuzz.cli.iterations}
  * (default 120), seed: {@code -Dlorapro.fuzz.seed}.
  */
-class AdversarialInputFuzzTest {
+class AdversarialInputFuzzTest extends TinyModelCliTestBase {
 
     static final Duration BOUND = Duration.ofSeconds(60);
 
@@ -64,29 +61,9 @@ class AdversarialInputFuzzTest {
     static final List<String> OTHER_FIELDS = List.of("max_position_embeddings", "bos_token_id", "eos_token_id",
             "pad_token_id", "rms_norm_eps", "rope_theta");
 
-    @TempDir
-    static Path shared;
-
-    private static Path model;
-    private static Path data;
-    private static Path adapter;
-    private static int threads;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void saveModel() throws IOException {
-        threads = TinyModels.singleThread();
-        model = TinyHfModel.save(shared.resolve("model"));
-        data = Files.writeString(shared.resolve("train.jsonl"), TinyHfModel.jsonl(8, 1), StandardCharsets.UTF_8);
-        adapter = TinyHfModel.adapter(shared.resolve("adapter"), model);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        TinyModels.restoreThreads(threads);
-    }
 
     private static int iterations() {
         return Integer.getInteger("lorapro.fuzz.cli.iterations", 120);

@@ -12,7 +12,6 @@ import ai.lorapro.data.TextLines;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.train.MetricsLog;
 import ai.lorapro.train.MetricsWriter;
-import ai.lorapro.train.TinyModels;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -20,8 +19,6 @@ import com.google.gson.JsonParser;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,34 +39,14 @@ import java.util.function.Supplier;
  * checked before they are used: each bad input is refused with exit 2 and one line, within a time
  * bound, instead of blocking, hanging or allocating without limit.
  */
-class BoundedInputCliTest {
+class BoundedInputCliTest extends TinyModelCliTestBase {
 
     /** Generous for a loaded 2-core machine; each case takes well under a second when idle. */
     static final Duration BOUND = Duration.ofSeconds(60);
 
-    @TempDir
-    static Path shared;
-
-    private static Path model;
-    private static Path data;
-    private static Path adapter;
-    private static int threads;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void saveModel() throws IOException {
-        threads = TinyModels.singleThread();
-        model = TinyHfModel.save(shared.resolve("model"));
-        data = Files.writeString(shared.resolve("train.jsonl"), TinyHfModel.jsonl(8, 1), StandardCharsets.UTF_8);
-        adapter = TinyHfModel.adapter(shared.resolve("adapter"), model);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        TinyModels.restoreThreads(threads);
-    }
 
     /** Same thread (PyTorch's grad mode is per thread), time checked afterwards. */
     static void assertRefusedInTime(String what, Supplier<CliRun.Result> run, String... mustMention) {

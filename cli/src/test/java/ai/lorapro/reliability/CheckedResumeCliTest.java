@@ -14,20 +14,17 @@ import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.train.RunIdentity;
-import ai.lorapro.train.TinyModels;
 import ai.lorapro.train.TrainerState;
 import ai.lorapro.train.TrainingCheckpoint;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -41,35 +38,21 @@ import java.util.function.Consumer;
  * within the run and its optimizer state finite; {@code merge} and {@code generate} refuse
  * non-finite adapter tensors.
  */
-class CheckedResumeCliTest {
+class CheckedResumeCliTest extends TinyModelCliTestBase {
 
-    @TempDir
-    static Path shared;
-
-    private static Path model;
     private static Path otherModel;
-    private static Path data;
     private static Path checkpoint;
-    private static int threads;
 
     @TempDir
     Path tmp;
 
     @BeforeAll
     static void trainOnce() throws IOException {
-        threads = TinyModels.singleThread();
-        model = TinyHfModel.save(shared.resolve("model"));
         otherModel = TinyHfModel.save(shared.resolve("model24"), 24, (n, i) -> true);
-        data = Files.writeString(shared.resolve("train.jsonl"), TinyHfModel.jsonl(8, 1), StandardCharsets.UTF_8);
         Path out = shared.resolve("run");
         CliRun.Result first = train(out, model, data, 2, List.of());
         assertEquals(0, first.code(), first.err());
         checkpoint = out.resolve("checkpoints/step-000001");
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        TinyModels.restoreThreads(threads);
     }
 
     private static CliRun.Result train(Path out, Path modelDir, Path dataFile, int steps, List<String> extra) {
@@ -200,14 +183,14 @@ class CheckedResumeCliTest {
 
     @Test
     void mergeAndGenerateRefuseNonFiniteAdapterTensors() throws IOException {
-        Path adapter = TinyHfModel.adapter(tmp.resolve("adapter"), model);
-        poisonFirstTensor(adapter.resolve(PeftAdapter.WEIGHTS_NAME), Float.NaN);
+        Path poisoned = TinyHfModel.copy(adapter, tmp.resolve("adapter"));
+        poisonFirstTensor(poisoned.resolve(PeftAdapter.WEIGHTS_NAME), Float.NaN);
         Path merged = tmp.resolve("merged");
-        assertOneLineBadInput("merge", cli("merge", "--model", model.toString(), "--adapter", adapter.toString(),
+        assertOneLineBadInput("merge", cli("merge", "--model", model.toString(), "--adapter", poisoned.toString(),
                 "--out", merged.toString()), "adapter_model.safetensors", "NaN or infinity");
         assertFalse(Files.exists(merged));
         assertOneLineBadInput("generate", cli("generate", "--model", model.toString(), "--adapter",
-                adapter.toString(), "--prompt", "after one comes", "--max-new-tokens", "2", "--device", "cpu"),
+                poisoned.toString(), "--prompt", "after one comes", "--max-new-tokens", "2", "--device", "cpu"),
                 "NaN or infinity");
     }
 }

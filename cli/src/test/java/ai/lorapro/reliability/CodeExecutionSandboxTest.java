@@ -12,12 +12,10 @@ import ai.lorapro.tasks.TaskEvaluator;
 import ai.lorapro.tasks.eval.HumanEvalEvaluation;
 import ai.lorapro.tasks.eval.PythonRunner;
 import ai.lorapro.tasks.eval.SandboxLimits;
-import ai.lorapro.train.TinyModels;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,14 +37,9 @@ import java.util.stream.Collectors;
  * network or write outside their directory (where the sandbox found provides that), and hit the
  * memory, file-size and CPU limits.
  */
-class CodeExecutionSandboxTest {
+class CodeExecutionSandboxTest extends TinyModelCliTestBase {
 
-    @TempDir
-    static Path shared;
-
-    private static Path model;
     private static Path problems;
-    private static int threads;
     private static Optional<PythonRunner> python;
 
     @TempDir
@@ -54,8 +47,6 @@ class CodeExecutionSandboxTest {
 
     @BeforeAll
     static void setUp() throws IOException {
-        threads = TinyModels.singleThread();
-        model = TinyHfModel.save(shared.resolve("model"));
         JsonObject add = new JsonObject();
         add.addProperty("task_id", "HumanEval/0");
         add.addProperty("prompt", "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n");
@@ -63,11 +54,6 @@ class CodeExecutionSandboxTest {
         add.addProperty("test", "def check(candidate):\n    assert candidate(2, 3) == 5\n");
         problems = Files.writeString(shared.resolve("HumanEval.jsonl"), add + "\n");
         python = PythonRunner.find(Duration.ofSeconds(20));
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        TinyModels.restoreThreads(threads);
     }
 
     private static PythonRunner runner() {

@@ -9,10 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.lorapro.cli.CliRun;
 import ai.lorapro.train.RunDirectoryLock;
-import ai.lorapro.train.TinyModels;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,30 +29,11 @@ import java.util.stream.Stream;
  * a new run into a directory with another run's checkpoints needs {@code --resume} or {@code
  * --overwrite}; an interrupted run's temporary entries are removed at the next start.
  */
-class RunDirectoryCliTest {
+class RunDirectoryCliTest extends TinyModelCliTestBase {
 
-    @TempDir
-    static Path shared;
-
-    private static Path model;
-    private static Path data;
-    private static int threads;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void saveModel() throws IOException {
-        threads = TinyModels.singleThread();
-        model = TinyHfModel.save(shared.resolve("model"));
-        data = shared.resolve("train.jsonl");
-        Files.writeString(data, TinyHfModel.jsonl(8, 1), StandardCharsets.UTF_8);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        TinyModels.restoreThreads(threads);
-    }
 
     private static CliRun.Result train(Path out, int steps, String... extra) {
         List<String> args = new ArrayList<>(List.of("train", "--model", model.toString(), "--data", data.toString(),
@@ -136,7 +114,8 @@ class RunDirectoryCliTest {
         assertTrue(java.util.Arrays.equals(adapter,
                 Files.readAllBytes(out.resolve("checkpoints/step-000002/adapter/adapter_model.safetensors"))));
 
-        CliRun.Result resumed = train(out, 3, "--resume", out.resolve("checkpoints/step-000002").toString());
+        CliRun.Result resumed = train(out, 3, "--resume", out.resolve("checkpoints/step-000002").toString(),
+                "--allow-resume-change", "total_steps");
         assertEquals(0, resumed.code(), resumed.err());
         assertEquals(List.of("step-000001", "step-000002", "step-000003"), checkpoints(out));
 

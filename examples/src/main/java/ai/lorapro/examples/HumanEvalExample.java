@@ -8,7 +8,9 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Evaluates a Llama model (optionally with a PEFT adapter) on humaneval: samples.jsonl and, when python3 runs here, pass@1 (results.jsonl, metrics.json).
+ * Evaluates a Llama model (optionally with a PEFT adapter) on humaneval: samples.jsonl and, with
+ * {@code -Dlorapro.allowCodeExecution=true} and python3 here, pass@1 from the programs run in a
+ * sandbox (results.jsonl, metrics.json; see docs/reliability.md for what the sandbox does not prevent).
  *
  * <pre>
  * HumanEvalExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]
@@ -25,12 +27,14 @@ public final class HumanEvalExample {
         if (args.length < 3) {
             System.out.println("usage: HumanEvalExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]");
             System.out.println("  DATA_FILE: HumanEval.jsonl");
-            System.out.println("  writes samples.jsonl and, when python3 runs here, pass@1 (results.jsonl, metrics.json)");
+            System.out.println("  writes samples.jsonl and, with -Dlorapro.allowCodeExecution=true and python3 here,"
+                    + " pass@1 (results.jsonl, metrics.json)");
             return;
         }
         Path adapter = args.length > 3 ? Path.of(args[3]) : null;
         EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(512).withBatchSize(8);
-        TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings);
+        TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings)
+                .optAllowCodeExecution(Boolean.getBoolean("lorapro.allowCodeExecution"));
         Map<String, Object> metrics = evaluator.evaluate("humaneval", Path.of(args[1]), Path.of(args[2]));
         System.out.println(metrics);
     }

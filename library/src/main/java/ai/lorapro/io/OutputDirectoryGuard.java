@@ -17,7 +17,8 @@ import java.util.List;
  * when the user said {@code --overwrite}; and it may never be one of the command's input
  * directories (the model, the adapter) or a directory that contains one, with or without
  * {@code --overwrite}. Paths are compared after resolving symbolic links, so a link to the model
- * directory is the model directory.
+ * directory is the model directory. Commands that replace their output directory use {@link
+ * #requireReplaceable}; commands that only add files to it use {@link #requireUsable}.
  *
  * <pre>{@code
  * new OutputDirectoryGuard("--out", out)
@@ -65,7 +66,7 @@ public final class OutputDirectoryGuard {
      *
      * @throws InvalidInputException naming the option and the paths
      */
-    public void requireNotAnInput() {
+    public void requireUsable() {
         requireCreatable();
         Path outReal = canonical(out);
         for (int i = 0; i < protectedDirs.size(); i++) {
@@ -79,14 +80,14 @@ public final class OutputDirectoryGuard {
     }
 
     /**
-     * Refuses what {@link #requireNotAnInput()} refuses, and a non-empty output directory unless
+     * Refuses what {@link #requireUsable()} refuses, and a non-empty output directory unless
      * {@code overwrite}: use it before a command replaces the whole directory.
      *
      * @param overwrite the user allowed replacing an existing, non-empty directory
      * @throws InvalidInputException naming the option and the directory
      */
     public void requireReplaceable(boolean overwrite) {
-        requireNotAnInput();
+        requireUsable();
         if (!overwrite && !isEmptyOrAbsent(out)) {
             throw new InvalidInputException(option + ": " + out
                     + " is not empty; choose a new directory or pass --overwrite to replace it");
