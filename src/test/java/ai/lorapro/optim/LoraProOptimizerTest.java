@@ -17,8 +17,6 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraLinear;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -32,39 +30,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The DJL glue of the LoRA-Pro optimizers: pairing, skipping, plain parameters, state. */
-class LoraProOptimizerTest {
+class LoraProOptimizerTest extends ManagedTest {
 
     private static final int M = 6;
     private static final int N = 5;
     private static final int R = 2;
     private static final float S = 2f;
-
-    private NDManager manager;
-
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
-
-    private NDArray random(Random rng, int rows, int cols) {
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) rng.nextGaussian();
-        }
-        return manager.create(v, new Shape(rows, cols));
-    }
-
-    private Parameter parameter(String name, NDArray value) {
-        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
-        value.setRequiresGradient(true);
-        p.setArray(value);
-        return p;
-    }
 
     /** Two identical pairs (and heads) so that two optimizers can be compared step by step. */
     private final class Fixture {
@@ -74,9 +45,9 @@ class LoraProOptimizerTest {
 
         Fixture(long seed) {
             Random rng = new Random(seed);
-            a = parameter("lora_A.weight", random(rng, R, N));
-            b = parameter("lora_B.weight", random(rng, M, R));
-            head = parameter("head.weight", random(rng, 3, 4));
+            a = trainable("lora_A.weight", random(rng, R, N));
+            b = trainable("lora_B.weight", random(rng, M, R));
+            head = trainable("head.weight", random(rng, 3, 4));
         }
 
         void update(Optimizer optimizer, Parameter p, NDArray grad) {
@@ -124,51 +95,57 @@ class LoraProOptimizerTest {
         assertTrue(e.getMessage().contains("layer"), e.getMessage());
     }
 
-    @Test
-    void aFrozenFactorIsRefusedByLoraProAtTheFirstStep() {
+    /**
+     * Runs {@code body} in a trainer on a layer whose B is frozen and non-zero (so that A has a
+     * gradient), stepped by the optimizer {@code factory} builds for the layer.
+     */
+    private static void withFrozenB(
+            java.util.function.Function<LoraLinear, LoraProOptimizer> factory,
+            java.util.function.BiConsumer<LoraLinear, Trainer> body) {
         LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
         LoraLinear layer = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
-        LoraProSgd optimizer =
-                LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).addLoraLayers(layer).build();
+        LoraProOptimizer optimizer = factory.apply(layer);
         layer.getLoraB().freeze(true);
         try (Model model = Model.newInstance("frozen")) {
             model.setBlock(layer);
             try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer))) {
                 trainer.initialize(new Shape(3, N));
-                // a non-zero B gives A a gradient, so only the frozen B is missing
                 ai.lorapro.nn.Weights.assign(layer.getLoraB(), trainer.getManager().ones(new Shape(M, R)));
-                NDArray x = trainer.getManager().ones(new Shape(3, N));
-                float[] a0 = layer.getLoraA().getArray().toFloatArray();
-                IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainStep(trainer, x));
-                assertTrue(e.getMessage().contains("lora_B is frozen"), e.getMessage());
-                assertArrayEquals(a0, layer.getLoraA().getArray().toFloatArray());
+                body.accept(layer, trainer);
             }
         }
     }
 
     @Test
+    void aFrozenFactorIsRefusedByLoraProAtTheFirstStep() {
+        withFrozenB(
+                layer -> LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).addLoraLayers(layer).build(),
+                (layer, trainer) -> {
+                    NDArray x = trainer.getManager().ones(new Shape(3, N));
+                    float[] a0 = layer.getLoraA().getArray().toFloatArray();
+                    IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainStep(trainer, x));
+                    assertTrue(e.getMessage().contains("lora_B is frozen"), e.getMessage());
+                    assertArrayEquals(a0, layer.getLoraA().getArray().toFloatArray());
+                });
+    }
+
+    @Test
     void plainAdamWTrainsTheOtherFactorOfAFrozenPair() {
-        LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
-        LoraLinear layer = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
-        PlainAdamW optimizer =
-                PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f)).addLoraLayers(layer).build();
-        layer.getLoraB().freeze(true);
-        try (Model model = Model.newInstance("frozen")) {
-            model.setBlock(layer);
-            try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer))) {
-                trainer.initialize(new Shape(3, N));
-                ai.lorapro.nn.Weights.assign(layer.getLoraB(), trainer.getManager().ones(new Shape(M, R)));
-                NDArray x = trainer.getManager().ones(new Shape(3, N));
-                float[] a0 = layer.getLoraA().getArray().toFloatArray();
-                float[] b0 = layer.getLoraB().getArray().toFloatArray();
-                float first = trainStep(trainer, x);
-                assertFalse(java.util.Arrays.equals(a0, layer.getLoraA().getArray().toFloatArray()), "A did not move");
-                float second = trainStep(trainer, x);
-                assertTrue(second < first, "loss " + first + " -> " + second);
-                assertArrayEquals(b0, layer.getLoraB().getArray().toFloatArray());
-                assertEquals(2, optimizer.exportState(trainer.getManager()).getSteps().get(LoraPairs.ROOT_NAME));
-            }
-        }
+        LoraProOptimizer[] built = new LoraProOptimizer[1];
+        withFrozenB(
+                layer -> built[0] =
+                        PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f)).addLoraLayers(layer).build(),
+                (layer, trainer) -> {
+                    NDArray x = trainer.getManager().ones(new Shape(3, N));
+                    float[] a0 = layer.getLoraA().getArray().toFloatArray();
+                    float[] b0 = layer.getLoraB().getArray().toFloatArray();
+                    float first = trainStep(trainer, x);
+                    assertFalse(java.util.Arrays.equals(a0, layer.getLoraA().getArray().toFloatArray()), "A did not move");
+                    float second = trainStep(trainer, x);
+                    assertTrue(second < first, "loss " + first + " -> " + second);
+                    assertArrayEquals(b0, layer.getLoraB().getArray().toFloatArray());
+                    assertEquals(2, built[0].exportState(trainer.getManager()).getSteps().get(LoraPairs.ROOT_NAME));
+                });
     }
 
     private static float trainStep(Trainer trainer, NDArray x) {

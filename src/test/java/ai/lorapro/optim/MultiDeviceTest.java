@@ -8,8 +8,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.LocalParameterServer;
 import ai.djl.training.tracker.Tracker;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -24,38 +22,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * LocalParameterServer} with several copies of every parameter, and with parameters whose manager
  * belongs to another device.
  */
-class MultiDeviceTest {
+class MultiDeviceTest extends ManagedTest {
 
     private static final int M = 6;
     private static final int N = 5;
     private static final int R = 2;
-
-    private NDManager manager;
-
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
-
-    private NDArray random(Random rng, int rows, int cols) {
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) rng.nextGaussian();
-        }
-        return manager.create(v, new Shape(rows, cols));
-    }
-
-    private static Parameter parameter(String name, NDArray value) {
-        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
-        value.setRequiresGradient(true);
-        p.setArray(value);
-        return p;
-    }
 
     /** A LoRA pair and a plain parameter, from a seed. */
     private final class Params {
@@ -65,9 +36,9 @@ class MultiDeviceTest {
 
         Params(long seed) {
             Random rng = new Random(seed);
-            a = parameter("lora_A.weight", random(rng, R, N));
-            b = parameter("lora_B.weight", random(rng, M, R));
-            head = parameter("head.weight", random(rng, 3, 4));
+            a = trainable("lora_A.weight", random(rng, R, N));
+            b = trainable("lora_B.weight", random(rng, M, R));
+            head = trainable("head.weight", random(rng, 3, 4));
         }
 
         List<Parameter> all() {
