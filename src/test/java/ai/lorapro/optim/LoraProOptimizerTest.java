@@ -32,30 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The DJL glue of the LoRA-Pro optimizers: pairing, skipping, plain parameters, state. */
 class LoraProOptimizerTest extends ManagedTest {
 
-    private static final int M = 6;
-    private static final int N = 5;
-    private static final int R = 2;
     private static final float S = 2f;
 
-    /** Two identical pairs (and heads) so that two optimizers can be compared step by step. */
-    private final class Fixture {
-        final Parameter a;
-        final Parameter b;
-        final Parameter head;
-
-        Fixture(long seed) {
-            Random rng = new Random(seed);
-            a = trainable("lora_A.weight", random(rng, R, N));
-            b = trainable("lora_B.weight", random(rng, M, R));
-            head = trainable("head.weight", random(rng, 3, 4));
-        }
-
-        void update(Optimizer optimizer, Parameter p, NDArray grad) {
-            optimizer.update(p.getId(), p.getArray(), grad);
-        }
-    }
-
-    private LoraProAdamW.Builder adamw(Fixture f) {
+    private LoraProAdamW.Builder adamw(PairAndHead f) {
         return LoraProAdamW.builder()
                 .setLearningRateTracker(Tracker.fixed(1e-2f))
                 .optWeightDecay(0.1f)
@@ -66,8 +45,8 @@ class LoraProOptimizerTest extends ManagedTest {
     @Test
     void arrivalOrderDoesNotMatter() {
         for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
-            Fixture first = new Fixture(1);
-            Fixture second = new Fixture(1);
+            PairAndHead first = new PairAndHead(1);
+            PairAndHead second = new PairAndHead(1);
             LoraProAdamW aFirst = adamw(first).optMode(mode).build();
             LoraProAdamW bFirst = adamw(second).optMode(mode).build();
             Random rng = new Random(2);
@@ -87,7 +66,7 @@ class LoraProOptimizerTest extends ManagedTest {
 
     @Test
     void aFactorArrivingTwiceBeforeItsPartnerIsAnError() {
-        Fixture f = new Fixture(3);
+        PairAndHead f = new PairAndHead(3);
         LoraProAdamW optimizer = adamw(f).build();
         f.update(optimizer, f.a, manager.ones(new Shape(R, N)));
         IllegalStateException e =
@@ -162,7 +141,7 @@ class LoraProOptimizerTest extends ManagedTest {
 
     @Test
     void nonFiniteGradientsSkipTheStepAndLeaveStateUnchanged() {
-        Fixture f = new Fixture(4);
+        PairAndHead f = new PairAndHead(4);
         LoraProAdamW optimizer = adamw(f).build();
         Random rng = new Random(5);
         f.update(optimizer, f.a, random(rng, R, N));
@@ -191,7 +170,7 @@ class LoraProOptimizerTest extends ManagedTest {
 
     @Test
     void plainParametersTakeAdamWAndSgdSteps() {
-        Fixture f = new Fixture(6);
+        PairAndHead f = new PairAndHead(6);
         LoraProAdamW adam = adamw(f).optBetas(0.8, 0.9).optEpsilon(1e-6).build();
         float[] w = f.head.getArray().toFloatArray();
         Random rng = new Random(7);
@@ -214,7 +193,7 @@ class LoraProOptimizerTest extends ManagedTest {
         }
         assertClose(expected, f.head.getArray().toFloatArray(), 1e-5);
 
-        Fixture g = new Fixture(8);
+        PairAndHead g = new PairAndHead(8);
         LoraProSgd sgd = LoraProSgd.builder()
                 .setLearningRateTracker(Tracker.fixed(0.5f))
                 .optWeightDecay(0.2f)
@@ -240,7 +219,7 @@ class LoraProOptimizerTest extends ManagedTest {
 
     @Test
     void stateSizesFollowTheMode() {
-        Fixture f = new Fixture(9);
+        PairAndHead f = new PairAndHead(9);
         Random rng = new Random(10);
         LoraProAdamW full = adamw(f).build();
         f.update(full, f.a, random(rng, R, N));
@@ -249,13 +228,13 @@ class LoraProOptimizerTest extends ManagedTest {
         f.update(full, f.head, random(rng, 3, 4));
         assertEquals(2L * M * N * 4 + 2L * 12 * 4, full.stateBytes());
 
-        Fixture e = new Fixture(9);
+        PairAndHead e = new PairAndHead(9);
         LoraProAdamW efficient = adamw(e).optMode(LoraProAdamW.Mode.EFFICIENT).build();
         e.update(efficient, e.b, random(rng, M, R));
         e.update(efficient, e.a, random(rng, R, N));
         assertEquals(2L * (R * N + M * R) * 4, efficient.stateBytes());
 
-        Fixture s = new Fixture(9);
+        PairAndHead s = new PairAndHead(9);
         LoraProSgd sgd = LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).addLoraPair(s.a, s.b, S).build();
         s.update(sgd, s.a, random(rng, R, N));
         s.update(sgd, s.b, random(rng, M, R));
@@ -265,7 +244,7 @@ class LoraProOptimizerTest extends ManagedTest {
     @Test
     void exportedStateResumesExactly() {
         for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
-            Fixture original = new Fixture(11);
+            PairAndHead original = new PairAndHead(11);
             LoraProAdamW first = adamw(original).optMode(mode).build();
             Random rng = new Random(12);
             Supplier<NDArray[]> grads = () -> new NDArray[] {random(rng, R, N), random(rng, M, R), random(rng, 3, 4)};
@@ -275,7 +254,7 @@ class LoraProOptimizerTest extends ManagedTest {
                 original.update(first, original.b, g[1]);
                 original.update(first, original.head, g[2]);
             }
-            Fixture resumed = new Fixture(11);
+            PairAndHead resumed = new PairAndHead(11);
             resumed.a.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.a.getArray());
             resumed.b.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.b.getArray());
             resumed.head.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.head.getArray());
@@ -298,7 +277,7 @@ class LoraProOptimizerTest extends ManagedTest {
 
     @Test
     void importRejectsUnknownNames() {
-        Fixture f = new Fixture(13);
+        PairAndHead f = new PairAndHead(13);
         LoraProAdamW optimizer = adamw(f).build();
         OptimizerState state = new OptimizerState(Map.of(), Map.of("model.layers.9.q_proj", 4));
         assertThrows(InvalidInputException.class, () -> optimizer.importState(state));
@@ -352,7 +331,7 @@ class LoraProOptimizerTest extends ManagedTest {
     @Test
     void stepsLeaveNoArraysBehind() {
         for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
-            Fixture f = new Fixture(15);
+            PairAndHead f = new PairAndHead(15);
             LoraProAdamW optimizer = adamw(f).optMode(mode).build();
             Random rng = new Random(16);
             NDArray gA = random(rng, R, N);
