@@ -12,13 +12,15 @@ import java.io.PrintStream;
 import java.util.List;
 
 /**
- * What forming a LoRA pair's Grams B^T B and A A^T in double precision on the host costs (the
- * optimizers do it every step, see FactorGrams), next to the float32 Grams on the device that it
+ * What forming a LoRA pair's Grams B^T B and A A^T in double precision costs (the optimizers do it
+ * every step, see FactorGrams), on the host or on the device, next to the float32 Grams they
  * replaced and to one pass over an m x n float32 array, the unit a LoRA-Pro full-mode step is made
  * of (it takes about ten).
  *
  * <p>host: copy B (m x r) and A (r x n) to the host as double, then B^T B and A A^T with EJML.
- * device: B^T B and A A^T in float32 on the device, then the two r x r results to the host.
+ * device_double (what the optimizers do): double copies of B and A on the device, the products
+ * there, the two r x r results to the host. device_float32: the same without the copies, in
+ * float32 (the old way, wrong for ill-conditioned factors).
  * pass: {@code w.muli(0.9f)} on an m x n float32 array.
  */
 final class GramBench {
@@ -50,14 +52,17 @@ final class GramBench {
                     NDArray a = manager.randomNormal(new Shape(r, n));
                     double[] host = Timing.run(warmup, steps, () -> hostGrams(a, b));
                     double[] device = Timing.run(warmup, steps, () -> deviceGrams(a, b));
+                    double[] deviceDouble = Timing.run(warmup, steps, () -> deviceDoubleGrams(a, b));
                     out.println(JsonLine.of("gram")
                             .put("m", m)
                             .put("n", n)
                             .put("r", r)
                             .put("host_double_ms", Timing.median(host))
                             .put("device_float32_ms", Timing.median(device))
+                            .put("device_double_ms", Timing.median(deviceDouble))
                             .put("mn_pass_ms", Timing.median(pass))
                             .put("host_over_pass", Timing.median(host) / Timing.median(pass))
+                            .put("device_double_over_pass", Timing.median(deviceDouble) / Timing.median(pass))
                             .put("steps", steps)
                             .withMachine());
                 }
@@ -81,13 +86,20 @@ final class GramBench {
         CommonOps_DDRM.multTransB(ah, ah, gramA);
     }
 
+    private static void deviceDoubleGrams(NDArray a, NDArray b) {
+        try (NDArray b64 = b.toType(DataType.FLOAT64, true);
+                NDArray a64 = a.toType(DataType.FLOAT64, true)) {
+            deviceGrams(a64, b64);
+        }
+    }
+
     private static void deviceGrams(NDArray a, NDArray b) {
         try (NDArray bt = b.transpose();
                 NDArray at = a.transpose();
                 NDArray btb = bt.matMul(b);
                 NDArray aat = a.matMul(at)) {
-            btb.toFloatArray();
-            aat.toFloatArray();
+            btb.toArray();
+            aat.toArray();
         }
     }
 }

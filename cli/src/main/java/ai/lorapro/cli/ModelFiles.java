@@ -92,7 +92,7 @@ final class ModelFiles {
     static void checkGenerationLength(int promptTokens, int maxNewTokens, ModelArchitecture config) {
         if ((long) promptTokens + maxNewTokens > config.maxPositions()) {
             throw new InvalidInputException("--max-new-tokens " + maxNewTokens + " with a prompt of " + promptTokens
-                    + " tokens exceeds the model's " + config.maxPositions() + " positions");
+                    + " tokens exceeds the model's max_position_embeddings " + config.maxPositions());
         }
     }
 

@@ -178,6 +178,16 @@ class BadInputCliTest {
         assertFalse(Files.exists(out), "train left " + out);
     }
 
+    /** r larger than the model's layers: refused with exit 2 before any step (it used to run for hours). */
+    @Test
+    void aRankLargerThanTheLayersIsRefused() {
+        Path out = tmp.resolve("out");
+        CliRun.Result r = cli("train", "--model", model.toString(), "--data", data.toString(), "--out",
+                out.toString(), "--max-steps", "1", "--device", "cpu", "--r", "4096");
+        assertOneLineBadInput("train", r, "r = 4096", "r <= " + TinyHfModel.HIDDEN);
+        assertFalse(Files.exists(out), "train left " + out);
+    }
+
     @Test
     void emptyDataset() throws IOException {
         Path empty = tmp.resolve("empty.jsonl");

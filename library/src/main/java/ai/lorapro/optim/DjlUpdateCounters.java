@@ -48,12 +48,21 @@ final class DjlUpdateCounters {
     }
 
     /**
-     * The counters of {@code optimizer}, by stable name.
+     * The counters of {@code optimizer}, by stable name; none when DJL's update was never called.
      *
      * @param names stable names by parameter id
      * @throws IllegalStateException if a counted parameter has no stable name
      */
     static Map<String, Integer> export(Optimizer optimizer, Map<String, String> names) {
+        int numUpdate;
+        try {
+            numUpdate = NUM_UPDATE_FIELD.getInt(optimizer);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+        if (numUpdate == 0 && counts(optimizer).isEmpty()) {
+            return Map.of(); // never driven through DJL's update (the training engine sets the rate itself)
+        }
         // sorted by name: DJL's map is ordered by random ids, and checkpoints should not be
         Map<String, Integer> out = new TreeMap<>();
         for (Map.Entry<String, Integer> e : counts(optimizer).entrySet()) {
@@ -66,11 +75,7 @@ final class DjlUpdateCounters {
             out.put(COUNT_PREFIX + name, e.getValue());
         }
         Map<String, Integer> ordered = new LinkedHashMap<>(out);
-        try {
-            ordered.put(NUM_UPDATE, NUM_UPDATE_FIELD.getInt(optimizer));
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
+        ordered.put(NUM_UPDATE, numUpdate);
         return ordered;
     }
 

@@ -9,9 +9,12 @@ import org.ejml.data.DMatrixRMaj;
  * eigen-decompositions and inverses, on the host in double precision. They depend on the factors
  * only, so one instance serves every gradient adjusted within a step.
  *
- * <p>The Grams are formed from double copies of B (m x r) and A (r x n) on the host, never in the
- * factors' own (float) precision: a float Gram of a rank-deficient or ill-conditioned factor has
- * eigenvalues that round to zero or below, and their inverses blow up or flip sign.
+ * <p>The Grams are formed in double precision, never in the factors' own (float) precision: a float
+ * Gram of a rank-deficient or ill-conditioned factor has eigenvalues that round to zero or below,
+ * and their inverses blow up or flip sign. The product runs on the factors' device on a double
+ * copy of the factor (m x r, small next to an m x n pass) and only the r x r result goes to the
+ * host; forming it on the host instead (copy B to the host, EJML) cost 4 to 5 m x n passes at r =
+ * 64 (docs/benchmarks.md).
  *
  * <p>Each Gram's eigenvalues are then regularised by one rule (see {@link
  * HostMatrices.SymmetricEigen#regularised}):
@@ -55,12 +58,13 @@ final class FactorGrams {
     FactorGrams(NDArray a, NDArray b, double delta) {
         this.a = a;
         this.b = b;
-        DMatrixRMaj bHost = HostMatrices.toHost(b);
-        DMatrixRMaj aHost = HostMatrices.toHost(a);
-        HostMatrices.requireFinite(bHost, "lora_B");
-        HostMatrices.requireFinite(aHost, "lora_A");
-        this.eigenB = HostMatrices.eigh(HostMatrices.multTransA(bHost, bHost)).regularised(RELATIVE_FLOOR, delta);
-        this.eigenA = HostMatrices.eigh(HostMatrices.multTransB(aHost, aHost)).regularised(RELATIVE_FLOOR, delta);
+        DMatrixRMaj rawB = HostMatrices.gramInDouble(b, true);
+        DMatrixRMaj rawA = HostMatrices.gramInDouble(a, false);
+        // a NaN or infinity in a factor reaches its Gram
+        HostMatrices.requireFinite(rawB, "lora_B");
+        HostMatrices.requireFinite(rawA, "lora_A");
+        this.eigenB = HostMatrices.eigh(rawB).regularised(RELATIVE_FLOOR, delta);
+        this.eigenA = HostMatrices.eigh(rawA).regularised(RELATIVE_FLOOR, delta);
         this.gramB = eigenB.matrix();
         this.gramA = eigenA.matrix();
         this.gramBInv = eigenB.inverse();

@@ -36,6 +36,20 @@ final class HostMatrices {
     }
 
     /**
+     * The Gram of {@code factor} in double precision on the host: F^T F when {@code columns} (for
+     * B, m x r), else F F^T (for A, r x n). The product runs on the factor's device in float64, on
+     * a double copy of the factor, so only the r x r result crosses to the host; products of float
+     * values are exact in double and the sums accumulate in double.
+     */
+    static DMatrixRMaj gramInDouble(NDArray factor, boolean columns) {
+        try (NDArray wide = factor.toType(DataType.FLOAT64, true);
+                NDArray transposed = wide.transpose();
+                NDArray gram = columns ? transposed.matMul(wide) : wide.matMul(transposed)) {
+            return toHost(gram);
+        }
+    }
+
+    /**
      * {@code matrix} as a new array of {@code like}'s type on {@code like}'s device, attached to
      * {@code like}'s manager. The device is the array's, not its manager's: in multi-device
      * training DJL attaches each device copy of a parameter to one manager of another device.

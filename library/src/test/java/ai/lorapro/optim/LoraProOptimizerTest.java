@@ -17,8 +17,6 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraLinear;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -32,59 +30,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The DJL glue of the LoRA-Pro optimizers: pairing, skipping, plain parameters, state. */
-class LoraProOptimizerTest {
+class LoraProOptimizerTest extends ManagedTest {
 
-    private static final int M = 6;
-    private static final int N = 5;
-    private static final int R = 2;
     private static final float S = 2f;
 
-    private NDManager manager;
-
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
-
-    private NDArray random(Random rng, int rows, int cols) {
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) rng.nextGaussian();
-        }
-        return manager.create(v, new Shape(rows, cols));
-    }
-
-    private Parameter parameter(String name, NDArray value) {
-        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
-        value.setRequiresGradient(true);
-        p.setArray(value);
-        return p;
-    }
-
-    /** Two identical pairs (and heads) so that two optimizers can be compared step by step. */
-    private final class Fixture {
-        final Parameter a;
-        final Parameter b;
-        final Parameter head;
-
-        Fixture(long seed) {
-            Random rng = new Random(seed);
-            a = parameter("lora_A.weight", random(rng, R, N));
-            b = parameter("lora_B.weight", random(rng, M, R));
-            head = parameter("head.weight", random(rng, 3, 4));
-        }
-
-        void update(Optimizer optimizer, Parameter p, NDArray grad) {
-            optimizer.update(p.getId(), p.getArray(), grad);
-        }
-    }
-
-    private LoraProAdamW.Builder adamw(Fixture f) {
+    private LoraProAdamW.Builder adamw(PairAndHead f) {
         return LoraProAdamW.builder()
                 .setLearningRateTracker(Tracker.fixed(1e-2f))
                 .optWeightDecay(0.1f)
@@ -95,8 +45,8 @@ class LoraProOptimizerTest {
     @Test
     void arrivalOrderDoesNotMatter() {
         for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
-            Fixture first = new Fixture(1);
-            Fixture second = new Fixture(1);
+            PairAndHead first = new PairAndHead(1);
+            PairAndHead second = new PairAndHead(1);
             LoraProAdamW aFirst = adamw(first).optMode(mode).build();
             LoraProAdamW bFirst = adamw(second).optMode(mode).build();
             Random rng = new Random(2);
@@ -116,7 +66,7 @@ class LoraProOptimizerTest {
 
     @Test
     void aFactorArrivingTwiceBeforeItsPartnerIsAnError() {
-        Fixture f = new Fixture(3);
+        PairAndHead f = new PairAndHead(3);
         LoraProAdamW optimizer = adamw(f).build();
         f.update(optimizer, f.a, manager.ones(new Shape(R, N)));
         IllegalStateException e =
@@ -124,51 +74,57 @@ class LoraProOptimizerTest {
         assertTrue(e.getMessage().contains("layer"), e.getMessage());
     }
 
-    @Test
-    void aFrozenFactorIsRefusedByLoraProAtTheFirstStep() {
+    /**
+     * Runs {@code body} in a trainer on a layer whose B is frozen and non-zero (so that A has a
+     * gradient), stepped by the optimizer {@code factory} builds for the layer.
+     */
+    private static void withFrozenB(
+            java.util.function.Function<LoraLinear, LoraProOptimizer> factory,
+            java.util.function.BiConsumer<LoraLinear, Trainer> body) {
         LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
         LoraLinear layer = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
-        LoraProSgd optimizer =
-                LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).addLoraLayers(layer).build();
+        LoraProOptimizer optimizer = factory.apply(layer);
         layer.getLoraB().freeze(true);
         try (Model model = Model.newInstance("frozen")) {
             model.setBlock(layer);
             try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer))) {
                 trainer.initialize(new Shape(3, N));
-                // a non-zero B gives A a gradient, so only the frozen B is missing
                 ai.lorapro.nn.Weights.assign(layer.getLoraB(), trainer.getManager().ones(new Shape(M, R)));
-                NDArray x = trainer.getManager().ones(new Shape(3, N));
-                float[] a0 = layer.getLoraA().getArray().toFloatArray();
-                IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainStep(trainer, x));
-                assertTrue(e.getMessage().contains("lora_B is frozen"), e.getMessage());
-                assertArrayEquals(a0, layer.getLoraA().getArray().toFloatArray());
+                body.accept(layer, trainer);
             }
         }
     }
 
     @Test
+    void aFrozenFactorIsRefusedByLoraProAtTheFirstStep() {
+        withFrozenB(
+                layer -> LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).addLoraLayers(layer).build(),
+                (layer, trainer) -> {
+                    NDArray x = trainer.getManager().ones(new Shape(3, N));
+                    float[] a0 = layer.getLoraA().getArray().toFloatArray();
+                    IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainStep(trainer, x));
+                    assertTrue(e.getMessage().contains("lora_B is frozen"), e.getMessage());
+                    assertArrayEquals(a0, layer.getLoraA().getArray().toFloatArray());
+                });
+    }
+
+    @Test
     void plainAdamWTrainsTheOtherFactorOfAFrozenPair() {
-        LoraConfig config = LoraConfig.builder().setR(R).setAlpha(4).build();
-        LoraLinear layer = LoraLinear.builder().setInFeatures(N).setOutFeatures(M).optLora(config).build();
-        PlainAdamW optimizer =
-                PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f)).addLoraLayers(layer).build();
-        layer.getLoraB().freeze(true);
-        try (Model model = Model.newInstance("frozen")) {
-            model.setBlock(layer);
-            try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer))) {
-                trainer.initialize(new Shape(3, N));
-                ai.lorapro.nn.Weights.assign(layer.getLoraB(), trainer.getManager().ones(new Shape(M, R)));
-                NDArray x = trainer.getManager().ones(new Shape(3, N));
-                float[] a0 = layer.getLoraA().getArray().toFloatArray();
-                float[] b0 = layer.getLoraB().getArray().toFloatArray();
-                float first = trainStep(trainer, x);
-                assertFalse(java.util.Arrays.equals(a0, layer.getLoraA().getArray().toFloatArray()), "A did not move");
-                float second = trainStep(trainer, x);
-                assertTrue(second < first, "loss " + first + " -> " + second);
-                assertArrayEquals(b0, layer.getLoraB().getArray().toFloatArray());
-                assertEquals(2, optimizer.exportState(trainer.getManager()).getSteps().get(LoraPairs.ROOT_NAME));
-            }
-        }
+        LoraProOptimizer[] built = new LoraProOptimizer[1];
+        withFrozenB(
+                layer -> built[0] =
+                        PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f)).addLoraLayers(layer).build(),
+                (layer, trainer) -> {
+                    NDArray x = trainer.getManager().ones(new Shape(3, N));
+                    float[] a0 = layer.getLoraA().getArray().toFloatArray();
+                    float[] b0 = layer.getLoraB().getArray().toFloatArray();
+                    float first = trainStep(trainer, x);
+                    assertFalse(java.util.Arrays.equals(a0, layer.getLoraA().getArray().toFloatArray()), "A did not move");
+                    float second = trainStep(trainer, x);
+                    assertTrue(second < first, "loss " + first + " -> " + second);
+                    assertArrayEquals(b0, layer.getLoraB().getArray().toFloatArray());
+                    assertEquals(2, built[0].exportState(trainer.getManager()).getSteps().get(LoraPairs.ROOT_NAME));
+                });
     }
 
     private static float trainStep(Trainer trainer, NDArray x) {
@@ -185,7 +141,7 @@ class LoraProOptimizerTest {
 
     @Test
     void nonFiniteGradientsSkipTheStepAndLeaveStateUnchanged() {
-        Fixture f = new Fixture(4);
+        PairAndHead f = new PairAndHead(4);
         LoraProAdamW optimizer = adamw(f).build();
         Random rng = new Random(5);
         f.update(optimizer, f.a, random(rng, R, N));
@@ -214,7 +170,7 @@ class LoraProOptimizerTest {
 
     @Test
     void plainParametersTakeAdamWAndSgdSteps() {
-        Fixture f = new Fixture(6);
+        PairAndHead f = new PairAndHead(6);
         LoraProAdamW adam = adamw(f).optBetas(0.8, 0.9).optEpsilon(1e-6).build();
         float[] w = f.head.getArray().toFloatArray();
         Random rng = new Random(7);
@@ -237,7 +193,7 @@ class LoraProOptimizerTest {
         }
         assertClose(expected, f.head.getArray().toFloatArray(), 1e-5);
 
-        Fixture g = new Fixture(8);
+        PairAndHead g = new PairAndHead(8);
         LoraProSgd sgd = LoraProSgd.builder()
                 .setLearningRateTracker(Tracker.fixed(0.5f))
                 .optWeightDecay(0.2f)
@@ -263,7 +219,7 @@ class LoraProOptimizerTest {
 
     @Test
     void stateSizesFollowTheMode() {
-        Fixture f = new Fixture(9);
+        PairAndHead f = new PairAndHead(9);
         Random rng = new Random(10);
         LoraProAdamW full = adamw(f).build();
         f.update(full, f.a, random(rng, R, N));
@@ -272,13 +228,13 @@ class LoraProOptimizerTest {
         f.update(full, f.head, random(rng, 3, 4));
         assertEquals(2L * M * N * 4 + 2L * 12 * 4, full.stateBytes());
 
-        Fixture e = new Fixture(9);
+        PairAndHead e = new PairAndHead(9);
         LoraProAdamW efficient = adamw(e).optMode(LoraProAdamW.Mode.EFFICIENT).build();
         e.update(efficient, e.b, random(rng, M, R));
         e.update(efficient, e.a, random(rng, R, N));
         assertEquals(2L * (R * N + M * R) * 4, efficient.stateBytes());
 
-        Fixture s = new Fixture(9);
+        PairAndHead s = new PairAndHead(9);
         LoraProSgd sgd = LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).addLoraPair(s.a, s.b, S).build();
         s.update(sgd, s.a, random(rng, R, N));
         s.update(sgd, s.b, random(rng, M, R));
@@ -288,7 +244,7 @@ class LoraProOptimizerTest {
     @Test
     void exportedStateResumesExactly() {
         for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
-            Fixture original = new Fixture(11);
+            PairAndHead original = new PairAndHead(11);
             LoraProAdamW first = adamw(original).optMode(mode).build();
             Random rng = new Random(12);
             Supplier<NDArray[]> grads = () -> new NDArray[] {random(rng, R, N), random(rng, M, R), random(rng, 3, 4)};
@@ -298,7 +254,7 @@ class LoraProOptimizerTest {
                 original.update(first, original.b, g[1]);
                 original.update(first, original.head, g[2]);
             }
-            Fixture resumed = new Fixture(11);
+            PairAndHead resumed = new PairAndHead(11);
             resumed.a.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.a.getArray());
             resumed.b.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.b.getArray());
             resumed.head.getArray().set(new ai.djl.ndarray.index.NDIndex("..."), original.head.getArray());
@@ -321,7 +277,7 @@ class LoraProOptimizerTest {
 
     @Test
     void importRejectsUnknownNames() {
-        Fixture f = new Fixture(13);
+        PairAndHead f = new PairAndHead(13);
         LoraProAdamW optimizer = adamw(f).build();
         OptimizerState state = new OptimizerState(Map.of(), Map.of("model.layers.9.q_proj", 4));
         assertThrows(InvalidInputException.class, () -> optimizer.importState(state));
@@ -375,7 +331,7 @@ class LoraProOptimizerTest {
     @Test
     void stepsLeaveNoArraysBehind() {
         for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
-            Fixture f = new Fixture(15);
+            PairAndHead f = new PairAndHead(15);
             LoraProAdamW optimizer = adamw(f).optMode(mode).build();
             Random rng = new Random(16);
             NDArray gA = random(rng, R, N);

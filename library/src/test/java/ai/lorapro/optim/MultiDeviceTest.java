@@ -8,8 +8,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.LocalParameterServer;
 import ai.djl.training.tracker.Tracker;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -24,58 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * LocalParameterServer} with several copies of every parameter, and with parameters whose manager
  * belongs to another device.
  */
-class MultiDeviceTest {
+class MultiDeviceTest extends ManagedTest {
 
-    private static final int M = 6;
-    private static final int N = 5;
-    private static final int R = 2;
-
-    private NDManager manager;
-
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
-
-    private NDArray random(Random rng, int rows, int cols) {
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) rng.nextGaussian();
-        }
-        return manager.create(v, new Shape(rows, cols));
-    }
-
-    private static Parameter parameter(String name, NDArray value) {
-        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
-        value.setRequiresGradient(true);
-        p.setArray(value);
-        return p;
-    }
-
-    /** A LoRA pair and a plain parameter, from a seed. */
-    private final class Params {
-        final Parameter a;
-        final Parameter b;
-        final Parameter head;
-
-        Params(long seed) {
-            Random rng = new Random(seed);
-            a = parameter("lora_A.weight", random(rng, R, N));
-            b = parameter("lora_B.weight", random(rng, M, R));
-            head = parameter("head.weight", random(rng, 3, 4));
-        }
-
-        List<Parameter> all() {
-            return List.of(a, b, head);
-        }
-    }
-
-    private static List<Function<Params, LoraProOptimizer>> optimizers() {
+    private static List<Function<PairAndHead, LoraProOptimizer>> optimizers() {
         return List.of(
                 p -> LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f)).optWeightDecay(0.1f)
                         .addLoraPair("layer", p.a, p.b, 2f).nameParameter("head.weight", p.head).build(),
@@ -96,9 +45,9 @@ class MultiDeviceTest {
     @Test
     void parameterServerCopiesStepOnceAndStayEqual() {
         int copies = 3;
-        for (Function<Params, LoraProOptimizer> factory : optimizers()) {
-            Params single = new Params(1);
-            Params multi = new Params(1);
+        for (Function<PairAndHead, LoraProOptimizer> factory : optimizers()) {
+            PairAndHead single = new PairAndHead(1);
+            PairAndHead multi = new PairAndHead(1);
             LoraProOptimizer reference = factory.apply(single);
             LoraProOptimizer optimizer = factory.apply(multi);
             LocalParameterServer server = new LocalParameterServer(optimizer);
@@ -153,9 +102,9 @@ class MultiDeviceTest {
      */
     @Test
     void everyArrayOfAStepIsCreatedOnTheParametersDevice() {
-        for (Function<Params, LoraProOptimizer> factory : optimizers()) {
-            Params plain = new Params(3);
-            Params foreign = new Params(3);
+        for (Function<PairAndHead, LoraProOptimizer> factory : optimizers()) {
+            PairAndHead plain = new PairAndHead(3);
+            PairAndHead foreign = new PairAndHead(3);
             try (NDManager gpuManager = NDManager.newBaseManager(Device.gpu(1))) {
                 for (Parameter p : foreign.all()) {
                     p.getArray().attach(gpuManager);

@@ -2,14 +2,11 @@ package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.Tracker;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -22,19 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The optimizers on hard inputs: rank-deficient and over-wide factors, gradients whose step
  * overflows, and float16 parameters.
  */
-class NumericalHardeningTest {
-
-    private NDManager manager;
-
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
+class NumericalHardeningTest extends ManagedTest {
 
     private NDArray gaussian(Random rng, int rows, int cols, double std) {
         double[] v = new double[rows * cols];
@@ -119,13 +104,6 @@ class NumericalHardeningTest {
         }
     }
 
-    private Parameter parameter(String name, NDArray value) {
-        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
-        value.setRequiresGradient(true);
-        p.setArray(value);
-        return p;
-    }
-
     /** Finite but huge LoRA gradients whose adjusted step overflows float32. */
     @Test
     void aStepWhoseResultOverflowsTouchesNeitherFactorsNorMoments() {
@@ -137,8 +115,8 @@ class NumericalHardeningTest {
                 bv[2 * i] = 1;
                 bv[2 * i + 1] = 1 + 1e-3f * i;
             }
-            Parameter a = parameter("lora_A.weight", gaussian(rng, 2, 5, 1).toType(DataType.FLOAT32, false));
-            Parameter b = parameter("lora_B.weight", manager.create(bv, new Shape(6, 2)));
+            Parameter a = trainable("lora_A.weight", gaussian(rng, 2, 5, 1).toType(DataType.FLOAT32, false));
+            Parameter b = trainable("lora_B.weight", manager.create(bv, new Shape(6, 2)));
             LoraProOptimizer optimizer;
             if (kind == 0) {
                 optimizer = LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f))
@@ -169,7 +147,7 @@ class NumericalHardeningTest {
     @Test
     void float16ParametersGetFloat32StateAndFiniteSteps() {
         // v = (1 - beta2) g^2 = 1e-11 underflows in float16, and so does eps sqrt(1 - beta2)
-        Parameter head = parameter("head.weight", manager.ones(new Shape(4, 3), DataType.FLOAT16));
+        Parameter head = trainable("head.weight", manager.ones(new Shape(4, 3), DataType.FLOAT16));
         PlainAdamW adamw = PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f))
                 .nameParameter("head.weight", head).build();
         for (int step = 0; step < 3; step++) {

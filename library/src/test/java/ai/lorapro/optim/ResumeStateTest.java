@@ -1,15 +1,12 @@
 package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
@@ -22,30 +19,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Exported optimizer state for library users: stable names only, and DJL's schedule continues. */
-class ResumeStateTest {
-
-    private NDManager manager;
-
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
+class ResumeStateTest extends ManagedTest {
 
     private Parameter parameter(String name, Random rng, int rows, int cols) {
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) rng.nextGaussian();
-        }
-        NDArray value = manager.create(v, new Shape(rows, cols));
-        value.setRequiresGradient(true);
-        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
-        p.setArray(value);
-        return p;
+        return trainable(name, random(rng, rows, cols));
     }
 
     @Test
