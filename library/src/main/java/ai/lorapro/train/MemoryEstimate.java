@@ -28,6 +28,8 @@ import java.util.Optional;
  *       layer's activations and float32 copies of its weights (layers are recomputed).
  * </ul>
  *
+ * <p>The runtime itself (JVM, native libraries, allocator slack) is not included.
+ *
  * @param baseWeightBytes the base model's parameters
  * @param adapterBytes the LoRA factors
  * @param gradientBytes the gradients of the trained values
