@@ -53,6 +53,10 @@ class DocCommandsTest {
             Map.entry("glue_data/SST-2", "examples/data/glue/SST-2"),
             Map.entry("datasets/dtd", "examples/data/images"));
 
+    /** Options whose value is always a path (outputs may have no slash and not exist yet). */
+    private static final java.util.Set<String> PATH_OPTIONS = java.util.Set.of("--out", "--model", "--adapter",
+            "--data", "--eval-data", "--tokenizer", "--resume", "--config");
+
     /** The random-model presets the stand-in models are written from. */
     private static final Map<String, String> STAND_IN_PRESETS = Map.of(
             ".stand-in/llama", "llama-tiny", ".stand-in/t5", "t5-tiny", ".stand-in/clip", "clip-tiny");
@@ -115,7 +119,7 @@ class DocCommandsTest {
             } else if (w.startsWith("-") || previous.equals("--prompt")) {
                 out.add(w);
             } else {
-                out.add(path(dir, w));
+                out.add(path(dir, w, PATH_OPTIONS.contains(previous)));
             }
         }
         return out;
@@ -126,7 +130,7 @@ class DocCommandsTest {
      * (examples/data, ...), else a path in the working directory; {@code step-NNNNNN} is the run's last
      * checkpoint.
      */
-    private static String path(Path dir, String word) throws IOException {
+    private static String path(Path dir, String word, boolean isPath) throws IOException {
         String w = word;
         for (Map.Entry<String, String> e : STAND_INS.entrySet()) {
             if (w.equals(e.getKey()) || w.startsWith(e.getKey() + "/")) {
@@ -141,7 +145,7 @@ class DocCommandsTest {
                 w = w.replace("step-NNNNNN", last);
             }
         }
-        if (!w.contains("/") && !Files.exists(dir.resolve(w)) && !Files.exists(ROOT.resolve(w))) {
+        if (!isPath && !w.contains("/") && !Files.exists(dir.resolve(w)) && !Files.exists(ROOT.resolve(w))) {
             return word; // not a path: a task name, a method, a number
         }
         Path inRepo = ROOT.resolve(w);
