@@ -17,6 +17,10 @@ import java.util.Locale;
  * the LoRA gradients and then runs plain AdamW on A and B, with states the size of A and B. Every
  * other trainable parameter takes a plain AdamW step with the same decoupled weight decay.
  *
+ * <p>Full mode runs fp32 pairs on the CPU through the fused one-pass kernel ({@link
+ * FusedFullAdamStep}) and everything else through tensor operations ({@link FullAdamStep}); both
+ * keep the same state. {@link Builder#optStateDType} can keep the CPU moments in bfloat16.
+ *
  * <pre>{@code
  * Optimizer adamw = LoraProAdamW.builder()
  *         .setLearningRateTracker(Tracker.fixed(1e-3f))

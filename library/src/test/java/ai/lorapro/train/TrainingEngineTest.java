@@ -2,6 +2,7 @@ package ai.lorapro.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,8 +51,12 @@ class TrainingEngineTest {
     @TempDir
     Path tmp;
 
+    /** How lora-pro stores its full-mode moments in this test's runs. */
+    private ai.lorapro.optim.StateDType stateDType = ai.lorapro.optim.StateDType.FP32;
+
     private TrainConfig config(Method method, Path out, int steps) {
         return TrainConfig.builder()
+                .optStateDType(stateDType)
                 .optMethod(method)
                 .optR(4)
                 .optAlpha(8)
@@ -135,6 +140,25 @@ class TrainingEngineTest {
         assertEquals(whole.result().finalLoss(), resumed.result().finalLoss());
         assertTrue(whole.result().losses()[5] < whole.result().losses()[0],
                 method + " loss did not decrease: " + java.util.Arrays.toString(whole.result().losses()));
+    }
+
+    @Test
+    void bf16MomentsResumeFromACheckpointBitForBit() {
+        stateDType = ai.lorapro.optim.StateDType.BF16;
+        Snapshot whole = train(Method.LORA_PRO, tmp.resolve("whole"), 6, 6, null);
+        train(Method.LORA_PRO, tmp.resolve("split"), 6, 3, null);
+        Snapshot resumed = train(Method.LORA_PRO, tmp.resolve("split"), 6, 6,
+                TrainingEngine.checkpointDir(tmp.resolve("split"), 3));
+        assertSame(whole, resumed);
+        assertTrue(whole.result().losses()[5] < whole.result().losses()[0],
+                "loss did not decrease: " + java.util.Arrays.toString(whole.result().losses()));
+        // the run really kept bf16 moments: every exported moment is a bfloat16 number
+        assertFalse(whole.state().isEmpty());
+        whole.state().forEach((k, values) -> {
+            for (float x : values) {
+                assertEquals(0, Float.floatToRawIntBits(x) & 0xFFFF, k);
+            }
+        });
     }
 
     @Test
