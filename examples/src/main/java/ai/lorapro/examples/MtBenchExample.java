@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Evaluates a Llama model (optionally with a PEFT adapter) on mt-bench: answers in FastChat's format (<model-id>.jsonl) for external judging.
+ * Evaluates a Llama model (optionally with a PEFT adapter) on mt-bench: answers in FastChat's format ({@code <model-id>.jsonl}) for external judging.
  *
  * <pre>
  * MtBenchExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]

@@ -220,7 +220,7 @@ public final class LoraLinear extends HfBlock {
         return out;
     }
 
-    /** Folds the adapter into W0: W0 <- W0 + s B A, keeping W0 for an exact {@link #unmerge()}. */
+    /** Folds the adapter into W0: W0 ← W0 + s B A, keeping W0 for an exact {@link #unmerge()}. */
     public void merge() {
         if (!hasAdapter() || isMerged()) {
             return;

@@ -17,7 +17,7 @@ final class AdamMoments {
     private AdamMoments() {}
 
     /**
-     * Updates m <- beta1 m + (1 - beta1) g and v <- beta2 v + (1 - beta2) g^2 in place.
+     * Updates m ← beta1 m + (1 - beta1) g and v ← beta2 v + (1 - beta2) g^2 in place.
      *
      * @param m the first moment, updated in place
      * @param v the second moment, updated in place

@@ -9,8 +9,8 @@ import java.util.stream.IntStream;
  *
  * <pre>
  * t_ij  = sum_k left_ik right_kj                           (left m x 2r, right 2r x n)
- * m_ij <- beta1 m_ij + t_ij
- * v_ij <- beta2 v_ij + t_ij^2 (1 - beta2) / (1 - beta1)^2  (= beta2 v + (1 - beta2) g~^2)
+ * m_ij ← beta1 m_ij + t_ij
+ * v_ij ← beta2 v_ij + t_ij^2 (1 - beta2) / (1 - beta1)^2  (= beta2 v + (1 - beta2) g~^2)
  * u_ij  = m_ij / (sqrt(v_ij) + eps')                       (eps' = eps sqrt(1 - beta2^t))
  * (B^T u)_kj += B_ik u_ij        (u A^T)_ik += u_ij A_kj
  * </pre>

@@ -13,7 +13,7 @@ import java.util.Locale;
  * <p>{@link Mode#FULL} (the default) keeps Adam's moments of the equivalent full-rank gradient g~
  * (one m x n pair of float arrays per layer), forms u = m_hat / (sqrt(v_hat) + eps), projects it
  * back to the factors as gA = s B^T u and gB = s u A^T, adjusts those with the configured {@link
- * XMode} and steps A <- A - lr (uA + wd A), B <- B - lr (uB + wd B). {@link Mode#EFFICIENT} adjusts
+ * XMode} and steps A ← A - lr (uA + wd A), B ← B - lr (uB + wd B). {@link Mode#EFFICIENT} adjusts
  * the LoRA gradients and then runs plain AdamW on A and B, with states the size of A and B. Every
  * other trainable parameter takes a plain AdamW step with the same decoupled weight decay.
  *

@@ -108,7 +108,7 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
         return xMode;
     }
 
-    /** The decoupled weight decay wd: w <- w - lr (update + wd w). */
+    /** The decoupled weight decay wd: w ← w - lr (update + wd w). */
     @Override
     public float getWeightDecay() {
         return super.getWeightDecay();
@@ -553,7 +553,7 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
             return self();
         }
 
-        /** Sets the decoupled weight decay wd (default 0): w <- w - lr (update + wd w). */
+        /** Sets the decoupled weight decay wd (default 0): w ← w - lr (update + wd w). */
         public T optWeightDecay(float weightDecay) {
             return optWeightDecays(weightDecay);
         }

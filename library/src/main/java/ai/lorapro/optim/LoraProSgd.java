@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDList;
 
 /**
  * LoRA-Pro with SGD (Algorithm 1 of the paper): every LoRA pair steps along its adjusted
- * gradients, A <- A - lr (gA* + wd A) and B <- B - lr (gB* + wd B), with A and B taken before the
+ * gradients, A ← A - lr (gA* + wd A) and B ← B - lr (gB* + wd B), with A and B taken before the
  * step. Every other trainable parameter takes a plain SGD step with the same decoupled weight
  * decay.
  *
