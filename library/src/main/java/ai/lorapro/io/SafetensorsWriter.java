@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * Collects named tensors and writes them as one {@code .safetensors} file, atomically.
@@ -74,6 +75,28 @@ public final class SafetensorsWriter {
         TensorDType dtype = dtypeOf(name, array);
         long[] shape = array.getShape().getShape();
         return put(name, new Entry(dtype, shape, () -> array.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN)));
+    }
+
+    /**
+     * Adds a tensor that is made only when the file is written, then freed: for state kept in
+     * another form (packed bf16 moments written as float32), so that one such tensor at a time is
+     * ever materialised.
+     *
+     * @param name the tensor's name
+     * @param dtype its type in the file
+     * @param shape its shape
+     * @param make makes the array when its bytes are written; the writer closes it
+     */
+    public SafetensorsWriter addLater(String name, TensorDType dtype, long[] shape, Supplier<NDArray> make) {
+        return put(name, new Entry(dtype, shape, () -> {
+            try (NDArray array = make.get()) {
+                if (!Arrays.equals(array.getShape().getShape(), shape) || TensorDType.of(array.getDataType()) != dtype) {
+                    throw new IllegalStateException("tensor '" + name + "' was made as " + array.getShape() + " "
+                            + array.getDataType() + ", announced as " + Arrays.toString(shape) + " " + dtype);
+                }
+                return array.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN); // a copy: the array is closed now
+            }
+        }));
     }
 
     private static TensorDType dtypeOf(String name, NDArray array) {

@@ -358,9 +358,21 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
     }
 
     /**
-     * The state arrays themselves with the step counts, named as by {@link #exportState}, without copying them: for
-     * writing a checkpoint of a large state. The arrays stay the optimizer's (do not close or
-     * modify them), and the view is valid only until the next update or import.
+     * The moments stored as bf16 ({@code --state-dtype bf16}), which {@link #viewState} leaves out,
+     * each as its float32 shape and a maker of its float32 copy on {@code manager} (the caller closes
+     * each copy): a checkpoint writes them one at a time, in the format of float32 state.
+     */
+    public Map<String, Map.Entry<ai.djl.ndarray.types.Shape, java.util.function.Supplier<NDArray>>> packedStateAsFloat32(
+            NDManager manager) {
+        return state.packedAsFloat32(manager);
+    }
+
+    /**
+     * The state arrays themselves with the step counts, named as by {@link #exportState}, without
+     * copying them: for writing a checkpoint of a large state. Moments stored as bf16 ({@code
+     * --state-dtype bf16}) are left out: {@link #packedStateAsFloat32} makes them one at a time. The
+     * arrays stay the optimizer's (do not close or modify them), and the view is valid only until the
+     * next update or import.
      */
     public OptimizerState viewState() {
         Map<String, Integer> counters = DjlUpdateCounters.export(this, stableNames());

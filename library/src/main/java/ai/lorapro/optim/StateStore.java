@@ -150,8 +150,23 @@ final class StateStore implements AutoCloseable {
      */
     OptimizerState view() {
         Map<String, NDArray> tensors = new LinkedHashMap<>(arrays);
+        tensors.keySet().removeAll(packedBf16);
         tensors.putAll(imported);
         return new OptimizerState(tensors, steps);
+    }
+
+    /**
+     * The packed bf16 moments, which {@link #view()} leaves out, each as a maker of its float32 copy
+     * (on {@code manager}) and the copy's shape: one copy at a time when written one by one.
+     */
+    Map<String, Map.Entry<Shape, java.util.function.Supplier<NDArray>>> packedAsFloat32(NDManager manager) {
+        Map<String, Map.Entry<Shape, java.util.function.Supplier<NDArray>>> out = new LinkedHashMap<>();
+        for (String key : packedBf16) {
+            NDArray packed = arrays.get(key);
+            Shape shape = new Shape(packed.getShape().get(0), packed.getShape().get(1) / Short.BYTES);
+            out.put(key, Map.entry(shape, () -> unpacked(packed, manager)));
+        }
+        return out;
     }
 
     /** A copy of the state, its arrays attached to {@code manager}. */

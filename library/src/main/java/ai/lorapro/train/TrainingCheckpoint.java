@@ -11,6 +11,7 @@ import ai.lorapro.io.CheckpointFormatException;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.io.SafetensorsWriter;
+import ai.lorapro.io.TensorDType;
 import ai.lorapro.nn.Weights;
 import ai.lorapro.optim.LoraProOptimizer;
 import ai.lorapro.optim.OptimizerState;
@@ -92,7 +93,12 @@ public final class TrainingCheckpoint {
             OptimizerState snapshot = optimizer.viewState();
             SafetensorsWriter writer = new SafetensorsWriter();
             snapshot.getTensors().forEach(writer::addContiguous);
-            writer.write(tmp.resolve(OPTIMIZER_FILE));
+            try (NDManager unpacked = manager.newSubManager()) {
+                // bf16 moments: each made as float32 when written, then freed
+                optimizer.packedStateAsFloat32(unpacked).forEach((name, made) -> writer.addLater(name,
+                        TensorDType.F32, made.getKey().getShape(), made.getValue()));
+                writer.write(tmp.resolve(OPTIMIZER_FILE));
+            }
             JsonObject steps = new JsonObject();
             snapshot.getSteps().forEach(steps::addProperty);
             Files.writeString(tmp.resolve(OPTIMIZER_STEPS_FILE), GSON.toJson(steps) + "\n",
