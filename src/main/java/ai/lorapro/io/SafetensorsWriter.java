@@ -2,15 +2,10 @@ package ai.lorapro.io;
 
 import ai.djl.ndarray.NDArray;
 
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -147,37 +142,11 @@ public final class SafetensorsWriter {
      * {@code path}. On failure nothing is left at {@code path} that was not there before.
      */
     public void write(Path path) {
-        JsonObject header = new JsonObject();
-        JsonObject meta = new JsonObject();
-        metadata.forEach(meta::addProperty);
-        header.add("__metadata__", meta);
-        long offset = 0;
-        for (Map.Entry<String, Entry> e : tensors.entrySet()) {
-            Entry t = e.getValue();
-            JsonObject o = new JsonObject();
-            o.addProperty("dtype", t.dtype.name());
-            JsonArray shape = new JsonArray();
-            for (long d : t.shape) {
-                shape.add(d);
-            }
-            o.add("shape", shape);
-            JsonArray offsets = new JsonArray();
-            offsets.add(offset);
-            offset += t.byteLength();
-            offsets.add(offset);
-            o.add("data_offsets", offsets);
-            header.add(e.getKey(), o);
-        }
-        byte[] json = new GsonBuilder().disableHtmlEscaping().create().toJson(header)
-                .getBytes(StandardCharsets.UTF_8);
-        int padded = (json.length + 7) / 8 * 8;
-        byte[] headerBytes = Arrays.copyOf(json, padded);
-        Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
+        Map<String, SafetensorsHeader.Layout> layouts = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> layouts.put(name, new SafetensorsHeader.Layout(t.dtype, t.shape)));
+        byte[] header = SafetensorsHeader.encode(layouts, metadata);
         AtomicFiles.write(path, out -> {
-            ByteBuffer length = littleEndian(8);
-            length.putLong(0, padded);
-            out.write(length.array());
-            out.write(headerBytes);
+            out.write(header);
             for (Map.Entry<String, Entry> e : tensors.entrySet()) {
                 writeTensor(out, e.getKey(), e.getValue());
             }
