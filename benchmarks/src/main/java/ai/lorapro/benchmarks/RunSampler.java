@@ -105,7 +105,8 @@ final class RunSampler {
                 o.peakRssBytes = 1024 * Long.parseLong(trimmed.substring(trimmed.indexOf(':') + 1).trim());
             }
         }
-        o.stderrTail = String.join(" | ", log.stream().filter(l -> l.contains("error") || l.contains("Exception"))
+        o.stderrTail = String.join(" | ", log.stream()
+                .filter(l -> l.startsWith("error:") || l.contains("Exception") || l.startsWith("Command terminated"))
                 .limit(3).toList());
         return o;
     }

@@ -21,9 +21,13 @@ import java.util.TreeSet;
  */
 public final class ByteTokenizerJson {
 
+    /** CJK Unified Ideographs start here; Latin text never reaches the filled letters. */
+    private static final int FIRST_FILL_CODE_POINT = 0x4E00;
+
     private final Map<String, Integer> specials = new LinkedHashMap<>();
     private String bos;
     private String eos;
+    private int fillTo;
 
     private ByteTokenizerJson() {}
 
@@ -62,6 +66,17 @@ public final class ByteTokenizerJson {
         return this;
     }
 
+    /**
+     * Gives every id below {@code vocabSize} that neither a byte nor a special token uses a letter
+     * of its own (CJK ideographs and the letters after them, in code-point order), so that every id
+     * a model of that vocabulary can generate decodes to visible text. Text made of those letters
+     * encodes to them; everything else stays byte-level.
+     */
+    public ByteTokenizerJson optFillTo(int vocabSize) {
+        this.fillTo = vocabSize;
+        return this;
+    }
+
     /** Whether a special token has {@code id}. */
     public boolean hasId(int id) {
         return specials.containsValue(id);
@@ -69,7 +84,7 @@ public final class ByteTokenizerJson {
 
     /** The highest id the tokenizer can produce plus one. */
     public int vocabSize() {
-        return Math.max(byteIds()[255], specials.values().stream().max(Integer::compare).orElse(-1)) + 1;
+        return Math.max(fillTo, Math.max(byteIds()[255], specials.values().stream().max(Integer::compare).orElse(-1)) + 1);
     }
 
     /** The id of each byte value 0..255: the lowest ids the special tokens leave free. */
@@ -134,6 +149,16 @@ public final class ByteTokenizerJson {
         int[] ids = byteIds();
         for (int b = 0; b < 256; b++) {
             vocab.addProperty(String.format(Locale.ROOT, "<0x%02X>", b), ids[b]);
+        }
+        int codePoint = FIRST_FILL_CODE_POINT;
+        for (int id = ids[255] + 1; id < fillTo; id++) {
+            if (specials.containsValue(id)) {
+                continue;
+            }
+            while (!Character.isLetter(codePoint)) {
+                codePoint++;
+            }
+            vocab.addProperty(new String(Character.toChars(codePoint++)), id);
         }
         model.add("vocab", vocab);
         model.add("merges", new JsonArray());

@@ -85,7 +85,7 @@ final class ClipRandomLayout {
             eos = text.eosTokenId();
             bos = json.optInt("bos_token_id", eos - 1);
         }
-        return ByteTokenizerJson.builder()
+        return ByteTokenizerJson.builder().optFillTo(text.vocabSize())
                 .addSpecial("<|startoftext|>", bos)
                 .addSpecial("<|endoftext|>", eos)
                 .setTemplate("<|startoftext|>", "<|endoftext|>");

@@ -26,7 +26,7 @@ final class LlamaRandomLayout {
             }
             return shape.dimension() == 1 ? TensorInit.constant(1f) : TensorInit.normal(std);
         };
-        ByteTokenizerJson tokenizer = ByteTokenizerJson.builder();
+        ByteTokenizerJson tokenizer = ByteTokenizerJson.builder().optFillTo(config.getVocabSize());
         if (config.getBosTokenId() != null) {
             tokenizer.addSpecial("<s>", config.getBosTokenId()).setTemplate("<s>", null);
         }

@@ -51,7 +51,7 @@ final class T5RandomLayout {
                     throw new IllegalStateException("no T5 initialisation for tensor '" + name + "'");
             }
         };
-        ByteTokenizerJson tokenizer = ByteTokenizerJson.builder()
+        ByteTokenizerJson tokenizer = ByteTokenizerJson.builder().optFillTo(c.getVocabSize())
                 .addSpecial("<pad>", c.getPadTokenId())
                 .addSpecial("</s>", c.getEosTokenId())
                 .setTemplate(null, "</s>");
