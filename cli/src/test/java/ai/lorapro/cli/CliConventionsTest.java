@@ -27,7 +27,15 @@ class CliConventionsTest {
     private final List<TrainJob> launched = new ArrayList<>();
 
     private int run(String... args) {
-        CommandLine cli = LoraProCli.commandLine(launched::add);
+        return run(LoraProCli.commandLine(launched::add), args);
+    }
+
+    /** Runs with the real training launcher. */
+    private int runForReal(String... args) {
+        return run(LoraProCli.commandLine(), args);
+    }
+
+    private int run(CommandLine cli, String... args) {
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         return cli.execute(args);
@@ -111,5 +119,24 @@ class CliConventionsTest {
         assertEquals(2, run("train", "--task", "glue-cola", "--model", model.toString(), "--data", empty.toString(),
                 "--out", dir.resolve("out3").toString()));
         assertTrue(err.toString().contains("train.tsv"), err.toString());
+    }
+
+    @Test
+    void float16BaseWeightsAreRefusedForT5AndClipBeforeLoading() throws Exception {
+        Path t5 = dir.resolve("t5");
+        Path clip = dir.resolve("clip");
+        assertEquals(0, run("random-model", "--preset", "t5-tiny", "--out", t5.toString()), err.toString());
+        assertEquals(0, run("random-model", "--preset", "clip-tiny", "--out", clip.toString()), err.toString());
+        Path root = Path.of(System.getProperty("lorapro.root", ".."));
+        err.getBuffer().setLength(0);
+        assertEquals(2, runForReal("train", "--task", "glue-sst2", "--model", t5.toString(), "--data",
+                root.resolve("examples/data/glue/SST-2").toString(), "--out", dir.resolve("o1").toString(),
+                "--max-steps", "1", "--fp16-frozen"), err.toString());
+        assertTrue(err.toString().contains("float16") && err.toString().contains("t5"), err.toString());
+        err.getBuffer().setLength(0);
+        assertEquals(2, runForReal("train", "--task", "image-folder", "--model", clip.toString(), "--data",
+                root.resolve("examples/data/images").toString(), "--out", dir.resolve("o2").toString(),
+                "--max-steps", "1", "--fp16-frozen"), err.toString());
+        assertTrue(err.toString().contains("float16") && err.toString().contains("clip"), err.toString());
     }
 }

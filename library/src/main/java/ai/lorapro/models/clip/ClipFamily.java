@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.models.Float16Weights;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
@@ -94,6 +95,7 @@ public final class ClipFamily implements ModelFamily {
 
         @Override
         public Block load(Path dir, NDManager manager, DataType frozenType) {
+            Float16Weights.requireSupported(modelType(), frozenType);
             return ClipModel.fromPretrained(dir, manager, frozenType);
         }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.models.Float16Weights;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
@@ -108,6 +109,7 @@ public final class T5Family implements ModelFamily {
 
         @Override
         public Block load(Path dir, NDManager manager, DataType frozenType) {
+            Float16Weights.requireSupported(modelType(), frozenType);
             return T5ForConditionalGeneration.fromPretrained(dir, manager, frozenType);
         }
 
