@@ -56,7 +56,7 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         Demo demo = Demo.builder().optOut(out).optSeed(seed).optSeeds(quick ? 1 : seeds).optSteps(steps)
                 .optPretrainSteps(pretrainSteps).optSkill(Skill.fromCliName(skill))
-                .optMethods(methods.stream().map(Method::fromCliName).toList()).build();
+                .optMethods(methods.stream().map(m -> EnumNames.parse(Method.class, "--methods", m)).toList()).build();
         if (sweep) {
             demo.sweep(spec.commandLine().getOut());
         } else {

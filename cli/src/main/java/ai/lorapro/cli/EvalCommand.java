@@ -6,7 +6,6 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
-import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.tasks.DefaultTasks;
 import ai.lorapro.tasks.EvalSettings;
@@ -31,7 +30,7 @@ import java.util.concurrent.Callable;
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Evaluation loss and perplexity of a model (and adapter) on a JSON-lines file, or with --task"
                 + " the metric of one of the paper's tasks.")
-public final class EvalCommand implements Callable<Integer> {
+public final class EvalCommand implements Callable<Integer>, FieldOptions {
 
     @Spec
     private CommandSpec spec;
@@ -47,9 +46,8 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", description = "Examples per forward pass (default: ${DEFAULT-VALUE}).")
     private int batch = 8;
 
-    @Option(names = "--max-seq-length", paramLabel = "N",
-            description = "Truncate examples to N tokens (default: ${DEFAULT-VALUE}).")
-    private int maxSeqLength = 512;
+    @Mixin
+    private MaxSeqLengthOption maxSeqLength = new MaxSeqLengthOption();
 
     @Option(names = "--task", paramLabel = "TASK",
             description = "One of the paper's evaluations: glue-sst2, glue-mnli, glue-cola, glue-qnli, glue-mrpc,"
@@ -78,8 +76,13 @@ public final class EvalCommand implements Callable<Integer> {
     private boolean skipBadLines;
 
     @Override
+    public Map<String, String> flags() {
+        return Map.of("task", "--task");
+    }
+
+    @Override
     public Integer call() {
-        if (batch < 1 || maxSeqLength < 2) {
+        if (batch < 1 || maxSeqLength.maxSeqLength < 2) {
             throw new InvalidInputException("--batch must be >= 1 and --max-seq-length >= 2");
         }
         if (task != null) {
@@ -89,7 +92,7 @@ public final class EvalCommand implements Callable<Integer> {
         DefaultTasks.requireJsonLines(config);
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
             TextEncoder encoder = ModelFiles.encoder(tok, config);
-            List<Example> examples = DefaultTasks.examples(config, data, encoder, maxSeqLength, false);
+            List<Example> examples = DefaultTasks.examples(config, data, encoder, maxSeqLength.maxSeqLength, false);
             try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
                 Block m = modelOptions.load(config, manager);
                 Map<String, Double> metrics = Evaluator.evaluate(DefaultTasks.lossTask(config, m), manager, examples,
@@ -110,7 +113,7 @@ public final class EvalCommand implements Callable<Integer> {
         if (maxNewTokens < 1 || limit < 0) {
             throw new InvalidInputException("--max-new-tokens must be >= 1 and --limit >= 0");
         }
-        EvalSettings settings = new EvalSettings(batch, maxNewTokens, maxSeqLength, limit, skipBadLines, modelId);
+        EvalSettings settings = new EvalSettings(batch, maxNewTokens, maxSeqLength.maxSeqLength, limit, skipBadLines, modelId);
         TaskEvaluator evaluator = new TaskEvaluator(
                 modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings)
                 .optAllowCodeExecution(allowCodeExecution);

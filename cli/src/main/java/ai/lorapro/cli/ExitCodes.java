@@ -11,8 +11,8 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * Maps failures to exit codes: 0 success, 2 bad input or usage ({@link InvalidInputException} and
- * picocli's parameter errors), 1 anything else. Errors print as one {@code error:} line; the stack
- * trace goes to the debug log.
+ * picocli's parameter errors), 1 anything else. Errors print as one {@code error:} line, a settings
+ * field named by its flag ({@link FieldErrors}); the stack trace goes to the debug log.
  */
 public final class ExitCodes implements IExecutionExceptionHandler {
 
@@ -29,8 +29,7 @@ public final class ExitCodes implements IExecutionExceptionHandler {
     public int handleExecutionException(Exception e, CommandLine commandLine,
             ParseResult parseResult) {
         LOGGER.debug("command failed", e);
-        String message = e.getMessage() != null ? e.getMessage() : e.getClass().getName();
-        commandLine.getErr().println("error: " + message);
+        commandLine.getErr().println("error: " + FieldErrors.message(e, commandLine));
         commandLine.getErr().flush();
         return e instanceof InvalidInputException ? BAD_INPUT : FAILURE;
     }

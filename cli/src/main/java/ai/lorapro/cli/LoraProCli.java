@@ -11,6 +11,7 @@ import picocli.CommandLine.Spec;
 
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 /**
  * The {@code lorapro} command line. Exit codes: 0 success, 2 bad input or usage, 1 anything else
@@ -75,17 +76,17 @@ public final class LoraProCli implements Callable<Integer> {
      */
     public static CommandLine commandLine() {
         CommandLine[] cli = new CommandLine[1];
-        cli[0] = commandLine(job -> new EngineLauncher(cli[0].getOut()).launch(job));
+        cli[0] = commandLine(job -> new TrainLauncher(cli[0].getOut()).launch(job));
         return cli[0];
     }
 
     /**
      * The command line with its subcommands and exit-code handling.
      *
-     * @param trainLauncher runs {@code train} jobs
+     * @param trainLauncher runs {@code train} jobs (a {@link TrainLauncher}, or a test's stand-in)
      * @return a command line ready to {@code execute}
      */
-    public static CommandLine commandLine(TrainLauncher trainLauncher) {
+    public static CommandLine commandLine(Consumer<TrainJob> trainLauncher) {
         CommandLine cli = new CommandLine(new LoraProCli());
         cli.addSubcommand("train", new TrainCommand(trainLauncher));
         cli.addSubcommand("eval", new EvalCommand());

@@ -6,7 +6,6 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.HfCheckpoint;
-import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.models.ModelArchitecture;

@@ -6,9 +6,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.models.ModelArchitecture;
-import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Devices;
 
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -25,12 +25,12 @@ final class ModelOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json instead of the model's.")
     Path tokenizer;
 
-    @Option(names = "--device", paramLabel = "DEVICE", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
-    String device = "auto";
+    @Mixin
+    DeviceOption device = new DeviceOption();
 
     /** The device chosen by {@code --device}. */
     Device device() {
-        return Devices.resolve(DeviceChoice.fromCliName(device));
+        return Devices.resolve(device.choice());
     }
 
     /** The model's configuration, read by its family. */

@@ -1,19 +1,16 @@
 package ai.lorapro.cli;
 
 import ai.lorapro.InvalidInputException;
-import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.plot.LossCurvePlot;
 import ai.lorapro.tasks.glue.GlueFiles;
+import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.tasks.glue.GlueTask;
-import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
-import ai.lorapro.train.RunDirectory;
 import ai.lorapro.train.TrainConfig;
-import ai.lorapro.optim.StateDType;
-import ai.lorapro.optim.XMode;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -21,13 +18,15 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 /**
- * {@code lorapro train}: parses the options into a {@link TrainConfig}, checks the input paths and
- * hands the {@link TrainJob} to a {@link TrainLauncher}. Defaults come from {@link TrainConfig}.
+ * {@code lorapro train}: parses the options into a {@link TrainConfig}, one mixin per settings record
+ * ({@link LoraOptions}, {@link OptimizerOptions}, {@link ScheduleOptions}, {@link BatchOptions}, {@link
+ * RunOptions}), checks the input paths and hands the {@link TrainJob} to a {@link TrainLauncher}.
+ * Defaults come from the records.
  */
 @Command(
         name = "train",
@@ -36,12 +35,9 @@ import java.util.concurrent.Callable;
         description = {"Fine-tune a Hugging Face model with full fine-tuning, LoRA or LoRA-Pro: a causal LM (Llama) on"
                 + " JSON lines, or with --task one of the paper's tasks (GLUE on T5, instruction tuning on Llama,"
                 + " image classification on CLIP)."})
-public final class TrainCommand implements Callable<Integer> {
+public final class TrainCommand implements Callable<Integer>, FieldOptions {
 
-    private static final TrainConfig DEFAULTS =
-            TrainConfig.builder().setOutputDir(Path.of(".")).build();
-
-    private final TrainLauncher launcher;
+    private final Consumer<TrainJob> launcher;
 
     @Spec
     private CommandSpec spec;
@@ -81,132 +77,45 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Checkpoint directory to resume from.")
     private Path resume;
 
-    @Option(names = "--method", paramLabel = "M",
-            completionCandidates = MethodNames.class,
+    @Option(names = "--method", paramLabel = "M", completionCandidates = EnumNames.Methods.class,
             description = "One of: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    private String method = DEFAULTS.getMethod().cliName();
+    private String method = EnumNames.of(Method.LORA_PRO);
 
-    @Option(names = "--r", paramLabel = "N", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
-    private int r = DEFAULTS.getR();
+    @Mixin
+    private LoraOptions lora = new LoraOptions();
 
-    @Option(names = "--alpha", paramLabel = "X",
-            description = "LoRA alpha (default: ${DEFAULT-VALUE}).")
-    private float alpha = DEFAULTS.getAlpha();
+    @Mixin
+    private OptimizerOptions optimizer = new OptimizerOptions();
 
-    @Option(names = "--rslora", description = "Scale by alpha/sqrt(r) (rsLoRA).")
-    private boolean rsLora = DEFAULTS.isRsLora();
+    @Mixin
+    private ScheduleOptions schedule = new ScheduleOptions();
 
-    @Option(names = "--lora-dropout", paramLabel = "X",
-            description = "LoRA dropout (default: ${DEFAULT-VALUE}).")
-    private float loraDropout = DEFAULTS.getLoraDropout();
+    @Mixin
+    private BatchOptions batch = new BatchOptions();
 
-    @Option(names = "--x-mode", paramLabel = "MODE", completionCandidates = XModeNames.class,
-            description = "LoRA-Pro's X: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    private String xMode = DEFAULTS.getXMode().id();
-
-    @Option(names = "--state-dtype", paramLabel = "TYPE",
-            description = "Storage of lora-pro's full-mode moments: fp32 or bf16 (half the memory, CPU only; "
-                    + "default: ${DEFAULT-VALUE}).")
-    private String stateDType = DEFAULTS.getStateDType().id();
-
-    @Option(names = "--target-modules", split = ",", paramLabel = "NAMES",
-            description = "Comma-separated module names, or all-linear (default: all-linear).")
-    private List<String> targetModules = new ArrayList<>(DEFAULTS.getTargetModules());
-
-    @Option(names = "--lr", paramLabel = "X",
-            description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-    private float lr = DEFAULTS.getLr();
-
-    @Option(names = "--min-lr", paramLabel = "X",
-            description = "Final cosine learning rate (default: 0).")
-    private float minLr = DEFAULTS.getMinLr();
-
-    @Option(names = "--epochs", paramLabel = "N",
-            description = "Epochs (default: ${DEFAULT-VALUE}).")
-    private int epochs = DEFAULTS.getEpochs();
-
-    @Option(names = "--max-steps", paramLabel = "N",
-            description = "Optimizer steps, overriding --epochs.")
-    private int maxSteps = DEFAULTS.getMaxSteps();
-
-    @Option(names = "--global-batch", paramLabel = "N",
-            description = "Examples per step (default: ${DEFAULT-VALUE}).")
-    private int globalBatch = DEFAULTS.getGlobalBatch();
-
-    @Option(names = "--micro-batch", paramLabel = "N",
-            description = "Examples per forward pass; gradient accumulation = global/micro "
-                    + "(default: ${DEFAULT-VALUE}).")
-    private int microBatch = DEFAULTS.getMicroBatch();
-
-    @Option(names = "--warmup-ratio", paramLabel = "X",
-            description = "Warm-up fraction (default: ${DEFAULT-VALUE}).")
-    private double warmupRatio = DEFAULTS.getWarmupRatio();
-
-    @Option(names = "--beta1", paramLabel = "X",
-            description = "Adam beta1 (default: ${DEFAULT-VALUE}).")
-    private float beta1 = DEFAULTS.getBeta1();
-
-    @Option(names = "--beta2", paramLabel = "X",
-            description = "Adam beta2 (default: ${DEFAULT-VALUE}).")
-    private float beta2 = DEFAULTS.getBeta2();
-
-    @Option(names = "--eps", paramLabel = "X",
-            description = "Adam epsilon (default: ${DEFAULT-VALUE}).")
-    private float eps = DEFAULTS.getEps();
-
-    @Option(names = "--weight-decay", paramLabel = "X",
-            description = "Weight decay (default: ${DEFAULT-VALUE}).")
-    private float weightDecay = DEFAULTS.getWeightDecay();
-
-    @Option(names = "--clip-norm", paramLabel = "X",
-            description = "Global gradient-norm clip, 0 = off (default: ${DEFAULT-VALUE}).")
-    private double clipNorm = DEFAULTS.getClipNorm();
-
-    @Option(names = "--seed", paramLabel = "N",
-            description = "Random seed (default: ${DEFAULT-VALUE}).")
-    private long seed = DEFAULTS.getSeed();
-
-    @Option(names = "--eval-interval", paramLabel = "N",
-            description = "Evaluate every N steps, 0 = at the end (default: ${DEFAULT-VALUE}).")
-    private int evalInterval = DEFAULTS.getEvalInterval();
-
-    @Option(names = "--checkpoint-interval", paramLabel = "N",
-            description = "Checkpoint every N steps, 0 = at the end (default: ${DEFAULT-VALUE}).")
-    private int checkpointInterval = DEFAULTS.getCheckpointInterval();
-
-    @Option(names = "--log-interval", paramLabel = "N",
-            description = "Log every N steps when not on a terminal (default: ${DEFAULT-VALUE}).")
-    private int logInterval = DEFAULTS.getLogInterval();
-
-    @Option(names = "--max-seq-length", paramLabel = "N",
-            description = "Truncate examples to N tokens (default: ${DEFAULT-VALUE}).")
-    private int maxSeqLength = DEFAULTS.getMaxSeqLength();
-
-    @Option(names = "--device", paramLabel = "DEVICE", completionCandidates = DeviceNames.class,
-            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    private String device = DEFAULTS.getDevice().cliName();
-
-    @Option(names = "--fp16-frozen", description = "Hold frozen base weights in float16.")
-    private boolean fp16Frozen = DEFAULTS.isFp16Frozen();
+    @Mixin
+    private RunOptions run = new RunOptions();
 
     @Option(names = "--overwrite",
             description = "Replace the checkpoints and metrics of a previous run in --out.")
     private boolean overwrite;
 
-    @Option(names = "--allow-resume-change", split = ",", paramLabel = "FIELDS",
-            description = "With --resume: settings allowed to differ from the checkpoint's (lr, total_steps, ..., all).")
-    private List<String> allowedResumeChanges = new ArrayList<>();
-
     @Option(names = "--skip-bad-lines",
             description = "Skip and count malformed data lines instead of failing.")
     private boolean skipBadLines;
 
+    @Override
+    public Map<String, String> flags() {
+        return Map.of("method", "--method", "output_dir", "--out", "base_model", "--model", "dataset", "--data",
+                "task", "--task", "tokenizer_file", "--tokenizer");
+    }
+
     /**
      * The command, handing parsed jobs to {@code launcher}.
      *
-     * @param launcher runs the training job
+     * @param launcher runs the training job: a {@link TrainLauncher}, or a test's stand-in
      */
-    public TrainCommand(TrainLauncher launcher) {
+    public TrainCommand(Consumer<TrainJob> launcher) {
         this.launcher = launcher;
     }
 
@@ -219,11 +128,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainJob job = toJob();
-        try (RunDirectory run = RunDirectory.claim(job.config().getOutputDir(), resume != null, overwrite)) {
-            launcher.launch(job);
+        try (RunDirectory run = RunDirectory.claim(job.config().run().outputDir(), resume != null, overwrite)) {
+            launcher.accept(job);
             run.completed();
         }
-        writePlot(job.config().getOutputDir());
+        writePlot(job.config().run().outputDir());
         return ExitCodes.OK;
     }
 
@@ -269,53 +178,10 @@ public final class TrainCommand implements Callable<Integer> {
         new OutputDirectoryGuard("--out", out).requireUsable();
         Path outputDir = runName == null ? out : OutputPaths.resolveChild(out, runName,
                 "--run-name");
-        TrainConfig config = TrainConfig.builder()
-                .optMethod(Method.fromCliName(method))
-                .optR(r)
-                .optAlpha(alpha)
-                .optRsLora(rsLora)
-                .optLoraDropout(loraDropout)
-                .optXMode(parseXMode(xMode))
-                .optStateDType(parseStateDType(stateDType))
-                .optTargetModules(targetModules)
-                .optLr(lr)
-                .optMinLr(minLr)
-                .optEpochs(epochs)
-                .optMaxSteps(maxSteps)
-                .optGlobalBatch(globalBatch)
-                .optMicroBatch(microBatch)
-                .optWarmupRatio(warmupRatio)
-                .optBetas(beta1, beta2)
-                .optEps(eps)
-                .optWeightDecay(weightDecay)
-                .optClipNorm(clipNorm)
-                .optSeed(seed)
-                .optEvalInterval(evalInterval)
-                .optCheckpointInterval(checkpointInterval)
-                .optLogInterval(logInterval)
-                .optMaxSeqLength(maxSeqLength)
-                .optDevice(DeviceChoice.fromCliName(device))
-                .optFp16Frozen(fp16Frozen)
-                .optAllowedResumeChanges(allowedResumeChanges)
-                .setOutputDir(outputDir)
-                .build();
-        return new TrainJob(config, model, trainFile, evalFile, tokenizer, resume, skipBadLines, task);
-    }
-
-    private static XMode parseXMode(String name) {
-        try {
-            return XMode.fromString(name);
-        } catch (InvalidInputException e) {
-            throw new InvalidInputException("--x-mode: " + e.getMessage());
-        }
-    }
-
-    private static StateDType parseStateDType(String name) {
-        try {
-            return StateDType.fromString(name);
-        } catch (InvalidInputException e) {
-            throw new InvalidInputException("--state-dtype: " + e.getMessage());
-        }
+        TrainConfig config = new TrainConfig(EnumNames.parse(Method.class, "--method", method),
+                lora.toConfig(run.seed), optimizer.toConfig(), schedule.toConfig(), batch.toConfig(),
+                run.toConfig(outputDir));
+        return new TrainJob(config, new TrainInputs(model, tokenizer, trainFile, evalFile, resume, skipBadLines), task);
     }
 
     private static void requireDirectory(Path path, String option) {
@@ -327,39 +193,6 @@ public final class TrainCommand implements Callable<Integer> {
     private static void requireFile(Path path, String option) {
         if (!Files.isRegularFile(path)) {
             throw new InvalidInputException(option + ": " + path + " is not a file");
-        }
-    }
-
-    /** The {@code --method} names for help and completion. */
-    static final class MethodNames extends ArrayList<String> {
-        private static final long serialVersionUID = 1L;
-
-        MethodNames() {
-            for (Method m : Method.values()) {
-                add(m.cliName());
-            }
-        }
-    }
-
-    /** The {@code --x-mode} names for help and completion. */
-    static final class XModeNames extends ArrayList<String> {
-        private static final long serialVersionUID = 1L;
-
-        XModeNames() {
-            for (XMode m : XMode.values()) {
-                add(m.id());
-            }
-        }
-    }
-
-    /** The {@code --device} names for help and completion. */
-    static final class DeviceNames extends ArrayList<String> {
-        private static final long serialVersionUID = 1L;
-
-        DeviceNames() {
-            for (DeviceChoice d : DeviceChoice.values()) {
-                add(d.cliName());
-            }
         }
     }
 }

@@ -1,31 +1,24 @@
 package ai.lorapro.cli;
 
+import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.train.TrainConfig;
 
-import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * Everything {@code lorapro train} hands to the training engine: the run's settings and its input
- * files. Optional paths are {@code null} when not given.
+ * What {@code lorapro train} parsed: the run's settings, its input files and the task, handed to
+ * the {@link TrainLauncher}.
  *
  * @param config the validated run settings, including the output directory
- * @param modelDir the Hugging Face model directory (config.json, *.safetensors)
- * @param dataFile the training data: JSON lines, a task's file, or an image-folder root
- * @param evalDataFile the JSON-lines evaluation data, or {@code null}
- * @param tokenizerFile a tokenizer.json overriding the model directory's, or {@code null}
- * @param resumeDir a checkpoint directory to resume from, or {@code null}
- * @param skipBadLines skip and count malformed data lines instead of failing
+ * @param inputs the model, data, tokenizer and checkpoint paths
  * @param task one of the paper's tasks ({@code --task}), or {@code null} for the model family's
  *     default
  */
-public record TrainJob(TrainConfig config, Path modelDir, Path dataFile, Path evalDataFile,
-        Path tokenizerFile, Path resumeDir, boolean skipBadLines, String task) {
+public record TrainJob(TrainConfig config, TrainInputs inputs, String task) {
 
     /** Checks the required parts are present. */
     public TrainJob {
         Objects.requireNonNull(config, "config");
-        Objects.requireNonNull(modelDir, "modelDir");
-        Objects.requireNonNull(dataFile, "dataFile");
+        Objects.requireNonNull(inputs, "inputs");
     }
 }

@@ -1,15 +1,120 @@
 package ai.lorapro.cli;
 
-/** Runs a parsed {@code lorapro train} job; the seam between the command line and the engine. */
-@FunctionalInterface
-public interface TrainLauncher {
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.data.batch.Example;
+import ai.lorapro.data.jsonl.TextEncoder;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.tasks.DefaultTasks;
+import ai.lorapro.tasks.TrainInputs;
+import ai.lorapro.tasks.TaskTrainer;
+import ai.lorapro.train.Devices;
+import ai.lorapro.train.MemoryCheck;
+import ai.lorapro.train.MemoryEstimate;
+import ai.lorapro.train.TrainConfig;
+import ai.lorapro.train.TrainResult;
+import ai.lorapro.train.TrainingEngine;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Runs a parsed {@code lorapro train} job ({@link TrainJob}) on the {@link TrainingEngine}: one of the paper's tasks with
+ * {@code --task} ({@link TaskTrainer}), else the model family's default task ({@link
+ * DefaultTasks}). Checks config, tokenizer and data before any output is written, loads the model
+ * on the chosen device and trains.
+ */
+public final class TrainLauncher {
+
+    private final PrintWriter out;
 
     /**
-     * Trains as {@code job} says.
-     *
-     * @param job the run settings and input files
-     * @throws Exception any failure; {@link ai.lorapro.InvalidInputException} maps to exit code
-     *     2, anything else to 1
+     * @param out where the run's summary is printed
      */
-    void launch(TrainJob job) throws Exception;
+    public TrainLauncher(PrintWriter out) {
+        this.out = out;
+    }
+
+    /**
+     * Trains as {@code job} says and prints a summary.
+     *
+     * @param job the run's settings, input files and task
+     * @throws InvalidInputException for an unknown task or unusable model, data or checkpoint
+     */
+    public void launch(TrainJob job) {
+        if (job.task() != null) {
+            trainTask(job.task(), job);
+            return;
+        }
+        TrainConfig config = job.config();
+        TrainInputs inputs = job.inputs();
+        ModelArchitecture modelConfig = ModelFiles.config(inputs.modelDir());
+        Optional<String> task = DefaultTasks.taskName(modelConfig.kind());
+        if (task.isPresent()) {
+            trainTask(task.get(), job);
+            return;
+        }
+        if (!Files.isRegularFile(inputs.data())) {
+            throw new InvalidInputException("--data: " + inputs.data() + " is not a file");
+        }
+        try (HfTokenizer tokenizer = ModelFiles.tokenizer(inputs.modelDir(), inputs.tokenizerFile())) {
+            ModelFiles.checkFit(tokenizer, modelConfig);
+            TextEncoder encoder = ModelFiles.encoder(tokenizer, modelConfig);
+            List<Example> train = DefaultTasks.examples(modelConfig, inputs.data(), encoder, config.batch().maxSeqLength(),
+                    inputs.skipBadRecords());
+            List<Example> eval = inputs.evalData() == null ? List.of()
+                    : DefaultTasks.examples(modelConfig, inputs.evalData(), encoder, config.batch().maxSeqLength(),
+                            inputs.skipBadRecords());
+            Device device = Devices.resolve(config.run().device());
+            MemoryEstimate.of(modelConfig, config).ifPresent(estimate -> MemoryCheck.report(estimate, device));
+            try (NDManager manager = NDManager.newBaseManager(device)) {
+                DataType frozen = config.run().fp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
+                Block model = ModelFiles.load(modelConfig, inputs.modelDir(), manager, frozen);
+                try (TrainingEngine engine = TrainingEngine.builder()
+                        .setTask(DefaultTasks.lossTask(modelConfig, model))
+                        .setConfig(config)
+                        .setManager(manager)
+                        .setTrainExamples(train)
+                        .optEvalExamples(eval)
+                        .optPadId(encoder.effectivePadId())
+                        .optResumeFrom(inputs.resumeDir())
+                        .optBaseModel(inputs.modelDir().toString())
+                        .build()) {
+                    TrainResult result = engine.run();
+                    out.printf(Locale.ROOT, "trained %s for %d steps on %s: final loss %.4f%s, %d skipped steps%n",
+                            config.method().id(), result.globalStep(), device, result.finalLoss(),
+                            result.finalEval().containsKey("loss")
+                                    ? String.format(Locale.ROOT, ", eval loss %.4f", result.finalEval().get("loss"))
+                                    : "",
+                            result.skippedSteps());
+                    out.println("checkpoint: " + result.checkpoint());
+                    out.flush();
+                }
+            }
+        }
+    }
+
+    /**
+     * Trains {@code task} with the job's settings and files and prints a summary.
+     *
+     * @throws ai.lorapro.InvalidInputException for an unknown task or unusable model or data
+     */
+    private void trainTask(String task, TrainJob job) {
+        TaskTrainer.Result result = TaskTrainer.train(task, job.config(), job.inputs());
+        out.printf(Locale.ROOT, "trained %s on %s for %d steps: final loss %.4f, %d skipped steps, %d bad records"
+                        + " skipped%n", job.config().method().id(), task, result.train().globalStep(),
+                result.train().finalLoss(), result.train().skippedSteps(), result.skipped());
+        if (!result.metrics().isEmpty()) {
+            out.println("eval: " + result.metrics());
+        }
+        out.println("checkpoint: " + result.train().checkpoint());
+        out.flush();
+    }
 }

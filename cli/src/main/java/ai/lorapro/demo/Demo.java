@@ -99,10 +99,10 @@ public final class Demo {
                 for (Method method : methods) {
                     float lr = learningRates.get(method);
                     MethodRun r = fineTuning.run(method, lr, s.seed(), s.base(), s.train(), s.test(),
-                            s.dir().resolve(method.cliName()),
-                            i == 0 ? out.resolve("adapters").resolve(method.cliName()) : null);
+                            s.dir().resolve(method.id()),
+                            i == 0 ? out.resolve("adapters").resolve(method.id()) : null);
                     console.printf(Locale.ROOT, "  %-9s lr %s: held-out loss %.4f, exact match %5.1f%%, %.1f s%n",
-                            method.cliName(), ResultsTable.lr(lr), r.evalLoss(), 100 * r.exactMatch(), r.seconds());
+                            method.id(), ResultsTable.lr(lr), r.evalLoss(), 100 * r.exactMatch(), r.seconds());
                     console.flush();
                     runs.add(r);
                 }
@@ -139,11 +139,11 @@ public final class Demo {
                     for (int k = 0; k < SWEEP_GRID.size(); k++) {
                         float lr = SWEEP_GRID.get(k);
                         MethodRun r = fineTuning.run(method, lr, s.seed(), s.base(), s.train(), s.validation(),
-                                s.dir().resolve("sweep").resolve(method.cliName() + "-lr-" + ResultsTable.lr(lr)),
+                                s.dir().resolve("sweep").resolve(method.id() + "-lr-" + ResultsTable.lr(lr)),
                                 null);
                         losses.get(method)[k][i] = r.evalLoss();
                         console.printf(Locale.ROOT, "  %-9s lr %s: validation loss %.4f, exact match %5.1f%%%n",
-                                method.cliName(), ResultsTable.lr(lr), r.evalLoss(), 100 * r.exactMatch());
+                                method.id(), ResultsTable.lr(lr), r.evalLoss(), 100 * r.exactMatch());
                         console.flush();
                     }
                 }
@@ -188,7 +188,7 @@ public final class Demo {
     private String learningRatesLine() {
         StringBuilder lrs = new StringBuilder();
         for (Method m : methods) {
-            lrs.append(lrs.length() == 0 ? "" : ", ").append(m.cliName()).append(' ')
+            lrs.append(lrs.length() == 0 ? "" : ", ").append(m.id()).append(' ')
                     .append(ResultsTable.lr(learningRates.get(m)));
         }
         return "Learning rates: " + lrs + " (for the default skill and budget, the rates of lowest mean validation "
@@ -198,7 +198,7 @@ public final class Demo {
     private void writePlot(List<MethodRun> runs) {
         BandPlot plot = new BandPlot("Fine-tuning on " + skill.description() + " (" + seeds + " seeds)");
         for (Method method : methods) {
-            plot.add(method.cliName(), runs.stream().filter(r -> r.method() == method).map(MethodRun::losses).toList());
+            plot.add(method.id(), runs.stream().filter(r -> r.method() == method).map(MethodRun::losses).toList());
         }
         plot.writePng(out.resolve(PLOT_FILE));
     }
@@ -306,7 +306,7 @@ public final class Demo {
             }
             for (Method m : methods) {
                 if (!learningRates.containsKey(m)) {
-                    throw new InvalidInputException("--methods: no learning rate for " + m.cliName());
+                    throw new InvalidInputException("--methods: no learning rate for " + m.id());
                 }
             }
             return new Demo(this);

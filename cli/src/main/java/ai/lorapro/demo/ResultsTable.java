@@ -41,7 +41,7 @@ final class ResultsTable {
             MethodRun first = r.get(0);
             long peak = r.stream().mapToLong(MethodRun::peakRssBytes).max().orElse(-1);
             sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %.1f | %s | %.1f | %,d |%n",
-                    e.getKey().cliName(), lr(first.lr()),
+                    e.getKey().id(), lr(first.lr()),
                     spread(r, MethodRun::evalLoss).format(4, 1),
                     spread(r, MethodRun::exactMatch).format(1, 100),
                     spread(r, MethodRun::finalLoss).format(4, 1),
@@ -66,7 +66,7 @@ final class ResultsTable {
             for (int j = i + 1; j < methods.size(); j++) {
                 List<MethodRun> a = byMethod.get(methods.get(i));
                 List<MethodRun> b = byMethod.get(methods.get(j));
-                sb.append("| ").append(methods.get(j).cliName()).append(" - ").append(methods.get(i).cliName())
+                sb.append("| ").append(methods.get(j).id()).append(" - ").append(methods.get(i).id())
                         .append(comparison(spread(b, MethodRun::evalLoss), spread(a, MethodRun::evalLoss), 4, 1))
                         .append(comparison(spread(b, MethodRun::exactMatch), spread(a, MethodRun::exactMatch), 1,
                                 100))

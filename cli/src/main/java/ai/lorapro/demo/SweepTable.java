@@ -20,7 +20,7 @@ final class SweepTable {
         sb.append("Validation loss (mean ± sd over seeds) per learning rate; * marks each method's lowest mean.\n\n");
         sb.append("| lr |");
         for (Method m : losses.keySet()) {
-            sb.append(' ').append(m.cliName()).append(" |");
+            sb.append(' ').append(m.id()).append(" |");
         }
         sb.append("\n|---|").append("---:|".repeat(losses.size())).append('\n');
         for (Map.Entry<Method, double[][]> e : losses.entrySet()) {
@@ -41,7 +41,7 @@ final class SweepTable {
             sb.append('\n');
         }
         sb.append("\nChosen:");
-        best.forEach((m, lr) -> sb.append(' ').append(m.cliName()).append(' ').append(ResultsTable.lr(lr)));
+        best.forEach((m, lr) -> sb.append(' ').append(m.id()).append(' ').append(ResultsTable.lr(lr)));
         return sb.append('\n').toString();
     }
 }

@@ -106,14 +106,14 @@ class CliConventionsTest {
         Files.writeString(sst2.resolve("dev.tsv"), "sentence\tlabel\nbad\t0\n");
         TrainJob job = job("--task", "glue-sst2", "--model", model.toString(), "--data", sst2.toString(),
                 "--out", dir.resolve("out").toString());
-        assertEquals(sst2.resolve("train.tsv"), job.dataFile());
-        assertEquals(sst2.resolve("dev.tsv"), job.evalDataFile());
+        assertEquals(sst2.resolve("train.tsv"), job.inputs().data());
+        assertEquals(sst2.resolve("dev.tsv"), job.inputs().evalData());
 
         Path mnli = Files.createDirectories(dir.resolve("glue/MNLI"));
         Files.writeString(mnli.resolve("train.tsv"), "x\n");
         Files.writeString(mnli.resolve("dev_matched.tsv"), "x\n");
         assertEquals(mnli.resolve("dev_matched.tsv"), job("--task", "glue-mnli", "--model", model.toString(), "--data",
-                mnli.toString(), "--out", dir.resolve("out2").toString()).evalDataFile());
+                mnli.toString(), "--out", dir.resolve("out2").toString()).inputs().evalData());
 
         Path empty = Files.createDirectories(dir.resolve("glue/CoLA"));
         assertEquals(2, run("train", "--task", "glue-cola", "--model", model.toString(), "--data", empty.toString(),

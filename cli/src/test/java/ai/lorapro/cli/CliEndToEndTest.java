@@ -101,7 +101,7 @@ class CliEndToEndTest {
     private static String[] trainArgs(Method method, Path out, String... extra) {
         List<String> args = new ArrayList<>(List.of("train", "--model", modelDir.toString(),
                 "--data", trainData.toString(), "--eval-data", evalData.toString(), "--out", out.toString(),
-                "--method", method.cliName(), "--r", "4", "--alpha", "8",
+                "--method", method.id(), "--r", "4", "--alpha", "8",
                 "--lr", method == Method.LORA_PRO_SGD ? "0.1" : "0.01", "--max-steps", "4",
                 "--global-batch", "16", "--micro-batch", "16", "--warmup-ratio", "0",
                 "--checkpoint-interval", "2", "--device", "cpu", "--max-seq-length", "64"));
@@ -124,7 +124,7 @@ class CliEndToEndTest {
         Path out = tmp.resolve("run");
         CliRun.Result trained = CliRun.cli(trainArgs(method, out));
         assertEquals(0, trained.code(), trained.err());
-        assertTrue(trained.out().contains("trained " + method.cliName() + " for 4 steps"), trained.out());
+        assertTrue(trained.out().contains("trained " + method.id() + " for 4 steps"), trained.out());
         MetricsLog.Series losses = MetricsLog.read(out.resolve(TrainingEngine.METRICS_FILE), "loss");
         double[] loss = losses.values();
         // every step sees the whole training set, so the losses are comparable

@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 class LoraProCliTest {
 
@@ -41,7 +42,7 @@ class LoraProCliTest {
         data = Files.writeString(dir.resolve("train.jsonl"), "{\"text\":\"hi\"}\n");
     }
 
-    private int run(TrainLauncher launcher, String... args) {
+    private int run(Consumer<TrainJob> launcher, String... args) {
         CommandLine cli = LoraProCli.commandLine(launcher);
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
@@ -73,13 +74,13 @@ class LoraProCliTest {
         assertEquals(0, run(train()));
         TrainJob job = launched.get(0);
         TrainConfig c = job.config();
-        assertEquals(Method.LORA_PRO, c.getMethod());
-        assertEquals(32, c.getGlobalBatch());
-        assertEquals(dir.resolve("out"), c.getOutputDir());
-        assertEquals(model, job.modelDir());
-        assertEquals(data, job.dataFile());
-        assertNull(job.resumeDir());
-        assertNull(job.tokenizerFile());
+        assertEquals(Method.LORA_PRO, c.method());
+        assertEquals(32, c.batch().globalBatch());
+        assertEquals(dir.resolve("out"), c.run().outputDir());
+        assertEquals(model, job.inputs().modelDir());
+        assertEquals(data, job.inputs().data());
+        assertNull(job.inputs().resumeDir());
+        assertNull(job.inputs().tokenizerFile());
     }
 
     @Test
@@ -97,39 +98,39 @@ class LoraProCliTest {
                 "--run-name", "exp1", "--skip-bad-lines")), err.toString());
         TrainJob job = launched.get(0);
         TrainConfig c = job.config();
-        assertEquals(Method.LORA_PRO_SGD, c.getMethod());
-        assertEquals(4, c.getR());
-        assertEquals(8f, c.getAlpha());
-        assertTrue(c.isRsLora());
-        assertEquals(XMode.SYMMETRY, c.getXMode());
-        assertEquals(List.of("q_proj", "v_proj"), c.getTargetModules());
-        assertEquals(1e-3f, c.getLr());
-        assertEquals(1e-5f, c.getMinLr());
-        assertEquals(3, c.getEpochs());
-        assertEquals(50, c.getMaxSteps());
-        assertEquals(8, c.getGradientAccumulation());
-        assertEquals(0.1, c.getWarmupRatio());
-        assertEquals(0.8f, c.getBeta1());
-        assertEquals(0.95f, c.getBeta2());
-        assertEquals(0.01f, c.getWeightDecay());
-        assertEquals(0.0, c.getClipNorm());
-        assertEquals(7, c.getSeed());
-        assertEquals(5, c.getEvalInterval());
-        assertEquals(10, c.getCheckpointInterval());
-        assertEquals(128, c.getMaxSeqLength());
-        assertEquals(DeviceChoice.CPU, c.getDevice());
-        assertTrue(c.isFp16Frozen());
+        assertEquals(Method.LORA_PRO_SGD, c.method());
+        assertEquals(4, c.lora().getR());
+        assertEquals(8f, c.lora().getAlpha());
+        assertTrue(c.lora().isUseRsLora());
+        assertEquals(XMode.SYMMETRY, c.optimizer().xMode());
+        assertEquals(List.of("q_proj", "v_proj"), List.copyOf(c.lora().getTargetModules()));
+        assertEquals(1e-3f, c.schedule().lr());
+        assertEquals(1e-5f, c.schedule().minLr());
+        assertEquals(3, c.batch().epochs());
+        assertEquals(50, c.batch().maxSteps());
+        assertEquals(8, c.batch().gradientAccumulation());
+        assertEquals(0.1, c.schedule().warmupRatio());
+        assertEquals(0.8f, (float) c.optimizer().beta1());
+        assertEquals(0.95f, (float) c.optimizer().beta2());
+        assertEquals(0.01f, c.optimizer().weightDecay());
+        assertEquals(0.0, c.run().clipNorm());
+        assertEquals(7, c.run().seed());
+        assertEquals(5, c.run().evalInterval());
+        assertEquals(10, c.run().checkpointInterval());
+        assertEquals(128, c.batch().maxSeqLength());
+        assertEquals(DeviceChoice.CPU, c.run().device());
+        assertTrue(c.run().fp16Frozen());
         assertEquals(dir.resolve("out").toAbsolutePath().normalize().resolve("exp1"),
-                c.getOutputDir());
-        assertEquals(resume, job.resumeDir());
-        assertEquals(tok, job.tokenizerFile());
-        assertTrue(job.skipBadLines());
+                c.run().outputDir());
+        assertEquals(resume, job.inputs().resumeDir());
+        assertEquals(tok, job.inputs().tokenizerFile());
+        assertTrue(job.inputs().skipBadRecords());
     }
 
     @Test
     void stateDTypeIsParsed() {
         assertEquals(0, run(train("--state-dtype", "bf16")), err.toString());
-        assertEquals(ai.lorapro.optim.StateDType.BF16, launched.get(0).config().getStateDType());
+        assertEquals(ai.lorapro.optim.StateDType.BF16, launched.get(0).config().optimizer().stateDType());
     }
 
     @Test

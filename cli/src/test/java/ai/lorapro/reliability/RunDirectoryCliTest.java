@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.lorapro.cli.CliRun;
-import ai.lorapro.train.RunDirectoryLock;
+import ai.lorapro.cli.RunDirectoryLock;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,6 +1,6 @@
 package ai.lorapro.examples;
 
-import ai.lorapro.tasks.TaskTrainInputs;
+import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.tasks.TaskTrainer;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
@@ -31,7 +31,7 @@ public final class ClipImageFolderExample {
             return;
         }
         TrainConfig config = TrainConfig.builder()
-                .optMethod(Method.fromCliName(args.length > 3 ? args[3] : "lora-pro"))
+                .optMethod(Method.fromId(args.length > 3 ? args[3] : "lora-pro"))
                 .optR(8)
                 .optAlpha(16)
                 .optLr(1e-4f)
@@ -42,7 +42,7 @@ public final class ClipImageFolderExample {
                 .setOutputDir(Path.of(args[2]))
                 .build();
         TaskTrainer.Result result = TaskTrainer.train("image-folder", config,
-                new TaskTrainInputs(Path.of(args[0]), null, Path.of(args[1]), null, null, false));
+                new TrainInputs(Path.of(args[0]), null, Path.of(args[1]), null, null, false));
         System.out.println("final loss " + result.train().finalLoss() + ", test " + result.metrics());
     }
 }

@@ -1,6 +1,6 @@
 package ai.lorapro.examples;
 
-import ai.lorapro.tasks.TaskTrainInputs;
+import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.tasks.TaskTrainer;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
@@ -33,7 +33,7 @@ public final class GlueT5Example {
             return;
         }
         TrainConfig config = TrainConfig.builder()
-                .optMethod(Method.fromCliName(args.length > 5 ? args[5] : "lora-pro"))
+                .optMethod(Method.fromId(args.length > 5 ? args[5] : "lora-pro"))
                 .optR(8)
                 .optAlpha(16)
                 .optLr(1e-4f)
@@ -45,7 +45,7 @@ public final class GlueT5Example {
                 .setOutputDir(Path.of(args[4]))
                 .build();
         TaskTrainer.Result result = TaskTrainer.train(args[1], config,
-                new TaskTrainInputs(Path.of(args[0]), null, Path.of(args[2]), Path.of(args[3]), null, false));
+                new TrainInputs(Path.of(args[0]), null, Path.of(args[2]), Path.of(args[3]), null, false));
         System.out.println("final loss " + result.train().finalLoss() + ", dev " + result.metrics());
     }
 }

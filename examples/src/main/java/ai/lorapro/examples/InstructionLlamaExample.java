@@ -1,6 +1,6 @@
 package ai.lorapro.examples;
 
-import ai.lorapro.tasks.TaskTrainInputs;
+import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.tasks.TaskTrainer;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
@@ -34,7 +34,7 @@ public final class InstructionLlamaExample {
             return;
         }
         TrainConfig config = TrainConfig.builder()
-                .optMethod(Method.fromCliName(args.length > 4 ? args[4] : "lora-pro"))
+                .optMethod(Method.fromId(args.length > 4 ? args[4] : "lora-pro"))
                 .optR(8)
                 .optAlpha(16)
                 .optLr(2e-5f)
@@ -46,7 +46,7 @@ public final class InstructionLlamaExample {
                 .setOutputDir(Path.of(args[3]))
                 .build();
         TaskTrainer.Result result = TaskTrainer.train(args[1], config,
-                new TaskTrainInputs(Path.of(args[0]), null, Path.of(args[2]), null, null, false));
+                new TrainInputs(Path.of(args[0]), null, Path.of(args[2]), null, null, false));
         System.out.println("final loss " + result.train().finalLoss() + ", adapter in " + result.train().checkpoint());
     }
 }

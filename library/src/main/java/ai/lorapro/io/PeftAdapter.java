@@ -272,7 +272,7 @@ public final class PeftAdapter {
         }
         try {
             return b.build();
-        } catch (IllegalArgumentException e) {
+        } catch (ai.lorapro.InvalidFieldException e) {
             throw new CheckpointFormatException(file + ": " + e.getMessage(), e);
         }
     }

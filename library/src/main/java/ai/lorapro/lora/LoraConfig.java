@@ -1,5 +1,7 @@
 package ai.lorapro.lora;
 
+import static ai.lorapro.InvalidFieldException.require;
+
 import ai.lorapro.nn.ModuleTree;
 
 import java.util.Collection;
@@ -156,6 +158,23 @@ public final class LoraConfig {
         return false;
     }
 
+    /** Equal when every setting is, the target regex compared by its pattern. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof LoraConfig c && r == c.r && alpha == c.alpha && dropout == c.dropout
+                && useRsLora == c.useRsLora && targetModules.equals(c.targetModules) && init == c.init
+                && seed == c.seed && Objects.equals(regex(), c.regex());
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(r, alpha, dropout, useRsLora, targetModules, regex(), init, seed);
+    }
+
+    private String regex() {
+        return targetRegex == null ? null : targetRegex.pattern();
+    }
+
     @Override
     public String toString() {
         return "LoraConfig{r="
@@ -241,20 +260,18 @@ public final class LoraConfig {
             return this;
         }
 
-        /** Validates and builds the configuration. */
+        /**
+         * Validates and builds the configuration.
+         *
+         * @throws ai.lorapro.InvalidFieldException naming the first invalid field ({@code r}, {@code alpha},
+         *     {@code lora_dropout}, {@code target_modules})
+         */
         public LoraConfig build() {
-            if (r < 1) {
-                throw new IllegalArgumentException("LoRA rank r must be >= 1, got " + r);
-            }
-            if (!(alpha > 0) || Float.isInfinite(alpha)) {
-                throw new IllegalArgumentException("LoRA alpha must be finite and > 0, got " + alpha);
-            }
-            if (!(dropout >= 0 && dropout < 1)) {
-                throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
-            }
-            if (targetRegex == null && targetModules.isEmpty()) {
-                throw new IllegalArgumentException("LoRA needs at least one target module");
-            }
+            require(r >= 1, "r", "must be >= 1, got " + r);
+            require(alpha > 0 && Float.isFinite(alpha), "alpha", "must be finite and > 0, got " + alpha);
+            require(dropout >= 0 && dropout < 1, "lora_dropout", "must be in [0, 1), got " + dropout);
+            require(targetRegex != null || (!targetModules.isEmpty() && targetModules.stream().noneMatch(String::isBlank)),
+                    "target_modules", "needs at least one non-empty module name");
             return new LoraConfig(this);
         }
     }

@@ -38,28 +38,22 @@ final class FullAdamStep {
      * direction, scaled: (scale B^T u, scale u A^T) with u as in {@link AdamMoments#direction(NDArray,
      * NDArray, int, double, double)}.
      *
-     * @param left the m x 2r left factor of (1 - beta1) g~
-     * @param right the 2r x n right factor
+     * @param factors (1 - beta1) g~ as its m x 2r left and 2r x n right factors
      * @param m the first moment (m x n), updated in place
      * @param v the second moment (m x n), updated in place
      * @param a A (r x n)
      * @param b B (m x r)
+     * @param step t, starting at 1
+     * @param adam the betas and epsilon
+     * @param scale the factor applied to both projections
      * @param blockElements how many elements a block may hold (at least one row)
      * @return new arrays (r x n, m x r)
      */
     static NDList projectedDirection(
-            NDArray left,
-            NDArray right,
-            NDArray m,
-            NDArray v,
-            NDArray a,
-            NDArray b,
-            int step,
-            double beta1,
-            double beta2,
-            double eps,
-            double scale,
+            NDList factors, NDArray m, NDArray v, NDArray a, NDArray b, int step, OptimizerConfig adam, double scale,
             long blockElements) {
+        NDArray left = factors.get(0);
+        NDArray right = factors.get(1);
         long rows = m.getShape().get(0);
         long cols = m.getShape().get(1);
         long blockRows = Math.max(1, Math.min(rows, blockElements / cols));
@@ -74,8 +68,8 @@ final class FullAdamStep {
                 NDArray leftBlock = whole ? left : rows(left, start, end);
                 NDArray bBlock = whole ? b : rows(b, start, end);
                 try {
-                    AdamMoments.updateMoments(mBlock, vBlock, leftBlock.matMul(right), beta1, beta2);
-                    try (NDArray u = AdamMoments.direction(mBlock, vBlock, step, beta2, eps);
+                    AdamMoments.updateMoments(mBlock, vBlock, leftBlock.matMul(right), adam.beta1(), adam.beta2());
+                    try (NDArray u = AdamMoments.direction(mBlock, vBlock, step, adam.beta2(), adam.eps());
                             NDArray bt = bBlock.transpose()) {
                         NDArray partA = bt.matMul(u);
                         if (projectedA == null) {

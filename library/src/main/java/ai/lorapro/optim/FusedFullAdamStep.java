@@ -31,17 +31,7 @@ final class FusedFullAdamStep {
      * @return new arrays (r x n, m x r) on A's manager
      */
     static NDList projectedDirection(
-            NDArray left,
-            NDArray right,
-            NDArray m,
-            NDArray v,
-            NDArray a,
-            NDArray b,
-            int step,
-            double beta1,
-            double beta2,
-            double eps,
-            double scale) {
+            NDList factors, NDArray m, NDArray v, NDArray a, NDArray b, int step, OptimizerConfig adam, double scale) {
         int rank = Math.toIntExact(a.getShape().get(0));
         int cols = Math.toIntExact(a.getShape().get(1));
         long rows = b.getShape().get(0);
@@ -49,13 +39,13 @@ final class FusedFullAdamStep {
                 new FusedAdamKernel(
                         rank,
                         cols,
-                        left.toFloatArray(),
-                        right.toFloatArray(),
+                        factors.get(0).toFloatArray(),
+                        factors.get(1).toFloatArray(),
                         a.toFloatArray(),
                         b.toFloatArray(),
-                        beta1,
-                        beta2,
-                        eps * Math.sqrt(1 - Math.pow(beta2, step)));
+                        adam.beta1(),
+                        adam.beta2(),
+                        adam.eps() * Math.sqrt(1 - Math.pow(adam.beta2(), step)));
         float[][] projected =
                 kernel.run(MomentRows.of(m), MomentRows.of(v), Runtime.getRuntime().availableProcessors());
         float factor = (float) scale;

@@ -62,7 +62,6 @@ public final class LoraProAdamW extends AdamOptimizer {
     private final Mode mode;
     /** Elements per block of the full-mode step on the CPU (see {@link FullAdamStep}). */
     private final long blockElements;
-    private final StateDType stateDType;
     /** Whether full-mode steps on the CPU use {@link FusedFullAdamStep}. */
     private final boolean fusedCpuStep;
 
@@ -70,7 +69,6 @@ public final class LoraProAdamW extends AdamOptimizer {
         super(builder);
         this.mode = builder.mode;
         this.blockElements = builder.blockElements;
-        this.stateDType = builder.stateDType;
         this.fusedCpuStep = builder.fusedCpuStep;
     }
 
@@ -86,49 +84,37 @@ public final class LoraProAdamW extends AdamOptimizer {
 
     /** How full mode stores its moments. */
     public StateDType getStateDType() {
-        return stateDType;
+        return getConfig().stateDType();
     }
 
     @Override
     void stepPair(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate, int step) {
         double s = pair.getScaling();
         NDList adjusted;
+        OptimizerConfig adam = getConfig();
         if (mode == Mode.FULL) {
             // the Grams depend on A and B only, so both adjustments of this step share them
             FactorGrams grams = new FactorGrams(a, b, getDelta());
             // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
-            NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - beta1);
+            NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - adam.beta1());
             requireFiniteResult("the equivalent gradient", factors);
             String key = pair.getName();
             Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
             // u only feeds the two projections, so its bias correction is applied to their r-sized results
-            double projectionScale = s * AdamMoments.biasScale(step, beta1, beta2);
+            double projectionScale = s * AdamMoments.biasScale(step, adam.beta1(), adam.beta2());
             NDList projected;
             if (fusedCpuStep && FusedFullAdamStep.supports(a)) {
-                projected = FusedFullAdamStep.projectedDirection(factors.get(0), factors.get(1),
-                        moment(key + ".exp_avg", full, a, false), moment(key + ".exp_avg_sq", full, a, true),
-                        a, b, step, beta1, beta2, eps, projectionScale);
+                projected = FusedFullAdamStep.projectedDirection(factors, moment(key + ".exp_avg", full, a, false),
+                        moment(key + ".exp_avg_sq", full, a, true), a, b, step, adam, projectionScale);
             } else {
-                if (stateDType != StateDType.FP32) {
-                    throw new IllegalStateException("LoRA pair " + key + ": " + stateDType.id() + " moments need the "
-                            + "fused CPU step, but the pair is " + a.getDataType() + " on " + a.getDevice());
+                if (adam.stateDType() != StateDType.FP32) {
+                    throw new IllegalStateException("LoRA pair " + key + ": " + adam.stateDType().id() + " moments need"
+                            + " the fused CPU step, but the pair is " + a.getDataType() + " on " + a.getDevice());
                 }
                 NDArray m = state(key + ".exp_avg", full, a);
                 NDArray v = state(key + ".exp_avg_sq", full, a);
-                projected =
-                        FullAdamStep.projectedDirection(
-                                factors.get(0),
-                                factors.get(1),
-                                m,
-                                v,
-                                a,
-                                b,
-                                step,
-                                beta1,
-                                beta2,
-                                eps,
-                                projectionScale,
-                                a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
+                projected = FullAdamStep.projectedDirection(factors, m, v, a, b, step, adam, projectionScale,
+                        a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
             }
             factors.close();
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
@@ -144,9 +130,9 @@ public final class LoraProAdamW extends AdamOptimizer {
         }
     }
 
-    /** A full-mode moment for the fused step, stored as {@link #stateDType} says. */
+    /** A full-mode moment for the fused step, stored as {@link #getStateDType()} says. */
     private NDArray moment(String key, Shape shape, NDArray like, boolean variance) {
-        return stateDType == StateDType.BF16 ? packedBf16State(key, shape, like, variance) : state(key, shape, like);
+        return getStateDType() == StateDType.BF16 ? packedBf16State(key, shape, like, variance) : state(key, shape, like);
     }
 
     /** Builds a {@link LoraProAdamW}. */
@@ -154,7 +140,6 @@ public final class LoraProAdamW extends AdamOptimizer {
 
         private Mode mode = Mode.FULL;
         private long blockElements = FullAdamStep.CPU_BLOCK_ELEMENTS;
-        private StateDType stateDType = StateDType.FP32;
         private boolean fusedCpuStep = true;
 
         private Builder() {}
@@ -181,8 +166,7 @@ public final class LoraProAdamW extends AdamOptimizer {
          * StateDType#BF16} halves the state and needs the fused CPU step.
          */
         public Builder optStateDType(StateDType stateDType) {
-            this.stateDType = java.util.Objects.requireNonNull(stateDType, "stateDType");
-            return this;
+            return optConfig(config.withStateDType(stateDType));
         }
 
         /**
@@ -197,9 +181,9 @@ public final class LoraProAdamW extends AdamOptimizer {
         /** Validates and builds the optimizer. */
         public LoraProAdamW build() {
             validate();
-            if (stateDType != StateDType.FP32 && (mode != Mode.FULL || !fusedCpuStep)) {
+            if (config.stateDType() != StateDType.FP32 && (mode != Mode.FULL || !fusedCpuStep)) {
                 throw new IllegalArgumentException(
-                        "state dtype " + stateDType.id() + " applies to full mode with the fused CPU step only");
+                        "state dtype " + config.stateDType().id() + " applies to full mode with the fused CPU step only");
             }
             return new LoraProAdamW(this);
         }

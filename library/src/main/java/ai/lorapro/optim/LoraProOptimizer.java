@@ -57,7 +57,7 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
 
     private final ParameterTracker learningRateTracker;
     private final double delta;
-    private final XMode xMode;
+    private final OptimizerConfig config;
     private final Map<String, PairSlot> slotsByParameterId = new HashMap<>();
     private final List<PairSlot> slots = new ArrayList<>();
     private final Map<String, LoraPair> pairs;
@@ -74,13 +74,9 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
         super(builder);
         this.learningRateTracker = builder.learningRateTracker;
         this.delta = builder.delta;
-        this.xMode = builder.xMode;
+        this.config = builder.config;
         this.pairs = new LinkedHashMap<>(builder.pairs);
         this.parameterNames = new HashMap<>(builder.parameterNames);
-        float weightDecay = getWeightDecay();
-        if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) {
-            throw new IllegalArgumentException("weight decay must be finite and >= 0, got " + weightDecay);
-        }
         for (LoraPair pair : pairs.values()) {
             PairSlot slot = new PairSlot(pair);
             slots.add(slot);
@@ -103,15 +99,20 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
         return delta;
     }
 
+    /** The hyper-parameters: betas, epsilon, weight decay, X mode, moment storage. */
+    public OptimizerConfig getConfig() {
+        return config;
+    }
+
     /** How X is chosen in the adjusted gradients. */
     public XMode getXMode() {
-        return xMode;
+        return config.xMode();
     }
 
     /** The decoupled weight decay wd: w ← w - lr (update + wd w). */
     @Override
     public float getWeightDecay() {
-        return super.getWeightDecay();
+        return config.weightDecay();
     }
 
     /**
@@ -545,7 +546,8 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
 
         private ParameterTracker learningRateTracker;
         private double delta = LoraProMath.DEFAULT_DELTA;
-        private XMode xMode = XMode.SYLVESTER;
+        /** The hyper-parameters; each {@code opt} setter replaces one of them. */
+        OptimizerConfig config = OptimizerConfig.DEFAULTS;
         private final Map<String, LoraPair> pairs = new LinkedHashMap<>();
         private final Map<String, String> parameterNames = new HashMap<>();
 
@@ -565,9 +567,18 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
             return self();
         }
 
+        /**
+         * Sets every hyper-parameter at once (default {@link OptimizerConfig#DEFAULTS}); the
+         * optimizer uses those its algorithm has.
+         */
+        public T optConfig(OptimizerConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return optWeightDecays(config.weightDecay());
+        }
+
         /** Sets the decoupled weight decay wd (default 0): w ← w - lr (update + wd w). */
         public T optWeightDecay(float weightDecay) {
-            return optWeightDecays(weightDecay);
+            return optConfig(config.withWeightDecay(weightDecay));
         }
 
         /** Sets the ridge delta added to B^T B and A A^T (default 1e-8). */
@@ -578,8 +589,7 @@ public abstract class LoraProOptimizer extends Optimizer implements AutoCloseabl
 
         /** Sets how X is chosen (default {@link XMode#SYLVESTER}). */
         public T optXMode(XMode xMode) {
-            this.xMode = Objects.requireNonNull(xMode, "xMode");
-            return self();
+            return optConfig(config.withXMode(xMode));
         }
 
         /**

@@ -1,6 +1,6 @@
 package ai.lorapro.optim;
 
-import ai.lorapro.InvalidInputException;
+import ai.lorapro.InvalidFieldException;
 
 import java.util.Locale;
 
@@ -19,7 +19,7 @@ public enum StateDType {
     /**
      * Parses {@code fp32} or {@code bf16} (any case).
      *
-     * @throws InvalidInputException for any other value
+     * @throws InvalidFieldException naming the field for any other value
      */
     public static StateDType fromString(String value) {
         if (value != null) {
@@ -29,7 +29,7 @@ public enum StateDType {
                 }
             }
         }
-        throw new InvalidInputException("state dtype must be fp32 or bf16, got '" + value + "'");
+        throw new InvalidFieldException("state_dtype", "must be fp32 or bf16, got '" + value + "'");
     }
 
     /** The lower-case name used on the command line and in configuration files. */

@@ -1,6 +1,6 @@
 package ai.lorapro.optim;
 
-import ai.lorapro.InvalidInputException;
+import ai.lorapro.InvalidFieldException;
 
 import java.util.Locale;
 
@@ -25,7 +25,7 @@ public enum XMode {
     /**
      * Parses {@code sylvester}, {@code symmetry} or {@code zero} (any case).
      *
-     * @throws InvalidInputException for any other value
+     * @throws InvalidFieldException naming the field for any other value
      */
     public static XMode fromString(String value) {
         if (value != null) {
@@ -35,8 +35,7 @@ public enum XMode {
                 }
             }
         }
-        throw new InvalidInputException(
-                "x_mode must be sylvester, symmetry or zero, got '" + value + "'");
+        throw new InvalidFieldException("x_mode", "must be sylvester, symmetry or zero, got '" + value + "'");
     }
 
     /** The lower-case name used in configuration files. */

@@ -1,6 +1,7 @@
 package ai.lorapro.tasks;
 
 import ai.djl.nn.Block;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.JsonlDataset;
@@ -38,13 +39,13 @@ public final class DefaultTasks {
     /**
      * Checks that {@code architecture} trains and evaluates on JSON lines.
      *
-     * @throws InvalidInputException naming the task to use instead
+     * @throws InvalidFieldException naming the field {@code task} and the task to use instead
      */
     public static void requireJsonLines(ModelArchitecture architecture) {
         Optional<String> task = taskName(architecture.kind());
         if (task.isPresent()) {
-            throw new InvalidInputException(architecture.modelType() + " models do not read JSON lines: use --task "
-                    + task.get());
+            throw new InvalidFieldException("task", task.get() + " is needed: " + architecture.modelType()
+                    + " models do not read JSON lines");
         }
     }
 

@@ -2,6 +2,7 @@ package ai.lorapro.tasks;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
@@ -89,7 +90,7 @@ public final class TaskTrainer {
      * @return the training result and the task metric
      * @throws InvalidInputException for an unknown task or unusable model or data files
      */
-    public static Result train(String task, TrainConfig config, TaskTrainInputs inputs) {
+    public static Result train(String task, TrainConfig config, TrainInputs inputs) {
         Recipe recipe = RECIPES.get(task.toLowerCase(Locale.ROOT));
         if (recipe == null) {
             throw new InvalidInputException("unknown training task \"" + task + "\" (expected one of "
@@ -101,7 +102,7 @@ public final class TaskTrainer {
     /** Trains one named task. */
     @FunctionalInterface
     private interface Recipe {
-        Result train(TrainConfig config, TaskTrainInputs inputs);
+        Result train(TrainConfig config, TrainInputs inputs);
     }
 
     private static Map<String, Recipe> recipes() {
@@ -116,10 +117,10 @@ public final class TaskTrainer {
         return recipes;
     }
 
-    private static HfTokenizer tokenizer(TaskTrainInputs inputs) {
+    private static HfTokenizer tokenizer(TrainInputs inputs) {
         Path file = inputs.tokenizerFile() != null ? inputs.tokenizerFile() : inputs.modelDir().resolve("tokenizer.json");
         if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException(file + ": no tokenizer.json (pass --tokenizer)");
+            throw new InvalidFieldException("tokenizer_file", "is needed: " + file + " does not exist");
         }
         return HfTokenizer.load(file);
     }
@@ -132,11 +133,11 @@ public final class TaskTrainer {
     }
 
     private static DataType frozenType(TrainConfig config) {
-        return config.isFp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
+        return config.run().fp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
     }
 
     private static TrainResult run(TrainConfig config, NDManager manager, TrainTask task, List<Example> train,
-            List<Example> eval, long padId, TaskTrainInputs inputs) {
+            List<Example> eval, long padId, TrainInputs inputs) {
         try (TrainingEngine engine = TrainingEngine.builder()
                 .setTask(task)
                 .setConfig(config)
@@ -151,53 +152,53 @@ public final class TaskTrainer {
         }
     }
 
-    private static Result glue(GlueTask task, TrainConfig config, TaskTrainInputs inputs) {
+    private static Result glue(GlueTask task, TrainConfig config, TrainInputs inputs) {
         BadRecords bad = BadRecords.of(inputs.skipBadRecords());
         Records<GlueExample> train = GlueReader.read(task, inputs.data(), bad);
         Records<GlueExample> dev = inputs.evalData() == null ? null : GlueReader.read(task, inputs.evalData(), bad);
         try (HfTokenizer tokenizer = tokenizer(inputs);
-                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
+                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()))) {
             T5ForConditionalGeneration model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     T5ForConditionalGeneration.class, task.cliName());
             checkVocabulary(tokenizer, model.getConfig().getVocabSize(), inputs.modelDir());
             Seq2SeqExamples encoder = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, false),
-                    config.getMaxSeqLength(), MAX_TARGET_TOKENS);
+                    config.batch().maxSeqLength(), MAX_TARGET_TOKENS);
             List<Example> trainExamples = GlueEvaluation.trainingExamples(train.records(), encoder);
             List<Example> evalExamples = dev == null ? List.of() : GlueEvaluation.trainingExamples(dev.records(), encoder);
             TrainResult result = run(config, manager, new Seq2SeqLmTask(model), trainExamples, evalExamples,
                     model.getConfig().getPadTokenId(), inputs);
             Map<String, Object> metrics = Map.of();
             if (dev != null) {
-                TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, config.getMaxSeqLength(),
+                TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, config.batch().maxSeqLength(),
                         MAX_TARGET_TOKENS, EVAL_BATCH);
                 metrics = GlueEvaluation.evaluate(task, dev.records(), generator)
-                        .write(config.getOutputDir().resolve(EVAL_DIR), Map.of("skipped", bad.skipped()));
+                        .write(config.run().outputDir().resolve(EVAL_DIR), Map.of("skipped", bad.skipped()));
             }
             return new Result(result, metrics, bad.skipped());
         }
     }
 
-    private static Result instruction(InstructionFormat format, TrainConfig config, TaskTrainInputs inputs) {
+    private static Result instruction(InstructionFormat format, TrainConfig config, TrainInputs inputs) {
         BadRecords bad = BadRecords.of(inputs.skipBadRecords());
         Records<TextRecord> train = InstructionReader.read(format, inputs.data(), false, bad);
         Records<TextRecord> eval = inputs.evalData() == null ? null
                 : InstructionReader.read(format, inputs.evalData(), false, bad);
         try (HfTokenizer tokenizer = tokenizer(inputs);
-                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
+                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()))) {
             CausalLanguageModel model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     CausalLanguageModel.class, format.cliName());
             checkVocabulary(tokenizer, ModelFamilies.readModelDir(inputs.modelDir()).vocabSize(), inputs.modelDir());
             TextEncoder encoder = TaskTokenizers.encoder(tokenizer, true);
-            List<Example> trainExamples = InstructionReader.examples(train.records(), encoder, config.getMaxSeqLength());
+            List<Example> trainExamples = InstructionReader.examples(train.records(), encoder, config.batch().maxSeqLength());
             List<Example> evalExamples = eval == null ? List.of()
-                    : InstructionReader.examples(eval.records(), encoder, config.getMaxSeqLength());
+                    : InstructionReader.examples(eval.records(), encoder, config.batch().maxSeqLength());
             TrainResult result = run(config, manager, new CausalLmTask(model), trainExamples, evalExamples,
                     encoder.effectivePadId(), inputs);
             return new Result(result, Map.of(), bad.skipped());
         }
     }
 
-    private static Result imageFolder(TrainConfig config, TaskTrainInputs inputs) {
+    private static Result imageFolder(TrainConfig config, TrainInputs inputs) {
         BadRecords bad = BadRecords.of(inputs.skipBadRecords());
         Path root = inputs.data();
         List<String> classes = ImageFolder.classesOf(root.resolve("train"));
@@ -205,7 +206,7 @@ public final class TaskTrainer {
         Path testDir = inputs.evalData() != null ? inputs.evalData() : root.resolve("test");
         ImageFolder test = Files.isDirectory(testDir) ? ImageFolder.scan(testDir, classes, bad) : null;
         try (HfTokenizer tokenizer = tokenizer(inputs);
-                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
+                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()))) {
             ClipModel clip = TaskModels.load(inputs.modelDir(), manager, frozenType(config), ClipModel.class,
                     IMAGE_FOLDER);
             checkVocabulary(tokenizer, clip.getConfig().getText().vocabSize(), inputs.modelDir());
@@ -219,7 +220,7 @@ public final class TaskTrainer {
             Map<String, Object> metrics = Map.of();
             if (test != null) {
                 metrics = ImageClassification.evaluate(classifier, test.images(), processor, manager, EVAL_BATCH)
-                        .write(config.getOutputDir().resolve(EVAL_DIR), classes, Map.of("skipped", bad.skipped()));
+                        .write(config.run().outputDir().resolve(EVAL_DIR), classes, Map.of("skipped", bad.skipped()));
             }
             return new Result(result, metrics, bad.skipped());
         }

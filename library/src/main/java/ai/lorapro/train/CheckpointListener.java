@@ -54,14 +54,14 @@ final class CheckpointListener implements StepListener {
      */
     static TrainerState restore(Path dir, Block model, TrainConfig config, LoraProOptimizer optimizer,
             NDManager manager, String fingerprint) {
-        TrainerState state = TrainingCheckpoint.restore(dir, model, config.getMethod(), optimizer, manager);
+        TrainerState state = TrainingCheckpoint.restore(dir, model, config.method(), optimizer, manager);
         if (!state.datasetFingerprint().equals(fingerprint)) {
-            throw new InvalidInputException("--resume " + dir
+            throw new InvalidInputException("checkpoint " + dir
                     + ": the training data differs from the checkpoint's (fingerprint mismatch)");
         }
-        if (state.seed() != config.getSeed()) {
-            throw new InvalidInputException("--resume " + dir + ": checkpoint used --seed "
-                    + state.seed() + ", not " + config.getSeed());
+        if (state.seed() != config.run().seed()) {
+            throw new InvalidInputException("checkpoint " + dir + ": checkpoint used seed "
+                    + state.seed() + ", not " + config.run().seed());
         }
         return state;
     }

@@ -7,19 +7,5 @@ public enum DeviceChoice {
     /** The CPU. */
     CPU,
     /** The first GPU; an error when the engine has none. */
-    GPU;
-
-    /** The command-line name, e.g. {@code auto}. */
-    public String cliName() {
-        return CliNames.of(this);
-    }
-
-    /**
-     * The choice with command-line name {@code name}.
-     *
-     * @throws ai.lorapro.InvalidInputException naming {@code --device} when the name is unknown
-     */
-    public static DeviceChoice fromCliName(String name) {
-        return CliNames.parse(DeviceChoice.class, "--device", name);
-    }
+    GPU
 }

@@ -2,7 +2,7 @@ package ai.lorapro.train;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import ai.lorapro.InvalidInputException;
+import ai.lorapro.InvalidFieldException;
 
 /** Resolves a {@link DeviceChoice} to a DJL device. */
 public final class Devices {
@@ -12,7 +12,7 @@ public final class Devices {
     /**
      * The device for {@code choice}: {@code auto} takes the first GPU when the engine has one.
      *
-     * @throws InvalidInputException for {@code gpu} on a machine without one
+     * @throws InvalidFieldException naming the field {@code device} for {@code gpu} on a machine without one
      */
     public static Device resolve(DeviceChoice choice) {
         int gpus = Engine.getInstance().getGpuCount();
@@ -21,7 +21,7 @@ public final class Devices {
                 return Device.cpu();
             case GPU:
                 if (gpus == 0) {
-                    throw new InvalidInputException("--device gpu: the engine sees no GPU");
+                    throw new InvalidFieldException("device", "gpu: the engine sees no GPU");
                 }
                 return Device.gpu();
             default:

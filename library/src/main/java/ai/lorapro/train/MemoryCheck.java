@@ -31,7 +31,7 @@ public final class MemoryCheck {
         long available = deviceMemory(device);
         if (available > 0 && estimate.totalBytes() > available) {
             LOGGER.warn("the estimated {} exceed the {} of memory of {}: the run may fail for lack of memory"
-                            + " (try --fp16-frozen, lora-pro-efficient, a smaller --micro-batch or --max-seq-length)",
+                            + " (try fp16_frozen, lora-pro-efficient, a smaller micro_batch or max_seq_length)",
                     MemoryEstimate.gb(estimate.totalBytes()), MemoryEstimate.gb(available), device);
             return false;
         }

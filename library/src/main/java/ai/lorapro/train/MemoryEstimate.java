@@ -68,9 +68,9 @@ public record MemoryEstimate(long baseWeightBytes, long adapterBytes, long gradi
     public static MemoryEstimate forLlama(LlamaConfig model, TrainConfig run) {
         LlamaFamily.Architecture architecture = new LlamaFamily.Architecture(model);
         long baseValues = architecture.baseParameters();
-        Method method = run.getMethod();
+        Method method = run.method();
         boolean adapters = method.usesAdapters();
-        LoraSizes lora = adapters ? architecture.loraSizes(run.toLoraConfig()) : new LoraSizes(0, 0, 0);
+        LoraSizes lora = adapters ? architecture.loraSizes(run.lora()) : new LoraSizes(0, 0, 0);
         long trained = adapters ? lora.trainableParameters() : baseValues;
         long state;
         switch (method) {
@@ -83,18 +83,18 @@ public record MemoryEstimate(long baseWeightBytes, long adapterBytes, long gradi
             default:
                 state = 2L * FLOAT32 * trained;
         }
-        long baseBytes = baseValues * (run.isFp16Frozen() ? 2 : FLOAT32);
+        long baseBytes = baseValues * (run.run().fp16Frozen() ? 2 : FLOAT32);
         return new MemoryEstimate(baseBytes, adapters ? FLOAT32 * trained : 0, FLOAT32 * trained, state,
                 activations(model, run));
     }
 
     private static long activations(LlamaConfig c, TrainConfig run) {
-        long tokens = (long) run.getMicroBatch() * run.getMaxSeqLength();
+        long tokens = (long) run.batch().microBatch() * run.batch().maxSeqLength();
         long perLayerPerToken = 16L * c.getHiddenSize() + 5L * c.getIntermediateSize()
-                + 3L * c.getNumAttentionHeads() * run.getMaxSeqLength();
+                + 3L * c.getNumAttentionHeads() * run.batch().maxSeqLength();
         long layer = FLOAT32 * tokens * perLayerPerToken;
         long head = FLOAT32 * tokens * 3L * c.getVocabSize();
-        if (!run.isFp16Frozen()) {
+        if (!run.run().fp16Frozen()) {
             return c.getNumHiddenLayers() * layer + head;
         }
         long boundaries = FLOAT32 * tokens * c.getHiddenSize() * (c.getNumHiddenLayers() + 1L);

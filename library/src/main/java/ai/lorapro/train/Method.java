@@ -1,5 +1,11 @@
 package ai.lorapro.train;
 
+import ai.lorapro.InvalidFieldException;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
 /** The fine-tuning method: which parameters train and which optimizer updates them. */
 public enum Method {
     /** Full fine-tuning: every base weight trains, AdamW. */
@@ -13,9 +19,12 @@ public enum Method {
     /** LoRA-Pro with SGD. */
     LORA_PRO_SGD;
 
-    /** The command-line name, e.g. {@code lora-pro}. */
-    public String cliName() {
-        return CliNames.of(this);
+    /**
+     * The stable id written into checkpoints ({@code trainer_state.json}, {@code run_identity.json}),
+     * e.g. {@code lora-pro}.
+     */
+    public String id() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /** Whether the method trains low-rank adapters rather than the base weights. */
@@ -24,11 +33,17 @@ public enum Method {
     }
 
     /**
-     * The method with command-line name {@code name}.
+     * The method whose {@link #id()} is {@code id}.
      *
-     * @throws ai.lorapro.InvalidInputException naming {@code --method} when the name is unknown
+     * @throws InvalidFieldException naming the field {@code method} when the id is unknown
      */
-    public static Method fromCliName(String name) {
-        return CliNames.parse(Method.class, "--method", name);
+    public static Method fromId(String id) {
+        for (Method m : values()) {
+            if (m.id().equals(id)) {
+                return m;
+            }
+        }
+        throw new InvalidFieldException("method", "'" + id + "' is not one of: "
+                + Arrays.stream(values()).map(Method::id).collect(Collectors.joining(", ")));
     }
 }

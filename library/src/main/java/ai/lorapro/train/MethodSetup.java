@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * Turns a loaded model into the trainable model of a {@link Method} and builds the method's
- * optimizer. Every method shares the learning rate schedule, betas, epsilon and weight decay of the
- * {@link TrainConfig}:
+ * optimizer. Every method shares the learning rate schedule and the optimizer hyper-parameters of the
+ * {@link TrainConfig} ({@link ai.lorapro.optim.OptimizerConfig}):
  *
  * <ul>
  *   <li>{@code full}: every parameter trains, plain AdamW;
@@ -40,8 +40,8 @@ public final class MethodSetup {
      * @throws ai.lorapro.InvalidInputException when a target module matches no layer
      */
     public static List<String> prepare(Block model, TrainConfig config) {
-        if (config.getMethod().usesAdapters()) {
-            return LoraInjector.inject(model, config.toLoraConfig());
+        if (config.method().usesAdapters()) {
+            return LoraInjector.inject(model, config.lora());
         }
         for (Parameter p : ModuleTree.namedParameters(model).values()) {
             p.freeze(false);
@@ -78,38 +78,31 @@ public final class MethodSetup {
      * @return the optimizer (close it to free its state)
      */
     public static LoraProOptimizer optimizer(Block model, TrainConfig config, Tracker learningRate) {
-        switch (config.getMethod()) {
+        switch (config.method()) {
             case FULL:
             case LORA:
                 return PlainAdamW.builder()
                         .setLearningRateTracker(learningRate)
-                        .optBetas(config.getBeta1(), config.getBeta2())
-                        .optEpsilon(config.getEps())
-                        .optWeightDecay(config.getWeightDecay())
+                        .optConfig(config.optimizer())
                         .addLoraLayers(model)
                         .build();
             case LORA_PRO:
             case LORA_PRO_EFFICIENT:
                 return LoraProAdamW.builder()
                         .setLearningRateTracker(learningRate)
-                        .optBetas(config.getBeta1(), config.getBeta2())
-                        .optEpsilon(config.getEps())
-                        .optWeightDecay(config.getWeightDecay())
-                        .optXMode(config.getXMode())
-                        .optMode(config.getMethod() == Method.LORA_PRO
+                        .optConfig(config.optimizer())
+                        .optMode(config.method() == Method.LORA_PRO
                                 ? LoraProAdamW.Mode.FULL : LoraProAdamW.Mode.EFFICIENT)
-                        .optStateDType(config.getStateDType())
                         .addLoraLayers(model)
                         .build();
             case LORA_PRO_SGD:
                 return LoraProSgd.builder()
                         .setLearningRateTracker(learningRate)
-                        .optWeightDecay(config.getWeightDecay())
-                        .optXMode(config.getXMode())
+                        .optConfig(config.optimizer())
                         .addLoraLayers(model)
                         .build();
             default:
-                throw new IllegalStateException("unknown method " + config.getMethod());
+                throw new IllegalStateException("unknown method " + config.method());
         }
     }
 }

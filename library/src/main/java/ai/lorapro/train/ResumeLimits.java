@@ -22,7 +22,7 @@ public final class ResumeLimits {
      */
     public static void requireStepWithinRun(Path checkpoint, long globalStep, long totalSteps) {
         if (globalStep < 0 || globalStep > totalSteps) {
-            throw new CheckpointFormatException("--resume " + checkpoint + ": checkpoint is at step " + globalStep
+            throw new CheckpointFormatException("checkpoint " + checkpoint + ": checkpoint is at step " + globalStep
                     + ", outside this run's 0.." + totalSteps + " steps");
         }
     }

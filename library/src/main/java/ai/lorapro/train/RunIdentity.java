@@ -2,7 +2,8 @@ package ai.lorapro.train;
 
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.lorapro.InvalidInputException;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.optim.OptimizerConfig;
 import ai.lorapro.io.CheckpointFormatException;
 import ai.lorapro.nn.ModuleTree;
 
@@ -31,7 +32,7 @@ import java.util.TreeMap;
  * parameters' names and shapes), the method and LoRA settings, the training data, the global
  * batch and the optimizer and schedule settings. A resumed run must match every {@link #FIXED}
  * field; a {@link #CHANGEABLE} field may differ only when the user names it
- * ({@code --allow-resume-change}), since a silently changed learning rate or step count makes the
+ * ({@link RunConfig#allowedResumeChanges()}), since a silently changed learning rate or step count makes the
  * resumed run a different experiment.
  *
  * @param fields the values by field name, in a fixed order
@@ -48,18 +49,6 @@ public record RunIdentity(Map<String, String> fields) {
     /** Fields a resumed run may change when the user names them. */
     public static final List<String> CHANGEABLE = List.of("lr", "min_lr", "warmup_ratio", "total_steps", "betas",
             "eps", "weight_decay", "clip_norm", "lora_dropout", "micro_batch", "fp16_frozen");
-
-    /** The option that sets each field, for messages. */
-    private static final Map<String, String> OPTIONS = Map.ofEntries(Map.entry("base_model", "--model"),
-            Map.entry("method", "--method"), Map.entry("r", "--r"), Map.entry("alpha", "--alpha"),
-            Map.entry("rslora", "--rslora"), Map.entry("x_mode", "--x-mode"), Map.entry("target_modules",
-                    "--target-modules"), Map.entry("dataset", "--data"), Map.entry("global_batch", "--global-batch"),
-            Map.entry("seed", "--seed"), Map.entry("lr", "--lr"), Map.entry("min_lr", "--min-lr"),
-            Map.entry("warmup_ratio", "--warmup-ratio"), Map.entry("total_steps", "--max-steps/--epochs"),
-            Map.entry("betas", "--beta1/--beta2"), Map.entry("eps", "--eps"), Map.entry("weight_decay",
-                    "--weight-decay"), Map.entry("clip_norm", "--clip-norm"), Map.entry("lora_dropout",
-                    "--lora-dropout"), Map.entry("micro_batch", "--micro-batch"), Map.entry("fp16_frozen",
-                    "--fp16-frozen"));
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
@@ -79,27 +68,31 @@ public record RunIdentity(Map<String, String> fields) {
     public static RunIdentity of(Block model, TrainConfig config, String datasetFingerprint, int totalSteps) {
         Map<String, String> f = new LinkedHashMap<>();
         f.put("base_model", baseModelFingerprint(model));
-        f.put("method", config.getMethod().cliName());
-        boolean lora = config.getMethod().usesAdapters();
-        f.put("r", lora ? String.valueOf(config.getR()) : "-");
-        f.put("alpha", lora ? String.valueOf(config.getAlpha()) : "-");
-        f.put("rslora", lora ? String.valueOf(config.isRsLora()) : "-");
-        f.put("x_mode", config.getXMode().id());
-        f.put("target_modules", lora ? String.join(",", config.getTargetModules()) : "-");
+        f.put("method", config.method().id());
+        boolean adapters = config.method().usesAdapters();
+        LoraConfig lora = config.lora();
+        OptimizerConfig optimizer = config.optimizer();
+        f.put("r", adapters ? String.valueOf(lora.getR()) : "-");
+        f.put("alpha", adapters ? String.valueOf(lora.getAlpha()) : "-");
+        f.put("rslora", adapters ? String.valueOf(lora.isUseRsLora()) : "-");
+        f.put("x_mode", optimizer.xMode().id());
+        f.put("target_modules", !adapters ? "-" : lora.getTargetRegex() != null
+                ? "regex:" + lora.getTargetRegex().pattern() : String.join(",", lora.getTargetModules()));
         f.put("dataset", datasetFingerprint);
-        f.put("global_batch", String.valueOf(config.getGlobalBatch()));
-        f.put("seed", String.valueOf(config.getSeed()));
-        f.put("lr", String.valueOf(config.getLr()));
-        f.put("min_lr", String.valueOf(config.getMinLr()));
-        f.put("warmup_ratio", String.valueOf(config.getWarmupRatio()));
+        f.put("global_batch", String.valueOf(config.batch().globalBatch()));
+        f.put("seed", String.valueOf(config.run().seed()));
+        f.put("lr", String.valueOf(config.schedule().lr()));
+        f.put("min_lr", String.valueOf(config.schedule().minLr()));
+        f.put("warmup_ratio", String.valueOf(config.schedule().warmupRatio()));
         f.put("total_steps", String.valueOf(totalSteps));
-        f.put("betas", config.getBeta1() + "," + config.getBeta2());
-        f.put("eps", String.valueOf(config.getEps()));
-        f.put("weight_decay", String.valueOf(config.getWeightDecay()));
-        f.put("clip_norm", String.valueOf(config.getClipNorm()));
-        f.put("lora_dropout", String.valueOf(config.getLoraDropout()));
-        f.put("micro_batch", String.valueOf(config.getMicroBatch()));
-        f.put("fp16_frozen", String.valueOf(config.isFp16Frozen()));
+        // written as floats, as the command line gives them
+        f.put("betas", (float) optimizer.beta1() + "," + (float) optimizer.beta2());
+        f.put("eps", String.valueOf((float) optimizer.eps()));
+        f.put("weight_decay", String.valueOf(optimizer.weightDecay()));
+        f.put("clip_norm", String.valueOf(config.run().clipNorm()));
+        f.put("lora_dropout", String.valueOf(lora.getDropout()));
+        f.put("micro_batch", String.valueOf(config.batch().microBatch()));
+        f.put("fp16_frozen", String.valueOf(config.run().fp16Frozen()));
         return new RunIdentity(f);
     }
 
@@ -163,25 +156,18 @@ public record RunIdentity(Map<String, String> fields) {
      * @param checkpoint the checkpoint directory, for messages
      * @param saved the checkpoint's identity
      * @param allowedChanges {@link #CHANGEABLE} fields the user allowed to differ ({@code all} for every one)
-     * @throws InvalidInputException naming the field, both values and, for a changeable field, the flag
+     * @throws ResumeMismatchException naming the field and both values
      */
     public void requireResumableFrom(Path checkpoint, RunIdentity saved, Set<String> allowedChanges) {
         for (String name : FIXED) {
-            String was = saved.fields.get(name);
-            String now = fields.get(name);
-            if (!now.equals(was)) {
-                throw new InvalidInputException("--resume " + checkpoint + ": field " + name + " (" + OPTIONS.get(name) + ") differs: checkpoint "
-                        + (was == null ? "(missing)" : was) + ", this run " + now
-                        + (name.equals("base_model") ? " (another base model)" : ""));
+            if (!fields.get(name).equals(saved.fields.get(name))) {
+                throw new ResumeMismatchException(checkpoint, name, saved.fields.get(name), fields.get(name), false);
             }
         }
         for (String name : CHANGEABLE) {
-            String was = saved.fields.get(name);
-            String now = fields.get(name);
-            if (!now.equals(was) && !allowedChanges.contains(name) && !allowedChanges.contains("all")) {
-                throw new InvalidInputException("--resume " + checkpoint + ": field " + name + " (" + OPTIONS.get(name) + ") differs: checkpoint "
-                        + (was == null ? "(missing)" : was) + ", this run " + now
-                        + "; pass --allow-resume-change " + name + " if the change is deliberate");
+            if (!fields.get(name).equals(saved.fields.get(name)) && !allowedChanges.contains(name)
+                    && !allowedChanges.contains("all")) {
+                throw new ResumeMismatchException(checkpoint, name, saved.fields.get(name), fields.get(name), true);
             }
         }
     }

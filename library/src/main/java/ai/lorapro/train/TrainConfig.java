@@ -1,7 +1,9 @@
 package ai.lorapro.train;
 
-import ai.lorapro.InvalidInputException;
+import static ai.lorapro.InvalidFieldException.require;
+
 import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.optim.OptimizerConfig;
 import ai.lorapro.optim.StateDType;
 import ai.lorapro.optim.XMode;
 
@@ -9,75 +11,58 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 
 /**
- * Immutable settings of one training run. Validation errors name the command-line option that
- * sets the value, e.g. {@code --micro-batch}.
+ * The settings of one training run: the method and one record per part that uses them, each
+ * validated in its own constructor; this one checks only what spans two parts. Errors name the
+ * field ({@link ai.lorapro.InvalidFieldException}), never a command-line option.
+ *
+ * <pre>{@code
+ * TrainConfig config = TrainConfig.builder()
+ *         .optMethod(Method.LORA_PRO).optR(8).optLr(2e-4f).optGlobalBatch(16).optMicroBatch(4)
+ *         .setOutputDir(Path.of("runs/x"))
+ *         .build();
+ * }</pre>
+ *
+ * @param method the fine-tuning method
+ * @param lora the adapters (unused by {@link Method#FULL}); their initialisation seed is the run's
+ *     when built by {@link #builder()}
+ * @param optimizer the optimizer's hyper-parameters
+ * @param schedule the learning-rate schedule
+ * @param batch batching and run length
+ * @param run output directory, seed, device, gradient treatment, intervals, resume changes
+ * @throws ai.lorapro.InvalidFieldException naming the field of a setting that does not fit the
+ *     others ({@code fp16_frozen}, {@code state_dtype})
  */
-public final class TrainConfig {
+public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimizer, ScheduleConfig schedule,
+        BatchConfig batch, RunConfig run) {
 
-    private final Method method;
-    private final int r;
-    private final float alpha;
-    private final boolean rsLora;
-    private final float loraDropout;
-    private final XMode xMode;
-    private final StateDType stateDType;
-    private final List<String> targetModules;
-    private final float lr;
-    private final float minLr;
-    private final int epochs;
-    private final int maxSteps;
-    private final int globalBatch;
-    private final int microBatch;
-    private final double warmupRatio;
-    private final float beta1;
-    private final float beta2;
-    private final float eps;
-    private final float weightDecay;
-    private final double clipNorm;
-    private final long seed;
-    private final int evalInterval;
-    private final int checkpointInterval;
-    private final int logInterval;
-    private final int maxSeqLength;
-    private final DeviceChoice device;
-    private final boolean fp16Frozen;
-    private final Path outputDir;
-    private final Set<String> allowedResumeChanges;
+    /**
+     * The optimizer's defaults as a run gets them: {@link OptimizerConfig#DEFAULTS} with the betas
+     * and epsilon given as floats (0.9f, 0.999f, 1e-8f), as the command line gives them, so that runs
+     * and their checkpoints stay as they were before the settings were split.
+     */
+    public static final OptimizerConfig DEFAULT_OPTIMIZER =
+            new OptimizerConfig(0.9f, 0.999f, 1e-8f, 0f, XMode.SYLVESTER, StateDType.FP32);
 
-    private TrainConfig(Builder b) {
-        allowedResumeChanges = Set.copyOf(b.allowedResumeChanges);
-        method = b.method;
-        r = b.r;
-        alpha = b.alpha;
-        rsLora = b.rsLora;
-        loraDropout = b.loraDropout;
-        xMode = b.xMode;
-        stateDType = b.stateDType;
-        targetModules = List.copyOf(b.targetModules);
-        lr = b.lr;
-        minLr = b.minLr;
-        epochs = b.epochs;
-        maxSteps = b.maxSteps;
-        globalBatch = b.globalBatch;
-        microBatch = b.microBatch;
-        warmupRatio = b.warmupRatio;
-        beta1 = b.beta1;
-        beta2 = b.beta2;
-        eps = b.eps;
-        weightDecay = b.weightDecay;
-        clipNorm = b.clipNorm;
-        seed = b.seed;
-        evalInterval = b.evalInterval;
-        checkpointInterval = b.checkpointInterval;
-        logInterval = b.logInterval;
-        maxSeqLength = b.maxSeqLength;
-        device = b.device;
-        fp16Frozen = b.fp16Frozen;
-        outputDir = b.outputDir;
+    /** Checks the parts are present and fit together. */
+    public TrainConfig {
+        Objects.requireNonNull(method, "method");
+        Objects.requireNonNull(lora, "lora");
+        Objects.requireNonNull(optimizer, "optimizer");
+        Objects.requireNonNull(schedule, "schedule");
+        Objects.requireNonNull(batch, "batch");
+        Objects.requireNonNull(run, "run");
+        require(!run.fp16Frozen() || method.usesAdapters(), "fp16_frozen",
+                "needs a LoRA method: full fine-tuning trains every weight");
+        StateDType stateDType = optimizer.stateDType();
+        require(stateDType == StateDType.FP32 || method == Method.LORA_PRO, "state_dtype",
+                stateDType.id() + " applies to method lora-pro (full-mode moments) only");
+        require(stateDType == StateDType.FP32 || run.device() != DeviceChoice.GPU, "state_dtype",
+                stateDType.id() + " runs on the CPU only (the fused CPU step)");
     }
 
     /** A builder with the defaults; only the output directory is required. */
@@ -89,232 +74,47 @@ public final class TrainConfig {
     public Builder toBuilder() {
         Builder b = new Builder();
         b.method = method;
-        b.r = r;
-        b.alpha = alpha;
-        b.rsLora = rsLora;
-        b.loraDropout = loraDropout;
-        b.xMode = xMode;
-        b.stateDType = stateDType;
-        b.targetModules = new ArrayList<>(targetModules);
-        b.lr = lr;
-        b.minLr = minLr;
-        b.epochs = epochs;
-        b.maxSteps = maxSteps;
-        b.globalBatch = globalBatch;
-        b.microBatch = microBatch;
-        b.warmupRatio = warmupRatio;
-        b.beta1 = beta1;
-        b.beta2 = beta2;
-        b.eps = eps;
-        b.weightDecay = weightDecay;
-        b.clipNorm = clipNorm;
-        b.seed = seed;
-        b.evalInterval = evalInterval;
-        b.checkpointInterval = checkpointInterval;
-        b.logInterval = logInterval;
-        b.maxSeqLength = maxSeqLength;
-        b.device = device;
-        b.fp16Frozen = fp16Frozen;
-        b.outputDir = outputDir;
+        b.r = lora.getR();
+        b.alpha = lora.getAlpha();
+        b.rsLora = lora.isUseRsLora();
+        b.loraDropout = lora.getDropout();
+        b.targetModules = new ArrayList<>(lora.getTargetModules());
+        b.optimizer = optimizer;
+        b.lr = schedule.lr();
+        b.minLr = schedule.minLr();
+        b.warmupRatio = schedule.warmupRatio();
+        b.globalBatch = batch.globalBatch();
+        b.microBatch = batch.microBatch();
+        b.maxSeqLength = batch.maxSeqLength();
+        b.epochs = batch.epochs();
+        b.maxSteps = batch.maxSteps();
+        b.outputDir = run.outputDir();
+        b.seed = run.seed();
+        b.device = run.device();
+        b.fp16Frozen = run.fp16Frozen();
+        b.clipNorm = run.clipNorm();
+        b.evalInterval = run.evalInterval();
+        b.checkpointInterval = run.checkpointInterval();
+        b.logInterval = run.logInterval();
+        b.allowedResumeChanges = run.allowedResumeChanges();
         return b;
     }
 
-    /**
-     * The adapter settings for LoRA methods, built from r, alpha, rsLoRA, dropout, target modules
-     * and the seed.
-     *
-     * @throws IllegalStateException for {@link Method#FULL}, which has no adapters
-     */
-    public LoraConfig toLoraConfig() {
-        if (!method.usesAdapters()) {
-            throw new IllegalStateException("method " + method.cliName() + " has no adapters");
-        }
-        return LoraConfig.builder()
-                .setR(r)
-                .setAlpha(alpha)
-                .optUseRsLora(rsLora)
-                .optDropout(loraDropout)
-                .optTargetModules(targetModules)
-                .optSeed(seed)
-                .build();
-    }
-
-    /** Micro-batches accumulated per optimizer step: global batch / micro batch. */
-    public int getGradientAccumulation() {
-        return globalBatch / microBatch;
-    }
-
-    /**
-     * The number of optimizer steps the run takes: {@code maxSteps} when set, else the epochs times
-     * the steps per epoch (the last global batch of an epoch may be short).
-     *
-     * @param datasetSize the number of training examples
-     * @return the total optimizer steps
-     */
-    public int totalSteps(int datasetSize) {
-        if (maxSteps > 0) {
-            return maxSteps;
-        }
-        long perEpoch = (datasetSize + (long) globalBatch - 1) / globalBatch;
-        return (int) Math.min(Integer.MAX_VALUE, perEpoch * epochs);
-    }
-
-    /** The fine-tuning method. */
-    public Method getMethod() {
-        return method;
-    }
-
-    /** The LoRA rank r. */
-    public int getR() {
-        return r;
-    }
-
-    /** The LoRA alpha. */
-    public float getAlpha() {
-        return alpha;
-    }
-
-    /** Whether the LoRA scaling is alpha / sqrt(r). */
-    public boolean isRsLora() {
-        return rsLora;
-    }
-
-    /** Dropout on the LoRA branch's input. */
-    public float getLoraDropout() {
-        return loraDropout;
-    }
-
-    /** How LoRA-Pro chooses X. */
-    public XMode getXMode() {
-        return xMode;
-    }
-
-    /** How LoRA-Pro full mode stores its moments. */
-    public StateDType getStateDType() {
-        return stateDType;
-    }
-
-    /** The target module names; {@code all-linear} by default. */
-    public List<String> getTargetModules() {
-        return targetModules;
-    }
-
-    /** The peak learning rate. */
-    public float getLr() {
-        return lr;
-    }
-
-    /** The learning rate at the end of the cosine decay. */
-    public float getMinLr() {
-        return minLr;
-    }
-
-    /** The number of passes over the data (ignored when max steps is set). */
-    public int getEpochs() {
-        return epochs;
-    }
-
-    /** The number of optimizer steps, or {@code -1} to run for the epochs. */
-    public int getMaxSteps() {
-        return maxSteps;
-    }
-
-    /** Examples per optimizer step. */
-    public int getGlobalBatch() {
-        return globalBatch;
-    }
-
-    /** Examples per forward/backward pass. */
-    public int getMicroBatch() {
-        return microBatch;
-    }
-
-    /** The warm-up length as a fraction of the total steps. */
-    public double getWarmupRatio() {
-        return warmupRatio;
-    }
-
-    /** Adam's beta1. */
-    public float getBeta1() {
-        return beta1;
-    }
-
-    /** Adam's beta2. */
-    public float getBeta2() {
-        return beta2;
-    }
-
-    /** Adam's epsilon. */
-    public float getEps() {
-        return eps;
-    }
-
-    /** Decoupled weight decay. */
-    public float getWeightDecay() {
-        return weightDecay;
-    }
-
-    /** The global gradient-norm bound; 0 turns clipping off. */
-    public double getClipNorm() {
-        return clipNorm;
-    }
-
-    /** Seed for shuffling and adapter initialisation. */
-    public long getSeed() {
-        return seed;
-    }
-
-    /** Evaluate every this many steps; 0 evaluates only at the end. */
-    public int getEvalInterval() {
-        return evalInterval;
-    }
-
-    /** Save a checkpoint every this many steps; 0 saves only at the end. */
-    public int getCheckpointInterval() {
-        return checkpointInterval;
-    }
-
-    /** Log a progress line every this many steps when not on a terminal. */
-    public int getLogInterval() {
-        return logInterval;
-    }
-
-    /** Examples are truncated to this many tokens. */
-    public int getMaxSeqLength() {
-        return maxSeqLength;
-    }
-
-    /** Where training runs. */
-    public DeviceChoice getDevice() {
-        return device;
-    }
-
-    /** Whether the frozen base weights are held in float16. */
-    public boolean isFp16Frozen() {
-        return fp16Frozen;
-    }
-
-    /** The {@link RunIdentity#CHANGEABLE} fields a resumed run may change ({@code all} for every one). */
-    public Set<String> getAllowedResumeChanges() {
-        return allowedResumeChanges;
-    }
-
-    /** The directory that receives checkpoints, adapters and metrics. */
-    public Path getOutputDir() {
-        return outputDir;
-    }
-
+    /** The settings in one line, as recorded in a checkpoint's trainer state. */
     @Override
     public String toString() {
-        return "TrainConfig{method=" + method.cliName() + ", r=" + r + ", alpha=" + alpha
-                + ", rsLora=" + rsLora + ", xMode=" + xMode.id() + ", targets="
-                + targetModules + ", lr=" + lr + ", epochs=" + epochs + ", maxSteps=" + maxSteps
-                + ", globalBatch=" + globalBatch + ", microBatch=" + microBatch + ", seed=" + seed
-                + ", maxSeqLength=" + maxSeqLength + ", device=" + device.cliName()
-                + ", outputDir=" + outputDir + "}";
+        return "TrainConfig{method=" + method.id() + ", r=" + lora.getR() + ", alpha=" + lora.getAlpha()
+                + ", rsLora=" + lora.isUseRsLora() + ", xMode=" + optimizer.xMode().id() + ", targets="
+                + lora.getTargetModules() + ", lr=" + schedule.lr() + ", epochs=" + batch.epochs() + ", maxSteps="
+                + batch.maxSteps() + ", globalBatch=" + batch.globalBatch() + ", microBatch=" + batch.microBatch()
+                + ", seed=" + run.seed() + ", maxSeqLength=" + batch.maxSeqLength() + ", device="
+                + run.device().name().toLowerCase(Locale.ROOT) + ", outputDir=" + run.outputDir() + "}";
     }
 
-    /** Builds a {@link TrainConfig}; {@link #build()} validates every value. */
+    /**
+     * Gathers the settings one value at a time; {@link #build()} makes the records, each of which
+     * validates its own fields.
+     */
     public static final class Builder {
 
         private Method method = Method.LORA_PRO;
@@ -322,30 +122,25 @@ public final class TrainConfig {
         private float alpha = 16;
         private boolean rsLora;
         private float loraDropout;
-        private XMode xMode = XMode.SYLVESTER;
-        private StateDType stateDType = StateDType.FP32;
         private List<String> targetModules = new ArrayList<>(List.of(LoraConfig.ALL_LINEAR));
-        private float lr = 2e-5f;
-        private float minLr;
-        private int epochs = 1;
-        private int maxSteps = -1;
-        private int globalBatch = 32;
-        private int microBatch = 4;
-        private double warmupRatio = 0.03;
-        private float beta1 = 0.9f;
-        private float beta2 = 0.999f;
-        private float eps = 1e-8f;
-        private float weightDecay;
-        private double clipNorm = 1.0;
+        private OptimizerConfig optimizer = DEFAULT_OPTIMIZER;
+        private float lr = ScheduleConfig.DEFAULTS.lr();
+        private float minLr = ScheduleConfig.DEFAULTS.minLr();
+        private double warmupRatio = ScheduleConfig.DEFAULTS.warmupRatio();
+        private int globalBatch = BatchConfig.DEFAULTS.globalBatch();
+        private int microBatch = BatchConfig.DEFAULTS.microBatch();
+        private int maxSeqLength = BatchConfig.DEFAULTS.maxSeqLength();
+        private int epochs = BatchConfig.DEFAULTS.epochs();
+        private int maxSteps = BatchConfig.DEFAULTS.maxSteps();
+        private Path outputDir;
         private long seed = 42;
+        private DeviceChoice device = DeviceChoice.AUTO;
+        private boolean fp16Frozen;
+        private double clipNorm = 1.0;
         private int evalInterval;
         private int checkpointInterval;
         private int logInterval = 10;
-        private int maxSeqLength = 512;
-        private DeviceChoice device = DeviceChoice.AUTO;
-        private boolean fp16Frozen;
-        private Path outputDir;
-        private Set<String> allowedResumeChanges = Set.of();
+        private Collection<String> allowedResumeChanges = Set.of();
 
         private Builder() {}
 
@@ -379,22 +174,41 @@ public final class TrainConfig {
             return this;
         }
 
-        /** How LoRA-Pro chooses X; {@code sylvester} by default. */
-        public Builder optXMode(XMode xMode) {
-            this.xMode = Objects.requireNonNull(xMode, "xMode");
-            return this;
-        }
-
-        /** How LoRA-Pro full mode stores its moments; {@code fp32} by default. */
-        public Builder optStateDType(StateDType stateDType) {
-            this.stateDType = Objects.requireNonNull(stateDType, "stateDType");
-            return this;
-        }
-
         /** The target module names; {@code all-linear} by default. */
         public Builder optTargetModules(Collection<String> targetModules) {
             this.targetModules = new ArrayList<>(targetModules);
             return this;
+        }
+
+        /** Every optimizer hyper-parameter at once; {@link #DEFAULT_OPTIMIZER} by default. */
+        public Builder optOptimizer(OptimizerConfig optimizer) {
+            this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+            return this;
+        }
+
+        /** How LoRA-Pro chooses X; {@code sylvester} by default. */
+        public Builder optXMode(XMode xMode) {
+            return optOptimizer(optimizer.withXMode(xMode));
+        }
+
+        /** How LoRA-Pro full mode stores its moments; {@code fp32} by default. */
+        public Builder optStateDType(StateDType stateDType) {
+            return optOptimizer(optimizer.withStateDType(stateDType));
+        }
+
+        /** Adam's betas; (0.9, 0.999) by default. */
+        public Builder optBetas(float beta1, float beta2) {
+            return optOptimizer(optimizer.withBetas(beta1, beta2));
+        }
+
+        /** Adam's epsilon; 1e-8 by default. */
+        public Builder optEps(float eps) {
+            return optOptimizer(optimizer.withEps(eps));
+        }
+
+        /** Decoupled weight decay; 0 by default. */
+        public Builder optWeightDecay(float weightDecay) {
+            return optOptimizer(optimizer.withWeightDecay(weightDecay));
         }
 
         /** The peak learning rate; 2e-5 by default. */
@@ -409,15 +223,9 @@ public final class TrainConfig {
             return this;
         }
 
-        /** The number of epochs; 1 by default. */
-        public Builder optEpochs(int epochs) {
-            this.epochs = epochs;
-            return this;
-        }
-
-        /** A fixed number of optimizer steps that overrides the epochs; -1 (unset) by default. */
-        public Builder optMaxSteps(int maxSteps) {
-            this.maxSteps = maxSteps;
+        /** The warm-up fraction of the total steps; 0.03 by default. */
+        public Builder optWarmupRatio(double warmupRatio) {
+            this.warmupRatio = warmupRatio;
             return this;
         }
 
@@ -433,40 +241,51 @@ public final class TrainConfig {
             return this;
         }
 
-        /** The warm-up fraction of the total steps; 0.03 by default. */
-        public Builder optWarmupRatio(double warmupRatio) {
-            this.warmupRatio = warmupRatio;
+        /** The maximum tokens per example; 512 by default. */
+        public Builder optMaxSeqLength(int maxSeqLength) {
+            this.maxSeqLength = maxSeqLength;
             return this;
         }
 
-        /** Adam's betas; (0.9, 0.999) by default. */
-        public Builder optBetas(float beta1, float beta2) {
-            this.beta1 = beta1;
-            this.beta2 = beta2;
+        /** The number of epochs; 1 by default. */
+        public Builder optEpochs(int epochs) {
+            this.epochs = epochs;
             return this;
         }
 
-        /** Adam's epsilon; 1e-8 by default. */
-        public Builder optEps(float eps) {
-            this.eps = eps;
+        /** A fixed number of optimizer steps that overrides the epochs; -1 (unset) by default. */
+        public Builder optMaxSteps(int maxSteps) {
+            this.maxSteps = maxSteps;
             return this;
         }
 
-        /** Decoupled weight decay; 0 by default. */
-        public Builder optWeightDecay(float weightDecay) {
-            this.weightDecay = weightDecay;
+        /** The output directory (required). */
+        public Builder setOutputDir(Path outputDir) {
+            this.outputDir = outputDir;
+            return this;
+        }
+
+        /** The seed of shuffling, adapter initialisation and dropout; 42 by default. */
+        public Builder optSeed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Where training runs; {@code auto} by default. */
+        public Builder optDevice(DeviceChoice device) {
+            this.device = Objects.requireNonNull(device, "device");
+            return this;
+        }
+
+        /** Hold the frozen base weights in float16. */
+        public Builder optFp16Frozen(boolean fp16Frozen) {
+            this.fp16Frozen = fp16Frozen;
             return this;
         }
 
         /** The global gradient-norm bound; 1.0 by default, 0 turns clipping off. */
         public Builder optClipNorm(double clipNorm) {
             this.clipNorm = clipNorm;
-            return this;
-        }
-
-        /** The seed; 42 by default. */
-        public Builder optSeed(long seed) {
-            this.seed = seed;
             return this;
         }
 
@@ -488,95 +307,30 @@ public final class TrainConfig {
             return this;
         }
 
-        /** The maximum tokens per example; 512 by default. */
-        public Builder optMaxSeqLength(int maxSeqLength) {
-            this.maxSeqLength = maxSeqLength;
-            return this;
-        }
-
-        /** Where training runs; {@code auto} by default. */
-        public Builder optDevice(DeviceChoice device) {
-            this.device = Objects.requireNonNull(device, "device");
-            return this;
-        }
-
         /** {@link RunIdentity#CHANGEABLE} fields a resumed run may change ({@code all} for every one). */
         public Builder optAllowedResumeChanges(Collection<String> fields) {
-            for (String f : fields) {
-                if (!f.equals("all") && !RunIdentity.CHANGEABLE.contains(f)) {
-                    throw new InvalidInputException("--allow-resume-change: unknown field '" + f + "' (one of all, "
-                            + String.join(", ", RunIdentity.CHANGEABLE) + ")");
-                }
-            }
-            this.allowedResumeChanges = Set.copyOf(fields);
-            return this;
-        }
-
-        /** Hold the frozen base weights in float16. */
-        public Builder optFp16Frozen(boolean fp16Frozen) {
-            this.fp16Frozen = fp16Frozen;
-            return this;
-        }
-
-        /** The output directory (required). */
-        public Builder setOutputDir(Path outputDir) {
-            this.outputDir = outputDir;
+            this.allowedResumeChanges = List.copyOf(fields);
             return this;
         }
 
         /**
-         * Validates and builds.
+         * Builds the records, each validating its fields, and the configuration.
          *
-         * @throws InvalidInputException naming the first invalid option
+         * @throws ai.lorapro.InvalidFieldException naming the first invalid field
          */
         public TrainConfig build() {
-            require(outputDir != null, "--out is required");
-            require(r >= 1, "--r must be >= 1, got " + r);
-            require(finitePositive(alpha), "--alpha must be > 0, got " + alpha);
-            require(loraDropout >= 0 && loraDropout < 1,
-                    "--lora-dropout must be in [0, 1), got " + loraDropout);
-            require(!targetModules.isEmpty() && targetModules.stream().noneMatch(String::isBlank),
-                    "--target-modules needs at least one non-empty module name");
-            require(finitePositive(lr), "--lr must be > 0, got " + lr);
-            require(minLr >= 0 && minLr <= lr, "--min-lr must be in [0, lr], got " + minLr);
-            require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
-            require(maxSteps == -1 || maxSteps >= 1,
-                    "--max-steps must be >= 1 (or -1 for epochs), got " + maxSteps);
-            require(globalBatch >= 1, "--global-batch must be >= 1, got " + globalBatch);
-            require(microBatch >= 1, "--micro-batch must be >= 1, got " + microBatch);
-            require(globalBatch % microBatch == 0, "--micro-batch " + microBatch
-                    + " must divide --global-batch " + globalBatch);
-            require(warmupRatio >= 0 && warmupRatio <= 1,
-                    "--warmup-ratio must be in [0, 1], got " + warmupRatio);
-            require(beta1 >= 0 && beta1 < 1, "--beta1 must be in [0, 1), got " + beta1);
-            require(beta2 >= 0 && beta2 < 1, "--beta2 must be in [0, 1), got " + beta2);
-            require(finitePositive(eps), "--eps must be > 0, got " + eps);
-            require(weightDecay >= 0 && Float.isFinite(weightDecay),
-                    "--weight-decay must be >= 0, got " + weightDecay);
-            require(clipNorm >= 0 && Double.isFinite(clipNorm),
-                    "--clip-norm must be >= 0 (0 = off), got " + clipNorm);
-            require(evalInterval >= 0, "--eval-interval must be >= 0, got " + evalInterval);
-            require(checkpointInterval >= 0,
-                    "--checkpoint-interval must be >= 0, got " + checkpointInterval);
-            require(logInterval >= 1, "--log-interval must be >= 1, got " + logInterval);
-            require(maxSeqLength >= 2, "--max-seq-length must be >= 2, got " + maxSeqLength);
-            require(!fp16Frozen || method.usesAdapters(),
-                    "--fp16-frozen needs a LoRA method: full fine-tuning trains every weight");
-            require(stateDType == StateDType.FP32 || method == Method.LORA_PRO,
-                    "--state-dtype " + stateDType.id() + " applies to --method lora-pro (full-mode moments) only");
-            require(stateDType == StateDType.FP32 || device != DeviceChoice.GPU,
-                    "--state-dtype " + stateDType.id() + " runs on the CPU only (the fused CPU step)");
-            return new TrainConfig(this);
-        }
-
-        private static boolean finitePositive(float value) {
-            return value > 0 && Float.isFinite(value);
-        }
-
-        private static void require(boolean condition, String message) {
-            if (!condition) {
-                throw new InvalidInputException(message);
-            }
+            RunConfig runConfig = new RunConfig(outputDir, seed, device, fp16Frozen, clipNorm, evalInterval,
+                    checkpointInterval, logInterval, Set.copyOf(allowedResumeChanges));
+            LoraConfig loraConfig = LoraConfig.builder()
+                    .setR(r)
+                    .setAlpha(alpha)
+                    .optUseRsLora(rsLora)
+                    .optDropout(loraDropout)
+                    .optTargetModules(targetModules)
+                    .optSeed(seed)
+                    .build();
+            return new TrainConfig(method, loraConfig, optimizer, new ScheduleConfig(lr, minLr, warmupRatio),
+                    new BatchConfig(globalBatch, microBatch, maxSeqLength, epochs, maxSteps), runConfig);
         }
     }
 }

@@ -118,9 +118,9 @@ public final class TrainingCheckpoint {
     public static TrainerState restore(Path dir, Block model, Method method, LoraProOptimizer optimizer,
             NDManager manager) {
         TrainerState state = TrainerState.read(dir);
-        if (!state.method().equals(method.cliName())) {
-            throw new InvalidInputException("--resume " + dir + ": checkpoint was trained with --method "
-                    + state.method() + ", not " + method.cliName());
+        if (!state.method().equals(method.id())) {
+            throw new InvalidInputException("checkpoint " + dir + ": checkpoint was trained with method "
+                    + state.method() + ", not " + method.id());
         }
         if (method.usesAdapters()) {
             PeftAdapter.load(dir.resolve(ADAPTER_DIR), model);

@@ -92,21 +92,16 @@ public final class TrainingEngine implements AutoCloseable {
         Block model = task.model();
         MethodSetup.prepare(model, config);
         this.trainable = MethodSetup.trainableParameters(model);
-        this.totalSteps = config.totalSteps(trainExamples.size());
-        this.schedule = WarmupCosineSchedule.builder()
-                .setPeakLr(config.getLr())
-                .optMinLr(config.getMinLr())
-                .setTotalSteps(totalSteps)
-                .optWarmupRatio(config.getWarmupRatio())
-                .build();
+        this.totalSteps = config.batch().totalSteps(trainExamples.size());
+        this.schedule = config.schedule().over(totalSteps);
         // the engine hands each step's rate to the optimizer; the tracker serves DJL's update(...) only
         this.optimizer = MethodSetup.optimizer(model, config, schedule);
-        this.scaler = new LossScaler(config.isFp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
+        this.scaler = new LossScaler(config.run().fp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
         this.fingerprint = DatasetFingerprint.of(trainExamples);
         this.identity = RunIdentity.of(model, config, fingerprint, totalSteps);
         DataPosition start = DataPosition.START;
         if (b.resumeDir != null) {
-            identity.requireResumableFrom(b.resumeDir, RunIdentity.read(b.resumeDir), config.getAllowedResumeChanges());
+            identity.requireResumableFrom(b.resumeDir, RunIdentity.read(b.resumeDir), config.run().allowedResumeChanges());
             ResumeLimits.requireStepWithinRun(b.resumeDir, TrainerState.read(b.resumeDir).globalStep(), totalSteps);
             TrainerState state = CheckpointListener.restore(b.resumeDir, model, config, optimizer, manager,
                     fingerprint);
@@ -115,8 +110,8 @@ public final class TrainingEngine implements AutoCloseable {
             start = state.position();
             scaler.restore(state.lossScale(), state.lossScaleGoodSteps());
         }
-        this.batches = new TrainBatches(trainExamples, config.getMicroBatch(), config.getGradientAccumulation(),
-                config.getSeed(), true, padId, start);
+        this.batches = new TrainBatches(trainExamples, config.batch().microBatch(), config.batch().gradientAccumulation(),
+                config.run().seed(), true, padId, start);
     }
 
     /** A builder. */
@@ -164,20 +159,20 @@ public final class TrainingEngine implements AutoCloseable {
      */
     public TrainResult runUntil(long stopStep) {
         long end = Math.min(stopStep, totalSteps);
-        Path out = config.getOutputDir();
+        Path out = config.run().outputDir();
         Path metricsFile = out.resolve(METRICS_FILE);
         List<Double> losses = new ArrayList<>();
         long startNanos = System.nanoTime();
         ParameterStore store = new ParameterStore(manager, false);
         // float16 base weights: recompute each layer in the backward pass rather than keep its widened weights
-        StepRunner runner = new StepRunner(task, store, config.isFp16Frozen());
+        StepRunner runner = new StepRunner(task, store, config.run().fp16Frozen());
         try (MetricsWriter metrics = MetricsWriter.openAfter(metricsFile, globalStep)) {
             EvaluationListener evaluation = new EvaluationListener(task, manager, evalExamples,
-                    config.getMicroBatch(), padId, evalHook, config.getEvalInterval(), metrics);
+                    config.batch().microBatch(), padId, evalHook, config.run().evalInterval(), metrics);
             CheckpointListener checkpoints = new CheckpointListener(this::saveCheckpoint,
-                    config.getCheckpointInterval());
+                    config.run().checkpointInterval());
             List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics),
-                    new ProgressListener(ProgressReporter.create(globalStep, totalSteps, config.getLogInterval())),
+                    new ProgressListener(ProgressReporter.create(globalStep, totalSteps, config.run().logInterval())),
                     evaluation, checkpoints));
             while (globalStep < end) {
                 StepListener.StepRecord record = step(runner, end);
@@ -197,7 +192,7 @@ public final class TrainingEngine implements AutoCloseable {
 
     private StepListener.StepRecord step(StepRunner runner, long end) {
         float lr = schedule.valueAfter(globalStep);
-        Engine.getInstance().setRandomSeed((int) (config.getSeed() + globalStep));
+        Engine.getInstance().setRandomSeed((int) (config.run().seed() + globalStep));
         long t0 = System.nanoTime();
         double position = epochsDone();
         StepRunner.Passes passes;
@@ -233,7 +228,7 @@ public final class TrainingEngine implements AutoCloseable {
                 }
             }
             double norm = Finiteness.isFinite(loss)
-                    ? GradientClipping.clipByGlobalNorm(grads.values(), config.getClipNorm())
+                    ? GradientClipping.clipByGlobalNorm(grads.values(), config.run().clipNorm())
                     : Double.NaN;
             if (Finiteness.isFinite(loss) && Finiteness.isFinite(norm)) {
                 for (Parameter p : trainable.values()) {
@@ -277,10 +272,10 @@ public final class TrainingEngine implements AutoCloseable {
     }
 
     private Path saveCheckpoint() {
-        Path dir = checkpointDir(config.getOutputDir(), globalStep);
-        TrainerState state = new TrainerState(globalStep, batches.position(), config.getSeed(), scaler.scale(),
-                scaler.goodSteps(), skippedSteps, fingerprint, config.getMethod().cliName(), config.toString());
-        TrainingCheckpoint.save(dir, task.model(), config.getMethod(), optimizer, manager, state, identity, baseModel,
+        Path dir = checkpointDir(config.run().outputDir(), globalStep);
+        TrainerState state = new TrainerState(globalStep, batches.position(), config.run().seed(), scaler.scale(),
+                scaler.goodSteps(), skippedSteps, fingerprint, config.method().id(), config.toString());
+        TrainingCheckpoint.save(dir, task.model(), config.method(), optimizer, manager, state, identity, baseModel,
                 task.peftTaskType());
         return dir;
     }

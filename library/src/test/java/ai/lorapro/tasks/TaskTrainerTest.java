@@ -43,7 +43,7 @@ class TaskTrainerTest {
 
     private TrainConfig config(String method, float lr, int steps, Path out) {
         return TrainConfig.builder()
-                .optMethod(Method.fromCliName(method))
+                .optMethod(Method.fromId(method))
                 .optR(4)
                 .optAlpha(8)
                 .optLr(lr)
@@ -89,7 +89,7 @@ class TaskTrainerTest {
         Files.write(dev, List.of("sentence\tlabel", "a gripping , funny film\t1", "a dull mess\t0"));
         Path out = dir.resolve("sst2-" + method);
         TaskTrainer.Result result = TaskTrainer.train("glue-sst2", config(method, 5e-3f, 6, out),
-                new TaskTrainInputs(models.resolve("t5"), null, train, dev, null, false));
+                new TrainInputs(models.resolve("t5"), null, train, dev, null, false));
         assertLossDecreases(result);
         assertEquals(2, metrics(out).get("total").getAsInt());
         assertEquals(2, Files.readAllLines(out.resolve("eval").resolve("predictions.jsonl")).size());
@@ -106,7 +106,7 @@ class TaskTrainerTest {
         Path out = dir.resolve("metamath-" + method);
         TrainConfig config = config(method, 5e-3f, 6, out).toBuilder().optMaxSeqLength(384).build();
         TaskTrainer.Result result = TaskTrainer.train("metamath", config,
-                new TaskTrainInputs(models.resolve("llama"), null, data, data, null, false));
+                new TrainInputs(models.resolve("llama"), null, data, data, null, false));
         assertLossDecreases(result);
         assertTrue(result.train().finalEval().containsKey("loss"), result.train().finalEval().toString());
     }
@@ -118,7 +118,7 @@ class TaskTrainerTest {
         ImageFolderTest.twoClassFolder(root);
         Path out = dir.resolve("images-" + method);
         TaskTrainer.Result result = TaskTrainer.train("image-folder", config(method, 1e-2f, 6, out),
-                new TaskTrainInputs(models.resolve("clip"), null, root, null, null, false));
+                new TrainInputs(models.resolve("clip"), null, root, null, null, false));
         assertLossDecreases(result);
         JsonObject metrics = metrics(out);
         assertEquals(2, metrics.get("total").getAsInt());
@@ -128,7 +128,7 @@ class TaskTrainerTest {
     @org.junit.jupiter.api.Test
     void unknownTaskIsInvalidInput() {
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> TaskTrainer.train("squad",
-                config("lora", 1e-3f, 1, dir.resolve("x")), new TaskTrainInputs(dir, null, dir, null, null, false)));
+                config("lora", 1e-3f, 1, dir.resolve("x")), new TrainInputs(dir, null, dir, null, null, false)));
         assertTrue(e.getMessage().contains("unknown training task \"squad\""), e.getMessage());
     }
 }

@@ -11,7 +11,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
-import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.models.llama.LlamaForCausalLM;
@@ -165,9 +164,11 @@ class TrainingEngineTest {
     void resumeRefusesOtherDataOrMethod() {
         train(Method.LORA, tmp.resolve("run"), 4, 2, null);
         Path checkpoint = TrainingEngine.checkpointDir(tmp.resolve("run"), 2);
-        InvalidInputException wrongMethod = assertThrows(InvalidInputException.class,
+        ResumeMismatchException wrongMethod = assertThrows(ResumeMismatchException.class,
                 () -> train(Method.LORA_PRO, tmp.resolve("run"), 4, 4, checkpoint));
-        assertTrue(wrongMethod.getMessage().contains("--method"), wrongMethod.getMessage());
+        assertEquals("method", wrongMethod.field());
+        assertTrue(wrongMethod.getMessage().contains("field method differs"), wrongMethod.getMessage());
+        assertFalse(wrongMethod.getMessage().contains("--"), wrongMethod.getMessage());
     }
 
     @Test

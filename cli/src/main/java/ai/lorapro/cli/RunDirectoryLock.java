@@ -1,4 +1,4 @@
-package ai.lorapro.train;
+package ai.lorapro.cli;
 
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.LoraProException;

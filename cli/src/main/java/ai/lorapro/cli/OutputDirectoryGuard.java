@@ -1,4 +1,4 @@
-package ai.lorapro.io;
+package ai.lorapro.cli;
 
 import ai.lorapro.InvalidInputException;
 

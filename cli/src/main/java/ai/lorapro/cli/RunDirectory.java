@@ -1,8 +1,9 @@
-package ai.lorapro.train;
+package ai.lorapro.cli;
 
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.LoraProException;
 import ai.lorapro.io.AtomicFiles;
+import ai.lorapro.train.TrainingEngine;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

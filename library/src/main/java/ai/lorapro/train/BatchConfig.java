@@ -1,0 +1,50 @@
+package ai.lorapro.train;
+
+import static ai.lorapro.InvalidFieldException.require;
+
+/**
+ * How a run batches its examples and how long it lasts, validated once here.
+ *
+ * @param globalBatch examples per optimizer step, >= 1
+ * @param microBatch examples per forward/backward pass, >= 1, dividing the global batch
+ * @param maxSeqLength examples are truncated to this many tokens, >= 2
+ * @param epochs passes over the data, >= 1 (ignored when {@code maxSteps} is set)
+ * @param maxSteps a fixed number of optimizer steps, or -1 to run for the epochs
+ * @throws ai.lorapro.InvalidFieldException naming the first invalid field
+ */
+public record BatchConfig(int globalBatch, int microBatch, int maxSeqLength, int epochs, int maxSteps) {
+
+    /** Global batch 32 in micro-batches of 4, 512 tokens, one epoch. */
+    public static final BatchConfig DEFAULTS = new BatchConfig(32, 4, 512, 1, -1);
+
+    /** Validates every field. */
+    public BatchConfig {
+        require(globalBatch >= 1, "global_batch", "must be >= 1, got " + globalBatch);
+        require(microBatch >= 1, "micro_batch", "must be >= 1, got " + microBatch);
+        require(globalBatch % microBatch == 0, "micro_batch",
+                microBatch + " must divide global_batch " + globalBatch);
+        require(maxSeqLength >= 2, "max_seq_length", "must be >= 2, got " + maxSeqLength);
+        require(epochs >= 1, "epochs", "must be >= 1, got " + epochs);
+        require(maxSteps == -1 || maxSteps >= 1, "max_steps", "must be >= 1 (or -1 for epochs), got " + maxSteps);
+    }
+
+    /** Micro-batches accumulated per optimizer step: global batch / micro batch. */
+    public int gradientAccumulation() {
+        return globalBatch / microBatch;
+    }
+
+    /**
+     * The number of optimizer steps the run takes: {@code maxSteps} when set, else the epochs times
+     * the steps per epoch (the last global batch of an epoch may be short).
+     *
+     * @param datasetSize the number of training examples
+     * @return the total optimizer steps
+     */
+    public int totalSteps(int datasetSize) {
+        if (maxSteps > 0) {
+            return maxSteps;
+        }
+        long perEpoch = (datasetSize + (long) globalBatch - 1) / globalBatch;
+        return (int) Math.min(Integer.MAX_VALUE, perEpoch * epochs);
+    }
+}
