@@ -77,26 +77,26 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
 
     @Override
     public Map<String, String> flags() {
-        return Map.of("task", "--task");
+        return Map.of("task", "--task", "batch_size", "--batch", "max_new_tokens", "--max-new-tokens",
+                "max_input_length", "--max-seq-length", "limit", "--limit");
     }
 
     @Override
     public Integer call() {
-        if (batch < 1 || maxSeqLength.maxSeqLength < 2) {
-            throw new InvalidInputException("--batch must be >= 1 and --max-seq-length >= 2");
-        }
+        EvalSettings settings = new EvalSettings(batch, maxNewTokens, maxSeqLength.maxSeqLength, limit, skipBadLines,
+                modelId);
         if (task != null) {
-            return evaluateTask();
+            return evaluateTask(settings);
         }
         ModelArchitecture config = modelOptions.config();
         DefaultTasks.requireJsonLines(config);
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
             TextEncoder encoder = ModelFiles.encoder(tok, config);
-            List<Example> examples = DefaultTasks.examples(config, data, encoder, maxSeqLength.maxSeqLength, false);
+            List<Example> examples = DefaultTasks.examples(config, data, encoder, settings.maxInputLength(), false);
             try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
                 Block m = modelOptions.load(config, manager);
                 Map<String, Double> metrics = Evaluator.evaluate(DefaultTasks.lossTask(config, m), manager, examples,
-                        batch, encoder.effectivePadId());
+                        settings.batchSize(), encoder.effectivePadId());
                 spec.commandLine().getOut().printf(Locale.ROOT, "examples %d%neval_loss %.6f%nperplexity %.4f%n",
                         examples.size(), metrics.get("loss"), metrics.get("perplexity"));
                 spec.commandLine().getOut().flush();
@@ -105,15 +105,11 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
         return ExitCodes.OK;
     }
 
-    private Integer evaluateTask() {
+    private Integer evaluateTask(EvalSettings settings) {
         if (out == null) {
             throw new InvalidInputException("--out is required with --task");
         }
         new OutputDirectoryGuard("--out", out).requireUsable();
-        if (maxNewTokens < 1 || limit < 0) {
-            throw new InvalidInputException("--max-new-tokens must be >= 1 and --limit >= 0");
-        }
-        EvalSettings settings = new EvalSettings(batch, maxNewTokens, maxSeqLength.maxSeqLength, limit, skipBadLines, modelId);
         TaskEvaluator evaluator = new TaskEvaluator(
                 modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings)
                 .optAllowCodeExecution(allowCodeExecution);

@@ -92,5 +92,11 @@ class FieldErrorsTest {
             assertEquals(1, lines.size(), err.toString());
             assertTrue(lines.get(0).startsWith("error: " + c[2]), lines.get(0));
         }
+        StringWriter err = new StringWriter();
+        CommandLine cli = LoraProCli.commandLine(job -> { });
+        cli.setErr(new PrintWriter(err, true));
+        assertEquals(ExitCodes.BAD_INPUT, cli.execute("eval", "--model", model.toString(), "--data", data.toString(),
+                "--batch", "0"));
+        assertEquals("error: --batch must be >= 1, got 0", err.toString().strip());
     }
 }

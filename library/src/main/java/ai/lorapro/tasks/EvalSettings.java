@@ -1,5 +1,7 @@
 package ai.lorapro.tasks;
 
+import static ai.lorapro.InvalidFieldException.require;
+
 import java.util.Objects;
 
 /**
@@ -15,12 +17,16 @@ import java.util.Objects;
 public record EvalSettings(int batchSize, int maxNewTokens, int maxInputLength, int limit, boolean skipBadRecords,
         String modelId) {
 
-    /** Checks the values. */
+    /**
+     * Checks the values.
+     *
+     * @throws ai.lorapro.InvalidFieldException naming the first invalid field
+     */
     public EvalSettings {
-        if (batchSize < 1 || maxNewTokens < 1 || maxInputLength < 1 || limit < 0) {
-            throw new IllegalArgumentException("batch size, max new tokens and max input length must be positive"
-                    + " and the limit non-negative");
-        }
+        require(batchSize >= 1, "batch_size", "must be >= 1, got " + batchSize);
+        require(maxNewTokens >= 1, "max_new_tokens", "must be >= 1, got " + maxNewTokens);
+        require(maxInputLength >= 2, "max_input_length", "must be >= 2, got " + maxInputLength);
+        require(limit >= 0, "limit", "must be >= 0 (0 for all), got " + limit);
         Objects.requireNonNull(modelId, "modelId");
     }
 

@@ -8,7 +8,6 @@ import ai.lorapro.optim.StateDType;
 import ai.lorapro.optim.XMode;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
@@ -74,11 +73,7 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
     public Builder toBuilder() {
         Builder b = new Builder();
         b.method = method;
-        b.r = lora.getR();
-        b.alpha = lora.getAlpha();
-        b.rsLora = lora.isUseRsLora();
-        b.loraDropout = lora.getDropout();
-        b.targetModules = new ArrayList<>(lora.getTargetModules());
+        b.lora = lora.toBuilder();
         b.optimizer = optimizer;
         b.lr = schedule.lr();
         b.minLr = schedule.minLr();
@@ -118,11 +113,8 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
     public static final class Builder {
 
         private Method method = Method.LORA_PRO;
-        private int r = 8;
-        private float alpha = 16;
-        private boolean rsLora;
-        private float loraDropout;
-        private List<String> targetModules = new ArrayList<>(List.of(LoraConfig.ALL_LINEAR));
+        /** The adapters but their seed, which is the run's. */
+        private LoraConfig.Builder lora = LoraConfig.builder();
         private OptimizerConfig optimizer = DEFAULT_OPTIMIZER;
         private float lr = ScheduleConfig.DEFAULTS.lr();
         private float minLr = ScheduleConfig.DEFAULTS.minLr();
@@ -152,31 +144,31 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
 
         /** The LoRA rank; 8 by default. */
         public Builder optR(int r) {
-            this.r = r;
+            lora.setR(r);
             return this;
         }
 
         /** The LoRA alpha; 16 by default. */
         public Builder optAlpha(float alpha) {
-            this.alpha = alpha;
+            lora.setAlpha(alpha);
             return this;
         }
 
         /** Use alpha / sqrt(r) as the scaling. */
         public Builder optRsLora(boolean rsLora) {
-            this.rsLora = rsLora;
+            lora.optUseRsLora(rsLora);
             return this;
         }
 
         /** Dropout on the LoRA branch's input; 0 by default. */
         public Builder optLoraDropout(float loraDropout) {
-            this.loraDropout = loraDropout;
+            lora.optDropout(loraDropout);
             return this;
         }
 
         /** The target module names; {@code all-linear} by default. */
         public Builder optTargetModules(Collection<String> targetModules) {
-            this.targetModules = new ArrayList<>(targetModules);
+            lora.optTargetModules(targetModules);
             return this;
         }
 
@@ -321,15 +313,7 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
         public TrainConfig build() {
             RunConfig runConfig = new RunConfig(outputDir, seed, device, fp16Frozen, clipNorm, evalInterval,
                     checkpointInterval, logInterval, Set.copyOf(allowedResumeChanges));
-            LoraConfig loraConfig = LoraConfig.builder()
-                    .setR(r)
-                    .setAlpha(alpha)
-                    .optUseRsLora(rsLora)
-                    .optDropout(loraDropout)
-                    .optTargetModules(targetModules)
-                    .optSeed(seed)
-                    .build();
-            return new TrainConfig(method, loraConfig, optimizer, new ScheduleConfig(lr, minLr, warmupRatio),
+            return new TrainConfig(method, lora.optSeed(seed).build(), optimizer, new ScheduleConfig(lr, minLr, warmupRatio),
                     new BatchConfig(globalBatch, microBatch, maxSeqLength, epochs, maxSteps), runConfig);
         }
     }
