@@ -1,0 +1,52 @@
+package ai.lorapro.optim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidFieldException;
+
+import org.junit.jupiter.api.Test;
+
+class OptimizerConfigTest {
+
+    private static final OptimizerConfig CONFIG =
+            new OptimizerConfig(0.8, 0.95, 1e-6, 0.01f, XMode.SYMMETRY, StateDType.BF16);
+
+    @Test
+    void everyFieldIsValidatedAndNamed() {
+        assertEquals("beta1", assertThrows(InvalidFieldException.class,
+                () -> OptimizerConfig.DEFAULTS.withBetas(1, 0.9)).field());
+        assertEquals("beta2", assertThrows(InvalidFieldException.class,
+                () -> OptimizerConfig.DEFAULTS.withBetas(0.9, -0.1)).field());
+        assertEquals("eps", assertThrows(InvalidFieldException.class,
+                () -> OptimizerConfig.DEFAULTS.withEps(Double.POSITIVE_INFINITY)).field());
+        assertEquals("weight_decay", assertThrows(InvalidFieldException.class,
+                () -> OptimizerConfig.DEFAULTS.withWeightDecay(Float.NaN)).field());
+        assertEquals("weight_decay", assertThrows(InvalidFieldException.class,
+                () -> PlainAdamW.builder().optWeightDecay(-1f)).field());
+    }
+
+    @Test
+    void buildersTakeTheRecordAndKeepItAsTheirOneCopy() {
+        try (LoraProAdamW adamw = LoraProAdamW.builder().optConfig(CONFIG).build()) {
+            assertEquals(CONFIG, adamw.getConfig());
+            assertEquals(0.01f, adamw.getWeightDecay());
+            assertEquals(XMode.SYMMETRY, adamw.getXMode());
+            assertEquals(StateDType.BF16, adamw.getStateDType());
+        }
+        try (LoraProSgd sgd = LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).optConfig(CONFIG)
+                .build()) {
+            assertEquals(XMode.SYMMETRY, sgd.getXMode());
+            assertEquals(0.01f, sgd.getWeightDecay());
+        }
+        // a setter after the record replaces that one value
+        try (PlainAdamW plain = PlainAdamW.builder().optConfig(CONFIG).optBetas(0.9, 0.99).optEpsilon(1e-8).build()) {
+            assertEquals(new OptimizerConfig(0.9, 0.99, 1e-8, 0.01f, XMode.SYMMETRY, StateDType.BF16),
+                    plain.getConfig());
+        }
+        try (PlainAdamW plain = PlainAdamW.builder().build()) {
+            assertEquals(OptimizerConfig.DEFAULTS, plain.getConfig());
+        }
+    }
+}
