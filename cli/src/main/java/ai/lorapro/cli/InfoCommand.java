@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "info", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Parameter counts and LoRA-Pro memory from a config, or a checkpoint's summary.")
-public final class InfoCommand implements Callable<Integer> {
+public final class InfoCommand implements Callable<Integer>, FieldOptions {
 
     @Spec
     private CommandSpec spec;
@@ -55,6 +55,11 @@ public final class InfoCommand implements Callable<Integer> {
             description = "Target modules, or all-linear (default: the model family's, all-linear for language"
                     + " models).")
     private List<String> targets;
+
+    @Override
+    public Map<String, String> flags() {
+        return Map.of("r", "--r", "target_modules", "--targets");
+    }
 
     @Override
     public Integer call() {

@@ -66,6 +66,10 @@ class FieldErrorsTest {
         assertEquals("--micro-batch 5 must divide global_batch 32", FieldErrors.message(e, train));
         // a command without the option keeps the field's name
         assertEquals("micro_batch 5 must divide global_batch 32", FieldErrors.message(e, info));
+        // the same field may have another flag in another command
+        InvalidFieldException targets = new InvalidFieldException("target_modules", "needs a module name");
+        assertEquals("--targets needs a module name", FieldErrors.message(targets, info));
+        assertEquals("--target-modules needs a module name", FieldErrors.message(targets, train));
     }
 
     @Test
