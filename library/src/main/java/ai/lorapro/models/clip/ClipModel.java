@@ -133,6 +133,7 @@ public final class ClipModel extends HfBlock implements ShapedParameters {
         NDArray imageEmbeds = normalize(imageFeatures);
         NDArray textEmbeds = normalize(textFeatures);
         NDArray scale = store.getValue(logitScale, pixelValues.getDevice(), training).exp();
+        scale.attach(pixelValues.getManager()); // freed with the pass, not kept by the parameter's manager
         NDArray logitsPerText = textEmbeds.matMul(imageEmbeds.transpose()).mul(scale);
         return new Output(logitsPerText.transpose(), logitsPerText, textEmbeds, imageEmbeds, imageFeatures, vision, text);
     }
