@@ -90,14 +90,14 @@ public record MemoryEstimate(long baseWeightBytes, long adapterBytes, long gradi
 
     private static long activations(LlamaConfig c, TrainConfig run) {
         long tokens = (long) run.getMicroBatch() * run.getMaxSeqLength();
-        long perLayerPerToken = 16L * c.getHiddenSize() + 5L * c.getIntermediateSize()
-                + 3L * c.getNumAttentionHeads() * run.getMaxSeqLength();
+        long perLayerPerToken = 16L * c.hiddenSize() + 5L * c.intermediateSize()
+                + 3L * c.numAttentionHeads() * run.getMaxSeqLength();
         long layer = FLOAT32 * tokens * perLayerPerToken;
-        long head = FLOAT32 * tokens * 3L * c.getVocabSize();
+        long head = FLOAT32 * tokens * 3L * c.vocabSize();
         if (!run.isFp16Frozen()) {
-            return c.getNumHiddenLayers() * layer + head;
+            return c.numHiddenLayers() * layer + head;
         }
-        long boundaries = FLOAT32 * tokens * c.getHiddenSize() * (c.getNumHiddenLayers() + 1L);
+        long boundaries = FLOAT32 * tokens * c.hiddenSize() * (c.numHiddenLayers() + 1L);
         // the largest set of weights widened at once: one decoder layer's, or the output head's
         long widened = 0;
         long layerWeights = 0;

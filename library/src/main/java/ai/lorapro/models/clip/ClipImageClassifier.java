@@ -49,7 +49,7 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
                 module(
                         "head",
                         LoraLinear.builder()
-                                .setInFeatures(clip.getConfig().getProjectionDim())
+                                .setInFeatures(clip.getConfig().projectionDim())
                                 .setOutFeatures(numClasses)
                                 .optBias(true)
                                 .build());
