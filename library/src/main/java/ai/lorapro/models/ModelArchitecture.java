@@ -122,8 +122,33 @@ public interface ModelArchitecture {
         return LoraSizes.of(newModel(), lora);
     }
 
+    /**
+     * The bytes of activations that the backward pass of one micro-batch keeps (float32
+     * activations; an estimate, where the other parts of a run's memory are exact counts). A family
+     * counts what its own blocks keep; this default, for a family that does not, counts the input
+     * and the output that every linear layer of {@link #newModel()} keeps for its gradients:
+     *
+     * <pre>  4 B T sum over linear layers (in + out)</pre>
+     *
+     * <p>for B sequences of T tokens. It leaves out attention scores, norms and activations, so it
+     * is a lower bound for a transformer, and it adds nothing for float16 base weights.
+     *
+     * @param microBatch the sequences (or images) of one forward pass
+     * @param sequenceLength the tokens of each sequence
+     * @param frozenType FLOAT32, or FLOAT16 for float16 base weights (which a family may widen or
+     *     recompute)
+     * @return the estimate in bytes, growing with the batch and the length
+     */
+    default long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
+        long valuesPerToken = 0;
+        for (long[] shape : LoraSizes.linearShapes(newModel()).values()) {
+            valuesPerToken += shape[0] + shape[1];
+        }
+        return 4L * microBatch * sequenceLength * valuesPerToken;
+    }
+
     /** The number of base-model parameters. */
     default long baseParameters() {
-        return CheckpointLoader.expectedShapes(newModel()).values().stream().mapToLong(s -> s.size()).sum();
+        return CheckpointLoader.parameterCount(newModel());
     }
 }

@@ -12,6 +12,7 @@ import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
 import ai.lorapro.models.ModelKind;
 import ai.lorapro.models.SpecialTokens;
+import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.ConfigJson;
 import ai.lorapro.models.common.LoraSizes;
 
@@ -90,6 +91,13 @@ public final class ClipFamily implements ModelFamily {
         @Override
         public Block newModel() {
             return new ClipModel(config);
+        }
+
+        /** {@inheritDoc} Counted for image classification, as {@link ClipActivations} says. */
+        @Override
+        public long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
+            long visionParameters = CheckpointLoader.parameterCount(new ClipModel(config).getVisionModel());
+            return ClipActivations.bytes(config, visionParameters, microBatch, frozenType);
         }
 
         @Override

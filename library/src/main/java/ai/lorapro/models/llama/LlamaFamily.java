@@ -1,6 +1,7 @@
 package ai.lorapro.models.llama;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
@@ -75,6 +76,12 @@ public final class LlamaFamily implements ModelFamily {
         @Override
         public Block newModel() {
             return new LlamaForCausalLM(config);
+        }
+
+        /** {@inheritDoc} Counted as {@link LlamaActivations} says. */
+        @Override
+        public long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
+            return LlamaActivations.bytes(config, microBatch, sequenceLength, frozenType);
         }
 
         @Override

@@ -106,6 +106,12 @@ public final class T5Family implements ModelFamily {
             return new T5ForConditionalGeneration(T5ForConditionalGeneration.forCheckpoint(config, tensorNames));
         }
 
+        /** {@inheritDoc} Counted as {@link T5Activations} says. */
+        @Override
+        public long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
+            return T5Activations.bytes(config, baseParameters(), microBatch, sequenceLength, frozenType);
+        }
+
         @Override
         public Predicate<String> ignorableTensors() {
             return T5ForConditionalGeneration::isAlias;
