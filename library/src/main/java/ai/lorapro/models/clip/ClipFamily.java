@@ -4,9 +4,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
-import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraConfig;
-import ai.lorapro.models.Float16Weights;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
@@ -103,12 +101,6 @@ public final class ClipFamily implements ModelFamily {
         @Override
         public Predicate<String> ignorableTensors() {
             return ClipModel::ignorable;
-        }
-
-        @Override
-        public Block load(TensorSource source, String sourceName, NDManager manager, DataType frozenType) {
-            Float16Weights.requireSupported(modelType(), frozenType);
-            return ModelArchitecture.super.load(source, sourceName, manager, frozenType);
         }
 
         /** Refused: CLIP embeds images and text but has no decoder. */

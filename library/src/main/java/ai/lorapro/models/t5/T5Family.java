@@ -4,8 +4,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
-import ai.lorapro.io.TensorSource;
-import ai.lorapro.models.Float16Weights;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
@@ -115,12 +113,6 @@ public final class T5Family implements ModelFamily {
         @Override
         public Predicate<String> ignorableTensors() {
             return T5ForConditionalGeneration::isAlias;
-        }
-
-        @Override
-        public Block load(TensorSource source, String sourceName, NDManager manager, DataType frozenType) {
-            Float16Weights.requireSupported(modelType(), frozenType);
-            return ModelArchitecture.super.load(source, sourceName, manager, frozenType);
         }
 
         /** T5 decodes greedily from the encoded prompt; sampling is refused. */
