@@ -67,7 +67,7 @@ public final class EngineLauncher implements TrainLauncher {
                     : DefaultTasks.examples(modelConfig, job.evalDataFile(), encoder, config.getMaxSeqLength(),
                             job.skipBadLines());
             Device device = Devices.resolve(config.getDevice());
-            MemoryEstimate.of(modelConfig, config).ifPresent(estimate -> MemoryCheck.report(estimate, device));
+            MemoryCheck.report(MemoryEstimate.of(modelConfig, config), device);
             try (NDManager manager = NDManager.newBaseManager(device)) {
                 DataType frozen = config.isFp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
                 Block model = ModelFiles.load(modelConfig, job.modelDir(), manager, frozen);

@@ -159,13 +159,13 @@ public final class TaskTrainer {
                 NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
             T5ForConditionalGeneration model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     T5ForConditionalGeneration.class, task.cliName());
-            checkVocabulary(tokenizer, model.getConfig().getVocabSize(), inputs.modelDir());
+            checkVocabulary(tokenizer, model.getConfig().vocabSize(), inputs.modelDir());
             Seq2SeqExamples encoder = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, false),
                     config.getMaxSeqLength(), MAX_TARGET_TOKENS);
             List<Example> trainExamples = GlueEvaluation.trainingExamples(train.records(), encoder);
             List<Example> evalExamples = dev == null ? List.of() : GlueEvaluation.trainingExamples(dev.records(), encoder);
             TrainResult result = run(config, manager, new Seq2SeqLmTask(model), trainExamples, evalExamples,
-                    model.getConfig().getPadTokenId(), inputs);
+                    model.getConfig().padTokenId(), inputs);
             Map<String, Object> metrics = Map.of();
             if (dev != null) {
                 TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, config.getMaxSeqLength(),
@@ -208,11 +208,11 @@ public final class TaskTrainer {
                 NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
             ClipModel clip = TaskModels.load(inputs.modelDir(), manager, frozenType(config), ClipModel.class,
                     IMAGE_FOLDER);
-            checkVocabulary(tokenizer, clip.getConfig().getText().vocabSize(), inputs.modelDir());
+            checkVocabulary(tokenizer, clip.getConfig().text().vocabSize(), inputs.modelDir());
             Function<String, long[]> prompts = prompt -> tokenizer.encode(prompt, true);
             ClipImageClassifier classifier =
                     ClipImageClassifier.zeroShot(clip, prompts, ImageFolder.promptNames(classes), manager);
-            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().getVision());
+            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().vision());
             TrainTask task = new ImageClassificationTask(classifier, train.images(), processor);
             TrainResult result = run(config, manager, task, ImageClassification.examples(train.images()),
                     List.of(), 0, inputs);
