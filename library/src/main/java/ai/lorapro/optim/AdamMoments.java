@@ -14,6 +14,14 @@ import ai.djl.ndarray.NDArray;
  */
 final class AdamMoments {
 
+    /**
+     * The largest |g| the moments take without overflowing float32: G = sqrt(MAX / 2). If every g a
+     * moment pair ever took has |g| <= G, then, as each update is a convex combination of the
+     * previous value and the new term (starting at 0), |m| <= G and v <= (1 - beta2) sum beta2^k
+     * G^2 <= G^2 = MAX / 2, so beta2 v + (1 - beta2) g^2 and every partial result stay below MAX.
+     */
+    static final double LARGEST_GRADIENT = Math.sqrt(Float.MAX_VALUE / 2.0);
+
     private AdamMoments() {}
 
     /**
