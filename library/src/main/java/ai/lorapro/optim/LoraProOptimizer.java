@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.ParameterTracker;
+import ai.lorapro.nn.Finiteness;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -85,7 +86,7 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
      */
     static void requireFiniteResult(String what, NDList arrays) {
         for (NDArray array : arrays) {
-            if (!allFinite(array)) {
+            if (!Finiteness.isAllFinite(array)) {
                 throw new NonFiniteResult(what + " is not finite", false);
             }
         }

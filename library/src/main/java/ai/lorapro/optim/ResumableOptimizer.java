@@ -3,7 +3,6 @@ package ai.lorapro.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
@@ -11,6 +10,7 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.Gradients;
 
 import org.slf4j.Logger;
@@ -181,7 +181,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
             }
             beginRoundIfNew(parameterId);
             NDArray gradient = preprocess(grad);
-            boolean finite = !checkGradient || allFinite(gradient);
+            boolean finite = !checkGradient || Finiteness.isAllFinite(gradient);
             arrive(parameterId, weight, gradient, learningRate, finite);
         }
     }
@@ -273,22 +273,6 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
             g = g.clip(-clipGrad, clipGrad);
         }
         return g;
-    }
-
-    /** Whether every element of {@code array} is finite; a finite sum proves it cheaply. */
-    static boolean allFinite(NDArray array) {
-        try (NDArray sum = array.sum()) {
-            if (Double.isFinite(sum.toType(DataType.FLOAT64, false).getDouble())) {
-                return true;
-            }
-        }
-        // an overflowing sum of finite values also lands here
-        try (NDArray nan = array.isNaN();
-                NDArray inf = array.isInfinite();
-                NDArray bad = nan.logicalOr(inf);
-                NDArray any = bad.any()) {
-            return !any.getBoolean();
-        }
     }
 
     /**

@@ -10,6 +10,7 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.DataPosition;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.batch.TrainBatches;
+import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.Gradients;
 import ai.lorapro.optim.ResumableOptimizer;
 
