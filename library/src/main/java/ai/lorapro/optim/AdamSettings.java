@@ -49,7 +49,7 @@ record AdamSettings(double beta1, double beta2, double eps) {
     void step(ResumableOptimizer optimizer, String name, NDArray weight, NDArray scratch, float learningRate,
             int step) {
         // the moments live with the weight: the gradient may belong to a short-lived manager
-        NDArray u = AdamMoments.direction(optimizer.state(name + ".exp_avg", weight),
+        NDArray u = AdamMoments.updatedDirection(optimizer.state(name + ".exp_avg", weight),
                 optimizer.state(name + ".exp_avg_sq", weight), scratch, step, beta1, beta2, eps);
         DecoupledStep.apply(weight, u, learningRate, optimizer.getWeightDecay());
     }
