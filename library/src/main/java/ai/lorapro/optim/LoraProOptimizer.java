@@ -205,7 +205,7 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
             NDArray gradB = firstIsA ? grad : pendingGrad;
             try {
                 if (!pendingFinite || !gradientFinite) {
-                    skip("LoRA pair " + pair.getName());
+                    skip("LoRA pair " + pair.getName(), NON_FINITE_GRADIENT);
                 } else {
                     step(a, b, gradA, gradB, learningRate);
                 }
@@ -224,8 +224,8 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
                 if (!e.momentsUpdated) {
                     revertStep(pair.getName());
                 }
-                skip("LoRA pair " + pair.getName() + " (finite gradients, but " + e.getMessage()
-                        + (e.momentsUpdated ? "; the moments took the step, the factors did not)" : ")"));
+                skip("LoRA pair " + pair.getName(), "finite gradients, but " + e.getMessage()
+                        + (e.momentsUpdated ? "; the moments took the step, the factors did not" : ""));
             } catch (NonFiniteFactorException e) {
                 throw new NonFiniteFactorException("LoRA pair " + pair.getName() + ": " + e.getMessage());
             }

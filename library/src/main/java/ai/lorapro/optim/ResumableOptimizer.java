@@ -68,6 +68,9 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     /** Prefix of the state name of a parameter that no registration named. */
     static final String UNNAMED_PREFIX = "param.";
 
+    /** Why an update is skipped when its gradient holds NaN or infinity (for the log). */
+    static final String NON_FINITE_GRADIENT = "its gradient holds NaN or infinity";
+
     private static final Logger logger = LoggerFactory.getLogger(ResumableOptimizer.class);
 
     private final ParameterTracker learningRateTracker;
@@ -210,7 +213,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
                 ? parameterNames.getOrDefault(parameterId, UNNAMED_PREFIX + parameterId)
                 : pair.getName() + "." + factorLabel(pair, parameterId) + ".weight";
         if (!gradientFinite) {
-            skip("parameter " + name);
+            skip("parameter " + name, NON_FINITE_GRADIENT);
         } else {
             int step = nextStep(pair == null ? name : pair.getName());
             try (DeviceScope onDevice = DeviceScope.of(weight, grad)) {
@@ -251,11 +254,10 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         state.revertStep(key);
     }
 
-    /** Counts and logs a skipped update of {@code what}. */
-    final void skip(String what) {
+    /** Counts and logs a skipped update of {@code what}, for the reason {@code why}. */
+    final void skip(String what, String why) {
         skippedSteps++;
-        logger.warn("Skipping the update of {}: its gradient or its result holds NaN or infinity ({} skipped so far)",
-                what, skippedSteps);
+        logger.warn("Skipping the update of {}: {} ({} skipped so far)", what, why, skippedSteps);
     }
 
     /** The parameter holds this iteration's value: its other device copies take it. */

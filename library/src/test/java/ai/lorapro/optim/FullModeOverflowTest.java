@@ -11,6 +11,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -72,6 +73,38 @@ class FullModeOverflowTest extends ManagedTest {
             }
         }
         optimizer.close();
+    }
+
+    /**
+     * The one check that must follow the moment update: Adam's direction, projected and adjusted,
+     * before it touches the factors. Finite moments keep u bounded, so only an extreme factor gets
+     * there: here A of about 1e38 with B = 0, whose u A^T overflows. The factors stay as they were;
+     * the moments took the step, so t counts it.
+     */
+    @Test
+    void aDirectionThatOverflowsAfterTheMomentsLeavesTheFactorsAndCountsT() {
+        for (boolean fused : new boolean[] {true, false}) {
+            String what = fused ? "fused" : "tensor";
+            PairAndHead f = new PairAndHead(23);
+            LoraProAdamW optimizer = LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
+                    .optFusedCpuStep(fused).addLoraPair("layer", f.a, f.b, 2f).build();
+            Random rng = new Random(24);
+            step(optimizer, f, random(rng, R, N), random(rng, M, R), true);
+            f.a.getArray().muli(1e38f);
+            f.b.getArray().muli(0f);
+            float[] a1 = f.a.getArray().toFloatArray();
+            float[] b1 = f.b.getArray().toFloatArray();
+            Map<String, float[]> moments = moments(optimizer);
+
+            step(optimizer, f, random(rng, R, N), random(rng, M, R), true);
+            assertEquals(1, optimizer.getSkippedSteps(), what);
+            assertArrayEquals(a1, f.a.getArray().toFloatArray(), what + ": A changed");
+            assertArrayEquals(b1, f.b.getArray().toFloatArray(), what + ": B changed");
+            assertFalse(java.util.Arrays.equals(moments.get("layer.exp_avg"), moments(optimizer).get("layer.exp_avg")),
+                    what + ": the moments did not take the step");
+            assertEquals(2, optimizer.exportState(manager).getSteps().get("layer"), what + ": t");
+            optimizer.close();
+        }
     }
 
     private static void step(LoraProAdamW optimizer, PairAndHead f, NDArray gA, NDArray gB, boolean engine) {
