@@ -29,7 +29,9 @@ import java.util.Objects;
  * <p>A pair's step skips (t not counted, factors and state untouched) when a factor's gradient
  * was found non-finite by the DJL adapter, or when its result is not finite ({@link
  * #requireFiniteResult}) or too large for the moments ({@link #requireAtMost}), which a step
- * checks before the result touches the moments or the factors.
+ * checks before the result touches the moments or the factors. One check can only follow the
+ * moment update, that of full mode's Adam direction (a function of the updated moments): failing
+ * it leaves the factors untouched and keeps t counted, since the moments took the step.
  */
 public abstract class LoraProOptimizer extends ResumableOptimizer {
 
