@@ -3,6 +3,7 @@ package ai.lorapro.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
 
 import java.util.Locale;
@@ -28,7 +29,7 @@ import java.util.Locale;
  *         .build();
  * }</pre>
  */
-public final class LoraProAdamW extends AdamOptimizer {
+public final class LoraProAdamW extends LoraProOptimizer {
 
     /** Where Adam's moments live. */
     public enum Mode {
@@ -59,6 +60,10 @@ public final class LoraProAdamW extends AdamOptimizer {
         }
     }
 
+    private final AdamSettings adam;
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
     private final Mode mode;
     /** Elements per block of the full-mode step on the CPU (see {@link FullAdamStep}). */
     private final long blockElements;
@@ -68,6 +73,10 @@ public final class LoraProAdamW extends AdamOptimizer {
 
     private LoraProAdamW(Builder builder) {
         super(builder);
+        this.adam = builder.adam;
+        this.beta1 = adam.beta1();
+        this.beta2 = adam.beta2();
+        this.eps = adam.eps();
         this.mode = builder.mode;
         this.blockElements = builder.blockElements;
         this.stateDType = builder.stateDType;
@@ -98,7 +107,10 @@ public final class LoraProAdamW extends AdamOptimizer {
             FactorGrams grams = new FactorGrams(a, b, getDelta());
             // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
             NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - beta1);
-            requireFiniteResult("the equivalent gradient", factors);
+            // the moments take g~ = left right / (1 - beta1): refused before they do if it (or its square)
+            // could overflow them, which finite factors do not rule out
+            requireAtMost("the equivalent gradient",
+                    ProductBound.of(factors.get(0), factors.get(1)) / (1 - beta1), AdamMoments.LARGEST_GRADIENT);
             String key = pair.getName();
             Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
             // u only feeds the two projections, so its bias correction is applied to their r-sized results
@@ -133,15 +145,31 @@ public final class LoraProAdamW extends AdamOptimizer {
             factors.close();
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
-            requireFiniteResult("the adjusted Adam direction", adjusted);
+            try {
+                requireFiniteResult("the adjusted Adam direction", adjusted);
+            } catch (NonFiniteResult e) {
+                // only extreme factors get here: u is bounded once the moments are finite
+                throw e.afterMoments();
+            }
             DecoupledStep.apply(a, adjusted.get(0), learningRate, getWeightDecay());
             DecoupledStep.apply(b, adjusted.get(1), learningRate, getWeightDecay());
         } else {
             adjusted = LoraProMath.adjustedGradients(a, b, gradA, gradB, s, getDelta(), getXMode());
-            requireFiniteResult("the adjusted gradient", adjusted);
-            adamStep(pair.getName() + ".lora_A.weight", a, adjusted.get(0), learningRate, step);
-            adamStep(pair.getName() + ".lora_B.weight", b, adjusted.get(1), learningRate, step);
+            // the moments take the adjusted gradients: refused before they do if their square could overflow them
+            requireAtMost("the adjusted gradient", largestMagnitude(adjusted), AdamMoments.LARGEST_GRADIENT);
+            adam.step(this, pair.getName() + ".lora_A.weight", a, adjusted.get(0), learningRate, step);
+            adam.step(this, pair.getName() + ".lora_B.weight", b, adjusted.get(1), learningRate, step);
         }
+    }
+
+    /**
+     * A plain AdamW step on a parameter outside the LoRA pairs; {@code grad} is left untouched. The
+     * moments and the arithmetic are float32 even for a float16 parameter (see {@link
+     * StateStore#stateType}).
+     */
+    @Override
+    void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
+        adam.step(this, name, weight, StateStore.stateTypeCopy(grad), learningRate, step);
     }
 
     /** A full-mode moment for the fused step, stored as {@link #stateDType} says. */
@@ -150,17 +178,32 @@ public final class LoraProAdamW extends AdamOptimizer {
     }
 
     /** Builds a {@link LoraProAdamW}. */
-    public static final class Builder extends AdamBuilder<Builder> {
+    public static final class Builder extends LoraProOptimizer.Builder<Builder> {
 
+        private AdamSettings adam = AdamSettings.DEFAULTS;
         private Mode mode = Mode.FULL;
         private long blockElements = FullAdamStep.CPU_BLOCK_ELEMENTS;
         private StateDType stateDType = StateDType.FP32;
         private boolean fusedCpuStep = true;
 
-        private Builder() {}
+        private Builder() {
+            super(Tracker.fixed(1e-3f));
+        }
 
         @Override
         protected Builder self() {
+            return this;
+        }
+
+        /** Sets Adam's betas (default 0.9, 0.999), each in [0, 1). */
+        public Builder optBetas(double beta1, double beta2) {
+            adam = adam.withBetas(beta1, beta2);
+            return this;
+        }
+
+        /** Sets Adam's epsilon (default 1e-8). */
+        public Builder optEpsilon(double eps) {
+            adam = adam.withEpsilon(eps);
             return this;
         }
 
@@ -197,6 +240,7 @@ public final class LoraProAdamW extends AdamOptimizer {
         /** Validates and builds the optimizer. */
         public LoraProAdamW build() {
             validate();
+            adam.validate();
             if (stateDType != StateDType.FP32 && (mode != Mode.FULL || !fusedCpuStep)) {
                 throw new IllegalArgumentException(
                         "state dtype " + stateDType.id() + " applies to full mode with the fused CPU step only");

@@ -5,9 +5,9 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.optim.LoraProAdamW;
-import ai.lorapro.optim.LoraProOptimizer;
 import ai.lorapro.optim.LoraProSgd;
 import ai.lorapro.optim.PlainAdamW;
+import ai.lorapro.optim.ResumableOptimizer;
 import ai.lorapro.nn.ModuleTree;
 
 import java.util.LinkedHashMap;
@@ -77,7 +77,7 @@ public final class MethodSetup {
      * @param learningRate the learning rate tracker
      * @return the optimizer (close it to free its state)
      */
-    public static LoraProOptimizer optimizer(Block model, TrainConfig config, Tracker learningRate) {
+    public static ResumableOptimizer optimizer(Block model, TrainConfig config, Tracker learningRate) {
         switch (config.getMethod()) {
             case FULL:
             case LORA:

@@ -10,8 +10,9 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.DataPosition;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.batch.TrainBatches;
+import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.Gradients;
-import ai.lorapro.optim.LoraProOptimizer;
+import ai.lorapro.optim.ResumableOptimizer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,7 +69,7 @@ public final class TrainingEngine implements AutoCloseable {
     private final String baseModel;
     private final Map<String, Parameter> trainable;
     private final WarmupCosineSchedule schedule;
-    private final LoraProOptimizer optimizer;
+    private final ResumableOptimizer optimizer;
     private final LossScaler scaler;
     private final String fingerprint;
     private final RunIdentity identity;
@@ -125,7 +126,7 @@ public final class TrainingEngine implements AutoCloseable {
     }
 
     /** The optimizer (for its state and counters). */
-    public LoraProOptimizer getOptimizer() {
+    public ResumableOptimizer getOptimizer() {
         return optimizer;
     }
 
@@ -280,7 +281,7 @@ public final class TrainingEngine implements AutoCloseable {
         Path dir = checkpointDir(config.getOutputDir(), globalStep);
         TrainerState state = new TrainerState(globalStep, batches.position(), config.getSeed(), scaler.scale(),
                 scaler.goodSteps(), skippedSteps, fingerprint, config.getMethod().cliName(), config.toString());
-        TrainingCheckpoint.save(dir, task.model(), config.getMethod(), optimizer, manager, state, identity, baseModel,
+        TrainingCheckpoint.save(dir, task.model(), config.getMethod(), optimizer, state, identity, baseModel,
                 task.peftTaskType());
         return dir;
     }
