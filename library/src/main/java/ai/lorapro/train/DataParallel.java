@@ -7,7 +7,6 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
-import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.nn.CrossDevice;
 import ai.lorapro.nn.Gradients;
@@ -136,20 +135,6 @@ final class DataParallel implements AutoCloseable {
      */
     private static NDArray copyTo(NDArray array, Device device) {
         return array.getDevice().equals(device) ? array.duplicate() : array.toDevice(device, true);
-    }
-
-    /**
-     * Checks that a global batch splits into micro-batches of {@code microBatch} examples on each
-     * of {@code replicas} devices.
-     *
-     * @throws InvalidInputException naming {@code --global-batch}, {@code --micro-batch} and
-     *     {@code --devices} when it does not
-     */
-    static void requireDivisible(int globalBatch, int microBatch, int replicas) {
-        if (replicas < 1 || microBatch < 1 || globalBatch % (microBatch * replicas) != 0) {
-            throw new InvalidInputException("--global-batch " + globalBatch + " must be a multiple of --micro-batch "
-                    + microBatch + " x " + replicas + " --devices (= " + (long) microBatch * replicas + ")");
-        }
     }
 
     /** The number of replicas. */

@@ -93,7 +93,7 @@ public final class TrainingEngine implements AutoCloseable {
         }
         // with k devices a pass takes micro-batch x k examples, split across the replicas
         int k = b.devices.isEmpty() ? 1 : b.devices.size();
-        DataParallel.requireDivisible(config.getGlobalBatch(), config.getMicroBatch(), k);
+        DeviceList.requireDivisible(config.getGlobalBatch(), config.getMicroBatch(), k);
         Block model = task.model();
         MethodSetup.prepare(model, config);
         this.trainable = MethodSetup.trainableParameters(model);
