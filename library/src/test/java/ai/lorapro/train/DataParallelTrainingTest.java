@@ -8,9 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.Example;
+import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 
 import org.junit.jupiter.api.AfterAll;
@@ -84,26 +86,40 @@ class DataParallelTrainingTest {
     private record Run(double[] losses, List<Map<String, float[]>> weightsAfterStep) {}
 
     private Run train(Method method, String name, int microBatch, int replicas, boolean concurrent) {
+        return train(method, name, microBatch, replicas, concurrent, false, 1, null);
+    }
+
+    /**
+     * Trains steps {@code firstStep} to {@link #STEPS} (resuming from {@code resume} when given),
+     * recording losses and values after each; with {@code fp16} the frozen weights are float16.
+     */
+    private Run train(Method method, String name, int microBatch, int replicas, boolean concurrent, boolean fp16,
+            int firstStep, Path resume) {
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 11);
+            LlamaForCausalLM model = fp16 ? new LlamaForCausalLM(TinyModels.config(VOCAB))
+                    : TinyModels.model(manager, VOCAB, 11);
+            if (fp16) {
+                RandomWeights.initialize(model, manager, DataType.FLOAT16, 11, 0.05f);
+            }
             TrainingEngine.Builder builder = TrainingEngine.builder()
                     .setTask(new CausalLmTask(model))
-                    .setConfig(config(method, tmp.resolve(name), microBatch))
+                    .setConfig(config(method, tmp.resolve(name), microBatch).toBuilder().optFp16Frozen(fp16).build())
                     .setManager(manager)
                     .setTrainExamples(train)
+                    .optResumeFrom(resume)
                     .optDevices(Collections.nCopies(replicas, Device.cpu()))
                     .optConcurrentReplicas(concurrent);
             try (TrainingEngine engine = builder.build()) {
                 List<Map<String, float[]>> weights = new ArrayList<>();
-                double[] losses = new double[STEPS];
-                for (int step = 1; step <= STEPS; step++) {
+                double[] losses = new double[STEPS - firstStep + 1];
+                for (int step = firstStep; step <= STEPS; step++) {
                     TrainResult result = engine.runUntil(step);
-                    losses[step - 1] = result.finalLoss();
+                    losses[step - firstStep] = result.finalLoss();
                     weights.add(trainable(engine, 0));
                     // every further replica holds exactly the primary's values after the step
                     for (int k = 1; k < replicas; k++) {
                         Map<String, float[]> copy = trainable(engine, k);
-                        for (Map.Entry<String, float[]> e : weights.get(step - 1).entrySet()) {
+                        for (Map.Entry<String, float[]> e : weights.get(weights.size() - 1).entrySet()) {
                             assertArrayEquals(e.getValue(), copy.get(e.getKey()), 0f,
                                     "replica " + k + " " + e.getKey() + " after step " + step);
                         }
@@ -123,7 +139,8 @@ class DataParallelTrainingTest {
     }
 
     private static void assertClose(Run expected, Run actual, String what) {
-        for (int step = 0; step < STEPS; step++) {
+        assertEquals(expected.losses().length, actual.losses().length);
+        for (int step = 0; step < expected.losses().length; step++) {
             assertEquals(expected.losses()[step], actual.losses()[step], TOLERANCE, what + " loss of step " + (step + 1));
             Map<String, float[]> w = expected.weightsAfterStep().get(step);
             assertEquals(w.keySet(), actual.weightsAfterStep().get(step).keySet());
@@ -150,6 +167,26 @@ class DataParallelTrainingTest {
         String name = one.weightsAfterStep().get(0).keySet().iterator().next();
         assertTrue(maxDifference(one.weightsAfterStep().get(0).get(name),
                 one.weightsAfterStep().get(STEPS - 1).get(name)) > 1e-4, name + " did not move");
+    }
+
+    @Test
+    void float16FrozenWeightsWithLayerRecomputeTrainLikeOneReplica() {
+        Run one = train(Method.LORA_PRO, "fp16-one", 2, 1, false, true, 1, null);
+        Run two = train(Method.LORA_PRO, "fp16-two", 1, 2, false, true, 1, null);
+        assertClose(one, two, "fp16 two replicas");
+    }
+
+    @Test
+    void aRunOnTwoReplicasResumesOnOne() {
+        Run whole = train(Method.LORA_PRO, "whole", 1, 2, false);
+        train(Method.LORA_PRO, "split", 1, 2, false, false, 1, null).losses();
+        // the first run wrote a checkpoint at every step; resume after step 2 on one replica, the same
+        // micro-batch accumulated twice as often
+        Run resumed = train(Method.LORA_PRO, "resumed", 1, 1, false, false, 3,
+                TrainingEngine.checkpointDir(tmp.resolve("split"), 2));
+        Run wholeTail = new Run(java.util.Arrays.copyOfRange(whole.losses(), 2, STEPS),
+                whole.weightsAfterStep().subList(2, STEPS));
+        assertClose(wholeTail, resumed, "resumed on one replica");
     }
 
     @Test
