@@ -103,12 +103,9 @@ public final class EngineLauncher implements TrainLauncher {
      * @throws ai.lorapro.InvalidInputException for an unknown task or unusable model or data
      */
     private void trainTask(String task, TrainJob job) {
-        if (!job.devices().isEmpty()) {
-            throw new InvalidInputException("--devices: data-parallel training covers JSON-lines training of a causal"
-                    + " LM for now; the task " + task + " trains on one device (drop --devices)");
-        }
         TaskTrainer.Result result = TaskTrainer.train(task, job.config(), new TaskTrainInputs(job.modelDir(),
-                job.tokenizerFile(), job.dataFile(), job.evalDataFile(), job.resumeDir(), job.skipBadLines()));
+                job.tokenizerFile(), job.dataFile(), job.evalDataFile(), job.resumeDir(), job.skipBadLines(),
+                job.devices()));
         out.printf(Locale.ROOT, "trained %s on %s for %d steps: final loss %.4f, %d skipped steps, %d bad records"
                         + " skipped%n", job.config().getMethod().cliName(), task, result.train().globalStep(),
                 result.train().finalLoss(), result.train().skippedSteps(), result.skipped());

@@ -314,16 +314,12 @@ public final class TrainCommand implements Callable<Integer> {
     /**
      * The GPUs of {@code --devices}, or none without it.
      *
-     * @throws InvalidInputException naming the options when --device is cpu, with --task, when the
-     *     global batch does not split over the GPUs, or a GPU is not present
+     * @throws InvalidInputException naming the options when --device is cpu, the global batch does
+     *     not split over the GPUs, or a GPU is not present
      */
     private List<Device> dataParallelDevices(TrainConfig config) {
         if (devices == null) {
             return List.of();
-        }
-        if (task != null) {
-            throw new InvalidInputException("--devices: data-parallel training covers JSON-lines training of a causal"
-                    + " LM for now; --task " + task + " trains on one device (drop --devices)");
         }
         List<Integer> ids = DeviceList.parse(config.getDevice(), devices);
         if (!ids.isEmpty()) {

@@ -88,9 +88,4 @@ class DevicesOptionTest {
         assertNames(refused("--device", "gpu", "--devices", "1,1"), "--devices 1,1", "twice");
         assertNames(refused("--device", "gpu", "--devices", "-1"), "--devices -1", "negative");
     }
-
-    @Test
-    void devicesWithANamedTaskAreRefused() {
-        assertNames(refused("--task", "metamath", "--device", "gpu", "--devices", "0,1"), "--devices", "--task");
-    }
 }
