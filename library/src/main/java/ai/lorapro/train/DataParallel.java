@@ -144,7 +144,8 @@ final class DataParallel implements AutoCloseable {
 
     /**
      * Splits every micro-batch of a step by examples into one slice per replica (sizes differing by
-     * at most one; a replica gets none when a micro-batch has fewer examples than replicas).
+     * at most one; when a micro-batch has fewer examples than replicas some get none, never the
+     * primary, so the model's own gradients exist from the first step on).
      *
      * @return for each replica, its slices in micro-batch order
      */
@@ -161,8 +162,8 @@ final class DataParallel implements AutoCloseable {
             }
             int n = batch.batchSize();
             for (int i = 0; i < k; i++) {
-                int from = (int) ((long) i * n / k);
-                int to = (int) ((long) (i + 1) * n / k);
+                int from = (int) (((long) i * n + k - 1) / k);
+                int to = (int) (((long) (i + 1) * n + k - 1) / k);
                 if (to > from) {
                     out.get(i).add(batch.rows(from, to));
                 }

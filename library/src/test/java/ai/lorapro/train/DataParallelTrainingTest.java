@@ -11,6 +11,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.batch.Batch;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.llama.LlamaForCausalLM;
@@ -49,7 +50,7 @@ class DataParallelTrainingTest {
     private static final float LR = 1e-3f;
     private static int threads;
 
-    private final List<Example> train = TinyModels.copyPlusOne(24, VOCAB, 3);
+    private List<Example> train = TinyModels.copyPlusOne(24, VOCAB, 3);
 
     @TempDir
     Path tmp;
@@ -198,10 +199,38 @@ class DataParallelTrainingTest {
 
     @Test
     void fourReplicasWithUnevenSlicesTrainLikeOne() {
-        // micro-batch 1 on four replicas = passes of 4; against one replica with passes of 4
+        // micro-batch 1 on four replicas = passes of 4; against one replica with passes of 4. With 14
+        // examples the fourth step, the epoch's last, has 2: replicas 1 and 3 get none
+        train = TinyModels.copyPlusOne(14, VOCAB, 3);
         Run one = train(Method.LORA, "one4", 4, 1, false);
         Run four = train(Method.LORA, "four", 1, 4, false);
         assertClose(one, four, "four replicas");
+    }
+
+    @Test
+    void splitGivesEveryExampleOnceAndThePrimaryAlwaysSome() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 11);
+            try (DataParallel four = DataParallel.of(model, manager, Collections.nCopies(4, Device.cpu()), false)) {
+                Batch five = Batch.collate(train.subList(0, 5), 0);
+                Batch two = Batch.collate(train.subList(0, 2), 0);
+                List<List<Batch>> slices = four.split(List.of(five, two));
+                int[][] expected = {{2, 1}, {1}, {1, 1}, {1}};
+                long[] ids = five.inputIds();
+                int row = 0;
+                for (int i = 0; i < 4; i++) {
+                    assertEquals(expected[i].length, slices.get(i).size(), "replica " + i);
+                    assertEquals(expected[i][0], slices.get(i).get(0).batchSize(), "replica " + i);
+                    // the five-example batch's rows, in order, each once
+                    long[] got = slices.get(i).get(0).inputIds();
+                    assertArrayEquals(java.util.Arrays.copyOfRange(ids, row * five.seqLength(),
+                            (row + expected[i][0]) * five.seqLength()), got, "replica " + i);
+                    row += expected[i][0];
+                }
+                assertEquals(1, slices.get(0).get(1).batchSize());
+                assertEquals(1, slices.get(2).get(1).batchSize());
+            }
+        }
     }
 
     @Test
