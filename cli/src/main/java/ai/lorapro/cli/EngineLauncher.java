@@ -85,7 +85,8 @@ public final class EngineLauncher implements TrainLauncher {
                         .build()) {
                     TrainResult result = engine.run();
                     out.printf(Locale.ROOT, "trained %s for %d steps on %s: final loss %.4f%s, %d skipped steps%n",
-                            config.getMethod().cliName(), result.globalStep(), device, result.finalLoss(),
+                            config.getMethod().cliName(), result.globalStep(),
+                            job.devices().isEmpty() ? device : job.devices(), result.finalLoss(),
                             result.finalEval().containsKey("loss")
                                     ? String.format(Locale.ROOT, ", eval loss %.4f", result.finalEval().get("loss"))
                                     : "",

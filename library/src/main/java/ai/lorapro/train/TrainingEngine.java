@@ -36,6 +36,10 @@ import java.util.Optional;
  * when the step ends. The engine's random generator is reseeded with {@code seed + step} before
  * every step, which makes dropout reproducible across a resume.
  *
+ * <p>With {@link Builder#optDevices} the engine trains data parallel ({@code DataParallel}): each
+ * micro-batch is split across replicas of the model, their gradients are summed onto the model's
+ * own parameters, and the optimizer steps once.
+ *
  * <pre>{@code
  * try (TrainingEngine engine = TrainingEngine.builder()
  *         .setTask(new CausalLmTask(model))
