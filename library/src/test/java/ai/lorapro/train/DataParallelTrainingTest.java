@@ -16,9 +16,8 @@ import ai.lorapro.data.batch.Example;
 import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -35,6 +34,7 @@ import java.util.TreeMap;
  * are told apart by index) with a per-device micro-batch of 1 against one replica with a
  * micro-batch of 2, on the same global batch and data order.
  */
+@ExtendWith(SingleThread.class)
 class DataParallelTrainingTest {
 
     private static final int VOCAB = 24;
@@ -48,22 +48,11 @@ class DataParallelTrainingTest {
      * normalisation, which also catches a gradient summed twice or averaged) runs at 0.05.
      */
     private static final float LR = 1e-3f;
-    private static int threads;
 
     private List<Example> train = TinyModels.copyPlusOne(24, VOCAB, 3);
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void oneThread() {
-        threads = TinyModels.singleThread();
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        TinyModels.restoreThreads(threads);
-    }
 
     private TrainConfig config(Method method, Path out, int microBatch) {
         return TrainConfig.builder()
