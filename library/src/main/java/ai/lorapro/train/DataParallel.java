@@ -200,7 +200,7 @@ final class DataParallel implements AutoCloseable {
         for (int i = 0; i < size(); i++) {
             if (ranLastStep[i]) {
                 int replica = i;
-                // autograd's on/off switch is per thread: the caller's gradient collector turned on its own
+                // autograd's on/off switch is per thread; the caller's gradient collector set the caller's
                 results.add(threads.submit(() -> GradMode.enabled(
                         () -> work.run(stores.get(replica), managers.get(replica), slices.get(replica)))));
             }

@@ -6,7 +6,9 @@ import java.util.concurrent.Callable;
 
 /**
  * PyTorch's autograd switch, which is per thread: DJL's gradient collector turns it on for the
- * thread that opens it only, so passes recorded on another thread turn it on for themselves.
+ * thread that opens it only. A new thread starts with it on (PyTorch's default), so the replica
+ * threads would record without this; it is set explicitly so that a pass records whatever the
+ * thread ran before.
  */
 final class GradMode {
 
