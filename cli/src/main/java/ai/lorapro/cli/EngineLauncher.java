@@ -66,7 +66,8 @@ public final class EngineLauncher implements TrainLauncher {
             List<Example> eval = job.evalDataFile() == null ? List.of()
                     : DefaultTasks.examples(modelConfig, job.evalDataFile(), encoder, config.getMaxSeqLength(),
                             job.skipBadLines());
-            Device device = Devices.resolve(config.getDevice());
+            // data parallel: the model on the first of --devices
+            Device device = job.devices().isEmpty() ? Devices.resolve(config.getDevice()) : job.devices().get(0);
             MemoryCheck.report(MemoryEstimate.of(modelConfig, config), device);
             try (NDManager manager = NDManager.newBaseManager(device)) {
                 DataType frozen = config.isFp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
@@ -80,10 +81,12 @@ public final class EngineLauncher implements TrainLauncher {
                         .optPadId(encoder.effectivePadId())
                         .optResumeFrom(job.resumeDir())
                         .optBaseModel(job.modelDir().toString())
+                        .optDevices(job.devices())
                         .build()) {
                     TrainResult result = engine.run();
                     out.printf(Locale.ROOT, "trained %s for %d steps on %s: final loss %.4f%s, %d skipped steps%n",
-                            config.getMethod().cliName(), result.globalStep(), device, result.finalLoss(),
+                            config.getMethod().cliName(), result.globalStep(),
+                            job.devices().isEmpty() ? device : job.devices(), result.finalLoss(),
                             result.finalEval().containsKey("loss")
                                     ? String.format(Locale.ROOT, ", eval loss %.4f", result.finalEval().get("loss"))
                                     : "",
@@ -102,7 +105,8 @@ public final class EngineLauncher implements TrainLauncher {
      */
     private void trainTask(String task, TrainJob job) {
         TaskTrainer.Result result = TaskTrainer.train(task, job.config(), new TaskTrainInputs(job.modelDir(),
-                job.tokenizerFile(), job.dataFile(), job.evalDataFile(), job.resumeDir(), job.skipBadLines()));
+                job.tokenizerFile(), job.dataFile(), job.evalDataFile(), job.resumeDir(), job.skipBadLines(),
+                job.devices()));
         out.printf(Locale.ROOT, "trained %s on %s for %d steps: final loss %.4f, %d skipped steps, %d bad records"
                         + " skipped%n", job.config().getMethod().cliName(), task, result.train().globalStep(),
                 result.train().finalLoss(), result.train().skippedSteps(), result.skipped());

@@ -1,11 +1,13 @@
 package ai.lorapro.cli;
 
+import ai.djl.Device;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.OutputDirectoryGuard;
 import ai.lorapro.plot.LossCurvePlot;
 import ai.lorapro.tasks.glue.GlueFiles;
 import ai.lorapro.tasks.glue.GlueTask;
 import ai.lorapro.train.DeviceChoice;
+import ai.lorapro.train.DeviceList;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
 import ai.lorapro.train.RunDirectory;
@@ -186,6 +188,12 @@ public final class TrainCommand implements Callable<Integer> {
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private String device = DEFAULTS.getDevice().cliName();
 
+    @Option(names = "--devices", paramLabel = "IDS",
+            description = "With --device gpu: train data parallel on these GPUs (0,1,... or all; the model and the"
+                    + " optimizer state on the first). --micro-batch is per GPU: global batch = micro-batch x GPUs x"
+                    + " accumulation steps.")
+    private String devices;
+
     @Option(names = "--fp16-frozen", description = "Hold frozen base weights in float16.")
     private boolean fp16Frozen = DEFAULTS.isFp16Frozen();
 
@@ -299,7 +307,27 @@ public final class TrainCommand implements Callable<Integer> {
                 .optAllowedResumeChanges(allowedResumeChanges)
                 .setOutputDir(outputDir)
                 .build();
-        return new TrainJob(config, model, trainFile, evalFile, tokenizer, resume, skipBadLines, task);
+        return new TrainJob(config, model, trainFile, evalFile, tokenizer, resume, skipBadLines, task,
+                dataParallelDevices(config));
+    }
+
+    /**
+     * The GPUs of {@code --devices}, or none without it.
+     *
+     * @throws InvalidInputException naming the options when --device is cpu, the global batch does
+     *     not split over the GPUs, or a GPU is not present
+     */
+    private List<Device> dataParallelDevices(TrainConfig config) {
+        if (devices == null) {
+            return List.of();
+        }
+        List<Integer> ids = DeviceList.parse(config.getDevice(), devices);
+        if (!ids.isEmpty()) {
+            DeviceList.requireDivisible(config.getGlobalBatch(), config.getMicroBatch(), ids.size());
+        }
+        List<Device> gpus = DeviceList.resolve(devices, ids);
+        DeviceList.requireDivisible(config.getGlobalBatch(), config.getMicroBatch(), gpus.size());
+        return gpus;
     }
 
     private static XMode parseXMode(String name) {

@@ -1,8 +1,10 @@
 package ai.lorapro.cli;
 
+import ai.djl.Device;
 import ai.lorapro.train.TrainConfig;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -18,14 +20,23 @@ import java.util.Objects;
  * @param skipBadLines skip and count malformed data lines instead of failing
  * @param task one of the paper's tasks ({@code --task}), or {@code null} for the model family's
  *     default
+ * @param devices the GPUs of data-parallel training ({@code --devices}), the model's first; empty
+ *     to train on the one device of {@code --device}
  */
 public record TrainJob(TrainConfig config, Path modelDir, Path dataFile, Path evalDataFile,
-        Path tokenizerFile, Path resumeDir, boolean skipBadLines, String task) {
+        Path tokenizerFile, Path resumeDir, boolean skipBadLines, String task, List<Device> devices) {
 
     /** Checks the required parts are present. */
     public TrainJob {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(modelDir, "modelDir");
         Objects.requireNonNull(dataFile, "dataFile");
+        devices = List.copyOf(devices);
+    }
+
+    /** A job on the one device of {@code --device}. */
+    public TrainJob(TrainConfig config, Path modelDir, Path dataFile, Path evalDataFile, Path tokenizerFile,
+            Path resumeDir, boolean skipBadLines, String task) {
+        this(config, modelDir, dataFile, evalDataFile, tokenizerFile, resumeDir, skipBadLines, task, List.of());
     }
 }

@@ -23,7 +23,6 @@ import ai.lorapro.tasks.vision.ImageClassification;
 import ai.lorapro.tasks.vision.ImageClassificationTask;
 import ai.lorapro.tasks.vision.ImageFolder;
 import ai.lorapro.train.CausalLmTask;
-import ai.lorapro.train.Devices;
 import ai.lorapro.train.TrainConfig;
 import ai.lorapro.train.TrainResult;
 import ai.lorapro.train.TrainTask;
@@ -146,6 +145,7 @@ public final class TaskTrainer {
                 .optPadId(padId)
                 .optResumeFrom(inputs.resumeDir())
                 .optBaseModel(inputs.modelDir().toString())
+                .optDevices(inputs.devices())
                 .build()) {
             return engine.run();
         }
@@ -156,7 +156,7 @@ public final class TaskTrainer {
         Records<GlueExample> train = GlueReader.read(task, inputs.data(), bad);
         Records<GlueExample> dev = inputs.evalData() == null ? null : GlueReader.read(task, inputs.evalData(), bad);
         try (HfTokenizer tokenizer = tokenizer(inputs);
-                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
+                NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.getDevice()))) {
             T5ForConditionalGeneration model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     T5ForConditionalGeneration.class, task.cliName());
             checkVocabulary(tokenizer, model.getConfig().vocabSize(), inputs.modelDir());
@@ -183,7 +183,7 @@ public final class TaskTrainer {
         Records<TextRecord> eval = inputs.evalData() == null ? null
                 : InstructionReader.read(format, inputs.evalData(), false, bad);
         try (HfTokenizer tokenizer = tokenizer(inputs);
-                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
+                NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.getDevice()))) {
             CausalLanguageModel model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     CausalLanguageModel.class, format.cliName());
             checkVocabulary(tokenizer, ModelFamilies.readModelDir(inputs.modelDir()).vocabSize(), inputs.modelDir());
@@ -205,7 +205,7 @@ public final class TaskTrainer {
         Path testDir = inputs.evalData() != null ? inputs.evalData() : root.resolve("test");
         ImageFolder test = Files.isDirectory(testDir) ? ImageFolder.scan(testDir, classes, bad) : null;
         try (HfTokenizer tokenizer = tokenizer(inputs);
-                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.getDevice()))) {
+                NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.getDevice()))) {
             ClipModel clip = TaskModels.load(inputs.modelDir(), manager, frozenType(config), ClipModel.class,
                     IMAGE_FOLDER);
             checkVocabulary(tokenizer, clip.getConfig().text().vocabSize(), inputs.modelDir());

@@ -1,11 +1,11 @@
 package ai.lorapro.train;
 
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterStore;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.DataPosition;
 import ai.lorapro.data.batch.Example;
@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
@@ -35,6 +36,10 @@ import java.util.Objects;
  * <p>Each step runs in its own sub-manager of the model's manager, so every array it makes is freed
  * when the step ends. The engine's random generator is reseeded with {@code seed + step} before
  * every step, which makes dropout reproducible across a resume.
+ *
+ * <p>With {@link Builder#optDevices} the engine trains data parallel ({@code DataParallel}): each
+ * micro-batch is split across replicas of the model, their gradients are summed onto the model's
+ * own parameters, and the optimizer steps once.
  *
  * <pre>{@code
  * try (TrainingEngine engine = TrainingEngine.builder()
@@ -75,6 +80,7 @@ public final class TrainingEngine implements AutoCloseable {
     private final RunIdentity identity;
     private final int totalSteps;
     private final TrainBatches batches;
+    private final DataParallel replicas;
     private long globalStep;
     private long skippedSteps;
 
@@ -90,6 +96,9 @@ public final class TrainingEngine implements AutoCloseable {
         if (trainExamples.isEmpty()) {
             throw new InvalidInputException("the training data holds no usable example");
         }
+        // with k devices a pass takes micro-batch x k examples, split across the replicas
+        int k = b.devices.isEmpty() ? 1 : b.devices.size();
+        DeviceList.requireDivisible(config.getGlobalBatch(), config.getMicroBatch(), k);
         Block model = task.model();
         MethodSetup.prepare(model, config);
         this.trainable = MethodSetup.trainableParameters(model);
@@ -116,8 +125,10 @@ public final class TrainingEngine implements AutoCloseable {
             start = state.position();
             scaler.restore(state.lossScale(), state.lossScaleGoodSteps());
         }
-        this.batches = new TrainBatches(trainExamples, config.getMicroBatch(), config.getGradientAccumulation(),
+        this.batches = new TrainBatches(trainExamples, config.getMicroBatch() * k, config.getGradientAccumulation() / k,
                 config.getSeed(), true, padId, start);
+        this.replicas = b.devices.isEmpty() ? DataParallel.single(manager)
+                : DataParallel.of(model, manager, b.devices, b.concurrentReplicas.orElse(b.devices.get(0).isGpu()));
     }
 
     /** A builder. */
@@ -128,6 +139,11 @@ public final class TrainingEngine implements AutoCloseable {
     /** The optimizer (for its state and counters). */
     public ResumableOptimizer getOptimizer() {
         return optimizer;
+    }
+
+    /** The replicas of data-parallel training (one without {@code optDevices}). */
+    DataParallel replicas() {
+        return replicas;
     }
 
     /** Optimizer steps completed so far. */
@@ -169,9 +185,8 @@ public final class TrainingEngine implements AutoCloseable {
         Path metricsFile = out.resolve(METRICS_FILE);
         List<Double> losses = new ArrayList<>();
         long startNanos = System.nanoTime();
-        ParameterStore store = new ParameterStore(manager, false);
         // float16 base weights: recompute each layer in the backward pass rather than keep its widened weights
-        StepRunner runner = new StepRunner(task, store, config.isFp16Frozen());
+        StepRunner runner = new StepRunner(task, replicas, config.isFp16Frozen());
         try (MetricsWriter metrics = MetricsWriter.openAfter(metricsFile, globalStep)) {
             EvaluationListener evaluation = new EvaluationListener(task, manager, evalExamples,
                     config.getMicroBatch(), padId, evalHook, config.getEvalInterval(), metrics);
@@ -240,6 +255,7 @@ public final class TrainingEngine implements AutoCloseable {
                 for (Parameter p : trainable.values()) {
                     optimizer.update(p.getId(), p.getArray(), grads.get(p.getId()), lr);
                 }
+                replicas.copyPrimaryToReplicas();
                 scaler.onGoodStep();
             } else {
                 String culprit = firstNonFinite(grads);
@@ -286,10 +302,11 @@ public final class TrainingEngine implements AutoCloseable {
         return dir;
     }
 
-    /** Frees the optimizer state. */
+    /** Frees the optimizer state and the replicas' copies. */
     @Override
     public void close() {
         optimizer.close();
+        replicas.close();
     }
 
     /** Builds a {@link TrainingEngine}; task, config, manager and training examples are required. */
@@ -305,6 +322,8 @@ public final class TrainingEngine implements AutoCloseable {
         private String baseModel = "";
         private double initialLossScale = LossScaler.DEFAULT_INITIAL_SCALE;
         private int lossScaleGrowthInterval = LossScaler.DEFAULT_GROWTH_INTERVAL;
+        private List<Device> devices = List.of();
+        private Optional<Boolean> concurrentReplicas = Optional.empty();
 
         private Builder() {}
 
@@ -366,6 +385,24 @@ public final class TrainingEngine implements AutoCloseable {
         public Builder optLossScaling(double initialScale, int growthInterval) {
             this.initialLossScale = initialScale;
             this.lossScaleGrowthInterval = growthInterval;
+            return this;
+        }
+
+        /**
+         * Trains data parallel on {@code devices}, one replica each; the first must be the manager's
+         * device, where the model and the optimizer state live. {@code --micro-batch} counts the
+         * examples of one replica's pass, so a step takes global batch / (micro-batch x devices)
+         * passes on every replica. A device may repeat (two replicas on one CPU train exactly as two
+         * GPUs would). Empty (the default): the manager's device alone.
+         */
+        public Builder optDevices(List<Device> devices) {
+            this.devices = List.copyOf(devices);
+            return this;
+        }
+
+        /** Whether each replica runs on its own thread; by default only on GPUs. */
+        Builder optConcurrentReplicas(boolean concurrent) {
+            this.concurrentReplicas = Optional.of(concurrent);
             return this;
         }
 
