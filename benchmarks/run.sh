@@ -32,7 +32,7 @@ cpfile="$(mktemp)"
 trap 'rm -f "$cpfile"' EXIT
 # The benchmarks module and what it needs (the library, packaged), and its runtime class path.
 ./mvnw -B -q "${profile[@]}" -pl benchmarks -am -DskipTests package dependency:build-classpath \
-  -Dmdep.includeScope=runtime -Dmdep.outputFile="$cpfile" >&2
+  -DincludeScope=runtime -Dmdep.outputFile="$cpfile" >&2
 classpath="benchmarks/target/classes:$(cat "$cpfile")"
 
 export OPT_OUT_TRACKING=true

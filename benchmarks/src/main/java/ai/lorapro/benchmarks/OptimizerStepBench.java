@@ -9,8 +9,8 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.optim.LoraProAdamW;
-import ai.lorapro.optim.LoraProOptimizer;
 import ai.lorapro.optim.LoraProSgd;
+import ai.lorapro.optim.ResumableOptimizer;
 import ai.lorapro.optim.StateDType;
 
 import java.io.PrintStream;
@@ -231,8 +231,8 @@ final class OptimizerStepBench {
      * moments in private maps, read here by reflection so the figure is measured, not assumed.
      */
     static long stateBytes(Optimizer optimizer) {
-        if (optimizer instanceof LoraProOptimizer) {
-            return ((LoraProOptimizer) optimizer).stateBytes();
+        if (optimizer instanceof ResumableOptimizer) {
+            return ((ResumableOptimizer) optimizer).stateBytes();
         }
         long total = 0;
         for (String field : new String[] {"means", "variances"}) {

@@ -83,14 +83,8 @@ final class TrainSetup implements AutoCloseable {
 
     /** hidden 512, 8 layers, 8 heads (head dim 64), intermediate 1376, vocab 4096, no tied embeddings. */
     static LlamaConfig config() {
-        return LlamaConfig.builder()
-                .setVocabSize(VOCAB)
-                .setHiddenSize(HIDDEN)
-                .setIntermediateSize(INTERMEDIATE)
-                .setNumHiddenLayers(LAYERS)
-                .setNumAttentionHeads(HEADS)
-                .optMaxPositionEmbeddings(2 * SEQ)
-                .build();
+        return LlamaConfig.of(Map.of("vocab_size", VOCAB, "hidden_size", HIDDEN, "intermediate_size", INTERMEDIATE,
+                "num_hidden_layers", LAYERS, "num_attention_heads", HEADS, "max_position_embeddings", 2 * SEQ));
     }
 
     private static Optimizer optimizer(String method, LlamaForCausalLM model, float learningRate) {

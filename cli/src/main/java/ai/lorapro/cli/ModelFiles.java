@@ -14,8 +14,8 @@ import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.SpecialTokens;
 import ai.lorapro.tasks.DefaultTasks;
+import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.ModuleTree;
-import ai.lorapro.train.Finiteness;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,10 +1,12 @@
 package ai.lorapro.cli;
 
+import ai.djl.Device;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.plot.LossCurvePlot;
 import ai.lorapro.tasks.glue.GlueFiles;
 import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.tasks.glue.GlueTask;
+import ai.lorapro.train.DeviceList;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
 import ai.lorapro.train.TrainConfig;
@@ -18,6 +20,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
@@ -95,6 +98,12 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
 
     @Mixin
     private RunOptions run = new RunOptions();
+
+    @Option(names = "--devices", paramLabel = "IDS",
+            description = "With --device gpu: train data parallel on these GPUs (0,1,... or all; the model and the"
+                    + " optimizer state on the first). --micro-batch is per GPU: global batch = micro-batch x GPUs x"
+                    + " accumulation steps.")
+    private String devices;
 
     @Option(names = "--overwrite",
             description = "Replace the checkpoints and metrics of a previous run in --out.")
@@ -181,7 +190,27 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         TrainConfig config = new TrainConfig(EnumNames.parse(Method.class, "--method", method),
                 lora.toConfig(run.seed), optimizer.toConfig(), schedule.toConfig(), batch.toConfig(),
                 run.toConfig(outputDir));
-        return new TrainJob(config, new TrainInputs(model, tokenizer, trainFile, evalFile, resume, skipBadLines), task);
+        return new TrainJob(config, new TrainInputs(model, tokenizer, trainFile, evalFile, resume, skipBadLines,
+                dataParallelDevices(config)), task);
+    }
+
+    /**
+     * The GPUs of {@code --devices}, or none without it.
+     *
+     * @throws InvalidInputException naming the options when --device is cpu, the global batch does
+     *     not split over the GPUs, or a GPU is not present
+     */
+    private List<Device> dataParallelDevices(TrainConfig config) {
+        if (devices == null) {
+            return List.of();
+        }
+        List<Integer> ids = DeviceList.parse(config.run().device(), devices);
+        if (!ids.isEmpty()) {
+            DeviceList.requireDivisible(config.batch().globalBatch(), config.batch().microBatch(), ids.size());
+        }
+        List<Device> gpus = DeviceList.resolve(devices, ids);
+        DeviceList.requireDivisible(config.batch().globalBatch(), config.batch().microBatch(), gpus.size());
+        return gpus;
     }
 
     private static void requireDirectory(Path path, String option) {

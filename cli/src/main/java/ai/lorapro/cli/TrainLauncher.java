@@ -72,8 +72,9 @@ public final class TrainLauncher {
             List<Example> eval = inputs.evalData() == null ? List.of()
                     : DefaultTasks.examples(modelConfig, inputs.evalData(), encoder, config.batch().maxSeqLength(),
                             inputs.skipBadRecords());
-            Device device = Devices.resolve(config.run().device());
-            MemoryEstimate.of(modelConfig, config).ifPresent(estimate -> MemoryCheck.report(estimate, device));
+            // data parallel: the model on the first of --devices
+            Device device = inputs.modelDevice(config.run().device());
+            MemoryCheck.report(MemoryEstimate.of(modelConfig, config), device);
             try (NDManager manager = NDManager.newBaseManager(device)) {
                 DataType frozen = config.run().fp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
                 Block model = ModelFiles.load(modelConfig, inputs.modelDir(), manager, frozen);
@@ -85,11 +86,13 @@ public final class TrainLauncher {
                         .optEvalExamples(eval)
                         .optPadId(encoder.effectivePadId())
                         .optResumeFrom(inputs.resumeDir())
+                        .optDevices(inputs.devices())
                         .optBaseModel(inputs.modelDir().toString())
                         .build()) {
                     TrainResult result = engine.run();
                     out.printf(Locale.ROOT, "trained %s for %d steps on %s: final loss %.4f%s, %d skipped steps%n",
-                            config.method().id(), result.globalStep(), device, result.finalLoss(),
+                            config.method().id(), result.globalStep(),
+                            inputs.devices().isEmpty() ? device : inputs.devices(), result.finalLoss(),
                             result.finalEval().containsKey("loss")
                                     ? String.format(Locale.ROOT, ", eval loss %.4f", result.finalEval().get("loss"))
                                     : "",

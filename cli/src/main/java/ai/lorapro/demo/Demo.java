@@ -167,8 +167,8 @@ public final class Demo {
     private Seeded prepare(long seed, FineTuning fineTuning, PrintWriter console) {
         Path dir = out.resolve("seed-" + seed);
         console.printf("seed %d: pretraining a %d-layer Llama (hidden %d) on addition for %d steps, then "
-                + "fine-tuning on %s for %d steps%n", seed, fineTuning.config().getNumHiddenLayers(),
-                fineTuning.config().getHiddenSize(), pretrainSteps, skill.description(), steps);
+                + "fine-tuning on %s for %d steps%n", seed, fineTuning.config().numHiddenLayers(),
+                fineTuning.config().hiddenSize(), pretrainSteps, skill.description(), steps);
         console.flush();
         Path base = DemoModel.pretrain(fineTuning.config(),
                 fineTuning.corpus().pretraining(pretrainSteps * DemoModel.BATCH, seed + 1), pretrainSteps, seed,

@@ -16,6 +16,7 @@ import ai.lorapro.train.TrainingEngine;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The demo's model: a 2-layer Llama (hidden 64, 4 heads) over the demo tokenizer, pretrained on
@@ -34,17 +35,9 @@ final class DemoModel {
 
     /** The model: 2 layers, hidden 64, 4 heads, vocabulary of the demo tokenizer. */
     static LlamaConfig config(CharTokenizer tokenizer) {
-        return LlamaConfig.builder()
-                .setVocabSize(tokenizer.vocabSize())
-                .setHiddenSize(64)
-                .setIntermediateSize(128)
-                .setNumHiddenLayers(2)
-                .setNumAttentionHeads(4)
-                .optMaxPositionEmbeddings(32)
-                .optBosTokenId((int) tokenizer.bosId())
-                .optEosTokenIds(List.of((int) tokenizer.eosId()))
-                .optPadTokenId((int) tokenizer.padId())
-                .build();
+        return LlamaConfig.of(Map.of("vocab_size", tokenizer.vocabSize(), "hidden_size", 64, "intermediate_size", 128,
+                "num_hidden_layers", 2, "num_attention_heads", 4, "max_position_embeddings", 32,
+                "bos_token_id", tokenizer.bosId(), "eos_token_id", tokenizer.eosId(), "pad_token_id", tokenizer.padId()));
     }
 
     /**

@@ -122,21 +122,24 @@ class CliConventionsTest {
     }
 
     @Test
-    void float16BaseWeightsAreRefusedForT5AndClipBeforeLoading() throws Exception {
+    void float16BaseWeightsTrainT5AndClip() throws Exception {
         Path t5 = dir.resolve("t5");
         Path clip = dir.resolve("clip");
         assertEquals(0, run("random-model", "--preset", "t5-tiny", "--out", t5.toString()), err.toString());
         assertEquals(0, run("random-model", "--preset", "clip-tiny", "--out", clip.toString()), err.toString());
         Path root = Path.of(System.getProperty("lorapro.root", ".."));
         err.getBuffer().setLength(0);
-        assertEquals(2, runForReal("train", "--task", "glue-sst2", "--model", t5.toString(), "--data",
+        assertEquals(0, runForReal("train", "--task", "glue-sst2", "--model", t5.toString(), "--data",
                 root.resolve("examples/data/glue/SST-2").toString(), "--out", dir.resolve("o1").toString(),
                 "--max-steps", "1", "--fp16-frozen"), err.toString());
-        assertTrue(err.toString().contains("float16") && err.toString().contains("t5"), err.toString());
-        err.getBuffer().setLength(0);
-        assertEquals(2, runForReal("train", "--task", "image-folder", "--model", clip.toString(), "--data",
+        assertEquals(0, runForReal("train", "--task", "image-folder", "--model", clip.toString(), "--data",
                 root.resolve("examples/data/images").toString(), "--out", dir.resolve("o2").toString(),
                 "--max-steps", "1", "--fp16-frozen"), err.toString());
-        assertTrue(err.toString().contains("float16") && err.toString().contains("clip"), err.toString());
+        for (String run : new String[] {"o1", "o2"}) {
+            try (var files = Files.walk(dir.resolve(run))) {
+                assertTrue(files.anyMatch(f -> f.getFileName().toString().equals("adapter_model.safetensors")),
+                        run + " wrote no adapter");
+            }
+        }
     }
 }

@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -45,16 +46,9 @@ class SoakTest {
     Path tmp;
 
     private static LlamaConfig config() {
-        return LlamaConfig.builder()
-                .setVocabSize(VOCAB)
-                .setHiddenSize(16)
-                .setIntermediateSize(32)
-                .setNumHiddenLayers(1)
-                .setNumAttentionHeads(2)
-                .optNumKeyValueHeads(1)
-                .optMaxPositionEmbeddings(SEQ)
-                .optInitializerRange(0.05f)
-                .build();
+        return LlamaConfig.of(Map.of("vocab_size", VOCAB, "hidden_size", 16, "intermediate_size", 32,
+                "num_hidden_layers", 1, "num_attention_heads", 2, "num_key_value_heads", 1,
+                "max_position_embeddings", SEQ, "initializer_range", 0.05));
     }
 
     /** Sequences of 8: BOS, three tokens, SEP, the three tokens + 1, labelled on the answer. */

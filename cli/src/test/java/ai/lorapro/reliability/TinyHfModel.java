@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.BiPredicate;
 
@@ -45,16 +46,9 @@ final class TinyHfModel {
 
     /** The config of the tiny model: hidden 16, one layer, 2 heads, 1 key-value head. */
     static LlamaConfig config(int hidden, int vocab) {
-        return LlamaConfig.builder()
-                .setVocabSize(vocab)
-                .setHiddenSize(hidden)
-                .setIntermediateSize(2 * hidden)
-                .setNumHiddenLayers(1)
-                .setNumAttentionHeads(2)
-                .optNumKeyValueHeads(1)
-                .optMaxPositionEmbeddings(64)
-                .optInitializerRange(0.05f)
-                .build();
+        return LlamaConfig.of(Map.of("vocab_size", vocab, "hidden_size", hidden, "intermediate_size", 2 * hidden,
+                "num_hidden_layers", 1, "num_attention_heads", 2, "num_key_value_heads", 1,
+                "max_position_embeddings", 64, "initializer_range", 0.05));
     }
 
     /** The config.json text of {@link #config}. */

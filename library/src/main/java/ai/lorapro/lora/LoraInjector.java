@@ -45,7 +45,7 @@ public final class LoraInjector {
             if (!config.matches(path, heads.contains(path))) {
                 continue;
             }
-            unmatched.removeIf(name -> path.equals(name) || path.endsWith("." + name));
+            unmatched.removeIf(name -> ModuleTree.isNamed(path, name));
             LoraLinear layer = (LoraLinear) e.getValue();
             config.checkFits(path, layer.getInFeatures(), layer.getOutFeatures());
             targets.put(path, layer);

@@ -11,6 +11,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import ai.lorapro.nn.FrozenCast;
 import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.Sampling;
 import ai.lorapro.nn.Scalars;
@@ -282,23 +283,20 @@ public final class LoraLinear extends HfBlock {
         NDArray w = store.getValue(weight, x.getDevice(), training);
         NDArray b = bias == null ? null : store.getValue(bias, x.getDevice(), training);
         // W0 may be float16 while the adapter stays float32. Each product runs in the wider type:
-        // a frozen W0 is widened with toType (it needs no gradient), activations by type promotion
-        // (DJL's toType is not differentiable), so the output is float32 once an adapter is added.
-        // The widened copies are closed at once: autograd holds its own reference for the backward
-        // pass, and toType attaches them to the weight's long-lived manager, which would keep one
-        // copy per pass for the life of the model.
-        DataType type = wider(x.getDataType(), w.getDataType());
-        NDArray wideW = castFrozen(w, type);
-        NDArray wideB = b == null ? null : castFrozen(b, type);
+        // a frozen W0 is widened (FrozenCast), activations by type promotion (DJL's toType is not
+        // differentiable), so the output is float32 once an adapter is added.
+        DataType type = FrozenCast.wider(x.getDataType(), w.getDataType());
+        NDArray wideW = FrozenCast.to(w, type);
+        NDArray wideB = b == null ? null : FrozenCast.to(b, type);
         NDArray y = Linear.linear(promote(x, type), wideW, wideB).singletonOrThrow();
-        closeCopy(wideW, w);
-        closeCopy(wideB, b);
+        FrozenCast.release(wideW, w);
+        FrozenCast.release(wideB, b);
         if (!hasAdapter() || isMerged()) {
             return new NDList(y);
         }
         NDArray a = store.getValue(loraA, x.getDevice(), training);
         NDArray bl = store.getValue(loraB, x.getDevice(), training);
-        NDArray xa = promote(x, wider(x.getDataType(), a.getDataType()));
+        NDArray xa = promote(x, FrozenCast.wider(x.getDataType(), a.getDataType()));
         NDArray xd =
                 config.getDropout() > 0 && training
                         ? Dropout.dropout(xa, config.getDropout(), true).singletonOrThrow()
@@ -307,34 +305,12 @@ public final class LoraLinear extends HfBlock {
         return new NDList(y.add(Scalars.mul(lora, scaling)));
     }
 
-    private static DataType wider(DataType first, DataType second) {
-        return second.getNumOfBytes() > first.getNumOfBytes() ? second : first;
-    }
-
     /** {@code array} in {@code type} by adding a float zero of that type, which keeps the gradient. */
     private static NDArray promote(NDArray array, DataType type) {
         if (array.getDataType() == type) {
             return array;
         }
         return array.add(array.getManager().zeros(new Shape(1), type, array.getDevice()));
-    }
-
-    /** A frozen weight in {@code type}; a trainable one must already have it. */
-    private static NDArray castFrozen(NDArray weight, DataType type) {
-        if (weight.getDataType() == type) {
-            return weight;
-        }
-        if (weight.hasGradient()) {
-            throw new IllegalStateException("a trainable base weight must be " + type + ", not " + weight.getDataType());
-        }
-        return weight.toType(type, false);
-    }
-
-    /** Closes {@code copy} unless it is {@code original} itself (or absent). */
-    private static void closeCopy(NDArray copy, NDArray original) {
-        if (copy != null && copy != original) {
-            copy.close();
-        }
     }
 
     /** Builds a {@link LoraLinear}. */

@@ -3,6 +3,8 @@ package ai.lorapro.models;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
+import ai.lorapro.io.HfCheckpoint;
+import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.LoraSizes;
@@ -67,7 +69,8 @@ public interface ModelArchitecture {
     }
 
     /**
-     * Loads a checkpoint directory of this architecture through {@link CheckpointLoader}.
+     * Loads a checkpoint directory of this architecture (the weights of {@code model.safetensors}, or
+     * the shards of {@code model.safetensors.index.json}; this architecture is its config).
      *
      * @param dir the directory (config.json, *.safetensors)
      * @param manager where the weights live
@@ -75,7 +78,29 @@ public interface ModelArchitecture {
      * @return the model, ready for adapters
      * @throws ai.lorapro.io.CheckpointFormatException for a missing, unexpected or misshapen tensor
      */
-    Block load(Path dir, NDManager manager, DataType frozenType);
+    default Block load(Path dir, NDManager manager, DataType frozenType) {
+        try (HfCheckpoint source = HfCheckpoint.open(dir)) {
+            return load(source, dir.toString(), manager, frozenType);
+        }
+    }
+
+    /**
+     * Builds the model for the tensors of {@code source} ({@link #newModel(Collection)}) and fills it
+     * through {@link CheckpointLoader}: every parameter must be found and every tensor used, except
+     * the {@link #ignorableTensors()}.
+     *
+     * @param source the checkpoint's tensors
+     * @param sourceName how to name the checkpoint in error messages
+     * @param manager where the weights live
+     * @param frozenType FLOAT32 or FLOAT16 for the base weights
+     * @return the model, ready for adapters
+     * @throws ai.lorapro.io.CheckpointFormatException for a missing, unexpected or misshapen tensor
+     */
+    default Block load(TensorSource source, String sourceName, NDManager manager, DataType frozenType) {
+        Block model = newModel(source.names());
+        CheckpointLoader.load(model, source, sourceName, manager, frozenType, ignorableTensors());
+        return model;
+    }
 
     /**
      * What {@code generate} means for this family, run on a batch of prompts.
@@ -97,8 +122,33 @@ public interface ModelArchitecture {
         return LoraSizes.of(newModel(), lora);
     }
 
+    /**
+     * The bytes of activations that the backward pass of one micro-batch keeps (float32
+     * activations; an estimate, where the other parts of a run's memory are exact counts). A family
+     * counts what its own blocks keep; this default, for a family that does not, counts the input
+     * and the output that every linear layer of {@link #newModel()} keeps for its gradients:
+     *
+     * <pre>  4 B T sum over linear layers (in + out)</pre>
+     *
+     * <p>for B sequences of T tokens. It leaves out attention scores, norms and activations, so it
+     * is a lower bound for a transformer, and it adds nothing for float16 base weights.
+     *
+     * @param microBatch the sequences (or images) of one forward pass
+     * @param sequenceLength the tokens of each sequence
+     * @param frozenType FLOAT32, or FLOAT16 for float16 base weights (which a family may widen or
+     *     recompute)
+     * @return the estimate in bytes, growing with the batch and the length
+     */
+    default long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
+        long valuesPerToken = 0;
+        for (long[] shape : LoraSizes.linearShapes(newModel()).values()) {
+            valuesPerToken += shape[0] + shape[1];
+        }
+        return 4L * microBatch * sequenceLength * valuesPerToken;
+    }
+
     /** The number of base-model parameters. */
     default long baseParameters() {
-        return CheckpointLoader.expectedShapes(newModel()).values().stream().mapToLong(s -> s.size()).sum();
+        return CheckpointLoader.parameterCount(newModel());
     }
 }

@@ -86,7 +86,7 @@ public final class ModelFamilies {
         if (family == null) {
             throw json.fail("model_type", "is '" + type + "', expected one of " + String.join(", ", modelTypes()));
         }
-        return family.readConfig(configFile);
+        return family.read(json);
     }
 
     /**

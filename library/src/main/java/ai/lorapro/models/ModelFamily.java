@@ -1,5 +1,7 @@
 package ai.lorapro.models;
 
+import ai.lorapro.models.common.ConfigJson;
+
 import java.nio.file.Path;
 
 /**
@@ -14,11 +16,23 @@ public interface ModelFamily {
     String modelType();
 
     /**
-     * Parses a {@code config.json} of this family.
+     * Parses the fields of a {@code config.json} whose {@code model_type} is this family's.
      *
-     * @param configFile the file
+     * @param json the parsed file
      * @return the architecture it describes
      * @throws ai.lorapro.InvalidInputException naming the file and field of a bad value
      */
-    ModelArchitecture readConfig(Path configFile);
+    ModelArchitecture read(ConfigJson json);
+
+    /**
+     * Reads a {@code config.json} of this family.
+     *
+     * @param configFile the file
+     * @return the architecture it describes
+     * @throws ai.lorapro.InvalidInputException naming the file and field when the file is
+     *     unreadable, of another {@code model_type}, or has a bad value
+     */
+    default ModelArchitecture readConfig(Path configFile) {
+        return read(ConfigJson.read(configFile).requireModelType(modelType()));
+    }
 }

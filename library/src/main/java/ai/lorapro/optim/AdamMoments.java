@@ -14,6 +14,14 @@ import ai.djl.ndarray.NDArray;
  */
 final class AdamMoments {
 
+    /**
+     * The largest |g| the moments take without overflowing float32: G = sqrt(MAX / 2). If every g a
+     * moment pair ever took has |g| <= G, then, as each update is a convex combination of the
+     * previous value and the new term (starting at 0), |m| <= G and v <= (1 - beta2) sum beta2^k
+     * G^2 <= G^2 = MAX / 2, so beta2 v + (1 - beta2) g^2 and every partial result stay below MAX.
+     */
+    static final double LARGEST_GRADIENT = Math.sqrt(Float.MAX_VALUE / 2.0);
+
     private AdamMoments() {}
 
     /**
@@ -47,16 +55,18 @@ final class AdamMoments {
     }
 
     /**
-     * Updates the moments with {@code grad} and returns u = m_hat / (sqrt(v_hat) + eps) as a new
-     * array.
+     * One Adam step of the moments and its direction: m ← beta1 m + (1 - beta1) g, v ← beta2 v +
+     * (1 - beta2) g^2 ({@link #updateMoments}), then u = m_hat / (sqrt(v_hat) + eps) = {@link
+     * #direction} times {@link #biasScale}, as a new array.
      *
      * @param m the first moment, updated in place
      * @param v the second moment, updated in place
-     * @param scratch the gradient; overwritten and closed here (the caller must own it)
+     * @param scratch g; overwritten and closed here (the caller must own it)
      * @param step t, starting at 1
      * @return u, a new array the caller closes
      */
-    static NDArray direction(NDArray m, NDArray v, NDArray scratch, int step, double beta1, double beta2, double eps) {
+    static NDArray updatedDirection(NDArray m, NDArray v, NDArray scratch, int step, double beta1, double beta2,
+            double eps) {
         updateMoments(m, v, scratch.muli(1 - beta1), beta1, beta2);
         return direction(m, v, step, beta2, eps).muli(biasScale(step, beta1, beta2));
     }

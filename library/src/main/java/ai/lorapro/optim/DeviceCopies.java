@@ -1,7 +1,7 @@
 package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.index.NDIndex;
+import ai.lorapro.nn.CrossDevice;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -82,12 +82,6 @@ final class DeviceCopies {
     }
 
     private static void copyValue(NDArray primary, NDArray copy) {
-        if (primary.getDevice().equals(copy.getDevice())) {
-            copy.set(new NDIndex("..."), primary);
-        } else {
-            try (NDArray moved = primary.toDevice(copy.getDevice(), true)) {
-                copy.set(new NDIndex("..."), moved);
-            }
-        }
+        CrossDevice.copy(primary, copy);
     }
 }

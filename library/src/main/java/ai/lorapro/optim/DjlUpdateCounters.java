@@ -1,20 +1,23 @@
 package ai.lorapro.optim;
 
-import ai.djl.training.optimizer.Optimizer;
 import ai.lorapro.InvalidInputException;
 
-import java.lang.reflect.Field;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Saves and restores the update counters DJL's {@link Optimizer} keeps for its learning-rate
- * {@code Tracker}s: the count per parameter id and the largest count, which is what a tracker is
- * asked for. DJL keeps them private and keyed by parameter ids, which are new in every process, so
- * they are exported under the parameters' stable names and mapped back on import; without them a
- * schedule would restart at update 1 after a resume.
+ * The update counters that DJL's {@code Optimizer.updateCount} keeps for its learning-rate {@code
+ * Tracker}s, owned by the optimizer so that they can be saved and restored: the count per
+ * parameter id, and the largest count, which is what a tracker is asked for. {@link
+ * ResumableOptimizer} overrides {@code updateCount} (DJL's protected hook) to count here, with
+ * DJL's rule: a parameter's first update counts {@code beginNumUpdate + 1}, each further one adds
+ * 1, and the answer is the largest count so far.
+ *
+ * <p>Parameter ids are new in every process, so the counters are exported under the parameters'
+ * stable names and mapped back on import; without them a schedule would restart at update 1 after
+ * a resume.
  */
 final class DjlUpdateCounters {
 
@@ -23,49 +26,35 @@ final class DjlUpdateCounters {
     /** Name of the exported largest count. */
     static final String NUM_UPDATE = "djl.num_update";
 
-    private static final Field UPDATE_COUNTS = field("updateCounts");
-    private static final Field NUM_UPDATE_FIELD = field("numUpdate");
+    private final int beginNumUpdate;
+    private final Map<String, Integer> counts = new HashMap<>();
+    private int numUpdate;
 
-    private DjlUpdateCounters() {}
-
-    private static Field field(String name) {
-        try {
-            Field f = Optimizer.class.getDeclaredField(name);
-            f.setAccessible(true);
-            return f;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new IllegalStateException("this DJL version has no Optimizer." + name + " to save and restore", e);
-        }
+    /** @param beginNumUpdate the count before a parameter's first update (DJL's {@code optBeginNumUpdate}) */
+    DjlUpdateCounters(int beginNumUpdate) {
+        this.beginNumUpdate = beginNumUpdate;
     }
 
-    @SuppressWarnings("unchecked")
-    private static Map<String, Integer> counts(Optimizer optimizer) {
-        try {
-            return (Map<String, Integer>) UPDATE_COUNTS.get(optimizer);
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
+    /** Counts one update of {@code parameterId} and returns the largest count, as DJL does. */
+    int next(String parameterId) {
+        int count = counts.merge(parameterId, beginNumUpdate + 1, (old, first) -> old + 1);
+        numUpdate = Math.max(numUpdate, count);
+        return numUpdate;
     }
 
     /**
-     * The counters of {@code optimizer}, by stable name; none when DJL's update was never called.
+     * The counters by stable name; none when DJL's update was never called.
      *
      * @param names stable names by parameter id
      * @throws IllegalStateException if a counted parameter has no stable name
      */
-    static Map<String, Integer> export(Optimizer optimizer, Map<String, String> names) {
-        int numUpdate;
-        try {
-            numUpdate = NUM_UPDATE_FIELD.getInt(optimizer);
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
-        if (numUpdate == 0 && counts(optimizer).isEmpty()) {
+    Map<String, Integer> export(Map<String, String> names) {
+        if (numUpdate == 0 && counts.isEmpty()) {
             return Map.of(); // never driven through DJL's update (the training engine sets the rate itself)
         }
-        // sorted by name: DJL's map is ordered by random ids, and checkpoints should not be
+        // sorted by name: ids are random, and checkpoints should not depend on them
         Map<String, Integer> out = new TreeMap<>();
-        for (Map.Entry<String, Integer> e : counts(optimizer).entrySet()) {
+        for (Map.Entry<String, Integer> e : counts.entrySet()) {
             String name = names.get(e.getKey());
             if (name == null) {
                 throw new IllegalStateException("DJL's update counter of parameter " + e.getKey()
@@ -85,20 +74,19 @@ final class DjlUpdateCounters {
     }
 
     /**
-     * Restores the counters among {@code saved} into {@code optimizer}.
+     * Replaces the counters with those among {@code saved}.
      *
      * @param names stable names by parameter id
      * @throws InvalidInputException if a counter names no parameter of the optimizer
      */
-    static void restore(Optimizer optimizer, Map<String, Integer> saved, Map<String, String> names) {
+    void restore(Map<String, Integer> saved, Map<String, String> names) {
         Map<String, String> ids = new HashMap<>();
         names.forEach((id, name) -> ids.put(name, id));
-        Map<String, Integer> counts = counts(optimizer);
         Map<String, Integer> restored = new HashMap<>();
-        Integer numUpdate = null;
+        Integer savedNumUpdate = null;
         for (Map.Entry<String, Integer> e : saved.entrySet()) {
             if (e.getKey().equals(NUM_UPDATE)) {
-                numUpdate = e.getValue();
+                savedNumUpdate = e.getValue();
             } else if (e.getKey().startsWith(COUNT_PREFIX)) {
                 String name = e.getKey().substring(COUNT_PREFIX.length());
                 String id = ids.get(name);
@@ -111,10 +99,6 @@ final class DjlUpdateCounters {
         }
         counts.clear();
         counts.putAll(restored);
-        try {
-            NUM_UPDATE_FIELD.setInt(optimizer, numUpdate == null ? 0 : numUpdate);
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
+        numUpdate = savedNumUpdate == null ? 0 : savedNumUpdate;
     }
 }

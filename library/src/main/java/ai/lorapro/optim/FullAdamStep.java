@@ -50,7 +50,7 @@ final class FullAdamStep {
      * @return new arrays (r x n, m x r)
      */
     static NDList projectedDirection(
-            NDList factors, NDArray m, NDArray v, NDArray a, NDArray b, int step, OptimizerConfig adam, double scale,
+            NDList factors, NDArray m, NDArray v, NDArray a, NDArray b, int step, AdamSettings adam, double scale,
             long blockElements) {
         NDArray left = factors.get(0);
         NDArray right = factors.get(1);

@@ -31,7 +31,7 @@ final class FusedFullAdamStep {
      * @return new arrays (r x n, m x r) on A's manager
      */
     static NDList projectedDirection(
-            NDList factors, NDArray m, NDArray v, NDArray a, NDArray b, int step, OptimizerConfig adam, double scale) {
+            NDList factors, NDArray m, NDArray v, NDArray a, NDArray b, int step, AdamSettings adam, double scale) {
         int rank = Math.toIntExact(a.getShape().get(0));
         int cols = Math.toIntExact(a.getShape().get(1));
         long rows = b.getShape().get(0);

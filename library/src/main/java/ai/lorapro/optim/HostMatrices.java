@@ -108,14 +108,6 @@ final class HostMatrices {
         }
     }
 
-    /** Adds {@code delta} to the diagonal of {@code matrix} in place and returns it. */
-    static DMatrixRMaj addDiagonal(DMatrixRMaj matrix, double delta) {
-        for (int i = 0; i < matrix.numRows; i++) {
-            matrix.add(i, i, delta);
-        }
-        return matrix;
-    }
-
     /** a * b. */
     static DMatrixRMaj mult(DMatrixRMaj a, DMatrixRMaj b) {
         DMatrixRMaj out = new DMatrixRMaj(a.numRows, b.numCols);

@@ -3,6 +3,7 @@ package ai.lorapro.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
 
 import java.util.Locale;
@@ -28,7 +29,7 @@ import java.util.Locale;
  *         .build();
  * }</pre>
  */
-public final class LoraProAdamW extends AdamOptimizer {
+public final class LoraProAdamW extends LoraProOptimizer {
 
     /** Where Adam's moments live. */
     public enum Mode {
@@ -59,16 +60,26 @@ public final class LoraProAdamW extends AdamOptimizer {
         }
     }
 
+    private final AdamSettings adam;
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
     private final Mode mode;
     /** Elements per block of the full-mode step on the CPU (see {@link FullAdamStep}). */
     private final long blockElements;
+    private final StateDType stateDType;
     /** Whether full-mode steps on the CPU use {@link FusedFullAdamStep}. */
     private final boolean fusedCpuStep;
 
     private LoraProAdamW(Builder builder) {
         super(builder);
+        this.adam = builder.adam;
+        this.beta1 = adam.beta1();
+        this.beta2 = adam.beta2();
+        this.eps = adam.eps();
         this.mode = builder.mode;
         this.blockElements = builder.blockElements;
+        this.stateDType = builder.stateDType;
         this.fusedCpuStep = builder.fusedCpuStep;
     }
 
@@ -84,32 +95,34 @@ public final class LoraProAdamW extends AdamOptimizer {
 
     /** How full mode stores its moments. */
     public StateDType getStateDType() {
-        return getConfig().stateDType();
+        return stateDType;
     }
 
     @Override
     void stepPair(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate, int step) {
         double s = pair.getScaling();
         NDList adjusted;
-        OptimizerConfig adam = getConfig();
         if (mode == Mode.FULL) {
             // the Grams depend on A and B only, so both adjustments of this step share them
             FactorGrams grams = new FactorGrams(a, b, getDelta());
             // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
-            NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - adam.beta1());
-            requireFiniteResult("the equivalent gradient", factors);
+            NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - beta1);
+            // the moments take g~ = left right / (1 - beta1): refused before they do if it (or its square)
+            // could overflow them, which finite factors do not rule out
+            requireAtMost("the equivalent gradient",
+                    ProductBound.of(factors.get(0), factors.get(1)) / (1 - beta1), AdamMoments.LARGEST_GRADIENT);
             String key = pair.getName();
             Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
             // u only feeds the two projections, so its bias correction is applied to their r-sized results
-            double projectionScale = s * AdamMoments.biasScale(step, adam.beta1(), adam.beta2());
+            double projectionScale = s * AdamMoments.biasScale(step, beta1, beta2);
             NDList projected;
             if (fusedCpuStep && FusedFullAdamStep.supports(a)) {
                 projected = FusedFullAdamStep.projectedDirection(factors, moment(key + ".exp_avg", full, a, false),
                         moment(key + ".exp_avg_sq", full, a, true), a, b, step, adam, projectionScale);
             } else {
-                if (adam.stateDType() != StateDType.FP32) {
-                    throw new IllegalStateException("LoRA pair " + key + ": " + adam.stateDType().id() + " moments need"
-                            + " the fused CPU step, but the pair is " + a.getDataType() + " on " + a.getDevice());
+                if (stateDType != StateDType.FP32) {
+                    throw new IllegalStateException("LoRA pair " + key + ": " + stateDType.id() + " moments need the "
+                            + "fused CPU step, but the pair is " + a.getDataType() + " on " + a.getDevice());
                 }
                 NDArray m = state(key + ".exp_avg", full, a);
                 NDArray v = state(key + ".exp_avg_sq", full, a);
@@ -119,33 +132,73 @@ public final class LoraProAdamW extends AdamOptimizer {
             factors.close();
             PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
-            requireFiniteResult("the adjusted Adam direction", adjusted);
+            try {
+                requireFiniteResult("the adjusted Adam direction", adjusted);
+            } catch (NonFiniteResult e) {
+                // only extreme factors get here: u is bounded once the moments are finite
+                throw e.afterMoments();
+            }
             DecoupledStep.apply(a, adjusted.get(0), learningRate, getWeightDecay());
             DecoupledStep.apply(b, adjusted.get(1), learningRate, getWeightDecay());
         } else {
             adjusted = LoraProMath.adjustedGradients(a, b, gradA, gradB, s, getDelta(), getXMode());
-            requireFiniteResult("the adjusted gradient", adjusted);
-            adamStep(pair.getName() + ".lora_A.weight", a, adjusted.get(0), learningRate, step);
-            adamStep(pair.getName() + ".lora_B.weight", b, adjusted.get(1), learningRate, step);
+            // the moments take the adjusted gradients: refused before they do if their square could overflow them
+            requireAtMost("the adjusted gradient", largestMagnitude(adjusted), AdamMoments.LARGEST_GRADIENT);
+            adam.step(this, pair.getName() + ".lora_A.weight", a, adjusted.get(0), learningRate, step);
+            adam.step(this, pair.getName() + ".lora_B.weight", b, adjusted.get(1), learningRate, step);
         }
     }
 
-    /** A full-mode moment for the fused step, stored as {@link #getStateDType()} says. */
+    /**
+     * A plain AdamW step on a parameter outside the LoRA pairs; {@code grad} is left untouched. The
+     * moments and the arithmetic are float32 even for a float16 parameter (see {@link
+     * StateStore#stateType}).
+     */
+    @Override
+    void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
+        adam.step(this, name, weight, StateStore.stateTypeCopy(grad), learningRate, step);
+    }
+
+    /** A full-mode moment for the fused step, stored as {@link #stateDType} says. */
     private NDArray moment(String key, Shape shape, NDArray like, boolean variance) {
-        return getStateDType() == StateDType.BF16 ? packedBf16State(key, shape, like, variance) : state(key, shape, like);
+        return stateDType == StateDType.BF16 ? packedBf16State(key, shape, like, variance) : state(key, shape, like);
     }
 
     /** Builds a {@link LoraProAdamW}. */
-    public static final class Builder extends AdamBuilder<Builder> {
+    public static final class Builder extends LoraProOptimizer.Builder<Builder> {
 
+        private AdamSettings adam = AdamSettings.DEFAULTS;
         private Mode mode = Mode.FULL;
         private long blockElements = FullAdamStep.CPU_BLOCK_ELEMENTS;
+        private StateDType stateDType = StateDType.FP32;
         private boolean fusedCpuStep = true;
 
-        private Builder() {}
+        private Builder() {
+            super(Tracker.fixed(1e-3f));
+        }
 
         @Override
         protected Builder self() {
+            return this;
+        }
+
+        /** Also Adam's betas and epsilon, and how full mode stores its moments. */
+        @Override
+        public Builder optConfig(OptimizerConfig config) {
+            super.optConfig(config);
+            adam = AdamSettings.of(config);
+            return optStateDType(config.stateDType());
+        }
+
+        /** Sets Adam's betas (default 0.9, 0.999), each in [0, 1). */
+        public Builder optBetas(double beta1, double beta2) {
+            adam = adam.withBetas(beta1, beta2);
+            return this;
+        }
+
+        /** Sets Adam's epsilon (default 1e-8). */
+        public Builder optEpsilon(double eps) {
+            adam = adam.withEpsilon(eps);
             return this;
         }
 
@@ -166,7 +219,8 @@ public final class LoraProAdamW extends AdamOptimizer {
          * StateDType#BF16} halves the state and needs the fused CPU step.
          */
         public Builder optStateDType(StateDType stateDType) {
-            return optConfig(config.withStateDType(stateDType));
+            this.stateDType = java.util.Objects.requireNonNull(stateDType, "stateDType");
+            return this;
         }
 
         /**
@@ -181,9 +235,10 @@ public final class LoraProAdamW extends AdamOptimizer {
         /** Validates and builds the optimizer. */
         public LoraProAdamW build() {
             validate();
-            if (config.stateDType() != StateDType.FP32 && (mode != Mode.FULL || !fusedCpuStep)) {
+            adam.validate();
+            if (stateDType != StateDType.FP32 && (mode != Mode.FULL || !fusedCpuStep)) {
                 throw new IllegalArgumentException(
-                        "state dtype " + config.stateDType().id() + " applies to full mode with the fused CPU step only");
+                        "state dtype " + stateDType.id() + " applies to full mode with the fused CPU step only");
             }
             return new LoraProAdamW(this);
         }

@@ -52,22 +52,4 @@ public final class LoraProMath {
         out.forEach(NDScope::register);
         return out;
     }
-
-    /**
-     * The equivalent gradient g~ = s B gA* + s gB* A, which does not depend on X and equals P_B g +
-     * (I - P_B) g P_A with the projections P_B = B (B^T B)^-1 B^T and P_A = A^T (A A^T)^-1 A.
-     *
-     * @return a new m x n array on A's device
-     */
-    public static NDArray equivalentGradient(
-            NDArray a, NDArray b, NDArray gradA, NDArray gradB, double scaling, double delta) {
-        NDArray out;
-        try (NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
-            out = new PairGeometry(new FactorGrams(a, b, delta), gradA, gradB, scaling).equivalentGradient();
-            NDScope.unregister(out);
-        }
-        NDScope.register(out);
-        return out;
-    }
 }

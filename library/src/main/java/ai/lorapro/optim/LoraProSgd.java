@@ -36,6 +36,7 @@ public final class LoraProSgd extends LoraProOptimizer {
         DecoupledStep.apply(b, adjusted.get(1), learningRate, getWeightDecay());
     }
 
+    /** A plain SGD step with decoupled weight decay on one parameter; {@code grad} is left untouched. */
     @Override
     void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
         DecoupledStep.apply(weight, grad.duplicate(), learningRate, getWeightDecay());

@@ -104,27 +104,6 @@ final class PairGeometry {
     }
 
     /**
-     * The equivalent gradient s B gA* + s gB* A (the same for every X, so computed with X = 0) as a
-     * new m x n array. It is formed by one product [s B, s gB*] [(1/s^2)(B^T B)^-1 gA; A] so that
-     * only one m x n array is allocated.
-     */
-    NDArray equivalentGradient() {
-        return equivalentGradient(1);
-    }
-
-    /**
-     * {@code factor} times the equivalent gradient, as a new m x n array; the factor is applied to
-     * the m x 2r left operand of the product, so it costs no pass over m x n.
-     */
-    NDArray equivalentGradient(double factor) {
-        NDList factors = equivalentFactors(factor);
-        try (NDArray left = factors.get(0);
-                NDArray right = factors.get(1)) {
-            return left.matMul(right);
-        }
-    }
-
-    /**
      * Low-rank factors (left m x 2r, right 2r x n) whose product is {@code factor} times the
      * equivalent gradient: [factor s B, factor s gB*] [(1/s^2)(B^T B)^-1 gA; A], with X = 0.
      *

@@ -1,15 +1,18 @@
 package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.training.tracker.Tracker;
 
 /**
  * Plain AdamW (decoupled weight decay, bias-corrected moments, as PyTorch's {@code AdamW}) for the
- * LoRA and full fine-tuning baselines. It shares the LoRA-Pro optimizers' glue, so its state has
- * stable names, exports and imports for checkpoints, and non-finite gradients skip the update.
+ * LoRA and full fine-tuning baselines. It is a {@link ResumableOptimizer}, so its state has stable
+ * names, exports and imports for checkpoints, and non-finite gradients skip the update on DJL's
+ * {@code update} path.
  *
- * <p>Registered LoRA pairs are not adjusted: A and B each take their own AdamW step with the raw
- * LoRA gradients, their moments named {@code <pair>.lora_A.weight.exp_avg} and so on (the layout of
- * {@link LoraProAdamW.Mode#EFFICIENT}). Every other trainable parameter takes the same step.
+ * <p>Every trainable parameter takes its own AdamW step; nothing is paired. The factors of a
+ * registered LoRA layer take the raw LoRA gradients, their moments named {@code
+ * <layer>.lora_A.weight.exp_avg} and so on (the layout of {@link LoraProAdamW.Mode#EFFICIENT}),
+ * and share the layer's step count. A layer with a frozen factor trains the other one.
  *
  * <pre>{@code
  * Optimizer adamw = PlainAdamW.builder()
@@ -18,10 +21,13 @@ import ai.djl.ndarray.NDArray;
  *         .build();
  * }</pre>
  */
-public final class PlainAdamW extends AdamOptimizer {
+public final class PlainAdamW extends ResumableOptimizer {
+
+    private final AdamSettings adam;
 
     private PlainAdamW(Builder builder) {
         super(builder);
+        this.adam = builder.adam;
     }
 
     /** A builder with defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0. */
@@ -29,31 +35,53 @@ public final class PlainAdamW extends AdamOptimizer {
         return new Builder();
     }
 
+    /**
+     * A plain AdamW step on one parameter; {@code grad} is left untouched. The moments and the
+     * arithmetic are float32 even for a float16 parameter (see {@link StateStore#stateType}).
+     */
     @Override
-    void stepPair(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate, int step) {
-        stepParameter(pair.getName() + ".lora_A.weight", a, gradA, learningRate, step);
-        stepParameter(pair.getName() + ".lora_B.weight", b, gradB, learningRate, step);
-    }
-
-    /** A and B step independently, so a pair with a frozen factor trains the other. */
-    @Override
-    boolean stepsFactorsAlone() {
-        return true;
+    void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
+        adam.step(this, name, weight, StateStore.stateTypeCopy(grad), learningRate, step);
     }
 
     /** Builds a {@link PlainAdamW}. */
-    public static final class Builder extends AdamBuilder<Builder> {
+    public static final class Builder extends ResumableOptimizer.Builder<Builder> {
 
-        private Builder() {}
+        private AdamSettings adam = AdamSettings.DEFAULTS;
+
+        private Builder() {
+            super(Tracker.fixed(1e-3f));
+        }
 
         @Override
         protected Builder self() {
             return this;
         }
 
+        /** Also Adam's betas and epsilon. */
+        @Override
+        public Builder optConfig(OptimizerConfig config) {
+            super.optConfig(config);
+            adam = AdamSettings.of(config);
+            return this;
+        }
+
+        /** Sets Adam's betas (default 0.9, 0.999), each in [0, 1). */
+        public Builder optBetas(double beta1, double beta2) {
+            adam = adam.withBetas(beta1, beta2);
+            return this;
+        }
+
+        /** Sets Adam's epsilon (default 1e-8). */
+        public Builder optEpsilon(double eps) {
+            adam = adam.withEpsilon(eps);
+            return this;
+        }
+
         /** Validates and builds the optimizer. */
         public PlainAdamW build() {
             validate();
+            adam.validate();
             return new PlainAdamW(this);
         }
     }

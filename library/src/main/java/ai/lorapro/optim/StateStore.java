@@ -36,6 +36,11 @@ final class StateStore implements AutoCloseable {
         return steps.merge(name, 1, Integer::sum);
     }
 
+    /** The steps counted for {@code name} so far (0 before the first). */
+    int step(String name) {
+        return steps.getOrDefault(name, 0);
+    }
+
     /**
      * The type of the state kept for a parameter of {@code parameterType}: float32, or float64 for a
      * float64 parameter. Never float16: there eps sqrt(1 - beta2) rounds to 0 and a small second
@@ -157,14 +162,15 @@ final class StateStore implements AutoCloseable {
 
     /**
      * The packed bf16 moments, which {@link #view()} leaves out, each as a maker of its float32 copy
-     * (on {@code manager}) and the copy's shape: one copy at a time when written one by one.
+     * and the copy's shape: one copy at a time when written one by one. Each copy belongs to the
+     * store's manager of its device until the caller closes it.
      */
-    Map<String, Map.Entry<Shape, java.util.function.Supplier<NDArray>>> packedAsFloat32(NDManager manager) {
+    Map<String, Map.Entry<Shape, java.util.function.Supplier<NDArray>>> packedAsFloat32() {
         Map<String, Map.Entry<Shape, java.util.function.Supplier<NDArray>>> out = new LinkedHashMap<>();
         for (String key : packedBf16) {
             NDArray packed = arrays.get(key);
             Shape shape = new Shape(packed.getShape().get(0), packed.getShape().get(1) / Short.BYTES);
-            out.put(key, Map.entry(shape, () -> unpacked(packed, manager)));
+            out.put(key, Map.entry(shape, () -> unpacked(packed, packed.getManager())));
         }
         return out;
     }
@@ -182,18 +188,6 @@ final class StateStore implements AutoCloseable {
             }
         }
         return new OptimizerState(tensors, steps);
-    }
-
-    /**
-     * Replaces the state with a copy of {@code state}.
-     *
-     * @param knownNames the pair and parameter names the optimizer knows
-     * @throws InvalidInputException if a step count names something unknown or an array belongs to
-     *     no step count
-     */
-    void load(OptimizerState state, Set<String> knownNames) {
-        load(state.getSteps(), state.getTensors().keySet(), key -> state.getTensors().get(key).duplicate(),
-                knownNames);
     }
 
     /**

@@ -28,5 +28,11 @@
  * trainable parameter with plain SGD or AdamW. The r x r algebra ({@link
  * ai.lorapro.optim.LoraProMath}) runs on the host in double precision; products with m or n
  * dimensions run on the weights' device.
+ *
+ * <p>The classes: {@link ai.lorapro.optim.ResumableOptimizer} is the base of every optimizer here
+ * (state under stable names for checkpoints, step counts, DJL's {@code update} adapter); {@link
+ * ai.lorapro.optim.LoraProOptimizer} adds the joint step of each LoRA pair for the two LoRA-Pro
+ * optimizers; {@link ai.lorapro.optim.PlainAdamW}, the baselines' AdamW, steps every parameter on
+ * its own.
  */
 package ai.lorapro.optim;

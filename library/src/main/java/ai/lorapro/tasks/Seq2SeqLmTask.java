@@ -35,7 +35,7 @@ public final class Seq2SeqLmTask implements TrainTask {
 
     @Override
     public NDArray[] lossSumAndCount(ParameterStore store, NDManager manager, Batch batch, boolean training) {
-        Seq2SeqExamples.Split split = Seq2SeqExamples.split(batch, model.getConfig().getPadTokenId());
+        Seq2SeqExamples.Split split = Seq2SeqExamples.split(batch, model.getConfig().padTokenId());
         NDArray ids = create(manager, split.sourceIds());
         NDArray mask = create(manager, split.sourceMask());
         NDArray labels = create(manager, split.labels());

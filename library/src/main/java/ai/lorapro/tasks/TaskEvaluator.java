@@ -226,7 +226,7 @@ public final class TaskEvaluator {
             ClipImageClassifier classifier = ClipImageClassifier.zeroShot(
                     clip, prompt -> tokenizer.encode(prompt, true), ImageFolder.promptNames(classes), manager);
             applyAdapter(classifier);
-            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().getVision());
+            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().vision());
             return ImageClassification.evaluate(classifier, settings.limited(split.images()), processor, manager,
                     settings.batchSize()).write(outDir, classes, Map.of("skipped", split.skipped()));
         }

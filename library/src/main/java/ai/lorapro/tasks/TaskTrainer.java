@@ -24,7 +24,6 @@ import ai.lorapro.tasks.vision.ImageClassification;
 import ai.lorapro.tasks.vision.ImageClassificationTask;
 import ai.lorapro.tasks.vision.ImageFolder;
 import ai.lorapro.train.CausalLmTask;
-import ai.lorapro.train.Devices;
 import ai.lorapro.train.TrainConfig;
 import ai.lorapro.train.TrainResult;
 import ai.lorapro.train.TrainTask;
@@ -147,6 +146,7 @@ public final class TaskTrainer {
                 .optPadId(padId)
                 .optResumeFrom(inputs.resumeDir())
                 .optBaseModel(inputs.modelDir().toString())
+                .optDevices(inputs.devices())
                 .build()) {
             return engine.run();
         }
@@ -157,16 +157,16 @@ public final class TaskTrainer {
         Records<GlueExample> train = GlueReader.read(task, inputs.data(), bad);
         Records<GlueExample> dev = inputs.evalData() == null ? null : GlueReader.read(task, inputs.evalData(), bad);
         try (HfTokenizer tokenizer = tokenizer(inputs);
-                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()))) {
+                NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             T5ForConditionalGeneration model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     T5ForConditionalGeneration.class, task.cliName());
-            checkVocabulary(tokenizer, model.getConfig().getVocabSize(), inputs.modelDir());
+            checkVocabulary(tokenizer, model.getConfig().vocabSize(), inputs.modelDir());
             Seq2SeqExamples encoder = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, false),
                     config.batch().maxSeqLength(), MAX_TARGET_TOKENS);
             List<Example> trainExamples = GlueEvaluation.trainingExamples(train.records(), encoder);
             List<Example> evalExamples = dev == null ? List.of() : GlueEvaluation.trainingExamples(dev.records(), encoder);
             TrainResult result = run(config, manager, new Seq2SeqLmTask(model), trainExamples, evalExamples,
-                    model.getConfig().getPadTokenId(), inputs);
+                    model.getConfig().padTokenId(), inputs);
             Map<String, Object> metrics = Map.of();
             if (dev != null) {
                 TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, config.batch().maxSeqLength(),
@@ -184,7 +184,7 @@ public final class TaskTrainer {
         Records<TextRecord> eval = inputs.evalData() == null ? null
                 : InstructionReader.read(format, inputs.evalData(), false, bad);
         try (HfTokenizer tokenizer = tokenizer(inputs);
-                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()))) {
+                NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             CausalLanguageModel model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     CausalLanguageModel.class, format.cliName());
             checkVocabulary(tokenizer, ModelFamilies.readModelDir(inputs.modelDir()).vocabSize(), inputs.modelDir());
@@ -206,14 +206,14 @@ public final class TaskTrainer {
         Path testDir = inputs.evalData() != null ? inputs.evalData() : root.resolve("test");
         ImageFolder test = Files.isDirectory(testDir) ? ImageFolder.scan(testDir, classes, bad) : null;
         try (HfTokenizer tokenizer = tokenizer(inputs);
-                NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()))) {
+                NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             ClipModel clip = TaskModels.load(inputs.modelDir(), manager, frozenType(config), ClipModel.class,
                     IMAGE_FOLDER);
-            checkVocabulary(tokenizer, clip.getConfig().getText().vocabSize(), inputs.modelDir());
+            checkVocabulary(tokenizer, clip.getConfig().text().vocabSize(), inputs.modelDir());
             Function<String, long[]> prompts = prompt -> tokenizer.encode(prompt, true);
             ClipImageClassifier classifier =
                     ClipImageClassifier.zeroShot(clip, prompts, ImageFolder.promptNames(classes), manager);
-            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().getVision());
+            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().vision());
             TrainTask task = new ImageClassificationTask(classifier, train.images(), processor);
             TrainResult result = run(config, manager, task, ImageClassification.examples(train.images()),
                     List.of(), 0, inputs);

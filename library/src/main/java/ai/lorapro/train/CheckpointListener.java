@@ -3,7 +3,7 @@ package ai.lorapro.train;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
-import ai.lorapro.optim.LoraProOptimizer;
+import ai.lorapro.optim.ResumableOptimizer;
 
 import java.nio.file.Path;
 import java.util.function.Supplier;
@@ -52,7 +52,7 @@ final class CheckpointListener implements StepListener {
      * @return the engine's saved state
      * @throws InvalidInputException when the checkpoint is unusable or belongs to another run
      */
-    static TrainerState restore(Path dir, Block model, TrainConfig config, LoraProOptimizer optimizer,
+    static TrainerState restore(Path dir, Block model, TrainConfig config, ResumableOptimizer optimizer,
             NDManager manager, String fingerprint) {
         TrainerState state = TrainingCheckpoint.restore(dir, model, config.method(), optimizer, manager);
         if (!state.datasetFingerprint().equals(fingerprint)) {

@@ -1,13 +1,10 @@
 package ai.lorapro.train;
 
+import ai.djl.ndarray.types.DataType;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.common.LoraSizes;
-import ai.lorapro.models.llama.LlamaConfig;
-import ai.lorapro.models.llama.LlamaFamily;
-import ai.lorapro.models.llama.LlamaForCausalLM;
 
 import java.util.Locale;
-import java.util.Optional;
 
 /**
  * What a training run holds in memory at its steady state, estimated from the model's and the
@@ -21,11 +18,9 @@ import java.util.Optional;
  *   <li>optimizer state: AdamW's two float32 moments per trained value ({@code full}, {@code lora},
  *       {@code lora-pro-efficient}), two m x n moments per adapted layer ({@code lora-pro}), none for
  *       {@code lora-pro-sgd};
- *   <li>activations: what the backward pass of one micro-batch keeps. Each layer keeps about 16
- *       hidden-sized and 5 intermediate-sized float32 values per token plus 3 attention
- *       probabilities per head, key and token; the output head keeps 3 vocabulary-sized values per
- *       token. With float16 base weights only the hidden state between layers is kept, plus one
- *       layer's activations and float32 copies of its weights (layers are recomputed).
+ *   <li>activations: what the backward pass of one micro-batch keeps, as the model's family
+ *       estimates it ({@link ModelArchitecture#activationBytes}; Llama's, T5's and CLIP's formulas
+ *       are documented in their packages).
  * </ul>
  *
  * <p>The runtime itself (JVM, native libraries, allocator slack) is not included.
@@ -47,30 +42,16 @@ public record MemoryEstimate(long baseWeightBytes, long adapterBytes, long gradi
     }
 
     /**
-     * The estimate for training {@code model} as {@code run} says, for the families whose activations it
-     * knows how to count (Llama); empty for the others.
+     * The estimate for training {@code model} as {@code run} says.
      *
      * @param model the model's architecture
      * @param run the run's settings (method, adapters, micro-batch, sequence length, float16)
      */
-    public static Optional<MemoryEstimate> of(ModelArchitecture model, TrainConfig run) {
-        return model instanceof LlamaFamily.Architecture
-                ? Optional.of(forLlama(((LlamaFamily.Architecture) model).config(), run))
-                : Optional.empty();
-    }
-
-    /**
-     * The estimate for training a Llama model of {@code model} as {@code run} says.
-     *
-     * @param model the model's configuration
-     * @param run the run's settings (method, adapters, micro-batch, sequence length, float16)
-     */
-    public static MemoryEstimate forLlama(LlamaConfig model, TrainConfig run) {
-        LlamaFamily.Architecture architecture = new LlamaFamily.Architecture(model);
-        long baseValues = architecture.baseParameters();
+    public static MemoryEstimate of(ModelArchitecture model, TrainConfig run) {
+        long baseValues = model.baseParameters();
         Method method = run.method();
         boolean adapters = method.usesAdapters();
-        LoraSizes lora = adapters ? architecture.loraSizes(run.lora()) : new LoraSizes(0, 0, 0);
+        LoraSizes lora = adapters ? model.loraSizes(run.lora()) : new LoraSizes(0, 0, 0);
         long trained = adapters ? lora.trainableParameters() : baseValues;
         long state;
         switch (method) {
@@ -83,34 +64,10 @@ public record MemoryEstimate(long baseWeightBytes, long adapterBytes, long gradi
             default:
                 state = 2L * FLOAT32 * trained;
         }
-        long baseBytes = baseValues * (run.run().fp16Frozen() ? 2 : FLOAT32);
+        DataType frozenType = run.run().fp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
+        long baseBytes = baseValues * frozenType.getNumOfBytes();
         return new MemoryEstimate(baseBytes, adapters ? FLOAT32 * trained : 0, FLOAT32 * trained, state,
-                activations(model, run));
-    }
-
-    private static long activations(LlamaConfig c, TrainConfig run) {
-        long tokens = (long) run.batch().microBatch() * run.batch().maxSeqLength();
-        long perLayerPerToken = 16L * c.getHiddenSize() + 5L * c.getIntermediateSize()
-                + 3L * c.getNumAttentionHeads() * run.batch().maxSeqLength();
-        long layer = FLOAT32 * tokens * perLayerPerToken;
-        long head = FLOAT32 * tokens * 3L * c.getVocabSize();
-        if (!run.run().fp16Frozen()) {
-            return c.getNumHiddenLayers() * layer + head;
-        }
-        long boundaries = FLOAT32 * tokens * c.getHiddenSize() * (c.getNumHiddenLayers() + 1L);
-        // the largest set of weights widened at once: one decoder layer's, or the output head's
-        long widened = 0;
-        long layerWeights = 0;
-        for (java.util.Map.Entry<String, long[]> e : LoraSizes.linearShapes(new LlamaForCausalLM(c)).entrySet()) {
-            long values = e.getValue()[0] * e.getValue()[1];
-            if (e.getKey().startsWith("model.layers.0.")) {
-                layerWeights += values;
-            } else if (!e.getKey().startsWith("model.layers.")) {
-                widened = Math.max(widened, values);
-            }
-        }
-        widened = FLOAT32 * Math.max(widened, layerWeights);
-        return boundaries + layer + widened + head;
+                model.activationBytes(run.batch().microBatch(), run.batch().maxSeqLength(), frozenType));
     }
 
     /** One line per part, in GB, for the run log. */

@@ -5,9 +5,9 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.optim.LoraProAdamW;
-import ai.lorapro.optim.LoraProOptimizer;
 import ai.lorapro.optim.LoraProSgd;
 import ai.lorapro.optim.PlainAdamW;
+import ai.lorapro.optim.ResumableOptimizer;
 import ai.lorapro.nn.ModuleTree;
 
 import java.util.LinkedHashMap;
@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * Turns a loaded model into the trainable model of a {@link Method} and builds the method's
- * optimizer. Every method shares the learning rate schedule and the optimizer hyper-parameters of the
- * {@link TrainConfig} ({@link ai.lorapro.optim.OptimizerConfig}):
+ * optimizer. Every method shares the learning rate schedule, betas, epsilon and weight decay of the
+ * {@link TrainConfig}:
  *
  * <ul>
  *   <li>{@code full}: every parameter trains, plain AdamW;
@@ -77,7 +77,7 @@ public final class MethodSetup {
      * @param learningRate the learning rate tracker
      * @return the optimizer (close it to free its state)
      */
-    public static LoraProOptimizer optimizer(Block model, TrainConfig config, Tracker learningRate) {
+    public static ResumableOptimizer optimizer(Block model, TrainConfig config, Tracker learningRate) {
         switch (config.method()) {
             case FULL:
             case LORA:

@@ -2,6 +2,7 @@ package ai.lorapro.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.nn.Finiteness;
 
 import java.nio.file.Path;
 import java.util.Map;

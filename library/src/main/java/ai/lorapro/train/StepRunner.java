@@ -3,7 +3,6 @@ package ai.lorapro.train;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
-import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
 
 import java.util.List;
@@ -12,17 +11,19 @@ import java.util.List;
  * The forward and backward passes of one optimizer step: each micro-batch's summed loss is divided
  * by the supervised-token count of the whole step (so accumulation equals one big batch) and by
  * nothing else, multiplied by the loss scale, and back-propagated; gradients accumulate in the
- * parameters.
+ * parameters. With several replicas ({@link DataParallel}) each micro-batch is split by examples
+ * across them and their gradients are summed onto the primary, which then holds the gradient of
+ * the whole step.
  */
 final class StepRunner {
 
     private final TrainTask task;
-    private final ParameterStore store;
+    private final DataParallel replicas;
     private final boolean recomputeLayers;
 
-    StepRunner(TrainTask task, ParameterStore store, boolean recomputeLayers) {
+    StepRunner(TrainTask task, DataParallel replicas, boolean recomputeLayers) {
         this.task = task;
-        this.store = store;
+        this.replicas = replicas;
         this.recomputeLayers = recomputeLayers;
     }
 
@@ -47,12 +48,17 @@ final class StepRunner {
             return new Passes(Double.NaN, 0, tokens);
         }
         double factor = lossScale / supervised;
-        double sum = 0;
+        double sum;
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-            for (Batch batch : batches) {
-                sum += task.backward(store, manager, batch, factor, collector, recomputeLayers);
-            }
+            sum = replicas.runReplicas(manager, replicas.split(batches), (store, onDevice, slices) -> {
+                double replicaSum = 0;
+                for (Batch slice : slices) {
+                    replicaSum += task.backward(store, onDevice, slice, factor, collector, recomputeLayers);
+                }
+                return replicaSum;
+            });
         }
+        replicas.sumGradientsOntoPrimary();
         return new Passes(sum / supervised, supervised, tokens);
     }
 }

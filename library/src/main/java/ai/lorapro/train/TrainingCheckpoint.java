@@ -13,7 +13,7 @@ import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.io.TensorDType;
 import ai.lorapro.nn.Weights;
-import ai.lorapro.optim.LoraProOptimizer;
+import ai.lorapro.optim.ResumableOptimizer;
 import ai.lorapro.optim.OptimizerState;
 
 import com.google.gson.Gson;
@@ -62,22 +62,13 @@ public final class TrainingCheckpoint {
      * @param model the model
      * @param method the method (adapter or full weights)
      * @param optimizer the optimizer
-     * @param manager a manager on the model's device for the exported state
      * @param state the engine's state
+     * @param identity what the checkpoint belongs to ({@link RunIdentity}), or {@code null} not to record it
      * @param baseModel the base model name or path for the adapter config
      * @param taskType the PEFT task type
      */
-    public static void save(Path dir, Block model, Method method, LoraProOptimizer optimizer,
-            NDManager manager, TrainerState state, String baseModel, String taskType) {
-        save(dir, model, method, optimizer, manager, state, null, baseModel, taskType);
-    }
-
-    /**
-     * As {@link #save(Path, Block, Method, LoraProOptimizer, NDManager, TrainerState, String,
-     * String)}, also recording what the checkpoint belongs to ({@link RunIdentity}) when given.
-     */
-    public static void save(Path dir, Block model, Method method, LoraProOptimizer optimizer,
-            NDManager manager, TrainerState state, RunIdentity identity, String baseModel, String taskType) {
+    public static void save(Path dir, Block model, Method method, ResumableOptimizer optimizer,
+            TrainerState state, RunIdentity identity, String baseModel, String taskType) {
         AtomicFiles.publishDirectory(dir, tmp -> {
             if (identity != null) {
                 Files.writeString(tmp.resolve(RunIdentity.FILE_NAME), identity.toJson(), StandardCharsets.UTF_8);
@@ -93,12 +84,10 @@ public final class TrainingCheckpoint {
             OptimizerState snapshot = optimizer.viewState();
             SafetensorsWriter writer = new SafetensorsWriter();
             snapshot.getTensors().forEach(writer::addContiguous);
-            try (NDManager unpacked = manager.newSubManager()) {
-                // bf16 moments: each made as float32 when written, then freed
-                optimizer.packedStateAsFloat32(unpacked).forEach((name, made) -> writer.addLater(name,
-                        TensorDType.F32, made.getKey().getShape(), made.getValue()));
-                writer.write(tmp.resolve(OPTIMIZER_FILE));
-            }
+            // bf16 moments: each made as float32 when written, then freed
+            optimizer.packedStateAsFloat32().forEach((name, made) -> writer.addLater(name,
+                    TensorDType.F32, made.getKey().getShape(), made.getValue()));
+            writer.write(tmp.resolve(OPTIMIZER_FILE));
             JsonObject steps = new JsonObject();
             snapshot.getSteps().forEach(steps::addProperty);
             Files.writeString(tmp.resolve(OPTIMIZER_STEPS_FILE), GSON.toJson(steps) + "\n",
@@ -115,7 +104,7 @@ public final class TrainingCheckpoint {
      * @throws InvalidInputException when the checkpoint is incomplete, malformed or was made by
      *     another method
      */
-    public static TrainerState restore(Path dir, Block model, Method method, LoraProOptimizer optimizer,
+    public static TrainerState restore(Path dir, Block model, Method method, ResumableOptimizer optimizer,
             NDManager manager) {
         TrainerState state = TrainerState.read(dir);
         if (!state.method().equals(method.id())) {
@@ -148,7 +137,7 @@ public final class TrainingCheckpoint {
         }
     }
 
-    private static void loadOptimizer(Path dir, LoraProOptimizer optimizer, NDManager manager, long globalStep) {
+    private static void loadOptimizer(Path dir, ResumableOptimizer optimizer, NDManager manager, long globalStep) {
         Path tensorsFile = dir.resolve(OPTIMIZER_FILE);
         Path stepsFile = dir.resolve(OPTIMIZER_STEPS_FILE);
         requireFile(tensorsFile);

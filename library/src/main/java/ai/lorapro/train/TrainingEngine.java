@@ -1,17 +1,18 @@
 package ai.lorapro.train;
 
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterStore;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.DataPosition;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.batch.TrainBatches;
+import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.Gradients;
-import ai.lorapro.optim.LoraProOptimizer;
+import ai.lorapro.optim.ResumableOptimizer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
@@ -34,6 +36,10 @@ import java.util.Objects;
  * <p>Each step runs in its own sub-manager of the model's manager, so every array it makes is freed
  * when the step ends. The engine's random generator is reseeded with {@code seed + step} before
  * every step, which makes dropout reproducible across a resume.
+ *
+ * <p>With {@link Builder#optDevices} the engine trains data parallel ({@code DataParallel}): each
+ * micro-batch is split across replicas of the model, their gradients are summed onto the model's
+ * own parameters, and the optimizer steps once.
  *
  * <pre>{@code
  * try (TrainingEngine engine = TrainingEngine.builder()
@@ -68,12 +74,13 @@ public final class TrainingEngine implements AutoCloseable {
     private final String baseModel;
     private final Map<String, Parameter> trainable;
     private final WarmupCosineSchedule schedule;
-    private final LoraProOptimizer optimizer;
+    private final ResumableOptimizer optimizer;
     private final LossScaler scaler;
     private final String fingerprint;
     private final RunIdentity identity;
     private final int totalSteps;
     private final TrainBatches batches;
+    private final DataParallel replicas;
     private long globalStep;
     private long skippedSteps;
 
@@ -89,6 +96,9 @@ public final class TrainingEngine implements AutoCloseable {
         if (trainExamples.isEmpty()) {
             throw new InvalidInputException("the training data holds no usable example");
         }
+        // with k devices a pass takes micro-batch x k examples, split across the replicas
+        int k = b.devices.isEmpty() ? 1 : b.devices.size();
+        DeviceList.requireDivisible(config.batch().globalBatch(), config.batch().microBatch(), k);
         Block model = task.model();
         MethodSetup.prepare(model, config);
         this.trainable = MethodSetup.trainableParameters(model);
@@ -110,8 +120,10 @@ public final class TrainingEngine implements AutoCloseable {
             start = state.position();
             scaler.restore(state.lossScale(), state.lossScaleGoodSteps());
         }
-        this.batches = new TrainBatches(trainExamples, config.batch().microBatch(), config.batch().gradientAccumulation(),
+        this.batches = new TrainBatches(trainExamples, config.batch().microBatch() * k, config.batch().gradientAccumulation() / k,
                 config.run().seed(), true, padId, start);
+        this.replicas = b.devices.isEmpty() ? DataParallel.single(manager)
+                : DataParallel.of(model, manager, b.devices, b.concurrentReplicas.orElse(b.devices.get(0).isGpu()));
     }
 
     /** A builder. */
@@ -120,8 +132,13 @@ public final class TrainingEngine implements AutoCloseable {
     }
 
     /** The optimizer (for its state and counters). */
-    public LoraProOptimizer getOptimizer() {
+    public ResumableOptimizer getOptimizer() {
         return optimizer;
+    }
+
+    /** The replicas of data-parallel training (one without {@code optDevices}). */
+    DataParallel replicas() {
+        return replicas;
     }
 
     /** Optimizer steps completed so far. */
@@ -163,9 +180,8 @@ public final class TrainingEngine implements AutoCloseable {
         Path metricsFile = out.resolve(METRICS_FILE);
         List<Double> losses = new ArrayList<>();
         long startNanos = System.nanoTime();
-        ParameterStore store = new ParameterStore(manager, false);
         // float16 base weights: recompute each layer in the backward pass rather than keep its widened weights
-        StepRunner runner = new StepRunner(task, store, config.run().fp16Frozen());
+        StepRunner runner = new StepRunner(task, replicas, config.run().fp16Frozen());
         try (MetricsWriter metrics = MetricsWriter.openAfter(metricsFile, globalStep)) {
             EvaluationListener evaluation = new EvaluationListener(task, manager, evalExamples,
                     config.batch().microBatch(), padId, evalHook, config.run().evalInterval(), metrics);
@@ -234,6 +250,7 @@ public final class TrainingEngine implements AutoCloseable {
                 for (Parameter p : trainable.values()) {
                     optimizer.update(p.getId(), p.getArray(), grads.get(p.getId()), lr);
                 }
+                replicas.copyPrimaryToReplicas();
                 scaler.onGoodStep();
             } else {
                 String culprit = firstNonFinite(grads);
@@ -275,15 +292,16 @@ public final class TrainingEngine implements AutoCloseable {
         Path dir = checkpointDir(config.run().outputDir(), globalStep);
         TrainerState state = new TrainerState(globalStep, batches.position(), config.run().seed(), scaler.scale(),
                 scaler.goodSteps(), skippedSteps, fingerprint, config.method().id(), config.toString());
-        TrainingCheckpoint.save(dir, task.model(), config.method(), optimizer, manager, state, identity, baseModel,
+        TrainingCheckpoint.save(dir, task.model(), config.method(), optimizer, state, identity, baseModel,
                 task.peftTaskType());
         return dir;
     }
 
-    /** Frees the optimizer state. */
+    /** Frees the optimizer state and the replicas' copies. */
     @Override
     public void close() {
         optimizer.close();
+        replicas.close();
     }
 
     /** Builds a {@link TrainingEngine}; task, config, manager and training examples are required. */
@@ -299,6 +317,8 @@ public final class TrainingEngine implements AutoCloseable {
         private String baseModel = "";
         private double initialLossScale = LossScaler.DEFAULT_INITIAL_SCALE;
         private int lossScaleGrowthInterval = LossScaler.DEFAULT_GROWTH_INTERVAL;
+        private List<Device> devices = List.of();
+        private Optional<Boolean> concurrentReplicas = Optional.empty();
 
         private Builder() {}
 
@@ -360,6 +380,24 @@ public final class TrainingEngine implements AutoCloseable {
         public Builder optLossScaling(double initialScale, int growthInterval) {
             this.initialLossScale = initialScale;
             this.lossScaleGrowthInterval = growthInterval;
+            return this;
+        }
+
+        /**
+         * Trains data parallel on {@code devices}, one replica each; the first must be the manager's
+         * device, where the model and the optimizer state live. {@code --micro-batch} counts the
+         * examples of one replica's pass, so a step takes global batch / (micro-batch x devices)
+         * passes on every replica. A device may repeat (two replicas on one CPU train exactly as two
+         * GPUs would). Empty (the default): the manager's device alone.
+         */
+        public Builder optDevices(List<Device> devices) {
+            this.devices = List.copyOf(devices);
+            return this;
+        }
+
+        /** Whether each replica runs on its own thread; by default only on GPUs. */
+        Builder optConcurrentReplicas(boolean concurrent) {
+            this.concurrentReplicas = Optional.of(concurrent);
             return this;
         }
 

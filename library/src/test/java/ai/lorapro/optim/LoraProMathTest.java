@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.lorapro.nn.Finiteness;
 
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
@@ -107,6 +108,24 @@ class LoraProMathTest {
         return new NDList(b.transpose().matMul(g).mul(s), g.matMul(a.transpose()).mul(s));
     }
 
+    /**
+     * The equivalent gradient g~ = s B gA* + s gB* A as the optimizer forms it: the product of
+     * {@link PairGeometry#equivalentFactors}; it does not depend on X and equals P_B g + (I - P_B) g
+     * P_A with the projections P_B = B (B^T B)^-1 B^T and P_A = A^T (A A^T)^-1 A.
+     */
+    static NDArray equivalentGradient(NDArray a, NDArray b, NDArray gradA, NDArray gradB, double s, double delta) {
+        NDList factors = new PairGeometry(new FactorGrams(a, b, delta), gradA, gradB, s).equivalentFactors(1);
+        return factors.get(0).matMul(factors.get(1));
+    }
+
+    /** Adds {@code delta} to the diagonal of {@code matrix} in place and returns it. */
+    static DMatrixRMaj addDiagonal(DMatrixRMaj matrix, double delta) {
+        for (int i = 0; i < matrix.numRows; i++) {
+            matrix.add(i, i, delta);
+        }
+        return matrix;
+    }
+
     static NDArray random(Random rng, int rows, int cols) {
         double[] v = new double[rows * cols];
         for (int i = 0; i < v.length; i++) {
@@ -130,12 +149,12 @@ class LoraProMathTest {
         DMatrixRMaj b = host(c.b);
         DMatrixRMaj btb = new DMatrixRMaj(c.r, c.r);
         CommonOps_DDRM.multTransA(b, b, btb);
-        HostMatrices.addDiagonal(btb, LoraProMath.DEFAULT_DELTA);
+        addDiagonal(btb, LoraProMath.DEFAULT_DELTA);
         CommonOps_DDRM.invert(btb);
         DMatrixRMaj pB = HostMatrices.multTransB(HostMatrices.mult(b, btb), b);
         DMatrixRMaj aat = new DMatrixRMaj(c.r, c.r);
         CommonOps_DDRM.multTransB(a, a, aat);
-        HostMatrices.addDiagonal(aat, LoraProMath.DEFAULT_DELTA);
+        addDiagonal(aat, LoraProMath.DEFAULT_DELTA);
         CommonOps_DDRM.invert(aat);
         DMatrixRMaj pA = HostMatrices.mult(HostMatrices.multTransA(a, aat), a);
         DMatrixRMaj pBg = HostMatrices.mult(pB, g);
@@ -181,7 +200,7 @@ class LoraProMathTest {
             DMatrixRMaj randomX = host(random(rngFor(seed + 100), c.r, c.r).mul(10));
             double err = relativeError(expected, host(c.equivalent(geometry.adjusted(randomX))));
             assertTrue(err < 1e-7, "seed " + seed + " random X: error " + err);
-            double direct = relativeError(expected, host(LoraProMath.equivalentGradient(
+            double direct = relativeError(expected, host(equivalentGradient(
                     c.a, c.b, c.gradA, c.gradB, c.s, LoraProMath.DEFAULT_DELTA)));
             assertTrue(direct < 1e-7, "seed " + seed + " equivalentGradient: error " + direct);
         }
@@ -214,8 +233,8 @@ class LoraProMathTest {
         Case c = new Case(21);
         PairGeometry geometry = c.geometry();
         DMatrixRMaj x = geometry.x(XMode.SYLVESTER);
-        DMatrixRMaj btb = HostMatrices.addDiagonal(host(c.b.transpose().matMul(c.b)), LoraProMath.DEFAULT_DELTA);
-        DMatrixRMaj aat = HostMatrices.addDiagonal(host(c.a.matMul(c.a.transpose())), LoraProMath.DEFAULT_DELTA);
+        DMatrixRMaj btb = addDiagonal(host(c.b.transpose().matMul(c.b)), LoraProMath.DEFAULT_DELTA);
+        DMatrixRMaj aat = addDiagonal(host(c.a.matMul(c.a.transpose())), LoraProMath.DEFAULT_DELTA);
         DMatrixRMaj lhs = HostMatrices.mult(btb, x);
         CommonOps_DDRM.addEquals(lhs, HostMatrices.mult(x, aat));
         DMatrixRMaj btbInv = btb.copy();
@@ -229,7 +248,7 @@ class LoraProMathTest {
     void loraProEquivalentGradientIsCloserToTheFullGradientThanLora() {
         for (long seed = 31; seed <= 50; seed++) {
             Case c = new Case(seed);
-            NDArray loraPro = LoraProMath.equivalentGradient(c.a, c.b, c.gradA, c.gradB, c.s, LoraProMath.DEFAULT_DELTA);
+            NDArray loraPro = equivalentGradient(c.a, c.b, c.gradA, c.gradB, c.s, LoraProMath.DEFAULT_DELTA);
             // plain LoRA moves W by s B gA + s gB A = s^2 (B B^T g + g A^T A)
             NDArray lora = c.b.matMul(c.gradA).add(c.gradB.matMul(c.a)).mul(c.s);
             double dPro = squaredDistance(loraPro, c.g);
@@ -248,13 +267,13 @@ class LoraProMathTest {
         for (XMode mode : XMode.values()) {
             NDList adjusted = LoraProMath.adjustedGradients(a, b, grads.get(0), grads.get(1), 2.0, 1e-8, mode);
             for (NDArray x : adjusted) {
-                assertTrue(LoraProOptimizer.allFinite(x), mode + " gave a non-finite gradient");
+                assertTrue(Finiteness.isAllFinite(x), mode + " gave a non-finite gradient");
             }
             assertEquals(0.0, adjusted.get(0).abs().max().getDouble(), 0.0, "gA* must be 0 when B = 0");
             assertTrue(adjusted.get(1).abs().max().getDouble() > 0, "gB* must move B when B = 0");
         }
-        NDArray equivalent = LoraProMath.equivalentGradient(a, b, grads.get(0), grads.get(1), 2.0, 1e-8);
-        assertTrue(LoraProOptimizer.allFinite(equivalent));
+        NDArray equivalent = equivalentGradient(a, b, grads.get(0), grads.get(1), 2.0, 1e-8);
+        assertTrue(Finiteness.isAllFinite(equivalent));
     }
 
     @Test

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class MultiDeviceTest extends ManagedTest {
 
-    private static List<Function<PairAndHead, LoraProOptimizer>> optimizers() {
+    private static List<Function<PairAndHead, ResumableOptimizer>> optimizers() {
         return List.of(
                 p -> LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f)).optWeightDecay(0.1f)
                         .addLoraPair("layer", p.a, p.b, 2f).nameParameter("head.weight", p.head).build(),
@@ -45,11 +45,11 @@ class MultiDeviceTest extends ManagedTest {
     @Test
     void parameterServerCopiesStepOnceAndStayEqual() {
         int copies = 3;
-        for (Function<PairAndHead, LoraProOptimizer> factory : optimizers()) {
+        for (Function<PairAndHead, ResumableOptimizer> factory : optimizers()) {
             PairAndHead single = new PairAndHead(1);
             PairAndHead multi = new PairAndHead(1);
-            LoraProOptimizer reference = factory.apply(single);
-            LoraProOptimizer optimizer = factory.apply(multi);
+            ResumableOptimizer reference = factory.apply(single);
+            ResumableOptimizer optimizer = factory.apply(multi);
             LocalParameterServer server = new LocalParameterServer(optimizer);
             // the further copies, as DJL's ParameterStore makes them (on another device with a GPU)
             NDArray[][] weights = new NDArray[3][copies];
@@ -102,15 +102,15 @@ class MultiDeviceTest extends ManagedTest {
      */
     @Test
     void everyArrayOfAStepIsCreatedOnTheParametersDevice() {
-        for (Function<PairAndHead, LoraProOptimizer> factory : optimizers()) {
+        for (Function<PairAndHead, ResumableOptimizer> factory : optimizers()) {
             PairAndHead plain = new PairAndHead(3);
             PairAndHead foreign = new PairAndHead(3);
             try (NDManager gpuManager = NDManager.newBaseManager(Device.gpu(1))) {
                 for (Parameter p : foreign.all()) {
                     p.getArray().attach(gpuManager);
                 }
-                LoraProOptimizer reference = factory.apply(plain);
-                LoraProOptimizer optimizer = factory.apply(foreign);
+                ResumableOptimizer reference = factory.apply(plain);
+                ResumableOptimizer optimizer = factory.apply(foreign);
                 Random rng = new Random(4);
                 for (int step = 0; step < 2; step++) {
                     for (int i = 0; i < 3; i++) {

@@ -123,7 +123,7 @@ class ImageFolderTest {
                 ids[n] = 95;
                 return ids;
             }, ImageFolder.promptNames(classes), manager);
-            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().getVision());
+            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().vision());
             List<ImageRecord> images = new ArrayList<>(ImageFolder.scan(root.resolve("train"), classes, BadRecords.fail()).images());
             images.addAll(ImageFolder.scan(root.resolve("test"), classes, BadRecords.fail()).images());
             ImageClassification.Result batched = ImageClassification.evaluate(classifier, images, processor, manager, 4);

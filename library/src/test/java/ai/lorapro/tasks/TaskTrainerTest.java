@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
@@ -19,7 +20,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -78,13 +78,7 @@ class TaskTrainerTest {
     @ParameterizedTest
     @ValueSource(strings = {"lora", "lora-pro"})
     void glueOnT5(String method) throws Exception {
-        Path train = dir.resolve("train.tsv");
-        List<String> lines = new ArrayList<>(List.of("sentence\tlabel"));
-        String[] words = {"a gripping , funny film", "a dull mess", "wonderful acting", "boring and long"};
-        for (int i = 0; i < 8; i++) {
-            lines.add(words[i % 4] + "\t" + (i % 2 == 0 ? 1 : 0));
-        }
-        Files.write(train, lines);
+        Path train = TaskData.sst2Train(dir);
         Path dev = dir.resolve("dev.tsv");
         Files.write(dev, List.of("sentence\tlabel", "a gripping , funny film\t1", "a dull mess\t0"));
         Path out = dir.resolve("sst2-" + method);
@@ -98,11 +92,7 @@ class TaskTrainerTest {
     @ParameterizedTest
     @ValueSource(strings = {"lora", "lora-pro"})
     void instructionOnLlama(String method) throws Exception {
-        Path data = dir.resolve("metamath.json");
-        Files.writeString(data, "[{\"query\": \"What is 2+3?\", \"response\": \"2+3=5. The answer is: 5\"},"
-                + "{\"query\": \"What is 4*2?\", \"response\": \"4*2=8. The answer is: 8\"},"
-                + "{\"query\": \"What is 9-1?\", \"response\": \"9-1=8. The answer is: 8\"},"
-                + "{\"query\": \"What is 6/3?\", \"response\": \"6/3=2. The answer is: 2\"}]");
+        Path data = TaskData.metamath(dir);
         Path out = dir.resolve("metamath-" + method);
         TrainConfig config = config(method, 5e-3f, 6, out).toBuilder().optMaxSeqLength(384).build();
         TaskTrainer.Result result = TaskTrainer.train("metamath", config,
@@ -123,6 +113,45 @@ class TaskTrainerTest {
         JsonObject metrics = metrics(out);
         assertEquals(2, metrics.get("total").getAsInt());
         assertEquals("image-folder", metrics.get("task").getAsString());
+    }
+
+    /**
+     * Data parallel on the CPU: {@code task} on two replicas with a micro-batch of 2 gives the losses
+     * of one replica with a micro-batch of 4, on the same global batch of 4.
+     */
+    private void assertTwoReplicasTrainLikeOne(String task, String model, Path data) {
+        int steps = 4;
+        TrainConfig config = config("lora-pro", 1e-3f, steps, dir.resolve(task + "-one")).toBuilder()
+                .optMaxSeqLength(384).build();
+        double[] one = TaskTrainer.train(task, config,
+                new TrainInputs(models.resolve(model), null, data, null, null, false)).train().losses();
+        double[] two = TaskTrainer.train(task, config.toBuilder().optMicroBatch(2)
+                        .setOutputDir(dir.resolve(task + "-two")).build(),
+                new TrainInputs(models.resolve(model), null, data, null, null, false,
+                        List.of(Device.cpu(), Device.cpu()))).train().losses();
+        assertEquals(steps, one.length);
+        assertEquals(steps, two.length);
+        for (int step = 0; step < steps; step++) {
+            assertEquals(one[step], two[step], 1e-5 * Math.max(1, Math.abs(one[step])), task + " step " + (step + 1));
+        }
+        assertTrue(one[0] != one[steps - 1], task + ": the loss did not move");
+    }
+
+    @org.junit.jupiter.api.Test
+    void dataParallelGlueOnT5() throws Exception {
+        assertTwoReplicasTrainLikeOne("glue-sst2", "t5", TaskData.sst2Train(dir));
+    }
+
+    @org.junit.jupiter.api.Test
+    void dataParallelInstructionOnLlama() throws Exception {
+        assertTwoReplicasTrainLikeOne("metamath", "llama", TaskData.metamath(dir));
+    }
+
+    @org.junit.jupiter.api.Test
+    void dataParallelImageFolderOnClip() throws Exception {
+        Path root = dir.resolve("images");
+        ImageFolderTest.twoClassFolder(root);
+        assertTwoReplicasTrainLikeOne("image-folder", "clip", root);
     }
 
     @org.junit.jupiter.api.Test

@@ -76,12 +76,12 @@ class CheckpointMemoryTest {
             assertEquals(STATE_BYTES, optimizer.stateBytes());
 
             TrainerState state = new TrainerState(1, DataPosition.START, 42, 1, 0, 0, "f", "lora-pro", "{}");
-            TrainingCheckpoint.save(tmp.resolve("warm-up"), model, Method.LORA_PRO, optimizer, manager, state, "b",
+            TrainingCheckpoint.save(tmp.resolve("warm-up"), model, Method.LORA_PRO, optimizer, state, null, "b",
                     "CAUSAL_LM");
             long rssBefore = PeakMemory.residentBytes();
             boolean peakReset = PeakMemory.reset();
             long heapBefore = allocatedHeapBytes();
-            TrainingCheckpoint.save(tmp.resolve("ckpt"), model, Method.LORA_PRO, optimizer, manager, state, "b",
+            TrainingCheckpoint.save(tmp.resolve("ckpt"), model, Method.LORA_PRO, optimizer, state, null, "b",
                     "CAUSAL_LM");
             long heap = allocatedHeapBytes() - heapBefore;
             long nativePeak = PeakMemory.peakBytes() - rssBefore;

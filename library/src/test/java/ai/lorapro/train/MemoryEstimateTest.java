@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.llama.LlamaConfig;
+import ai.lorapro.models.llama.LlamaFamily;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.nn.ModuleTree;
 
@@ -48,7 +49,7 @@ class MemoryEstimateTest {
         TrainConfig config = TrainConfig.builder().optMethod(method).optR(4).optAlpha(8).optLr(0.01f)
                 .optMaxSteps(2).optGlobalBatch(4).optMicroBatch(4).optMaxSeqLength(16).optFp16Frozen(fp16)
                 .optDevice(DeviceChoice.CPU).optLogInterval(100).setOutputDir(tmp).build();
-        MemoryEstimate estimate = MemoryEstimate.forLlama(modelConfig, config);
+        MemoryEstimate estimate = MemoryEstimate.of(new LlamaFamily.Architecture(modelConfig), config);
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             LlamaForCausalLM model = new LlamaForCausalLM(modelConfig);
             RandomWeights.initialize(model, manager, fp16 ? DataType.FLOAT16 : DataType.FLOAT32, 7, 0.05f);

@@ -7,6 +7,7 @@ import ai.lorapro.models.llama.LlamaForCausalLM;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /** Tiny random Llama models and a learnable synthetic task for engine tests. */
@@ -32,16 +33,9 @@ public final class TinyModels {
 
     /** A two-layer Llama with hidden size 32 and the given vocabulary. */
     public static LlamaConfig config(int vocab) {
-        return LlamaConfig.builder()
-                .setVocabSize(vocab)
-                .setHiddenSize(32)
-                .setIntermediateSize(64)
-                .setNumHiddenLayers(2)
-                .setNumAttentionHeads(4)
-                .optNumKeyValueHeads(2)
-                .optMaxPositionEmbeddings(64)
-                .optInitializerRange(0.05f)
-                .build();
+        return LlamaConfig.of(Map.of("vocab_size", vocab, "hidden_size", 32, "intermediate_size", 64,
+                "num_hidden_layers", 2, "num_attention_heads", 4, "num_key_value_heads", 2,
+                "max_position_embeddings", 64, "initializer_range", 0.05));
     }
 
     /** A random model of {@link #config}. */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -81,6 +82,22 @@ public final class Batch {
     /** A copy of the labels, row-major {@code [batchSize, seqLength]}. */
     public long[] labels() {
         return labels.clone();
+    }
+
+    /**
+     * The examples {@code from} (inclusive) to {@code to} (exclusive) as a batch of their own, padded
+     * to this batch's length (right padding, so the real tokens see the same positions).
+     *
+     * @throws IllegalArgumentException unless {@code 0 <= from < to <= batchSize()}
+     */
+    public Batch rows(int from, int to) {
+        if (from < 0 || to > batchSize || from >= to) {
+            throw new IllegalArgumentException("rows " + from + " to " + to + " of a batch of " + batchSize);
+        }
+        int a = from * seqLength;
+        int b = to * seqLength;
+        return new Batch(to - from, seqLength, Arrays.copyOfRange(inputIds, a, b),
+                Arrays.copyOfRange(attentionMask, a, b), Arrays.copyOfRange(labels, a, b));
     }
 
     /** The number of real (unpadded) tokens, for throughput. */

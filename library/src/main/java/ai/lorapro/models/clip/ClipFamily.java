@@ -5,15 +5,15 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
-import ai.lorapro.models.Float16Weights;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
 import ai.lorapro.models.ModelKind;
 import ai.lorapro.models.SpecialTokens;
+import ai.lorapro.models.common.CheckpointLoader;
+import ai.lorapro.models.common.ConfigJson;
 import ai.lorapro.models.common.LoraSizes;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Predicate;
@@ -24,14 +24,17 @@ import java.util.function.Predicate;
  */
 public final class ClipFamily implements ModelFamily {
 
+    /** The {@code model_type} of CLIP's config.json. */
+    public static final String MODEL_TYPE = "clip";
+
     @Override
     public String modelType() {
-        return "clip";
+        return MODEL_TYPE;
     }
 
     @Override
-    public ModelArchitecture readConfig(Path configFile) {
-        return new Architecture(ClipConfig.fromJson(configFile));
+    public ModelArchitecture read(ConfigJson json) {
+        return new Architecture(ClipConfig.read(json));
     }
 
     /**
@@ -43,7 +46,7 @@ public final class ClipFamily implements ModelFamily {
 
         @Override
         public String modelType() {
-            return "clip";
+            return MODEL_TYPE;
         }
 
         @Override
@@ -53,21 +56,21 @@ public final class ClipFamily implements ModelFamily {
 
         @Override
         public String summary() {
-            ClipVisionConfig v = config.getVision();
+            ClipVisionConfig v = config.vision();
             return String.format(Locale.ROOT, "text %d layers + vision %d layers (%dx%d px, patch %d), projection %d,"
-                    + " vocab %d", config.getText().tower().numHiddenLayers(), v.tower().numHiddenLayers(),
-                    v.imageSize(), v.imageSize(), v.patchSize(), config.getProjectionDim(), vocabSize());
+                    + " vocab %d", config.text().tower().numHiddenLayers(), v.tower().numHiddenLayers(),
+                    v.imageSize(), v.imageSize(), v.patchSize(), config.projectionDim(), vocabSize());
         }
 
         @Override
         public int vocabSize() {
-            return config.getText().vocabSize();
+            return config.text().vocabSize();
         }
 
         /** The text tower's EOS, which ends every prompt the tokenizer encodes. */
         @Override
         public SpecialTokens specialTokens() {
-            return new SpecialTokens(SpecialTokens.NONE, List.of((long) config.getText().eosTokenId()),
+            return new SpecialTokens(SpecialTokens.NONE, List.of((long) config.text().eosTokenId()),
                     SpecialTokens.NONE);
         }
 
@@ -88,15 +91,16 @@ public final class ClipFamily implements ModelFamily {
             return new ClipModel(config);
         }
 
+        /** {@inheritDoc} Counted for image classification, as {@link ClipActivations} says. */
         @Override
-        public Predicate<String> ignorableTensors() {
-            return ClipModel::ignorable;
+        public long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
+            long visionParameters = CheckpointLoader.parameterCount(new ClipModel(config).getVisionModel());
+            return ClipActivations.bytes(config, visionParameters, microBatch, frozenType);
         }
 
         @Override
-        public Block load(Path dir, NDManager manager, DataType frozenType) {
-            Float16Weights.requireSupported(modelType(), frozenType);
-            return ClipModel.fromPretrained(dir, manager, frozenType);
+        public Predicate<String> ignorableTensors() {
+            return ClipModel::ignorable;
         }
 
         /** Refused: CLIP embeds images and text but has no decoder. */

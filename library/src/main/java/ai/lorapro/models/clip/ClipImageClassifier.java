@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -49,7 +50,7 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
                 module(
                         "head",
                         LoraLinear.builder()
-                                .setInFeatures(clip.getConfig().getProjectionDim())
+                                .setInFeatures(clip.getConfig().projectionDim())
                                 .setOutFeatures(numClasses)
                                 .optBias(true)
                                 .build());
@@ -100,7 +101,8 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
                 rows.add(ClipModel.normalize(clip.textFeatures(store, input, null, false)));
             }
             float scale = (float) Math.exp(clip.getLogitScale().getArray().getFloat());
-            NDArray weight = NDArrays.concat(rows, 0).mul(scale);
+            // the head trains, so it is float32 even when the towers hold float16 weights
+            NDArray weight = NDArrays.concat(rows, 0).toType(DataType.FLOAT32, false).mul(scale);
             NDArray bias = weight.getManager().zeros(new Shape(promptIds.size()), weight.getDataType());
             // the head owns these two arrays; they must outlive the scratch manager
             weight.attach(manager);

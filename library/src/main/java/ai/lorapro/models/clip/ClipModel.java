@@ -8,10 +8,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraLinear;
-import ai.lorapro.models.common.CheckpointLoader;
+import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.common.Linears;
 import ai.lorapro.models.common.ShapedParameters;
@@ -40,12 +39,12 @@ public final class ClipModel extends HfBlock implements ShapedParameters {
     /** An empty model (no weights yet); fill it with {@link #fromPretrained} or {@link #random}. */
     public ClipModel(ClipConfig config) {
         this.config = config;
-        this.textModel = module("text_model", new ClipTextTransformer(config.getText()));
-        this.visionModel = module("vision_model", new ClipVisionTransformer(config.getVision()));
+        this.textModel = module("text_model", new ClipTextTransformer(config.text()));
+        this.visionModel = module("vision_model", new ClipVisionTransformer(config.vision()));
         this.visualProjection =
-                module("visual_projection", projection(config.getVision().tower().hiddenSize(), config.getProjectionDim()));
+                module("visual_projection", projection(config.vision().tower().hiddenSize(), config.projectionDim()));
         this.textProjection =
-                module("text_projection", projection(config.getText().tower().hiddenSize(), config.getProjectionDim()));
+                module("text_projection", projection(config.text().tower().hiddenSize(), config.projectionDim()));
         this.logitScale = parameter("logit_scale", ShapedParameters.frozen("logit_scale", Parameter.Type.OTHER));
     }
 
@@ -70,10 +69,8 @@ public final class ClipModel extends HfBlock implements ShapedParameters {
      * @param frozenType the type of the (frozen) base weights, FLOAT32 or FLOAT16
      */
     public static ClipModel fromPretrained(Path dir, NDManager manager, DataType frozenType) {
-        ClipConfig config = ClipConfig.fromJson(dir.resolve("config.json"));
-        try (HfCheckpoint source = HfCheckpoint.open(dir)) {
-            return fromPretrained(config, source, dir.toString(), manager, frozenType);
-        }
+        return (ClipModel) new ClipFamily().readConfig(dir.resolve(ModelFamilies.CONFIG_FILE))
+                .load(dir, manager, frozenType);
     }
 
     /**
@@ -85,9 +82,7 @@ public final class ClipModel extends HfBlock implements ShapedParameters {
      */
     public static ClipModel fromPretrained(
             ClipConfig config, TensorSource source, String sourceName, NDManager manager, DataType frozenType) {
-        ClipModel m = new ClipModel(config);
-        CheckpointLoader.load(m, source, sourceName, manager, frozenType, ClipModel::ignorable);
-        return m;
+        return (ClipModel) new ClipFamily.Architecture(config).load(source, sourceName, manager, frozenType);
     }
 
     /** The {@code position_ids} buffers that older exports store. */
@@ -102,7 +97,7 @@ public final class ClipModel extends HfBlock implements ShapedParameters {
     public static ClipModel random(ClipConfig config, NDManager manager, long seed) {
         ClipModel m = new ClipModel(config);
         RandomWeights.initialize(m, manager, DataType.FLOAT32, seed, 0.02f);
-        Weights.assign(m.logitScale, manager.create(config.getLogitScaleInitValue()));
+        Weights.assign(m.logitScale, manager.create(config.logitScaleInitValue()));
         return m;
     }
 
@@ -133,6 +128,7 @@ public final class ClipModel extends HfBlock implements ShapedParameters {
         NDArray imageEmbeds = normalize(imageFeatures);
         NDArray textEmbeds = normalize(textFeatures);
         NDArray scale = store.getValue(logitScale, pixelValues.getDevice(), training).exp();
+        scale.attach(pixelValues.getManager()); // freed with the pass, not kept by the parameter's manager
         NDArray logitsPerText = textEmbeds.matMul(imageEmbeds.transpose()).mul(scale);
         return new Output(logitsPerText.transpose(), logitsPerText, textEmbeds, imageEmbeds, imageFeatures, vision, text);
     }

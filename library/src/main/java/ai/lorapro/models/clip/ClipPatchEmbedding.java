@@ -8,6 +8,7 @@ import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.models.common.ShapedParameters;
+import ai.lorapro.nn.FrozenCast;
 import ai.lorapro.nn.HfBlock;
 
 import java.util.Map;
@@ -40,7 +41,9 @@ public final class ClipPatchEmbedding extends HfBlock implements ShapedParameter
     /** {@code pixels} [B, C, H, W] to patch vectors [B, (H/p)(W/p), hidden], row-major patches. */
     public NDArray forward(ParameterStore store, NDArray pixels, boolean training) {
         NDArray w = store.getValue(weight, pixels.getDevice(), training);
-        NDArray maps = Conv2d.conv2d(pixels, w, null, new Shape(patchSize, patchSize)).singletonOrThrow();
+        // a float16 kernel is widened to the float32 pixels for the convolution
+        NDArray maps = FrozenCast.apply(w, pixels.getDataType(),
+                wide -> Conv2d.conv2d(pixels, wide, null, new Shape(patchSize, patchSize)).singletonOrThrow());
         long batch = maps.getShape().get(0);
         // [B, hidden, h, w] -> [B, h*w, hidden] (flatten(2).transpose(1, 2))
         return maps.reshape(batch, hiddenSize, -1).transpose(0, 2, 1);

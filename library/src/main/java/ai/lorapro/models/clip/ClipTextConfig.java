@@ -1,8 +1,10 @@
 package ai.lorapro.models.clip;
 
-import ai.lorapro.InvalidInputException;
 import ai.lorapro.models.common.Activation;
+import ai.lorapro.models.common.ConfigFieldException;
 import ai.lorapro.models.common.ConfigJson;
+
+import java.util.Objects;
 
 /**
  * The text tower of CLIP ({@code CLIPTextConfig}).
@@ -21,19 +23,12 @@ public record ClipTextConfig(ClipTowerConfig tower, int vocabSize, int maxPositi
     /**
      * Checks the sizes.
      *
-     * @throws InvalidInputException naming the field if a value is invalid
+     * @throws ConfigFieldException naming the field if a value is invalid
      */
     public ClipTextConfig {
-        if (tower == null) {
-            throw new InvalidInputException("text_config is required");
-        }
-        if (vocabSize < 1) {
-            throw new InvalidInputException("field 'text_config.vocab_size' must be positive, got " + vocabSize);
-        }
-        if (maxPositionEmbeddings < 1) {
-            throw new InvalidInputException(
-                    "field 'text_config.max_position_embeddings' must be positive, got " + maxPositionEmbeddings);
-        }
+        Objects.requireNonNull(tower, "tower");
+        ConfigFieldException.requirePositive("vocab_size", vocabSize);
+        ConfigFieldException.requirePositive("max_position_embeddings", maxPositionEmbeddings);
     }
 
     /** Whether pooling takes the largest token id (legacy configs with eos_token_id 2). */
@@ -43,14 +38,7 @@ public record ClipTextConfig(ClipTowerConfig tower, int vocabSize, int maxPositi
 
     static ClipTextConfig read(ConfigJson json) {
         ClipTowerConfig tower = ClipTowerConfig.read(json, DEFAULTS);
-        int vocab = json.optInt("vocab_size", 49408);
-        int positions = json.optInt("max_position_embeddings", 77);
-        if (vocab < 1) {
-            throw json.fail("vocab_size", "must be positive, got " + vocab);
-        }
-        if (positions < 1) {
-            throw json.fail("max_position_embeddings", "must be positive, got " + positions);
-        }
-        return new ClipTextConfig(tower, vocab, positions, json.optInt("eos_token_id", 49407));
+        return json.build(() -> new ClipTextConfig(tower, json.optInt("vocab_size", 49408),
+                json.optInt("max_position_embeddings", 77), json.optInt("eos_token_id", 49407)));
     }
 }

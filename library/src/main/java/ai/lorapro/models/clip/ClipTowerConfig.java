@@ -1,10 +1,8 @@
 package ai.lorapro.models.clip;
 
-import ai.lorapro.InvalidInputException;
 import ai.lorapro.models.common.Activation;
+import ai.lorapro.models.common.ConfigFieldException;
 import ai.lorapro.models.common.ConfigJson;
-
-import java.util.function.BiFunction;
 
 /**
  * The transformer sizes that CLIP's text and vision towers share: width, MLP width, depth, heads,
@@ -28,41 +26,22 @@ public record ClipTowerConfig(
     /**
      * Checks the sizes.
      *
-     * @throws InvalidInputException naming the field if a size is not positive or the width does
+     * @throws ConfigFieldException naming the field if a size is not positive or the width does
      *     not split into the heads
      */
     public ClipTowerConfig {
-        check(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, hiddenAct, layerNormEps,
-                (field, message) -> new InvalidInputException("field '" + field + "' " + message));
-    }
-
-    private static void check(
-            int hiddenSize,
-            int intermediateSize,
-            int numHiddenLayers,
-            int numAttentionHeads,
-            Activation hiddenAct,
-            float layerNormEps,
-            BiFunction<String, String, InvalidInputException> fail) {
-        positive(hiddenSize, "hidden_size", fail);
-        positive(intermediateSize, "intermediate_size", fail);
-        positive(numHiddenLayers, "num_hidden_layers", fail);
-        positive(numAttentionHeads, "num_attention_heads", fail);
+        ConfigFieldException.requirePositive("hidden_size", hiddenSize);
+        ConfigFieldException.requirePositive("intermediate_size", intermediateSize);
+        ConfigFieldException.requirePositive("num_hidden_layers", numHiddenLayers);
+        ConfigFieldException.requirePositive("num_attention_heads", numAttentionHeads);
         if (hiddenSize % numAttentionHeads != 0) {
-            throw fail.apply("hidden_size", hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
+            throw new ConfigFieldException("hidden_size",
+                    hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
         }
         if (hiddenAct == null) {
-            throw fail.apply("hidden_act", "is required");
+            throw new ConfigFieldException("hidden_act", "is required");
         }
-        if (!(layerNormEps > 0)) {
-            throw fail.apply("layer_norm_eps", "must be positive, got " + layerNormEps);
-        }
-    }
-
-    private static void positive(int value, String field, BiFunction<String, String, InvalidInputException> fail) {
-        if (value < 1) {
-            throw fail.apply(field, "must be positive, got " + value);
-        }
+        ConfigFieldException.requirePositive("layer_norm_eps", layerNormEps);
     }
 
     /** The size of each attention head. */
@@ -78,19 +57,15 @@ public record ClipTowerConfig(
      */
     static ClipTowerConfig read(ConfigJson json, ClipTowerConfig defaults) {
         String act = json.optString("hidden_act", "quick_gelu");
-        Activation activation;
-        if ("quick_gelu".equals(act) || "gelu".equals(act)) {
-            activation = Activation.fromHfName(act, "hidden_act");
-        } else {
+        if (!"quick_gelu".equals(act) && !"gelu".equals(act)) {
             throw json.fail("hidden_act", "'" + act + "' is not supported (quick_gelu or gelu)");
         }
-        int hidden = json.optInt("hidden_size", defaults.hiddenSize());
-        int intermediate = json.optInt("intermediate_size", defaults.intermediateSize());
-        int layers = json.optInt("num_hidden_layers", defaults.numHiddenLayers());
-        int heads = json.optInt("num_attention_heads", defaults.numAttentionHeads());
-        float eps = (float) json.optNumber("layer_norm_eps", defaults.layerNormEps());
-        // validate first so that the error names the file and the sub-config field
-        check(hidden, intermediate, layers, heads, activation, eps, json::fail);
-        return new ClipTowerConfig(hidden, intermediate, layers, heads, activation, eps);
+        return json.build(() -> new ClipTowerConfig(
+                json.optInt("hidden_size", defaults.hiddenSize()),
+                json.optInt("intermediate_size", defaults.intermediateSize()),
+                json.optInt("num_hidden_layers", defaults.numHiddenLayers()),
+                json.optInt("num_attention_heads", defaults.numAttentionHeads()),
+                Activation.fromHfName(act, "hidden_act"),
+                (float) json.optNumber("layer_norm_eps", defaults.layerNormEps())));
     }
 }

@@ -1,10 +1,10 @@
 package ai.lorapro.models.clip;
 
-import ai.lorapro.InvalidInputException;
 import ai.lorapro.models.common.Activation;
+import ai.lorapro.models.common.ConfigFieldException;
 import ai.lorapro.models.common.ConfigJson;
 
-import java.util.function.BiFunction;
+import java.util.Objects;
 
 /**
  * The vision tower of CLIP ({@code CLIPVisionConfig}): a ViT over square images cut into square
@@ -23,27 +23,15 @@ public record ClipVisionConfig(ClipTowerConfig tower, int imageSize, int patchSi
     /**
      * Checks the sizes.
      *
-     * @throws InvalidInputException naming the field if a value is invalid
+     * @throws ConfigFieldException naming the field if a value is invalid
      */
     public ClipVisionConfig {
-        if (tower == null) {
-            throw new InvalidInputException("vision_config is required");
-        }
-        check(imageSize, patchSize, numChannels,
-                (field, message) -> new InvalidInputException("field 'vision_config." + field + "' " + message));
-    }
-
-    private static void check(
-            int imageSize, int patchSize, int numChannels, BiFunction<String, String, InvalidInputException> fail) {
-        if (imageSize < 1) {
-            throw fail.apply("image_size", "must be positive, got " + imageSize);
-        }
+        Objects.requireNonNull(tower, "tower");
+        ConfigFieldException.requirePositive("image_size", imageSize);
         if (patchSize < 1 || imageSize % patchSize != 0) {
-            throw fail.apply("patch_size", patchSize + " must be positive and divide image_size " + imageSize);
+            throw new ConfigFieldException("patch_size", patchSize + " must be positive and divide image_size " + imageSize);
         }
-        if (numChannels < 1) {
-            throw fail.apply("num_channels", "must be positive, got " + numChannels);
-        }
+        ConfigFieldException.requirePositive("num_channels", numChannels);
     }
 
     /** The number of patches per image, (image_size / patch_size)^2. */
@@ -54,10 +42,7 @@ public record ClipVisionConfig(ClipTowerConfig tower, int imageSize, int patchSi
 
     static ClipVisionConfig read(ConfigJson json) {
         ClipTowerConfig tower = ClipTowerConfig.read(json, DEFAULTS);
-        int image = json.optInt("image_size", 224);
-        int patch = json.optInt("patch_size", 32);
-        int channels = json.optInt("num_channels", 3);
-        check(image, patch, channels, json::fail);
-        return new ClipVisionConfig(tower, image, patch, channels);
+        return json.build(() -> new ClipVisionConfig(tower, json.optInt("image_size", 224),
+                json.optInt("patch_size", 32), json.optInt("num_channels", 3)));
     }
 }

@@ -27,6 +27,11 @@ public final class CheckpointLoader {
 
     private CheckpointLoader() {}
 
+    /** The number of values of the parameters under {@code root} ({@link #expectedShapes}). */
+    public static long parameterCount(Block root) {
+        return expectedShapes(root).values().stream().mapToLong(Shape::size).sum();
+    }
+
     /**
      * The expected shape of every parameter under {@code root}, keyed by dotted path: linear
      * layers from their sizes, other blocks through {@link ShapedParameters}.

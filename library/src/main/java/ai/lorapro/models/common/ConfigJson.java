@@ -3,6 +3,7 @@ package ai.lorapro.models.common;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.RegularFiles;
 
+import com.google.gson.Gson;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -14,10 +15,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Strict, typed reading of a Hugging Face {@code config.json} (or one of its nested sub-configs):
  * every error is an {@link InvalidInputException} naming the file and the dotted field.
+ *
+ * <p>A model configuration is a record read in one place: its reader maps each key to a component
+ * with transformers' default ({@code json.optInt("num_key_value_heads", heads)}), and hands the
+ * values to the record's constructor inside {@link #build}, so that the record checks them once and
+ * a refused value names the file and the field. Configurations written in code go through the same
+ * reader ({@link #of(Map, String)} with the keys of config.json).
  */
 public final class ConfigJson {
 
@@ -55,6 +64,30 @@ public final class ConfigJson {
     /** A reader of {@code json}, naming {@code origin} in its errors. */
     public static ConfigJson of(JsonObject json, String origin) {
         return new ConfigJson(json, origin, "");
+    }
+
+    /**
+     * A reader of values given in code, keyed as in config.json (numbers, booleans, strings, lists
+     * and nested maps), naming {@code origin} in its errors.
+     */
+    public static ConfigJson of(Map<String, ?> values, String origin) {
+        return new ConfigJson(new Gson().toJsonTree(values).getAsJsonObject(), origin, "");
+    }
+
+    /**
+     * Builds a configuration from values read here: a {@link ConfigFieldException} of its
+     * constructor is rethrown naming this reader's file and the dotted field.
+     *
+     * @param constructor calls the record's constructor
+     * @return what it returned
+     * @throws InvalidInputException "file: field 'a.b' message" for a refused value
+     */
+    public <T> T build(Supplier<T> constructor) {
+        try {
+            return constructor.get();
+        } catch (ConfigFieldException e) {
+            throw fail(e.field(), e.detail());
+        }
     }
 
     /** The file (or other origin) this reader names in its errors. */
@@ -180,45 +213,20 @@ public final class ConfigJson {
     /**
      * Checks that {@code model_type} is {@code expected}.
      *
+     * @return this reader
      * @throws InvalidInputException if it is missing or different
      */
-    public void requireModelType(String expected) {
+    public ConfigJson requireModelType(String expected) {
         String type = optString("model_type", null);
         if (!expected.equals(type)) {
             throw fail("model_type", type == null ? "is required" : "is '" + type + "', expected '" + expected + "'");
         }
+        return this;
     }
 
     /** An error about {@code field} of this (sub-)config: "file: field 'a.b' message". */
     public InvalidInputException fail(String field, String message) {
         return fail(origin, prefix + field, message);
-    }
-
-    /**
-     * Checks a size read from {@code origin}: present and at least 1.
-     *
-     * @throws InvalidInputException naming the file and field otherwise
-     */
-    public static int positive(Integer value, String field, String origin) {
-        if (value == null) {
-            throw fail(origin, field, "is required");
-        }
-        if (value < 1) {
-            throw fail(origin, field, "must be positive, got " + value);
-        }
-        return value;
-    }
-
-    /**
-     * Checks a special token id read from {@code origin}: absent, or in {@code [0, vocabSize)}.
-     *
-     * @throws InvalidInputException naming the file, field and both numbers otherwise
-     */
-    public static void requireTokenId(Integer id, int vocabSize, String field, String origin) {
-        if (id != null && (id < 0 || id >= vocabSize)) {
-            throw fail(origin, field, id + " is outside the vocabulary 0.." + (vocabSize - 1) + " (vocab_size "
-                    + vocabSize + ")");
-        }
     }
 
     /** An error about {@code field} of the config read from {@code origin}. */

@@ -8,6 +8,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import ai.lorapro.nn.FrozenCast;
 import ai.lorapro.nn.HfBlock;
 
 import java.util.Map;
@@ -61,7 +62,8 @@ public final class Embedding extends HfBlock implements ShapedParameters {
     /** The tied output projection h W^T: [..., embedding_dim] to [..., num_embeddings]. */
     public NDArray project(ParameterStore store, NDArray hidden, boolean training) {
         NDArray w = store.getValue(weight, hidden.getDevice(), training);
-        return Linear.linear(hidden, w).singletonOrThrow();
+        // a float16 table under float32 hidden states (adapted layers) is widened for the product
+        return FrozenCast.apply(w, hidden.getDataType(), wide -> Linear.linear(hidden, wide).singletonOrThrow());
     }
 
     @Override

@@ -2,10 +2,12 @@ package ai.lorapro.models.common;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import ai.lorapro.nn.FrozenCast;
 import ai.lorapro.nn.HfBlock;
 
 import java.util.Map;
@@ -33,8 +35,15 @@ public final class LayerNorm extends HfBlock implements ShapedParameters {
     public NDArray forward(ParameterStore store, NDArray x, boolean training) {
         NDArray w = store.getValue(weight, x.getDevice(), training);
         NDArray b = store.getValue(bias, x.getDevice(), training);
-        return ai.djl.nn.norm.LayerNorm.layerNorm(x, new Shape(hiddenSize), w, b, eps)
+        // float16 parameters under float32 activations (adapted layers) are widened, as LoraLinear does
+        DataType type = FrozenCast.wider(x.getDataType(), w.getDataType());
+        NDArray wideW = FrozenCast.to(w, type);
+        NDArray wideB = FrozenCast.to(b, type);
+        NDArray y = ai.djl.nn.norm.LayerNorm.layerNorm(x, new Shape(hiddenSize), wideW, wideB, eps)
                 .singletonOrThrow();
+        FrozenCast.release(wideW, w);
+        FrozenCast.release(wideB, b);
+        return y;
     }
 
     @Override

@@ -31,27 +31,27 @@ public final class LlamaDecoderLayer extends HfBlock {
                 module(
                         "self_attn",
                         Attention.builder()
-                                .setHiddenSize(config.getHiddenSize())
-                                .setHeads(config.getNumAttentionHeads(), config.getNumKeyValueHeads())
-                                .setHeadDim(config.getHeadDim())
-                                .optBias(config.isAttentionBias())
+                                .setHiddenSize(config.hiddenSize())
+                                .setHeads(config.numAttentionHeads(), config.numKeyValueHeads())
+                                .setHeadDim(config.headDim())
+                                .optBias(config.attentionBias())
                                 .optRotary(rotary)
                                 .build());
         this.mlp =
                 module(
                         "mlp",
                         Mlp.gated(
-                                config.getHiddenSize(),
-                                config.getIntermediateSize(),
+                                config.hiddenSize(),
+                                config.intermediateSize(),
                                 Activation.SILU,
-                                config.isMlpBias(),
+                                config.mlpBias(),
                                 "gate_proj",
                                 "up_proj",
                                 "down_proj"));
         this.inputLayernorm =
-                module("input_layernorm", new RmsNorm(config.getHiddenSize(), config.getRmsNormEps()));
+                module("input_layernorm", new RmsNorm(config.hiddenSize(), config.rmsNormEps()));
         this.postAttentionLayernorm =
-                module("post_attention_layernorm", new RmsNorm(config.getHiddenSize(), config.getRmsNormEps()));
+                module("post_attention_layernorm", new RmsNorm(config.hiddenSize(), config.rmsNormEps()));
     }
 
     /**

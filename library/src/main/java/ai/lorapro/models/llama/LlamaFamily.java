@@ -8,9 +8,9 @@ import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
 import ai.lorapro.models.ModelKind;
 import ai.lorapro.models.SpecialTokens;
+import ai.lorapro.models.common.ConfigJson;
 import ai.lorapro.models.common.Prompts;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -19,14 +19,17 @@ import java.util.function.Predicate;
 /** The Llama family ({@code model_type: llama}): a causal language model. */
 public final class LlamaFamily implements ModelFamily {
 
+    /** The {@code model_type} of Llama's config.json. */
+    public static final String MODEL_TYPE = "llama";
+
     @Override
     public String modelType() {
-        return "llama";
+        return MODEL_TYPE;
     }
 
     @Override
-    public ModelArchitecture readConfig(Path configFile) {
-        return new Architecture(LlamaConfig.fromJson(configFile));
+    public ModelArchitecture read(ConfigJson json) {
+        return new Architecture(LlamaConfig.read(json));
     }
 
     /**
@@ -38,7 +41,7 @@ public final class LlamaFamily implements ModelFamily {
 
         @Override
         public String modelType() {
-            return "llama";
+            return MODEL_TYPE;
         }
 
         @Override
@@ -48,26 +51,26 @@ public final class LlamaFamily implements ModelFamily {
 
         @Override
         public String summary() {
-            return String.format(Locale.ROOT, "%d layers, hidden %d, vocab %d", config.getNumHiddenLayers(),
-                    config.getHiddenSize(), config.getVocabSize());
+            return String.format(Locale.ROOT, "%d layers, hidden %d, vocab %d", config.numHiddenLayers(),
+                    config.hiddenSize(), config.vocabSize());
         }
 
         @Override
         public int vocabSize() {
-            return config.getVocabSize();
+            return config.vocabSize();
         }
 
         @Override
         public int maxPositions() {
-            return config.getMaxPositionEmbeddings();
+            return config.maxPositionEmbeddings();
         }
 
         @Override
         public SpecialTokens specialTokens() {
             List<Long> eos = new ArrayList<>();
-            config.getEosTokenIds().forEach(id -> eos.add(id.longValue()));
-            return new SpecialTokens(config.getBosTokenId() != null ? config.getBosTokenId() : SpecialTokens.NONE,
-                    eos, config.getPadTokenId() != null ? config.getPadTokenId() : SpecialTokens.NONE);
+            config.eosTokenIds().forEach(id -> eos.add(id.longValue()));
+            return new SpecialTokens(config.bosTokenId() != null ? config.bosTokenId() : SpecialTokens.NONE,
+                    eos, config.padTokenId() != null ? config.padTokenId() : SpecialTokens.NONE);
         }
 
         @Override
@@ -75,14 +78,15 @@ public final class LlamaFamily implements ModelFamily {
             return new LlamaForCausalLM(config);
         }
 
+        /** {@inheritDoc} Counted as {@link LlamaActivations} says. */
         @Override
-        public Predicate<String> ignorableTensors() {
-            return LlamaForCausalLM::ignorable;
+        public long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
+            return LlamaActivations.bytes(config, microBatch, sequenceLength, frozenType);
         }
 
         @Override
-        public Block load(Path dir, NDManager manager, DataType frozenType) {
-            return LlamaForCausalLM.fromPretrained(dir, manager, frozenType);
+        public Predicate<String> ignorableTensors() {
+            return LlamaForCausalLM::ignorable;
         }
 
         @Override

@@ -6,12 +6,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.common.LayeredModel;
 import ai.lorapro.models.common.LayeredPass;
-import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.KvCache;
 import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.common.Linears;
@@ -44,9 +43,9 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
         this.config = config;
         this.model = module("model", new LlamaModel(config));
         this.lmHead =
-                config.isTieWordEmbeddings()
+                config.tieWordEmbeddings()
                         ? null
-                        : module(LM_HEAD, Linears.create(config.getHiddenSize(), config.getVocabSize(), false));
+                        : module(LM_HEAD, Linears.create(config.hiddenSize(), config.vocabSize(), false));
     }
 
     /**
@@ -61,10 +60,8 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
      *     ai.lorapro.io.CheckpointFormatException} for a missing, unexpected or misshapen tensor
      */
     public static LlamaForCausalLM fromPretrained(Path dir, NDManager manager, DataType frozenType) {
-        LlamaConfig config = LlamaConfig.fromJson(dir.resolve("config.json"));
-        try (HfCheckpoint source = HfCheckpoint.open(dir)) {
-            return fromPretrained(config, source, dir.toString(), manager, frozenType);
-        }
+        return (LlamaForCausalLM) new LlamaFamily().readConfig(dir.resolve(ModelFamilies.CONFIG_FILE))
+                .load(dir, manager, frozenType);
     }
 
     /**
@@ -76,9 +73,7 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
      */
     public static LlamaForCausalLM fromPretrained(
             LlamaConfig config, TensorSource source, String sourceName, NDManager manager, DataType frozenType) {
-        LlamaForCausalLM m = new LlamaForCausalLM(config);
-        CheckpointLoader.load(m, source, sourceName, manager, frozenType, LlamaForCausalLM::ignorable);
-        return m;
+        return (LlamaForCausalLM) new LlamaFamily.Architecture(config).load(source, sourceName, manager, frozenType);
     }
 
     static boolean ignorable(String tensor) {
@@ -91,7 +86,7 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
      */
     public static LlamaForCausalLM random(LlamaConfig config, NDManager manager, long seed) {
         LlamaForCausalLM m = new LlamaForCausalLM(config);
-        RandomWeights.initialize(m, manager, DataType.FLOAT32, seed, config.getInitializerRange());
+        RandomWeights.initialize(m, manager, DataType.FLOAT32, seed, config.initializerRange());
         return m;
     }
 
@@ -160,7 +155,7 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
 
     @Override
     public int numCacheLayers() {
-        return config.getNumHiddenLayers();
+        return config.numHiddenLayers();
     }
 
     @Override

@@ -28,13 +28,13 @@ public final class LlamaModel extends HfBlock {
     /** An empty model (no weights yet) of this configuration. */
     public LlamaModel(LlamaConfig config) {
         this.config = config;
-        this.rotary = new RotaryEmbedding(config.getHeadDim(), config.getRopeTheta());
-        this.embedTokens = module("embed_tokens", new Embedding(config.getVocabSize(), config.getHiddenSize()));
+        this.rotary = new RotaryEmbedding(config.headDim(), config.ropeTheta());
+        this.embedTokens = module("embed_tokens", new Embedding(config.vocabSize(), config.hiddenSize()));
         this.layers = module("layers", new HfModuleList<>());
-        for (int i = 0; i < config.getNumHiddenLayers(); i++) {
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
             layers.add(new LlamaDecoderLayer(config, rotary, i));
         }
-        this.norm = module("norm", new RmsNorm(config.getHiddenSize(), config.getRmsNormEps()));
+        this.norm = module("norm", new RmsNorm(config.hiddenSize(), config.rmsNormEps()));
     }
 
     /** The token embeddings. */

@@ -29,12 +29,12 @@ final class ClipRandomLayout {
         ClipConfig c = ClipConfig.fromJson(configFile);
         ConfigJson json = ConfigJson.read(configFile);
         double factor = json.optNumber("initializer_factor", 1.0);
-        ClipTowerConfig text = c.getText().tower();
-        ClipTowerConfig vision = c.getVision().tower();
+        ClipTowerConfig text = c.text().tower();
+        ClipTowerConfig vision = c.vision().tower();
         double visionRange = json.object("vision_config").optNumber("initializer_range", 0.02);
         InitRule init = (name, shape) -> {
             if (name.equals("logit_scale")) {
-                return TensorInit.constant(c.getLogitScaleInitValue());
+                return TensorInit.constant(c.logitScaleInitValue());
             }
             if (name.endsWith(".bias") || name.endsWith("norm.weight") || name.endsWith("norm1.weight")
                     || name.endsWith("norm2.weight")) {
@@ -72,7 +72,7 @@ final class ClipRandomLayout {
             throw new IllegalStateException("no CLIP initialisation for tensor '" + name + "'");
         };
         return new RandomModelLayout(CheckpointLoader.expectedShapes(new ClipModel(c)), init,
-                tokenizer(c.getText(), json.object("text_config")));
+                tokenizer(c.text(), json.object("text_config")));
     }
 
     private static ByteTokenizerJson tokenizer(ClipTextConfig text, ConfigJson json) {

@@ -19,22 +19,22 @@ final class LlamaRandomLayout {
 
     static RandomModelLayout of(Path configFile) {
         LlamaConfig config = LlamaConfig.fromJson(configFile);
-        float std = config.getInitializerRange();
+        float std = config.initializerRange();
         InitRule init = (name, shape) -> {
             if (name.endsWith(".bias")) {
                 return TensorInit.constant(0f);
             }
             return shape.dimension() == 1 ? TensorInit.constant(1f) : TensorInit.normal(std);
         };
-        ByteTokenizerJson tokenizer = ByteTokenizerJson.builder().optFillTo(config.getVocabSize());
-        if (config.getBosTokenId() != null) {
-            tokenizer.addSpecial("<s>", config.getBosTokenId()).setTemplate("<s>", null);
+        ByteTokenizerJson tokenizer = ByteTokenizerJson.builder().optFillTo(config.vocabSize());
+        if (config.bosTokenId() != null) {
+            tokenizer.addSpecial("<s>", config.bosTokenId()).setTemplate("<s>", null);
         }
-        if (!config.getEosTokenIds().isEmpty() && !tokenizer.hasId(config.getEosTokenIds().get(0))) {
-            tokenizer.addSpecial("</s>", config.getEosTokenIds().get(0));
+        if (!config.eosTokenIds().isEmpty() && !tokenizer.hasId(config.eosTokenIds().get(0))) {
+            tokenizer.addSpecial("</s>", config.eosTokenIds().get(0));
         }
-        if (config.getPadTokenId() != null && !tokenizer.hasId(config.getPadTokenId())) {
-            tokenizer.addSpecial("<pad>", config.getPadTokenId());
+        if (config.padTokenId() != null && !tokenizer.hasId(config.padTokenId())) {
+            tokenizer.addSpecial("<pad>", config.padTokenId());
         }
         if (!tokenizer.hasId(0)) {
             tokenizer.addSpecial("<unk>", 0);

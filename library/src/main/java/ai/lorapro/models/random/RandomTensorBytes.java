@@ -3,6 +3,7 @@ package ai.lorapro.models.random;
 import ai.lorapro.io.HalfFloats;
 import ai.lorapro.io.StreamedTensor;
 import ai.lorapro.io.TensorDType;
+import ai.lorapro.nn.Sampling;
 
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
@@ -11,7 +12,7 @@ import java.util.SplittableRandom;
  * The bytes of one randomly initialised tensor, generated in chunks of {@value #CHUNK} elements
  * straight into the output. Each tensor draws from its own generator, seeded by the model's seed
  * and the tensor's name, so the bytes depend on nothing else (not on shard sizes, nor on the other
- * tensors). Normal values come from Marsaglia's polar method in double precision, rounded to the
+ * tensors). Normal values come from {@link Sampling#gaussian} in double precision, rounded to the
  * file's dtype (round to nearest even).
  */
 final class RandomTensorBytes {
@@ -30,11 +31,10 @@ final class RandomTensorBytes {
             int size = dtype.byteSize();
             float[] values = new float[CHUNK];
             byte[] bytes = new byte[CHUNK * size];
-            double[] spare = {Double.NaN};
             for (long done = 0; done < count; ) {
                 int n = (int) Math.min(CHUNK, count - done);
                 for (int i = 0; i < n; i++) {
-                    values[i] = init.isNormal() ? (float) (gaussian(rng, spare) * init.std()) : init.constant();
+                    values[i] = init.isNormal() ? (float) (Sampling.gaussian(rng) * init.std()) : init.constant();
                 }
                 encode(values, n, dtype, bytes);
                 out.write(bytes, 0, n * size);
@@ -50,26 +50,6 @@ final class RandomTensorBytes {
             h = (h ^ (b & 0xFF)) * 0x100000001b3L;
         }
         return new SplittableRandom(modelSeed ^ h).nextLong();
-    }
-
-    /** A standard normal value; the polar method yields two, the second waits in {@code spare[0]}. */
-    private static double gaussian(SplittableRandom rng, double[] spare) {
-        if (!Double.isNaN(spare[0])) {
-            double v = spare[0];
-            spare[0] = Double.NaN;
-            return v;
-        }
-        double u;
-        double v;
-        double s;
-        do {
-            u = 2 * rng.nextDouble() - 1;
-            v = 2 * rng.nextDouble() - 1;
-            s = u * u + v * v;
-        } while (s >= 1 || s == 0);
-        double m = Math.sqrt(-2 * Math.log(s) / s);
-        spare[0] = v * m;
-        return u * m;
     }
 
     private static void encode(float[] values, int n, TensorDType dtype, byte[] out) {

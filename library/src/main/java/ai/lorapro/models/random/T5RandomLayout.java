@@ -22,8 +22,8 @@ final class T5RandomLayout {
 
     static RandomModelLayout of(Path configFile) {
         T5Config c = T5Config.fromJson(configFile);
-        double factor = c.getInitializerFactor();
-        double dModel = c.getDModel();
+        double factor = c.initializerFactor();
+        double dModel = c.dModel();
         InitRule init = (name, shape) -> {
             if (name.endsWith("layer_norm.weight")) {
                 return TensorInit.constant((float) factor);
@@ -42,18 +42,18 @@ final class T5RandomLayout {
                 case "relative_attention_bias":
                     return TensorInit.normal(factor / Math.sqrt(dModel));
                 case "wo":
-                    return TensorInit.normal(factor / Math.sqrt(c.getDFf()));
+                    return TensorInit.normal(factor / Math.sqrt(c.dFf()));
                 case "q":
-                    return TensorInit.normal(factor / Math.sqrt(dModel * c.getDKv()));
+                    return TensorInit.normal(factor / Math.sqrt(dModel * c.dKv()));
                 case "o":
-                    return TensorInit.normal(factor / Math.sqrt((double) c.getNumHeads() * c.getDKv()));
+                    return TensorInit.normal(factor / Math.sqrt((double) c.numHeads() * c.dKv()));
                 default:
                     throw new IllegalStateException("no T5 initialisation for tensor '" + name + "'");
             }
         };
-        ByteTokenizerJson tokenizer = ByteTokenizerJson.builder().optFillTo(c.getVocabSize())
-                .addSpecial("<pad>", c.getPadTokenId())
-                .addSpecial("</s>", c.getEosTokenId())
+        ByteTokenizerJson tokenizer = ByteTokenizerJson.builder().optFillTo(c.vocabSize())
+                .addSpecial("<pad>", c.padTokenId())
+                .addSpecial("</s>", c.eosTokenId())
                 .setTemplate(null, "</s>");
         if (!tokenizer.hasId(2)) {
             tokenizer.addSpecial("<unk>", 2);

@@ -4,14 +4,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
-import ai.lorapro.models.Float16Weights;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
 import ai.lorapro.models.ModelKind;
 import ai.lorapro.models.SpecialTokens;
+import ai.lorapro.models.common.ConfigJson;
 
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
@@ -21,14 +20,17 @@ import java.util.function.Predicate;
 /** The T5 family ({@code model_type: t5}): an encoder-decoder language model. */
 public final class T5Family implements ModelFamily {
 
+    /** The {@code model_type} of T5's config.json. */
+    public static final String MODEL_TYPE = "t5";
+
     @Override
     public String modelType() {
-        return "t5";
+        return MODEL_TYPE;
     }
 
     @Override
-    public ModelArchitecture readConfig(Path configFile) {
-        return new Architecture(T5Config.fromJson(configFile));
+    public ModelArchitecture read(ConfigJson json) {
+        return new Architecture(T5Config.read(json));
     }
 
     /**
@@ -51,7 +53,7 @@ public final class T5Family implements ModelFamily {
         long[][] mask = new long[sources.size()][longest];
         for (int i = 0; i < padded.length; i++) {
             long[] ids = sources.get(i);
-            Arrays.fill(padded[i], model.getConfig().getPadTokenId());
+            Arrays.fill(padded[i], model.getConfig().padTokenId());
             System.arraycopy(ids, 0, padded[i], 0, ids.length);
             Arrays.fill(mask[i], 0, ids.length, 1);
         }
@@ -67,7 +69,7 @@ public final class T5Family implements ModelFamily {
 
         @Override
         public String modelType() {
-            return "t5";
+            return MODEL_TYPE;
         }
 
         @Override
@@ -78,18 +80,18 @@ public final class T5Family implements ModelFamily {
         @Override
         public String summary() {
             return String.format(Locale.ROOT, "%d encoder + %d decoder layers, d_model %d, vocab %d",
-                    config.getNumLayers(), config.getNumDecoderLayers(), config.getDModel(), config.getVocabSize());
+                    config.numLayers(), config.numDecoderLayers(), config.dModel(), config.vocabSize());
         }
 
         @Override
         public int vocabSize() {
-            return config.getVocabSize();
+            return config.vocabSize();
         }
 
         @Override
         public SpecialTokens specialTokens() {
-            return new SpecialTokens(SpecialTokens.NONE, List.of((long) config.getEosTokenId()),
-                    config.getPadTokenId());
+            return new SpecialTokens(SpecialTokens.NONE, List.of((long) config.eosTokenId()),
+                    config.padTokenId());
         }
 
         @Override
@@ -102,15 +104,15 @@ public final class T5Family implements ModelFamily {
             return new T5ForConditionalGeneration(T5ForConditionalGeneration.forCheckpoint(config, tensorNames));
         }
 
+        /** {@inheritDoc} Counted as {@link T5Activations} says. */
         @Override
-        public Predicate<String> ignorableTensors() {
-            return T5ForConditionalGeneration::isAlias;
+        public long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
+            return T5Activations.bytes(config, baseParameters(), microBatch, sequenceLength, frozenType);
         }
 
         @Override
-        public Block load(Path dir, NDManager manager, DataType frozenType) {
-            Float16Weights.requireSupported(modelType(), frozenType);
-            return T5ForConditionalGeneration.fromPretrained(dir, manager, frozenType);
+        public Predicate<String> ignorableTensors() {
+            return T5ForConditionalGeneration::isAlias;
         }
 
         /** T5 decodes greedily from the encoded prompt; sampling is refused. */

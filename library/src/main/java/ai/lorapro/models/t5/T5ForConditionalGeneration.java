@@ -9,10 +9,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraLinear;
-import ai.lorapro.models.common.CheckpointLoader;
+import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.common.CrossEntropy;
 import ai.lorapro.models.common.Embedding;
 import ai.lorapro.models.common.KvCache;
@@ -48,13 +47,13 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
     /** An empty model (no weights yet); fill it with {@link #fromPretrained} or {@link #random}. */
     public T5ForConditionalGeneration(T5Config config) {
         this.config = config;
-        this.shared = module("shared", new Embedding(config.getVocabSize(), config.getDModel()));
+        this.shared = module("shared", new Embedding(config.vocabSize(), config.dModel()));
         this.encoder = module("encoder", new T5Stack(config, false, shared));
         this.decoder = module("decoder", new T5Stack(config, true, shared));
         this.lmHead =
-                config.isTieWordEmbeddings()
+                config.tieWordEmbeddings()
                         ? null
-                        : module(LM_HEAD, Linears.create(config.getDModel(), config.getVocabSize(), false));
+                        : module(LM_HEAD, Linears.create(config.dModel(), config.vocabSize(), false));
     }
 
     /**
@@ -75,10 +74,8 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
      * @param frozenType the type of the (frozen) base weights, FLOAT32 or FLOAT16
      */
     public static T5ForConditionalGeneration fromPretrained(Path dir, NDManager manager, DataType frozenType) {
-        T5Config config = T5Config.fromJson(dir.resolve("config.json"));
-        try (HfCheckpoint source = HfCheckpoint.open(dir)) {
-            return fromPretrained(config, source, dir.toString(), manager, frozenType);
-        }
+        return (T5ForConditionalGeneration) new T5Family().readConfig(dir.resolve(ModelFamilies.CONFIG_FILE))
+                .load(dir, manager, frozenType);
     }
 
     /**
@@ -93,18 +90,14 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
      */
     public static T5ForConditionalGeneration fromPretrained(
             T5Config config, TensorSource source, String sourceName, NDManager manager, DataType frozenType) {
-        T5ForConditionalGeneration m = new T5ForConditionalGeneration(forCheckpoint(config, source.names()));
-        CheckpointLoader.load(m, source, sourceName, manager, frozenType, T5ForConditionalGeneration::isAlias);
-        return m;
+        return (T5ForConditionalGeneration) new T5Family.Architecture(config)
+                .load(source, sourceName, manager, frozenType);
     }
 
     /** {@code config}, untied when the checkpoint's tensors include its own {@code lm_head.weight}. */
     static T5Config forCheckpoint(T5Config config, java.util.Collection<String> tensorNames) {
-        return tensorNames.contains(LM_HEAD + ".weight") && config.isTieWordEmbeddings()
-                ? config.toBuilder()
-                        .optTieWordEmbeddings(false)
-                        .optScaleDecoderOutputs(config.isScaleDecoderOutputs())
-                        .build()
+        return tensorNames.contains(LM_HEAD + ".weight") && config.tieWordEmbeddings()
+                ? config.withUntiedHead()
                 : config;
     }
 
@@ -118,7 +111,7 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
      */
     public static T5ForConditionalGeneration random(T5Config config, NDManager manager, long seed) {
         T5ForConditionalGeneration m = new T5ForConditionalGeneration(config);
-        float std = (float) (config.getInitializerFactor() / Math.sqrt(config.getDModel()));
+        float std = (float) (config.initializerFactor() / Math.sqrt(config.dModel()));
         RandomWeights.initialize(m, manager, DataType.FLOAT32, seed, std);
         return m;
     }
@@ -149,9 +142,9 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
             KvCache cache,
             boolean training) {
         NDArray hidden = decoder.decode(store, decoderInputIds, null, encoderHidden, encoderAttentionMask, cache, training);
-        if (config.isScaleDecoderOutputs()) {
+        if (config.scaleDecoderOutputs()) {
             // the Mesh TensorFlow rescale before the (tied) output projection
-            hidden = Scalars.mul(hidden, Math.pow(config.getDModel(), -0.5));
+            hidden = Scalars.mul(hidden, Math.pow(config.dModel(), -0.5));
         }
         if (lmHead == null) {
             return shared.project(store, hidden, training);
@@ -188,10 +181,10 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
         long length = labels.getShape().get(1);
         NDManager manager = labels.getManager();
         NDArray ids = labels.toType(DataType.INT64, false);
-        NDArray start = manager.full(new Shape(batch, 1), config.getDecoderStartTokenId(), DataType.INT64);
+        NDArray start = manager.full(new Shape(batch, 1), config.decoderStartTokenId(), DataType.INT64);
         NDArray shifted = NDArrays.concat(new NDList(start, ids.get(new NDIndex(":, :{}", length - 1))), 1);
         NDArray ignored = shifted.eq(CrossEntropy.IGNORE_INDEX);
-        NDArray pad = manager.full(shifted.getShape(), config.getPadTokenId(), DataType.INT64);
+        NDArray pad = manager.full(shifted.getShape(), config.padTokenId(), DataType.INT64);
         return NDArrays.where(ignored, pad, shifted);
     }
 

@@ -53,7 +53,7 @@ public final class T5GreedyDecoder {
         int sourceLength = inputIds[0].length;
         long[][] decoded = new long[batch][maxNewTokens + 1];
         for (long[] row : decoded) {
-            row[0] = config.getDecoderStartTokenId();
+            row[0] = config.decoderStartTokenId();
         }
         int[] produced = new int[batch];
         boolean[] finished = new boolean[batch];
@@ -75,11 +75,11 @@ public final class T5GreedyDecoder {
                 }
                 boolean allDone = true;
                 for (int b = 0; b < batch; b++) {
-                    long token = finished[b] ? config.getPadTokenId() : next[b];
+                    long token = finished[b] ? config.padTokenId() : next[b];
                     decoded[b][step + 1] = token;
                     if (!finished[b]) {
                         produced[b]++;
-                        finished[b] = token == config.getEosTokenId();
+                        finished[b] = token == config.eosTokenId();
                     }
                     allDone &= finished[b];
                 }

@@ -31,9 +31,9 @@ public final class T5LayerAttention extends HfBlock {
     public T5LayerAttention(T5Config config, String name, Embedding relativeAttentionBias) {
         Attention.Builder b =
                 Attention.builder()
-                        .setHiddenSize(config.getDModel())
-                        .setHeads(config.getNumHeads(), config.getNumHeads())
-                        .setHeadDim(config.getDKv())
+                        .setHiddenSize(config.dModel())
+                        .setHeads(config.numHeads(), config.numHeads())
+                        .setHeadDim(config.dKv())
                         .optNames("q", "k", "v", "o")
                         // T5 folds 1/sqrt(d_kv) into the initialisation of q instead of the scores
                         .optScaling(1f);
@@ -41,7 +41,7 @@ public final class T5LayerAttention extends HfBlock {
             b.optExtraModule("relative_attention_bias", relativeAttentionBias);
         }
         this.attention = module(name, b.build());
-        this.layerNorm = module("layer_norm", new RmsNorm(config.getDModel(), config.getLayerNormEpsilon()));
+        this.layerNorm = module("layer_norm", new RmsNorm(config.dModel(), config.layerNormEpsilon()));
     }
 
     /** The attention module. */

@@ -19,14 +19,14 @@ public final class T5LayerFF extends HfBlock {
 
     /** The feed-forward sub-layer of {@code config}. */
     public T5LayerFF(T5Config config) {
-        int d = config.getDModel();
-        int ff = config.getDFf();
+        int d = config.dModel();
+        int ff = config.dFf();
         Mlp mlp =
-                config.isGatedAct()
-                        ? Mlp.gated(d, ff, config.getActivation(), false, "wi_0", "wi_1", "wo")
-                        : Mlp.plain(d, ff, config.getActivation(), false, "wi", "wo");
+                config.gatedAct()
+                        ? Mlp.gated(d, ff, config.activation(), false, "wi_0", "wi_1", "wo")
+                        : Mlp.plain(d, ff, config.activation(), false, "wi", "wo");
         this.denseReluDense = module("DenseReluDense", mlp);
-        this.layerNorm = module("layer_norm", new RmsNorm(d, config.getLayerNormEpsilon()));
+        this.layerNorm = module("layer_norm", new RmsNorm(d, config.layerNormEpsilon()));
     }
 
     /** Applies the sub-layer to {@code hidden} [B, T, d_model]. */

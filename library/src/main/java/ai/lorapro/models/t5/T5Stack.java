@@ -38,14 +38,14 @@ public final class T5Stack extends HfBlock {
     public T5Stack(T5Config config, boolean isDecoder, Embedding embedTokens) {
         this.isDecoder = isDecoder;
         this.embedTokens = embedTokens;
-        Embedding table = new Embedding(config.getRelativeAttentionNumBuckets(), config.getNumHeads());
-        this.positionBias = new T5RelativePositionBias(table, !isDecoder, config.getRelativeAttentionMaxDistance());
+        Embedding table = new Embedding(config.relativeAttentionNumBuckets(), config.numHeads());
+        this.positionBias = new T5RelativePositionBias(table, !isDecoder, config.relativeAttentionMaxDistance());
         this.blocks = module("block", new HfModuleList<>());
-        int depth = isDecoder ? config.getNumDecoderLayers() : config.getNumLayers();
+        int depth = isDecoder ? config.numDecoderLayers() : config.numLayers();
         for (int i = 0; i < depth; i++) {
             blocks.add(new T5Block(config, isDecoder, i == 0 ? table : null));
         }
-        this.finalLayerNorm = module("final_layer_norm", new RmsNorm(config.getDModel(), config.getLayerNormEpsilon()));
+        this.finalLayerNorm = module("final_layer_norm", new RmsNorm(config.dModel(), config.layerNormEpsilon()));
     }
 
     /** The blocks. */

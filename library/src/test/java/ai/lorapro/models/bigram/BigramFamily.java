@@ -1,19 +1,15 @@
 package ai.lorapro.models.bigram;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
-import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
 import ai.lorapro.models.ModelKind;
 import ai.lorapro.models.SpecialTokens;
-import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.ConfigJson;
 import ai.lorapro.models.common.Prompts;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
@@ -30,9 +26,7 @@ public final class BigramFamily implements ModelFamily {
     }
 
     @Override
-    public ModelArchitecture readConfig(Path configFile) {
-        ConfigJson json = ConfigJson.read(configFile);
-        json.requireModelType("bigram");
+    public ModelArchitecture read(ConfigJson json) {
         return new Architecture(json.requiredInt("vocab_size"), json.requiredInt("hidden_size"),
                 json.optInt("eos_token_id", 2));
     }
@@ -69,15 +63,6 @@ public final class BigramFamily implements ModelFamily {
         @Override
         public Block newModel() {
             return new BigramLm(vocabSize, hiddenSize);
-        }
-
-        @Override
-        public Block load(Path dir, NDManager manager, DataType frozenType) {
-            Block model = newModel();
-            try (HfCheckpoint source = HfCheckpoint.open(dir)) {
-                CheckpointLoader.load(model, source, dir.toString(), manager, frozenType, ignorableTensors());
-            }
-            return model;
         }
 
         @Override

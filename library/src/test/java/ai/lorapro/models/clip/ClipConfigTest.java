@@ -34,9 +34,9 @@ class ClipConfigTest {
     @Test
     void readsTheFixture() {
         ClipConfig c = ClipConfig.fromJson(Fixtures.bundledHfTiny().resolve("clip-tiny/config.json"));
-        assertEquals(32, c.getProjectionDim());
-        assertEquals(2.6592f, c.getLogitScaleInitValue());
-        ClipTextConfig text = c.getText();
+        assertEquals(32, c.projectionDim());
+        assertEquals(2.6592f, c.logitScaleInitValue());
+        ClipTextConfig text = c.text();
         assertEquals(96, text.vocabSize());
         assertEquals(16, text.maxPositionEmbeddings());
         assertEquals(95, text.eosTokenId());
@@ -45,7 +45,7 @@ class ClipConfigTest {
         assertEquals(128, text.tower().intermediateSize());
         assertEquals(Activation.QUICK_GELU, text.tower().hiddenAct());
         assertEquals(1e-5f, text.tower().layerNormEps());
-        ClipVisionConfig vision = c.getVision();
+        ClipVisionConfig vision = c.vision();
         assertEquals(32, vision.imageSize());
         assertEquals(8, vision.patchSize());
         assertEquals(16, vision.numPatches());
@@ -56,7 +56,7 @@ class ClipConfigTest {
     @Test
     void legacyEosIdTwoPoolsAtTheLargestId() throws IOException {
         ClipConfig c = ClipConfig.fromJson(fixtureWith("\"eos_token_id\": 95", "\"eos_token_id\": 2"));
-        assertTrue(c.getText().poolsAtLargestId());
+        assertTrue(c.text().poolsAtLargestId());
     }
 
     @Test
@@ -64,8 +64,8 @@ class ClipConfigTest {
         ClipConfig c = ClipConfig.fromJson(fixtureWith(
                 "\"hidden_act\": \"quick_gelu\",\n    \"hidden_size\": 64,\n    \"image_size\"",
                 "\"hidden_act\": \"gelu\",\n    \"hidden_size\": 64,\n    \"image_size\""));
-        assertEquals(Activation.GELU, c.getVision().tower().hiddenAct());
-        assertEquals(Activation.QUICK_GELU, c.getText().tower().hiddenAct());
+        assertEquals(Activation.GELU, c.vision().tower().hiddenAct());
+        assertEquals(Activation.QUICK_GELU, c.text().tower().hiddenAct());
     }
 
     @Test
@@ -104,17 +104,17 @@ class ClipConfigTest {
         Files.writeString(file, "{\"model_type\": \"clip\", \"text_config\": {}, \"vision_config\": {\"patch_size\": 16}}",
                 StandardCharsets.UTF_8);
         ClipConfig c = ClipConfig.fromJson(file);
-        assertEquals(512, c.getText().tower().hiddenSize());
-        assertEquals(77, c.getText().maxPositionEmbeddings());
-        assertEquals(768, c.getVision().tower().hiddenSize());
-        assertEquals(224, c.getVision().imageSize());
-        assertEquals(196, c.getVision().numPatches());
-        assertEquals(512, c.getProjectionDim());
+        assertEquals(512, c.text().tower().hiddenSize());
+        assertEquals(77, c.text().maxPositionEmbeddings());
+        assertEquals(768, c.vision().tower().hiddenSize());
+        assertEquals(224, c.vision().imageSize());
+        assertEquals(196, c.vision().numPatches());
+        assertEquals(512, c.projectionDim());
     }
 
     @Test
-    void builderRequiresBothTowers() {
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> ClipConfig.builder().build());
+    void theRecordRequiresBothTowers() {
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> new ClipConfig(null, null, 512, 2.6592f));
         assertTrue(e.getMessage().contains("'text_config'"), e.getMessage());
         assertThrows(InvalidInputException.class,
                 () -> new ClipTowerConfig(64, 128, 2, 3, Activation.GELU, 1e-5f));

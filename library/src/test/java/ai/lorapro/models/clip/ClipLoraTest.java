@@ -60,7 +60,7 @@ class ClipLoraTest {
             List<String> adapted = LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8).build());
             // every encoder layer of both towers x (4 attention + 2 mlp) + the two projections
             ClipConfig config = ClipConfig.fromJson(dir.resolve("config.json"));
-            int layers = config.getText().tower().numHiddenLayers() + config.getVision().tower().numHiddenLayers();
+            int layers = config.text().tower().numHiddenLayers() + config.vision().tower().numHiddenLayers();
             assertEquals(layers * 6 + 2, adapted.size());
             assertArrayEquals(base, model.forward(store, pixels, ids, null, false).logitsPerImage().toFloatArray());
 
@@ -144,7 +144,7 @@ class ClipLoraTest {
             ClipImageClassifier classifier = ClipImageClassifier.zeroShotFromTokenIds(clip, promptIds(ref, manager), manager);
             List<String> adapted = LoraInjector.inject(classifier, LoraConfig.builder().setR(2).build());
             // the classifier keeps the vision tower only: 6 linears per encoder layer, no projection
-            int layers = ClipConfig.fromJson(dir.resolve("config.json")).getVision().tower().numHiddenLayers();
+            int layers = ClipConfig.fromJson(dir.resolve("config.json")).vision().tower().numHiddenLayers();
             assertEquals(layers * 6, adapted.size());
             assertFalse(adapted.contains("head"));
             assertFalse(adapted.contains("visual_projection"));

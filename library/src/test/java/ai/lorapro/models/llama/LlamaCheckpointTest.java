@@ -89,7 +89,9 @@ class LlamaCheckpointTest {
 
     @Test
     void shapeMismatchIsNamed() {
-        LlamaConfig wider = config().toBuilder().setIntermediateSize(128).build();
+        // the fixture's sizes (llama-tiny) with a narrower MLP: 128 instead of 176
+        LlamaConfig wider = LlamaConfig.of(Map.of("vocab_size", 96, "hidden_size", 64, "intermediate_size", 128,
+                "num_hidden_layers", 2, "num_attention_heads", 4, "num_key_value_heads", 2));
         CheckpointFormatException e = failure(wider, Set.of(), Map.of());
         assertTrue(e.getMessage().contains("model.layers.0.mlp.") && e.getMessage().contains("shape"), e.getMessage());
     }

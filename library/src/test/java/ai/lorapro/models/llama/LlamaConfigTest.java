@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.models.Fixtures;
+import ai.lorapro.models.common.ConfigFieldException;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 class LlamaConfigTest {
 
@@ -41,30 +43,30 @@ class LlamaConfigTest {
     @Test
     void readsTheFixtureWithRopeParameters() {
         LlamaConfig c = LlamaConfig.fromJson(Fixtures.bundledHfTiny().resolve("llama-tiny/config.json"));
-        assertEquals(64, c.getHiddenSize());
-        assertEquals(176, c.getIntermediateSize());
-        assertEquals(2, c.getNumHiddenLayers());
-        assertEquals(4, c.getNumAttentionHeads());
-        assertEquals(2, c.getNumKeyValueHeads());
-        assertEquals(16, c.getHeadDim());
-        assertEquals(96, c.getVocabSize());
-        assertEquals(1e-6f, c.getRmsNormEps());
-        assertEquals(10000.0, c.getRopeTheta());
-        assertEquals(List.of(2), c.getEosTokenIds());
-        assertEquals(0, c.getPadTokenId());
-        assertFalse(c.isTieWordEmbeddings());
+        assertEquals(64, c.hiddenSize());
+        assertEquals(176, c.intermediateSize());
+        assertEquals(2, c.numHiddenLayers());
+        assertEquals(4, c.numAttentionHeads());
+        assertEquals(2, c.numKeyValueHeads());
+        assertEquals(16, c.headDim());
+        assertEquals(96, c.vocabSize());
+        assertEquals(1e-6f, c.rmsNormEps());
+        assertEquals(10000.0, c.ropeTheta());
+        assertEquals(List.of(2), c.eosTokenIds());
+        assertEquals(0, c.padTokenId());
+        assertFalse(c.tieWordEmbeddings());
     }
 
     @Test
     void readsLlama2WithTopLevelRopeThetaAndDefaults() throws IOException {
         LlamaConfig c = LlamaConfig.fromJson(write(tmp, LLAMA2_7B.replace("10000.0", "500000.0")));
-        assertEquals(500000.0, c.getRopeTheta());
-        assertEquals(128, c.getHeadDim());
-        assertEquals(32, c.getNumKeyValueHeads());
-        assertEquals(1e-5f, c.getRmsNormEps());
-        assertEquals(null, c.getPadTokenId());
+        assertEquals(500000.0, c.ropeTheta());
+        assertEquals(128, c.headDim());
+        assertEquals(32, c.numKeyValueHeads());
+        assertEquals(1e-5f, c.rmsNormEps());
+        assertEquals(null, c.padTokenId());
         LlamaConfig noKv = LlamaConfig.fromJson(write(tmp, LLAMA2_7B.replace("\"num_key_value_heads\": 32,", "")));
-        assertEquals(32, noKv.getNumKeyValueHeads());
+        assertEquals(32, noKv.numKeyValueHeads());
     }
 
     private void assertRejected(String json, String field) throws IOException {
@@ -97,14 +99,32 @@ class LlamaConfigTest {
     }
 
     @Test
-    void builderValidatesToo() {
+    void configsWrittenInCodeTakeTheSameDefaultsAndChecks() {
         InvalidInputException e = assertThrows(InvalidInputException.class,
-                () -> LlamaConfig.builder().setVocabSize(10).setHiddenSize(16).setIntermediateSize(8)
-                        .setNumHiddenLayers(1).setNumAttentionHeads(4).optNumKeyValueHeads(3).build());
-        assertTrue(e.getMessage().contains("num_key_value_heads"), e.getMessage());
-        LlamaConfig ok = LlamaConfig.builder().setVocabSize(10).setHiddenSize(12).setIntermediateSize(8)
-                .setNumHiddenLayers(1).setNumAttentionHeads(2).build();
-        assertEquals(6, ok.getHeadDim());
-        assertEquals(ok.toString(), ok.toBuilder().build().toString());
+                () -> LlamaConfig.of(Map.of("vocab_size", 10, "hidden_size", 16, "intermediate_size", 8,
+                        "num_hidden_layers", 1, "num_attention_heads", 4, "num_key_value_heads", 3)));
+        assertTrue(e.getMessage().contains("'num_key_value_heads'") && e.getMessage().contains("LlamaConfig"),
+                e.getMessage());
+        LlamaConfig ok = LlamaConfig.of(Map.of("vocab_size", 10, "hidden_size", 12, "intermediate_size", 8,
+                "num_hidden_layers", 1, "num_attention_heads", 2));
+        assertEquals(6, ok.headDim());
+        assertEquals(2, ok.numKeyValueHeads());
+        assertEquals(1e-6f, ok.rmsNormEps());
+        assertEquals(2048, ok.maxPositionEmbeddings());
+        assertEquals(List.of(), ok.eosTokenIds());
+        assertEquals(ok, new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0.02f,
+                null, List.of(), null));
+    }
+
+    @Test
+    void theRecordChecksItsValuesNamingTheField() {
+        ConfigFieldException e = assertThrows(ConfigFieldException.class,
+                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 5, 1e-6f, 10000.0, 2048, false, false, false, 0.02f,
+                        null, List.of(), null));
+        assertEquals("head_dim", e.field());
+        e = assertThrows(ConfigFieldException.class,
+                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0.02f,
+                        null, List.of(10), null));
+        assertEquals("eos_token_id", e.field());
     }
 }

@@ -48,7 +48,7 @@ class LlamaPeftParityTest {
         List<String> injected = LoraInjector.inject(model, lora);
         // every target that names a projection of a decoder layer is adapted once per layer
         long targetsPerLayer = lora.getTargetModules().stream().filter(LAYER_PROJECTIONS::contains).count();
-        int layers = LlamaConfig.fromJson(base.resolve("config.json")).getNumHiddenLayers();
+        int layers = LlamaConfig.fromJson(base.resolve("config.json")).numHiddenLayers();
         assertEquals(layers * targetsPerLayer, injected.size(), "adapted layers for targets " + lora.getTargetModules());
         Map<String, Parameter> params = ModuleTree.namedParameters(model);
         try (SafetensorsFile adapter = SafetensorsFile.open(adapterDir.resolve("adapter_model.safetensors"))) {

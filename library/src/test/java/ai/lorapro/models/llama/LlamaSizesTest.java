@@ -38,9 +38,9 @@ class LlamaSizesTest {
     /** The counts from the config agree with the arrays of a real (tiny) model. */
     @Test
     void agreesWithAnInstantiatedModel() {
-        LlamaConfig config = LlamaConfig.builder().setVocabSize(50).setHiddenSize(24).setIntermediateSize(40)
-                .setNumHiddenLayers(2).setNumAttentionHeads(4).optNumKeyValueHeads(2).optHeadDim(8)
-                .optAttentionBias(true).build();
+        LlamaConfig config = LlamaConfig.of(Map.of("vocab_size", 50, "hidden_size", 24, "intermediate_size", 40,
+                "num_hidden_layers", 2, "num_attention_heads", 4, "num_key_value_heads", 2, "head_dim", 8,
+                "attention_bias", true));
         try (NDManager manager = NDManager.newBaseManager()) {
             LlamaForCausalLM model = LlamaForCausalLM.random(config, manager, 1);
             long base = ModuleTree.namedParameters(model).values().stream()

@@ -13,14 +13,20 @@ import ai.lorapro.nn.Weights;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.HashMap;
+import java.util.Map;
+
 /** tie_word_embeddings: no lm_head parameter, and the head is the embedding matrix. */
 class LlamaTiedEmbeddingsTest {
 
     @Test
     void tiedHeadEqualsAnUntiedHeadHoldingTheEmbeddings() {
-        LlamaConfig untiedConfig = LlamaConfig.builder().setVocabSize(40).setHiddenSize(16).setIntermediateSize(24)
-                .setNumHiddenLayers(1).setNumAttentionHeads(2).optInitializerRange(0.3f).build();
-        LlamaConfig tiedConfig = untiedConfig.toBuilder().optTieWordEmbeddings(true).build();
+        Map<String, Object> untiedValues = Map.of("vocab_size", 40, "hidden_size", 16, "intermediate_size", 24,
+                "num_hidden_layers", 1, "num_attention_heads", 2, "initializer_range", 0.3);
+        LlamaConfig untiedConfig = LlamaConfig.of(untiedValues);
+        Map<String, Object> tiedValues = new HashMap<>(untiedValues);
+        tiedValues.put("tie_word_embeddings", true);
+        LlamaConfig tiedConfig = LlamaConfig.of(tiedValues);
         try (NDManager manager = NDManager.newBaseManager()) {
             LlamaForCausalLM tied = LlamaForCausalLM.random(tiedConfig, manager, 5);
             LlamaForCausalLM untied = LlamaForCausalLM.random(untiedConfig, manager, 5);

@@ -37,10 +37,10 @@ class ModelPresetTest {
     void llama2_7bHasItsRealSizes() throws IOException {
         Path file = configFile(ModelPreset.LLAMA_2_7B);
         LlamaConfig c = LlamaConfig.fromJson(file);
-        assertEquals(4096, c.getHiddenSize());
-        assertEquals(11008, c.getIntermediateSize());
-        assertEquals(32, c.getNumHiddenLayers());
-        assertEquals(32, c.getNumKeyValueHeads());
+        assertEquals(4096, c.hiddenSize());
+        assertEquals(11008, c.intermediateSize());
+        assertEquals(32, c.numHiddenLayers());
+        assertEquals(32, c.numKeyValueHeads());
         assertEquals(6_738_415_616L, RandomModel.layout(file).parameterCount());
     }
 
@@ -48,9 +48,9 @@ class ModelPresetTest {
     void tinyLlamaHasItsRealSizes() throws IOException {
         Path file = configFile(ModelPreset.TINYLLAMA_1_1B);
         LlamaConfig c = LlamaConfig.fromJson(file);
-        assertEquals(2048, c.getHiddenSize());
-        assertEquals(22, c.getNumHiddenLayers());
-        assertEquals(4, c.getNumKeyValueHeads());
+        assertEquals(2048, c.hiddenSize());
+        assertEquals(22, c.numHiddenLayers());
+        assertEquals(4, c.numKeyValueHeads());
         assertEquals(1_100_048_384L, RandomModel.layout(file).parameterCount());
     }
 
@@ -58,8 +58,8 @@ class ModelPresetTest {
     void llama160mHasItsRealSizes() throws IOException {
         Path file = configFile(ModelPreset.LLAMA_160M);
         LlamaConfig c = LlamaConfig.fromJson(file);
-        assertEquals(768, c.getHiddenSize());
-        assertEquals(12, c.getNumHiddenLayers());
+        assertEquals(768, c.hiddenSize());
+        assertEquals(12, c.numHiddenLayers());
         assertEquals(162_417_408L, RandomModel.layout(file).parameterCount());
     }
 
@@ -67,11 +67,11 @@ class ModelPresetTest {
     void t5BaseHasItsRealSizes() throws IOException {
         Path file = configFile(ModelPreset.T5_BASE);
         T5Config c = T5Config.fromJson(file);
-        assertEquals(768, c.getDModel());
-        assertEquals(32128, c.getVocabSize());
-        assertEquals(12, c.getNumDecoderLayers());
-        assertTrue(c.isTieWordEmbeddings());
-        assertEquals(0, c.getDecoderStartTokenId());
+        assertEquals(768, c.dModel());
+        assertEquals(32128, c.vocabSize());
+        assertEquals(12, c.numDecoderLayers());
+        assertTrue(c.tieWordEmbeddings());
+        assertEquals(0, c.decoderStartTokenId());
         assertEquals(222_903_552L, RandomModel.layout(file).parameterCount());
     }
 
@@ -79,11 +79,11 @@ class ModelPresetTest {
     void clipVitB16HasItsRealSizes() throws IOException {
         Path file = configFile(ModelPreset.CLIP_VIT_BASE_PATCH16);
         ClipConfig c = ClipConfig.fromJson(file);
-        assertEquals(768, c.getVision().tower().hiddenSize());
-        assertEquals(16, c.getVision().patchSize());
-        assertEquals(224, c.getVision().imageSize());
-        assertEquals(512, c.getText().tower().hiddenSize());
-        assertEquals(49408, c.getText().vocabSize());
+        assertEquals(768, c.vision().tower().hiddenSize());
+        assertEquals(16, c.vision().patchSize());
+        assertEquals(224, c.vision().imageSize());
+        assertEquals(512, c.text().tower().hiddenSize());
+        assertEquals(49408, c.text().vocabSize());
         assertEquals(149_620_737L, RandomModel.layout(file).parameterCount());
     }
 

@@ -99,8 +99,8 @@ class T5CheckpointTest {
             T5ForConditionalGeneration model =
                     T5ForConditionalGeneration.fromPretrained(config, source, "with-head", manager, DataType.FLOAT32);
             assertNotNull(model.getLmHead());
-            assertFalse(model.getConfig().isTieWordEmbeddings());
-            assertTrue(model.getConfig().isScaleDecoderOutputs());
+            assertFalse(model.getConfig().tieWordEmbeddings());
+            assertTrue(model.getConfig().scaleDecoderOutputs());
             // the stored head equals shared here, so the logits are those of the tied model
             T5ForConditionalGeneration tied = T5ForConditionalGeneration.fromPretrained(dir, manager);
             assertArrayEquals(logits(tied, manager, ref), logits(model, manager, ref), 1e-6f);

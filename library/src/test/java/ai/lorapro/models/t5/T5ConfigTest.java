@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.models.Fixtures;
 import ai.lorapro.models.common.Activation;
+import ai.lorapro.models.common.ConfigFieldException;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,6 +17,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 class T5ConfigTest {
 
@@ -51,36 +53,36 @@ class T5ConfigTest {
     @Test
     void readsTheFixtures() {
         T5Config relu = T5Config.fromJson(Fixtures.bundledHfTiny().resolve("t5-tiny/config.json"));
-        assertEquals(64, relu.getDModel());
-        assertEquals(16, relu.getDKv());
-        assertEquals(128, relu.getDFf());
-        assertEquals(2, relu.getNumLayers());
-        assertEquals(2, relu.getNumDecoderLayers());
-        assertEquals(4, relu.getNumHeads());
-        assertEquals(96, relu.getVocabSize());
-        assertEquals(Activation.RELU, relu.getActivation());
-        assertFalse(relu.isGatedAct());
-        assertTrue(relu.isScaleDecoderOutputs());
+        assertEquals(64, relu.dModel());
+        assertEquals(16, relu.dKv());
+        assertEquals(128, relu.dFf());
+        assertEquals(2, relu.numLayers());
+        assertEquals(2, relu.numDecoderLayers());
+        assertEquals(4, relu.numHeads());
+        assertEquals(96, relu.vocabSize());
+        assertEquals(Activation.RELU, relu.activation());
+        assertFalse(relu.gatedAct());
+        assertTrue(relu.scaleDecoderOutputs());
         T5Config gated = T5Config.fromJson(Fixtures.bundledHfTiny().resolve("t5-tiny-gated/config.json"));
-        assertEquals(Activation.GELU_TANH, gated.getActivation());
-        assertTrue(gated.isGatedAct());
-        assertTrue(gated.isTieWordEmbeddings());
-        assertFalse(gated.isScaleDecoderOutputs());
+        assertEquals(Activation.GELU_TANH, gated.activation());
+        assertTrue(gated.gatedAct());
+        assertTrue(gated.tieWordEmbeddings());
+        assertFalse(gated.scaleDecoderOutputs());
     }
 
     @Test
     void readsReleasedConfigsWithDefaults() throws IOException {
         T5Config base = T5Config.fromJson(write(T5_BASE));
-        assertEquals(Activation.RELU, base.getActivation());
-        assertEquals(12, base.getNumDecoderLayers());
-        assertEquals(128, base.getRelativeAttentionMaxDistance());
-        assertTrue(base.isTieWordEmbeddings());
-        assertTrue(base.isScaleDecoderOutputs(), "legacy tied configs rescale the decoder output");
+        assertEquals(Activation.RELU, base.activation());
+        assertEquals(12, base.numDecoderLayers());
+        assertEquals(128, base.relativeAttentionMaxDistance());
+        assertTrue(base.tieWordEmbeddings());
+        assertTrue(base.scaleDecoderOutputs(), "legacy tied configs rescale the decoder output");
         T5Config flan = T5Config.fromJson(write(FLAN_T5_BASE));
-        assertEquals(Activation.GELU_TANH, flan.getActivation());
-        assertFalse(flan.isTieWordEmbeddings());
-        assertFalse(flan.isScaleDecoderOutputs());
-        assertEquals(0, flan.getDecoderStartTokenId());
+        assertEquals(Activation.GELU_TANH, flan.activation());
+        assertFalse(flan.tieWordEmbeddings());
+        assertFalse(flan.scaleDecoderOutputs());
+        assertEquals(0, flan.decoderStartTokenId());
     }
 
     @Test
@@ -110,17 +112,24 @@ class T5ConfigTest {
     }
 
     @Test
-    void builderValidatesAndRoundTrips() {
+    void configsWrittenInCodeTakeTheSameDefaultsAndChecks() {
         InvalidInputException e = assertThrows(InvalidInputException.class,
-                () -> T5Config.builder().setVocabSize(10).setDModel(8).setDKv(2).setDFf(16).setNumLayers(1).build());
+                () -> T5Config.of(Map.of("vocab_size", 10, "d_model", 8, "d_kv", 2, "d_ff", 16, "num_layers", 1)));
         assertTrue(e.getMessage().contains("'num_heads'"), e.getMessage());
-        T5Config c = T5Config.builder().setVocabSize(10).setDModel(8).setDKv(2).setDFf(16).setNumLayers(1)
-                .setNumHeads(4).optFeedForwardProj("gated-silu").build();
-        assertEquals(Activation.SILU, c.getActivation());
-        assertTrue(c.isGatedAct());
-        T5Config copy = c.toBuilder().build();
-        assertEquals(c.getFeedForwardProj(), copy.getFeedForwardProj());
-        assertEquals(c.isScaleDecoderOutputs(), copy.isScaleDecoderOutputs());
+        T5Config c = T5Config.of(Map.of("vocab_size", 10, "d_model", 8, "d_kv", 2, "d_ff", 16, "num_layers", 1,
+                "num_heads", 4, "feed_forward_proj", "gated-silu"));
+        assertEquals(Activation.SILU, c.activation());
+        assertTrue(c.gatedAct());
+        assertEquals(1, c.numDecoderLayers());
+        assertTrue(c.tieWordEmbeddings() && c.scaleDecoderOutputs());
+        assertEquals(c.padTokenId(), c.decoderStartTokenId());
+        T5Config untied = c.withUntiedHead();
+        assertFalse(untied.tieWordEmbeddings());
+        assertTrue(untied.scaleDecoderOutputs(), "untying keeps the decoder output's scaling");
+        assertEquals(c.feedForwardProj(), untied.feedForwardProj());
+        ConfigFieldException bad = assertThrows(ConfigFieldException.class, () -> new T5Config(10, 8, 2, 16, 1, 1, 4,
+                32, 128, "relu", 1e-6f, true, true, 0, 0, 10, 1f));
+        assertEquals("eos_token_id", bad.field());
     }
 
     @Test

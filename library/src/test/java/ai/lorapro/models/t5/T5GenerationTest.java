@@ -37,7 +37,7 @@ class T5GenerationTest {
             // row 0 alone, teacher-forced on its own output: every position's arg-max is the next token
             long[] row = cached.get(0);
             long[] decoderInput = new long[row.length];
-            decoderInput[0] = model.getConfig().getDecoderStartTokenId();
+            decoderInput[0] = model.getConfig().decoderStartTokenId();
             System.arraycopy(row, 0, decoderInput, 1, row.length - 1);
             ParameterStore store = new ParameterStore(manager, false);
             NDArray ids = manager.create(INPUTS[0], new Shape(1, INPUTS[0].length));
@@ -53,7 +53,7 @@ class T5GenerationTest {
             T5ForConditionalGeneration model =
                     T5ForConditionalGeneration.fromPretrained(Fixtures.hfTiny().resolve("t5-tiny"), manager);
             List<long[]> out = new T5GreedyDecoder(12, true).generate(model, manager, INPUTS, MASK);
-            long eos = model.getConfig().getEosTokenId();
+            long eos = model.getConfig().eosTokenId();
             for (long[] row : out) {
                 for (int i = 0; i < row.length - 1; i++) {
                     assertTrue(row[i] != eos, "a row continues after its end-of-sequence token");

@@ -33,7 +33,7 @@ class T5LoraTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             T5ForConditionalGeneration model = T5ForConditionalGeneration.fromPretrained(dir, manager);
             List<String> adapted = LoraInjector.inject(model, LoraConfig.builder().setR(4).build());
-            String[] ff = model.getConfig().isGatedAct()
+            String[] ff = model.getConfig().gatedAct()
                     ? new String[] {"DenseReluDense.wi_0", "DenseReluDense.wi_1", "DenseReluDense.wo"}
                     : new String[] {"DenseReluDense.wi", "DenseReluDense.wo"};
             TreeSet<String> expected = new TreeSet<>();
@@ -54,10 +54,7 @@ class T5LoraTest {
 
     @Test
     void untiedHeadIsNotAdaptedByAllLinear() {
-        T5Config config = T5Config.fromJson(Fixtures.hfTiny().resolve("t5-tiny-gated/config.json"))
-                .toBuilder()
-                .optTieWordEmbeddings(false)
-                .build();
+        T5Config config = T5Config.fromJson(Fixtures.hfTiny().resolve("t5-tiny-gated/config.json")).withUntiedHead();
         try (NDManager manager = NDManager.newBaseManager()) {
             T5ForConditionalGeneration model = T5ForConditionalGeneration.random(config, manager, 3);
             List<String> adapted = LoraInjector.inject(model, LoraConfig.builder().setR(2).build());

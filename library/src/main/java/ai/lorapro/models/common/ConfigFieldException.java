@@ -1,0 +1,75 @@
+package ai.lorapro.models.common;
+
+import ai.lorapro.InvalidInputException;
+
+/**
+ * A model configuration value that the configuration itself refuses (a size below 1, heads that do
+ * not divide the width, a token id outside the vocabulary). A configuration read from a file is
+ * checked inside {@link ConfigJson#build}, which rethrows this error naming the file and the dotted
+ * field; built in code, it names the field alone.
+ */
+public final class ConfigFieldException extends InvalidInputException {
+
+    private static final long serialVersionUID = 1L;
+
+    private final String field;
+    private final String detail;
+
+    /**
+     * @param field the {@code config.json} key, e.g. {@code num_key_value_heads}
+     * @param detail what is wrong with it, e.g. {@code must be positive, got 0}
+     */
+    public ConfigFieldException(String field, String detail) {
+        super("field '" + field + "' " + detail);
+        this.field = field;
+        this.detail = detail;
+    }
+
+    /** The {@code config.json} key. */
+    public String field() {
+        return field;
+    }
+
+    /** What is wrong with its value. */
+    public String detail() {
+        return detail;
+    }
+
+    /**
+     * Checks a size: at least 1.
+     *
+     * @return {@code value}
+     * @throws ConfigFieldException naming {@code field} otherwise
+     */
+    public static int requirePositive(String field, int value) {
+        if (value < 1) {
+            throw new ConfigFieldException(field, "must be positive, got " + value);
+        }
+        return value;
+    }
+
+    /**
+     * Checks a scale or epsilon: greater than 0 (and not NaN).
+     *
+     * @return {@code value}
+     * @throws ConfigFieldException naming {@code field} otherwise
+     */
+    public static double requirePositive(String field, double value) {
+        if (!(value > 0)) {
+            throw new ConfigFieldException(field, "must be positive, got " + value);
+        }
+        return value;
+    }
+
+    /**
+     * Checks a special token id: absent (null), or in {@code [0, vocabSize)}.
+     *
+     * @throws ConfigFieldException naming {@code field}, the id and the vocabulary otherwise
+     */
+    public static void requireTokenId(String field, Integer id, int vocabSize) {
+        if (id != null && (id < 0 || id >= vocabSize)) {
+            throw new ConfigFieldException(field, id + " is outside the vocabulary 0.." + (vocabSize - 1)
+                    + " (vocab_size " + vocabSize + ")");
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package ai.lorapro.optim;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Adam's hyper-parameters, set by the builders of {@link PlainAdamW} and {@link LoraProAdamW}, and
+ * the plain AdamW step of one parameter, whose moments live in the optimizer's state under {@code
+ * <name>.exp_avg} and {@code <name>.exp_avg_sq} on the weight's device.
+ *
+ * @param beta1 the first moment's decay, in [0, 1)
+ * @param beta2 the second moment's decay, in [0, 1)
+ * @param eps the epsilon of u = m_hat / (sqrt(v_hat) + eps), finite and positive
+ */
+record AdamSettings(double beta1, double beta2, double eps) {
+
+    /** PyTorch's defaults: betas (0.9, 0.999), eps 1e-8. */
+    static final AdamSettings DEFAULTS = new AdamSettings(0.9, 0.999, 1e-8);
+
+    /** The betas and epsilon of {@code config}. */
+    static AdamSettings of(OptimizerConfig config) {
+        return new AdamSettings(config.beta1(), config.beta2(), config.eps());
+    }
+
+    /** These settings with other betas. */
+    AdamSettings withBetas(double beta1, double beta2) {
+        return new AdamSettings(beta1, beta2, eps);
+    }
+
+    /** These settings with another epsilon. */
+    AdamSettings withEpsilon(double eps) {
+        return new AdamSettings(beta1, beta2, eps);
+    }
+
+    /**
+     * @throws IllegalArgumentException if a beta is outside [0, 1) or eps is not finite and positive
+     */
+    void validate() {
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException("Adam betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
+        }
+        if (!(eps > 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException("Adam epsilon must be finite and > 0, got " + eps);
+        }
+    }
+
+    /**
+     * One AdamW step of the parameter {@code name}: its moments are updated with {@code scratch}
+     * (consumed), then w ← (1 - lr wd) w - lr u ({@link DecoupledStep}).
+     *
+     * @param optimizer the optimizer that holds the moments and the weight decay
+     * @param scratch the gradient in the state's type, owned by the caller; overwritten and closed
+     * @param step t, starting at 1
+     */
+    void step(ResumableOptimizer optimizer, String name, NDArray weight, NDArray scratch, float learningRate,
+            int step) {
+        // the moments live with the weight: the gradient may belong to a short-lived manager
+        NDArray u = AdamMoments.updatedDirection(optimizer.state(name + ".exp_avg", weight),
+                optimizer.state(name + ".exp_avg_sq", weight), scratch, step, beta1, beta2, eps);
+        DecoupledStep.apply(weight, u, learningRate, optimizer.getWeightDecay());
+    }
+}
