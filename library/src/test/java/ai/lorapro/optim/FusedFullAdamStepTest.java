@@ -32,6 +32,8 @@ class FusedFullAdamStepTest {
 
     private static final int STEPS = 20;
     private static final double AGREEMENT = 1e-5;
+    /** Moments stored as bf16 by two kernels whose fp32 results differ in the last bits. */
+    private static final double BF16_MOMENT_AGREEMENT = 1e-3;
 
     private NDManager manager;
 
@@ -145,6 +147,52 @@ class FusedFullAdamStepTest {
                 assertEquals(expected.getDataType(), actual.getDataType(), key);
                 double error = relativeError(expected.toFloatArray(), actual.toFloatArray());
                 assertTrue(error <= AGREEMENT, key + ": relative difference " + error);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}x{1} r={2} s={3} wd={4} zeroB={5} {6}")
+    @CsvSource({
+        "67, 1100, 8, 2.0, 0.0, false, FP32",
+        "1100, 45, 4, 2.0, 0.0, false, FP32",
+        "40, 30, 1, 2.0, 0.0, false, FP32",
+        "130, 96, 64, 0.25, 0.0, false, FP32",
+        "50, 70, 3, 2.0, 0.0, false, FP32",
+        "36, 28, 9, 5.3333335, 0.0, false, FP32",
+        "48, 40, 8, 2.0, 0.05, false, FP32",
+        "48, 40, 8, 2.0, 0.0, true, FP32",
+        "67, 1100, 8, 2.0, 0.05, false, BF16",
+        "50, 70, 3, 2.0, 0.0, true, BF16"
+    })
+    void vectorAndPlainLoopKernelsAgreeOverTwentySteps(
+            int m, int n, int r, float scaling, float weightDecay, boolean zeroB, StateDType dtype) {
+        Pair vectorPair = new Pair(m, n, r, zeroB, 37);
+        Pair scalarPair = new Pair(m, n, r, zeroB, 37);
+        try (LoraProAdamW vector = adamw(vectorPair, scaling, weightDecay).optStateDType(dtype).build();
+                LoraProAdamW scalar = adamw(scalarPair, scaling, weightDecay).optStateDType(dtype).build()) {
+            for (int step = 1; step <= STEPS; step++) {
+                VectorAdamKernelTest.withKernel("vector", () -> {
+                    vectorPair.step(vector);
+                    return null;
+                });
+                VectorAdamKernelTest.withKernel("scalar", () -> {
+                    scalarPair.step(scalar);
+                    return null;
+                });
+                double errorA = relativeError(scalarPair.a.getArray().toFloatArray(), vectorPair.a.getArray().toFloatArray());
+                double errorB = relativeError(scalarPair.b.getArray().toFloatArray(), vectorPair.b.getArray().toFloatArray());
+                assertTrue(errorA <= AGREEMENT, "A after step " + step + ": relative difference " + errorA);
+                assertTrue(errorB <= AGREEMENT, "B after step " + step + ": relative difference " + errorB);
+            }
+            OptimizerState vectorState = vector.exportState(manager);
+            OptimizerState scalarState = scalar.exportState(manager);
+            // bf16 moments: where the two kernels' fp32 values straddle a rounding boundary, the
+            // stored values differ by one bf16 ulp (2^-8 relative), which no fp32 bound can hide
+            double momentBound = dtype == StateDType.BF16 ? BF16_MOMENT_AGREEMENT : AGREEMENT;
+            for (String key : scalarState.getTensors().keySet()) {
+                double error = relativeError(
+                        scalarState.getTensors().get(key).toFloatArray(), vectorState.getTensors().get(key).toFloatArray());
+                assertTrue(error <= momentBound, key + ": relative difference " + error);
             }
         }
     }

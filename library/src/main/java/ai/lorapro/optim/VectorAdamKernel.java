@@ -1,0 +1,556 @@
+package ai.lorapro.optim;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * The m x n pass of a fused full-mode step ({@link FusedAdamKernel} states the algebra) written with
+ * the Vector API ({@code jdk.incubator.vector}), so that every multiply-add runs on full SIMD
+ * registers, including the dot products that plain loops cannot vectorise. Loaded only when that
+ * module is resolved ({@link FusedKernels}); the same pass in plain loops runs otherwise.
+ *
+ * <p>Per row i and tile of {@link #TILE} columns, with L lanes per vector:
+ *
+ * <ol>
+ *   <li>t = left_i right, the 2r broadcast coefficients left_ik times the rows of the right factor,
+ *       four at a time, accumulated in a tile-long array;
+ *   <li>the Adam update of the tile's moments (read from memory once, written once) and u, over
+ *       the same array;
+ *   <li>both projections, four factor rows at a time: (B^T u)_k += B_ik u into this thread's r x n
+ *       partial sum, and u_i A_k^T into four vectors held in registers over the tile, then added to
+ *       a per-row array of L lanes per k, which is summed once per row.
+ * </ol>
+ *
+ * <p>Columns past the last whole vector of a tile run the same operations on scalars. bf16 moments
+ * are converted by vector shifts (to fp32: exact; to bf16: round to nearest even, NaN kept, a
+ * positive second moment never stored as zero, as {@link Bf16} does).
+ *
+ * <p>Fixed reduction order: the rows are split into a number of contiguous parts that depends only
+ * on m (never on the thread count); each part sums its own B^T u and the parts are added in order,
+ * and each row's dot products are summed in the same order whatever thread runs it. So the result
+ * is the same for any number of workers and any scheduling.
+ */
+final class VectorAdamKernel implements MomentKernel {
+
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> SHORTS =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
+    private static final int LANES = FLOATS.length();
+
+    /** Columns per tile: the tile's scratch and its columns of the factors stay in the caches. */
+    static final int TILE = 512;
+    /** At most this many row parts: enough for 16 threads, few enough to sum the partials cheaply. */
+    static final int MAX_PARTS = 16;
+    /** Fewest rows worth a part of their own. */
+    private static final int MIN_ROWS_PER_PART = 16;
+
+    /** What runs, for logs: the kernel and its vector width. */
+    @Override
+    public String toString() {
+        return "Vector API kernel (" + FLOATS.vectorBitSize() + "-bit vectors)";
+    }
+
+    @Override
+    public float[][] run(FusedStepFactors factors, MomentRows m, MomentRows v, int workers) {
+        int rank = factors.rank();
+        int cols = factors.cols();
+        int rows = factors.rows();
+        if (m.rows() != rows || v.rows() != rows || m.cols() != cols || v.cols() != cols || m.isBf16() != v.isBf16()) {
+            throw new IllegalArgumentException("moment shapes disagree with the factors");
+        }
+        int parts = Math.max(1, Math.min(MAX_PARTS, rows / MIN_ROWS_PER_PART));
+        float[][] partialA = new float[parts][];
+        float[] projectedB = new float[rows * rank];
+        IntStream range = IntStream.range(0, parts);
+        (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
+            int from = (int) ((long) rows * p / parts);
+            int to = (int) ((long) rows * (p + 1) / parts);
+            partialA[p] = new Worker(factors, m.cursor(), v.cursor(), m.isBf16()).rows(from, to, projectedB);
+        });
+        float[] projectedA = partialA[0];
+        for (int p = 1; p < parts; p++) {
+            add(projectedA, partialA[p]);
+        }
+        return new float[][] {projectedA, projectedB};
+    }
+
+    /** x += y. */
+    private static void add(float[] x, float[] y) {
+        int bound = FLOATS.loopBound(x.length);
+        int j = 0;
+        for (; j < bound; j += LANES) {
+            FloatVector.fromArray(FLOATS, x, j).add(FloatVector.fromArray(FLOATS, y, j)).intoArray(x, j);
+        }
+        for (; j < x.length; j++) {
+            x[j] += y[j];
+        }
+    }
+
+    /** One thread's scratch and partial B^T u. */
+    private static final class Worker {
+        private final int rank;
+        private final int cols;
+        private final float[] left;
+        private final float[] right;
+        private final float[] a;
+        private final float[] b;
+        private final float beta1;
+        private final float beta2;
+        private final float varianceScale;
+        private final float epsilon;
+        private final MomentRows.Cursor mRows;
+        private final MomentRows.Cursor vRows;
+        private final boolean bf16;
+        /** Scratch of the first row of a pair (or of a single row). */
+        private final RowScratch first;
+        /** Scratch of the second row of a pair. */
+        private final RowScratch second;
+        private final short[] bits;
+        /** This thread's B^T u (r x n). */
+        private final float[] projectedA;
+
+        Worker(FusedStepFactors f, MomentRows.Cursor mRows, MomentRows.Cursor vRows, boolean bf16) {
+            rank = f.rank();
+            cols = f.cols();
+            left = f.left();
+            right = f.right();
+            a = f.a();
+            b = f.b();
+            beta1 = f.beta1();
+            beta2 = f.beta2();
+            varianceScale = f.varianceScale();
+            epsilon = f.epsilon();
+            this.mRows = mRows;
+            this.vRows = vRows;
+            this.bf16 = bf16;
+            bits = bf16 ? new short[TILE] : null;
+            first = new RowScratch(rank);
+            second = new RowScratch(rank);
+            projectedA = new float[rank * cols];
+        }
+
+        /**
+         * Rows [from, to): in pairs, which share each load of the factors' columns and of the
+         * partial B^T u between two rows (the terms are added in row order, as for single rows).
+         */
+        float[] rows(int from, int to, float[] projectedB) {
+            int i = from;
+            for (; i + 1 < to; i += 2) {
+                first.startRow(i);
+                second.startRow(i + 1);
+                for (int start = 0; start < cols; start += TILE) {
+                    int len = Math.min(TILE, cols - start);
+                    int whole = FLOATS.loopBound(len);
+                    first.read(start, len);
+                    second.read(start, len);
+                    equivalentGradient(first, second, start, len, whole);
+                    first.direction(len, whole);
+                    second.direction(len, whole);
+                    first.write(start, len);
+                    second.write(start, len);
+                    project(first, second, start, len, whole);
+                }
+                first.finishRow(projectedB);
+                second.finishRow(projectedB);
+            }
+            if (i < to) {
+                first.startRow(i);
+                for (int start = 0; start < cols; start += TILE) {
+                    int len = Math.min(TILE, cols - start);
+                    int whole = FLOATS.loopBound(len);
+                    first.read(start, len);
+                    equivalentGradient(first, null, start, len, whole);
+                    first.direction(len, whole);
+                    first.write(start, len);
+                    project(first, null, start, len, whole);
+                }
+                first.finishRow(projectedB);
+            }
+            return projectedA;
+        }
+
+        /** t = left_i right over the tile's columns [start, start + len), for one row or a pair. */
+        private void equivalentGradient(RowScratch x, RowScratch y, int start, int len, int whole) {
+            int k = 0;
+            for (; k + 4 <= 2 * rank; k += 4) {
+                if (y != null) {
+                    sum4(k == 0, x.left + k, x.t, y.left + k, y.t, k * cols + start, whole);
+                } else {
+                    sum4(k == 0, x.left + k, x.t, k * cols + start, whole);
+                }
+            }
+            if (k < 2 * rank) {
+                // 2r is even: two terms left
+                sum2(k == 0, x.left + k, x.t, k * cols + start, whole);
+                if (y != null) {
+                    sum2(k == 0, y.left + k, y.t, k * cols + start, whole);
+                }
+            }
+            x.equivalentGradientTail(start, len, whole);
+            if (y != null) {
+                y.equivalentGradientTail(start, len, whole);
+            }
+        }
+
+        /** t (= 0 when first) += four terms left[l..l+3] times right rows starting at {@code r0}. */
+        private void sum4(boolean first, int l, float[] t, int r0, int whole) {
+            FloatVector c0 = FloatVector.broadcast(FLOATS, left[l]);
+            FloatVector c1 = FloatVector.broadcast(FLOATS, left[l + 1]);
+            FloatVector c2 = FloatVector.broadcast(FLOATS, left[l + 2]);
+            FloatVector c3 = FloatVector.broadcast(FLOATS, left[l + 3]);
+            int r1 = r0 + cols;
+            int r2 = r1 + cols;
+            int r3 = r2 + cols;
+            for (int j = 0; j < whole; j += LANES) {
+                FloatVector acc = first ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, t, j);
+                acc = FloatVector.fromArray(FLOATS, right, r0 + j).fma(c0, acc);
+                acc = FloatVector.fromArray(FLOATS, right, r1 + j).fma(c1, acc);
+                acc = FloatVector.fromArray(FLOATS, right, r2 + j).fma(c2, acc);
+                acc = FloatVector.fromArray(FLOATS, right, r3 + j).fma(c3, acc);
+                acc.intoArray(t, j);
+            }
+        }
+
+        /** {@link #sum4} for two rows at once, each column of the right factor loaded once. */
+        private void sum4(boolean first, int l, float[] t, int m, float[] w, int r0, int whole) {
+            FloatVector c0 = FloatVector.broadcast(FLOATS, left[l]);
+            FloatVector c1 = FloatVector.broadcast(FLOATS, left[l + 1]);
+            FloatVector c2 = FloatVector.broadcast(FLOATS, left[l + 2]);
+            FloatVector c3 = FloatVector.broadcast(FLOATS, left[l + 3]);
+            FloatVector d0 = FloatVector.broadcast(FLOATS, left[m]);
+            FloatVector d1 = FloatVector.broadcast(FLOATS, left[m + 1]);
+            FloatVector d2 = FloatVector.broadcast(FLOATS, left[m + 2]);
+            FloatVector d3 = FloatVector.broadcast(FLOATS, left[m + 3]);
+            int r1 = r0 + cols;
+            int r2 = r1 + cols;
+            int r3 = r2 + cols;
+            for (int j = 0; j < whole; j += LANES) {
+                FloatVector x = first ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, t, j);
+                FloatVector y = first ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, w, j);
+                FloatVector q = FloatVector.fromArray(FLOATS, right, r0 + j);
+                x = q.fma(c0, x);
+                y = q.fma(d0, y);
+                q = FloatVector.fromArray(FLOATS, right, r1 + j);
+                x = q.fma(c1, x);
+                y = q.fma(d1, y);
+                q = FloatVector.fromArray(FLOATS, right, r2 + j);
+                x = q.fma(c2, x);
+                y = q.fma(d2, y);
+                q = FloatVector.fromArray(FLOATS, right, r3 + j);
+                x = q.fma(c3, x);
+                y = q.fma(d3, y);
+                x.intoArray(t, j);
+                y.intoArray(w, j);
+            }
+        }
+
+        /** t (= 0 when first) += two terms. */
+        private void sum2(boolean first, int l, float[] t, int r0, int whole) {
+            FloatVector c0 = FloatVector.broadcast(FLOATS, left[l]);
+            FloatVector c1 = FloatVector.broadcast(FLOATS, left[l + 1]);
+            int r1 = r0 + cols;
+            for (int j = 0; j < whole; j += LANES) {
+                FloatVector acc = first ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, t, j);
+                acc = FloatVector.fromArray(FLOATS, right, r0 + j).fma(c0, acc);
+                acc = FloatVector.fromArray(FLOATS, right, r1 + j).fma(c1, acc);
+                acc.intoArray(t, j);
+            }
+        }
+
+        /** B^T u += B_i^T u_i and the dot products u_i A_k^T over the tile, for one row or a pair. */
+        private void project(RowScratch x, RowScratch y, int start, int len, int whole) {
+            int k = 0;
+            for (; k + 4 <= rank; k += 4) {
+                if (y != null) {
+                    project4(x, y, k, k * cols + start, whole);
+                } else {
+                    project4(x, k, k * cols + start, whole);
+                }
+            }
+            for (; k < rank; k++) {
+                project1(x, k, k * cols + start, whole);
+                if (y != null) {
+                    project1(y, k, k * cols + start, whole);
+                }
+            }
+            x.projectTail(start, len, whole);
+            if (y != null) {
+                y.projectTail(start, len, whole);
+            }
+        }
+
+        /** Rows k..k+3 of both projections; {@code p0} is where row k of the tile starts in r x n arrays. */
+        private void project4(RowScratch x, int k, int p0, int whole) {
+            int bk = x.b + k;
+            float[] t = x.t;
+            FloatVector b0 = FloatVector.broadcast(FLOATS, b[bk]);
+            FloatVector b1 = FloatVector.broadcast(FLOATS, b[bk + 1]);
+            FloatVector b2 = FloatVector.broadcast(FLOATS, b[bk + 2]);
+            FloatVector b3 = FloatVector.broadcast(FLOATS, b[bk + 3]);
+            int p1 = p0 + cols;
+            int p2 = p1 + cols;
+            int p3 = p2 + cols;
+            float[] pa = projectedA;
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            for (int j = 0; j < whole; j += LANES) {
+                FloatVector u = FloatVector.fromArray(FLOATS, t, j);
+                u.fma(b0, FloatVector.fromArray(FLOATS, pa, p0 + j)).intoArray(pa, p0 + j);
+                u.fma(b1, FloatVector.fromArray(FLOATS, pa, p1 + j)).intoArray(pa, p1 + j);
+                u.fma(b2, FloatVector.fromArray(FLOATS, pa, p2 + j)).intoArray(pa, p2 + j);
+                u.fma(b3, FloatVector.fromArray(FLOATS, pa, p3 + j)).intoArray(pa, p3 + j);
+                s0 = u.fma(FloatVector.fromArray(FLOATS, a, p0 + j), s0);
+                s1 = u.fma(FloatVector.fromArray(FLOATS, a, p1 + j), s1);
+                s2 = u.fma(FloatVector.fromArray(FLOATS, a, p2 + j), s2);
+                s3 = u.fma(FloatVector.fromArray(FLOATS, a, p3 + j), s3);
+            }
+            x.addLanes(k, s0, s1, s2, s3);
+        }
+
+        /**
+         * {@link #project4} for two rows at once: each column of A and of B^T u is loaded once, and
+         * B^T u gets row x's term, then row y's.
+         */
+        private void project4(RowScratch x, RowScratch y, int k, int p0, int whole) {
+            int bk = x.b + k;
+            int ck = y.b + k;
+            float[] t = x.t;
+            float[] w = y.t;
+            FloatVector b0 = FloatVector.broadcast(FLOATS, b[bk]);
+            FloatVector b1 = FloatVector.broadcast(FLOATS, b[bk + 1]);
+            FloatVector b2 = FloatVector.broadcast(FLOATS, b[bk + 2]);
+            FloatVector b3 = FloatVector.broadcast(FLOATS, b[bk + 3]);
+            FloatVector c0 = FloatVector.broadcast(FLOATS, b[ck]);
+            FloatVector c1 = FloatVector.broadcast(FLOATS, b[ck + 1]);
+            FloatVector c2 = FloatVector.broadcast(FLOATS, b[ck + 2]);
+            FloatVector c3 = FloatVector.broadcast(FLOATS, b[ck + 3]);
+            int p1 = p0 + cols;
+            int p2 = p1 + cols;
+            int p3 = p2 + cols;
+            float[] pa = projectedA;
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector z0 = s0;
+            FloatVector z1 = s0;
+            FloatVector z2 = s0;
+            FloatVector z3 = s0;
+            for (int j = 0; j < whole; j += LANES) {
+                FloatVector u = FloatVector.fromArray(FLOATS, t, j);
+                FloatVector v = FloatVector.fromArray(FLOATS, w, j);
+                v.fma(c0, u.fma(b0, FloatVector.fromArray(FLOATS, pa, p0 + j))).intoArray(pa, p0 + j);
+                v.fma(c1, u.fma(b1, FloatVector.fromArray(FLOATS, pa, p1 + j))).intoArray(pa, p1 + j);
+                v.fma(c2, u.fma(b2, FloatVector.fromArray(FLOATS, pa, p2 + j))).intoArray(pa, p2 + j);
+                v.fma(c3, u.fma(b3, FloatVector.fromArray(FLOATS, pa, p3 + j))).intoArray(pa, p3 + j);
+                FloatVector q = FloatVector.fromArray(FLOATS, a, p0 + j);
+                s0 = u.fma(q, s0);
+                z0 = v.fma(q, z0);
+                q = FloatVector.fromArray(FLOATS, a, p1 + j);
+                s1 = u.fma(q, s1);
+                z1 = v.fma(q, z1);
+                q = FloatVector.fromArray(FLOATS, a, p2 + j);
+                s2 = u.fma(q, s2);
+                z2 = v.fma(q, z2);
+                q = FloatVector.fromArray(FLOATS, a, p3 + j);
+                s3 = u.fma(q, s3);
+                z3 = v.fma(q, z3);
+            }
+            x.addLanes(k, s0, s1, s2, s3);
+            y.addLanes(k, z0, z1, z2, z3);
+        }
+
+        /** Row k of both projections. */
+        private void project1(RowScratch x, int k, int p0, int whole) {
+            float[] t = x.t;
+            FloatVector b0 = FloatVector.broadcast(FLOATS, b[x.b + k]);
+            float[] pa = projectedA;
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            for (int j = 0; j < whole; j += LANES) {
+                FloatVector u = FloatVector.fromArray(FLOATS, t, j);
+                u.fma(b0, FloatVector.fromArray(FLOATS, pa, p0 + j)).intoArray(pa, p0 + j);
+                s0 = u.fma(FloatVector.fromArray(FLOATS, a, p0 + j), s0);
+            }
+            int l0 = k * LANES;
+            FloatVector.fromArray(FLOATS, x.lanes, l0).add(s0).intoArray(x.lanes, l0);
+        }
+
+        /** One row's scratch: its tile of t (then u) and of both moments, and its dot-product sums. */
+        private final class RowScratch {
+            final float[] t = new float[TILE];
+            final float[] mTile = new float[TILE];
+            final float[] vTile = new float[TILE];
+            /** lanes[k L + l]: lane l of the partial sums of u_i A_k^T over the row's whole vectors. */
+            final float[] lanes;
+            /** tails[k]: the same over the row's columns past the whole vectors of each tile. */
+            final float[] tails;
+            int row;
+            /** Where the row starts in the left factor and in B. */
+            int left;
+            int b;
+
+            RowScratch(int rank) {
+                lanes = new float[rank * LANES];
+                tails = new float[rank];
+            }
+
+            void startRow(int i) {
+                row = i;
+                left = i * 2 * rank;
+                b = i * rank;
+                Arrays.fill(lanes, 0f);
+                Arrays.fill(tails, 0f);
+            }
+
+            void read(int start, int len) {
+                long offset = (long) row * cols + start;
+                Worker.this.read(mRows, offset, mTile, len);
+                Worker.this.read(vRows, offset, vTile, len);
+            }
+
+            void write(int start, int len) {
+                long offset = (long) row * cols + start;
+                Worker.this.write(mRows, offset, mTile, len, false);
+                Worker.this.write(vRows, offset, vTile, len, true);
+            }
+
+            /** t over the columns past the whole vectors, in scalars. */
+            void equivalentGradientTail(int start, int len, int whole) {
+                for (int j = whole; j < len; j++) {
+                    float sum = 0;
+                    for (int q = 0; q < 2 * rank; q++) {
+                        sum = Math.fma(Worker.this.left[left + q], right[q * cols + start + j], sum);
+                    }
+                    t[j] = sum;
+                }
+            }
+
+            /** The tile's moments updated with t, and t overwritten with u = m / (sqrt(v) + eps'). */
+            void direction(int len, int whole) {
+                FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
+                FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
+                FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
+                FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
+                for (int j = 0; j < whole; j += LANES) {
+                    FloatVector tj = FloatVector.fromArray(FLOATS, t, j);
+                    FloatVector mj = FloatVector.fromArray(FLOATS, mTile, j).fma(b1, tj);
+                    FloatVector vj = FloatVector.fromArray(FLOATS, vTile, j).fma(b2, tj.mul(tj).mul(scale));
+                    mj.intoArray(mTile, j);
+                    vj.intoArray(vTile, j);
+                    mj.div(vj.sqrt().add(eps)).intoArray(t, j);
+                }
+                for (int j = whole; j < len; j++) {
+                    float tj = t[j];
+                    float mj = Math.fma(mTile[j], beta1, tj);
+                    float vj = Math.fma(vTile[j], beta2, tj * tj * varianceScale);
+                    mTile[j] = mj;
+                    vTile[j] = vj;
+                    t[j] = mj / ((float) Math.sqrt(vj) + epsilon);
+                }
+            }
+
+            /** Both projections over the columns past the whole vectors, in scalars. */
+            void projectTail(int start, int len, int whole) {
+                for (int k = 0; k < rank; k++) {
+                    float bik = Worker.this.b[b + k];
+                    int p = k * cols + start;
+                    float tail = tails[k];
+                    for (int j = whole; j < len; j++) {
+                        projectedA[p + j] = Math.fma(bik, t[j], projectedA[p + j]);
+                        tail = Math.fma(t[j], a[p + j], tail);
+                    }
+                    tails[k] = tail;
+                }
+            }
+
+            /** Adds a tile's dot-product lanes for k..k+3. */
+            void addLanes(int k, FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3) {
+                int l0 = k * LANES;
+                FloatVector.fromArray(FLOATS, lanes, l0).add(s0).intoArray(lanes, l0);
+                FloatVector.fromArray(FLOATS, lanes, l0 + LANES).add(s1).intoArray(lanes, l0 + LANES);
+                FloatVector.fromArray(FLOATS, lanes, l0 + 2 * LANES).add(s2).intoArray(lanes, l0 + 2 * LANES);
+                FloatVector.fromArray(FLOATS, lanes, l0 + 3 * LANES).add(s3).intoArray(lanes, l0 + 3 * LANES);
+            }
+
+            /** u_i A^T of the finished row: each k's lanes summed, then its scalar tail. */
+            void finishRow(float[] projectedB) {
+                for (int k = 0; k < rank; k++) {
+                    projectedB[b + k] =
+                            FloatVector.fromArray(FLOATS, lanes, k * LANES).reduceLanes(VectorOperators.ADD) + tails[k];
+                }
+            }
+        }
+
+        /** Elements [offset, offset + len) of a moment as fp32 in {@code out}. */
+        private void read(MomentRows.Cursor rows, long offset, float[] out, int len) {
+            if (bf16) {
+                rows.readBits(offset, bits, len);
+                decode(bits, out, len);
+            } else {
+                rows.read(offset, out, len);
+            }
+        }
+
+        /** {@code values[0, len)} stored as elements [offset, offset + len) of a moment. */
+        private void write(MomentRows.Cursor rows, long offset, float[] values, int len, boolean variance) {
+            if (bf16) {
+                encode(values, bits, len, variance);
+                rows.writeBits(offset, bits, len);
+            } else {
+                rows.write(offset, values, len, variance);
+            }
+        }
+    }
+
+    /** {@code out[0, len)} = the fp32 values of the bfloat16 bit patterns {@code bits[0, len)} (exact). */
+    static void decode(short[] bits, float[] out, int len) {
+        int whole = SHORTS.loopBound(len);
+        int j = 0;
+        for (; j < whole; j += LANES) {
+            ((IntVector) ShortVector.fromArray(SHORTS, bits, j).convertShape(VectorOperators.S2I, INTS, 0))
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats()
+                    .intoArray(out, j);
+        }
+        for (; j < len; j++) {
+            out[j] = Bf16.decode(bits[j]);
+        }
+    }
+
+    /**
+     * {@code bits[0, len)} = {@code values[0, len)} as bfloat16, bit for bit what {@link Bf16#encode}
+     * (with {@code variance}, {@link Bf16#encodeVariance}) gives.
+     */
+    static void encode(float[] values, short[] bits, int len, boolean variance) {
+        int whole = FLOATS.loopBound(len);
+        int j = 0;
+        for (; j < whole; j += LANES) {
+            IntVector x = FloatVector.fromArray(FLOATS, values, j).reinterpretAsInts();
+            IntVector high = x.lanewise(VectorOperators.LSHR, 16);
+            // round to nearest even: add 0x7FFF plus the lowest kept bit, keep the upper half
+            IntVector rounded = x.add(high.and(1)).add(0x7FFF).lanewise(VectorOperators.LSHR, 16);
+            VectorMask<Integer> nan = x.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+            rounded = rounded.blend(high.or(0x0040), nan);
+            if (variance) {
+                // a positive value (positive int bits) that rounded to zero: the smallest positive bf16
+                rounded = rounded.blend(Bf16.MIN_POSITIVE,
+                        rounded.compare(VectorOperators.EQ, 0).and(x.compare(VectorOperators.GT, 0)));
+            }
+            ((ShortVector) rounded.convertShape(VectorOperators.I2S, SHORTS, 0)).intoArray(bits, j);
+        }
+        for (; j < len; j++) {
+            bits[j] = variance ? Bf16.encodeVariance(values[j]) : Bf16.encode(values[j]);
+        }
+    }
+}
