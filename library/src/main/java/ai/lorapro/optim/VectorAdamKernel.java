@@ -8,6 +8,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -17,16 +19,19 @@ import java.util.stream.IntStream;
  * registers, including the dot products that plain loops cannot vectorise. Loaded only when that
  * module is resolved ({@link FusedKernels}); the same pass in plain loops runs otherwise.
  *
- * <p>Per row i and tile of {@link #TILE} columns, with L lanes per vector:
+ * <p>Rows go in pairs (a last odd row alone); per pair and tile of {@link #TILE} columns, with L
+ * lanes per vector:
  *
  * <ol>
- *   <li>t = left_i right, the 2r broadcast coefficients left_ik times the rows of the right factor,
- *       four at a time, accumulated in a tile-long array;
- *   <li>the Adam update of the tile's moments (read from memory once, written once) and u, over
- *       the same array;
- *   <li>both projections, four factor rows at a time: (B^T u)_k += B_ik u into this thread's r x n
- *       partial sum, and u_i A_k^T into four vectors held in registers over the tile, then added to
- *       a per-row array of L lanes per k, which is summed once per row.
+ *   <li>t = left_i right for both rows: the 2r broadcast coefficients left_ik times the rows of the
+ *       right factor, four at a time, each vector of the right factor loaded once for the two rows,
+ *       accumulated in a tile-long array per row;
+ *   <li>the Adam update of each row's moments, loaded as vectors straight from the tensors' memory
+ *       (each element read once and written once, no copy), and u over t's array;
+ *   <li>both projections, four factor rows at a time: (B^T u)_k += B_ik u_i + B_(i+1)k u_(i+1) into
+ *       this thread's r x n partial sum (loaded and stored once for the pair), and u_i A_k^T into
+ *       vectors held in registers over the tile, then added to a per-row array of L lanes per k,
+ *       summed once per row.
  * </ol>
  *
  * <p>Columns past the last whole vector of a tile run the same operations on scalars. bf16 moments
@@ -45,6 +50,7 @@ final class VectorAdamKernel implements MomentKernel {
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
     private static final int LANES = FLOATS.length();
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     /** Columns per tile: the tile's scratch and its columns of the factors stay in the caches. */
     static final int TILE = 512;
@@ -74,7 +80,7 @@ final class VectorAdamKernel implements MomentKernel {
         (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
             int from = (int) ((long) rows * p / parts);
             int to = (int) ((long) rows * (p + 1) / parts);
-            partialA[p] = new Worker(factors, m.cursor(), v.cursor(), m.isBf16()).rows(from, to, projectedB);
+            partialA[p] = new Worker(factors, m, v).rows(from, to, projectedB);
         });
         float[] projectedA = partialA[0];
         for (int p = 1; p < parts; p++) {
@@ -107,18 +113,17 @@ final class VectorAdamKernel implements MomentKernel {
         private final float beta2;
         private final float varianceScale;
         private final float epsilon;
-        private final MomentRows.Cursor mRows;
-        private final MomentRows.Cursor vRows;
+        private final MomentRows mRows;
+        private final MomentRows vRows;
         private final boolean bf16;
         /** Scratch of the first row of a pair (or of a single row). */
         private final RowScratch first;
         /** Scratch of the second row of a pair. */
         private final RowScratch second;
-        private final short[] bits;
         /** This thread's B^T u (r x n). */
         private final float[] projectedA;
 
-        Worker(FusedStepFactors f, MomentRows.Cursor mRows, MomentRows.Cursor vRows, boolean bf16) {
+        Worker(FusedStepFactors f, MomentRows mRows, MomentRows vRows) {
             rank = f.rank();
             cols = f.cols();
             left = f.left();
@@ -131,8 +136,7 @@ final class VectorAdamKernel implements MomentKernel {
             epsilon = f.epsilon();
             this.mRows = mRows;
             this.vRows = vRows;
-            this.bf16 = bf16;
-            bits = bf16 ? new short[TILE] : null;
+            this.bf16 = mRows.isBf16();
             first = new RowScratch(rank);
             second = new RowScratch(rank);
             projectedA = new float[rank * cols];
@@ -150,13 +154,9 @@ final class VectorAdamKernel implements MomentKernel {
                 for (int start = 0; start < cols; start += TILE) {
                     int len = Math.min(TILE, cols - start);
                     int whole = FLOATS.loopBound(len);
-                    first.read(start, len);
-                    second.read(start, len);
                     equivalentGradient(first, second, start, len, whole);
-                    first.direction(len, whole);
-                    second.direction(len, whole);
-                    first.write(start, len);
-                    second.write(start, len);
+                    first.direction(start, len, whole);
+                    second.direction(start, len, whole);
                     project(first, second, start, len, whole);
                 }
                 first.finishRow(projectedB);
@@ -167,10 +167,8 @@ final class VectorAdamKernel implements MomentKernel {
                 for (int start = 0; start < cols; start += TILE) {
                     int len = Math.min(TILE, cols - start);
                     int whole = FLOATS.loopBound(len);
-                    first.read(start, len);
                     equivalentGradient(first, null, start, len, whole);
-                    first.direction(len, whole);
-                    first.write(start, len);
+                    first.direction(start, len, whole);
                     project(first, null, start, len, whole);
                 }
                 first.finishRow(projectedB);
@@ -386,11 +384,9 @@ final class VectorAdamKernel implements MomentKernel {
             FloatVector.fromArray(FLOATS, x.lanes, l0).add(s0).intoArray(x.lanes, l0);
         }
 
-        /** One row's scratch: its tile of t (then u) and of both moments, and its dot-product sums. */
+        /** One row's scratch: its tile of t (then u) and its dot-product sums. */
         private final class RowScratch {
             final float[] t = new float[TILE];
-            final float[] mTile = new float[TILE];
-            final float[] vTile = new float[TILE];
             /** lanes[k L + l]: lane l of the partial sums of u_i A_k^T over the row's whole vectors. */
             final float[] lanes;
             /** tails[k]: the same over the row's columns past the whole vectors of each tile. */
@@ -413,18 +409,6 @@ final class VectorAdamKernel implements MomentKernel {
                 Arrays.fill(tails, 0f);
             }
 
-            void read(int start, int len) {
-                long offset = (long) row * cols + start;
-                Worker.this.read(mRows, offset, mTile, len);
-                Worker.this.read(vRows, offset, vTile, len);
-            }
-
-            void write(int start, int len) {
-                long offset = (long) row * cols + start;
-                Worker.this.write(mRows, offset, mTile, len, false);
-                Worker.this.write(vRows, offset, vTile, len, true);
-            }
-
             /** t over the columns past the whole vectors, in scalars. */
             void equivalentGradientTail(int start, int len, int whole) {
                 for (int j = whole; j < len; j++) {
@@ -436,26 +420,51 @@ final class VectorAdamKernel implements MomentKernel {
                 }
             }
 
-            /** The tile's moments updated with t, and t overwritten with u = m / (sqrt(v) + eps'). */
-            void direction(int len, int whole) {
+            /**
+             * The moments of the tile's columns [start, start + len) updated with t, in place in
+             * their tensors (each element read once and written once), and t overwritten with u =
+             * m / (sqrt(v) + eps').
+             */
+            void direction(int start, int len, int whole) {
+                long offset = (long) row * cols + start;
+                ByteBuffer mb = mRows.bytesOf(offset);
+                ByteBuffer vb = vRows.bytesOf(offset);
+                int mi = mRows.byteIndex(offset);
+                int vi = vRows.byteIndex(offset);
                 FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
                 FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
                 FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
                 FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
-                for (int j = 0; j < whole; j += LANES) {
-                    FloatVector tj = FloatVector.fromArray(FLOATS, t, j);
-                    FloatVector mj = FloatVector.fromArray(FLOATS, mTile, j).fma(b1, tj);
-                    FloatVector vj = FloatVector.fromArray(FLOATS, vTile, j).fma(b2, tj.mul(tj).mul(scale));
-                    mj.intoArray(mTile, j);
-                    vj.intoArray(vTile, j);
-                    mj.div(vj.sqrt().add(eps)).intoArray(t, j);
+                if (bf16) {
+                    for (int j = 0; j < whole; j += LANES) {
+                        FloatVector tj = FloatVector.fromArray(FLOATS, t, j);
+                        int mj2 = mi + j * Short.BYTES;
+                        int vj2 = vi + j * Short.BYTES;
+                        FloatVector mj = decode(ShortVector.fromByteBuffer(SHORTS, mb, mj2, NATIVE)).fma(b1, tj);
+                        FloatVector vj = decode(ShortVector.fromByteBuffer(SHORTS, vb, vj2, NATIVE))
+                                .fma(b2, tj.mul(tj).mul(scale));
+                        encode(mj, false).intoByteBuffer(mb, mj2, NATIVE);
+                        encode(vj, true).intoByteBuffer(vb, vj2, NATIVE);
+                        mj.div(vj.sqrt().add(eps)).intoArray(t, j);
+                    }
+                } else {
+                    for (int j = 0; j < whole; j += LANES) {
+                        FloatVector tj = FloatVector.fromArray(FLOATS, t, j);
+                        int mj4 = mi + j * Float.BYTES;
+                        int vj4 = vi + j * Float.BYTES;
+                        FloatVector mj = FloatVector.fromByteBuffer(FLOATS, mb, mj4, NATIVE).fma(b1, tj);
+                        FloatVector vj = FloatVector.fromByteBuffer(FLOATS, vb, vj4, NATIVE).fma(b2, tj.mul(tj).mul(scale));
+                        mj.intoByteBuffer(mb, mj4, NATIVE);
+                        vj.intoByteBuffer(vb, vj4, NATIVE);
+                        mj.div(vj.sqrt().add(eps)).intoArray(t, j);
+                    }
                 }
                 for (int j = whole; j < len; j++) {
                     float tj = t[j];
-                    float mj = Math.fma(mTile[j], beta1, tj);
-                    float vj = Math.fma(vTile[j], beta2, tj * tj * varianceScale);
-                    mTile[j] = mj;
-                    vTile[j] = vj;
+                    float mj = Math.fma(getMoment(mb, mi, j), beta1, tj);
+                    float vj = Math.fma(getMoment(vb, vi, j), beta2, tj * tj * varianceScale);
+                    putMoment(mb, mi, j, mj, false);
+                    putMoment(vb, vi, j, vj, true);
                     t[j] = mj / ((float) Math.sqrt(vj) + epsilon);
                 }
             }
@@ -492,23 +501,16 @@ final class VectorAdamKernel implements MomentKernel {
             }
         }
 
-        /** Elements [offset, offset + len) of a moment as fp32 in {@code out}. */
-        private void read(MomentRows.Cursor rows, long offset, float[] out, int len) {
-            if (bf16) {
-                rows.readBits(offset, bits, len);
-                decode(bits, out, len);
-            } else {
-                rows.read(offset, out, len);
-            }
+        /** Element j of a tile whose first element is at byte {@code base}. */
+        private float getMoment(ByteBuffer bytes, int base, int j) {
+            return bf16 ? Bf16.decode(bytes.getShort(base + j * Short.BYTES)) : bytes.getFloat(base + j * Float.BYTES);
         }
 
-        /** {@code values[0, len)} stored as elements [offset, offset + len) of a moment. */
-        private void write(MomentRows.Cursor rows, long offset, float[] values, int len, boolean variance) {
+        private void putMoment(ByteBuffer bytes, int base, int j, float value, boolean variance) {
             if (bf16) {
-                encode(values, bits, len, variance);
-                rows.writeBits(offset, bits, len);
+                bytes.putShort(base + j * Short.BYTES, variance ? Bf16.encodeVariance(value) : Bf16.encode(value));
             } else {
-                rows.write(offset, values, len, variance);
+                bytes.putFloat(base + j * Float.BYTES, value);
             }
         }
     }
@@ -518,10 +520,7 @@ final class VectorAdamKernel implements MomentKernel {
         int whole = SHORTS.loopBound(len);
         int j = 0;
         for (; j < whole; j += LANES) {
-            ((IntVector) ShortVector.fromArray(SHORTS, bits, j).convertShape(VectorOperators.S2I, INTS, 0))
-                    .lanewise(VectorOperators.LSHL, 16)
-                    .reinterpretAsFloats()
-                    .intoArray(out, j);
+            decode(ShortVector.fromArray(SHORTS, bits, j)).intoArray(out, j);
         }
         for (; j < len; j++) {
             out[j] = Bf16.decode(bits[j]);
@@ -536,21 +535,33 @@ final class VectorAdamKernel implements MomentKernel {
         int whole = FLOATS.loopBound(len);
         int j = 0;
         for (; j < whole; j += LANES) {
-            IntVector x = FloatVector.fromArray(FLOATS, values, j).reinterpretAsInts();
-            IntVector high = x.lanewise(VectorOperators.LSHR, 16);
-            // round to nearest even: add 0x7FFF plus the lowest kept bit, keep the upper half
-            IntVector rounded = x.add(high.and(1)).add(0x7FFF).lanewise(VectorOperators.LSHR, 16);
-            VectorMask<Integer> nan = x.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
-            rounded = rounded.blend(high.or(0x0040), nan);
-            if (variance) {
-                // a positive value (positive int bits) that rounded to zero: the smallest positive bf16
-                rounded = rounded.blend(Bf16.MIN_POSITIVE,
-                        rounded.compare(VectorOperators.EQ, 0).and(x.compare(VectorOperators.GT, 0)));
-            }
-            ((ShortVector) rounded.convertShape(VectorOperators.I2S, SHORTS, 0)).intoArray(bits, j);
+            encode(FloatVector.fromArray(FLOATS, values, j), variance).intoArray(bits, j);
         }
         for (; j < len; j++) {
             bits[j] = variance ? Bf16.encodeVariance(values[j]) : Bf16.encode(values[j]);
         }
+    }
+
+    /** The fp32 values of bfloat16 bit patterns: the bits shifted into the upper half (exact). */
+    private static FloatVector decode(ShortVector bits) {
+        return ((IntVector) bits.convertShape(VectorOperators.S2I, INTS, 0))
+                .lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
+    }
+
+    /** {@link Bf16#encode} (with {@code variance}, {@link Bf16#encodeVariance}) lane by lane. */
+    private static ShortVector encode(FloatVector values, boolean variance) {
+        IntVector x = values.reinterpretAsInts();
+        IntVector high = x.lanewise(VectorOperators.LSHR, 16);
+        // round to nearest even: add 0x7FFF plus the lowest kept bit, keep the upper half
+        IntVector rounded = x.add(high.and(1)).add(0x7FFF).lanewise(VectorOperators.LSHR, 16);
+        VectorMask<Integer> nan = x.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+        rounded = rounded.blend(high.or(0x0040), nan);
+        if (variance) {
+            // a positive value (positive int bits) that rounded to zero: the smallest positive bf16
+            rounded = rounded.blend(Bf16.MIN_POSITIVE,
+                    rounded.compare(VectorOperators.EQ, 0).and(x.compare(VectorOperators.GT, 0)));
+        }
+        return (ShortVector) rounded.convertShape(VectorOperators.I2S, SHORTS, 0);
     }
 }
