@@ -131,10 +131,7 @@ class FusedFullAdamStepTest {
             for (int step = 1; step <= STEPS; step++) {
                 fusedPair.step(fused);
                 tensorPair.step(tensor);
-                double errorA = relativeError(tensorPair.a.getArray().toFloatArray(), fusedPair.a.getArray().toFloatArray());
-                double errorB = relativeError(tensorPair.b.getArray().toFloatArray(), fusedPair.b.getArray().toFloatArray());
-                assertTrue(errorA <= AGREEMENT, "A after step " + step + ": relative difference " + errorA);
-                assertTrue(errorB <= AGREEMENT, "B after step " + step + ": relative difference " + errorB);
+                assertFactorsAgree(tensorPair, fusedPair, step);
             }
             OptimizerState fusedState = fused.exportState(manager);
             OptimizerState tensorState = tensor.exportState(manager);
@@ -179,21 +176,30 @@ class FusedFullAdamStepTest {
                     scalarPair.step(scalar);
                     return null;
                 });
-                double errorA = relativeError(scalarPair.a.getArray().toFloatArray(), vectorPair.a.getArray().toFloatArray());
-                double errorB = relativeError(scalarPair.b.getArray().toFloatArray(), vectorPair.b.getArray().toFloatArray());
-                assertTrue(errorA <= AGREEMENT, "A after step " + step + ": relative difference " + errorA);
-                assertTrue(errorB <= AGREEMENT, "B after step " + step + ": relative difference " + errorB);
+                assertFactorsAgree(scalarPair, vectorPair, step);
             }
-            OptimizerState vectorState = vector.exportState(manager);
-            OptimizerState scalarState = scalar.exportState(manager);
             // bf16 moments: where the two kernels' fp32 values straddle a rounding boundary, the
             // stored values differ by one bf16 ulp (2^-8 relative), which no fp32 bound can hide
-            double momentBound = dtype == StateDType.BF16 ? BF16_MOMENT_AGREEMENT : AGREEMENT;
-            for (String key : scalarState.getTensors().keySet()) {
-                double error = relativeError(
-                        scalarState.getTensors().get(key).toFloatArray(), vectorState.getTensors().get(key).toFloatArray());
-                assertTrue(error <= momentBound, key + ": relative difference " + error);
-            }
+            assertStatesAgree(scalar.exportState(manager), vector.exportState(manager),
+                    dtype == StateDType.BF16 ? BF16_MOMENT_AGREEMENT : AGREEMENT);
+        }
+    }
+
+    /** A and B of two runs of the same pair within {@link #AGREEMENT}, relative. */
+    private void assertFactorsAgree(Pair expected, Pair actual, int step) {
+        double errorA = relativeError(expected.a.getArray().toFloatArray(), actual.a.getArray().toFloatArray());
+        double errorB = relativeError(expected.b.getArray().toFloatArray(), actual.b.getArray().toFloatArray());
+        assertTrue(errorA <= AGREEMENT, "A after step " + step + ": relative difference " + errorA);
+        assertTrue(errorB <= AGREEMENT, "B after step " + step + ": relative difference " + errorB);
+    }
+
+    /** The same steps and moment keys, each moment within {@code bound}, relative. */
+    private void assertStatesAgree(OptimizerState expected, OptimizerState actual, double bound) {
+        assertEquals(expected.getSteps(), actual.getSteps());
+        assertEquals(expected.getTensors().keySet(), actual.getTensors().keySet());
+        for (String key : expected.getTensors().keySet()) {
+            double error = relativeError(expected.getTensors().get(key).toFloatArray(), actual.getTensors().get(key).toFloatArray());
+            assertTrue(error <= bound, key + ": relative difference " + error);
         }
     }
 
