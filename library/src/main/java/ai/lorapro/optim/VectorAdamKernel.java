@@ -24,7 +24,7 @@ import java.util.stream.IntStream;
  *
  * <ol>
  *   <li>t = left_i right for both rows: the 2r broadcast coefficients left_ik times the rows of the
- *       right factor, four at a time, each vector of the right factor loaded once for the two rows,
+ *       right factor, eight at a time, each vector of the right factor loaded once for the two rows,
  *       accumulated in a tile-long array per row;
  *   <li>the Adam update of each row's moments, loaded as vectors straight from the tensors' memory
  *       (each element read once and written once, no copy), and u over t's array;
@@ -176,26 +176,28 @@ final class VectorAdamKernel implements MomentKernel {
             return projectedA;
         }
 
-        /** t = left_i right over the tile's columns [start, start + len), for one row or a pair. */
+        /**
+         * t = left_i right over the tile's columns [start, start + len), for one row or a pair: a
+         * pair takes the terms eight at a time, each vector of the right factor loaded once for both
+         * rows; the terms left over (and a single row's) go four, then two, at a time.
+         */
         private void equivalentGradient(RowScratch x, RowScratch y, int start, int len, int whole) {
-            int k = 0;
-            for (; k + 4 <= 2 * rank; k += 4) {
-                if (y != null) {
-                    sum4(k == 0, x.left + k, x.t, y.left + k, y.t, k * cols + start, whole);
-                } else {
-                    sum4(k == 0, x.left + k, x.t, k * cols + start, whole);
-                }
-            }
-            if (k < 2 * rank) {
-                // 2r is even: two terms left
-                sum2(k == 0, x.left + k, x.t, k * cols + start, whole);
-                if (y != null) {
-                    sum2(k == 0, y.left + k, y.t, k * cols + start, whole);
-                }
-            }
-            x.equivalentGradientTail(start, len, whole);
+            int paired = 0;
             if (y != null) {
-                y.equivalentGradientTail(start, len, whole);
+                for (; paired + 8 <= 2 * rank; paired += 8) {
+                    sum8(paired == 0, x.left + paired, x.t, y.left + paired, y.t, paired * cols + start, whole);
+                }
+            }
+            for (RowScratch row : y != null ? new RowScratch[] {x, y} : new RowScratch[] {x}) {
+                int k = paired;
+                for (; k + 4 <= 2 * rank; k += 4) {
+                    sum4(k == 0, row.left + k, row.t, k * cols + start, whole);
+                }
+                if (k < 2 * rank) {
+                    // 2r is even: two terms left
+                    sum2(k == 0, row.left + k, row.t, k * cols + start, whole);
+                }
+                row.equivalentGradientTail(start, len, whole);
             }
         }
 
@@ -218,34 +220,62 @@ final class VectorAdamKernel implements MomentKernel {
             }
         }
 
-        /** {@link #sum4} for two rows at once, each column of the right factor loaded once. */
-        private void sum4(boolean first, int l, float[] t, int m, float[] w, int r0, int whole) {
+        /**
+         * t (= 0 when first) += eight terms for each of two rows: left[l..l+7] and left[m..m+7]
+         * times the right rows starting at {@code r0}, each loaded once.
+         */
+        private void sum8(boolean first, int l, float[] t, int m, float[] w, int r0, int whole) {
+            float[] right = this.right;
+            float[] left = this.left;
             FloatVector c0 = FloatVector.broadcast(FLOATS, left[l]);
             FloatVector c1 = FloatVector.broadcast(FLOATS, left[l + 1]);
             FloatVector c2 = FloatVector.broadcast(FLOATS, left[l + 2]);
             FloatVector c3 = FloatVector.broadcast(FLOATS, left[l + 3]);
+            FloatVector c4 = FloatVector.broadcast(FLOATS, left[l + 4]);
+            FloatVector c5 = FloatVector.broadcast(FLOATS, left[l + 5]);
+            FloatVector c6 = FloatVector.broadcast(FLOATS, left[l + 6]);
+            FloatVector c7 = FloatVector.broadcast(FLOATS, left[l + 7]);
             FloatVector d0 = FloatVector.broadcast(FLOATS, left[m]);
             FloatVector d1 = FloatVector.broadcast(FLOATS, left[m + 1]);
             FloatVector d2 = FloatVector.broadcast(FLOATS, left[m + 2]);
             FloatVector d3 = FloatVector.broadcast(FLOATS, left[m + 3]);
-            int r1 = r0 + cols;
-            int r2 = r1 + cols;
-            int r3 = r2 + cols;
+            FloatVector d4 = FloatVector.broadcast(FLOATS, left[m + 4]);
+            FloatVector d5 = FloatVector.broadcast(FLOATS, left[m + 5]);
+            FloatVector d6 = FloatVector.broadcast(FLOATS, left[m + 6]);
+            FloatVector d7 = FloatVector.broadcast(FLOATS, left[m + 7]);
+            int n = cols;
             for (int j = 0; j < whole; j += LANES) {
-                FloatVector x = first ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, t, j);
-                FloatVector y = first ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, w, j);
                 FloatVector q = FloatVector.fromArray(FLOATS, right, r0 + j);
-                x = q.fma(c0, x);
-                y = q.fma(d0, y);
-                q = FloatVector.fromArray(FLOATS, right, r1 + j);
+                FloatVector x;
+                FloatVector y;
+                if (first) {
+                    x = q.mul(c0);
+                    y = q.mul(d0);
+                } else {
+                    x = q.fma(c0, FloatVector.fromArray(FLOATS, t, j));
+                    y = q.fma(d0, FloatVector.fromArray(FLOATS, w, j));
+                }
+                q = FloatVector.fromArray(FLOATS, right, r0 + n + j);
                 x = q.fma(c1, x);
                 y = q.fma(d1, y);
-                q = FloatVector.fromArray(FLOATS, right, r2 + j);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 2 * n + j);
                 x = q.fma(c2, x);
                 y = q.fma(d2, y);
-                q = FloatVector.fromArray(FLOATS, right, r3 + j);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 3 * n + j);
                 x = q.fma(c3, x);
                 y = q.fma(d3, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 4 * n + j);
+                x = q.fma(c4, x);
+                y = q.fma(d4, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 5 * n + j);
+                x = q.fma(c5, x);
+                y = q.fma(d5, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 6 * n + j);
+                x = q.fma(c6, x);
+                y = q.fma(d6, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 7 * n + j);
+                x = q.fma(c7, x);
+                y = q.fma(d7, y);
                 x.intoArray(t, j);
                 y.intoArray(w, j);
             }
