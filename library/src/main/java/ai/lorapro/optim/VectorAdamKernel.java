@@ -149,31 +149,35 @@ final class VectorAdamKernel implements MomentKernel {
         float[] rows(int from, int to, float[] projectedB) {
             int i = from;
             for (; i + 1 < to; i += 2) {
-                first.startRow(i);
-                second.startRow(i + 1);
-                for (int start = 0; start < cols; start += TILE) {
-                    int len = Math.min(TILE, cols - start);
-                    int whole = FLOATS.loopBound(len);
-                    equivalentGradient(first, second, start, len, whole);
-                    first.direction(start, len, whole);
-                    second.direction(start, len, whole);
-                    project(first, second, start, len, whole);
-                }
-                first.finishRow(projectedB);
-                second.finishRow(projectedB);
+                rows(i, second, projectedB);
             }
             if (i < to) {
-                first.startRow(i);
-                for (int start = 0; start < cols; start += TILE) {
-                    int len = Math.min(TILE, cols - start);
-                    int whole = FLOATS.loopBound(len);
-                    equivalentGradient(first, null, start, len, whole);
-                    first.direction(start, len, whole);
-                    project(first, null, start, len, whole);
-                }
-                first.finishRow(projectedB);
+                rows(i, null, projectedB);
             }
             return projectedA;
+        }
+
+        /** Row i, and row i + 1 in {@code y} unless it is null, tile by tile. */
+        private void rows(int i, RowScratch y, float[] projectedB) {
+            RowScratch x = first;
+            x.startRow(i);
+            if (y != null) {
+                y.startRow(i + 1);
+            }
+            for (int start = 0; start < cols; start += TILE) {
+                int len = Math.min(TILE, cols - start);
+                int whole = FLOATS.loopBound(len);
+                equivalentGradient(x, y, start, len, whole);
+                x.direction(start, len, whole);
+                if (y != null) {
+                    y.direction(start, len, whole);
+                }
+                project(x, y, start, len, whole);
+            }
+            x.finishRow(projectedB);
+            if (y != null) {
+                y.finishRow(projectedB);
+            }
         }
 
         /**
