@@ -39,9 +39,11 @@ export OPT_OUT_TRACKING=true
 mkdir -p benchmarks/results
 results="benchmarks/results/$bench.jsonl"
 
+# jdk.incubator.vector: the fused optimizer step's Vector API kernel (without it the plain-loop kernel runs)
 run_java() {
   # shellcheck disable=SC2086
-  java ${JAVA_OPTS:-} -Dai.djl.offline=true -cp "$classpath" ai.lorapro.benchmarks.Bench "$@" | tee -a "$results"
+  java --add-modules jdk.incubator.vector ${JAVA_OPTS:-} -Dai.djl.offline=true -cp "$classpath" \
+    ai.lorapro.benchmarks.Bench "$@" | tee -a "$results"
 }
 
 if [[ "$bench" == scale-plot ]]; then

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import ai.lorapro.optim.FusedKernels;
 import ai.lorapro.optim.LoraProAdamW;
 import ai.lorapro.optim.LoraProSgd;
 import ai.lorapro.optim.ResumableOptimizer;
@@ -31,6 +32,11 @@ final class OptimizerStepBench {
     static final List<String> METHODS = List.of(
             "lora-adamw", "lora-pro-full", "lora-pro-full-fused", "lora-pro-full-fused-bf16", "lora-pro-efficient",
             "lora-pro-sgd");
+    /**
+     * A suffix for the fused methods that forces the plain-loop kernel (the other fused methods run
+     * whichever kernel {@link FusedKernels} picks: the Vector API one when its module is present).
+     */
+    static final String SCALAR_SUFFIX = "-scalar";
     /** Bytes a full-mode step must move at least: read and write both fp32 moments once. */
     static final int BOUND_BYTES_PER_ELEMENT = 16;
     /**
@@ -104,13 +110,32 @@ final class OptimizerStepBench {
     }
 
     private JsonLine measure(NDManager root, String method, long m, long n, double gbPerS) {
+        boolean forceScalar = method.startsWith("lora-pro-full-fused") && method.endsWith(SCALAR_SUFFIX);
+        String previous = System.getProperty(FusedKernels.PROPERTY);
+        if (forceScalar) {
+            System.setProperty(FusedKernels.PROPERTY, "scalar");
+        }
+        try {
+            return measure(root, method, forceScalar ? method.substring(0, method.length() - SCALAR_SUFFIX.length()) : method,
+                    m, n, gbPerS);
+        } finally {
+            if (previous == null) {
+                System.clearProperty(FusedKernels.PROPERTY);
+            } else {
+                System.setProperty(FusedKernels.PROPERTY, previous);
+            }
+        }
+    }
+
+    /** One method at one shape; {@code base} is the method without {@link #SCALAR_SUFFIX}. */
+    private JsonLine measure(NDManager root, String method, String base, long m, long n, double gbPerS) {
         try (NDManager manager = root.newSubManager()) {
             manager.getEngine().setRandomSeed(7);
             Parameter a = parameter(manager, "lora_A.weight", new Shape(RANK, n), 1 / Math.sqrt(n));
             Parameter b = parameter(manager, "lora_B.weight", new Shape(m, RANK), 0.01);
             NDArray gradA = manager.randomNormal(0, 1e-3f, new Shape(RANK, n), DataType.FLOAT32);
             NDArray gradB = manager.randomNormal(0, 1e-3f, new Shape(m, RANK), DataType.FLOAT32);
-            Optimizer optimizer = optimizer(method, a, b);
+            Optimizer optimizer = optimizer(base, a, b);
             try {
                 double[] cpuMs = new double[timed];
                 int[] call = {0};
@@ -139,9 +164,12 @@ final class OptimizerStepBench {
                                 .put("cpu_ms", Timing.median(cpuMs))
                                 .put("steps", timed)
                                 .put("state_bytes", stateBytes(optimizer));
-                if (method.startsWith("lora-pro-full")) {
-                    boolean fused = method.startsWith("lora-pro-full-fused");
-                    boolean bf16 = method.endsWith("-bf16");
+                if (base.startsWith("lora-pro-full")) {
+                    boolean fused = base.startsWith("lora-pro-full-fused");
+                    boolean bf16 = base.endsWith("-bf16");
+                    if (fused) {
+                        line.put("kernel", FusedKernels.active());
+                    }
                     // the 16-byte bound of fp32 moments for every method; bf16 lines add their own
                     double boundMs = BOUND_BYTES_PER_ELEMENT * (double) m * n / (gbPerS * 1e6);
                     int passBytes = fused ? (bf16 ? BF16_BOUND_BYTES_PER_ELEMENT : BOUND_BYTES_PER_ELEMENT)

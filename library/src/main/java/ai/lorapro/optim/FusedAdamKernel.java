@@ -31,6 +31,10 @@ import java.util.stream.IntStream;
  * <p>Rows are split into a fixed number of contiguous ranges run as fork-join tasks; each range
  * sums its own B^T u and the partial sums are added in range order, so the result does not depend
  * on thread scheduling.
+ *
+ * <p>{@link #run} hands the pass to {@link VectorAdamKernel}, the same algebra with the Vector API,
+ * when {@link FusedKernels} says so (the JVM resolved {@code jdk.incubator.vector}); the plain loops
+ * here run otherwise.
  */
 final class FusedAdamKernel {
 
@@ -45,14 +49,15 @@ final class FusedAdamKernel {
      */
     private static final int TASKS_PER_WORKER = 4;
 
+    private final FusedStepFactors factors;
     private final int rank;
     private final int cols;
     private final int tiles;
     private final float[] left;
-    /** right[k][c]: row k of the 2r x n right factor, columns of tile c. */
-    private final float[][][] right;
-    /** a[k][c]: row k of A, columns of tile c. */
-    private final float[][][] a;
+    /** right[k][c]: row k of the 2r x n right factor, columns of tile c (made when the loops run). */
+    private float[][][] right;
+    /** a[k][c]: row k of A, columns of tile c (made when the loops run). */
+    private float[][][] a;
     private final float[] b;
     private final float beta1;
     private final float beta2;
@@ -70,20 +75,16 @@ final class FusedAdamKernel {
      */
     FusedAdamKernel(int rank, int cols, float[] left, float[] right, float[] a, float[] b,
             double beta1, double beta2, double epsilon) {
-        if (a.length != rank * cols || right.length != 2 * rank * cols || left.length / 2 != b.length) {
-            throw new IllegalArgumentException("factor sizes disagree");
-        }
+        this.factors = FusedStepFactors.of(rank, cols, left, right, a, b, beta1, beta2, epsilon);
         this.rank = rank;
         this.cols = cols;
         this.tiles = (cols + TILE - 1) / TILE;
         this.left = left;
-        this.right = tiled(right, 2 * rank);
-        this.a = tiled(a, rank);
         this.b = b;
-        this.beta1 = (float) beta1;
-        this.beta2 = (float) beta2;
-        this.varianceScale = (float) ((1 - beta2) / ((1 - beta1) * (1 - beta1)));
-        this.epsilon = (float) epsilon;
+        this.beta1 = factors.beta1();
+        this.beta2 = factors.beta2();
+        this.varianceScale = factors.varianceScale();
+        this.epsilon = factors.epsilon();
     }
 
     private float[][][] tiled(float[] matrix, int rows) {
@@ -110,6 +111,14 @@ final class FusedAdamKernel {
         int rows = Math.toIntExact(m.rows());
         if (v.rows() != rows || m.cols() != cols || v.cols() != cols || (long) rows * rank != b.length) {
             throw new IllegalArgumentException("moment shapes disagree with the factors");
+        }
+        MomentKernel vector = FusedKernels.vectorKernelOrNull();
+        if (vector != null) {
+            return vector.run(factors, m, v, workers);
+        }
+        if (right == null) {
+            right = tiled(factors.right(), 2 * rank);
+            a = tiled(factors.a(), rank);
         }
         int parts = Math.max(1, Math.min(workers * TASKS_PER_WORKER, rows / MIN_ROWS_PER_TASK));
         float[][][][] partialA = new float[parts][][][];

@@ -36,6 +36,8 @@ final class MomentRows {
     private final int rowsPerChunk;
     private final FloatBuffer[] floatChunks;
     private final ShortBuffer[] shortChunks;
+    /** The same chunks as bytes in native order, for kernels that load vectors from them. */
+    private final ByteBuffer[] byteChunks;
 
     private MomentRows(NDArray tensor) {
         if (!Device.Type.CPU.equals(tensor.getDevice().getDeviceType())) {
@@ -61,10 +63,12 @@ final class MomentRows {
         int chunks = Math.toIntExact((rows + rowsPerChunk - 1) / rowsPerChunk);
         floatChunks = bf16 ? null : new FloatBuffer[chunks];
         shortChunks = bf16 ? new ShortBuffer[chunks] : null;
+        byteChunks = new ByteBuffer[chunks];
         for (int c = 0; c < chunks; c++) {
             long start = (long) c * rowsPerChunk;
             long end = Math.min(rows, start + rowsPerChunk);
             ByteBuffer bytes = directBytes(tensor, start, end, rowBytes);
+            byteChunks[c] = bytes;
             if (bf16) {
                 shortChunks[c] = bytes.asShortBuffer();
             } else {
@@ -117,6 +121,21 @@ final class MomentRows {
         return bf16;
     }
 
+    /**
+     * The direct buffer (native byte order) that holds element {@code offset} of the row-major
+     * moment, with the rest of its row; {@link #byteIndex} gives the element's place in it. Its
+     * absolute get and put methods may be used from several threads on distinct rows.
+     */
+    ByteBuffer bytesOf(long offset) {
+        return byteChunks[(int) (offset / cols / rowsPerChunk)];
+    }
+
+    /** The index in {@link #bytesOf}{@code (offset)} of the first byte of element {@code offset}. */
+    int byteIndex(long offset) {
+        long inChunk = offset - (offset / cols / rowsPerChunk) * rowsPerChunk * cols;
+        return (int) (inChunk * (bf16 ? Short.BYTES : Float.BYTES));
+    }
+
     /** A reader and writer of rows with its own scratch, for one thread. */
     Cursor cursor() {
         return new Cursor();
@@ -164,6 +183,21 @@ final class MomentRows {
                 }
             }
             shortChunks[chunk].put(at, packed, 0, len);
+        }
+
+        /**
+         * Copies the bfloat16 bit patterns of elements [offset, offset + len) into {@code out[0,
+         * len)}, for a kernel that converts them itself; bf16 storage only.
+         */
+        void readBits(long offset, short[] out, int len) {
+            int chunk = chunkOf(offset);
+            shortChunks[chunk].get((int) (offset - (long) chunk * rowsPerChunk * cols), out, 0, len);
+        }
+
+        /** Stores bfloat16 bit patterns {@code bits[0, len)} as elements [offset, offset + len); bf16 storage only. */
+        void writeBits(long offset, short[] bits, int len) {
+            int chunk = chunkOf(offset);
+            shortChunks[chunk].put((int) (offset - (long) chunk * rowsPerChunk * cols), bits, 0, len);
         }
 
         private int chunkOf(long offset) {

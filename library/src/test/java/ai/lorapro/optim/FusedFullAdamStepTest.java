@@ -32,6 +32,8 @@ class FusedFullAdamStepTest {
 
     private static final int STEPS = 20;
     private static final double AGREEMENT = 1e-5;
+    /** Moments stored as bf16 by two kernels whose fp32 results differ in the last bits. */
+    private static final double BF16_MOMENT_AGREEMENT = 1e-3;
 
     private NDManager manager;
 
@@ -129,10 +131,7 @@ class FusedFullAdamStepTest {
             for (int step = 1; step <= STEPS; step++) {
                 fusedPair.step(fused);
                 tensorPair.step(tensor);
-                double errorA = relativeError(tensorPair.a.getArray().toFloatArray(), fusedPair.a.getArray().toFloatArray());
-                double errorB = relativeError(tensorPair.b.getArray().toFloatArray(), fusedPair.b.getArray().toFloatArray());
-                assertTrue(errorA <= AGREEMENT, "A after step " + step + ": relative difference " + errorA);
-                assertTrue(errorB <= AGREEMENT, "B after step " + step + ": relative difference " + errorB);
+                assertFactorsAgree(tensorPair, fusedPair, step);
             }
             OptimizerState fusedState = fused.exportState(manager);
             OptimizerState tensorState = tensor.exportState(manager);
@@ -146,6 +145,61 @@ class FusedFullAdamStepTest {
                 double error = relativeError(expected.toFloatArray(), actual.toFloatArray());
                 assertTrue(error <= AGREEMENT, key + ": relative difference " + error);
             }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}x{1} r={2} s={3} wd={4} zeroB={5} {6}")
+    @CsvSource({
+        "67, 1100, 8, 2.0, 0.0, false, FP32",
+        "1100, 45, 4, 2.0, 0.0, false, FP32",
+        "40, 30, 1, 2.0, 0.0, false, FP32",
+        "130, 96, 64, 0.25, 0.0, false, FP32",
+        "50, 70, 3, 2.0, 0.0, false, FP32",
+        "36, 28, 9, 5.3333335, 0.0, false, FP32",
+        "48, 40, 8, 2.0, 0.05, false, FP32",
+        "48, 40, 8, 2.0, 0.0, true, FP32",
+        "67, 1100, 8, 2.0, 0.05, false, BF16",
+        "50, 70, 3, 2.0, 0.0, true, BF16"
+    })
+    void vectorAndPlainLoopKernelsAgreeOverTwentySteps(
+            int m, int n, int r, float scaling, float weightDecay, boolean zeroB, StateDType dtype) {
+        Pair vectorPair = new Pair(m, n, r, zeroB, 37);
+        Pair scalarPair = new Pair(m, n, r, zeroB, 37);
+        try (LoraProAdamW vector = adamw(vectorPair, scaling, weightDecay).optStateDType(dtype).build();
+                LoraProAdamW scalar = adamw(scalarPair, scaling, weightDecay).optStateDType(dtype).build()) {
+            for (int step = 1; step <= STEPS; step++) {
+                VectorAdamKernelTest.withKernel("vector", () -> {
+                    vectorPair.step(vector);
+                    return null;
+                });
+                VectorAdamKernelTest.withKernel("scalar", () -> {
+                    scalarPair.step(scalar);
+                    return null;
+                });
+                assertFactorsAgree(scalarPair, vectorPair, step);
+            }
+            // bf16 moments: where the two kernels' fp32 values straddle a rounding boundary, the
+            // stored values differ by one bf16 ulp (2^-8 relative), which no fp32 bound can hide
+            assertStatesAgree(scalar.exportState(manager), vector.exportState(manager),
+                    dtype == StateDType.BF16 ? BF16_MOMENT_AGREEMENT : AGREEMENT);
+        }
+    }
+
+    /** A and B of two runs of the same pair within {@link #AGREEMENT}, relative. */
+    private void assertFactorsAgree(Pair expected, Pair actual, int step) {
+        double errorA = relativeError(expected.a.getArray().toFloatArray(), actual.a.getArray().toFloatArray());
+        double errorB = relativeError(expected.b.getArray().toFloatArray(), actual.b.getArray().toFloatArray());
+        assertTrue(errorA <= AGREEMENT, "A after step " + step + ": relative difference " + errorA);
+        assertTrue(errorB <= AGREEMENT, "B after step " + step + ": relative difference " + errorB);
+    }
+
+    /** The same steps and moment keys, each moment within {@code bound}, relative. */
+    private void assertStatesAgree(OptimizerState expected, OptimizerState actual, double bound) {
+        assertEquals(expected.getSteps(), actual.getSteps());
+        assertEquals(expected.getTensors().keySet(), actual.getTensors().keySet());
+        for (String key : expected.getTensors().keySet()) {
+            double error = relativeError(expected.getTensors().get(key).toFloatArray(), actual.getTensors().get(key).toFloatArray());
+            assertTrue(error <= bound, key + ": relative difference " + error);
         }
     }
 

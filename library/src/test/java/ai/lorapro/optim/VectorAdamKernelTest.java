@@ -1,0 +1,192 @@
+package ai.lorapro.optim;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The Vector API kernel of the fused step ({@link VectorAdamKernel}) and its dispatch ({@link
+ * FusedKernels}): the tests' JVM runs it, its bf16 conversions are bit for bit those of {@link Bf16},
+ * its result does not depend on the thread count, and a JVM without the module runs the plain loops.
+ * (Its agreement with the plain-loop kernel over 20 optimizer steps: {@link FusedFullAdamStepTest}.)
+ */
+class VectorAdamKernelTest {
+
+    private NDManager manager;
+
+    @BeforeEach
+    void open() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    /** Runs {@code body} with {@link FusedKernels#PROPERTY} set to {@code kernel} (null: unset). */
+    static <T> T withKernel(String kernel, Supplier<T> body) {
+        String previous = System.getProperty(FusedKernels.PROPERTY);
+        try {
+            if (kernel == null) {
+                System.clearProperty(FusedKernels.PROPERTY);
+            } else {
+                System.setProperty(FusedKernels.PROPERTY, kernel);
+            }
+            return body.get();
+        } finally {
+            if (previous == null) {
+                System.clearProperty(FusedKernels.PROPERTY);
+            } else {
+                System.setProperty(FusedKernels.PROPERTY, previous);
+            }
+        }
+    }
+
+    @Test
+    void theTestJvmRunsTheVectorKernel() {
+        // the build passes --add-modules jdk.incubator.vector to the tests; without it this fails
+        // rather than letting every other fused-step test silently run the plain loops
+        assertTrue(FusedKernels.vectorAvailable(), "the tests must run with --add-modules jdk.incubator.vector");
+        assertEquals("vector", withKernel(null, FusedKernels::active));
+        assertEquals("vector", withKernel("auto", FusedKernels::active));
+        assertEquals("scalar", withKernel("scalar", FusedKernels::active));
+        assertEquals("scalar", withKernel(" Scalar ", FusedKernels::active));
+        assertThrows(IllegalStateException.class, () -> withKernel("simd", FusedKernels::active));
+    }
+
+    @Test
+    void bf16ConversionsMatchTheScalarOnesBitForBit() {
+        Random rng = new Random(5);
+        int len = 1000 + 7; // whole vectors and a scalar tail
+        float[] values = new float[len];
+        for (int i = 0; i < len; i++) {
+            values[i] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(90) - 45));
+        }
+        float[] special = {
+            Float.NaN, Float.intBitsToFloat(0x7F800001), Float.intBitsToFloat(0xFFC00001), Float.POSITIVE_INFINITY,
+            Float.NEGATIVE_INFINITY, Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_VALUE, 0f, -0f,
+            1e-45f, 1e-41f, 9.2e-41f, Float.intBitsToFloat(0x3F808000), Float.intBitsToFloat(0x3F818000),
+            Float.intBitsToFloat(0xBF818000), Float.intBitsToFloat(0x3FFFFFFF), Float.intBitsToFloat(0x00007FFF),
+            Float.intBitsToFloat(0x00008000), Float.intBitsToFloat(0x00008001), Float.intBitsToFloat(0x80008001)
+        };
+        System.arraycopy(special, 0, values, 3, special.length);
+        System.arraycopy(special, 0, values, len - special.length, special.length);
+        for (boolean variance : new boolean[] {false, true}) {
+            short[] bits = new short[len];
+            VectorAdamKernel.encode(values, bits, len, variance);
+            for (int i = 0; i < len; i++) {
+                short expected = variance ? Bf16.encodeVariance(values[i]) : Bf16.encode(values[i]);
+                assertEquals(expected, bits[i], "encode(" + values[i] + "), variance " + variance + ", index " + i);
+            }
+            float[] decoded = new float[len];
+            VectorAdamKernel.decode(bits, decoded, len);
+            for (int i = 0; i < len; i++) {
+                assertEquals(Float.floatToRawIntBits(Bf16.decode(bits[i])), Float.floatToRawIntBits(decoded[i]), "index " + i);
+            }
+        }
+    }
+
+    @Test
+    void theResultDoesNotDependOnTheNumberOfThreads() {
+        for (boolean bf16 : new boolean[] {false, true}) {
+            // 203 rows: an odd row count (a single row after the pairs) and several row parts
+            float[][] one = step(203, 1100, 8, bf16, 1);
+            float[][] many = step(203, 1100, 8, bf16, 4);
+            for (int i = 0; i < one.length; i++) {
+                assertArrayEquals(one[i], many[i], 0f, "output " + i + (bf16 ? " (bf16)" : ""));
+            }
+        }
+    }
+
+    /** One vector-kernel pass on seeded data; returns m, v, B^T u, u A^T. */
+    private float[][] step(int rows, int cols, int rank, boolean bf16, int workers) {
+        Random rng = new Random(17);
+        float[] left = gaussian(rng, rows * 2 * rank, 1e-2);
+        float[] right = gaussian(rng, 2 * rank * cols, 1e-1);
+        float[] a = gaussian(rng, rank * cols, 1e-1);
+        float[] b = gaussian(rng, rows * rank, 1e-1);
+        float[] m0 = gaussian(rng, rows * cols, 1e-3);
+        float[] v0 = gaussian(rng, rows * cols, 1e-3);
+        for (int i = 0; i < v0.length; i++) {
+            v0[i] = v0[i] * v0[i];
+        }
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray m = moment(scope, m0, rows, cols, bf16);
+            NDArray v = moment(scope, v0, rows, cols, bf16);
+            FusedAdamKernel kernel = new FusedAdamKernel(rank, cols, left, right, a, b, 0.9, 0.999, 1e-8);
+            float[][] projected = withKernel("vector", () -> kernel.run(MomentRows.of(m), MomentRows.of(v), workers));
+            return new float[][] {values(m, rows, cols), values(v, rows, cols), projected[0], projected[1]};
+        }
+    }
+
+    private static NDArray moment(NDManager scope, float[] values, int rows, int cols, boolean bf16) {
+        NDArray fp32 = scope.create(values, new Shape(rows, cols));
+        if (!bf16) {
+            return fp32;
+        }
+        NDArray packed = scope.zeros(MomentRows.packedShape(new Shape(rows, cols)), DataType.UINT8);
+        MomentRows.copy(MomentRows.of(fp32), MomentRows.of(packed), true);
+        return packed;
+    }
+
+    private static float[] values(NDArray moment, int rows, int cols) {
+        float[] out = new float[rows * cols];
+        float[] row = new float[cols];
+        MomentRows.Cursor cursor = MomentRows.of(moment).cursor();
+        for (int i = 0; i < rows; i++) {
+            cursor.read((long) i * cols, row, cols);
+            System.arraycopy(row, 0, out, i * cols, cols);
+        }
+        return out;
+    }
+
+    private static float[] gaussian(Random rng, int len, double std) {
+        float[] x = new float[len];
+        for (int i = 0; i < len; i++) {
+            x[i] = (float) (std * rng.nextGaussian());
+        }
+        return x;
+    }
+
+    @Test
+    void aJvmWithoutTheModuleRunsThePlainLoops() throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Dai.djl.offline=true");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(NoVectorModuleMain.class.getName());
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("OMP_NUM_THREADS", "1");
+        builder.environment().put("OPT_OUT_TRACKING", "true");
+        Process process = builder.start();
+        String output;
+        try (var in = process.getInputStream()) {
+            output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        assertTrue(process.waitFor(120, TimeUnit.SECONDS), "the child JVM did not finish");
+        assertEquals(0, process.exitValue(), output);
+        assertTrue(output.contains("kernel=scalar module=false"), output);
+        assertTrue(output.contains("steps=2 finite=true"), output);
+    }
+}
