@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -33,7 +34,7 @@ import java.util.regex.Pattern;
 @Command(name = "random-model", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Write a random-weight model (config.json, safetensors shards, tokenizer.json) of a"
                 + " real configuration, one tensor at a time.")
-public final class RandomModelCommand implements Callable<Integer> {
+public final class RandomModelCommand implements Callable<Integer>, FieldOptions {
 
     private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(B|KB|MB|GB|KIB|MIB|GIB)?");
 
@@ -68,6 +69,11 @@ public final class RandomModelCommand implements Callable<Integer> {
     @Option(names = "--shard-size", paramLabel = "SIZE",
             description = "Largest safetensors file, e.g. 2GB (10^9 bytes) or 512MiB (default: ${DEFAULT-VALUE}).")
     private String shardSize = "2GB";
+
+    @Override
+    public Map<String, String> flags() {
+        return Map.of("preset", "--preset", "out", "--out", "dtype", "--dtype", "max_shard_bytes", "--shard-size");
+    }
 
     @Override
     public Integer call() {

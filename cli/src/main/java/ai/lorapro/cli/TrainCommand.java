@@ -6,7 +6,6 @@ import ai.lorapro.plot.LossCurvePlot;
 import ai.lorapro.tasks.glue.GlueFiles;
 import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.tasks.glue.GlueTask;
-import ai.lorapro.train.DeviceList;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
 import ai.lorapro.train.TrainConfig;

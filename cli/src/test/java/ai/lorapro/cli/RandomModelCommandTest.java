@@ -170,12 +170,14 @@ class RandomModelCommandTest {
         Files.writeString(full.resolve("keep.txt"), "mine");
         CliRun.Result r = write(config, full);
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("not empty"), r.err());
+        assertTrue(r.err().startsWith("error: --out ") && r.err().contains("not empty"), r.err());
         assertEquals(List.of(full.resolve("keep.txt")), Files.list(full).collect(Collectors.toList()));
 
         assertEquals(2, write(config, tmp.resolve("x"), "--dtype", "int8").code());
         assertEquals(2, write(config, tmp.resolve("x"), "--shard-size", "lots").code());
-        assertEquals(2, CliRun.cli("random-model", "--preset", "gpt-5", "--out", tmp.resolve("x").toString()).code());
+        CliRun.Result preset = CliRun.cli("random-model", "--preset", "gpt-5", "--out", tmp.resolve("x").toString());
+        assertEquals(2, preset.code());
+        assertTrue(preset.err().startsWith("error: --preset 'gpt-5' is not a preset (one of "), preset.err());
         assertEquals(2, CliRun.cli("random-model", "--out", tmp.resolve("x").toString()).code());
         CliRun.Result small = write(config("small.json", LLAMA.replace("320", "100")), tmp.resolve("x"));
         assertEquals(2, small.code());

@@ -28,6 +28,19 @@ public record BatchConfig(int globalBatch, int microBatch, int maxSeqLength, int
         require(maxSteps == -1 || maxSteps >= 1, "max_steps", "must be >= 1 (or -1 for epochs), got " + maxSteps);
     }
 
+    /**
+     * Checks that the global batch splits into micro-batches on each of {@code devices} devices
+     * (data parallel: a pass takes micro batch x devices examples).
+     *
+     * @throws ai.lorapro.InvalidFieldException naming {@code global_batch} when it does not
+     */
+    public void requireSplitsOver(int devices) {
+        long perPass = (long) microBatch * devices;
+        require(devices >= 1 && globalBatch % perPass == 0, "global_batch",
+                globalBatch + " must be a multiple of micro_batch " + microBatch + " x " + devices + " devices (= "
+                        + perPass + ")");
+    }
+
     /** Micro-batches accumulated per optimizer step: global batch / micro batch. */
     public int gradientAccumulation() {
         return globalBatch / microBatch;

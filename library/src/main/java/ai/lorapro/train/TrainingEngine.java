@@ -98,7 +98,7 @@ public final class TrainingEngine implements AutoCloseable {
         }
         // with k devices a pass takes micro-batch x k examples, split across the replicas
         int k = b.devices.isEmpty() ? 1 : b.devices.size();
-        DeviceList.requireDivisible(config.batch().globalBatch(), config.batch().microBatch(), k);
+        config.batch().requireSplitsOver(k);
         Block model = task.model();
         MethodSetup.prepare(model, config);
         this.trainable = MethodSetup.trainableParameters(model);

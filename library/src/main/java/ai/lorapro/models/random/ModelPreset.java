@@ -1,6 +1,6 @@
 package ai.lorapro.models.random;
 
-import ai.lorapro.InvalidInputException;
+import ai.lorapro.InvalidFieldException;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -71,7 +71,7 @@ public enum ModelPreset {
     /**
      * The preset called {@code id}.
      *
-     * @throws InvalidInputException naming the known presets
+     * @throws InvalidFieldException naming the field {@code preset} and the known presets
      */
     public static ModelPreset fromId(String id) {
         for (ModelPreset p : values()) {
@@ -79,6 +79,6 @@ public enum ModelPreset {
                 return p;
             }
         }
-        throw new InvalidInputException("--preset: unknown preset '" + id + "' (one of " + String.join(", ", ids()) + ")");
+        throw new InvalidFieldException("preset", "'" + id + "' is not a preset (one of " + String.join(", ", ids()) + ")");
     }
 }

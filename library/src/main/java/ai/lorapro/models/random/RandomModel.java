@@ -1,6 +1,7 @@
 package ai.lorapro.models.random;
 
 import ai.djl.ndarray.types.Shape;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.ShardedSafetensorsWriter;
@@ -50,10 +51,10 @@ public final class RandomModel {
         /** Checks the dtype and shard size. */
         public Options {
             if (dtype != TensorDType.F32 && dtype != TensorDType.F16 && dtype != TensorDType.BF16) {
-                throw new InvalidInputException("--dtype: random weights are bf16, fp16 or fp32, not " + dtype);
+                throw new InvalidFieldException("dtype", "must be bf16, fp16 or fp32 for random weights, not " + dtype);
             }
             if (maxShardBytes <= 0) {
-                throw new InvalidInputException("--shard-size: must be positive, got " + maxShardBytes + " bytes");
+                throw new InvalidFieldException("max_shard_bytes", "must be positive, got " + maxShardBytes + " bytes");
             }
         }
     }
@@ -168,14 +169,14 @@ public final class RandomModel {
             return;
         }
         if (!Files.isDirectory(out)) {
-            throw new InvalidInputException("--out: " + out + " is not a directory");
+            throw new InvalidFieldException("out", out + " is not a directory");
         }
         try (Stream<Path> entries = Files.list(out)) {
             if (entries.findAny().isPresent()) {
-                throw new InvalidInputException("--out: " + out + " is not empty; choose a new directory");
+                throw new InvalidFieldException("out", out + " is not empty; choose a new directory");
             }
         } catch (IOException e) {
-            throw new InvalidInputException("--out: cannot read " + out + ": " + e.getMessage(), e);
+            throw new InvalidInputException("cannot read the output directory " + out + ": " + e.getMessage(), e);
         }
     }
 }

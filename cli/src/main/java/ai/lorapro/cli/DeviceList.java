@@ -1,8 +1,9 @@
-package ai.lorapro.train;
+package ai.lorapro.cli;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.train.DeviceChoice;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

@@ -1,4 +1,4 @@
-package ai.lorapro.train;
+package ai.lorapro.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.train.DeviceChoice;
 
 import org.junit.jupiter.api.Test;
 
