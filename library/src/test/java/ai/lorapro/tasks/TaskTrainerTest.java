@@ -118,10 +118,16 @@ class TaskTrainerTest {
     /**
      * Data parallel on the CPU: {@code task} on two replicas with a micro-batch of 2 gives the losses
      * of one replica with a micro-batch of 4, on the same global batch of 4.
+     *
+     * <p>At lr 1e-4: the two runs sum the same gradients in another order, and Adam's first steps
+     * (u close to lr sign(g) where v is still tiny) amplify float-order differences. Measured on
+     * clip-tiny at lr 1e-3 with one replica, the Vector API and plain-loop kernels alone (also two
+     * summation orders) give step-4 losses 0.4476406 and 0.4476220, 4e-5 apart, more than this
+     * test's 1e-5; at 1e-4 both that gap and the replicas' stay below 1e-5.
      */
     private void assertTwoReplicasTrainLikeOne(String task, String model, Path data) {
         int steps = 4;
-        TrainConfig config = config("lora-pro", 1e-3f, steps, dir.resolve(task + "-one")).toBuilder()
+        TrainConfig config = config("lora-pro", 1e-4f, steps, dir.resolve(task + "-one")).toBuilder()
                 .optMaxSeqLength(384).build();
         double[] one = TaskTrainer.train(task, config,
                 new TrainInputs(models.resolve(model), null, data, null, null, false)).train().losses();
