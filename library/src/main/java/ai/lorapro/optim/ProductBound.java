@@ -12,7 +12,9 @@ import ai.djl.ndarray.types.DataType;
  * </pre>
  *
  * One pass over L and one over R (each k wide, k = 2r for LoRA-Pro's equivalent gradient), none
- * over m x n; a NaN or infinity in either factor makes the bound NaN or infinite.
+ * over m x n; a NaN or infinity in either factor makes the bound NaN or infinite. The factors are
+ * small, so the pass runs on the host over one copy of each: a handful of tensor operations on them
+ * cost more in call overhead than the arithmetic.
  */
 final class ProductBound {
 
@@ -25,15 +27,64 @@ final class ProductBound {
      * @param right R (k x n)
      */
     static double of(NDArray left, NDArray right) {
-        try (NDArray leftAbs = left.abs();
-                NDArray leftMax = leftAbs.max(new int[] {0});
-                NDArray leftMax64 = leftMax.toType(DataType.FLOAT64, false);
-                NDArray rightAbs = right.abs();
-                NDArray rightMax = rightAbs.max(new int[] {1});
-                NDArray rightMax64 = rightMax.toType(DataType.FLOAT64, false);
-                NDArray products = leftMax64.mul(rightMax64);
-                NDArray sum = products.sum()) {
-            return sum.getDouble();
+        int k = Math.toIntExact(left.getShape().get(1));
+        if (right.getShape().get(0) != k) {
+            throw new IllegalArgumentException("factor shapes disagree: " + left.getShape() + " and " + right.getShape());
+        }
+        float[] leftMax = columnMaxima(floats(left), k);
+        float[] rightMax = rowMaxima(floats(right), k);
+        double sum = 0;
+        for (int p = 0; p < k; p++) {
+            sum += (double) leftMax[p] * rightMax[p];
+        }
+        return sum;
+    }
+
+    /**
+     * max_i |x_ip| for each column p of a row-major matrix with k columns; NaN for a column that
+     * holds one.
+     */
+    private static float[] columnMaxima(float[] x, int k) {
+        float[] max = new float[k];
+        boolean[] nan = new boolean[k];
+        for (int i = 0; i < x.length; i += k) {
+            for (int p = 0; p < k; p++) {
+                float a = Math.abs(x[i + p]);
+                max[p] = a > max[p] ? a : max[p];
+                nan[p] |= a != a;
+            }
+        }
+        for (int p = 0; p < k; p++) {
+            if (nan[p]) {
+                max[p] = Float.NaN;
+            }
+        }
+        return max;
+    }
+
+    /** max_j |x_pj| for each of the k rows p of a row-major matrix; NaN for a row that holds one. */
+    private static float[] rowMaxima(float[] x, int k) {
+        float[] max = new float[k];
+        int n = k == 0 ? 0 : x.length / k;
+        for (int p = 0; p < k; p++) {
+            float rowMax = 0;
+            boolean nan = false;
+            for (int j = p * n; j < (p + 1) * n; j++) {
+                float a = Math.abs(x[j]);
+                rowMax = a > rowMax ? a : rowMax;
+                nan |= a != a;
+            }
+            max[p] = nan ? Float.NaN : rowMax;
+        }
+        return max;
+    }
+
+    private static float[] floats(NDArray x) {
+        if (x.getDataType() == DataType.FLOAT32) {
+            return x.toFloatArray();
+        }
+        try (NDArray wide = x.toType(DataType.FLOAT32, true)) {
+            return wide.toFloatArray();
         }
     }
 }

@@ -27,7 +27,9 @@ import java.util.stream.IntStream;
  *       right factor, eight at a time, each vector of the right factor loaded once for the two rows,
  *       accumulated in a tile-long array per row;
  *   <li>the Adam update of each row's moments, loaded as vectors straight from the tensors' memory
- *       (each element read once and written once, no copy), and u over t's array;
+ *       (each element read once and written once, no copy), and u over t's array; for a pair of
+ *       fp32 rows (2r a multiple of eight) in the same loop as t's last eight terms, so that the
+ *       memory traffic overlaps the multiply-adds;
  *   <li>both projections, four factor rows at a time: (B^T u)_k += B_ik u_i + B_(i+1)k u_(i+1) into
  *       this thread's r x n partial sum (loaded and stored once for the pair), and u_i A_k^T into
  *       vectors held in registers over the tile, then added to a per-row array of L lanes per k,
@@ -167,10 +169,13 @@ final class VectorAdamKernel implements MomentKernel {
             for (int start = 0; start < cols; start += TILE) {
                 int len = Math.min(TILE, cols - start);
                 int whole = FLOATS.loopBound(len);
-                equivalentGradient(x, y, start, len, whole);
-                x.direction(start, len, whole);
+                // a pair of fp32 rows whose 2r terms go eight at a time updates its moments in t's last loop
+                boolean fused = y != null && !bf16 && 2 * rank % 8 == 0;
+                equivalentGradient(x, y, start, len, whole, fused);
+                int updated = fused ? whole : 0;
+                x.direction(start, len, whole, updated);
                 if (y != null) {
-                    y.direction(start, len, whole);
+                    y.direction(start, len, whole, updated);
                 }
                 project(x, y, start, len, whole);
             }
@@ -183,13 +188,19 @@ final class VectorAdamKernel implements MomentKernel {
         /**
          * t = left_i right over the tile's columns [start, start + len), for one row or a pair: a
          * pair takes the terms eight at a time, each vector of the right factor loaded once for both
-         * rows; the terms left over (and a single row's) go four, then two, at a time.
+         * rows; the terms left over (and a single row's) go four, then two, at a time. With {@code
+         * fused} (a pair, fp32 moments, 2r a multiple of eight) the last eight terms' loop also updates
+         * both rows' moments over the whole vectors and leaves u in t ({@link #sum8AndDirection}).
          */
-        private void equivalentGradient(RowScratch x, RowScratch y, int start, int len, int whole) {
+        private void equivalentGradient(RowScratch x, RowScratch y, int start, int len, int whole, boolean fused) {
             int paired = 0;
             if (y != null) {
                 for (; paired + 8 <= 2 * rank; paired += 8) {
-                    sum8(paired == 0, x.left + paired, x.t, y.left + paired, y.t, paired * cols + start, whole);
+                    if (fused && paired + 8 == 2 * rank) {
+                        sum8AndDirection(paired == 0, x, y, paired, start, whole);
+                    } else {
+                        sum8(paired == 0, x.left + paired, x.t, y.left + paired, y.t, paired * cols + start, whole);
+                    }
                 }
             }
             for (RowScratch row : y != null ? new RowScratch[] {x, y} : new RowScratch[] {x}) {
@@ -282,6 +293,100 @@ final class VectorAdamKernel implements MomentKernel {
                 y = q.fma(d7, y);
                 x.intoArray(t, j);
                 y.intoArray(w, j);
+            }
+        }
+
+        /**
+         * {@link #sum8} for the last eight terms of a pair of fp32 rows, followed in the same loop by
+         * what {@link RowScratch#direction} does to each vector: the moments are loaded and stored
+         * while the multiply-adds of t run, so that the memory traffic overlaps the arithmetic
+         * instead of following it. The operations and their order per element are those of the two
+         * loops it replaces, so the results are the same bit for bit. It repeats {@link #sum8}'s t
+         * on purpose: one method with a flag that skips the moment update ran 5-10% slower on one
+         * thread.
+         */
+        private void sum8AndDirection(boolean first, RowScratch rx, RowScratch ry, int k, int start, int whole) {
+            float[] right = this.right;
+            float[] left = this.left;
+            float[] t = rx.t;
+            float[] w = ry.t;
+            int l = rx.left + k;
+            int m = ry.left + k;
+            int r0 = k * cols + start;
+            FloatVector c0 = FloatVector.broadcast(FLOATS, left[l]);
+            FloatVector c1 = FloatVector.broadcast(FLOATS, left[l + 1]);
+            FloatVector c2 = FloatVector.broadcast(FLOATS, left[l + 2]);
+            FloatVector c3 = FloatVector.broadcast(FLOATS, left[l + 3]);
+            FloatVector c4 = FloatVector.broadcast(FLOATS, left[l + 4]);
+            FloatVector c5 = FloatVector.broadcast(FLOATS, left[l + 5]);
+            FloatVector c6 = FloatVector.broadcast(FLOATS, left[l + 6]);
+            FloatVector c7 = FloatVector.broadcast(FLOATS, left[l + 7]);
+            FloatVector d0 = FloatVector.broadcast(FLOATS, left[m]);
+            FloatVector d1 = FloatVector.broadcast(FLOATS, left[m + 1]);
+            FloatVector d2 = FloatVector.broadcast(FLOATS, left[m + 2]);
+            FloatVector d3 = FloatVector.broadcast(FLOATS, left[m + 3]);
+            FloatVector d4 = FloatVector.broadcast(FLOATS, left[m + 4]);
+            FloatVector d5 = FloatVector.broadcast(FLOATS, left[m + 5]);
+            FloatVector d6 = FloatVector.broadcast(FLOATS, left[m + 6]);
+            FloatVector d7 = FloatVector.broadcast(FLOATS, left[m + 7]);
+            FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
+            FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
+            FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
+            FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
+            long offsetX = (long) rx.row * cols + start;
+            long offsetY = (long) ry.row * cols + start;
+            ByteBuffer mx = mRows.bytesOf(offsetX);
+            ByteBuffer vx = vRows.bytesOf(offsetX);
+            ByteBuffer my = mRows.bytesOf(offsetY);
+            ByteBuffer vy = vRows.bytesOf(offsetY);
+            int mxi = mRows.byteIndex(offsetX);
+            int vxi = vRows.byteIndex(offsetX);
+            int myi = mRows.byteIndex(offsetY);
+            int vyi = vRows.byteIndex(offsetY);
+            int n = cols;
+            for (int j = 0; j < whole; j += LANES) {
+                FloatVector q = FloatVector.fromArray(FLOATS, right, r0 + j);
+                FloatVector x;
+                FloatVector y;
+                if (first) {
+                    x = q.mul(c0);
+                    y = q.mul(d0);
+                } else {
+                    x = q.fma(c0, FloatVector.fromArray(FLOATS, t, j));
+                    y = q.fma(d0, FloatVector.fromArray(FLOATS, w, j));
+                }
+                q = FloatVector.fromArray(FLOATS, right, r0 + n + j);
+                x = q.fma(c1, x);
+                y = q.fma(d1, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 2 * n + j);
+                x = q.fma(c2, x);
+                y = q.fma(d2, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 3 * n + j);
+                x = q.fma(c3, x);
+                y = q.fma(d3, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 4 * n + j);
+                x = q.fma(c4, x);
+                y = q.fma(d4, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 5 * n + j);
+                x = q.fma(c5, x);
+                y = q.fma(d5, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 6 * n + j);
+                x = q.fma(c6, x);
+                y = q.fma(d6, y);
+                q = FloatVector.fromArray(FLOATS, right, r0 + 7 * n + j);
+                x = q.fma(c7, x);
+                y = q.fma(d7, y);
+                int j4 = j * Float.BYTES;
+                FloatVector mj = FloatVector.fromByteBuffer(FLOATS, mx, mxi + j4, NATIVE).fma(b1, x);
+                FloatVector vj = FloatVector.fromByteBuffer(FLOATS, vx, vxi + j4, NATIVE).fma(b2, x.mul(x).mul(scale));
+                mj.intoByteBuffer(mx, mxi + j4, NATIVE);
+                vj.intoByteBuffer(vx, vxi + j4, NATIVE);
+                mj.div(vj.sqrt().add(eps)).intoArray(t, j);
+                mj = FloatVector.fromByteBuffer(FLOATS, my, myi + j4, NATIVE).fma(b1, y);
+                vj = FloatVector.fromByteBuffer(FLOATS, vy, vyi + j4, NATIVE).fma(b2, y.mul(y).mul(scale));
+                mj.intoByteBuffer(my, myi + j4, NATIVE);
+                vj.intoByteBuffer(vy, vyi + j4, NATIVE);
+                mj.div(vj.sqrt().add(eps)).intoArray(w, j);
             }
         }
 
@@ -457,9 +562,10 @@ final class VectorAdamKernel implements MomentKernel {
             /**
              * The moments of the tile's columns [start, start + len) updated with t, in place in
              * their tensors (each element read once and written once), and t overwritten with u =
-             * m / (sqrt(v) + eps').
+             * m / (sqrt(v) + eps'); the whole vectors before column {@code updated} of the tile were
+             * done already ({@link #sum8AndDirection}).
              */
-            void direction(int start, int len, int whole) {
+            void direction(int start, int len, int whole, int updated) {
                 long offset = (long) row * cols + start;
                 ByteBuffer mb = mRows.bytesOf(offset);
                 ByteBuffer vb = vRows.bytesOf(offset);
@@ -470,7 +576,7 @@ final class VectorAdamKernel implements MomentKernel {
                 FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
                 FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
                 if (bf16) {
-                    for (int j = 0; j < whole; j += LANES) {
+                    for (int j = updated; j < whole; j += LANES) {
                         FloatVector tj = FloatVector.fromArray(FLOATS, t, j);
                         int mj2 = mi + j * Short.BYTES;
                         int vj2 = vi + j * Short.BYTES;
@@ -482,7 +588,7 @@ final class VectorAdamKernel implements MomentKernel {
                         mj.div(vj.sqrt().add(eps)).intoArray(t, j);
                     }
                 } else {
-                    for (int j = 0; j < whole; j += LANES) {
+                    for (int j = updated; j < whole; j += LANES) {
                         FloatVector tj = FloatVector.fromArray(FLOATS, t, j);
                         int mj4 = mi + j * Float.BYTES;
                         int vj4 = vi + j * Float.BYTES;
