@@ -30,7 +30,6 @@ final class DeviceCopies {
     private final Map<String, NDArray> primaries = new HashMap<>();
     private final Map<String, List<NDArray>> waiting = new HashMap<>();
     private final Set<String> settled = new HashSet<>();
-    private int maxCopies = 1;
 
     /**
      * Whether {@code weight} is a further copy of the parameter of the previous call; if not, it
@@ -39,7 +38,6 @@ final class DeviceCopies {
     boolean isFurtherCopy(String parameterId, NDArray weight) {
         if (parameterId.equals(lastId) && lastWeights.stream().noneMatch(w -> w == weight)) {
             lastWeights.add(weight);
-            maxCopies = Math.max(maxCopies, lastWeights.size());
             return true;
         }
         lastId = parameterId;
@@ -53,7 +51,7 @@ final class DeviceCopies {
     /** Gives {@code copy} its primary's value now if the primary has stepped, else when it does. */
     void follow(String parameterId, NDArray copy) {
         if (settled.contains(parameterId)) {
-            copyValue(primaries.get(parameterId), copy);
+            CrossDevice.copy(primaries.get(parameterId), copy);
         } else {
             waiting.computeIfAbsent(parameterId, k -> new ArrayList<>()).add(copy);
         }
@@ -66,14 +64,9 @@ final class DeviceCopies {
         if (copies != null) {
             NDArray primary = primaries.get(parameterId);
             for (NDArray copy : copies) {
-                copyValue(primary, copy);
+                CrossDevice.copy(primary, copy);
             }
         }
-    }
-
-    /** The most copies of one parameter seen in an iteration (1 on a single device). */
-    int maxCopies() {
-        return maxCopies;
     }
 
     /** Forgets the copies still waiting (their pair failed), at the start of an iteration. */
@@ -81,7 +74,4 @@ final class DeviceCopies {
         waiting.clear();
     }
 
-    private static void copyValue(NDArray primary, NDArray copy) {
-        CrossDevice.copy(primary, copy);
-    }
 }

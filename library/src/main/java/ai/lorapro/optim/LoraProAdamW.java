@@ -61,9 +61,6 @@ public final class LoraProAdamW extends LoraProOptimizer {
     }
 
     private final AdamSettings adam;
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
     private final Mode mode;
     /** Elements per block of the full-mode step on the CPU (see {@link FullAdamStep}). */
     private final long blockElements;
@@ -74,9 +71,6 @@ public final class LoraProAdamW extends LoraProOptimizer {
     private LoraProAdamW(Builder builder) {
         super(builder);
         this.adam = builder.adam;
-        this.beta1 = adam.beta1();
-        this.beta2 = adam.beta2();
-        this.eps = adam.eps();
         this.mode = builder.mode;
         this.blockElements = builder.blockElements;
         this.stateDType = builder.stateDType;
@@ -106,15 +100,15 @@ public final class LoraProAdamW extends LoraProOptimizer {
             // the Grams depend on A and B only, so both adjustments of this step share them
             FactorGrams grams = new FactorGrams(a, b, getDelta());
             // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
-            NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - beta1);
+            NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - adam.beta1());
             // the moments take g~ = left right / (1 - beta1): refused before they do if it (or its square)
             // could overflow them, which finite factors do not rule out
             requireAtMost("the equivalent gradient",
-                    ProductBound.of(factors.get(0), factors.get(1)) / (1 - beta1), AdamMoments.LARGEST_GRADIENT);
+                    ProductBound.of(factors.get(0), factors.get(1)) / (1 - adam.beta1()), AdamMoments.LARGEST_GRADIENT);
             String key = pair.getName();
             Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
             // u only feeds the two projections, so its bias correction is applied to their r-sized results
-            double projectionScale = s * AdamMoments.biasScale(step, beta1, beta2);
+            double projectionScale = s * AdamMoments.biasScale(step, adam.beta1(), adam.beta2());
             NDList projected;
             if (fusedCpuStep && FusedFullAdamStep.supports(a)) {
                 projected = FusedFullAdamStep.projectedDirection(factors, moment(key + ".exp_avg", full, a, false),
