@@ -11,10 +11,11 @@ import ai.djl.util.PairList;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.models.ModelFamilies;
-import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.common.Linears;
+import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.common.ShapedParameters;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.PassArrays;
 import ai.lorapro.nn.Weights;
 
 import java.nio.file.Path;
@@ -127,8 +128,8 @@ public final class ClipModel extends HfBlock implements ShapedParameters {
         NDArray textFeatures = project(textProjection, store, text.pooledOutput(), training);
         NDArray imageEmbeds = normalize(imageFeatures);
         NDArray textEmbeds = normalize(textFeatures);
-        NDArray scale = store.getValue(logitScale, pixelValues.getDevice(), training).exp();
-        scale.attach(pixelValues.getManager()); // freed with the pass, not kept by the parameter's manager
+        NDArray scale = PassArrays.own(store.getValue(logitScale, pixelValues.getDevice(), training).exp(),
+                pixelValues.getManager());
         NDArray logitsPerText = textEmbeds.matMul(imageEmbeds.transpose()).mul(scale);
         return new Output(logitsPerText.transpose(), logitsPerText, textEmbeds, imageEmbeds, imageFeatures, vision, text);
     }

@@ -11,6 +11,7 @@ import ai.djl.util.PairList;
 import ai.lorapro.models.common.Embedding;
 import ai.lorapro.models.common.ShapedParameters;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.PassArrays;
 
 import java.util.Map;
 
@@ -45,10 +46,9 @@ public final class ClipVisionEmbeddings extends HfBlock implements ShapedParamet
                     "pixel_values " + pixels.getShape() + " give " + patches.getShape().get(1)
                             + " patches, the model has positions for " + (numPositions - 1));
         }
-        // an array derived from a parameter joins the parameter's manager; moved to this pass's
-        // manager, it (and the concatenation it heads) is freed with the pass
-        NDArray cls = store.getValue(classEmbedding, pixels.getDevice(), training).reshape(1, 1, hiddenSize);
-        cls.attach(pixels.getManager());
+        // derived from a parameter: on the pass's manager, it and the concatenation it heads are freed with the pass
+        NDArray cls = PassArrays.own(store.getValue(classEmbedding, pixels.getDevice(), training)
+                .reshape(1, 1, hiddenSize), pixels.getManager());
         NDArray tokens = NDArrays.concat(new NDList(cls.broadcast(new Shape(batch, 1, hiddenSize)), patches), 1);
         NDArray positions = pixels.getManager().arange(0, numPositions, 1, DataType.INT64);
         return tokens.add(positionEmbedding.embed(store, positions, training).expandDims(0));

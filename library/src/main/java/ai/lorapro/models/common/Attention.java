@@ -9,6 +9,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.PassArrays;
 import ai.lorapro.nn.Scalars;
 
 /**
@@ -118,9 +119,9 @@ public final class Attention extends HfBlock {
         NDManager pass = q.getManager();
         int groups = numHeads / numKeyValueHeads;
         // repeat along an axis is torch.repeat_interleave: kv head h serves query heads h*g .. h*g+g-1
-        NDArray keys = groups == 1 ? k : own(k.repeat(1, groups), pass);
-        NDArray values = groups == 1 ? v : own(v.repeat(1, groups), pass);
-        NDArray scores = q.matMul(own(keys.transpose(0, 1, 3, 2), pass));
+        NDArray keys = groups == 1 ? k : PassArrays.own(k.repeat(1, groups), pass);
+        NDArray values = groups == 1 ? v : PassArrays.own(v.repeat(1, groups), pass);
+        NDArray scores = q.matMul(PassArrays.own(keys.transpose(0, 1, 3, 2), pass));
         if (scaling != 1f) {
             scores = Scalars.mul(scores, scaling);
         }
@@ -135,13 +136,6 @@ public final class Attention extends HfBlock {
         return probs.matMul(values);
     }
 
-    /** Attaches a freshly derived array to {@code manager}. */
-    private static NDArray own(NDArray derived, NDManager manager) {
-        if (derived.getManager() != manager) {
-            derived.attach(manager);
-        }
-        return derived;
-    }
 
     /** [B, T, n * head_dim] to [B, n, T, head_dim]. */
     private NDArray heads(NDArray x, int n) {
