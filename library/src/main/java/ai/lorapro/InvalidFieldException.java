@@ -18,7 +18,18 @@ public class InvalidFieldException extends InvalidInputException {
      * @param problem what is wrong with its value, e.g. {@code "must be >= 1, got 0"}
      */
     public InvalidFieldException(String field, String problem) {
-        super(field + " " + problem);
+        this(field, problem, field + " " + problem);
+    }
+
+    /**
+     * For a subclass whose message words the field otherwise.
+     *
+     * @param field the field's name
+     * @param problem what is wrong with its value
+     * @param message the whole message
+     */
+    protected InvalidFieldException(String field, String problem, String message) {
+        super(message);
         this.field = field;
         this.problem = problem;
     }

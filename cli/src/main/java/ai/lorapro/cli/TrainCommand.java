@@ -208,7 +208,9 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
             DeviceList.requireDivisible(config.batch().globalBatch(), config.batch().microBatch(), ids.size());
         }
         List<Device> gpus = DeviceList.resolve(devices, ids);
-        DeviceList.requireDivisible(config.batch().globalBatch(), config.batch().microBatch(), gpus.size());
+        if (ids.isEmpty()) { // "all": the count is known only now
+            DeviceList.requireDivisible(config.batch().globalBatch(), config.batch().microBatch(), gpus.size());
+        }
         return gpus;
     }
 

@@ -1,6 +1,6 @@
 package ai.lorapro.models.common;
 
-import ai.lorapro.InvalidInputException;
+import ai.lorapro.InvalidFieldException;
 
 /**
  * A model configuration value that the configuration itself refuses (a size below 1, heads that do
@@ -8,31 +8,16 @@ import ai.lorapro.InvalidInputException;
  * checked inside {@link ConfigJson#build}, which rethrows this error naming the file and the dotted
  * field; built in code, it names the field alone.
  */
-public final class ConfigFieldException extends InvalidInputException {
+public final class ConfigFieldException extends InvalidFieldException {
 
     private static final long serialVersionUID = 1L;
-
-    private final String field;
-    private final String detail;
 
     /**
      * @param field the {@code config.json} key, e.g. {@code num_key_value_heads}
      * @param detail what is wrong with it, e.g. {@code must be positive, got 0}
      */
     public ConfigFieldException(String field, String detail) {
-        super("field '" + field + "' " + detail);
-        this.field = field;
-        this.detail = detail;
-    }
-
-    /** The {@code config.json} key. */
-    public String field() {
-        return field;
-    }
-
-    /** What is wrong with its value. */
-    public String detail() {
-        return detail;
+        super(field, detail, "field '" + field + "' " + detail);
     }
 
     /**

@@ -86,7 +86,7 @@ public final class ConfigJson {
         try {
             return constructor.get();
         } catch (ConfigFieldException e) {
-            throw fail(e.field(), e.detail());
+            throw fail(e.field(), e.problem());
         }
     }
 
