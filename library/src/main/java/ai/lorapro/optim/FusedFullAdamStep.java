@@ -26,12 +26,15 @@ final class FusedFullAdamStep {
     /**
      * Updates the moments with g~ = left right / (1 - beta1) and returns (scale B^T u, scale u A^T),
      * with u as in {@link AdamMoments#direction(NDArray, NDArray, int, double, double)}; the
-     * arguments are those of {@link FullAdamStep#projectedDirection} without the block budget.
+     * arguments are those of {@link FullAdamStep#projectedDirection} without the block budget, but
+     * the factors of g~ come as the host copies (row major) the caller already read.
      *
+     * @param left the left factor of (1 - beta1) g~ (m x 2r)
+     * @param right its right factor (2r x n)
      * @return new arrays (r x n, m x r) on A's manager
      */
-    static NDList projectedDirection(
-            NDList factors, NDArray m, NDArray v, NDArray a, NDArray b, int step, AdamSettings adam, double scale) {
+    static NDList projectedDirection(float[] left, float[] right, NDArray m, NDArray v, NDArray a, NDArray b,
+            int step, AdamSettings adam, double scale) {
         int rank = Math.toIntExact(a.getShape().get(0));
         int cols = Math.toIntExact(a.getShape().get(1));
         long rows = b.getShape().get(0);
@@ -39,8 +42,8 @@ final class FusedFullAdamStep {
                 new FusedAdamKernel(
                         rank,
                         cols,
-                        factors.get(0).toFloatArray(),
-                        factors.get(1).toFloatArray(),
+                        left,
+                        right,
                         a.toFloatArray(),
                         b.toFloatArray(),
                         adam.beta1(),

@@ -101,18 +101,24 @@ public final class LoraProAdamW extends LoraProOptimizer {
             FactorGrams grams = new FactorGrams(a, b, getDelta());
             // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
             NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - adam.beta1());
+            boolean fused = fusedCpuStep && FusedFullAdamStep.supports(a);
+            // the fused kernel reads the factors on the host: one copy serves it and the bound below
+            float[] hostLeft = fused ? factors.get(0).toFloatArray() : null;
+            float[] hostRight = fused ? factors.get(1).toFloatArray() : null;
             // the moments take g~ = left right / (1 - beta1): refused before they do if it (or its square)
             // could overflow them, which finite factors do not rule out
-            requireAtMost("the equivalent gradient",
-                    ProductBound.of(factors.get(0), factors.get(1)) / (1 - adam.beta1()), AdamMoments.LARGEST_GRADIENT);
+            double bound = fused
+                    ? ProductBound.of(hostLeft, hostRight, Math.toIntExact(factors.get(0).getShape().get(1)))
+                    : ProductBound.of(factors.get(0), factors.get(1));
+            requireAtMost("the equivalent gradient", bound / (1 - adam.beta1()), AdamMoments.LARGEST_GRADIENT);
             String key = pair.getName();
             Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
             // u only feeds the two projections, so its bias correction is applied to their r-sized results
             double projectionScale = s * AdamMoments.biasScale(step, adam.beta1(), adam.beta2());
             NDList projected;
-            if (fusedCpuStep && FusedFullAdamStep.supports(a)) {
-                projected = FusedFullAdamStep.projectedDirection(factors, moment(key + ".exp_avg", full, a, false),
-                        moment(key + ".exp_avg_sq", full, a, true), a, b, step, adam, projectionScale);
+            if (fused) {
+                projected = FusedFullAdamStep.projectedDirection(hostLeft, hostRight, moment(key + ".exp_avg", full, a,
+                        false), moment(key + ".exp_avg_sq", full, a, true), a, b, step, adam, projectionScale);
             } else {
                 if (stateDType != StateDType.FP32) {
                     throw new IllegalStateException("LoRA pair " + key + ": " + stateDType.id() + " moments need the "

@@ -31,8 +31,20 @@ final class ProductBound {
         if (right.getShape().get(0) != k) {
             throw new IllegalArgumentException("factor shapes disagree: " + left.getShape() + " and " + right.getShape());
         }
-        float[] leftMax = columnMaxima(floats(left), k);
-        float[] rightMax = rowMaxima(floats(right), k);
+        return of(floats(left), floats(right), k);
+    }
+
+    /**
+     * The same bound from host copies of the factors (row major), for a caller that already holds
+     * them.
+     *
+     * @param left L (m x k)
+     * @param right R (k x n)
+     * @param k the inner size
+     */
+    static double of(float[] left, float[] right, int k) {
+        float[] leftMax = columnMaxima(left, k);
+        float[] rightMax = rowMaxima(right, k);
         double sum = 0;
         for (int p = 0; p < k; p++) {
             sum += (double) leftMax[p] * rightMax[p];
