@@ -19,26 +19,31 @@ import java.util.stream.IntStream;
  * registers, including the dot products that plain loops cannot vectorise. Loaded only when that
  * module is resolved ({@link FusedKernels}); the same pass in plain loops runs otherwise.
  *
- * <p>Rows go in pairs (a last odd row alone); per pair and tile of {@link #TILE} columns, with L
- * lanes per vector:
+ * <p>With L lanes per vector, the columns go in strips of {@link #STRIP} = 2L, and the rows in
+ * groups of {@link #GROUP} (the rows left over one at a time). Per group, three phases over whole
+ * rows:
  *
  * <ol>
- *   <li>t = left_i right for both rows: the 2r broadcast coefficients left_ik times the rows of the
- *       right factor, eight at a time, each vector of the right factor loaded once for the two rows,
- *       accumulated in a tile-long array per row;
- *   <li>the Adam update of each row's moments, loaded as vectors straight from the tensors' memory
- *       (each element read once and written once, no copy), and u over t's array; for a pair of
- *       fp32 rows (2r a multiple of eight) in the same loop as t's last eight terms, so that the
- *       memory traffic overlaps the multiply-adds;
- *   <li>both projections, four factor rows at a time: (B^T u)_k += B_ik u_i + B_(i+1)k u_(i+1) into
- *       this thread's r x n partial sum (loaded and stored once for the pair), and u_i A_k^T into
- *       vectors held in registers over the tile, then added to a per-row array of L lanes per k,
- *       summed once per row.
+ *   <li>t = left_i right for the group's rows, strip by strip: each vector of the right factor is
+ *       loaded once for all the rows of the group, and the 2r terms accumulate in registers;
+ *   <li>the Adam update of each row's moments in one contiguous sweep, loaded as vectors straight
+ *       from the tensors' memory (each element read once and written once, no copy), t becoming
+ *       u. A long sweep keeps many cache-line loads in flight; interleaving the moments with the
+ *       arithmetic, strip by strip, was slower;
+ *   <li>both projections, strip by strip: (B^T u)_k += B_ik u_i for the group's rows with each
+ *       vector of the partial sum loaded and stored once, and u_i A_k^T accumulated per lane, summed
+ *       once per row.
  * </ol>
  *
- * <p>Columns past the last whole vector of a tile run the same operations on scalars. bf16 moments
- * are converted by vector shifts (to fp32: exact; to bf16: round to nearest even, NaN kept, a
- * positive second moment never stored as zero, as {@link Bf16} does).
+ * <p>The right factor and A are packed once per step strip by strip ({@link #pack}: a strip's 2r
+ * rows, then r rows, are one contiguous block), and each thread's partial B^T u is kept in the same
+ * layout and unpacked at the end. In row-major order the rows of a factor lie n floats apart, and
+ * for n a multiple of 1024 all of them fall in the same set of the L1 cache and evict each other;
+ * packed, a strip's factor columns are a few consecutive cache lines.
+ *
+ * <p>Columns past the last whole strip run the same operations on scalars. bf16 moments are
+ * converted by vector shifts (to fp32: exact; to bf16: round to nearest even, NaN kept, a positive
+ * second moment never stored as zero, as {@link Bf16} does).
  *
  * <p>Fixed reduction order: the rows are split into a number of contiguous parts that depends only
  * on m (never on the thread count); each part sums its own B^T u and the parts are added in order,
@@ -54,8 +59,13 @@ final class VectorAdamKernel implements MomentKernel {
     private static final int LANES = FLOATS.length();
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
-    /** Columns per tile: the tile's scratch and its columns of the factors stay in the caches. */
-    static final int TILE = 512;
+    /** Columns per strip: two vectors. */
+    static final int STRIP = 2 * LANES;
+    /**
+     * Rows per group: four rows of two vectors keep eight accumulators and four coefficients in
+     * registers, which fits AVX2's sixteen; eight rows ran no faster on AVX-512.
+     */
+    static final int GROUP = 4;
     /** At most this many row parts: enough for 16 threads, few enough to sum the partials cheaply. */
     static final int MAX_PARTS = 16;
     /** Fewest rows worth a part of their own. */
@@ -78,17 +88,34 @@ final class VectorAdamKernel implements MomentKernel {
         int parts = Math.max(1, Math.min(MAX_PARTS, rows / MIN_ROWS_PER_PART));
         float[][] partialA = new float[parts][];
         float[] projectedB = new float[rows * rank];
+        float[] packedRight = pack(factors.right(), 2 * rank, cols);
+        float[] packedA = pack(factors.a(), rank, cols);
         IntStream range = IntStream.range(0, parts);
         (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
             int from = (int) ((long) rows * p / parts);
             int to = (int) ((long) rows * (p + 1) / parts);
-            partialA[p] = new Worker(factors, m, v).rows(from, to, projectedB);
+            partialA[p] = new Worker(factors, packedRight, packedA, m, v).rows(from, to, projectedB);
         });
         float[] projectedA = partialA[0];
         for (int p = 1; p < parts; p++) {
             add(projectedA, partialA[p]);
         }
         return new float[][] {projectedA, projectedB};
+    }
+
+    /**
+     * The whole strips of a row-major {@code height} x {@code cols} matrix, strip after strip, each
+     * strip row after row: element (k, s STRIP + q) goes to (s height + k) STRIP + q.
+     */
+    static float[] pack(float[] matrix, int height, int cols) {
+        int strips = cols / STRIP;
+        float[] packed = new float[strips * height * STRIP];
+        for (int s = 0; s < strips; s++) {
+            for (int k = 0; k < height; k++) {
+                System.arraycopy(matrix, k * cols + s * STRIP, packed, (s * height + k) * STRIP, STRIP);
+            }
+        }
+        return packed;
     }
 
     /** x += y. */
@@ -107,10 +134,14 @@ final class VectorAdamKernel implements MomentKernel {
     private static final class Worker {
         private final int rank;
         private final int cols;
+        /** Columns covered by whole strips. */
+        private final int stripCols;
         private final float[] left;
         private final float[] right;
         private final float[] a;
         private final float[] b;
+        private final float[] packedRight;
+        private final float[] packedA;
         private final float beta1;
         private final float beta2;
         private final float varianceScale;
@@ -118,539 +149,285 @@ final class VectorAdamKernel implements MomentKernel {
         private final MomentRows mRows;
         private final MomentRows vRows;
         private final boolean bf16;
-        /** Scratch of the first row of a pair (or of a single row). */
-        private final RowScratch first;
-        /** Scratch of the second row of a pair. */
-        private final RowScratch second;
-        /** This thread's B^T u (r x n). */
+        /** This thread's B^T u over the whole strips, packed as A is. */
+        private final float[] packedProjection;
+        /** This thread's B^T u (r x n, row major): the scalar columns, then the unpacked strips. */
         private final float[] projectedA;
+        /** t, then u, of the group's rows: row g of the group at [g n, (g + 1) n). */
+        private final float[] t;
+        /** lanes[(g r + k) L + l]: lane l of row g's partial u_g A_k^T over the whole strips. */
+        private final float[] lanes;
+        /** tails[g r + k]: the same over the scalar columns. */
+        private final float[] tails;
 
-        Worker(FusedStepFactors f, MomentRows mRows, MomentRows vRows) {
+        Worker(FusedStepFactors f, float[] packedRight, float[] packedA, MomentRows mRows, MomentRows vRows) {
             rank = f.rank();
             cols = f.cols();
+            stripCols = cols / STRIP * STRIP;
             left = f.left();
             right = f.right();
             a = f.a();
             b = f.b();
+            this.packedRight = packedRight;
+            this.packedA = packedA;
             beta1 = f.beta1();
             beta2 = f.beta2();
             varianceScale = f.varianceScale();
             epsilon = f.epsilon();
             this.mRows = mRows;
             this.vRows = vRows;
-            this.bf16 = mRows.isBf16();
-            first = new RowScratch(rank);
-            second = new RowScratch(rank);
+            bf16 = mRows.isBf16();
+            packedProjection = new float[packedA.length];
             projectedA = new float[rank * cols];
+            t = new float[GROUP * cols];
+            lanes = new float[GROUP * rank * LANES];
+            tails = new float[GROUP * rank];
         }
 
-        /**
-         * Rows [from, to): in pairs, which share each load of the factors' columns and of the
-         * partial B^T u between two rows (the terms are added in row order, as for single rows).
-         */
+        /** Rows [from, to) in groups, the rows left over one at a time; returns this thread's B^T u. */
         float[] rows(int from, int to, float[] projectedB) {
-            int i = from;
-            for (; i + 1 < to; i += 2) {
-                rows(i, second, projectedB);
+            for (int i = from; i < to; ) {
+                int count = to - i >= GROUP ? GROUP : 1;
+                Arrays.fill(lanes, 0f);
+                Arrays.fill(tails, 0f);
+                for (int j = 0; j < stripCols; j += STRIP) {
+                    if (count == GROUP) {
+                        groupEquivalentGradient(i, j);
+                    } else {
+                        rowEquivalentGradient(i, j);
+                    }
+                }
+                for (int g = 0; g < count; g++) {
+                    direction(i + g, g * cols);
+                }
+                for (int j = 0; j < stripCols; j += STRIP) {
+                    if (count == GROUP) {
+                        groupProjections(i, j);
+                    } else {
+                        rowProjections(i, j);
+                    }
+                }
+                for (int g = 0; g < count; g++) {
+                    for (int j = stripCols; j < cols; j++) {
+                        column(i + g, g, j);
+                    }
+                    for (int k = 0; k < rank; k++) {
+                        int l = g * rank + k;
+                        projectedB[(i + g) * rank + k] =
+                                FloatVector.fromArray(FLOATS, lanes, l * LANES).reduceLanes(VectorOperators.ADD) + tails[l];
+                    }
+                }
+                i += count;
             }
-            if (i < to) {
-                rows(i, null, projectedB);
+            for (int s = 0; s < stripCols / STRIP; s++) {
+                for (int k = 0; k < rank; k++) {
+                    System.arraycopy(packedProjection, (s * rank + k) * STRIP, projectedA, k * cols + s * STRIP, STRIP);
+                }
             }
             return projectedA;
         }
 
-        /** Row i, and row i + 1 in {@code y} unless it is null, tile by tile. */
-        private void rows(int i, RowScratch y, float[] projectedB) {
-            RowScratch x = first;
-            x.startRow(i);
-            if (y != null) {
-                y.startRow(i + 1);
-            }
-            for (int start = 0; start < cols; start += TILE) {
-                int len = Math.min(TILE, cols - start);
-                int whole = FLOATS.loopBound(len);
-                // a pair of fp32 rows whose 2r terms go eight at a time updates its moments in t's last loop
-                boolean fused = y != null && !bf16 && 2 * rank % 8 == 0;
-                equivalentGradient(x, y, start, len, whole, fused);
-                int updated = fused ? whole : 0;
-                x.direction(start, len, whole, updated);
-                if (y != null) {
-                    y.direction(start, len, whole, updated);
-                }
-                project(x, y, start, len, whole);
-            }
-            x.finishRow(projectedB);
-            if (y != null) {
-                y.finishRow(projectedB);
-            }
-        }
-
-        /**
-         * t = left_i right over the tile's columns [start, start + len), for one row or a pair: a
-         * pair takes the terms eight at a time, each vector of the right factor loaded once for both
-         * rows; the terms left over (and a single row's) go four, then two, at a time. With {@code
-         * fused} (a pair, fp32 moments, 2r a multiple of eight) the last eight terms' loop also updates
-         * both rows' moments over the whole vectors and leaves u in t ({@link #sum8AndDirection}).
-         */
-        private void equivalentGradient(RowScratch x, RowScratch y, int start, int len, int whole, boolean fused) {
-            int paired = 0;
-            if (y != null) {
-                for (; paired + 8 <= 2 * rank; paired += 8) {
-                    if (fused && paired + 8 == 2 * rank) {
-                        sum8AndDirection(paired == 0, x, y, paired, start, whole);
-                    } else {
-                        sum8(paired == 0, x.left + paired, x.t, y.left + paired, y.t, paired * cols + start, whole);
-                    }
-                }
-            }
-            for (RowScratch row : y != null ? new RowScratch[] {x, y} : new RowScratch[] {x}) {
-                int k = paired;
-                for (; k + 4 <= 2 * rank; k += 4) {
-                    sum4(k == 0, row.left + k, row.t, k * cols + start, whole);
-                }
-                if (k < 2 * rank) {
-                    // 2r is even: two terms left
-                    sum2(k == 0, row.left + k, row.t, k * cols + start, whole);
-                }
-                row.equivalentGradientTail(start, len, whole);
-            }
-        }
-
-        /** t (= 0 when first) += four terms left[l..l+3] times right rows starting at {@code r0}. */
-        private void sum4(boolean first, int l, float[] t, int r0, int whole) {
-            FloatVector c0 = FloatVector.broadcast(FLOATS, left[l]);
-            FloatVector c1 = FloatVector.broadcast(FLOATS, left[l + 1]);
-            FloatVector c2 = FloatVector.broadcast(FLOATS, left[l + 2]);
-            FloatVector c3 = FloatVector.broadcast(FLOATS, left[l + 3]);
-            int r1 = r0 + cols;
-            int r2 = r1 + cols;
-            int r3 = r2 + cols;
-            for (int j = 0; j < whole; j += LANES) {
-                FloatVector acc = first ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, t, j);
-                acc = FloatVector.fromArray(FLOATS, right, r0 + j).fma(c0, acc);
-                acc = FloatVector.fromArray(FLOATS, right, r1 + j).fma(c1, acc);
-                acc = FloatVector.fromArray(FLOATS, right, r2 + j).fma(c2, acc);
-                acc = FloatVector.fromArray(FLOATS, right, r3 + j).fma(c3, acc);
-                acc.intoArray(t, j);
-            }
-        }
-
-        /**
-         * t (= 0 when first) += eight terms for each of two rows: left[l..l+7] and left[m..m+7]
-         * times the right rows starting at {@code r0}, each loaded once.
-         */
-        private void sum8(boolean first, int l, float[] t, int m, float[] w, int r0, int whole) {
-            float[] right = this.right;
+        /** t of rows i..i+3 over the strip at column j, row g into t[g n + j, ...). */
+        private void groupEquivalentGradient(int i, int j) {
             float[] left = this.left;
-            FloatVector c0 = FloatVector.broadcast(FLOATS, left[l]);
-            FloatVector c1 = FloatVector.broadcast(FLOATS, left[l + 1]);
-            FloatVector c2 = FloatVector.broadcast(FLOATS, left[l + 2]);
-            FloatVector c3 = FloatVector.broadcast(FLOATS, left[l + 3]);
-            FloatVector c4 = FloatVector.broadcast(FLOATS, left[l + 4]);
-            FloatVector c5 = FloatVector.broadcast(FLOATS, left[l + 5]);
-            FloatVector c6 = FloatVector.broadcast(FLOATS, left[l + 6]);
-            FloatVector c7 = FloatVector.broadcast(FLOATS, left[l + 7]);
-            FloatVector d0 = FloatVector.broadcast(FLOATS, left[m]);
-            FloatVector d1 = FloatVector.broadcast(FLOATS, left[m + 1]);
-            FloatVector d2 = FloatVector.broadcast(FLOATS, left[m + 2]);
-            FloatVector d3 = FloatVector.broadcast(FLOATS, left[m + 3]);
-            FloatVector d4 = FloatVector.broadcast(FLOATS, left[m + 4]);
-            FloatVector d5 = FloatVector.broadcast(FLOATS, left[m + 5]);
-            FloatVector d6 = FloatVector.broadcast(FLOATS, left[m + 6]);
-            FloatVector d7 = FloatVector.broadcast(FLOATS, left[m + 7]);
+            float[] right = packedRight;
+            int terms = 2 * rank;
+            int l0 = i * terms;
+            int l1 = l0 + terms;
+            int l2 = l1 + terms;
+            int l3 = l2 + terms;
+            int r = j / STRIP * terms * STRIP;
+            FloatVector q0 = FloatVector.fromArray(FLOATS, right, r);
+            FloatVector q1 = FloatVector.fromArray(FLOATS, right, r + LANES);
+            FloatVector c = FloatVector.broadcast(FLOATS, left[l0]);
+            FloatVector w0 = q0.mul(c);
+            FloatVector w1 = q1.mul(c);
+            c = FloatVector.broadcast(FLOATS, left[l1]);
+            FloatVector x0 = q0.mul(c);
+            FloatVector x1 = q1.mul(c);
+            c = FloatVector.broadcast(FLOATS, left[l2]);
+            FloatVector y0 = q0.mul(c);
+            FloatVector y1 = q1.mul(c);
+            c = FloatVector.broadcast(FLOATS, left[l3]);
+            FloatVector z0 = q0.mul(c);
+            FloatVector z1 = q1.mul(c);
+            for (int k = 1; k < terms; k++) {
+                r += STRIP;
+                q0 = FloatVector.fromArray(FLOATS, right, r);
+                q1 = FloatVector.fromArray(FLOATS, right, r + LANES);
+                c = FloatVector.broadcast(FLOATS, left[l0 + k]);
+                w0 = q0.fma(c, w0);
+                w1 = q1.fma(c, w1);
+                c = FloatVector.broadcast(FLOATS, left[l1 + k]);
+                x0 = q0.fma(c, x0);
+                x1 = q1.fma(c, x1);
+                c = FloatVector.broadcast(FLOATS, left[l2 + k]);
+                y0 = q0.fma(c, y0);
+                y1 = q1.fma(c, y1);
+                c = FloatVector.broadcast(FLOATS, left[l3 + k]);
+                z0 = q0.fma(c, z0);
+                z1 = q1.fma(c, z1);
+            }
+            float[] t = this.t;
             int n = cols;
-            for (int j = 0; j < whole; j += LANES) {
-                FloatVector q = FloatVector.fromArray(FLOATS, right, r0 + j);
-                FloatVector x;
-                FloatVector y;
-                if (first) {
-                    x = q.mul(c0);
-                    y = q.mul(d0);
-                } else {
-                    x = q.fma(c0, FloatVector.fromArray(FLOATS, t, j));
-                    y = q.fma(d0, FloatVector.fromArray(FLOATS, w, j));
-                }
-                q = FloatVector.fromArray(FLOATS, right, r0 + n + j);
-                x = q.fma(c1, x);
-                y = q.fma(d1, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 2 * n + j);
-                x = q.fma(c2, x);
-                y = q.fma(d2, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 3 * n + j);
-                x = q.fma(c3, x);
-                y = q.fma(d3, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 4 * n + j);
-                x = q.fma(c4, x);
-                y = q.fma(d4, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 5 * n + j);
-                x = q.fma(c5, x);
-                y = q.fma(d5, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 6 * n + j);
-                x = q.fma(c6, x);
-                y = q.fma(d6, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 7 * n + j);
-                x = q.fma(c7, x);
-                y = q.fma(d7, y);
-                x.intoArray(t, j);
-                y.intoArray(w, j);
+            w0.intoArray(t, j);
+            w1.intoArray(t, j + LANES);
+            x0.intoArray(t, n + j);
+            x1.intoArray(t, n + j + LANES);
+            y0.intoArray(t, 2 * n + j);
+            y1.intoArray(t, 2 * n + j + LANES);
+            z0.intoArray(t, 3 * n + j);
+            z1.intoArray(t, 3 * n + j + LANES);
+        }
+
+        /** t of row i alone over the strip at column j, into t[j, ...). */
+        private void rowEquivalentGradient(int i, int j) {
+            float[] left = this.left;
+            float[] right = packedRight;
+            int terms = 2 * rank;
+            int li = i * terms;
+            int r = j / STRIP * terms * STRIP;
+            FloatVector c = FloatVector.broadcast(FLOATS, left[li]);
+            FloatVector x0 = FloatVector.fromArray(FLOATS, right, r).mul(c);
+            FloatVector x1 = FloatVector.fromArray(FLOATS, right, r + LANES).mul(c);
+            for (int k = 1; k < terms; k++) {
+                r += STRIP;
+                c = FloatVector.broadcast(FLOATS, left[li + k]);
+                x0 = FloatVector.fromArray(FLOATS, right, r).fma(c, x0);
+                x1 = FloatVector.fromArray(FLOATS, right, r + LANES).fma(c, x1);
+            }
+            x0.intoArray(t, j);
+            x1.intoArray(t, j + LANES);
+        }
+
+        /**
+         * Both projections of rows i..i+3 over the strip at column j: B^T u gets the rows' terms in
+         * row order, and each row's u_g A_k^T its lanes.
+         */
+        private void groupProjections(int i, int j) {
+            float[] t = this.t;
+            int n = cols;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, t, j);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, t, j + LANES);
+            FloatVector x0 = FloatVector.fromArray(FLOATS, t, n + j);
+            FloatVector x1 = FloatVector.fromArray(FLOATS, t, n + j + LANES);
+            FloatVector y0 = FloatVector.fromArray(FLOATS, t, 2 * n + j);
+            FloatVector y1 = FloatVector.fromArray(FLOATS, t, 2 * n + j + LANES);
+            FloatVector z0 = FloatVector.fromArray(FLOATS, t, 3 * n + j);
+            FloatVector z1 = FloatVector.fromArray(FLOATS, t, 3 * n + j + LANES);
+            float[] pa = packedProjection;
+            float[] a = packedA;
+            float[] b = this.b;
+            float[] lanes = this.lanes;
+            int b0 = i * rank;
+            int p = j / STRIP * rank * STRIP;
+            int rowLanes = rank * LANES;
+            for (int k = 0; k < rank; k++, p += STRIP) {
+                FloatVector bw = FloatVector.broadcast(FLOATS, b[b0 + k]);
+                FloatVector bx = FloatVector.broadcast(FLOATS, b[b0 + rank + k]);
+                FloatVector by = FloatVector.broadcast(FLOATS, b[b0 + 2 * rank + k]);
+                FloatVector bz = FloatVector.broadcast(FLOATS, b[b0 + 3 * rank + k]);
+                z0.fma(bz, y0.fma(by, x0.fma(bx, w0.fma(bw, FloatVector.fromArray(FLOATS, pa, p))))).intoArray(pa, p);
+                z1.fma(bz, y1.fma(by, x1.fma(bx, w1.fma(bw, FloatVector.fromArray(FLOATS, pa, p + LANES)))))
+                        .intoArray(pa, p + LANES);
+                FloatVector a0 = FloatVector.fromArray(FLOATS, a, p);
+                FloatVector a1 = FloatVector.fromArray(FLOATS, a, p + LANES);
+                int s = k * LANES;
+                w1.fma(a1, w0.fma(a0, FloatVector.fromArray(FLOATS, lanes, s))).intoArray(lanes, s);
+                s += rowLanes;
+                x1.fma(a1, x0.fma(a0, FloatVector.fromArray(FLOATS, lanes, s))).intoArray(lanes, s);
+                s += rowLanes;
+                y1.fma(a1, y0.fma(a0, FloatVector.fromArray(FLOATS, lanes, s))).intoArray(lanes, s);
+                s += rowLanes;
+                z1.fma(a1, z0.fma(a0, FloatVector.fromArray(FLOATS, lanes, s))).intoArray(lanes, s);
+            }
+        }
+
+        /** Both projections of row i alone over the strip at column j. */
+        private void rowProjections(int i, int j) {
+            FloatVector x0 = FloatVector.fromArray(FLOATS, t, j);
+            FloatVector x1 = FloatVector.fromArray(FLOATS, t, j + LANES);
+            float[] pa = packedProjection;
+            float[] a = packedA;
+            int bi = i * rank;
+            int p = j / STRIP * rank * STRIP;
+            for (int k = 0; k < rank; k++, p += STRIP) {
+                FloatVector bk = FloatVector.broadcast(FLOATS, b[bi + k]);
+                x0.fma(bk, FloatVector.fromArray(FLOATS, pa, p)).intoArray(pa, p);
+                x1.fma(bk, FloatVector.fromArray(FLOATS, pa, p + LANES)).intoArray(pa, p + LANES);
+                int s = k * LANES;
+                x1.fma(FloatVector.fromArray(FLOATS, a, p + LANES),
+                        x0.fma(FloatVector.fromArray(FLOATS, a, p), FloatVector.fromArray(FLOATS, lanes, s)))
+                        .intoArray(lanes, s);
             }
         }
 
         /**
-         * {@link #sum8} for the last eight terms of a pair of fp32 rows, followed in the same loop by
-         * what {@link RowScratch#direction} does to each vector: the moments are loaded and stored
-         * while the multiply-adds of t run, so that the memory traffic overlaps the arithmetic
-         * instead of following it. The operations and their order per element are those of the two
-         * loops it replaces, so the results are the same bit for bit. It repeats {@link #sum8}'s t
-         * on purpose: one method with a flag that skips the moment update ran 5-10% slower on one
-         * thread.
+         * The moments of row i over its whole strips, updated in place in their tensors with t[at,
+         * at + stripCols), which becomes u = m / (sqrt(v) + eps').
          */
-        private void sum8AndDirection(boolean first, RowScratch rx, RowScratch ry, int k, int start, int whole) {
-            float[] right = this.right;
-            float[] left = this.left;
-            float[] t = rx.t;
-            float[] w = ry.t;
-            int l = rx.left + k;
-            int m = ry.left + k;
-            int r0 = k * cols + start;
-            FloatVector c0 = FloatVector.broadcast(FLOATS, left[l]);
-            FloatVector c1 = FloatVector.broadcast(FLOATS, left[l + 1]);
-            FloatVector c2 = FloatVector.broadcast(FLOATS, left[l + 2]);
-            FloatVector c3 = FloatVector.broadcast(FLOATS, left[l + 3]);
-            FloatVector c4 = FloatVector.broadcast(FLOATS, left[l + 4]);
-            FloatVector c5 = FloatVector.broadcast(FLOATS, left[l + 5]);
-            FloatVector c6 = FloatVector.broadcast(FLOATS, left[l + 6]);
-            FloatVector c7 = FloatVector.broadcast(FLOATS, left[l + 7]);
-            FloatVector d0 = FloatVector.broadcast(FLOATS, left[m]);
-            FloatVector d1 = FloatVector.broadcast(FLOATS, left[m + 1]);
-            FloatVector d2 = FloatVector.broadcast(FLOATS, left[m + 2]);
-            FloatVector d3 = FloatVector.broadcast(FLOATS, left[m + 3]);
-            FloatVector d4 = FloatVector.broadcast(FLOATS, left[m + 4]);
-            FloatVector d5 = FloatVector.broadcast(FLOATS, left[m + 5]);
-            FloatVector d6 = FloatVector.broadcast(FLOATS, left[m + 6]);
-            FloatVector d7 = FloatVector.broadcast(FLOATS, left[m + 7]);
+        private void direction(int i, int at) {
+            long offset = (long) i * cols;
+            ByteBuffer mb = mRows.bytesOf(offset);
+            ByteBuffer vb = vRows.bytesOf(offset);
+            int mi = mRows.byteIndex(offset);
+            int vi = vRows.byteIndex(offset);
+            float[] t = this.t;
             FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
             FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
             FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
             FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
-            long offsetX = (long) rx.row * cols + start;
-            long offsetY = (long) ry.row * cols + start;
-            ByteBuffer mx = mRows.bytesOf(offsetX);
-            ByteBuffer vx = vRows.bytesOf(offsetX);
-            ByteBuffer my = mRows.bytesOf(offsetY);
-            ByteBuffer vy = vRows.bytesOf(offsetY);
-            int mxi = mRows.byteIndex(offsetX);
-            int vxi = vRows.byteIndex(offsetX);
-            int myi = mRows.byteIndex(offsetY);
-            int vyi = vRows.byteIndex(offsetY);
-            int n = cols;
-            for (int j = 0; j < whole; j += LANES) {
-                FloatVector q = FloatVector.fromArray(FLOATS, right, r0 + j);
-                FloatVector x;
-                FloatVector y;
-                if (first) {
-                    x = q.mul(c0);
-                    y = q.mul(d0);
-                } else {
-                    x = q.fma(c0, FloatVector.fromArray(FLOATS, t, j));
-                    y = q.fma(d0, FloatVector.fromArray(FLOATS, w, j));
-                }
-                q = FloatVector.fromArray(FLOATS, right, r0 + n + j);
-                x = q.fma(c1, x);
-                y = q.fma(d1, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 2 * n + j);
-                x = q.fma(c2, x);
-                y = q.fma(d2, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 3 * n + j);
-                x = q.fma(c3, x);
-                y = q.fma(d3, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 4 * n + j);
-                x = q.fma(c4, x);
-                y = q.fma(d4, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 5 * n + j);
-                x = q.fma(c5, x);
-                y = q.fma(d5, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 6 * n + j);
-                x = q.fma(c6, x);
-                y = q.fma(d6, y);
-                q = FloatVector.fromArray(FLOATS, right, r0 + 7 * n + j);
-                x = q.fma(c7, x);
-                y = q.fma(d7, y);
-                int j4 = j * Float.BYTES;
-                FloatVector mj = FloatVector.fromByteBuffer(FLOATS, mx, mxi + j4, NATIVE).fma(b1, x);
-                FloatVector vj = FloatVector.fromByteBuffer(FLOATS, vx, vxi + j4, NATIVE).fma(b2, x.mul(x).mul(scale));
-                mj.intoByteBuffer(mx, mxi + j4, NATIVE);
-                vj.intoByteBuffer(vx, vxi + j4, NATIVE);
-                mj.div(vj.sqrt().add(eps)).intoArray(t, j);
-                mj = FloatVector.fromByteBuffer(FLOATS, my, myi + j4, NATIVE).fma(b1, y);
-                vj = FloatVector.fromByteBuffer(FLOATS, vy, vyi + j4, NATIVE).fma(b2, y.mul(y).mul(scale));
-                mj.intoByteBuffer(my, myi + j4, NATIVE);
-                vj.intoByteBuffer(vy, vyi + j4, NATIVE);
-                mj.div(vj.sqrt().add(eps)).intoArray(w, j);
-            }
-        }
-
-        /** t (= 0 when first) += two terms. */
-        private void sum2(boolean first, int l, float[] t, int r0, int whole) {
-            FloatVector c0 = FloatVector.broadcast(FLOATS, left[l]);
-            FloatVector c1 = FloatVector.broadcast(FLOATS, left[l + 1]);
-            int r1 = r0 + cols;
-            for (int j = 0; j < whole; j += LANES) {
-                FloatVector acc = first ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, t, j);
-                acc = FloatVector.fromArray(FLOATS, right, r0 + j).fma(c0, acc);
-                acc = FloatVector.fromArray(FLOATS, right, r1 + j).fma(c1, acc);
-                acc.intoArray(t, j);
-            }
-        }
-
-        /** B^T u += B_i^T u_i and the dot products u_i A_k^T over the tile, for one row or a pair. */
-        private void project(RowScratch x, RowScratch y, int start, int len, int whole) {
-            int k = 0;
-            for (; k + 4 <= rank; k += 4) {
-                if (y != null) {
-                    project4(x, y, k, k * cols + start, whole);
-                } else {
-                    project4(x, k, k * cols + start, whole);
-                }
-            }
-            for (; k < rank; k++) {
-                project1(x, k, k * cols + start, whole);
-                if (y != null) {
-                    project1(y, k, k * cols + start, whole);
-                }
-            }
-            x.projectTail(start, len, whole);
-            if (y != null) {
-                y.projectTail(start, len, whole);
-            }
-        }
-
-        /** Rows k..k+3 of both projections; {@code p0} is where row k of the tile starts in r x n arrays. */
-        private void project4(RowScratch x, int k, int p0, int whole) {
-            int bk = x.b + k;
-            float[] t = x.t;
-            FloatVector b0 = FloatVector.broadcast(FLOATS, b[bk]);
-            FloatVector b1 = FloatVector.broadcast(FLOATS, b[bk + 1]);
-            FloatVector b2 = FloatVector.broadcast(FLOATS, b[bk + 2]);
-            FloatVector b3 = FloatVector.broadcast(FLOATS, b[bk + 3]);
-            int p1 = p0 + cols;
-            int p2 = p1 + cols;
-            int p3 = p2 + cols;
-            float[] pa = projectedA;
-            FloatVector s0 = FloatVector.zero(FLOATS);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
-            for (int j = 0; j < whole; j += LANES) {
-                FloatVector u = FloatVector.fromArray(FLOATS, t, j);
-                u.fma(b0, FloatVector.fromArray(FLOATS, pa, p0 + j)).intoArray(pa, p0 + j);
-                u.fma(b1, FloatVector.fromArray(FLOATS, pa, p1 + j)).intoArray(pa, p1 + j);
-                u.fma(b2, FloatVector.fromArray(FLOATS, pa, p2 + j)).intoArray(pa, p2 + j);
-                u.fma(b3, FloatVector.fromArray(FLOATS, pa, p3 + j)).intoArray(pa, p3 + j);
-                s0 = u.fma(FloatVector.fromArray(FLOATS, a, p0 + j), s0);
-                s1 = u.fma(FloatVector.fromArray(FLOATS, a, p1 + j), s1);
-                s2 = u.fma(FloatVector.fromArray(FLOATS, a, p2 + j), s2);
-                s3 = u.fma(FloatVector.fromArray(FLOATS, a, p3 + j), s3);
-            }
-            x.addLanes(k, s0, s1, s2, s3);
-        }
-
-        /**
-         * {@link #project4} for two rows at once: each column of A and of B^T u is loaded once, and
-         * B^T u gets row x's term, then row y's.
-         */
-        private void project4(RowScratch x, RowScratch y, int k, int p0, int whole) {
-            int bk = x.b + k;
-            int ck = y.b + k;
-            float[] t = x.t;
-            float[] w = y.t;
-            FloatVector b0 = FloatVector.broadcast(FLOATS, b[bk]);
-            FloatVector b1 = FloatVector.broadcast(FLOATS, b[bk + 1]);
-            FloatVector b2 = FloatVector.broadcast(FLOATS, b[bk + 2]);
-            FloatVector b3 = FloatVector.broadcast(FLOATS, b[bk + 3]);
-            FloatVector c0 = FloatVector.broadcast(FLOATS, b[ck]);
-            FloatVector c1 = FloatVector.broadcast(FLOATS, b[ck + 1]);
-            FloatVector c2 = FloatVector.broadcast(FLOATS, b[ck + 2]);
-            FloatVector c3 = FloatVector.broadcast(FLOATS, b[ck + 3]);
-            int p1 = p0 + cols;
-            int p2 = p1 + cols;
-            int p3 = p2 + cols;
-            float[] pa = projectedA;
-            FloatVector s0 = FloatVector.zero(FLOATS);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
-            FloatVector z0 = s0;
-            FloatVector z1 = s0;
-            FloatVector z2 = s0;
-            FloatVector z3 = s0;
-            for (int j = 0; j < whole; j += LANES) {
-                FloatVector u = FloatVector.fromArray(FLOATS, t, j);
-                FloatVector v = FloatVector.fromArray(FLOATS, w, j);
-                v.fma(c0, u.fma(b0, FloatVector.fromArray(FLOATS, pa, p0 + j))).intoArray(pa, p0 + j);
-                v.fma(c1, u.fma(b1, FloatVector.fromArray(FLOATS, pa, p1 + j))).intoArray(pa, p1 + j);
-                v.fma(c2, u.fma(b2, FloatVector.fromArray(FLOATS, pa, p2 + j))).intoArray(pa, p2 + j);
-                v.fma(c3, u.fma(b3, FloatVector.fromArray(FLOATS, pa, p3 + j))).intoArray(pa, p3 + j);
-                FloatVector q = FloatVector.fromArray(FLOATS, a, p0 + j);
-                s0 = u.fma(q, s0);
-                z0 = v.fma(q, z0);
-                q = FloatVector.fromArray(FLOATS, a, p1 + j);
-                s1 = u.fma(q, s1);
-                z1 = v.fma(q, z1);
-                q = FloatVector.fromArray(FLOATS, a, p2 + j);
-                s2 = u.fma(q, s2);
-                z2 = v.fma(q, z2);
-                q = FloatVector.fromArray(FLOATS, a, p3 + j);
-                s3 = u.fma(q, s3);
-                z3 = v.fma(q, z3);
-            }
-            x.addLanes(k, s0, s1, s2, s3);
-            y.addLanes(k, z0, z1, z2, z3);
-        }
-
-        /** Row k of both projections. */
-        private void project1(RowScratch x, int k, int p0, int whole) {
-            float[] t = x.t;
-            FloatVector b0 = FloatVector.broadcast(FLOATS, b[x.b + k]);
-            float[] pa = projectedA;
-            FloatVector s0 = FloatVector.zero(FLOATS);
-            for (int j = 0; j < whole; j += LANES) {
-                FloatVector u = FloatVector.fromArray(FLOATS, t, j);
-                u.fma(b0, FloatVector.fromArray(FLOATS, pa, p0 + j)).intoArray(pa, p0 + j);
-                s0 = u.fma(FloatVector.fromArray(FLOATS, a, p0 + j), s0);
-            }
-            int l0 = k * LANES;
-            FloatVector.fromArray(FLOATS, x.lanes, l0).add(s0).intoArray(x.lanes, l0);
-        }
-
-        /** One row's scratch: its tile of t (then u) and its dot-product sums. */
-        private final class RowScratch {
-            final float[] t = new float[TILE];
-            /** lanes[k L + l]: lane l of the partial sums of u_i A_k^T over the row's whole vectors. */
-            final float[] lanes;
-            /** tails[k]: the same over the row's columns past the whole vectors of each tile. */
-            final float[] tails;
-            int row;
-            /** Where the row starts in the left factor and in B. */
-            int left;
-            int b;
-
-            RowScratch(int rank) {
-                lanes = new float[rank * LANES];
-                tails = new float[rank];
-            }
-
-            void startRow(int i) {
-                row = i;
-                left = i * 2 * rank;
-                b = i * rank;
-                Arrays.fill(lanes, 0f);
-                Arrays.fill(tails, 0f);
-            }
-
-            /** t over the columns past the whole vectors, in scalars. */
-            void equivalentGradientTail(int start, int len, int whole) {
-                for (int j = whole; j < len; j++) {
-                    float sum = 0;
-                    for (int q = 0; q < 2 * rank; q++) {
-                        sum = Math.fma(Worker.this.left[left + q], right[q * cols + start + j], sum);
-                    }
-                    t[j] = sum;
-                }
-            }
-
-            /**
-             * The moments of the tile's columns [start, start + len) updated with t, in place in
-             * their tensors (each element read once and written once), and t overwritten with u =
-             * m / (sqrt(v) + eps'); the whole vectors before column {@code updated} of the tile were
-             * done already ({@link #sum8AndDirection}).
-             */
-            void direction(int start, int len, int whole, int updated) {
-                long offset = (long) row * cols + start;
-                ByteBuffer mb = mRows.bytesOf(offset);
-                ByteBuffer vb = vRows.bytesOf(offset);
-                int mi = mRows.byteIndex(offset);
-                int vi = vRows.byteIndex(offset);
-                FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
-                FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
-                FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
-                FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
-                if (bf16) {
-                    for (int j = updated; j < whole; j += LANES) {
-                        FloatVector tj = FloatVector.fromArray(FLOATS, t, j);
-                        int mj2 = mi + j * Short.BYTES;
-                        int vj2 = vi + j * Short.BYTES;
-                        FloatVector mj = decode(ShortVector.fromByteBuffer(SHORTS, mb, mj2, NATIVE)).fma(b1, tj);
-                        FloatVector vj = decode(ShortVector.fromByteBuffer(SHORTS, vb, vj2, NATIVE))
-                                .fma(b2, tj.mul(tj).mul(scale));
-                        encode(mj, false).intoByteBuffer(mb, mj2, NATIVE);
-                        encode(vj, true).intoByteBuffer(vb, vj2, NATIVE);
-                        mj.div(vj.sqrt().add(eps)).intoArray(t, j);
-                    }
-                } else {
-                    for (int j = updated; j < whole; j += LANES) {
-                        FloatVector tj = FloatVector.fromArray(FLOATS, t, j);
-                        int mj4 = mi + j * Float.BYTES;
-                        int vj4 = vi + j * Float.BYTES;
-                        FloatVector mj = FloatVector.fromByteBuffer(FLOATS, mb, mj4, NATIVE).fma(b1, tj);
-                        FloatVector vj = FloatVector.fromByteBuffer(FLOATS, vb, vj4, NATIVE).fma(b2, tj.mul(tj).mul(scale));
-                        mj.intoByteBuffer(mb, mj4, NATIVE);
-                        vj.intoByteBuffer(vb, vj4, NATIVE);
-                        mj.div(vj.sqrt().add(eps)).intoArray(t, j);
-                    }
-                }
-                for (int j = whole; j < len; j++) {
-                    float tj = t[j];
-                    float mj = Math.fma(getMoment(mb, mi, j), beta1, tj);
-                    float vj = Math.fma(getMoment(vb, vi, j), beta2, tj * tj * varianceScale);
-                    putMoment(mb, mi, j, mj, false);
-                    putMoment(vb, vi, j, vj, true);
-                    t[j] = mj / ((float) Math.sqrt(vj) + epsilon);
-                }
-            }
-
-            /** Both projections over the columns past the whole vectors, in scalars. */
-            void projectTail(int start, int len, int whole) {
-                for (int k = 0; k < rank; k++) {
-                    float bik = Worker.this.b[b + k];
-                    int p = k * cols + start;
-                    float tail = tails[k];
-                    for (int j = whole; j < len; j++) {
-                        projectedA[p + j] = Math.fma(bik, t[j], projectedA[p + j]);
-                        tail = Math.fma(t[j], a[p + j], tail);
-                    }
-                    tails[k] = tail;
-                }
-            }
-
-            /** Adds a tile's dot-product lanes for k..k+3. */
-            void addLanes(int k, FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3) {
-                int l0 = k * LANES;
-                FloatVector.fromArray(FLOATS, lanes, l0).add(s0).intoArray(lanes, l0);
-                FloatVector.fromArray(FLOATS, lanes, l0 + LANES).add(s1).intoArray(lanes, l0 + LANES);
-                FloatVector.fromArray(FLOATS, lanes, l0 + 2 * LANES).add(s2).intoArray(lanes, l0 + 2 * LANES);
-                FloatVector.fromArray(FLOATS, lanes, l0 + 3 * LANES).add(s3).intoArray(lanes, l0 + 3 * LANES);
-            }
-
-            /** u_i A^T of the finished row: each k's lanes summed, then its scalar tail. */
-            void finishRow(float[] projectedB) {
-                for (int k = 0; k < rank; k++) {
-                    projectedB[b + k] =
-                            FloatVector.fromArray(FLOATS, lanes, k * LANES).reduceLanes(VectorOperators.ADD) + tails[k];
-                }
-            }
-        }
-
-        /** Element j of a tile whose first element is at byte {@code base}. */
-        private float getMoment(ByteBuffer bytes, int base, int j) {
-            return bf16 ? Bf16.decode(bytes.getShort(base + j * Short.BYTES)) : bytes.getFloat(base + j * Float.BYTES);
-        }
-
-        private void putMoment(ByteBuffer bytes, int base, int j, float value, boolean variance) {
             if (bf16) {
-                bytes.putShort(base + j * Short.BYTES, variance ? Bf16.encodeVariance(value) : Bf16.encode(value));
+                for (int j = 0; j < stripCols; j += LANES) {
+                    FloatVector tj = FloatVector.fromArray(FLOATS, t, at + j);
+                    int mj = mi + j * Short.BYTES;
+                    int vj = vi + j * Short.BYTES;
+                    FloatVector m = decode(ShortVector.fromByteBuffer(SHORTS, mb, mj, NATIVE)).fma(b1, tj);
+                    FloatVector v = decode(ShortVector.fromByteBuffer(SHORTS, vb, vj, NATIVE)).fma(b2, tj.mul(tj).mul(scale));
+                    encode(m, false).intoByteBuffer(mb, mj, NATIVE);
+                    encode(v, true).intoByteBuffer(vb, vj, NATIVE);
+                    m.div(v.sqrt().add(eps)).intoArray(t, at + j);
+                }
             } else {
-                bytes.putFloat(base + j * Float.BYTES, value);
+                for (int j = 0; j < stripCols; j += LANES) {
+                    FloatVector tj = FloatVector.fromArray(FLOATS, t, at + j);
+                    int mj = mi + j * Float.BYTES;
+                    int vj = vi + j * Float.BYTES;
+                    FloatVector m = FloatVector.fromByteBuffer(FLOATS, mb, mj, NATIVE).fma(b1, tj);
+                    FloatVector v = FloatVector.fromByteBuffer(FLOATS, vb, vj, NATIVE).fma(b2, tj.mul(tj).mul(scale));
+                    m.intoByteBuffer(mb, mj, NATIVE);
+                    v.intoByteBuffer(vb, vj, NATIVE);
+                    m.div(v.sqrt().add(eps)).intoArray(t, at + j);
+                }
+            }
+        }
+
+        /** Element (i, j) past the whole strips, in scalars; i is row g of its group. */
+        private void column(int i, int g, int j) {
+            int terms = 2 * rank;
+            float tij = 0;
+            for (int q = 0; q < terms; q++) {
+                tij = Math.fma(left[i * terms + q], right[q * cols + j], tij);
+            }
+            long offset = (long) i * cols + j;
+            ByteBuffer mb = mRows.bytesOf(offset);
+            ByteBuffer vb = vRows.bytesOf(offset);
+            int mi = mRows.byteIndex(offset);
+            int vi = vRows.byteIndex(offset);
+            float m = Math.fma(bf16 ? Bf16.decode(mb.getShort(mi)) : mb.getFloat(mi), beta1, tij);
+            float v = Math.fma(bf16 ? Bf16.decode(vb.getShort(vi)) : vb.getFloat(vi), beta2, tij * tij * varianceScale);
+            if (bf16) {
+                mb.putShort(mi, Bf16.encode(m));
+                vb.putShort(vi, Bf16.encodeVariance(v));
+            } else {
+                mb.putFloat(mi, m);
+                vb.putFloat(vi, v);
+            }
+            float u = m / ((float) Math.sqrt(v) + epsilon);
+            for (int k = 0; k < rank; k++) {
+                int p = k * cols + j;
+                projectedA[p] = Math.fma(b[i * rank + k], u, projectedA[p]);
+                tails[g * rank + k] = Math.fma(u, a[p], tails[g * rank + k]);
             }
         }
     }

@@ -109,7 +109,7 @@ class VectorAdamKernelTest {
     @Test
     void theResultDoesNotDependOnTheNumberOfThreads() {
         for (boolean bf16 : new boolean[] {false, true}) {
-            // 203 rows: an odd row count (a single row after the pairs) and several row parts
+            // 203 rows: an odd row count (single rows after the groups of four) and several row parts
             float[][] one = step(203, 1100, 8, bf16, 1);
             float[][] many = step(203, 1100, 8, bf16, 4);
             for (int i = 0; i < one.length; i++) {
