@@ -46,6 +46,14 @@ final class OptimizerStepBench {
     static final int STEP_BYTES_PER_ELEMENT = 96;
     /** Bytes per element the bf16 moments need at least: read and write both 2-byte moments once. */
     static final int BF16_BOUND_BYTES_PER_ELEMENT = 8;
+    /**
+     * Before any shape is timed, each method runs this many steps on {@link #JIT_SHAPE}, so that
+     * the JIT has compiled its code: a training run takes thousands of steps, and its first steps'
+     * compilation (about a hundred milliseconds for the fused kernel) is not what a step costs.
+     */
+    static final int JIT_STEPS = 200;
+    /** The small shape of the JIT warm-up (m, n): whole row groups and column strips, and a tail. */
+    static final long[] JIT_SHAPE = {256, 1040};
 
     private final int warmup;
     private final int timed;
@@ -102,14 +110,17 @@ final class OptimizerStepBench {
                         .withMachine());
         // the stricter bound: whichever of PyTorch's and Java's loops streamed faster
         gbPerS = Math.max(gbPerS, java.gbPerS);
+        for (String method : methods) {
+            measure(root, method, JIT_SHAPE[0], JIT_SHAPE[1], gbPerS, JIT_STEPS, 1);
+        }
         for (long[] shape : SHAPES) {
             for (String method : methods) {
-                out.println(measure(root, method, shape[0], shape[1], gbPerS));
+                out.println(measure(root, method, shape[0], shape[1], gbPerS, warmup, timed));
             }
         }
     }
 
-    private JsonLine measure(NDManager root, String method, long m, long n, double gbPerS) {
+    private JsonLine measure(NDManager root, String method, long m, long n, double gbPerS, int warmup, int timed) {
         boolean forceScalar = method.startsWith("lora-pro-full-fused") && method.endsWith(SCALAR_SUFFIX);
         String previous = System.getProperty(FusedKernels.PROPERTY);
         if (forceScalar) {
@@ -117,7 +128,7 @@ final class OptimizerStepBench {
         }
         try {
             return measure(root, method, forceScalar ? method.substring(0, method.length() - SCALAR_SUFFIX.length()) : method,
-                    m, n, gbPerS);
+                    m, n, gbPerS, warmup, timed);
         } finally {
             if (previous == null) {
                 System.clearProperty(FusedKernels.PROPERTY);
@@ -128,7 +139,8 @@ final class OptimizerStepBench {
     }
 
     /** One method at one shape; {@code base} is the method without {@link #SCALAR_SUFFIX}. */
-    private JsonLine measure(NDManager root, String method, String base, long m, long n, double gbPerS) {
+    private JsonLine measure(NDManager root, String method, String base, long m, long n, double gbPerS, int warmup,
+            int timed) {
         try (NDManager manager = root.newSubManager()) {
             manager.getEngine().setRandomSeed(7);
             Parameter a = parameter(manager, "lora_A.weight", new Shape(RANK, n), 1 / Math.sqrt(n));
@@ -163,6 +175,8 @@ final class OptimizerStepBench {
                                 .put("min_ms", Timing.min(ms))
                                 .put("cpu_ms", Timing.median(cpuMs))
                                 .put("steps", timed)
+                                .put("warmup_steps", warmup)
+                                .put("jit_warmup_steps", JIT_STEPS)
                                 .put("state_bytes", stateBytes(optimizer));
                 if (base.startsWith("lora-pro-full")) {
                     boolean fused = base.startsWith("lora-pro-full-fused");

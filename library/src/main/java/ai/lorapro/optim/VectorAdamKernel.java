@@ -198,7 +198,11 @@ final class VectorAdamKernel implements MomentKernel {
                     }
                 }
                 for (int g = 0; g < count; g++) {
-                    direction(i + g, g * cols);
+                    if (bf16) {
+                        directionBf16(i + g, g * cols);
+                    } else {
+                        direction(i + g, g * cols);
+                    }
                 }
                 for (int j = 0; j < stripCols; j += STRIP) {
                     if (count == GROUP) {
@@ -363,8 +367,9 @@ final class VectorAdamKernel implements MomentKernel {
         }
 
         /**
-         * The moments of row i over its whole strips, updated in place in their tensors with t[at,
-         * at + stripCols), which becomes u = m / (sqrt(v) + eps').
+         * The fp32 moments of row i over its whole strips, updated in place in their tensors with
+         * t[at, at + stripCols), which becomes u = m / (sqrt(v) + eps'). (fp32 and bf16 have a
+         * method each, so that a JIT profile of one never deoptimises the other.)
          */
         private void direction(int i, int at) {
             long offset = (long) i * cols;
@@ -377,28 +382,39 @@ final class VectorAdamKernel implements MomentKernel {
             FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
             FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
             FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
-            if (bf16) {
-                for (int j = 0; j < stripCols; j += LANES) {
-                    FloatVector tj = FloatVector.fromArray(FLOATS, t, at + j);
-                    int mj = mi + j * Short.BYTES;
-                    int vj = vi + j * Short.BYTES;
-                    FloatVector m = decode(ShortVector.fromByteBuffer(SHORTS, mb, mj, NATIVE)).fma(b1, tj);
-                    FloatVector v = decode(ShortVector.fromByteBuffer(SHORTS, vb, vj, NATIVE)).fma(b2, tj.mul(tj).mul(scale));
-                    encode(m, false).intoByteBuffer(mb, mj, NATIVE);
-                    encode(v, true).intoByteBuffer(vb, vj, NATIVE);
-                    m.div(v.sqrt().add(eps)).intoArray(t, at + j);
-                }
-            } else {
-                for (int j = 0; j < stripCols; j += LANES) {
-                    FloatVector tj = FloatVector.fromArray(FLOATS, t, at + j);
-                    int mj = mi + j * Float.BYTES;
-                    int vj = vi + j * Float.BYTES;
-                    FloatVector m = FloatVector.fromByteBuffer(FLOATS, mb, mj, NATIVE).fma(b1, tj);
-                    FloatVector v = FloatVector.fromByteBuffer(FLOATS, vb, vj, NATIVE).fma(b2, tj.mul(tj).mul(scale));
-                    m.intoByteBuffer(mb, mj, NATIVE);
-                    v.intoByteBuffer(vb, vj, NATIVE);
-                    m.div(v.sqrt().add(eps)).intoArray(t, at + j);
-                }
+            for (int j = 0; j < stripCols; j += LANES) {
+                FloatVector tj = FloatVector.fromArray(FLOATS, t, at + j);
+                int mj = mi + j * Float.BYTES;
+                int vj = vi + j * Float.BYTES;
+                FloatVector m = FloatVector.fromByteBuffer(FLOATS, mb, mj, NATIVE).fma(b1, tj);
+                FloatVector v = FloatVector.fromByteBuffer(FLOATS, vb, vj, NATIVE).fma(b2, tj.mul(tj).mul(scale));
+                m.intoByteBuffer(mb, mj, NATIVE);
+                v.intoByteBuffer(vb, vj, NATIVE);
+                m.div(v.sqrt().add(eps)).intoArray(t, at + j);
+            }
+        }
+
+        /** {@link #direction} for bf16 moments, converted in registers. */
+        private void directionBf16(int i, int at) {
+            long offset = (long) i * cols;
+            ByteBuffer mb = mRows.bytesOf(offset);
+            ByteBuffer vb = vRows.bytesOf(offset);
+            int mi = mRows.byteIndex(offset);
+            int vi = vRows.byteIndex(offset);
+            float[] t = this.t;
+            FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
+            FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
+            FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
+            FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
+            for (int j = 0; j < stripCols; j += LANES) {
+                FloatVector tj = FloatVector.fromArray(FLOATS, t, at + j);
+                int mj = mi + j * Short.BYTES;
+                int vj = vi + j * Short.BYTES;
+                FloatVector m = decode(ShortVector.fromByteBuffer(SHORTS, mb, mj, NATIVE)).fma(b1, tj);
+                FloatVector v = decode(ShortVector.fromByteBuffer(SHORTS, vb, vj, NATIVE)).fma(b2, tj.mul(tj).mul(scale));
+                encode(m, false).intoByteBuffer(mb, mj, NATIVE);
+                encode(v, true).intoByteBuffer(vb, vj, NATIVE);
+                m.div(v.sqrt().add(eps)).intoArray(t, at + j);
             }
         }
 
