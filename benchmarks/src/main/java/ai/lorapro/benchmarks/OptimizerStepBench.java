@@ -53,7 +53,7 @@ final class OptimizerStepBench {
      */
     static final int JIT_STEPS = 200;
     /** The small shape of the JIT warm-up (m, n): whole row groups and column strips, and a tail. */
-    static final long[] JIT_SHAPE = {256, 1040};
+    static final long[] JIT_SHAPE = {1024, 1040};
 
     private final int warmup;
     private final int timed;
