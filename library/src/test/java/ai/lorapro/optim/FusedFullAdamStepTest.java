@@ -34,6 +34,14 @@ class FusedFullAdamStepTest {
     private static final double AGREEMENT = 1e-5;
     /** Moments stored as bf16 by two kernels whose fp32 results differ in the last bits. */
     private static final double BF16_MOMENT_AGREEMENT = 1e-3;
+    /**
+     * The factors of two runs with bf16 moments: a moment stored one bf16 ulp (2^-8) apart moves
+     * that element's u by as much, and twenty steps turn such flips into factor differences of
+     * order 1e-5 whatever the kernels' own agreement (the B = 0 case below: 1.5e-5 with 128-bit
+     * vectors, 9.6e-6 with 512-bit ones, for the earlier Vector API kernel as for this one), where
+     * fp32 moments stay below 3e-6.
+     */
+    private static final double BF16_FACTOR_AGREEMENT = 1e-4;
 
     private NDManager manager;
 
@@ -176,7 +184,8 @@ class FusedFullAdamStepTest {
                     scalarPair.step(scalar);
                     return null;
                 });
-                assertFactorsAgree(scalarPair, vectorPair, step);
+                assertFactorsAgree(scalarPair, vectorPair, step,
+                        dtype == StateDType.BF16 ? BF16_FACTOR_AGREEMENT : AGREEMENT);
             }
             // bf16 moments: where the two kernels' fp32 values straddle a rounding boundary, the
             // stored values differ by one bf16 ulp (2^-8 relative), which no fp32 bound can hide
@@ -187,10 +196,15 @@ class FusedFullAdamStepTest {
 
     /** A and B of two runs of the same pair within {@link #AGREEMENT}, relative. */
     private void assertFactorsAgree(Pair expected, Pair actual, int step) {
+        assertFactorsAgree(expected, actual, step, AGREEMENT);
+    }
+
+    /** A and B of two runs of the same pair within {@code bound}, relative. */
+    private void assertFactorsAgree(Pair expected, Pair actual, int step, double bound) {
         double errorA = relativeError(expected.a.getArray().toFloatArray(), actual.a.getArray().toFloatArray());
         double errorB = relativeError(expected.b.getArray().toFloatArray(), actual.b.getArray().toFloatArray());
-        assertTrue(errorA <= AGREEMENT, "A after step " + step + ": relative difference " + errorA);
-        assertTrue(errorB <= AGREEMENT, "B after step " + step + ": relative difference " + errorB);
+        assertTrue(errorA <= bound, "A after step " + step + ": relative difference " + errorA);
+        assertTrue(errorB <= bound, "B after step " + step + ": relative difference " + errorB);
     }
 
     /** The same steps and moment keys, each moment within {@code bound}, relative. */
