@@ -1,6 +1,7 @@
 package ai.lorapro.examples;
 
 import ai.djl.Model;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
@@ -22,6 +23,7 @@ public final class QuickStart {
 
     /** Runs 20 training steps and prints the loss. */
     public static void main(String[] args) {
+        Engine.getInstance().setRandomSeed(42); // the same data and initial weights every run
         LoraConfig lora = LoraConfig.builder().setR(4).setAlpha(8).build();
         SequentialBlock net = new SequentialBlock()
                 .add(LoraLinear.builder().setInFeatures(16).setOutFeatures(32).optLora(lora).build())
