@@ -9,6 +9,7 @@ import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.common.LoraSizes;
+import ai.lorapro.optim.StateDType;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -101,8 +102,9 @@ public final class InfoCommand implements Callable<Integer>, FieldOptions {
                 100.0 * sizes.trainableParameters() / base);
         out.printf(Locale.ROOT, "LoRA / LoRA-Pro efficient AdamW state: 2 x %,d values = %s fp32%n",
                 sizes.trainableParameters(), size(8 * sizes.trainableParameters()));
-        out.printf(Locale.ROOT, "LoRA-Pro AdamW (full) state: 2 x %,d values = %s fp32%n",
-                sizes.adaptedWeightValues(), size(sizes.loraProFullStateBytesFloat32()));
+        out.printf(Locale.ROOT, "LoRA-Pro AdamW (full) state: 2 x %,d values = %s fp32, %s with --state-dtype bf16%n",
+                sizes.adaptedWeightValues(), size(sizes.loraProFullStateBytesFloat32()),
+                size(sizes.loraProFullStateValues() * StateDType.BF16.bytesPerValue()));
     }
 
     /** Bytes in decimal units with one decimal, e.g. {@code 51.8 GB}. */

@@ -32,6 +32,11 @@ public enum StateDType {
         throw new InvalidFieldException("state_dtype", "must be fp32 or bf16, got '" + value + "'");
     }
 
+    /** Bytes per stored moment value: 4 for fp32, 2 for bf16. */
+    public int bytesPerValue() {
+        return this == FP32 ? Float.BYTES : Short.BYTES;
+    }
+
     /** The lower-case name used on the command line and in configuration files. */
     public String id() {
         return name().toLowerCase(Locale.ROOT);

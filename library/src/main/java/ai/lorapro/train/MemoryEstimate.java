@@ -16,8 +16,8 @@ import java.util.Locale;
  *   <li>adapters: the LoRA factors A and B in float32 (none for full fine-tuning);
  *   <li>gradients: one float32 gradient per trained value;
  *   <li>optimizer state: AdamW's two float32 moments per trained value ({@code full}, {@code lora},
- *       {@code lora-pro-efficient}), two m x n moments per adapted layer ({@code lora-pro}), none for
- *       {@code lora-pro-sgd};
+ *       {@code lora-pro-efficient}), two m x n moments per adapted layer ({@code lora-pro}; float32,
+ *       or bfloat16 with {@code --state-dtype bf16}), none for {@code lora-pro-sgd};
  *   <li>activations: what the backward pass of one micro-batch keeps, as the model's family
  *       estimates it ({@link ModelArchitecture#activationBytes}; Llama's, T5's and CLIP's formulas
  *       are documented in their packages).
@@ -56,7 +56,7 @@ public record MemoryEstimate(long baseWeightBytes, long adapterBytes, long gradi
         long state;
         switch (method) {
             case LORA_PRO:
-                state = lora.loraProFullStateBytesFloat32();
+                state = lora.loraProFullStateValues() * run.optimizer().stateDType().bytesPerValue();
                 break;
             case LORA_PRO_SGD:
                 state = 0;

@@ -13,6 +13,7 @@ import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaFamily;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.nn.ModuleTree;
+import ai.lorapro.optim.StateDType;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,12 +43,13 @@ class MemoryEstimateTest {
     Path tmp;
 
     @ParameterizedTest
-    @CsvSource({"FULL, false", "LORA, false", "LORA_PRO, false", "LORA_PRO_EFFICIENT, true", "LORA_PRO_SGD, true",
-        "LORA_PRO, true"})
-    void exactPartsMatchTheBytesOfARun(Method method, boolean fp16) {
+    @CsvSource({"FULL, false, FP32", "LORA, false, FP32", "LORA_PRO, false, FP32", "LORA_PRO_EFFICIENT, true, FP32",
+        "LORA_PRO_SGD, true, FP32", "LORA_PRO, true, FP32", "LORA_PRO, false, BF16"})
+    void exactPartsMatchTheBytesOfARun(Method method, boolean fp16, StateDType stateDType) {
         LlamaConfig modelConfig = TinyModels.config(VOCAB);
         TrainConfig config = TrainConfig.builder().optMethod(method).optR(4).optAlpha(8).optLr(0.01f)
                 .optMaxSteps(2).optGlobalBatch(4).optMicroBatch(4).optMaxSeqLength(16).optFp16Frozen(fp16)
+                .optStateDType(stateDType)
                 .optDevice(DeviceChoice.CPU).optLogInterval(100).setOutputDir(tmp).build();
         MemoryEstimate estimate = MemoryEstimate.of(new LlamaFamily.Architecture(modelConfig), config);
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
