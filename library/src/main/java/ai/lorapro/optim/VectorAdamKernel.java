@@ -130,7 +130,7 @@ final class VectorAdamKernel implements MomentKernel {
         }
     }
 
-    /** One thread's scratch and partial B^T u. */
+    /** One row part's scratch and partial B^T u (a part runs on one thread). */
     private static final class Worker {
         private final int rank;
         private final int cols;
@@ -149,9 +149,9 @@ final class VectorAdamKernel implements MomentKernel {
         private final MomentRows mRows;
         private final MomentRows vRows;
         private final boolean bf16;
-        /** This thread's B^T u over the whole strips, packed as A is. */
+        /** This part's B^T u over the whole strips, packed as A is. */
         private final float[] packedProjection;
-        /** This thread's B^T u (r x n, row major): the scalar columns, then the unpacked strips. */
+        /** This part's B^T u (r x n, row major): the scalar columns, then the unpacked strips. */
         private final float[] projectedA;
         /** t, then u, of the group's rows: row g of the group at [g n, (g + 1) n). */
         private final float[] t;
@@ -184,7 +184,7 @@ final class VectorAdamKernel implements MomentKernel {
             tails = new float[GROUP * rank];
         }
 
-        /** Rows [from, to) in groups, the rows left over one at a time; returns this thread's B^T u. */
+        /** Rows [from, to) in groups, the rows left over one at a time; returns this part's B^T u. */
         float[] rows(int from, int to, float[] projectedB) {
             for (int i = from; i < to; ) {
                 int count = to - i >= GROUP ? GROUP : 1;
