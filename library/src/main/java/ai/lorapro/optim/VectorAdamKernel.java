@@ -36,7 +36,7 @@ import java.util.stream.IntStream;
  * </ol>
  *
  * <p>The right factor and A are packed once per step strip by strip ({@link #pack}: a strip's 2r
- * rows, then r rows, are one contiguous block), and each thread's partial B^T u is kept in the same
+ * rows, then r rows, are one contiguous block), and each row part's partial B^T u is kept in the same
  * layout and unpacked at the end. In row-major order the rows of a factor lie n floats apart, and
  * for n a multiple of 1024 all of them fall in the same set of the L1 cache and evict each other;
  * packed, a strip's factor columns are a few consecutive cache lines.
