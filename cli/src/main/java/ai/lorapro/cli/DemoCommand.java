@@ -2,6 +2,7 @@ package ai.lorapro.cli;
 
 import ai.lorapro.demo.Demo;
 import ai.lorapro.demo.Skill;
+import ai.lorapro.optim.StateDType;
 import ai.lorapro.train.Method;
 
 import picocli.CommandLine.Command;
@@ -52,11 +53,16 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Compared methods (default: full,lora,lora-pro).")
     private List<String> methods = List.of("full", "lora", "lora-pro");
 
+    @Option(names = "--state-dtype", paramLabel = "TYPE", completionCandidates = EnumNames.StateDTypes.class,
+            description = "Storage of lora-pro's full-mode moments: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    private String stateDType = EnumNames.of(StateDType.FP32);
+
     @Override
     public Integer call() {
         Demo demo = Demo.builder().optOut(out).optSeed(seed).optSeeds(quick ? 1 : seeds).optSteps(steps)
                 .optPretrainSteps(pretrainSteps).optSkill(Skill.fromCliName(skill))
-                .optMethods(methods.stream().map(m -> EnumNames.parse(Method.class, "--methods", m)).toList()).build();
+                .optMethods(methods.stream().map(m -> EnumNames.parse(Method.class, "--methods", m)).toList())
+                .optStateDType(EnumNames.parse(StateDType.class, "--state-dtype", stateDType)).build();
         if (sweep) {
             demo.sweep(spec.commandLine().getOut());
         } else {

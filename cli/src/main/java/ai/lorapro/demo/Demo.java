@@ -5,6 +5,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.models.llama.LlamaConfig;
+import ai.lorapro.optim.StateDType;
 import ai.lorapro.train.Method;
 
 import java.io.PrintWriter;
@@ -58,6 +59,7 @@ public final class Demo {
     private final Skill skill;
     private final List<Method> methods;
     private final Map<Method, Float> learningRates;
+    private final StateDType stateDType;
 
     private Demo(Builder b) {
         this.out = b.out;
@@ -71,6 +73,7 @@ public final class Demo {
         this.skill = b.skill;
         this.methods = List.copyOf(b.methods);
         this.learningRates = new EnumMap<>(b.learningRates);
+        this.stateDType = b.stateDType;
     }
 
     /** A builder with the defaults of {@code ./lorapro demo}. */
@@ -161,7 +164,7 @@ public final class Demo {
     private FineTuning fineTuning() {
         CharTokenizer tokenizer = new CharTokenizer();
         LlamaConfig config = DemoModel.config(tokenizer);
-        return new FineTuning(config, tokenizer, new ArithmeticCorpus(tokenizer, MAX_OPERAND), steps);
+        return new FineTuning(config, tokenizer, new ArithmeticCorpus(tokenizer, MAX_OPERAND), steps, stateDType);
     }
 
     private Seeded prepare(long seed, FineTuning fineTuning, PrintWriter console) {
@@ -180,9 +183,10 @@ public final class Demo {
 
     private String header() {
         return String.format(Locale.ROOT, "Fine-tuning on %s (operands 0..%d): %d seed(s) from %d, %d steps x %d "
-                + "examples, %d training / %d validation / %d test problems per seed, LoRA r = %d, alpha = %.0f.%n",
+                + "examples, %d training / %d validation / %d test problems per seed, LoRA r = %d, alpha = %.0f%s.%n",
                 skill.description(), MAX_OPERAND, seeds, firstSeed, steps, DemoModel.BATCH, trainProblems,
-                validationProblems, testProblems, FineTuning.RANK, FineTuning.ALPHA);
+                validationProblems, testProblems, FineTuning.RANK, FineTuning.ALPHA,
+                stateDType == StateDType.FP32 ? "" : ", LoRA-Pro moments stored as " + stateDType.id());
     }
 
     private String learningRatesLine() {
@@ -231,6 +235,7 @@ public final class Demo {
         private Skill skill = DEFAULT_SKILL;
         private List<Method> methods = List.of(Method.FULL, Method.LORA, Method.LORA_PRO);
         private Map<Method, Float> learningRates = CHOSEN_LEARNING_RATES;
+        private StateDType stateDType = StateDType.FP32;
 
         private Builder() {}
 
@@ -287,6 +292,12 @@ public final class Demo {
         /** The learning rate of each method; {@link #CHOSEN_LEARNING_RATES} by default. */
         public Builder optLearningRates(Map<Method, Float> learningRates) {
             this.learningRates = Map.copyOf(learningRates);
+            return this;
+        }
+
+        /** How LoRA-Pro's full-mode moments are stored; fp32 by default (the other methods ignore it). */
+        public Builder optStateDType(StateDType stateDType) {
+            this.stateDType = Objects.requireNonNull(stateDType, "stateDType");
             return this;
         }
 

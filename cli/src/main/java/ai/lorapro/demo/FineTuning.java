@@ -6,6 +6,7 @@ import ai.lorapro.data.batch.Example;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.optim.StateDType;
 import ai.lorapro.train.CausalLmTask;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.PeakMemory;
@@ -27,8 +28,10 @@ import java.util.Map;
  * @param tokenizer the demo tokenizer
  * @param corpus turns problems into examples
  * @param steps optimizer steps
+ * @param stateDType how LoRA-Pro's full-mode moments are stored (the other methods keep fp32 state)
  */
-record FineTuning(LlamaConfig config, CharTokenizer tokenizer, ArithmeticCorpus corpus, int steps) {
+record FineTuning(LlamaConfig config, CharTokenizer tokenizer, ArithmeticCorpus corpus, int steps,
+        StateDType stateDType) {
 
     /** The LoRA rank of the adapter methods. */
     static final int RANK = 8;
@@ -48,6 +51,7 @@ record FineTuning(LlamaConfig config, CharTokenizer tokenizer, ArithmeticCorpus 
         TrainConfig trainConfig = DemoModel.trainConfig(method, lr, steps, seed, out)
                 .optR(RANK)
                 .optAlpha(ALPHA)
+                .optStateDType(method == Method.LORA_PRO ? stateDType : StateDType.FP32)
                 .build();
         List<Example> trainExamples = corpus.examples(train);
         List<Example> heldOutExamples = corpus.examples(heldOut);

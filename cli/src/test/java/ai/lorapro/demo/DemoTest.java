@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.cli.LoraProCli;
 import ai.lorapro.io.PeftAdapter;
+import ai.lorapro.optim.StateDType;
 import ai.lorapro.train.Method;
 
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,28 @@ class DemoTest {
         String report = Files.readString(tmp.resolve(Demo.TABLE_FILE));
         assertTrue(report.contains("One seed: no spread is measured"), report);
         assertFalse(report.contains("larger than the spread?"), report);
+    }
+
+    @Test
+    void bf16MomentsHalveLoraProsStateAndTheReportSaysSo() throws IOException {
+        long[] stateBytes = new long[2];
+        for (int i = 0; i < 2; i++) {
+            StateDType dtype = i == 0 ? StateDType.FP32 : StateDType.BF16;
+            Path dir = tmp.resolve(dtype.id());
+            List<MethodRun> runs = Demo.builder().optOut(dir).optSeeds(1).optSteps(2).optPretrainSteps(1)
+                    .optMethods(List.of(Method.LORA_PRO)).optStateDType(dtype).build()
+                    .run(new PrintWriter(new StringWriter()));
+            stateBytes[i] = runs.get(0).optimizerStateBytes();
+            assertEquals(dtype == StateDType.BF16,
+                    Files.readString(dir.resolve(Demo.TABLE_FILE)).contains("LoRA-Pro moments stored as bf16"));
+        }
+        assertTrue(stateBytes[0] > 0);
+        assertEquals(stateBytes[0], 2 * stateBytes[1], "fp32 against bf16 state");
+        CommandLine cli = LoraProCli.commandLine();
+        StringWriter err = new StringWriter();
+        cli.setErr(new PrintWriter(err));
+        assertEquals(2, cli.execute("demo", "--out", tmp.resolve("bad").toString(), "--state-dtype", "fp8"));
+        assertTrue(err.toString().contains("--state-dtype"), err.toString());
     }
 
     @Test
