@@ -14,10 +14,16 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.RandomUtils;
 import ai.lorapro.data.batch.Batch;
+import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.models.Fixtures;
+import ai.lorapro.models.ModelFamilies;
+import ai.lorapro.models.clip.ClipImageClassifier;
+import ai.lorapro.models.clip.ClipModel;
 import ai.lorapro.models.common.CausalLmLoss;
+import ai.lorapro.models.common.CrossEntropy;
 import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.llama.LlamaForCausalLM;
@@ -27,12 +33,16 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Layer recomputation with float16 base weights: the same loss and gradients as one recorded pass,
- * and no widened weight copy left behind in the model's manager.
+ * Layer recomputation with float16 base weights: the same loss and gradients as one recorded pass
+ * (Llama's decoder layers and CLIP's vision encoder layers), and no widened weight copy left behind
+ * in the model's manager.
  */
 class LayerRecomputeTest {
 
@@ -62,6 +72,59 @@ class LayerRecomputeTest {
 
             assertEquals(recordedLoss, recomputedLoss, 1e-5 * Math.abs(recordedLoss));
             assertEquals(recorded.keySet(), recomputed.keySet());
+            double largest = 0;
+            for (Map.Entry<String, float[]> e : recorded.entrySet()) {
+                float[] want = e.getValue();
+                float[] got = recomputed.get(e.getKey());
+                for (int i = 0; i < want.length; i++) {
+                    largest = Math.max(largest, Math.abs(want[i]));
+                    assertEquals(want[i], got[i], 1e-5 + 1e-4 * Math.abs(want[i]), e.getKey() + "[" + i + "]");
+                }
+            }
+            assertTrue(largest > 1e-3, "the gradients are too small to compare: " + largest);
+        }
+    }
+
+    @Test
+    void clipVisionLayersRecomputeToTheGradientsOfOneRecordedPass() {
+        Path dir = Fixtures.hfTiny().resolve("clip-tiny");
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu());
+                SafetensorsFile ref = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
+            ClipModel clip = (ClipModel) ModelFamilies.readModelDir(dir).load(dir, manager, DataType.FLOAT16);
+            NDArray ids = ref.load(manager, "input_ids");
+            List<long[]> prompts = new ArrayList<>();
+            for (int i = 0; i < ids.getShape().get(0); i++) {
+                prompts.add(ids.get(i).toLongArray());
+            }
+            ClipImageClassifier classifier = ClipImageClassifier.zeroShotFromTokenIds(clip, prompts, manager);
+            LoraInjector.inject(classifier, ClipImageClassifier.loraConfig(4, 8));
+            for (LoraLinear layer : LoraInjector.adaptedLayers(classifier).values()) {
+                NDArray b = layer.getLoraB().getArray();
+                try (NDArray random = manager.randomNormal(0f, 0.1f, b.getShape(), DataType.FLOAT32)) {
+                    b.set(new ai.djl.ndarray.index.NDIndex("..."), random);
+                }
+            }
+            NDArray pixels = ref.load(manager, "pixel_values");
+            NDArray labels = ref.load(manager, "ce_labels");
+            ParameterStore store = new ParameterStore(manager, false);
+            double recordedLoss;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray sum = CrossEntropy.sumAndCount(classifier.forward(store, pixels, true), labels)[0];
+                collector.backward(Scalars.mul(sum, 0.5));
+                recordedLoss = sum.getFloat();
+            }
+            Map<String, float[]> recorded = gradients(classifier);
+            double recomputedLoss;
+            try (NDManager step = manager.newSubManager();
+                    GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                recomputedLoss = LayerRecompute.run(classifier.layeredPass(store, pixels, true),
+                        logits -> CrossEntropy.sumAndCount(logits, labels), 0.5, collector);
+            }
+            Map<String, float[]> recomputed = gradients(classifier);
+
+            assertEquals(recordedLoss, recomputedLoss, 1e-5 * Math.abs(recordedLoss));
+            assertEquals(recorded.keySet(), recomputed.keySet());
+            assertTrue(recorded.keySet().stream().anyMatch(k -> k.startsWith("head.")), recorded.keySet().toString());
             double largest = 0;
             for (Map.Entry<String, float[]> e : recorded.entrySet()) {
                 float[] want = e.getValue();
@@ -151,7 +214,7 @@ class LayerRecomputeTest {
     }
 
     /** Copies of the trainable parameters' gradients by name, which are then zeroed. */
-    private static Map<String, float[]> gradients(LlamaForCausalLM model) {
+    private static Map<String, float[]> gradients(ai.djl.nn.Block model) {
         Map<String, float[]> out = new LinkedHashMap<>();
         for (Map.Entry<String, Parameter> e : MethodSetup.trainableParameters(model).entrySet()) {
             NDArray weight = e.getValue().getArray();

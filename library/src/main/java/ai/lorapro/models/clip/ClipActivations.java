@@ -18,21 +18,31 @@ import ai.djl.ndarray.types.DataType;
  *   total = 4 B N (L (12 h + 3 i + 3 n N) + 4 h)
  * </pre>
  *
- * <p>With float16 base weights every vision weight is widened to a float32 copy that autograd keeps
- * until the backward pass: 4 bytes per vision-tower parameter more.
+ * <p>With float16 base weights the training loop recomputes each encoder layer in the backward pass
+ * (as for Llama), so only the hidden states between layers are kept, plus one layer's activations
+ * and the float32 copies of one layer's widened weights:
+ *
+ * <pre>
+ *   4 B N h (L + 1) + 4 B N (12 h + 3 i + 3 n N) + 4 (4 (h^2 + h) + 2 h i + i + 5 h)
+ * </pre>
  */
 final class ClipActivations {
 
     private ClipActivations() {}
 
     /** The estimate of {@code c} for {@code microBatch} images. */
-    static long bytes(ClipConfig c, long visionParameters, int microBatch, DataType frozenType) {
+    static long bytes(ClipConfig c, int microBatch, DataType frozenType) {
         ClipTowerConfig tower = c.vision().tower();
         long h = tower.hiddenSize();
+        long i = tower.intermediateSize();
         long tokens = c.vision().numPatches() + 1L;
-        long perLayerPerToken = 12 * h + 3L * tower.intermediateSize() + 3L * tower.numAttentionHeads() * tokens;
-        long values = tokens * (tower.numHiddenLayers() * perLayerPerToken + 4 * h);
-        long widened = frozenType == DataType.FLOAT16 ? 4 * visionParameters : 0;
-        return 4L * microBatch * values + widened;
+        long perLayerPerToken = 12 * h + 3L * i + 3L * tower.numAttentionHeads() * tokens;
+        if (frozenType != DataType.FLOAT16) {
+            return 4L * microBatch * tokens * (tower.numHiddenLayers() * perLayerPerToken + 4 * h);
+        }
+        long boundaries = 4L * microBatch * tokens * h * (tower.numHiddenLayers() + 1L);
+        long layer = 4L * microBatch * tokens * perLayerPerToken;
+        long layerWeights = 4 * (h * h + h) + 2 * h * i + i + 5 * h;
+        return boundaries + layer + 4 * layerWeights;
     }
 }

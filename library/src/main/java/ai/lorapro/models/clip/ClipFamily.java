@@ -10,7 +10,6 @@ import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
 import ai.lorapro.models.ModelKind;
 import ai.lorapro.models.SpecialTokens;
-import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.ConfigJson;
 import ai.lorapro.models.common.LoraSizes;
 
@@ -94,8 +93,7 @@ public final class ClipFamily implements ModelFamily {
         /** {@inheritDoc} Counted for image classification, as {@link ClipActivations} says. */
         @Override
         public long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
-            long visionParameters = CheckpointLoader.parameterCount(new ClipModel(config).getVisionModel());
-            return ClipActivations.bytes(config, visionParameters, microBatch, frozenType);
+            return ClipActivations.bytes(config, microBatch, frozenType);
         }
 
         @Override

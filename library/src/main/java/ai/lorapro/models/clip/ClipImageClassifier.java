@@ -10,6 +10,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.Weights;
@@ -121,7 +122,43 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
 
     /** The class logits [B, classes] of normalised pixels [B, C, H, W]. */
     public NDArray forward(ParameterStore store, NDArray pixelValues, boolean training) {
-        NDArray pooled = visionModel.forward(store, pixelValues, training).pooledOutput();
+        return classify(store, visionModel.forward(store, pixelValues, training).pooledOutput(), training);
+    }
+
+    /**
+     * The pass over {@code pixelValues} split at the vision encoder's layer boundaries: the input is
+     * the embedded, pre-normalised patches (frozen), each layer an encoder layer, and the head the
+     * pooling, the visual projection and the classification head; it gives the logits {@link
+     * #forward} does.
+     */
+    public LayeredPass layeredPass(ParameterStore store, NDArray pixelValues, boolean training) {
+        NDArray embedded = visionModel.embed(store, pixelValues, training);
+        List<ClipEncoderLayer> layers = visionModel.getEncoder().getLayers().layers();
+        return new LayeredPass() {
+            @Override
+            public NDArray input() {
+                return embedded;
+            }
+
+            @Override
+            public int layerCount() {
+                return layers.size();
+            }
+
+            @Override
+            public NDArray layer(int index, NDArray hidden) {
+                return layers.get(index).forward(store, hidden, null, training);
+            }
+
+            @Override
+            public NDArray head(NDArray hidden) {
+                return classify(store, visionModel.pool(store, hidden, training), training);
+            }
+        };
+    }
+
+    /** The logits of pooled vision features: head(normalize(visual_projection(pooled))). */
+    private NDArray classify(ParameterStore store, NDArray pooled, boolean training) {
         NDArray features = visualProjection.forward(store, new NDList(pooled), training).singletonOrThrow();
         return head.forward(store, new NDList(ClipModel.normalize(features)), training).singletonOrThrow();
     }

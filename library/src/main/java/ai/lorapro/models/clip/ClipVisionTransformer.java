@@ -40,10 +40,18 @@ public final class ClipVisionTransformer extends HfBlock {
      * @return the last hidden state [B, 1 + patches, hidden] and the pooled class token [B, hidden]
      */
     public ClipTowerOutput forward(ParameterStore store, NDArray pixels, boolean training) {
-        NDArray hidden = preLayrnorm.forward(store, embeddings.forward(store, pixels, training), training);
-        NDArray last = encoder.forward(store, hidden, null, training);
-        NDArray pooled = postLayernorm.forward(store, last.get(new NDIndex(":, 0, :")), training);
-        return new ClipTowerOutput(last, pooled);
+        NDArray last = encoder.forward(store, embed(store, pixels, training), null, training);
+        return new ClipTowerOutput(last, pool(store, last, training));
+    }
+
+    /** The state entering the encoder's first layer: pre_layrnorm(embeddings(pixels)). */
+    public NDArray embed(ParameterStore store, NDArray pixels, boolean training) {
+        return preLayrnorm.forward(store, embeddings.forward(store, pixels, training), training);
+    }
+
+    /** The pooled output: post_layernorm of the class token of the encoder's last state. */
+    public NDArray pool(ParameterStore store, NDArray lastHiddenState, boolean training) {
+        return postLayernorm.forward(store, lastHiddenState.get(new NDIndex(":, 0, :")), training);
     }
 
     @Override

@@ -3,11 +3,14 @@ package ai.lorapro.tasks.vision;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
+import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.common.CrossEntropy;
+import ai.lorapro.models.common.LayeredPass;
+import ai.lorapro.train.LayerRecompute;
 import ai.lorapro.train.TrainTask;
 
 import java.util.ArrayList;
@@ -44,17 +47,40 @@ public final class ImageClassificationTask implements TrainTask {
 
     @Override
     public NDArray[] lossSumAndCount(ParameterStore store, NDManager manager, Batch batch, boolean training) {
+        NDArray logits = classifier.forward(store, pixels(batch, manager), training);
+        return CrossEntropy.sumAndCount(logits, targets(batch, manager));
+    }
+
+    /** {@inheritDoc} With {@code recomputeLayers} the vision encoder's layers run through {@link LayerRecompute}. */
+    @Override
+    public double backward(ParameterStore store, NDManager manager, Batch batch, double factor,
+            GradientCollector collector, boolean recomputeLayers) {
+        if (!recomputeLayers) {
+            return TrainTask.super.backward(store, manager, batch, factor, collector, false);
+        }
+        NDArray targets = targets(batch, manager);
+        LayeredPass pass = classifier.layeredPass(store, pixels(batch, manager), true);
+        return LayerRecompute.run(pass, logits -> CrossEntropy.sumAndCount(logits, targets), factor, collector);
+    }
+
+    /** The processed images of a batch: each example names its image by the index in its first token. */
+    private NDArray pixels(Batch batch, NDManager manager) {
         long[] ids = batch.inputIds();
-        long[] labels = batch.labels();
-        int seq = batch.seqLength();
         List<ImageRecord> chunk = new ArrayList<>();
+        for (int b = 0; b < batch.batchSize(); b++) {
+            chunk.add(images.get((int) ids[b * batch.seqLength()]));
+        }
+        return ImageClassification.pixels(chunk, processor, manager);
+    }
+
+    /** The class of each example, from its first label. */
+    private static NDArray targets(Batch batch, NDManager manager) {
+        long[] labels = batch.labels();
         long[] targets = new long[batch.batchSize()];
         for (int b = 0; b < batch.batchSize(); b++) {
-            chunk.add(images.get((int) ids[b * seq]));
-            targets[b] = labels[b * seq];
+            targets[b] = labels[b * batch.seqLength()];
         }
-        NDArray logits = classifier.forward(store, ImageClassification.pixels(chunk, processor, manager), training);
-        return CrossEntropy.sumAndCount(logits, manager.create(targets));
+        return manager.create(targets);
     }
 
     @Override
