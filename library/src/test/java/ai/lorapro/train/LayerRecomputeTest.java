@@ -86,7 +86,7 @@ class LayerRecomputeTest {
     }
 
     @Test
-    void clipVisionLayersRecomputeToTheGradientsOfOneRecordedPass() {
+    void clipVisionLayersRecomputeToTheGradientsOfOneRecordedPassAndInferLayerByLayer() {
         Path dir = Fixtures.hfTiny().resolve("clip-tiny");
         try (NDManager manager = NDManager.newBaseManager(Device.cpu());
                 SafetensorsFile ref = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
@@ -135,6 +135,22 @@ class LayerRecomputeTest {
                 }
             }
             assertTrue(largest > 1e-3, "the gradients are too small to compare: " + largest);
+
+            // inference one layer at a time (what evaluation runs) gives the logits of one pass, and
+            // frees each layer's arrays (getManagedArrays counts the step manager's too)
+            try (NDManager step = manager.newSubManager()) {
+                ParameterStore inference = new ParameterStore(step, false);
+                int start = manager.getManagedArrays().size();
+                float[] whole = classifier.forward(inference, pixels, false).toFloatArray();
+                int afterWhole = manager.getManagedArrays().size();
+                float[] layered = classifier.layeredPass(inference, pixels, false).inferLayerByLayer().toFloatArray();
+                int keptByLayered = manager.getManagedArrays().size() - afterWhole;
+                assertTrue(keptByLayered < (afterWhole - start) / 2, "arrays kept: " + keptByLayered
+                        + " layer by layer against " + (afterWhole - start) + " by one pass");
+                for (int i = 0; i < whole.length; i++) {
+                    assertEquals(whole[i], layered[i], 1e-5 + 1e-5 * Math.abs(whole[i]), "logit " + i);
+                }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package ai.lorapro.models.common;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 
 /**
  * One forward pass of a layered model, split at the boundaries between its repeated layers, so
@@ -31,4 +32,25 @@ public interface LayeredPass {
 
     /** The model's output (e.g. logits) from the state after the last layer. */
     NDArray head(NDArray hidden);
+
+    /**
+     * The output of a pass that records no gradients, one layer at a time: each layer's
+     * intermediate arrays (and the float32 copies of float16 weights) are freed as soon as its
+     * output exists, so memory holds one layer's activations instead of the whole pass's, which DJL
+     * would keep until the pass's manager closes.
+     */
+    default NDArray inferLayerByLayer() {
+        NDArray hidden = input();
+        for (int i = 0; i < layerCount(); i++) {
+            try (NDScope scope = new NDScope()) {
+                NDArray next = layer(i, hidden);
+                NDScope.unregister(next);
+                if (i > 0) {
+                    hidden.close();
+                }
+                hidden = next;
+            }
+        }
+        return head(hidden);
+    }
 }

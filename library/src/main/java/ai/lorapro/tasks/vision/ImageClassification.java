@@ -78,7 +78,8 @@ public final class ImageClassification {
         for (int start = 0; start < images.size(); start += batchSize) {
             List<ImageRecord> chunk = images.subList(start, Math.min(images.size(), start + batchSize));
             try (NDManager step = manager.newSubManager()) {
-                NDArray logits = classifier.forward(store, pixels(chunk, processor, step), false);
+                // layer by layer: a batch of images keeps one encoder layer's activations, not all of them
+                NDArray logits = classifier.layeredPass(store, pixels(chunk, processor, step), false).inferLayerByLayer();
                 long[] best = logits.argMax(1).toLongArray();
                 for (int i = 0; i < best.length; i++) {
                     predicted[start + i] = (int) best[i];
