@@ -71,17 +71,7 @@ class LayerRecomputeTest {
             Map<String, float[]> recomputed = gradients(model);
 
             assertEquals(recordedLoss, recomputedLoss, 1e-5 * Math.abs(recordedLoss));
-            assertEquals(recorded.keySet(), recomputed.keySet());
-            double largest = 0;
-            for (Map.Entry<String, float[]> e : recorded.entrySet()) {
-                float[] want = e.getValue();
-                float[] got = recomputed.get(e.getKey());
-                for (int i = 0; i < want.length; i++) {
-                    largest = Math.max(largest, Math.abs(want[i]));
-                    assertEquals(want[i], got[i], 1e-5 + 1e-4 * Math.abs(want[i]), e.getKey() + "[" + i + "]");
-                }
-            }
-            assertTrue(largest > 1e-3, "the gradients are too small to compare: " + largest);
+            assertGradientsAgree(recorded, recomputed);
         }
     }
 
@@ -123,18 +113,8 @@ class LayerRecomputeTest {
             Map<String, float[]> recomputed = gradients(classifier);
 
             assertEquals(recordedLoss, recomputedLoss, 1e-5 * Math.abs(recordedLoss));
-            assertEquals(recorded.keySet(), recomputed.keySet());
             assertTrue(recorded.keySet().stream().anyMatch(k -> k.startsWith("head.")), recorded.keySet().toString());
-            double largest = 0;
-            for (Map.Entry<String, float[]> e : recorded.entrySet()) {
-                float[] want = e.getValue();
-                float[] got = recomputed.get(e.getKey());
-                for (int i = 0; i < want.length; i++) {
-                    largest = Math.max(largest, Math.abs(want[i]));
-                    assertEquals(want[i], got[i], 1e-5 + 1e-4 * Math.abs(want[i]), e.getKey() + "[" + i + "]");
-                }
-            }
-            assertTrue(largest > 1e-3, "the gradients are too small to compare: " + largest);
+            assertGradientsAgree(recorded, recomputed);
 
             // inference one layer at a time (what evaluation runs) gives the logits of one pass, and
             // frees each layer's arrays (getManagedArrays counts the step manager's too)
@@ -227,6 +207,21 @@ class LayerRecomputeTest {
                 GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             return task.backward(store, step, batch, 0.5, collector, recompute);
         }
+    }
+
+    /** The same parameters, each gradient within 1e-5 + 1e-4 relative, and not all of them tiny. */
+    private static void assertGradientsAgree(Map<String, float[]> recorded, Map<String, float[]> recomputed) {
+        assertEquals(recorded.keySet(), recomputed.keySet());
+        double largest = 0;
+        for (Map.Entry<String, float[]> e : recorded.entrySet()) {
+            float[] want = e.getValue();
+            float[] got = recomputed.get(e.getKey());
+            for (int i = 0; i < want.length; i++) {
+                largest = Math.max(largest, Math.abs(want[i]));
+                assertEquals(want[i], got[i], 1e-5 + 1e-4 * Math.abs(want[i]), e.getKey() + "[" + i + "]");
+            }
+        }
+        assertTrue(largest > 1e-3, "the gradients are too small to compare: " + largest);
     }
 
     /** Copies of the trainable parameters' gradients by name, which are then zeroed. */
