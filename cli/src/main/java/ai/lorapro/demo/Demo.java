@@ -186,7 +186,8 @@ public final class Demo {
                 + "examples, %d training / %d validation / %d test problems per seed, LoRA r = %d, alpha = %.0f%s.%n",
                 skill.description(), MAX_OPERAND, seeds, firstSeed, steps, DemoModel.BATCH, trainProblems,
                 validationProblems, testProblems, FineTuning.RANK, FineTuning.ALPHA,
-                stateDType == StateDType.FP32 ? "" : ", LoRA-Pro moments stored as " + stateDType.id());
+                stateDType == StateDType.FP32 || !methods.contains(Method.LORA_PRO) ? ""
+                        : ", LoRA-Pro moments stored as " + stateDType.id());
     }
 
     private String learningRatesLine() {

@@ -34,7 +34,14 @@ public enum StateDType {
 
     /** Bytes per stored moment value: 4 for fp32, 2 for bf16. */
     public int bytesPerValue() {
-        return this == FP32 ? Float.BYTES : Short.BYTES;
+        switch (this) {
+            case FP32:
+                return Float.BYTES;
+            case BF16:
+                return Short.BYTES;
+            default:
+                throw new IllegalStateException("no size for " + this);
+        }
     }
 
     /** The lower-case name used on the command line and in configuration files. */

@@ -35,8 +35,8 @@ class FusedFullAdamStepTest {
     /** Moments stored as bf16 by two kernels whose fp32 results differ in the last bits. */
     private static final double BF16_MOMENT_AGREEMENT = 1e-3;
     /**
-     * The factors of two runs with bf16 moments: a moment stored one bf16 ulp (2^-8) apart moves
-     * that element's u by as much, and twenty steps turn such flips into factor differences of
+     * The factors of two runs with bf16 moments: a moment stored one bf16 ulp apart (2^-8 to 2^-7
+     * relative) moves that element's u by as much, and twenty steps turn such flips into factor differences of
      * order 1e-5 whatever the kernels' own agreement (the B = 0 case below: 9.6e-6 with 512-bit
      * vectors for the earlier Vector API kernel and this one alike, 1.5e-5 with 128-bit vectors for
      * this one), where fp32 moments stay below 3e-6.

@@ -105,8 +105,7 @@ class LayerRecomputeTest {
             }
             Map<String, float[]> recorded = gradients(classifier);
             double recomputedLoss;
-            try (NDManager step = manager.newSubManager();
-                    GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 recomputedLoss = LayerRecompute.run(classifier.layeredPass(store, pixels, true),
                         logits -> CrossEntropy.sumAndCount(logits, labels), 0.5, collector);
             }

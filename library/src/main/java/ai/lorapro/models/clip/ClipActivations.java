@@ -25,6 +25,9 @@ import ai.djl.ndarray.types.DataType;
  * <pre>
  *   4 B N h (L + 1) + 4 B N (12 h + 3 i + 3 n N) + 4 (4 (h^2 + h) + 2 h i + i + 5 h)
  * </pre>
+ *
+ * (Left out, all small next to these: the widened patch-embedding and visual-projection weights,
+ * and the recompute's leaf and gradient copies of one hidden state, 2 B N h values.)
  */
 final class ClipActivations {
 

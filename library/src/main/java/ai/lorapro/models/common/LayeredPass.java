@@ -45,7 +45,7 @@ public interface LayeredPass {
             try (NDScope scope = new NDScope()) {
                 NDArray next = layer(i, hidden);
                 NDScope.unregister(next);
-                if (i > 0) {
+                if (i > 0 && hidden != next) {
                     hidden.close();
                 }
                 hidden = next;
