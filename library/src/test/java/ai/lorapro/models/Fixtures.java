@@ -37,10 +37,16 @@ public final class Fixtures {
 
     /** ||actual - expected||_F / ||expected||_F, in double precision on the host. */
     public static double relativeError(NDArray actual, NDArray expected) {
-        float[] a = actual.toFloatArray();
-        float[] e = expected.toFloatArray();
-        if (a.length != e.length) {
+        if (actual.size() != expected.size()) {
             throw new AssertionError("sizes differ: " + actual.getShape() + " vs " + expected.getShape());
+        }
+        return relativeError(actual.toFloatArray(), expected.toFloatArray());
+    }
+
+    /** ||actual - expected||_F / ||expected||_F of two arrays of the same length, in double precision. */
+    public static double relativeError(float[] a, float[] e) {
+        if (a.length != e.length) {
+            throw new AssertionError("lengths differ: " + a.length + " vs " + e.length);
         }
         double diff = 0;
         double norm = 0;

@@ -38,18 +38,6 @@ final class KernelPass {
         }
     }
 
-    /** ||actual - expected|| / ||expected||, over all elements. */
-    static double relativeError(float[] expected, float[] actual) {
-        double diff = 0;
-        double norm = 0;
-        for (int i = 0; i < expected.length; i++) {
-            double d = (double) actual[i] - expected[i];
-            diff += d * d;
-            norm += (double) expected[i] * expected[i];
-        }
-        return Math.sqrt(diff / norm);
-    }
-
     private static NDArray moment(NDManager scope, float[] values, int rows, int cols, boolean bf16) {
         NDArray fp32 = scope.create(values, new Shape(rows, cols));
         if (!bf16) {

@@ -1,6 +1,7 @@
 package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDManager;
+import ai.lorapro.models.Fixtures;
 
 /**
  * The Vector API kernel against the plain loops, one pass on several shapes with fp32 and bf16
@@ -26,7 +27,7 @@ public final class NarrowVectorsMain {
                     float[][] vector = KernelPass.run(manager, "vector", c[0], c[1], c[2], bf16, 2);
                     float[][] scalar = KernelPass.run(manager, "scalar", c[0], c[1], c[2], bf16, 2);
                     for (int i = 0; i < 4; i++) {
-                        double error = KernelPass.relativeError(scalar[i], vector[i]);
+                        double error = Fixtures.relativeError(vector[i], scalar[i]);
                         if (i < 2) {
                             moments = Math.max(moments, error);
                         } else {
