@@ -106,7 +106,8 @@ public final class ClipFamily implements ModelFamily {
         public List<long[]> generate(Block model, NDManager manager, List<long[]> prompts, SpecialTokens tokens,
                 Decoding decoding) {
             throw new InvalidInputException("clip models do not generate text: they embed images and text;"
-                    + " classify images with eval --task image-folder (zero-shot, or with --adapter)");
+                    + " classify images with the image-folder task (lorapro eval --task image-folder, zero-shot or"
+                    + " with --adapter; ImageClassification.evaluate in Java)");
         }
     }
 }

