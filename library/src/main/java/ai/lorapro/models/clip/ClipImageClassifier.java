@@ -132,29 +132,10 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
      * #forward} does.
      */
     public LayeredPass layeredPass(ParameterStore store, NDArray pixelValues, boolean training) {
-        NDArray embedded = visionModel.embed(store, pixelValues, training);
-        List<ClipEncoderLayer> layers = visionModel.getEncoder().getLayers().layers();
-        return new LayeredPass() {
-            @Override
-            public NDArray input() {
-                return embedded;
-            }
-
-            @Override
-            public int layerCount() {
-                return layers.size();
-            }
-
-            @Override
-            public NDArray layer(int index, NDArray hidden) {
-                return layers.get(index).forward(store, hidden, null, training);
-            }
-
-            @Override
-            public NDArray head(NDArray hidden) {
-                return classify(store, visionModel.pool(store, hidden, training), training);
-            }
-        };
+        return LayeredPass.of(visionModel.embed(store, pixelValues, training),
+                visionModel.getEncoder().getLayers().layers(),
+                (layer, hidden) -> layer.forward(store, hidden, null, training),
+                hidden -> classify(store, visionModel.pool(store, hidden, training), training));
     }
 
     /** The logits of pooled vision features: head(normalize(visual_projection(pooled))). */

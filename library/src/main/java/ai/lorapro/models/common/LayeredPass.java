@@ -3,6 +3,10 @@ package ai.lorapro.models.common;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 
+import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
+
 /**
  * One forward pass of a layered model, split at the boundaries between its repeated layers, so
  * that a trainer can keep only the hidden state at each boundary and recompute a layer's inside
@@ -32,6 +36,35 @@ public interface LayeredPass {
 
     /** The model's output (e.g. logits) from the state after the last layer. */
     NDArray head(NDArray hidden);
+
+    /**
+     * The pass whose state enters {@code layers} at {@code input}, runs each through {@code layer}
+     * and leaves through {@code head}.
+     */
+    static <L> LayeredPass of(NDArray input, List<L> layers, BiFunction<L, NDArray, NDArray> layer,
+            UnaryOperator<NDArray> head) {
+        return new LayeredPass() {
+            @Override
+            public NDArray input() {
+                return input;
+            }
+
+            @Override
+            public int layerCount() {
+                return layers.size();
+            }
+
+            @Override
+            public NDArray layer(int index, NDArray hidden) {
+                return layer.apply(layers.get(index), hidden);
+            }
+
+            @Override
+            public NDArray head(NDArray hidden) {
+                return head.apply(hidden);
+            }
+        };
+    }
 
     /**
      * The output of a pass that records no gradients, one layer at a time: each layer's

@@ -18,7 +18,6 @@ import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.HfBlock;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -122,28 +121,9 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
     @Override
     public LayeredPass layeredPass(ParameterStore store, NDArray inputIds, NDArray attentionMask, boolean training) {
         LlamaModel.LayerInputs in = model.layerInputs(store, inputIds, attentionMask, null, null, training);
-        List<LlamaDecoderLayer> layers = model.decoderLayers();
-        return new LayeredPass() {
-            @Override
-            public NDArray input() {
-                return in.embedded();
-            }
-
-            @Override
-            public int layerCount() {
-                return layers.size();
-            }
-
-            @Override
-            public NDArray layer(int index, NDArray hidden) {
-                return layers.get(index).forward(store, hidden, in.mask(), in.angles(), null, training);
-            }
-
-            @Override
-            public NDArray head(NDArray hidden) {
-                return project(store, model.finalNorm().forward(store, hidden, training), training);
-            }
-        };
+        return LayeredPass.of(in.embedded(), model.decoderLayers(),
+                (layer, hidden) -> layer.forward(store, hidden, in.mask(), in.angles(), null, training),
+                hidden -> project(store, model.finalNorm().forward(store, hidden, training), training));
     }
 
     @Override
