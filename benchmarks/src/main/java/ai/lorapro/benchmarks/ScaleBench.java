@@ -29,7 +29,7 @@ import java.util.stream.Stream;
 final class ScaleBench {
 
     /** Models, smallest first. */
-    static final List<String> MODELS = List.of("llama-29m", "llama-160m", "tinyllama-1.1b", "t5-base",
+    static final List<String> MODELS = List.of("llama-29m", "llama-160m", "tinyllama-1.1b", "t5-base", "t5-large",
             "clip-vit-base-patch16");
     /** Methods. */
     static final List<String> METHODS = List.of("full", "lora", "lora-pro", "lora-pro-efficient");

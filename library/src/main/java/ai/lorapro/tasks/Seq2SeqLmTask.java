@@ -1,12 +1,14 @@
 package ai.lorapro.tasks;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.models.common.CrossEntropy;
+import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.train.TrainTask;
 
@@ -35,13 +37,27 @@ public final class Seq2SeqLmTask implements TrainTask {
 
     @Override
     public NDArray[] lossSumAndCount(ParameterStore store, NDManager manager, Batch batch, boolean training) {
+        NDList arrays = arrays(batch, manager);
+        NDArray mask = arrays.get(1);
+        NDArray encoderHidden = model.encode(store, arrays.get(0), mask, training);
+        NDArray logits = model.decode(store, model.shiftRight(arrays.get(2)), encoderHidden, mask, null, training);
+        return CrossEntropy.sumAndCount(logits, arrays.get(2));
+    }
+
+    /** {@inheritDoc} Here: the encoder's blocks, then the decoder's. */
+    @Override
+    public LayeredLoss layeredLoss(ParameterStore store, NDManager manager, Batch batch) {
+        NDList arrays = arrays(batch, manager);
+        NDArray labels = arrays.get(2);
+        LayeredPass pass = model.layeredPass(store, arrays.get(0), arrays.get(1), model.shiftRight(labels), true);
+        return new LayeredLoss(pass, logits -> CrossEntropy.sumAndCount(logits, labels));
+    }
+
+    /** The batch split into [source ids, source mask, labels]. */
+    private NDList arrays(Batch batch, NDManager manager) {
         Seq2SeqExamples.Split split = Seq2SeqExamples.split(batch, model.getConfig().padTokenId());
-        NDArray ids = create(manager, split.sourceIds());
-        NDArray mask = create(manager, split.sourceMask());
-        NDArray labels = create(manager, split.labels());
-        NDArray encoderHidden = model.encode(store, ids, mask, training);
-        NDArray logits = model.decode(store, model.shiftRight(labels), encoderHidden, mask, null, training);
-        return CrossEntropy.sumAndCount(logits, labels);
+        return new NDList(create(manager, split.sourceIds()), create(manager, split.sourceMask()),
+                create(manager, split.labels()));
     }
 
     @Override

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.models.common.CausalLanguageModel;
@@ -43,15 +42,14 @@ public final class CausalLmTask implements TrainTask {
         return CausalLmLoss.sumAndCount(logits, arrays.get(2));
     }
 
-    /** {@inheritDoc} A {@link LayeredModel} recomputes its layers through {@link LayerRecompute}. */
+    /** {@inheritDoc} A {@link LayeredModel} has one: its decoder layers. */
     @Override
-    public double backward(ParameterStore store, NDManager manager, Batch batch, double factor,
-            GradientCollector collector, boolean recomputeLayers) {
-        if (!recomputeLayers || !(model instanceof LayeredModel)) {
-            return TrainTask.super.backward(store, manager, batch, factor, collector, false);
+    public LayeredLoss layeredLoss(ParameterStore store, NDManager manager, Batch batch) {
+        if (!(model instanceof LayeredModel)) {
+            return null;
         }
         NDList arrays = batch.toNDList(manager);
         LayeredPass pass = ((LayeredModel) model).layeredPass(store, arrays.get(0), arrays.get(1), true);
-        return LayerRecompute.run(pass, logits -> CausalLmLoss.sumAndCount(logits, arrays.get(2)), factor, collector);
+        return new LayeredLoss(pass, logits -> CausalLmLoss.sumAndCount(logits, arrays.get(2)));
     }
 }

@@ -6,7 +6,10 @@ import ai.djl.nn.Block;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
+import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.nn.Scalars;
+
+import java.util.function.Function;
 
 /**
  * What the {@link TrainingEngine} needs to know about a model family: the model and how one
@@ -33,9 +36,9 @@ public interface TrainTask {
     /**
      * Runs the forward and backward passes of one training micro-batch: back-propagates its summed
      * loss times {@code factor} into the parameters' gradients and returns the summed loss. With
-     * {@code recomputeLayers} a task may keep only the hidden state between layers and recompute
-     * each layer when the backward pass reaches it (as {@link CausalLmTask} does for layered
-     * models); by default the whole pass is recorded.
+     * {@code recomputeLayers}, a task that has a {@link #layeredLoss} keeps only the hidden state
+     * between layers and recomputes each layer when the backward pass reaches it ({@link
+     * LayerRecompute}); otherwise the whole pass is recorded.
      *
      * @param store the parameter store
      * @param manager a per-step manager on the model's device
@@ -47,10 +50,35 @@ public interface TrainTask {
      */
     default double backward(ParameterStore store, NDManager manager, Batch batch, double factor,
             GradientCollector collector, boolean recomputeLayers) {
+        LayeredLoss layered = recomputeLayers ? layeredLoss(store, manager, batch) : null;
+        if (layered != null) {
+            return LayerRecompute.run(layered.pass(), layered.loss(), factor, collector);
+        }
         NDArray[] parts = lossSumAndCount(store, manager, batch, true);
         collector.backward(Scalars.mul(parts[0], factor));
         return parts[0].getFloat();
     }
+
+    /**
+     * The training pass of one micro-batch split at layer boundaries, with the loss of its output,
+     * for {@link #backward} to recompute layer by layer; null (the default) when the task's model
+     * has no such split and the whole pass is recorded.
+     *
+     * @param store the parameter store
+     * @param manager a per-step manager on the model's device; every array made belongs to it
+     * @param batch the micro-batch
+     */
+    default LayeredLoss layeredLoss(ParameterStore store, NDManager manager, Batch batch) {
+        return null;
+    }
+
+    /**
+     * A micro-batch's pass split at layer boundaries and what turns its output into the loss.
+     *
+     * @param pass the pass
+     * @param loss turns the pass's output into {summed loss, count}, as {@link #lossSumAndCount}
+     */
+    record LayeredLoss(LayeredPass pass, Function<NDArray, NDArray[]> loss) {}
 
     /** The PEFT task type written into adapter configs, e.g. {@code CAUSAL_LM}. */
     default String peftTaskType() {

@@ -73,20 +73,33 @@ class ActivationBytesTest {
 
     @Test
     void t5IsItsDocumentedFormula() {
-        ModelArchitecture model = architecture(ModelPreset.T5_TINY);
-        T5Config c = ((T5Family.Architecture) model).config();
-        long b = 2;
-        long s = 48;
-        long h = c.dModel();
-        long n = c.numHeads();
-        long a = n * c.dKv();
-        long f = 2L * c.dFf();
-        long encoder = 7 * h + 4 * a + f + 3 * n * s;
-        long decoder = 12 * h + 6 * a + f + 3 * n * (s + s);
-        long values = c.numLayers() * s * encoder + c.numDecoderLayers() * (s * decoder + 2 * a * s)
-                + s * (3L * c.vocabSize() + h);
-        assertEquals(4 * b * values, model.activationBytes(2, 48, DataType.FLOAT32));
-        assertEquals(4 * b * values + 4 * model.baseParameters(), model.activationBytes(2, 48, DataType.FLOAT16));
+        for (ModelPreset preset : new ModelPreset[] {ModelPreset.T5_TINY, ModelPreset.T5_BASE}) {
+            ModelArchitecture model = architecture(preset);
+            T5Config c = ((T5Family.Architecture) model).config();
+            long b = 2;
+            long s = 48;
+            long h = c.dModel();
+            long n = c.numHeads();
+            long a = n * c.dKv();
+            long g = c.gatedAct() ? 2 : 1;
+            long f = 2L * g * c.dFf();
+            long encoderLayer = 4 * b * s * (7 * h + 4 * a + f + 3 * n * s);
+            long decoderLayer = 4 * b * (s * (12 * h + 6 * a + f + 3 * n * (s + s)) + 2 * a * s);
+            long head = 4 * b * s * (3L * c.vocabSize() + h);
+            assertEquals(c.numLayers() * encoderLayer + c.numDecoderLayers() * decoderLayer + head,
+                    model.activationBytes(2, 48, DataType.FLOAT32), preset.id());
+            // float16 base weights: blocks recomputed, the states between them kept
+            long states = 4 * b * h * (s * (c.numLayers() + 2L) + (s + s) * c.numDecoderLayers());
+            long widened = Math.max(8 * h * a + (g + 1) * c.dFf() * h, (long) c.vocabSize() * h);
+            assertEquals(states + Math.max(encoderLayer, decoderLayer) + 4 * widened + head,
+                    model.activationBytes(2, 48, DataType.FLOAT16), preset.id());
+        }
+    }
+
+    @Test
+    void recomputedBlocksKeepLessThanAllBlocksAtT5BaseSize() {
+        ModelArchitecture model = architecture(ModelPreset.T5_BASE);
+        assertTrue(model.activationBytes(4, 128, DataType.FLOAT16) < model.activationBytes(4, 128, DataType.FLOAT32));
     }
 
     @Test

@@ -14,6 +14,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.RandomUtils;
 import ai.lorapro.data.batch.Batch;
+import ai.lorapro.data.batch.Example;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraInjector;
@@ -27,11 +28,15 @@ import ai.lorapro.models.common.CrossEntropy;
 import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.nn.Scalars;
+import ai.lorapro.tasks.Seq2SeqLmTask;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,7 +46,7 @@ import java.util.Map;
 
 /**
  * Layer recomputation with float16 base weights: the same loss and gradients as one recorded pass
- * (Llama's decoder layers and CLIP's vision encoder layers), and no widened weight copy left behind
+ * (Llama's decoder layers, CLIP's vision encoder layers, T5's encoder and decoder blocks), and no widened weight copy left behind
  * in the model's manager.
  */
 class LayerRecomputeTest {
@@ -88,12 +93,7 @@ class LayerRecomputeTest {
             }
             ClipImageClassifier classifier = ClipImageClassifier.zeroShotFromTokenIds(clip, prompts, manager);
             LoraInjector.inject(classifier, ClipImageClassifier.loraConfig(4, 8));
-            for (LoraLinear layer : LoraInjector.adaptedLayers(classifier).values()) {
-                NDArray b = layer.getLoraB().getArray();
-                try (NDArray random = manager.randomNormal(0f, 0.1f, b.getShape(), DataType.FLOAT32)) {
-                    b.set(new ai.djl.ndarray.index.NDIndex("..."), random);
-                }
-            }
+            randomB(classifier, manager);
             NDArray pixels = ref.load(manager, "pixel_values");
             NDArray labels = ref.load(manager, "ce_labels");
             ParameterStore store = new ParameterStore(manager, false);
@@ -131,6 +131,54 @@ class LayerRecomputeTest {
                 }
             }
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"t5-tiny", "t5-tiny-gated"})
+    void t5EncoderAndDecoderBlocksRecomputeToTheGradientsOfOneRecordedPass(String fixture) {
+        Path dir = Fixtures.hfTiny().resolve(fixture);
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            T5ForConditionalGeneration model =
+                    (T5ForConditionalGeneration) ModelFamilies.readModelDir(dir).load(dir, manager, DataType.FLOAT16);
+            LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8).build());
+            randomB(model, manager);
+            Seq2SeqLmTask task = new Seq2SeqLmTask(model);
+            // sources and targets of different lengths, so that both are padded and S != T
+            Batch batch = Batch.collate(List.of(
+                    new Example(new long[] {5, 9, 14, 3, 1, 7, 22, 1}, labels(8, 5, new long[] {7, 22, 1})),
+                    new Example(new long[] {11, 2, 1, 40, 1}, labels(5, 3, new long[] {40, 1}))), 0);
+            double recordedLoss = pass(task, manager, batch, false);
+            Map<String, float[]> recorded = gradients(model);
+            double recomputedLoss = pass(task, manager, batch, true);
+            Map<String, float[]> recomputed = gradients(model);
+
+            assertEquals(recordedLoss, recomputedLoss, 1e-5 * Math.abs(recordedLoss));
+            // the encoder's first block gets its gradient only through the decoder's cross-attention
+            assertTrue(largest(recorded, "encoder.block.0.") > 1e-3, recorded.keySet().toString());
+            assertTrue(largest(recorded, "decoder.block.1.layer.1.EncDecAttention.") > 1e-3, recorded.keySet().toString());
+            assertGradientsAgree(recorded, recomputed);
+        }
+    }
+
+    /** The largest gradient magnitude among the parameters whose names start with {@code prefix}. */
+    private static double largest(Map<String, float[]> gradients, String prefix) {
+        double largest = 0;
+        for (Map.Entry<String, float[]> e : gradients.entrySet()) {
+            if (e.getKey().startsWith(prefix)) {
+                for (float g : e.getValue()) {
+                    largest = Math.max(largest, Math.abs(g));
+                }
+            }
+        }
+        return largest;
+    }
+
+    /** Labels of an example of {@code length} tokens whose first {@code source} are the source. */
+    private static long[] labels(int length, int source, long[] target) {
+        long[] labels = new long[length];
+        java.util.Arrays.fill(labels, 0, source, Example.IGNORE_INDEX);
+        System.arraycopy(target, 0, labels, source, target.length);
+        return labels;
     }
 
     @Test
@@ -190,17 +238,22 @@ class LayerRecomputeTest {
         LlamaForCausalLM model = new LlamaForCausalLM(TinyModels.config(VOCAB));
         RandomWeights.initialize(model, manager, DataType.FLOAT16, 7, 0.2f);
         LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8).optDropout(dropout).build());
+        randomB(model, manager);
+        return model;
+    }
+
+    /** Gives every adapter a random B, so that gradients flow through the adapters into A too. */
+    private static void randomB(ai.djl.nn.Block model, NDManager manager) {
         for (LoraLinear layer : LoraInjector.adaptedLayers(model).values()) {
             NDArray b = layer.getLoraB().getArray();
             try (NDArray random = manager.randomNormal(0f, 0.1f, b.getShape(), DataType.FLOAT32)) {
                 b.set(new ai.djl.ndarray.index.NDIndex("..."), random);
             }
         }
-        return model;
     }
 
     /** Forward and backward of {@code batch} in a step manager; returns the summed loss. */
-    private static double pass(CausalLmTask task, NDManager manager, Batch batch, boolean recompute) {
+    private static double pass(TrainTask task, NDManager manager, Batch batch, boolean recompute) {
         ParameterStore store = new ParameterStore(manager, false);
         try (NDManager step = manager.newSubManager();
                 GradientCollector collector = Engine.getInstance().newGradientCollector()) {

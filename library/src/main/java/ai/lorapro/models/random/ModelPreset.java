@@ -26,6 +26,8 @@ public enum ModelPreset {
     LLAMA_160M("llama-160m"),
     /** google-t5/t5-base: 223 M parameters (tied embeddings). */
     T5_BASE("t5-base"),
+    /** google-t5/t5-large: 738 M parameters (tied embeddings). */
+    T5_LARGE("t5-large"),
     /** openai/clip-vit-base-patch16: 150 M parameters. */
     CLIP_VIT_BASE_PATCH16("clip-vit-base-patch16"),
     /** Llama-2's architecture at toy size (hidden 64, 2 layers, GQA): for trying commands and for tests. */

@@ -18,28 +18,42 @@ import ai.djl.ndarray.types.DataType;
  *   total = 4 B [ L_e S (encoder) + L_d (T decoder + 2 a S) + T (3 V + h) ]
  * </pre>
  *
- * <p>With float16 base weights every weight is widened to a float32 copy inside the pass (no layer
- * is recomputed), and autograd keeps those copies until the backward pass: 4 bytes per base
- * parameter more.
+ * <p>With float16 base weights the training loop recomputes each block in the backward pass
+ * ({@link T5ForConditionalGeneration#layeredPass}), so it keeps only the states between blocks, plus
+ * one block's activations and the float32 copies of the largest set of weights widened at once:
+ *
+ * <pre>
+ *   states:   4 B h [ S (L_e + 2) + (T + S) L_d ]   (a decoder block's state carries the encoder output)
+ *   total  =  states + max(encoder layer, decoder layer) + 4 W + head
+ * </pre>
+ *
+ * with W the larger of one decoder block's linear weights (8 h a + (g + 1) f h) and the output
+ * projection's (V h, also when it is the tied embedding table).
  */
 final class T5Activations {
 
     private T5Activations() {}
 
     /** The estimate of {@code c} for {@code microBatch} pairs of {@code sequenceLength} tokens each side. */
-    static long bytes(T5Config c, long baseParameters, int microBatch, int sequenceLength, DataType frozenType) {
+    static long bytes(T5Config c, int microBatch, int sequenceLength, DataType frozenType) {
         long h = c.dModel();
         long heads = c.numHeads();
         long inner = heads * c.dKv();
-        long ff = (c.gatedAct() ? 4L : 2L) * c.dFf();
+        long gates = c.gatedAct() ? 2 : 1;
+        long ff = 2 * gates * c.dFf();
         long source = sequenceLength;
         long target = sequenceLength;
-        long encoderPerToken = 7 * h + 4 * inner + ff + 3 * heads * source;
-        long decoderPerToken = 12 * h + 6 * inner + ff + 3 * heads * (target + source);
-        long values = c.numLayers() * source * encoderPerToken
-                + c.numDecoderLayers() * (target * decoderPerToken + 2 * inner * source)
-                + target * (3L * c.vocabSize() + h);
-        long widened = frozenType == DataType.FLOAT16 ? 4 * baseParameters : 0;
-        return 4L * microBatch * values + widened;
+        long encoderLayer = 4L * microBatch * source * (7 * h + 4 * inner + ff + 3 * heads * source);
+        long decoderLayer = 4L * microBatch
+                * (target * (12 * h + 6 * inner + ff + 3 * heads * (target + source)) + 2 * inner * source);
+        long head = 4L * microBatch * target * (3L * c.vocabSize() + h);
+        if (frozenType != DataType.FLOAT16) {
+            return c.numLayers() * encoderLayer + c.numDecoderLayers() * decoderLayer + head;
+        }
+        long states = 4L * microBatch * h
+                * (source * (c.numLayers() + 2L) + (target + source) * c.numDecoderLayers());
+        long decoderWeights = 8 * h * inner + (gates + 1) * c.dFf() * h;
+        long widened = Math.max(decoderWeights, (long) c.vocabSize() * h);
+        return states + Math.max(encoderLayer, decoderLayer) + 4 * widened + head;
     }
 }

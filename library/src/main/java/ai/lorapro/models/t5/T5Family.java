@@ -107,7 +107,7 @@ public final class T5Family implements ModelFamily {
         /** {@inheritDoc} Counted as {@link T5Activations} says. */
         @Override
         public long activationBytes(int microBatch, int sequenceLength, DataType frozenType) {
-            return T5Activations.bytes(config, baseParameters(), microBatch, sequenceLength, frozenType);
+            return T5Activations.bytes(config, microBatch, sequenceLength, frozenType);
         }
 
         @Override

@@ -12,9 +12,11 @@ import ai.djl.util.PairList;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.models.ModelFamilies;
+import ai.lorapro.models.common.AttentionMasks;
 import ai.lorapro.models.common.CrossEntropy;
 import ai.lorapro.models.common.Embedding;
 import ai.lorapro.models.common.KvCache;
+import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.common.Linears;
 import ai.lorapro.nn.HasOutputHead;
@@ -22,7 +24,10 @@ import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.Scalars;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * T5 with its language-modelling head, as Hugging Face's {@code T5ForConditionalGeneration}:
@@ -142,6 +147,58 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
             KvCache cache,
             boolean training) {
         NDArray hidden = decoder.decode(store, decoderInputIds, null, encoderHidden, encoderAttentionMask, cache, training);
+        return logits(store, hidden, training);
+    }
+
+    /**
+     * A teacher-forced training pass split at block boundaries, for recomputing one block at a time
+     * ({@code LayerRecompute}): the encoder's blocks, one step from the encoder's last block to the
+     * decoder's input, and the decoder's blocks; the head gives the logits {@link #decode} gives.
+     *
+     * <p>A decoder block reads the encoder output besides its own input, and the encoder output's
+     * gradient sums the shares of every decoder block. So between decoder blocks the state carries
+     * both, joined along the sequence axis: [decoder hidden state (T positions); encoder output (S
+     * positions)]. Each decoder block passes the encoder part on unchanged, and when its backward
+     * pass runs it adds its cross-attention's share to the gradient of that part. The middle step is
+     * the encoder's final norm; the first decoder block reads the embedded decoder input (in its own
+     * type, as {@link #decode} does) beside it.
+     *
+     * @param inputIds [B, S] encoder token ids
+     * @param attentionMask [B, S] encoder padding mask, or null
+     * @param decoderInputIds [B, T] decoder token ids (e.g. {@link #shiftRight} of the labels)
+     */
+    public LayeredPass layeredPass(ParameterStore store, NDArray inputIds, NDArray attentionMask,
+            NDArray decoderInputIds, boolean training) {
+        long targetLength = decoderInputIds.getShape().get(1);
+        NDArray source = shared.embed(store, inputIds, training);
+        NDArray target = shared.embed(store, decoderInputIds, training);
+        DataType type = source.getDataType();
+        NDArray encoderBias = encoder.selfBias(store, inputIds, attentionMask, 0, type, training);
+        NDArray decoderBias = decoder.selfBias(store, decoderInputIds, null, 0, type, training);
+        NDArray crossBias = attentionMask == null ? null : AttentionMasks.padding(attentionMask, type);
+        NDIndex decoderPart = new NDIndex(":, :{}", targetLength);
+        NDIndex encoderPart = new NDIndex(":, {}:", targetLength);
+        List<UnaryOperator<NDArray>> steps = new ArrayList<>();
+        for (T5Block block : encoder.getBlocks().layers()) {
+            steps.add(hidden -> block.forward(store, hidden, encoderBias, null, null, null, 0, 0, training));
+        }
+        steps.add(hidden -> encoder.normalize(store, hidden, training));
+        for (T5Block block : decoder.getBlocks().layers()) {
+            boolean first = steps.size() == encoder.getBlocks().size() + 1;
+            steps.add(state -> {
+                // the first decoder block reads the embedded decoder input, the state being the encoder output alone
+                NDArray encoded = first ? state : state.get(encoderPart);
+                NDArray hidden = first ? target : state.get(decoderPart);
+                NDArray out = block.forward(store, hidden, decoderBias, encoded, crossBias, null, 0, 0, training);
+                return NDArrays.concat(new NDList(out, encoded), 1);
+            });
+        }
+        return LayeredPass.of(source, steps, (step, state) -> step.apply(state),
+                state -> logits(store, decoder.normalize(store, state.get(decoderPart), training), training));
+    }
+
+    /** The logits [B, T, vocab] of the decoder's last hidden state. */
+    private NDArray logits(ParameterStore store, NDArray hidden, boolean training) {
         if (config.scaleDecoderOutputs()) {
             // the Mesh TensorFlow rescale before the (tied) output projection
             hidden = Scalars.mul(hidden, Math.pow(config.dModel(), -0.5));

@@ -70,17 +70,12 @@ public final class T5Stack extends HfBlock {
         if (isDecoder) {
             throw new IllegalStateException("encode() runs the encoder stack; this is the decoder");
         }
-        NDManager manager = inputIds.getManager();
-        int length = (int) inputIds.getShape().get(1);
         NDArray hidden = embedTokens.embed(store, inputIds, training);
-        NDArray bias = positionBias.compute(store, manager, 0, length, length, training);
-        if (attentionMask != null) {
-            bias = bias.add(AttentionMasks.padding(attentionMask, hidden.getDataType()));
-        }
+        NDArray bias = selfBias(store, inputIds, attentionMask, 0, hidden.getDataType(), training);
         for (T5Block block : blocks.layers()) {
             hidden = block.forward(store, hidden, bias, null, null, null, 0, 0, training);
         }
-        return finalLayerNorm.forward(store, hidden, training);
+        return normalize(store, hidden, training);
     }
 
     /**
@@ -106,20 +101,39 @@ public final class T5Stack extends HfBlock {
         if (!isDecoder) {
             throw new IllegalStateException("decode() runs the decoder stack; this is the encoder");
         }
-        NDManager manager = decoderInputIds.getManager();
-        int length = (int) decoderInputIds.getShape().get(1);
         int past = cache == null ? 0 : cache.length();
         NDArray hidden = embedTokens.embed(store, decoderInputIds, training);
         DataType type = hidden.getDataType();
-        NDArray selfBias =
-                positionBias
-                        .compute(store, manager, past, length, past + length, training)
-                        .add(AttentionMasks.causal(manager, decoderAttentionMask, length, past, type));
+        NDArray selfBias = selfBias(store, decoderInputIds, decoderAttentionMask, past, type, training);
         NDArray crossBias = encoderAttentionMask == null ? null : AttentionMasks.padding(encoderAttentionMask, type);
         int depth = blocks.size();
         for (int i = 0; i < depth; i++) {
             hidden = blocks.get(i).forward(store, hidden, selfBias, encoderHidden, crossBias, cache, i, depth + i, training);
         }
+        return normalize(store, hidden, training);
+    }
+
+    /**
+     * What every block's self-attention adds to its scores: the relative position bias of the
+     * {@code ids}' positions (after {@code past} cached ones), plus the padding mask (encoder) or the
+     * causal mask (decoder).
+     *
+     * @param ids [B, T] the token ids of the pass
+     * @param attentionMask [B, past + T], 1 for tokens and 0 for padding, or null
+     */
+    NDArray selfBias(ParameterStore store, NDArray ids, NDArray attentionMask, int past, DataType type,
+            boolean training) {
+        NDManager manager = ids.getManager();
+        int length = (int) ids.getShape().get(1);
+        NDArray bias = positionBias.compute(store, manager, past, length, past + length, training);
+        if (isDecoder) {
+            return bias.add(AttentionMasks.causal(manager, attentionMask, length, past, type));
+        }
+        return attentionMask == null ? bias : bias.add(AttentionMasks.padding(attentionMask, type));
+    }
+
+    /** The stack's {@code final_layer_norm} of the last block's output. */
+    NDArray normalize(ParameterStore store, NDArray hidden, boolean training) {
         return finalLayerNorm.forward(store, hidden, training);
     }
 

@@ -3,14 +3,12 @@ package ai.lorapro.tasks.vision;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.common.CrossEntropy;
 import ai.lorapro.models.common.LayeredPass;
-import ai.lorapro.train.LayerRecompute;
 import ai.lorapro.train.TrainTask;
 
 import java.util.ArrayList;
@@ -51,16 +49,12 @@ public final class ImageClassificationTask implements TrainTask {
         return CrossEntropy.sumAndCount(logits, targets(batch, manager));
     }
 
-    /** {@inheritDoc} With {@code recomputeLayers} the vision encoder's layers run through {@link LayerRecompute}. */
+    /** {@inheritDoc} Here: the vision encoder's layers. */
     @Override
-    public double backward(ParameterStore store, NDManager manager, Batch batch, double factor,
-            GradientCollector collector, boolean recomputeLayers) {
-        if (!recomputeLayers) {
-            return TrainTask.super.backward(store, manager, batch, factor, collector, false);
-        }
+    public LayeredLoss layeredLoss(ParameterStore store, NDManager manager, Batch batch) {
         NDArray targets = targets(batch, manager);
         LayeredPass pass = classifier.layeredPass(store, pixels(batch, manager), true);
-        return LayerRecompute.run(pass, logits -> CrossEntropy.sumAndCount(logits, targets), factor, collector);
+        return new LayeredLoss(pass, logits -> CrossEntropy.sumAndCount(logits, targets));
     }
 
     /** The processed images of a batch: each example names its image by the index in its first token. */

@@ -76,6 +76,17 @@ class ModelPresetTest {
     }
 
     @Test
+    void t5LargeHasItsRealSizes() throws IOException {
+        Path file = configFile(ModelPreset.T5_LARGE);
+        T5Config c = T5Config.fromJson(file);
+        assertEquals(1024, c.dModel());
+        assertEquals(24, c.numLayers());
+        assertEquals(24, c.numDecoderLayers());
+        assertTrue(c.tieWordEmbeddings());
+        assertEquals(737_668_096L, RandomModel.layout(file).parameterCount());
+    }
+
+    @Test
     void clipVitB16HasItsRealSizes() throws IOException {
         Path file = configFile(ModelPreset.CLIP_VIT_BASE_PATCH16);
         ClipConfig c = ClipConfig.fromJson(file);
@@ -107,6 +118,7 @@ class ModelPresetTest {
                         assertEquals(1, tok.padId().getAsLong());
                         break;
                     case T5_BASE:
+                    case T5_LARGE:
                     case T5_TINY:
                         assertFalse(tok.bosId().isPresent());
                         assertEquals(1, tok.eosId().getAsLong());
@@ -135,7 +147,8 @@ class ModelPresetTest {
 
     @Test
     void idsAreTheCommandLineNames() {
-        assertEquals(List.of("llama-2-7b", "tinyllama-1.1b", "llama-160m", "t5-base", "clip-vit-base-patch16",
+        assertEquals(List.of("llama-2-7b", "tinyllama-1.1b", "llama-160m", "t5-base", "t5-large",
+                "clip-vit-base-patch16",
                 "llama-tiny", "t5-tiny", "clip-tiny"),
                 ModelPreset.ids());
         assertEquals(ModelPreset.T5_BASE, ModelPreset.fromId("t5-base"));
