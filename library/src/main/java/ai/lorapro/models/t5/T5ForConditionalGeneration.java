@@ -152,15 +152,15 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
 
     /**
      * A teacher-forced training pass split at block boundaries, for recomputing one block at a time
-     * ({@code LayerRecompute}): the encoder's blocks, one step from the encoder's last block to the
-     * decoder's input, and the decoder's blocks; the head gives the logits {@link #decode} gives.
+     * ({@code LayerRecompute}): the encoder's blocks, the encoder's final norm, and the decoder's
+     * blocks; the head gives the logits {@link #decode} gives.
      *
      * <p>A decoder block reads the encoder output besides its own input, and the encoder output's
      * gradient sums the shares of every decoder block. So between decoder blocks the state carries
      * both, joined along the sequence axis: [decoder hidden state (T positions); encoder output (S
      * positions)]. Each decoder block passes the encoder part on unchanged, and when its backward
-     * pass runs it adds its cross-attention's share to the gradient of that part. The middle step is
-     * the encoder's final norm; the first decoder block reads the embedded decoder input (in its own
+     * pass runs it adds its cross-attention's share to the gradient of that part. The first decoder
+     * block's state is the encoder output alone; it reads the embedded decoder input (in its own
      * type, as {@link #decode} does) beside it.
      *
      * @param inputIds [B, S] encoder token ids
@@ -183,10 +183,11 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
             steps.add(hidden -> block.forward(store, hidden, encoderBias, null, null, null, 0, 0, training));
         }
         steps.add(hidden -> encoder.normalize(store, hidden, training));
-        for (T5Block block : decoder.getBlocks().layers()) {
-            boolean first = steps.size() == encoder.getBlocks().size() + 1;
+        List<T5Block> decoderBlocks = decoder.getBlocks().layers();
+        for (int i = 0; i < decoderBlocks.size(); i++) {
+            T5Block block = decoderBlocks.get(i);
+            boolean first = i == 0;
             steps.add(state -> {
-                // the first decoder block reads the embedded decoder input, the state being the encoder output alone
                 NDArray encoded = first ? state : state.get(encoderPart);
                 NDArray hidden = first ? target : state.get(decoderPart);
                 NDArray out = block.forward(store, hidden, decoderBias, encoded, crossBias, null, 0, 0, training);

@@ -11,6 +11,8 @@ import ai.lorapro.models.t5.T5Config;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -63,27 +65,18 @@ class ModelPresetTest {
         assertEquals(162_417_408L, RandomModel.layout(file).parameterCount());
     }
 
-    @Test
-    void t5BaseHasItsRealSizes() throws IOException {
-        Path file = configFile(ModelPreset.T5_BASE);
+    @ParameterizedTest
+    @CsvSource({"T5_BASE, 768, 12, 222903552", "T5_LARGE, 1024, 24, 737668096"})
+    void t5HasItsRealSizes(ModelPreset preset, int dModel, int layers, long parameters) throws IOException {
+        Path file = configFile(preset);
         T5Config c = T5Config.fromJson(file);
-        assertEquals(768, c.dModel());
+        assertEquals(dModel, c.dModel());
         assertEquals(32128, c.vocabSize());
-        assertEquals(12, c.numDecoderLayers());
+        assertEquals(layers, c.numLayers());
+        assertEquals(layers, c.numDecoderLayers());
         assertTrue(c.tieWordEmbeddings());
         assertEquals(0, c.decoderStartTokenId());
-        assertEquals(222_903_552L, RandomModel.layout(file).parameterCount());
-    }
-
-    @Test
-    void t5LargeHasItsRealSizes() throws IOException {
-        Path file = configFile(ModelPreset.T5_LARGE);
-        T5Config c = T5Config.fromJson(file);
-        assertEquals(1024, c.dModel());
-        assertEquals(24, c.numLayers());
-        assertEquals(24, c.numDecoderLayers());
-        assertTrue(c.tieWordEmbeddings());
-        assertEquals(737_668_096L, RandomModel.layout(file).parameterCount());
+        assertEquals(parameters, RandomModel.layout(file).parameterCount());
     }
 
     @Test
