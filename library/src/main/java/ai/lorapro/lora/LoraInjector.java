@@ -4,6 +4,7 @@ import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.ModuleTree;
+import ai.lorapro.nn.PassEntry;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,7 +16,8 @@ import java.util.Set;
 
 /**
  * Attaches LoRA adapters to the {@link LoraLinear} layers of a model that a {@link LoraConfig}
- * targets, like PEFT's {@code inject_adapter}.
+ * targets, like PEFT's {@code inject_adapter}. A model with float16 base weights then computes in
+ * float32: its {@link PassEntry} blocks widen their output.
  */
 public final class LoraInjector {
 
@@ -63,6 +65,12 @@ public final class LoraInjector {
             e.getValue().addAdapter(config);
             adapted.add(e.getKey());
         }
+        // float32 adapters in a float16 model: the pass runs in float32 from its first activations
+        ModuleTree.forEachModule(root, (path, block) -> {
+            if (block instanceof PassEntry) {
+                ((PassEntry) block).widenFloat16Output();
+            }
+        });
         return adapted;
     }
 

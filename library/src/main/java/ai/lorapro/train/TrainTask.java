@@ -67,6 +67,7 @@ public interface TrainTask {
      * @param store the parameter store
      * @param manager a per-step manager on the model's device; every array made belongs to it
      * @param batch the micro-batch
+     * @return the split pass and its loss, or null
      */
     default LayeredLoss layeredLoss(ParameterStore store, NDManager manager, Batch batch) {
         return null;

@@ -1,5 +1,6 @@
 package ai.lorapro.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
@@ -36,7 +38,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -133,14 +135,21 @@ class LayerRecomputeTest {
         }
     }
 
+    /**
+     * T5's encoder and decoder blocks, adapted everywhere (all-linear), only in q and v (PEFT's
+     * usual choice, which mixes adapted and frozen products in every block), or only in the
+     * decoder's cross-attention (nothing to train in the encoder, whose states stay unadapted).
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"t5-tiny", "t5-tiny-gated"})
-    void t5EncoderAndDecoderBlocksRecomputeToTheGradientsOfOneRecordedPass(String fixture) {
+    @CsvSource({"t5-tiny, all-linear", "t5-tiny-gated, all-linear", "t5-tiny, q v",
+        "t5-tiny, EncDecAttention.q EncDecAttention.v"})
+    void t5BlocksRecomputeToTheGradientsOfOneRecordedPass(String fixture, String targets) {
         Path dir = Fixtures.hfTiny().resolve(fixture);
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             T5ForConditionalGeneration model =
                     (T5ForConditionalGeneration) ModelFamilies.readModelDir(dir).load(dir, manager, DataType.FLOAT16);
-            LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8).build());
+            LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8)
+                    .optTargetModules(List.of(targets.split(" "))).build());
             randomB(model, manager);
             Seq2SeqLmTask task = new Seq2SeqLmTask(model);
             // sources and targets of different lengths, so that both are padded and S != T
@@ -153,9 +162,43 @@ class LayerRecomputeTest {
             Map<String, float[]> recomputed = gradients(model);
 
             assertEquals(recordedLoss, recomputedLoss, 1e-5 * Math.abs(recordedLoss));
-            // the encoder's first block gets its gradient only through the decoder's cross-attention
-            assertTrue(largest(recorded, "encoder.block.0.") > 1e-3, recorded.keySet().toString());
+            // the first adapted encoder block gets its gradient only through the decoder's cross-attention
+            if (!targets.startsWith("EncDecAttention")) {
+                assertTrue(largest(recorded, "encoder.block.0.") > 1e-3, recorded.keySet().toString());
+            }
             assertTrue(largest(recorded, "decoder.block.1.layer.1.EncDecAttention.") > 1e-3, recorded.keySet().toString());
+            assertGradientsAgree(recorded, recomputed);
+
+            // the layered pass, run straight through, gives decode's logits to the bit
+            try (NDManager step = manager.newSubManager()) {
+                ParameterStore store = new ParameterStore(step, false);
+                NDArray ids = step.create(new long[] {5, 9, 14, 3, 1, 11, 2, 1, 0, 0}, new Shape(2, 5));
+                NDArray mask = step.create(new long[] {1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, new Shape(2, 5));
+                NDArray decoderIds = step.create(new long[] {0, 7, 22, 0, 40, 0}, new Shape(2, 3));
+                float[] decoded = model.decode(store, decoderIds, model.encode(store, ids, mask, false), mask, null,
+                        false).toFloatArray();
+                float[] layered = model.layeredPass(store, ids, mask, decoderIds, false).inferLayerByLayer().toFloatArray();
+                assertArrayEquals(decoded, layered);
+            }
+        }
+    }
+
+    /** Llama adapted in q_proj and v_proj only: adapted and frozen products mix in every layer. */
+    @Test
+    void llamaWithSomeLayersAdaptedRecomputesToTheGradientsOfOneRecordedPass() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = new LlamaForCausalLM(TinyModels.config(VOCAB));
+            RandomWeights.initialize(model, manager, DataType.FLOAT16, 7, 0.2f);
+            LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8).optTargetModules("q_proj", "v_proj").build());
+            randomB(model, manager);
+            CausalLmTask task = new CausalLmTask(model);
+            Batch batch = Batch.collate(TinyModels.copyPlusOne(3, VOCAB, 5), 0);
+            double recordedLoss = pass(task, manager, batch, false);
+            Map<String, float[]> recorded = gradients(model);
+            double recomputedLoss = pass(task, manager, batch, true);
+            Map<String, float[]> recomputed = gradients(model);
+
+            assertEquals(recordedLoss, recomputedLoss, 1e-5 * Math.abs(recordedLoss));
             assertGradientsAgree(recorded, recomputed);
         }
     }

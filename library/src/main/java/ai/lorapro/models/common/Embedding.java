@@ -2,6 +2,7 @@ package ai.lorapro.models.common;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Parameter;
@@ -10,6 +11,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.nn.FrozenCast;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.PassEntry;
 
 import java.util.Map;
 
@@ -20,11 +22,12 @@ import java.util.Map;
  * <p>A model with tied input and output embeddings uses {@link #project} as its output head,
  * logits = h W^T, instead of a separate {@code lm_head}.
  */
-public final class Embedding extends HfBlock implements ShapedParameters {
+public final class Embedding extends HfBlock implements ShapedParameters, PassEntry {
 
     private final int numEmbeddings;
     private final int embeddingDim;
     private final Parameter weight;
+    private boolean widenFloat16;
 
     /** An embedding of {@code numEmbeddings} rows of size {@code embeddingDim}. */
     public Embedding(int numEmbeddings, int embeddingDim) {
@@ -53,10 +56,32 @@ public final class Embedding extends HfBlock implements ShapedParameters {
         weight.freeze(!trainable);
     }
 
-    /** The rows of {@code ids} (any integer shape S): an array of shape S x embedding_dim. */
+    /** {@inheritDoc} Here: float16 rows of a frozen table become float32. */
+    @Override
+    public void widenFloat16Output() {
+        widenFloat16 = true;
+    }
+
+    /**
+     * The rows of {@code ids} (any integer shape S): an array of shape S x embedding_dim, in the
+     * table's type, or float32 for a float16 table once {@link #widenFloat16Output} was called (as
+     * {@code LoraInjector} does).
+     *
+     * @throws IllegalStateException for a trainable float16 table to be widened (that would cut its
+     *     gradient)
+     */
     public NDArray embed(ParameterStore store, NDArray ids, boolean training) {
         NDArray w = store.getValue(weight, ids.getDevice(), training);
-        return ids.getNDArrayInternal().embedding(ids, w, SparseFormat.DENSE).singletonOrThrow();
+        NDArray rows = ids.getNDArrayInternal().embedding(ids, w, SparseFormat.DENSE).singletonOrThrow();
+        if (!widenFloat16 || rows.getDataType() != DataType.FLOAT16) {
+            return rows;
+        }
+        if (w.hasGradient()) {
+            throw new IllegalStateException("a trainable embedding table must be float32, not float16");
+        }
+        NDArray wide = rows.toType(DataType.FLOAT32, false);
+        rows.close();
+        return wide;
     }
 
     /** The tied output projection h W^T: [..., embedding_dim] to [..., num_embeddings]. */

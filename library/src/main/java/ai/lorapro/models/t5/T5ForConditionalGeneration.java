@@ -152,20 +152,25 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
 
     /**
      * A teacher-forced training pass split at block boundaries, for recomputing one block at a time
-     * ({@code LayerRecompute}): the encoder's blocks, the encoder's final norm, and the decoder's
-     * blocks; the head gives the logits {@link #decode} gives.
+     * ({@code LayerRecompute}): the encoder's blocks, one step from the encoder to the decoder, and
+     * the decoder's blocks; the head gives the logits {@link #decode} gives.
      *
      * <p>A decoder block reads the encoder output besides its own input, and the encoder output's
      * gradient sums the shares of every decoder block. So between decoder blocks the state carries
      * both, joined along the sequence axis: [decoder hidden state (T positions); encoder output (S
-     * positions)]. Each decoder block passes the encoder part on unchanged, and when its backward
-     * pass runs it adds its cross-attention's share to the gradient of that part. The first decoder
-     * block's state is the encoder output alone; it reads the embedded decoder input (in its own
-     * type, as {@link #decode} does) beside it.
+     * positions)]. The middle step applies the encoder's final norm and joins its output to the
+     * embedded decoder input; each decoder block passes the encoder part on unchanged, and when its
+     * backward pass runs it adds its cross-attention's share to the gradient of that part.
      *
+     * <p>The embeddings and the relative position bias tables must be frozen (as they are under
+     * LoRA): they are read once per pass, outside the recomputed blocks.
+     *
+     * @param store the parameter store
      * @param inputIds [B, S] encoder token ids
      * @param attentionMask [B, S] encoder padding mask, or null
      * @param decoderInputIds [B, T] decoder token ids (e.g. {@link #shiftRight} of the labels)
+     * @param training whether this is a training pass
+     * @return the pass, whose head gives the logits [B, T, vocab]
      */
     public LayeredPass layeredPass(ParameterStore store, NDArray inputIds, NDArray attentionMask,
             NDArray decoderInputIds, boolean training) {
@@ -182,19 +187,16 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
         for (T5Block block : encoder.getBlocks().layers()) {
             steps.add(hidden -> block.forward(store, hidden, encoderBias, null, null, null, 0, 0, training));
         }
-        steps.add(hidden -> encoder.normalize(store, hidden, training));
-        List<T5Block> decoderBlocks = decoder.getBlocks().layers();
-        for (int i = 0; i < decoderBlocks.size(); i++) {
-            T5Block block = decoderBlocks.get(i);
-            boolean first = i == 0;
+        steps.add(hidden -> NDArrays.concat(new NDList(target, encoder.normalize(store, hidden, training)), 1));
+        for (T5Block block : decoder.getBlocks().layers()) {
             steps.add(state -> {
-                NDArray encoded = first ? state : state.get(encoderPart);
-                NDArray hidden = first ? target : state.get(decoderPart);
-                NDArray out = block.forward(store, hidden, decoderBias, encoded, crossBias, null, 0, 0, training);
-                return NDArrays.concat(new NDList(out, encoded), 1);
+                NDArray encoded = state.get(encoderPart);
+                NDArray hidden = block.forward(store, state.get(decoderPart), decoderBias, encoded, crossBias, null, 0,
+                        0, training);
+                return NDArrays.concat(new NDList(hidden, encoded), 1);
             });
         }
-        return LayeredPass.of(source, steps, (step, state) -> step.apply(state),
+        return LayeredPass.of(source, steps, UnaryOperator::apply,
                 state -> logits(store, decoder.normalize(store, state.get(decoderPart), training), training));
     }
 

@@ -120,6 +120,8 @@ public final class T5Stack extends HfBlock {
      *
      * @param ids [B, T] the token ids of the pass
      * @param attentionMask [B, past + T], 1 for tokens and 0 for padding, or null
+     * @param past the number of positions a KV cache already holds (0 without one)
+     * @param type the type of the attention scores the masks are added to
      */
     NDArray selfBias(ParameterStore store, NDArray ids, NDArray attentionMask, int past, DataType type,
             boolean training) {
