@@ -13,7 +13,8 @@ import java.util.List;
  * nothing else, multiplied by the loss scale, and back-propagated; gradients accumulate in the
  * parameters. With several replicas ({@link DataParallel}) each micro-batch is split by examples
  * across them and their gradients are summed onto the primary, which then holds the gradient of
- * the whole step.
+ * the whole step. Each micro-batch runs on its own sub-manager of the step's, closed after its
+ * backward pass, so gradient accumulation keeps the arrays of one micro-batch at a time.
  */
 final class StepRunner {
 
@@ -53,7 +54,11 @@ final class StepRunner {
             sum = replicas.runReplicas(manager, replicas.split(batches), (store, onDevice, slices) -> {
                 double replicaSum = 0;
                 for (Batch slice : slices) {
-                    replicaSum += task.backward(store, onDevice, slice, factor, collector, recomputeLayers);
+                    // a micro-batch's arrays (inputs and every activation DJL made from them) are freed
+                    // before the next one runs: accumulation holds one micro-batch, not the whole step
+                    try (NDManager micro = onDevice.newSubManager()) {
+                        replicaSum += task.backward(store, micro, slice, factor, collector, recomputeLayers);
+                    }
                 }
                 return replicaSum;
             });

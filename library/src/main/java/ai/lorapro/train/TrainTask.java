@@ -26,7 +26,8 @@ public interface TrainTask {
      * engine can normalise by the count of the whole optimizer step.
      *
      * @param store the parameter store
-     * @param manager a per-step manager on the model's device; every array made belongs to it
+     * @param manager a manager on the model's device for this micro-batch alone (the engine closes it
+     *     once the results are read); every array made belongs to it
      * @param batch the micro-batch
      * @param training whether this is a training pass (dropout on)
      * @return {sum, count}: float32 scalars
@@ -41,7 +42,8 @@ public interface TrainTask {
      * LayerRecompute}); otherwise the whole pass is recorded.
      *
      * @param store the parameter store
-     * @param manager a per-step manager on the model's device
+     * @param manager a manager on the model's device for this micro-batch alone, closed after its
+     *     backward pass
      * @param batch the micro-batch
      * @param factor the loss scale divided by the step's item count
      * @param collector the step's gradient collector
@@ -65,7 +67,7 @@ public interface TrainTask {
      * has no such split and the whole pass is recorded.
      *
      * @param store the parameter store
-     * @param manager a per-step manager on the model's device; every array made belongs to it
+     * @param manager the micro-batch's manager (as for {@link #backward}); every array made belongs to it
      * @param batch the micro-batch
      * @return the split pass and its loss, or null
      */

@@ -191,6 +191,57 @@ class TrainingEngineTest {
         }
     }
 
+    @Test
+    void accumulationKeepsTheArraysOfOneMicroBatchAtATime() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            CountingTask task = new CountingTask(new CausalLmTask(model), manager);
+            TrainConfig config = TrainConfig.builder().optMethod(Method.LORA).optR(4).optAlpha(8).optLr(0.01f)
+                    .optMaxSteps(1).optGlobalBatch(16).optMicroBatch(4).optDevice(DeviceChoice.CPU)
+                    .optLogInterval(100).setOutputDir(tmp.resolve("accumulate")).build();
+            try (TrainingEngine engine = TrainingEngine.builder().setTask(task).setConfig(config).setManager(manager)
+                    .setTrainExamples(train).build()) {
+                engine.runUntil(1);
+            }
+            // the arrays alive when each of the step's four micro-batches starts: the first one's
+            // activations must be gone when the last one starts
+            assertEquals(4, task.liveAtStart.size(), task.liveAtStart.toString());
+            assertTrue(task.liveAfterFirst > task.liveAtStart.get(0) + 20, "a pass makes arrays: " + task.liveAfterFirst);
+            assertEquals(task.liveAtStart.get(1), task.liveAtStart.get(3), "arrays alive at micro-batches 2 and 4: "
+                    + task.liveAtStart);
+        }
+    }
+
+    /** Counts the arrays alive under the model's manager when each training micro-batch starts. */
+    private static final class CountingTask implements TrainTask {
+        private final CausalLmTask inner;
+        private final NDManager root;
+        private final List<Integer> liveAtStart = new java.util.ArrayList<>();
+        private int liveAfterFirst;
+
+        CountingTask(CausalLmTask inner, NDManager root) {
+            this.inner = inner;
+            this.root = root;
+        }
+
+        @Override
+        public ai.djl.nn.Block model() {
+            return inner.model();
+        }
+
+        @Override
+        public NDArray[] lossSumAndCount(ParameterStore store, NDManager manager, Batch batch, boolean training) {
+            if (training) {
+                liveAtStart.add(root.getManagedArrays().size());
+            }
+            NDArray[] parts = inner.lossSumAndCount(store, manager, batch, training);
+            if (training && liveAtStart.size() == 1) {
+                liveAfterFirst = root.getManagedArrays().size();
+            }
+            return parts;
+        }
+    }
+
     /** A task whose loss is NaN on one chosen call, as a diverging batch would be. */
     private static final class PoisonedTask implements TrainTask {
         private final CausalLmTask inner;
