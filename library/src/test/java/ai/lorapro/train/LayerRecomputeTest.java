@@ -2,6 +2,7 @@ package ai.lorapro.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -180,6 +181,26 @@ class LayerRecomputeTest {
                 float[] layered = model.layeredPass(store, ids, mask, decoderIds, false).inferLayerByLayer().toFloatArray();
                 assertArrayEquals(decoded, layered);
             }
+        }
+    }
+
+    /** A layered pass reads the embeddings once, outside the recomputed layers: it refuses trainable ones. */
+    @Test
+    void layeredPassesRefuseTrainableEmbeddings() {
+        Path dir = Fixtures.hfTiny().resolve("t5-tiny");
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            T5ForConditionalGeneration t5 =
+                    (T5ForConditionalGeneration) ModelFamilies.readModelDir(dir).load(dir, manager, DataType.FLOAT32);
+            t5.getShared().setTrainable(true);
+            ParameterStore store = new ParameterStore(manager, false);
+            NDArray ids = manager.create(new long[] {5, 9, 1}, new Shape(1, 3));
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> t5.layeredPass(store, ids, null, ids, true));
+            assertTrue(e.getMessage().contains("frozen embedding"), e.getMessage());
+
+            LlamaForCausalLM llama = fp16Model(manager, 0f);
+            llama.getModel().getEmbedTokens().setTrainable(true);
+            assertThrows(IllegalStateException.class, () -> llama.layeredPass(store, ids, null, true));
         }
     }
 

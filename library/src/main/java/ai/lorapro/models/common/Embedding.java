@@ -51,6 +51,18 @@ public final class Embedding extends HfBlock implements ShapedParameters, PassEn
         return weight;
     }
 
+    /**
+     * Checks that the table is frozen, for a caller that reads it once outside the recorded graph.
+     *
+     * @param use what needs it frozen, for the message
+     * @throws IllegalStateException if it trains
+     */
+    public void requireFrozen(String use) {
+        if (weight.requiresGradient()) {
+            throw new IllegalStateException(use + " needs a frozen embedding table (as under LoRA); this one trains");
+        }
+    }
+
     /** Lets the table train (full fine-tuning) or freezes it. */
     public void setTrainable(boolean trainable) {
         weight.freeze(!trainable);

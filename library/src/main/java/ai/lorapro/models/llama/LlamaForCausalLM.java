@@ -120,6 +120,7 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
 
     @Override
     public LayeredPass layeredPass(ParameterStore store, NDArray inputIds, NDArray attentionMask, boolean training) {
+        model.getEmbedTokens().requireFrozen("a layered pass");
         LlamaModel.LayerInputs in = model.layerInputs(store, inputIds, attentionMask, null, null, training);
         return LayeredPass.of(in.embedded(), model.decoderLayers(),
                 (layer, hidden) -> layer.forward(store, hidden, in.mask(), in.angles(), null, training),

@@ -171,9 +171,13 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
      * @param decoderInputIds [B, T] decoder token ids (e.g. {@link #shiftRight} of the labels)
      * @param training whether this is a training pass
      * @return the pass, whose head gives the logits [B, T, vocab]
+     * @throws IllegalStateException if an embedding or position bias table trains
      */
     public LayeredPass layeredPass(ParameterStore store, NDArray inputIds, NDArray attentionMask,
             NDArray decoderInputIds, boolean training) {
+        for (Embedding table : List.of(shared, encoder.positionBiasTable(), decoder.positionBiasTable())) {
+            table.requireFrozen("a layered pass");
+        }
         long targetLength = decoderInputIds.getShape().get(1);
         NDArray source = shared.embed(store, inputIds, training);
         NDArray target = shared.embed(store, decoderInputIds, training);

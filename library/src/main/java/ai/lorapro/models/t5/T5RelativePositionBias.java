@@ -34,6 +34,11 @@ public final class T5RelativePositionBias {
         this.maxDistance = maxDistance;
     }
 
+    /** The {@code relative_attention_bias} table. */
+    public Embedding table() {
+        return table;
+    }
+
     /**
      * The bucket of {@code relativePosition} = key position - query position, with transformers'
      * float32 arithmetic ({@code T5Attention._relative_position_bucket}).

@@ -134,6 +134,11 @@ public final class T5Stack extends HfBlock {
         return attentionMask == null ? bias : bias.add(AttentionMasks.padding(attentionMask, type));
     }
 
+    /** The first block's {@code relative_attention_bias} table, which every block's bias comes from. */
+    Embedding positionBiasTable() {
+        return positionBias.table();
+    }
+
     /** The stack's {@code final_layer_norm} of the last block's output. */
     NDArray normalize(ParameterStore store, NDArray hidden, boolean training) {
         return finalLayerNorm.forward(store, hidden, training);
