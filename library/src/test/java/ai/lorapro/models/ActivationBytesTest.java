@@ -89,7 +89,7 @@ class ActivationBytesTest {
             assertEquals(c.numLayers() * encoderLayer + c.numDecoderLayers() * decoderLayer + head,
                     model.activationBytes(2, 48, DataType.FLOAT32), preset.id());
             // float16 base weights: blocks recomputed, the states between them kept
-            long states = 4 * b * h * (s * (c.numLayers() + 2L) + (s + s) * c.numDecoderLayers());
+            long states = 4 * b * h * (s * (c.numLayers() + 1L) + (s + s) * (c.numDecoderLayers() + 1L));
             long widened = Math.max(8 * h * a + (g + 1) * c.dFf() * h, (long) c.vocabSize() * h);
             assertEquals(states + Math.max(encoderLayer, decoderLayer) + 4 * widened + head,
                     model.activationBytes(2, 48, DataType.FLOAT16), preset.id());

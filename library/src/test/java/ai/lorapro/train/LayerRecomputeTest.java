@@ -203,7 +203,9 @@ class LayerRecomputeTest {
 
             LlamaForCausalLM llama = fp16Model(manager, 0f);
             llama.getModel().getEmbedTokens().setTrainable(true);
-            assertThrows(IllegalStateException.class, () -> llama.layeredPass(store, ids, null, true));
+            IllegalStateException l = assertThrows(IllegalStateException.class,
+                    () -> llama.layeredPass(store, ids, null, true));
+            assertTrue(l.getMessage().contains("frozen embedding"), l.getMessage());
         }
     }
 

@@ -23,7 +23,8 @@ import ai.djl.ndarray.types.DataType;
  * one block's activations and the float32 copies of the largest set of weights widened at once:
  *
  * <pre>
- *   states:   4 B h [ S (L_e + 2) + (T + S) L_d ]   (a decoder block's state carries the encoder output)
+ *   states:   4 B h [ S (L_e + 1) + (T + S) (L_d + 1) ]   (from the middle step on, the state carries
+ *             the encoder output beside the decoder's)
  *   total  =  states + max(encoder layer, decoder layer) + 4 W + head
  * </pre>
  *
@@ -51,7 +52,7 @@ final class T5Activations {
             return c.numLayers() * encoderLayer + c.numDecoderLayers() * decoderLayer + head;
         }
         long states = 4L * microBatch * h
-                * (source * (c.numLayers() + 2L) + (target + source) * c.numDecoderLayers());
+                * (source * (c.numLayers() + 1L) + (target + source) * (c.numDecoderLayers() + 1L));
         long decoderWeights = 8 * h * inner + (gates + 1) * c.dFf() * h;
         long widened = Math.max(decoderWeights, (long) c.vocabSize() * h);
         return states + Math.max(encoderLayer, decoderLayer) + 4 * widened + head;
