@@ -30,9 +30,10 @@ import java.util.stream.IntStream;
  *       from the tensors' memory (each element read once and written once, no copy), t becoming
  *       u. A long sweep keeps many cache-line loads in flight; interleaving the moments with the
  *       arithmetic, strip by strip, was slower;
- *   <li>both projections, strip by strip: (B^T u)_k += B_ik u_i for the group's rows with each
- *       vector of the partial sum loaded and stored once, and u_i A_k^T accumulated per lane, summed
- *       once per row.
+ *   <li>both projections: (B^T u)_k += B_ik u_i for the group's rows, strip by strip, with each
+ *       vector of the partial sum loaded and stored once; and u_i A_k^T accumulated per lane, summed
+ *       once per row. With 512-bit vectors those lanes stay in registers over all strips, four k at
+ *       a time ({@link #UAT_IN_REGISTERS}); otherwise they are updated in memory strip by strip.
  * </ol>
  *
  * <p>The right factor and A are packed once per step strip by strip ({@link #pack}: a strip's 2r
@@ -66,6 +67,12 @@ final class VectorAdamKernel implements MomentKernel {
      * registers, which fits AVX2's sixteen; eight rows ran no faster on AVX-512.
      */
     static final int GROUP = 4;
+    /**
+     * Whether u_g A_k^T of a group is summed in registers, four k at a time (sixteen accumulators,
+     * eight A vectors and two of u: 26 registers), rather than strip by strip in memory. Only with
+     * 512-bit vectors, whose instruction sets (AVX-512, SVE) have 32 registers; AVX2 has 16.
+     */
+    static final boolean UAT_IN_REGISTERS = FLOATS.vectorBitSize() >= 512;
     /** At most this many row parts: enough for 16 threads, few enough to sum the partials cheaply. */
     static final int MAX_PARTS = 16;
     /** Fewest rows worth a part of their own. */
@@ -206,10 +213,16 @@ final class VectorAdamKernel implements MomentKernel {
                 }
                 for (int j = 0; j < stripCols; j += STRIP) {
                     if (count == GROUP) {
-                        groupProjections(i, j);
+                        groupBtu(i, j);
+                        if (!UAT_IN_REGISTERS) {
+                            groupUatLanes(j);
+                        }
                     } else {
                         rowProjections(i, j);
                     }
+                }
+                if (count == GROUP && UAT_IN_REGISTERS) {
+                    groupUatInRegisters();
                 }
                 for (int g = 0; g < count; g++) {
                     for (int j = stripCols; j < cols; j++) {
@@ -304,11 +317,8 @@ final class VectorAdamKernel implements MomentKernel {
             x1.intoArray(t, j + LANES);
         }
 
-        /**
-         * Both projections of rows i..i+3 over the strip at column j: B^T u gets the rows' terms in
-         * row order, and each row's u_g A_k^T its lanes.
-         */
-        private void groupProjections(int i, int j) {
+        /** (B^T u)_k of the strip at column j gets the terms of rows i..i+3, in row order. */
+        private void groupBtu(int i, int j) {
             float[] t = this.t;
             int n = cols;
             FloatVector w0 = FloatVector.fromArray(FLOATS, t, j);
@@ -320,12 +330,9 @@ final class VectorAdamKernel implements MomentKernel {
             FloatVector z0 = FloatVector.fromArray(FLOATS, t, 3 * n + j);
             FloatVector z1 = FloatVector.fromArray(FLOATS, t, 3 * n + j + LANES);
             float[] pa = packedProjection;
-            float[] a = packedA;
             float[] b = this.b;
-            float[] lanes = this.lanes;
             int b0 = i * rank;
             int p = j / STRIP * rank * STRIP;
-            int rowLanes = rank * LANES;
             for (int k = 0; k < rank; k++, p += STRIP) {
                 FloatVector bw = FloatVector.broadcast(FLOATS, b[b0 + k]);
                 FloatVector bx = FloatVector.broadcast(FLOATS, b[b0 + rank + k]);
@@ -334,6 +341,26 @@ final class VectorAdamKernel implements MomentKernel {
                 z0.fma(bz, y0.fma(by, x0.fma(bx, w0.fma(bw, FloatVector.fromArray(FLOATS, pa, p))))).intoArray(pa, p);
                 z1.fma(bz, y1.fma(by, x1.fma(bx, w1.fma(bw, FloatVector.fromArray(FLOATS, pa, p + LANES)))))
                         .intoArray(pa, p + LANES);
+            }
+        }
+
+        /** Each row's u_g A_k^T lanes of the group get the strip at column j (kept in memory). */
+        private void groupUatLanes(int j) {
+            float[] t = this.t;
+            int n = cols;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, t, j);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, t, j + LANES);
+            FloatVector x0 = FloatVector.fromArray(FLOATS, t, n + j);
+            FloatVector x1 = FloatVector.fromArray(FLOATS, t, n + j + LANES);
+            FloatVector y0 = FloatVector.fromArray(FLOATS, t, 2 * n + j);
+            FloatVector y1 = FloatVector.fromArray(FLOATS, t, 2 * n + j + LANES);
+            FloatVector z0 = FloatVector.fromArray(FLOATS, t, 3 * n + j);
+            FloatVector z1 = FloatVector.fromArray(FLOATS, t, 3 * n + j + LANES);
+            float[] a = packedA;
+            float[] lanes = this.lanes;
+            int p = j / STRIP * rank * STRIP;
+            int rowLanes = rank * LANES;
+            for (int k = 0; k < rank; k++, p += STRIP) {
                 FloatVector a0 = FloatVector.fromArray(FLOATS, a, p);
                 FloatVector a1 = FloatVector.fromArray(FLOATS, a, p + LANES);
                 int s = k * LANES;
@@ -344,6 +371,105 @@ final class VectorAdamKernel implements MomentKernel {
                 y1.fma(a1, y0.fma(a0, FloatVector.fromArray(FLOATS, lanes, s))).intoArray(lanes, s);
                 s += rowLanes;
                 z1.fma(a1, z0.fma(a0, FloatVector.fromArray(FLOATS, lanes, s))).intoArray(lanes, s);
+            }
+        }
+
+        /**
+         * Each row's u_g A_k^T lanes of the group over all whole strips, four k at a time in
+         * registers, the k left over one at a time: the same sums in the same order as {@link
+         * #groupUatLanes}, without a load and a store per row, k and strip.
+         */
+        private void groupUatInRegisters() {
+            float[] t = this.t;
+            float[] a = packedA;
+            int n = cols;
+            int rowLanes = rank * LANES;
+            int k = 0;
+            for (; k + 4 <= rank; k += 4) {
+                FloatVector w0 = FloatVector.zero(FLOATS);
+                FloatVector w1 = w0;
+                FloatVector w2 = w0;
+                FloatVector w3 = w0;
+                FloatVector x0 = w0;
+                FloatVector x1 = w0;
+                FloatVector x2 = w0;
+                FloatVector x3 = w0;
+                FloatVector y0 = w0;
+                FloatVector y1 = w0;
+                FloatVector y2 = w0;
+                FloatVector y3 = w0;
+                FloatVector z0 = w0;
+                FloatVector z1 = w0;
+                FloatVector z2 = w0;
+                FloatVector z3 = w0;
+                for (int j = 0; j < stripCols; j += STRIP) {
+                    int p = (j / STRIP * rank + k) * STRIP;
+                    FloatVector a00 = FloatVector.fromArray(FLOATS, a, p);
+                    FloatVector a01 = FloatVector.fromArray(FLOATS, a, p + LANES);
+                    FloatVector a10 = FloatVector.fromArray(FLOATS, a, p + STRIP);
+                    FloatVector a11 = FloatVector.fromArray(FLOATS, a, p + STRIP + LANES);
+                    FloatVector a20 = FloatVector.fromArray(FLOATS, a, p + 2 * STRIP);
+                    FloatVector a21 = FloatVector.fromArray(FLOATS, a, p + 2 * STRIP + LANES);
+                    FloatVector a30 = FloatVector.fromArray(FLOATS, a, p + 3 * STRIP);
+                    FloatVector a31 = FloatVector.fromArray(FLOATS, a, p + 3 * STRIP + LANES);
+                    FloatVector u0 = FloatVector.fromArray(FLOATS, t, j);
+                    FloatVector u1 = FloatVector.fromArray(FLOATS, t, j + LANES);
+                    w0 = u1.fma(a01, u0.fma(a00, w0));
+                    w1 = u1.fma(a11, u0.fma(a10, w1));
+                    w2 = u1.fma(a21, u0.fma(a20, w2));
+                    w3 = u1.fma(a31, u0.fma(a30, w3));
+                    u0 = FloatVector.fromArray(FLOATS, t, n + j);
+                    u1 = FloatVector.fromArray(FLOATS, t, n + j + LANES);
+                    x0 = u1.fma(a01, u0.fma(a00, x0));
+                    x1 = u1.fma(a11, u0.fma(a10, x1));
+                    x2 = u1.fma(a21, u0.fma(a20, x2));
+                    x3 = u1.fma(a31, u0.fma(a30, x3));
+                    u0 = FloatVector.fromArray(FLOATS, t, 2 * n + j);
+                    u1 = FloatVector.fromArray(FLOATS, t, 2 * n + j + LANES);
+                    y0 = u1.fma(a01, u0.fma(a00, y0));
+                    y1 = u1.fma(a11, u0.fma(a10, y1));
+                    y2 = u1.fma(a21, u0.fma(a20, y2));
+                    y3 = u1.fma(a31, u0.fma(a30, y3));
+                    u0 = FloatVector.fromArray(FLOATS, t, 3 * n + j);
+                    u1 = FloatVector.fromArray(FLOATS, t, 3 * n + j + LANES);
+                    z0 = u1.fma(a01, u0.fma(a00, z0));
+                    z1 = u1.fma(a11, u0.fma(a10, z1));
+                    z2 = u1.fma(a21, u0.fma(a20, z2));
+                    z3 = u1.fma(a31, u0.fma(a30, z3));
+                }
+                // stored here, not by a helper: a vector passed to a call the JIT does not inline is boxed
+                int s = k * LANES;
+                w0.intoArray(lanes, s);
+                w1.intoArray(lanes, s + LANES);
+                w2.intoArray(lanes, s + 2 * LANES);
+                w3.intoArray(lanes, s + 3 * LANES);
+                s += rowLanes;
+                x0.intoArray(lanes, s);
+                x1.intoArray(lanes, s + LANES);
+                x2.intoArray(lanes, s + 2 * LANES);
+                x3.intoArray(lanes, s + 3 * LANES);
+                s += rowLanes;
+                y0.intoArray(lanes, s);
+                y1.intoArray(lanes, s + LANES);
+                y2.intoArray(lanes, s + 2 * LANES);
+                y3.intoArray(lanes, s + 3 * LANES);
+                s += rowLanes;
+                z0.intoArray(lanes, s);
+                z1.intoArray(lanes, s + LANES);
+                z2.intoArray(lanes, s + 2 * LANES);
+                z3.intoArray(lanes, s + 3 * LANES);
+            }
+            for (; k < rank; k++) {
+                for (int g = 0; g < GROUP; g++) {
+                    FloatVector sum = FloatVector.zero(FLOATS);
+                    for (int j = 0; j < stripCols; j += STRIP) {
+                        int p = (j / STRIP * rank + k) * STRIP;
+                        sum = FloatVector.fromArray(FLOATS, t, g * n + j + LANES).fma(
+                                FloatVector.fromArray(FLOATS, a, p + LANES),
+                                FloatVector.fromArray(FLOATS, t, g * n + j).fma(FloatVector.fromArray(FLOATS, a, p), sum));
+                    }
+                    sum.intoArray(lanes, g * rowLanes + k * LANES);
+                }
             }
         }
 
