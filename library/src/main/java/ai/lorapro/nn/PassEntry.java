@@ -2,10 +2,11 @@ package ai.lorapro.nn;
 
 /**
  * A block whose output enters a model's pass, such as an embedding table (token, position or
- * position-bias rows), so that its output type is the pass's. A model with float16 base weights computes in float16 until LoRA adapters join it;
- * their float32 factors need float32 activations, and PyTorch refuses products that mix the two
- * types, so {@code LoraInjector} asks every such block of the model to widen its float16 output.
- * Each frozen weight is then widened for its product ({@link FrozenCast}).
+ * position-bias rows), so that its output type is the pass's. A model with float16 base weights
+ * computes in float16 until LoRA adapters join it; their float32 factors need float32 activations,
+ * and PyTorch refuses products that mix the two types, so {@code LoraInjector} asks every such
+ * block of the model to widen its float16 output. Each frozen weight is then widened for its
+ * product ({@link FrozenCast}).
  */
 public interface PassEntry {
 

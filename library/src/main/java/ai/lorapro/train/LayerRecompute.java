@@ -31,7 +31,7 @@ import java.util.function.Function;
  * layer's random draws (dropout) are reseeded identically in both of its forward runs, from one
  * seed drawn from DJL's generator per micro-batch, so runs stay reproducible.
  */
-public final class LayerRecompute {
+final class LayerRecompute {
 
     private LayerRecompute() {}
 
@@ -44,7 +44,7 @@ public final class LayerRecompute {
      * @param collector the step's gradient collector
      * @return the summed loss, unscaled
      */
-    public static double run(LayeredPass pass, Function<NDArray, NDArray[]> loss, double factor,
+    static double run(LayeredPass pass, Function<NDArray, NDArray[]> loss, double factor,
             GradientCollector collector) {
         int layers = pass.layerCount();
         int seed = RandomUtils.nextInt();

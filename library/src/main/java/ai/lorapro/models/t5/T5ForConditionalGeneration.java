@@ -12,7 +12,6 @@ import ai.djl.util.PairList;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.models.ModelFamilies;
-import ai.lorapro.models.common.AttentionMasks;
 import ai.lorapro.models.common.CrossEntropy;
 import ai.lorapro.models.common.Embedding;
 import ai.lorapro.models.common.KvCache;
@@ -184,7 +183,7 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
         DataType type = source.getDataType();
         NDArray encoderBias = encoder.selfBias(store, inputIds, attentionMask, 0, type, training);
         NDArray decoderBias = decoder.selfBias(store, decoderInputIds, null, 0, type, training);
-        NDArray crossBias = attentionMask == null ? null : AttentionMasks.padding(attentionMask, type);
+        NDArray crossBias = T5Stack.crossBias(attentionMask, type);
         NDIndex decoderPart = new NDIndex(":, :{}", targetLength);
         NDIndex encoderPart = new NDIndex(":, {}:", targetLength);
         List<UnaryOperator<NDArray>> steps = new ArrayList<>();

@@ -105,7 +105,7 @@ public final class T5Stack extends HfBlock {
         NDArray hidden = embedTokens.embed(store, decoderInputIds, training);
         DataType type = hidden.getDataType();
         NDArray selfBias = selfBias(store, decoderInputIds, decoderAttentionMask, past, type, training);
-        NDArray crossBias = encoderAttentionMask == null ? null : AttentionMasks.padding(encoderAttentionMask, type);
+        NDArray crossBias = crossBias(encoderAttentionMask, type);
         int depth = blocks.size();
         for (int i = 0; i < depth; i++) {
             hidden = blocks.get(i).forward(store, hidden, selfBias, encoderHidden, crossBias, cache, i, depth + i, training);
@@ -132,6 +132,11 @@ public final class T5Stack extends HfBlock {
             return bias.add(AttentionMasks.causal(manager, attentionMask, length, past, type));
         }
         return attentionMask == null ? bias : bias.add(AttentionMasks.padding(attentionMask, type));
+    }
+
+    /** What cross-attention adds to its scores: the encoder's padding mask, or null without one. */
+    static NDArray crossBias(NDArray encoderAttentionMask, DataType type) {
+        return encoderAttentionMask == null ? null : AttentionMasks.padding(encoderAttentionMask, type);
     }
 
     /** The first block's {@code relative_attention_bias} table, which every block's bias comes from. */
