@@ -95,7 +95,8 @@ public final class RandomModelCommand implements Callable<Integer>, FieldOptions
         return ExitCodes.OK;
     }
 
-    private static TensorDType parseDtype(String name) {
+    /** The dtype of a {@code --dtype} value: bf16, fp16 or fp32 (or their PyTorch names). */
+    static TensorDType parseDtype(String name) {
         switch (name.toLowerCase(Locale.ROOT)) {
             case "bf16":
             case "bfloat16":

@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.io.SafetensorsWriter;
+import ai.lorapro.io.TensorDType;
 import ai.lorapro.models.Fixtures;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.nn.ModuleTree;
@@ -245,5 +247,47 @@ class CliEndToEndTest {
             assertEquals(ai.djl.ndarray.types.DataType.FLOAT32,
                     model.getModel().getEmbedTokens().getWeight().getArray().getDataType());
         }
+    }
+    @Test
+    void mergeKeepsTheBaseDtypesOrConvertsAndShardsOnRequest() throws IOException {
+        Path sharded = Fixtures.hfTiny().resolve("llama-tiny-bf16-sharded");
+        Path adapter = Fixtures.hfTiny().resolve("llama-tiny-lora-adapter");
+        Path kept = tmp.resolve("kept");
+        CliRun.Result merge = CliRun.cli("merge", "--model", sharded.toString(), "--adapter", adapter.toString(),
+                "--out", kept.toString());
+        assertEquals(0, merge.code(), merge.err());
+        assertTrue(merge.out().contains("adapted layers"), merge.out());
+        assertArrayEquals(Files.readAllBytes(sharded.resolve("config.json")),
+                Files.readAllBytes(kept.resolve("config.json")));
+        try (HfCheckpoint base = HfCheckpoint.open(sharded);
+                HfCheckpoint merged = HfCheckpoint.open(kept)) {
+            assertEquals(base.names(), merged.names());
+            for (String name : merged.names()) {
+                assertEquals(base.info(name).dtype(), merged.info(name).dtype(), name);
+            }
+            String q = "model.layers.0.self_attn.q_proj.weight";
+            assertFalse(java.util.Arrays.equals(base.floats(q), merged.floats(q)), "the adapter changed " + q);
+        }
+
+        Path widened = tmp.resolve("widened");
+        CliRun.Result fp32 = CliRun.cli("merge", "--model", sharded.toString(), "--adapter", adapter.toString(),
+                "--out", widened.toString(), "--dtype", "fp32", "--shard-size", "100KB");
+        assertEquals(0, fp32.code(), fp32.err());
+        assertTrue(Files.isRegularFile(widened.resolve("model.safetensors.index.json")));
+        assertTrue(Files.readString(widened.resolve("config.json")).contains("\"float32\""));
+        try (HfCheckpoint merged = HfCheckpoint.open(widened)) {
+            assertTrue(merged.shardCount() > 1, "shards: " + merged.shardCount());
+            for (String name : merged.names()) {
+                assertEquals(TensorDType.F32, merged.info(name).dtype(), name);
+            }
+        }
+        CliRun.Result info = CliRun.cli("info", "--model", widened.toString());
+        assertEquals(0, info.code(), info.err());
+
+        CliRun.Result badType = CliRun.cli("merge", "--model", sharded.toString(), "--adapter", adapter.toString(),
+                "--out", tmp.resolve("never").toString(), "--dtype", "int8");
+        assertEquals(ExitCodes.BAD_INPUT, badType.code(), badType.err());
+        assertTrue(badType.err().contains("--dtype"), badType.err());
+        assertFalse(Files.exists(tmp.resolve("never")));
     }
 }

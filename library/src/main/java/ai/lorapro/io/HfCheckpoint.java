@@ -9,6 +9,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -236,6 +237,14 @@ public final class HfCheckpoint implements TensorSource {
     /** A floating-point tensor's values as float32 on the host. */
     public float[] floats(String name) {
         return shardOf(name).floats(name);
+    }
+
+    /**
+     * Reads {@code into.remaining()} bytes of a tensor's data from {@code offset} bytes into it
+     * (see {@link SafetensorsFile#read}).
+     */
+    public void read(String name, long offset, ByteBuffer into) {
+        shardOf(name).read(name, offset, into);
     }
 
     private SafetensorsFile shardOf(String name) {

@@ -2,6 +2,7 @@ package ai.lorapro.io;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.lorapro.InvalidInputException;
@@ -22,11 +23,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -278,18 +281,44 @@ public final class PeftAdapter {
     }
 
     /**
-     * Loads an adapter into {@code model}. If the model has no adapter yet, adapters are first
-     * injected per {@code adapter_config.json}; then every tensor of {@code
-     * adapter_model.safetensors} is checked against the model before any is copied in, so a bad
-     * file leaves the model's adapters untouched.
+     * Where the tensors of an adapter directory go in a model, checked against the model.
      *
-     * @return the adapted module paths
+     * @param weights the adapter's {@code adapter_model.safetensors}
+     * @param config its {@code adapter_config.json}
+     * @param lora per adapted module path, the keys of its A and B in {@code weights}
+     * @param saved per {@code modules_to_save} key in {@code weights}, the model parameter it replaces
+     */
+    public record Layout(Path weights, LoraConfig config, Map<String, LoraKeys> lora, Map<String, String> saved) {
+
+        /** Unmodifiable copies. */
+        public Layout {
+            lora = Collections.unmodifiableMap(new LinkedHashMap<>(lora));
+            saved = Collections.unmodifiableMap(new LinkedHashMap<>(saved));
+        }
+    }
+
+    /**
+     * The keys of one module's factors.
+     *
+     * @param a the key of lora_A [r, in]
+     * @param b the key of lora_B [out, r]
+     */
+    public record LoraKeys(String a, String b) {}
+
+    /**
+     * Checks an adapter directory against a model and says where each of its tensors goes, without
+     * reading any tensor data. If the model has no adapter yet, adapters are first injected per
+     * {@code adapter_config.json}; the model needs no arrays (its structure decides), so a merge can
+     * check an adapter for a model too large to load.
+     *
+     * @param parameterShape the shape of a model parameter, by dotted path
      * @throws CheckpointFormatException naming the key or module if the file names a module the
      *     model lacks, misses a key of an adapted module, holds an unexpected key, or a shape or
      *     rank differs
-     * @throws IllegalStateException if the model's base weights hold no arrays yet
+     * @throws InvalidInputException if the weights are a pickle, or the configuration asks for what
+     *     we do not implement (see {@link #readConfig})
      */
-    public static List<String> load(Path adapterDir, Block model) {
+    public static Layout layout(Path adapterDir, Block model, Function<String, Shape> parameterShape) {
         LoraConfig config = readConfig(adapterDir);
         Path weights = adapterDir.resolve(WEIGHTS_NAME);
         if (!Files.isRegularFile(weights)) {
@@ -308,6 +337,32 @@ public final class PeftAdapter {
             LoraInjector.inject(model, config);
             adapted = LoraInjector.adaptedLayers(model);
         }
+        Path configFile = adapterDir.resolve(CONFIG_NAME);
+        Map<String, String> saved = PeftModulesToSave.select(model,
+                PeftModulesToSave.read(configFile, JsonFiles.readObject(configFile)), configFile);
+        try (SafetensorsFile file = SafetensorsFile.open(weights)) {
+            Map<String, LoraKeys> keys = matchKeys(file, model, adapted, config, saved.keySet());
+            PeftModulesToSave.check(file, saved, parameterShape);
+            return new Layout(weights, config, keys, saved);
+        }
+    }
+
+    /**
+     * Loads an adapter into {@code model}. If the model has no adapter yet, adapters are first
+     * injected per {@code adapter_config.json}; then every tensor of {@code
+     * adapter_model.safetensors} is checked against the model before any is copied in ({@link
+     * #layout}), so a bad file leaves the model's adapters untouched.
+     *
+     * @return the adapted module paths
+     * @throws CheckpointFormatException naming the key or module if the file names a module the
+     *     model lacks, misses a key of an adapted module, holds an unexpected key, or a shape or
+     *     rank differs
+     * @throws IllegalStateException if the model's base weights hold no arrays yet
+     */
+    public static List<String> load(Path adapterDir, Block model) {
+        Map<String, Parameter> params = ModuleTree.namedParameters(model);
+        Layout layout = layout(adapterDir, model, path -> params.get(path).getArray().getShape());
+        Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
         for (Map.Entry<String, LoraLinear> e : adapted.entrySet()) {
             if (!e.getValue().getLoraA().isInitialized()) {
                 // A and B are created on W0's device, so W0 must exist first
@@ -315,18 +370,13 @@ public final class PeftAdapter {
                         "load or initialize the model's weights before its adapter: " + e.getKey() + " has no arrays");
             }
         }
-        Path configFile = adapterDir.resolve(CONFIG_NAME);
-        Map<String, Parameter> saved = PeftModulesToSave.select(model,
-                PeftModulesToSave.read(configFile, JsonFiles.readObject(configFile)), configFile);
-        try (SafetensorsFile file = SafetensorsFile.open(weights)) {
-            Map<String, String[]> keys = matchKeys(file, model, adapted, config, saved.keySet());
-            PeftModulesToSave.check(file, saved);
-            for (Map.Entry<String, String[]> e : keys.entrySet()) {
-                LoraLinear layer = adapted.get(e.getKey());
-                assign(file, e.getValue()[0], layer.getLoraA());
-                assign(file, e.getValue()[1], layer.getLoraB());
-            }
-            saved.forEach((key, p) -> assign(file, key, p));
+        try (SafetensorsFile file = SafetensorsFile.open(layout.weights())) {
+            layout.lora().forEach((module, keys) -> {
+                LoraLinear layer = adapted.get(module);
+                assign(file, keys.a(), layer.getLoraA());
+                assign(file, keys.b(), layer.getLoraB());
+            });
+            layout.saved().forEach((key, path) -> assign(file, key, params.get(path)));
         }
         return new ArrayList<>(adapted.keySet());
     }
@@ -335,7 +385,7 @@ public final class PeftAdapter {
      * Checks every key of the file against the model and returns, per adapted module, its A and B
      * keys.
      */
-    private static Map<String, String[]> matchKeys(
+    private static Map<String, LoraKeys> matchKeys(
             SafetensorsFile file, Block model, Map<String, LoraLinear> adapted, LoraConfig config, Set<String> saved) {
         Path path = file.path();
         Map<String, Block> modules = ModuleTree.namedModules(model);
@@ -380,7 +430,12 @@ public final class PeftAdapter {
                 }
             }
         }
-        return keys;
+        Map<String, LoraKeys> out = new LinkedHashMap<>();
+        for (String module : adapted.keySet()) {
+            String[] pair = keys.get(module);
+            out.put(module, new LoraKeys(pair[0], pair[1]));
+        }
+        return out;
     }
 
     private static void checkShape(SafetensorsFile file, String key, LoraLinear layer, int slot, LoraConfig config) {

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * PEFT's {@code modules_to_save}: whole modules that train beside the adapters (a classification
@@ -84,21 +85,22 @@ final class PeftModulesToSave {
     }
 
     /**
-     * The parameters of the modules {@code names} selects in {@code model}, by adapter key.
+     * The paths of the parameters of the modules {@code names} selects in {@code model}, by adapter
+     * key.
      *
      * @throws CheckpointFormatException when a name selects no module with parameters
      */
-    static Map<String, Parameter> select(Block model, List<String> names, Path configFile) {
-        Map<String, Parameter> params = ModuleTree.namedParameters(model);
-        Map<String, Parameter> out = new LinkedHashMap<>();
+    static Map<String, String> select(Block model, List<String> names, Path configFile) {
+        Set<String> params = ModuleTree.namedParameters(model).keySet();
+        Map<String, String> out = new LinkedHashMap<>();
         for (String name : names) {
             int before = out.size();
-            params.forEach((path, p) -> {
+            for (String path : params) {
                 String module = path.substring(0, Math.max(0, path.lastIndexOf('.')));
                 if (ModuleTree.isNamed(module, name)) {
-                    out.put(KEY_PREFIX + path, p);
+                    out.put(KEY_PREFIX + path, path);
                 }
-            });
+            }
             if (out.size() == before) {
                 throw new CheckpointFormatException(configFile + ": " + FIELD + " names '" + name
                         + "', which is no module of this model (the adapter was trained on another model or head)");
@@ -108,21 +110,26 @@ final class PeftModulesToSave {
     }
 
     /**
-     * Checks that {@code file} holds every key of {@code selected} in its parameter's shape.
+     * Checks that {@code file} holds every key of {@code selected} (adapter key to parameter path)
+     * in its parameter's shape, a floating-point tensor.
      *
      * @throws CheckpointFormatException naming the key otherwise
      */
-    static void check(SafetensorsFile file, Map<String, Parameter> selected) {
-        for (Map.Entry<String, Parameter> e : selected.entrySet()) {
+    static void check(SafetensorsFile file, Map<String, String> selected, Function<String, Shape> parameterShape) {
+        for (Map.Entry<String, String> e : selected.entrySet()) {
             if (!file.contains(e.getKey())) {
                 throw new CheckpointFormatException(file.path() + ": missing key '" + e.getKey() + "' of "
                         + FIELD);
             }
-            Shape expected = e.getValue().getArray().getShape();
-            Shape actual = file.info(e.getKey()).shape();
-            if (!actual.equals(expected)) {
-                throw new CheckpointFormatException(file.path() + ": tensor '" + e.getKey() + "' has shape " + actual
-                        + ", the model needs " + expected);
+            TensorInfo info = file.info(e.getKey());
+            if (!info.dtype().isFloating()) {
+                throw new CheckpointFormatException(file.path() + ": tensor '" + e.getKey() + "' has dtype "
+                        + info.dtype());
+            }
+            Shape expected = parameterShape.apply(e.getValue());
+            if (!info.shape().equals(expected)) {
+                throw new CheckpointFormatException(file.path() + ": tensor '" + e.getKey() + "' has shape "
+                        + info.shape() + ", the model needs " + expected);
             }
         }
     }

@@ -319,34 +319,37 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
+    /**
+     * Reads {@code into.remaining()} bytes of a tensor's data, from {@code offset} bytes into it,
+     * through the file channel: nothing is mapped, so a caller streaming a large tensor holds only
+     * its buffer.
+     *
+     * @throws IllegalArgumentException if the range is not inside the tensor
+     * @throws CheckpointFormatException if the file cannot be read
+     */
+    public void read(String name, long offset, ByteBuffer into) {
+        TensorInfo info = info(name);
+        if (offset < 0 || offset + into.remaining() > info.byteLength()) {
+            throw new IllegalArgumentException("tensor '" + name + "': bytes [" + offset + ", "
+                    + (offset + into.remaining()) + ") are outside its " + info.byteLength());
+        }
+        try {
+            readFully(into, dataStart + info.begin() + offset);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(path + ": tensor '" + name + "': cannot read: " + e.getMessage(), e);
+        }
+    }
+
     /** A floating-point tensor's values widened to float32 (F16 and BF16 converted on the host). */
     public float[] floats(String name) {
         TensorInfo info = info(name);
         ByteBuffer b = bytes(name);
         int n = (int) info.elementCount();
-        float[] out = new float[n];
-        switch (info.dtype()) {
-            case F32:
-                b.asFloatBuffer().get(out);
-                break;
-            case F16:
-                for (int i = 0; i < n; i++) {
-                    out[i] = HalfFloats.f16ToFloat(b.getShort(2 * i));
-                }
-                break;
-            case BF16:
-                for (int i = 0; i < n; i++) {
-                    out[i] = HalfFloats.bf16ToFloat(b.getShort(2 * i));
-                }
-                break;
-            case F64:
-                for (int i = 0; i < n; i++) {
-                    out[i] = (float) b.getDouble(8 * i);
-                }
-                break;
-            default:
-                throw error(name, "dtype " + info.dtype() + " is not floating point");
+        if (!info.dtype().isFloating()) {
+            throw error(name, "dtype " + info.dtype() + " is not floating point");
         }
+        float[] out = new float[n];
+        FloatChunks.decode(b, info.dtype(), out, n);
         return out;
     }
 

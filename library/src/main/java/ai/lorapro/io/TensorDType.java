@@ -46,6 +46,22 @@ public enum TensorDType {
         return this == F32 || this == F16 || this == BF16 || this == F64;
     }
 
+    /** PyTorch's name of a floating-point dtype, as config.json's {@code torch_dtype} gives it. */
+    public String torchName() {
+        switch (this) {
+            case F32:
+                return "float32";
+            case F16:
+                return "float16";
+            case BF16:
+                return "bfloat16";
+            case F64:
+                return "float64";
+            default:
+                throw new IllegalArgumentException(this + " is not a floating-point dtype");
+        }
+    }
+
     /** The dtype named in a safetensors header, or {@code null} if unknown. */
     public static TensorDType fromHeader(String name) {
         for (TensorDType t : values()) {

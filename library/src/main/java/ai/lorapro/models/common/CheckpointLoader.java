@@ -15,6 +15,7 @@ import ai.lorapro.nn.Weights;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Predicate;
 
@@ -60,7 +61,45 @@ public final class CheckpointLoader {
     }
 
     /**
-     * Loads the base weights of {@code root} from {@code source}.
+     * Checks {@code source} against the parameters of {@code root} without reading any tensor data:
+     * every parameter has a tensor of its expected shape, and every tensor is a parameter or
+     * ignorable. The model needs no arrays, so a merge can check a checkpoint of any size.
+     *
+     * @param root the model (before LoRA injection: adapter factors are not in a base checkpoint)
+     * @param source the checkpoint
+     * @param sourceName how to name the checkpoint in error messages (its path)
+     * @param ignorable names of tensors the model may leave unused
+     * @return the expected shape of every parameter, keyed by dotted path (= tensor name)
+     * @throws CheckpointFormatException naming the tensor that is missing, unexpected or misshapen
+     */
+    public static Map<String, Shape> check(
+            Block root, TensorSource source, String sourceName, Predicate<String> ignorable) {
+        Map<String, Shape> shapes = expectedShapes(root);
+        Set<String> params = ModuleTree.namedParameters(root).keySet();
+        TreeSet<String> unexpected = new TreeSet<>(source.names());
+        unexpected.removeAll(params);
+        unexpected.removeIf(ignorable);
+        if (!unexpected.isEmpty()) {
+            throw new CheckpointFormatException(
+                    sourceName + ": unexpected tensor '" + unexpected.first() + "' (no such parameter in the model"
+                            + (unexpected.size() > 1 ? "; " + (unexpected.size() - 1) + " more" : "") + ")");
+        }
+        for (String name : params) {
+            if (!source.contains(name)) {
+                throw new CheckpointFormatException(sourceName + ": missing tensor '" + name + "'");
+            }
+            Shape expected = shapes.get(name);
+            Shape actual = source.info(name).shape();
+            if (!actual.equals(expected)) {
+                throw new CheckpointFormatException(
+                        sourceName + ": tensor '" + name + "' has shape " + actual + ", expected " + expected);
+            }
+        }
+        return shapes;
+    }
+
+    /**
+     * Loads the base weights of {@code root} from {@code source}, after {@link #check}.
      *
      * @param root the model (before LoRA injection: adapter factors are not in a base checkpoint)
      * @param source the checkpoint
@@ -77,28 +116,9 @@ public final class CheckpointLoader {
             NDManager manager,
             DataType floatType,
             Predicate<String> ignorable) {
-        Map<String, Parameter> params = ModuleTree.namedParameters(root);
-        Map<String, Shape> shapes = expectedShapes(root);
-        TreeSet<String> unexpected = new TreeSet<>(source.names());
-        unexpected.removeAll(params.keySet());
-        unexpected.removeIf(ignorable);
-        if (!unexpected.isEmpty()) {
-            throw new CheckpointFormatException(
-                    sourceName + ": unexpected tensor '" + unexpected.first() + "' (no such parameter in the model"
-                            + (unexpected.size() > 1 ? "; " + (unexpected.size() - 1) + " more" : "") + ")");
-        }
-        for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            String name = e.getKey();
-            if (!source.contains(name)) {
-                throw new CheckpointFormatException(sourceName + ": missing tensor '" + name + "'");
-            }
-            Shape expected = shapes.get(name);
-            Shape actual = source.info(name).shape();
-            if (!actual.equals(expected)) {
-                throw new CheckpointFormatException(
-                        sourceName + ": tensor '" + name + "' has shape " + actual + ", expected " + expected);
-            }
-            NDArray array = source.load(manager, name, floatType);
+        check(root, source, sourceName, ignorable);
+        for (Map.Entry<String, Parameter> e : ModuleTree.namedParameters(root).entrySet()) {
+            NDArray array = source.load(manager, e.getKey(), floatType);
             if (!Weights.assign(e.getValue(), array)) {
                 array.close();
             }

@@ -83,7 +83,7 @@ public final class RandomModel {
     public static Summary write(JsonObject config, Path out, Options options) {
         requireEmpty(out);
         JsonObject written = config.deepCopy();
-        written.addProperty(written.has("dtype") ? "dtype" : "torch_dtype", torchName(options.dtype()));
+        written.addProperty(written.has("dtype") ? "dtype" : "torch_dtype", options.dtype().torchName());
         String text = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(written) + "\n";
         Summary[] summary = new Summary[1];
         AtomicFiles.publishDirectory(out, dir -> {
@@ -151,17 +151,6 @@ public final class RandomModel {
         long count = shape.size();
         return new StreamedTensor(name, options.dtype(), dims, RandomTensorBytes.producer(init.of(name, shape),
                 options.dtype(), count, RandomTensorBytes.tensorSeed(options.seed(), name)));
-    }
-
-    private static String torchName(TensorDType dtype) {
-        switch (dtype) {
-            case BF16:
-                return "bfloat16";
-            case F16:
-                return "float16";
-            default:
-                return "float32";
-        }
     }
 
     private static void requireEmpty(Path out) {

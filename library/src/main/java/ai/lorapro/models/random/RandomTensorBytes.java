@@ -1,6 +1,6 @@
 package ai.lorapro.models.random;
 
-import ai.lorapro.io.HalfFloats;
+import ai.lorapro.io.FloatChunks;
 import ai.lorapro.io.StreamedTensor;
 import ai.lorapro.io.TensorDType;
 import ai.lorapro.nn.Sampling;
@@ -36,7 +36,7 @@ final class RandomTensorBytes {
                 for (int i = 0; i < n; i++) {
                     values[i] = init.isNormal() ? (float) (Sampling.gaussian(rng) * init.std()) : init.constant();
                 }
-                encode(values, n, dtype, bytes);
+                FloatChunks.encode(values, n, dtype, bytes);
                 out.write(bytes, 0, n * size);
                 done += n;
             }
@@ -50,21 +50,5 @@ final class RandomTensorBytes {
             h = (h ^ (b & 0xFF)) * 0x100000001b3L;
         }
         return new SplittableRandom(modelSeed ^ h).nextLong();
-    }
-
-    private static void encode(float[] values, int n, TensorDType dtype, byte[] out) {
-        for (int i = 0; i < n; i++) {
-            if (dtype == TensorDType.F32) {
-                int bits = Float.floatToRawIntBits(values[i]);
-                out[4 * i] = (byte) bits;
-                out[4 * i + 1] = (byte) (bits >>> 8);
-                out[4 * i + 2] = (byte) (bits >>> 16);
-                out[4 * i + 3] = (byte) (bits >>> 24);
-            } else {
-                short h = dtype == TensorDType.F16 ? HalfFloats.floatToF16(values[i]) : HalfFloats.floatToBf16(values[i]);
-                out[2 * i] = (byte) h;
-                out[2 * i + 1] = (byte) (h >>> 8);
-            }
-        }
     }
 }

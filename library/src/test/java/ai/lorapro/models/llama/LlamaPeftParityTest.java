@@ -8,20 +8,29 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
+import ai.lorapro.io.AdapterMerge;
+import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.models.Fixtures;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.common.CausalLmLoss;
+import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.nn.Weights;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -110,6 +119,43 @@ class LlamaPeftParityTest {
             String key = merged.names().iterator().next();
             double error = Fixtures.relativeError(q, merged.load(manager, key));
             assertTrue(error < TOLERANCE, "merged q_proj relative error " + error);
+        }
+    }
+    /**
+     * The streaming merge (what {@code lorapro merge} runs) gives PEFT's merged q_proj and, tensor
+     * for tensor, what merging the loaded model in memory gives; the base's other tensors pass
+     * through unchanged.
+     */
+    @Test
+    void streamedMergeMatchesPeftAndTheInMemoryMerge(@TempDir Path out) throws IOException {
+        ModelArchitecture config = ModelFamilies.readConfig(base.resolve(ModelFamilies.CONFIG_FILE));
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+            Block structure = config.newModel(checkpoint.names());
+            Map<String, Shape> shapes =
+                    CheckpointLoader.check(structure, checkpoint, base.toString(), config.ignorableTensors());
+            PeftAdapter.Layout layout = PeftAdapter.layout(adapterDir, structure, shapes::get);
+            AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null);
+        }
+        try (NDManager manager = NDManager.newBaseManager();
+                HfCheckpoint streamed = HfCheckpoint.open(out);
+                SafetensorsFile peft = SafetensorsFile.open(adapterDir.resolve("merged_q_proj_layer0.safetensors"))) {
+            String q = "model.layers.0.self_attn.q_proj.weight";
+            double peftError = Fixtures.relativeError(streamed.floats(q), peft.floats(peft.names().iterator().next()));
+            assertTrue(peftError < TOLERANCE, "merged q_proj relative error " + peftError);
+
+            LlamaForCausalLM model = adapted(manager);
+            LoraInjector.mergeAll(model);
+            int compared = 0;
+            for (Map.Entry<String, Parameter> e : ModuleTree.namedParameters(model).entrySet()) {
+                if (e.getKey().contains(".lora_")) {
+                    continue;
+                }
+                float[] inMemory = e.getValue().getArray().toFloatArray();
+                double error = Fixtures.relativeError(streamed.floats(e.getKey()), inMemory);
+                assertTrue(error < 1e-6, e.getKey() + ": relative error " + error);
+                compared++;
+            }
+            assertEquals(streamed.names().size(), compared, "every tensor of the merged checkpoint");
         }
     }
 }

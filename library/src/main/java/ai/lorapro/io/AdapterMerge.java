@@ -1,0 +1,264 @@
+package ai.lorapro.io;
+
+import ai.lorapro.InvalidInputException;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Writes a base checkpoint with a PEFT adapter folded in, one tensor at a time: W0 + s B A for each
+ * adapted module's weight, the adapter's tensor for each {@code modules_to_save} parameter, and
+ * every other tensor copied. Each tensor keeps its dtype unless a float type is asked for; a merged
+ * weight is computed in double from the stored values and rounded once (to nearest even).
+ *
+ * <p>Memory is one module's factors and a buffer of {@link #CHUNK_BYTES} (a weight is read a few
+ * rows at a time), whatever the size of the model: a 7B checkpoint merges in the memory of a 1 MB
+ * one. Loading the model to merge it, as {@code LoraLinear.merge} does, needs the whole model in
+ * float32.
+ *
+ * <p>Everything that can be refused is refused before the first byte is written: an adapter tensor
+ * holding NaN or infinity, a factor whose shape disagrees with its weight. A merged value that
+ * overflows its dtype (float16's 65504, say) can only be found while writing; it fails the write,
+ * naming the tensor, and the caller's atomic publication leaves nothing behind.
+ */
+public final class AdapterMerge {
+
+    /** The most bytes of a tensor read or written at a time. */
+    static final int CHUNK_BYTES = 1 << 20;
+
+    /** Reports each tensor written. */
+    @FunctionalInterface
+    public interface Progress {
+        /**
+         * Called after each tensor.
+         *
+         * @param tensors tensors written so far
+         * @param total tensors to write
+         * @param bytes tensor bytes written so far
+         */
+        void written(int tensors, int total, long bytes);
+    }
+
+    private AdapterMerge() {}
+
+    /**
+     * Writes the merged checkpoint into {@code dir} (as {@link ShardedSafetensorsWriter} does: one
+     * {@code model.safetensors}, or shards and their index past {@code maxShardBytes}).
+     *
+     * @param base the base checkpoint, already checked against the model the adapter was laid out
+     *     on
+     * @param adapter where the adapter's tensors go ({@link PeftAdapter#layout})
+     * @param floatType the dtype of every floating-point tensor written (F32, F16, BF16 or F64), or
+     *     {@code null} to keep each tensor's own
+     * @return the safetensors files written
+     * @throws InvalidInputException if an adapter tensor holds NaN or infinity, or a merged weight
+     *     overflows its dtype
+     * @throws IOException if a file cannot be written
+     */
+    public static List<String> write(HfCheckpoint base, PeftAdapter.Layout adapter, TensorDType floatType, Path dir,
+            long maxShardBytes, Progress progress) throws IOException {
+        if (floatType != null && !floatType.isFloating()) {
+            throw new IllegalArgumentException("floatType must be a floating-point dtype, got " + floatType);
+        }
+        try (SafetensorsFile file = SafetensorsFile.open(adapter.weights())) {
+            Map<String, PeftAdapter.LoraKeys> factorsOf = new HashMap<>();
+            adapter.lora().forEach((module, keys) -> factorsOf.put(module + ".weight", keys));
+            Map<String, String> replacementOf = new HashMap<>();
+            adapter.saved().forEach((key, parameter) -> replacementOf.put(parameter, key));
+            for (PeftAdapter.LoraKeys keys : adapter.lora().values()) {
+                requireFinite(file, keys.a());
+                requireFinite(file, keys.b());
+            }
+            replacementOf.values().forEach(key -> requireFinite(file, key));
+            Set<String> named = new TreeSet<>(factorsOf.keySet());
+            named.addAll(replacementOf.keySet());
+            for (String name : named) {
+                if (!base.contains(name)) {
+                    throw new IllegalArgumentException("the adapter's layout names tensor '" + name + "', which "
+                            + base.directory() + " does not hold");
+                }
+            }
+
+            List<StreamedTensor> tensors = new ArrayList<>();
+            int total = base.names().size();
+            long[] done = {0, 0}; // tensors, bytes
+            for (String name : base.names()) {
+                TensorInfo info = base.info(name);
+                TensorDType type = floatType != null && info.dtype().isFloating() ? floatType : info.dtype();
+                StreamedTensor.ByteProducer producer;
+                if (factorsOf.containsKey(name)) {
+                    producer = merged(base, info, file, factorsOf.get(name), adapter.config().getScaling(), type);
+                } else if (replacementOf.containsKey(name)) {
+                    String key = replacementOf.get(name);
+                    producer = out -> written(name, file.floats(key), type, out);
+                } else if (type == info.dtype()) {
+                    producer = copied(base, info);
+                } else {
+                    producer = converted(base, info, type);
+                }
+                long bytes = info.elementCount() * type.byteSize();
+                tensors.add(new StreamedTensor(name, type, info.shape().getShape(), out -> {
+                    producer.writeTo(out);
+                    done[0]++;
+                    done[1] += bytes;
+                    if (progress != null) {
+                        progress.written((int) done[0], total, done[1]);
+                    }
+                }));
+            }
+            return ShardedSafetensorsWriter.write(dir, tensors, maxShardBytes, Map.of("merged_by", "lorapro merge"));
+        }
+    }
+
+    private static void requireFinite(SafetensorsFile file, String key) {
+        for (float v : file.floats(key)) {
+            if (!Float.isFinite(v)) {
+                throw new InvalidInputException(file.path() + ": tensor '" + key + "' holds NaN or infinity");
+            }
+        }
+    }
+
+    /** W0 + s B A, a chunk of rows at a time. */
+    private static StreamedTensor.ByteProducer merged(HfCheckpoint base, TensorInfo info, SafetensorsFile file,
+            PeftAdapter.LoraKeys keys, double scaling, TensorDType type) {
+        long[] shape = info.shape().getShape();
+        long[] aShape = file.info(keys.a()).shape().getShape();
+        long[] bShape = file.info(keys.b()).shape().getShape();
+        if (shape.length != 2 || !info.dtype().isFloating() || aShape.length != 2 || bShape.length != 2
+                || aShape[1] != shape[1] || bShape[0] != shape[0] || aShape[0] != bShape[1]) {
+            throw new IllegalArgumentException("tensor '" + info.name() + "' " + info.shape() + " (" + info.dtype()
+                    + ") does not fit " + keys.a() + " and " + keys.b());
+        }
+        int rows = Math.toIntExact(shape[0]);
+        int cols = Math.toIntExact(shape[1]);
+        int rank = Math.toIntExact(aShape[0]);
+        float largest = largestFinite(type);
+        return out -> {
+            float[] a = file.floats(keys.a());
+            float[] b = file.floats(keys.b());
+            int rowsPerChunk = Math.max(1, CHUNK_BYTES / (cols * Math.max(info.dtype().byteSize(), type.byteSize())));
+            ByteBuffer raw = ByteBuffer.allocate(rowsPerChunk * cols * info.dtype().byteSize())
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            float[] w = new float[rowsPerChunk * cols];
+            byte[] encoded = new byte[rowsPerChunk * cols * type.byteSize()];
+            double[] delta = new double[cols];
+            for (int from = 0; from < rows; from += rowsPerChunk) {
+                int count = Math.min(rowsPerChunk, rows - from);
+                int n = count * cols;
+                raw.clear().limit(n * info.dtype().byteSize());
+                base.read(info.name(), (long) from * cols * info.dtype().byteSize(), raw);
+                FloatChunks.decode(raw, info.dtype(), w, n);
+                for (int i = 0; i < count; i++) {
+                    Arrays.fill(delta, 0);
+                    int row = (from + i) * rank;
+                    for (int k = 0; k < rank; k++) {
+                        double c = b[row + k];
+                        int ak = k * cols;
+                        for (int j = 0; j < cols; j++) {
+                            delta[j] += c * a[ak + j];
+                        }
+                    }
+                    int at = i * cols;
+                    for (int j = 0; j < cols; j++) {
+                        float w0 = w[at + j];
+                        float merged = (float) (w0 + scaling * delta[j]);
+                        if (!(Math.abs(merged) <= largest) && Float.isFinite(w0)) {
+                            throw new InvalidInputException("merging the adapter into '" + info.name() + "' gives "
+                                    + w0 + " + " + (float) (scaling * delta[j]) + " at [" + (from + i) + ", " + j
+                                    + "], which " + type + " cannot hold");
+                        }
+                        w[at + j] = merged;
+                    }
+                }
+                FloatChunks.encode(w, n, type, encoded);
+                out.write(encoded, 0, n * type.byteSize());
+            }
+        };
+    }
+
+    /** The largest float32 that stays finite once rounded to {@code type}. */
+    static float largestFinite(TensorDType type) {
+        switch (type) {
+            case F16:
+                // 65520 is halfway between 65504 and 65536 (infinity) and rounds to even: infinity
+                return Math.nextDown(65520f);
+            case BF16:
+                // below the halfway point between the largest bfloat16 (0x7F7F) and infinity
+                return Float.intBitsToFloat(0x7F7F7FFF);
+            default:
+                return Float.MAX_VALUE;
+        }
+    }
+
+    /** Writes values already in memory as {@code type}. */
+    private static void written(String name, float[] values, TensorDType type, OutputStream out) throws IOException {
+        int perChunk = Math.min(values.length, CHUNK_BYTES / type.byteSize());
+        float[] chunk = new float[perChunk];
+        byte[] encoded = new byte[perChunk * type.byteSize()];
+        for (int from = 0; from < values.length; from += perChunk) {
+            int n = Math.min(perChunk, values.length - from);
+            System.arraycopy(values, from, chunk, 0, n);
+            write(name, chunk, n, from, type, encoded, out);
+        }
+    }
+
+    /** A floating-point tensor of the checkpoint, written as {@code type}. */
+    private static StreamedTensor.ByteProducer converted(HfCheckpoint base, TensorInfo info, TensorDType type) {
+        return out -> {
+            int size = info.dtype().byteSize();
+            int perChunk = CHUNK_BYTES / Math.max(size, type.byteSize());
+            ByteBuffer raw = ByteBuffer.allocate(perChunk * size).order(ByteOrder.LITTLE_ENDIAN);
+            float[] values = new float[perChunk];
+            byte[] encoded = new byte[perChunk * type.byteSize()];
+            long count = info.elementCount();
+            for (long from = 0; from < count; from += perChunk) {
+                int n = (int) Math.min(perChunk, count - from);
+                raw.clear().limit(n * size);
+                base.read(info.name(), from * size, raw);
+                FloatChunks.decode(raw, info.dtype(), values, n);
+                write(info.name(), values, n, from, type, encoded, out);
+            }
+        };
+    }
+
+    /**
+     * Writes {@code values[0, n)}, elements {@code first} on of tensor {@code name}, as {@code
+     * type}, refusing a finite value that {@code type} cannot hold.
+     */
+    private static void write(String name, float[] values, int n, long first, TensorDType type, byte[] encoded,
+            OutputStream out) throws IOException {
+        float largest = largestFinite(type);
+        for (int i = 0; i < n; i++) {
+            if (Math.abs(values[i]) > largest && Float.isFinite(values[i])) {
+                throw new InvalidInputException("tensor '" + name + "' holds " + values[i] + " at element "
+                        + (first + i) + ", which " + type + " cannot hold");
+            }
+        }
+        FloatChunks.encode(values, n, type, encoded);
+        out.write(encoded, 0, n * type.byteSize());
+    }
+
+    /** A tensor of the checkpoint, byte for byte. */
+    private static StreamedTensor.ByteProducer copied(HfCheckpoint base, TensorInfo info) {
+        return out -> {
+            ByteBuffer raw = ByteBuffer.allocate(CHUNK_BYTES);
+            long length = info.byteLength();
+            for (long from = 0; from < length; from += CHUNK_BYTES) {
+                int n = (int) Math.min(CHUNK_BYTES, length - from);
+                raw.clear().limit(n);
+                base.read(info.name(), from, raw);
+                out.write(raw.array(), 0, n);
+            }
+        };
+    }
+}

@@ -1,0 +1,267 @@
+package ai.lorapro.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.InvalidInputException;
+import ai.lorapro.lora.LoraConfig;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+/**
+ * The streaming merge on hand-made checkpoints: merged weights equal W0 + s B A rounded once to the
+ * tensor's dtype, every other tensor is copied byte for byte, and what cannot be written is refused
+ * by name.
+ */
+class AdapterMergeTest {
+
+    private static final String WEIGHT = "layer.proj.weight";
+    private static final String BIAS = "layer.proj.bias";
+    private static final String OTHER = "norm.weight";
+    private static final String IDS = "position_ids";
+    private static final String HEAD = "head.weight";
+    /** Rows and columns of the adapted weight: several chunks of rows, the last one short. */
+    private static final int OUT = 300;
+    private static final int IN = 1100;
+    private static final int R = 4;
+    private static final float ALPHA = 8;
+
+    @TempDir
+    Path tmp;
+
+    private final Random random = new Random(11);
+
+    @Test
+    void mergedWeightIsTheBasePlusScaledProductRoundedOnceAndTheRestIsCopied() throws IOException {
+        for (TensorDType dtype : new TensorDType[] {TensorDType.F32, TensorDType.BF16, TensorDType.F16}) {
+            Path base = tmp.resolve("base-" + dtype);
+            float[] w = gaussian(OUT * IN, 0.05);
+            writeBase(base, dtype, w);
+            float[] a = gaussian(R * IN, 0.1);
+            float[] b = gaussian(OUT * R, 0.1);
+            PeftAdapter.Layout layout = adapter(tmp.resolve("adapter-" + dtype), a, b, null);
+            Path out = tmp.resolve("merged-" + dtype);
+            Files.createDirectories(out);
+            try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+                AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null);
+            }
+            double s = ALPHA / R;
+            try (SafetensorsFile merged = SafetensorsFile.open(out.resolve(HfCheckpoint.SAFETENSORS_NAME));
+                    SafetensorsFile original = SafetensorsFile.open(base.resolve(HfCheckpoint.SAFETENSORS_NAME))) {
+                assertEquals(dtype, merged.info(WEIGHT).dtype());
+                float[] w0 = original.floats(WEIGHT);
+                float[] got = merged.floats(WEIGHT);
+                int changed = 0;
+                for (int i = 0; i < OUT; i++) {
+                    for (int j = 0; j < IN; j++) {
+                        double delta = 0;
+                        for (int k = 0; k < R; k++) {
+                            delta += (double) b[i * R + k] * a[k * IN + j];
+                        }
+                        float expected = roundTo(dtype, (float) (w0[i * IN + j] + s * delta));
+                        assertEquals(expected, got[i * IN + j], 0f, dtype + " element [" + i + ", " + j + "]");
+                        changed += got[i * IN + j] != w0[i * IN + j] ? 1 : 0;
+                    }
+                }
+                assertTrue(changed > OUT * IN / 2, dtype + ": the adapter changed only " + changed + " elements");
+                for (String name : List.of(BIAS, OTHER, IDS, HEAD)) {
+                    assertEquals(original.info(name).dtype(), merged.info(name).dtype(), name);
+                    assertEquals(original.bytes(name), merged.bytes(name), name + " is copied byte for byte");
+                }
+                assertEquals(original.names(), merged.names());
+            }
+        }
+    }
+
+    @Test
+    void aFloatTypeConvertsEveryFloatingTensorAndLeavesIntegersAlone() throws IOException {
+        Path base = tmp.resolve("base");
+        writeBase(base, TensorDType.BF16, gaussian(OUT * IN, 0.05));
+        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
+                null);
+        Path out = tmp.resolve("merged");
+        Files.createDirectories(out);
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+            AdapterMerge.write(checkpoint, layout, TensorDType.F32, out, Long.MAX_VALUE, null);
+        }
+        try (SafetensorsFile merged = SafetensorsFile.open(out.resolve(HfCheckpoint.SAFETENSORS_NAME));
+                SafetensorsFile original = SafetensorsFile.open(base.resolve(HfCheckpoint.SAFETENSORS_NAME))) {
+            for (String name : List.of(WEIGHT, BIAS, OTHER, HEAD)) {
+                assertEquals(TensorDType.F32, merged.info(name).dtype(), name);
+            }
+            // bf16 widens to float32 exactly
+            assertArrayEquals(original.floats(OTHER), merged.floats(OTHER), 0f);
+            assertEquals(TensorDType.I64, merged.info(IDS).dtype());
+            assertEquals(original.bytes(IDS), merged.bytes(IDS));
+        }
+    }
+
+    @Test
+    void modulesToSaveReplaceTheirBaseTensors() throws IOException {
+        Path base = tmp.resolve("base");
+        writeBase(base, TensorDType.F16, gaussian(OUT * IN, 0.05));
+        float[] head = gaussian(3 * 8, 1);
+        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
+                head);
+        Path out = tmp.resolve("merged");
+        Files.createDirectories(out);
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+            AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null);
+        }
+        try (SafetensorsFile merged = SafetensorsFile.open(out.resolve(HfCheckpoint.SAFETENSORS_NAME))) {
+            assertEquals(TensorDType.F16, merged.info(HEAD).dtype());
+            float[] got = merged.floats(HEAD);
+            for (int i = 0; i < head.length; i++) {
+                assertEquals(HalfFloats.f16ToFloat(HalfFloats.floatToF16(head[i])), got[i], 0f, "head element " + i);
+            }
+        }
+    }
+
+    @Test
+    void largeOutputsAreShardedWithAnIndexThatOpensAsTheSameCheckpoint() throws IOException {
+        Path base = tmp.resolve("base");
+        writeBase(base, TensorDType.BF16, gaussian(OUT * IN, 0.05));
+        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
+                null);
+        Path out = tmp.resolve("merged");
+        Files.createDirectories(out);
+        List<String> files;
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+            // the weight alone is 660,000 bytes: it gets a shard, the small tensors share another
+            files = AdapterMerge.write(checkpoint, layout, null, out, 100_000, null);
+        }
+        assertTrue(files.size() > 1, "shards " + files);
+        assertTrue(Files.isRegularFile(out.resolve(HfCheckpoint.INDEX_NAME)));
+        try (HfCheckpoint merged = HfCheckpoint.open(out);
+                HfCheckpoint original = HfCheckpoint.open(base)) {
+            assertEquals(original.names(), merged.names());
+            assertEquals(files.size(), merged.shardCount());
+            assertArrayEquals(original.floats(OTHER), merged.floats(OTHER), 0f);
+        }
+    }
+
+    @Test
+    void aWeightThatOverflowsItsDtypeIsRefusedByName() throws IOException {
+        Path base = tmp.resolve("base");
+        float[] w = gaussian(OUT * IN, 0.05);
+        w[5 * IN + 7] = 65_000f;
+        writeBase(base, TensorDType.F16, w);
+        float[] a = new float[R * IN];
+        float[] b = new float[OUT * R];
+        a[7] = 1000f;
+        b[5 * R] = 1f; // s B A at [5, 7] is 2 x 1000: 67,000 is past float16's 65,504
+        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), a, b, null);
+        Path out = tmp.resolve("merged");
+        Files.createDirectories(out);
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null));
+            assertTrue(e.getMessage().contains(WEIGHT) && e.getMessage().contains("[5, 7]")
+                    && e.getMessage().contains("F16"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aNonFiniteAdapterTensorIsRefusedBeforeAnythingIsWritten() throws IOException {
+        Path base = tmp.resolve("base");
+        writeBase(base, TensorDType.BF16, gaussian(OUT * IN, 0.05));
+        float[] b = gaussian(OUT * R, 0.1);
+        b[17] = Float.NaN;
+        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), gaussian(R * IN, 0.1), b, null);
+        Path out = tmp.resolve("merged");
+        Files.createDirectories(out);
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null));
+            assertTrue(e.getMessage().contains("lora_B") && e.getMessage().contains("NaN or infinity"),
+                    e.getMessage());
+        }
+        try (Stream<Path> files = Files.list(out)) {
+            assertEquals(0, files.count(), "nothing written");
+        }
+    }
+
+    @Test
+    void progressCountsEveryTensorAndByte() throws IOException {
+        Path base = tmp.resolve("base");
+        writeBase(base, TensorDType.BF16, gaussian(OUT * IN, 0.05));
+        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
+                null);
+        Path out = tmp.resolve("merged");
+        Files.createDirectories(out);
+        List<long[]> calls = new ArrayList<>();
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+            AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE,
+                    (tensors, total, bytes) -> calls.add(new long[] {tensors, total, bytes}));
+        }
+        assertEquals(5, calls.size());
+        long[] last = calls.get(calls.size() - 1);
+        long expectedBytes = 2L * (OUT * IN + OUT + 8 + 3 * 8) + 8L * 16;
+        assertArrayEquals(new long[] {5, 5, expectedBytes}, last);
+    }
+
+    private static float roundTo(TensorDType dtype, float value) {
+        switch (dtype) {
+            case BF16:
+                return HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(value));
+            case F16:
+                return HalfFloats.f16ToFloat(HalfFloats.floatToF16(value));
+            default:
+                return value;
+        }
+    }
+
+    private float[] gaussian(int n, double std) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (random.nextGaussian() * std);
+        }
+        return x;
+    }
+
+    /** A checkpoint: the adapted weight, its bias, a norm, an int64 buffer and a head. */
+    private void writeBase(Path dir, TensorDType dtype, float[] weight) throws IOException {
+        Files.createDirectories(dir);
+        long[] ids = new long[16];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = i;
+        }
+        new SafetensorsWriter()
+                .add(WEIGHT, weight, new long[] {OUT, IN}, dtype)
+                .add(BIAS, gaussian(OUT, 0.1), new long[] {OUT}, dtype)
+                .add(OTHER, gaussian(8, 1), new long[] {8}, dtype)
+                .add(IDS, ids, 16)
+                .add(HEAD, gaussian(3 * 8, 1), new long[] {3, 8}, dtype)
+                .write(dir.resolve(HfCheckpoint.SAFETENSORS_NAME));
+    }
+
+    /** An adapter for the weight (and the head as a module to save, when given), laid out by hand. */
+    private static PeftAdapter.Layout adapter(Path dir, float[] a, float[] b, float[] head) throws IOException {
+        Files.createDirectories(dir);
+        String prefix = "base_model.model.layer.proj";
+        SafetensorsWriter writer = new SafetensorsWriter()
+                .add(prefix + ".lora_A.weight", a, R, IN)
+                .add(prefix + ".lora_B.weight", b, OUT, R);
+        if (head != null) {
+            writer.add("base_model.model." + HEAD, head, 3, 8);
+        }
+        Path weights = dir.resolve(PeftAdapter.WEIGHTS_NAME);
+        writer.write(weights);
+        LoraConfig config = LoraConfig.builder().setR(R).setAlpha(ALPHA).optTargetModules("proj").build();
+        return new PeftAdapter.Layout(weights, config,
+                Map.of("layer.proj", new PeftAdapter.LoraKeys(prefix + ".lora_A.weight", prefix + ".lora_B.weight")),
+                head == null ? Map.of() : Map.of("base_model.model." + HEAD, HEAD));
+    }
+}
