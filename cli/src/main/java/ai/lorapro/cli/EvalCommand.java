@@ -112,7 +112,8 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
         new OutputDirectoryGuard("--out", out).requireUsable();
         TaskEvaluator evaluator = new TaskEvaluator(
                 modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings)
-                .optAllowCodeExecution(allowCodeExecution);
+                .optAllowCodeExecution(allowCodeExecution)
+                .optFrozenType(modelOptions.frozenType());
         Path file = task.startsWith("glue-") ? GlueFiles.dev(data, GlueTask.fromName(task)) : data;
         Map<String, Object> metrics = evaluator.evaluate(task, file, out);
         metrics.forEach((name, value) -> spec.commandLine().getOut().println(name + " " + value));

@@ -6,7 +6,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.nn.PassEntry;
 import ai.lorapro.train.Devices;
+import ai.lorapro.train.MemoryCheck;
 
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,6 +26,10 @@ final class ModelOptions {
 
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json instead of the model's.")
     Path tokenizer;
+
+    @Option(names = "--fp16-frozen",
+            description = "Hold the base weights in float16: half the memory; the pass still computes in float32.")
+    boolean fp16Frozen;
 
     @Mixin
     DeviceOption device = new DeviceOption();
@@ -50,9 +56,23 @@ final class ModelOptions {
         }
     }
 
-    /** The model on {@code manager}, with the adapter applied when one was given. */
+    /** The type the base weights are held in: float16 with {@code --fp16-frozen}, else float32. */
+    DataType frozenType() {
+        return fp16Frozen ? DataType.FLOAT16 : DataType.FLOAT32;
+    }
+
+    /**
+     * The model on {@code manager}, with the adapter applied when one was given. With {@code
+     * --fp16-frozen} the weights stay float16 and each is widened for its product, so the result is
+     * the float32 computation with the weights rounded to float16.
+     */
     Block load(ModelArchitecture config, NDManager manager) {
-        Block m = ModelFiles.load(config, model, manager, DataType.FLOAT32);
+        MemoryCheck.reportWeights(config.baseParameters() * frozenType().getNumOfBytes(), manager.getDevice(),
+                fp16Frozen ? "the weights are already float16" : "--fp16-frozen halves them");
+        Block m = ModelFiles.load(config, model, manager, frozenType());
+        if (fp16Frozen) {
+            PassEntry.widenAll(m);
+        }
         if (adapter != null) {
             ModelFiles.applyAdapter(m, adapter);
         }

@@ -3,6 +3,7 @@ package ai.lorapro.tasks;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -110,6 +111,14 @@ class FamilyCommandsTest {
         double adapted = evalLoss("eval", "--model", model.toString(), "--adapter", adapter.toString(),
                 "--data", pairs.toString(), "--device", "cpu");
         assertTrue(adapted < base, "training lowered the loss: " + base + " -> " + adapted);
+        // float16 base weights: the float32 computation on weights rounded to float16
+        double halfBase = evalLoss("eval", "--model", model.toString(), "--data", pairs.toString(), "--device", "cpu",
+                "--fp16-frozen");
+        double halfAdapted = evalLoss("eval", "--model", model.toString(), "--adapter", adapter.toString(),
+                "--data", pairs.toString(), "--device", "cpu", "--fp16-frozen");
+        assertEquals(base, halfBase, 1e-3 * base, "float16 weights, no adapter");
+        assertNotEquals(base, halfBase, "--fp16-frozen rounds the weights, which moves the loss a little");
+        assertEquals(adapted, halfAdapted, 1e-3 * adapted, "float16 weights with the adapter");
 
         Path merged = dir.resolve("merged");
         ok("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--out", merged.toString());
@@ -120,6 +129,10 @@ class FamilyCommandsTest {
         CliRun.Result generated = ok("generate", "--model", model.toString(), "--adapter", adapter.toString(),
                 "--prompt", "what is 1 plus 1", "--prompt", "what is 2 plus 2", "--max-new-tokens", "3");
         assertEquals(2, generated.out().chars().filter(c -> c == '\n').count(), generated.out());
+        CliRun.Result halfGenerated = ok("generate", "--model", model.toString(), "--adapter", adapter.toString(),
+                "--prompt", "what is 1 plus 1", "--prompt", "what is 2 plus 2", "--max-new-tokens", "3",
+                "--fp16-frozen");
+        assertEquals(2, halfGenerated.out().chars().filter(c -> c == '\n').count(), halfGenerated.out());
         CliRun.Result mergedGenerated = ok("generate", "--model", merged.toString(), "--prompt", "what is 1 plus 1",
                 "--prompt", "what is 2 plus 2", "--max-new-tokens", "3");
         assertEquals(generated.out(), mergedGenerated.out());
@@ -178,6 +191,11 @@ class FamilyCommandsTest {
                 "--data", images.toString(), "--out", evalOut.toString(), "--device", "cpu");
         assertEquals(Files.readString(dir.resolve("run/eval/predictions.jsonl")),
                 Files.readString(evalOut.resolve("predictions.jsonl")));
+        Path halfOut = dir.resolve("eval-fp16");
+        ok("eval", "--task", "image-folder", "--model", clip.toString(), "--adapter", adapter.toString(),
+                "--data", images.toString(), "--out", halfOut.toString(), "--device", "cpu", "--fp16-frozen");
+        assertEquals(Files.readAllLines(evalOut.resolve("predictions.jsonl")).size(),
+                Files.readAllLines(halfOut.resolve("predictions.jsonl")).size());
 
         CliRun.Result noTask = refused("eval", "--model", clip.toString(), "--data", pairs.toString());
         assertTrue(noTask.err().contains("--task image-folder"), noTask.err());

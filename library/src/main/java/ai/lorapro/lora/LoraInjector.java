@@ -67,11 +67,7 @@ public final class LoraInjector {
         }
         // float32 adapters in a float16 model: the pass runs in float32 from its first activations
         // (a LoraLinear given an adapter some other way does not do this)
-        ModuleTree.forEachModule(root, (path, block) -> {
-            if (block instanceof PassEntry) {
-                ((PassEntry) block).widenFloat16Output();
-            }
-        });
+        PassEntry.widenAll(root);
         return adapted;
     }
 

@@ -3,6 +3,7 @@ package ai.lorapro.tasks;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.TokenizerFit;
@@ -13,6 +14,7 @@ import ai.lorapro.models.clip.ClipModel;
 import ai.lorapro.models.common.ConfigJson;
 import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
+import ai.lorapro.nn.PassEntry;
 import ai.lorapro.tasks.eval.Gsm8kEvaluation;
 import ai.lorapro.tasks.eval.Gsm8kProblem;
 import ai.lorapro.tasks.eval.HumanEvalEvaluation;
@@ -56,6 +58,7 @@ public final class TaskEvaluator {
     private final Device device;
     private final EvalSettings settings;
     private boolean allowCodeExecution;
+    private DataType frozenType = DataType.FLOAT32;
 
     /**
      * An evaluator.
@@ -83,6 +86,22 @@ public final class TaskEvaluator {
      */
     public TaskEvaluator optAllowCodeExecution(boolean allow) {
         this.allowCodeExecution = allow;
+        return this;
+    }
+
+    /**
+     * Holds the base weights in {@code type}: FLOAT32 (the default) or FLOAT16, half the memory.
+     * With FLOAT16 the pass still computes in float32 (each weight is widened for its product), as
+     * training with float16 base weights does.
+     *
+     * @param type FLOAT32 or FLOAT16
+     * @return this evaluator
+     */
+    public TaskEvaluator optFrozenType(DataType type) {
+        if (type != DataType.FLOAT32 && type != DataType.FLOAT16) {
+            throw new IllegalArgumentException("base weights are FLOAT32 or FLOAT16, not " + type);
+        }
+        this.frozenType = type;
         return this;
     }
 
@@ -140,8 +159,7 @@ public final class TaskEvaluator {
         Records<GlueExample> records = GlueReader.read(task, data, bad());
         List<GlueExample> examples = settings.limited(records.records());
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
-            T5ForConditionalGeneration model = TaskModels.load(modelDir, manager, DataType.FLOAT32,
-                    T5ForConditionalGeneration.class, task.cliName());
+            T5ForConditionalGeneration model = load(manager, T5ForConditionalGeneration.class, task.cliName());
             applyAdapter(model);
             int maxLabelTokens = maxLabelTokens(task, tokenizer);
             TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, settings.maxInputLength(),
@@ -167,9 +185,15 @@ public final class TaskEvaluator {
                 settings.batchSize());
     }
 
+    /** The task's model in {@link #frozenType}, computing in float32. */
+    private <T extends Block> T load(NDManager manager, Class<T> type, String task) {
+        T model = TaskModels.load(modelDir, manager, frozenType, type, task);
+        PassEntry.widenAll(model);
+        return model;
+    }
+
     private CausalLanguageModel llama(NDManager manager, String task) {
-        CausalLanguageModel model = TaskModels.load(modelDir, manager, DataType.FLOAT32, CausalLanguageModel.class,
-                task);
+        CausalLanguageModel model = load(manager, CausalLanguageModel.class, task);
         applyAdapter(model);
         return model;
     }
@@ -221,8 +245,7 @@ public final class TaskEvaluator {
         List<String> classes = ImageFolder.classesOf(Files.isDirectory(train) ? train : test);
         ImageFolder split = ImageFolder.scan(test, classes, bad());
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
-            ClipModel clip = TaskModels.load(modelDir, manager, DataType.FLOAT32, ClipModel.class,
-                    TaskTrainer.IMAGE_FOLDER);
+            ClipModel clip = load(manager, ClipModel.class, TaskTrainer.IMAGE_FOLDER);
             ClipImageClassifier classifier = ClipImageClassifier.zeroShot(
                     clip, prompt -> tokenizer.encode(prompt, true), ImageFolder.promptNames(classes), manager);
             applyAdapter(classifier);

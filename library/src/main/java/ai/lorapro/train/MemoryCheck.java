@@ -38,6 +38,24 @@ public final class MemoryCheck {
         return true;
     }
 
+    /**
+     * Warns, before a model is loaded to run it (not to train it), when its weights alone exceed
+     * the memory of {@code device}.
+     *
+     * @param weightBytes the bytes of the weights as they will be held
+     * @param hint what to try, e.g. a flag that halves them
+     * @return whether they fit (true when the device's memory is unknown)
+     */
+    public static boolean reportWeights(long weightBytes, Device device, String hint) {
+        long available = deviceMemory(device);
+        if (available > 0 && weightBytes > available) {
+            LOGGER.warn("the model's weights take {}, more than the {} of memory of {}: loading may fail ({})",
+                    MemoryEstimate.gb(weightBytes), MemoryEstimate.gb(available), device, hint);
+            return false;
+        }
+        return true;
+    }
+
     /** The memory of {@code device} in bytes, or -1 when it cannot be told. */
     static long deviceMemory(Device device) {
         try {
