@@ -8,9 +8,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import ai.lorapro.nn.Dropouts;
 import ai.lorapro.nn.FrozenCast;
 import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.Sampling;
@@ -297,10 +297,7 @@ public final class LoraLinear extends HfBlock {
         NDArray a = store.getValue(loraA, x.getDevice(), training);
         NDArray bl = store.getValue(loraB, x.getDevice(), training);
         NDArray xa = promote(x, FrozenCast.wider(x.getDataType(), a.getDataType()));
-        NDArray xd =
-                config.getDropout() > 0 && training
-                        ? Dropout.dropout(xa, config.getDropout(), true).singletonOrThrow()
-                        : xa;
+        NDArray xd = Dropouts.apply(xa, config.getDropout(), training);
         NDArray lora = Linear.linear(Linear.linear(xd, a).singletonOrThrow(), bl).singletonOrThrow();
         return new NDList(y.add(Scalars.mul(lora, scaling)));
     }

@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
@@ -26,7 +26,6 @@ import ai.lorapro.models.Fixtures;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipModel;
-import ai.lorapro.models.common.CausalLmLoss;
 import ai.lorapro.models.common.CrossEntropy;
 import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.models.common.RandomWeights;
@@ -35,13 +34,19 @@ import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.nn.Scalars;
 import ai.lorapro.tasks.Seq2SeqLmTask;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -156,10 +161,7 @@ class LayerRecomputeTest {
                     .optTargetModules(List.of(targets.split(" "))).build());
             randomB(model, manager);
             Seq2SeqLmTask task = new Seq2SeqLmTask(model);
-            // sources and targets of different lengths, so that both are padded and S != T
-            Batch batch = Batch.collate(List.of(
-                    new Example(new long[] {5, 9, 14, 3, 1, 7, 22, 1}, labels(8, 5, new long[] {7, 22, 1})),
-                    new Example(new long[] {11, 2, 1, 40, 1}, labels(5, 3, new long[] {40, 1}))), 0);
+            Batch batch = t5Batch();
             double recordedLoss = pass(task, manager, batch, false);
             Map<String, float[]> recorded = gradients(model);
             double recomputedLoss = pass(task, manager, batch, true);
@@ -222,6 +224,13 @@ class LayerRecomputeTest {
         return largest;
     }
 
+    /** Two T5 examples whose sources and targets have different lengths, so that both are padded and S != T. */
+    private static Batch t5Batch() {
+        return Batch.collate(List.of(
+                new Example(new long[] {5, 9, 14, 3, 1, 7, 22, 1}, labels(8, 5, new long[] {7, 22, 1})),
+                new Example(new long[] {11, 2, 1, 40, 1}, labels(5, 3, new long[] {40, 1}))), 0);
+    }
+
     /** Labels of an example of {@code length} tokens whose first {@code source} are the source. */
     private static long[] labels(int length, int source, long[] target) {
         long[] labels = new long[length];
@@ -234,36 +243,75 @@ class LayerRecomputeTest {
     void dropoutMasksAreTheSameInBothRunsOfALayer() {
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             LlamaForCausalLM model = fp16Model(manager, 0.5f);
-            CausalLmTask task = new CausalLmTask(model);
-            Batch batch = Batch.collate(TinyModels.copyPlusOne(3, VOCAB, 5), 0);
-            // one recorded pass drawing each layer's masks as the recomputation documents it does
-            Engine.getInstance().setRandomSeed(11);
+            assertDropoutReplayed(new CausalLmTask(model), model, manager,
+                    Batch.collate(TinyModels.copyPlusOne(3, VOCAB, 5), 0));
+        }
+    }
+
+    /**
+     * T5's own dropout ({@code dropout_rate}: embedded tokens, sub-layer outputs, attention
+     * probabilities, feed-forward activations, final outputs) draws the same masks in both runs of
+     * a block.
+     */
+    @Test
+    void t5DropoutMasksAreTheSameInBothRunsOfABlock(@TempDir Path tmp) throws IOException {
+        Path dir = tmp.resolve("t5-tiny-dropout");
+        Path fixture = Fixtures.hfTiny().resolve("t5-tiny");
+        Files.createDirectories(dir);
+        for (String file : List.of("model.safetensors", "config.json")) {
+            Files.copy(fixture.resolve(file), dir.resolve(file));
+        }
+        JsonObject config = JsonParser.parseString(Files.readString(dir.resolve("config.json"))).getAsJsonObject();
+        config.addProperty("dropout_rate", 0.3);
+        Files.writeString(dir.resolve("config.json"), config.toString());
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            T5ForConditionalGeneration model =
+                    (T5ForConditionalGeneration) ModelFamilies.readModelDir(dir).load(dir, manager, DataType.FLOAT16);
+            assertEquals(0.3f, model.getConfig().dropoutRate());
+            LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8).build());
+            randomB(model, manager);
+            assertDropoutReplayed(new Seq2SeqLmTask(model), model, manager, t5Batch());
+        }
+    }
+
+    /**
+     * Compares one recorded pass that draws each layer's masks as {@link LayerRecompute} documents it
+     * does (a seed from DJL's generator, then seed + i before layer i) with the recomputation, and
+     * checks that the masks matter: another seed gives other gradients.
+     */
+    private static void assertDropoutReplayed(TrainTask task, Block model, NDManager manager, Batch batch) {
+        Engine.getInstance().setRandomSeed(11);
+        ParameterStore store = new ParameterStore(manager, false);
+        try (NDManager step = manager.newSubManager();
+                GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            TrainTask.LayeredLoss loss = task.layeredLoss(store, step, batch);
             int seed = RandomUtils.nextInt();
-            ParameterStore store = new ParameterStore(manager, false);
-            try (NDManager step = manager.newSubManager();
-                    GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                NDList arrays = batch.toNDList(step);
-                LayeredPass layered = model.layeredPass(store, arrays.get(0), arrays.get(1), true);
-                NDArray hidden = layered.input();
-                for (int i = 0; i < layered.layerCount(); i++) {
-                    Engine.getInstance().setRandomSeed(seed + i);
-                    hidden = layered.layer(i, hidden);
-                }
-                NDArray[] parts = CausalLmLoss.sumAndCount(layered.head(hidden), arrays.get(2));
-                collector.backward(Scalars.mul(parts[0], 0.5));
+            LayeredPass layered = loss.pass();
+            NDArray hidden = layered.input();
+            for (int i = 0; i < layered.layerCount(); i++) {
+                Engine.getInstance().setRandomSeed(seed + i);
+                hidden = layered.layer(i, hidden);
             }
-            Map<String, float[]> recorded = gradients(model);
-            Engine.getInstance().setRandomSeed(11);
-            pass(task, manager, batch, true);
-            Map<String, float[]> recomputed = gradients(model);
-            for (Map.Entry<String, float[]> e : recorded.entrySet()) {
-                float[] want = e.getValue();
-                float[] got = recomputed.get(e.getKey());
-                for (int i = 0; i < want.length; i++) {
-                    assertEquals(want[i], got[i], 1e-5 + 1e-4 * Math.abs(want[i]), e.getKey() + "[" + i + "]");
-                }
+            NDArray[] parts = loss.loss().apply(layered.head(hidden));
+            collector.backward(Scalars.mul(parts[0], 0.5));
+        }
+        Map<String, float[]> recorded = gradients(model);
+        Engine.getInstance().setRandomSeed(11);
+        pass(task, manager, batch, true);
+        Map<String, float[]> recomputed = gradients(model);
+        assertGradientsAgree(recorded, recomputed);
+
+        Engine.getInstance().setRandomSeed(12);
+        pass(task, manager, batch, true);
+        Map<String, float[]> otherMasks = gradients(model);
+        double largestChange = 0;
+        for (Map.Entry<String, float[]> e : recomputed.entrySet()) {
+            float[] other = otherMasks.get(e.getKey());
+            for (int i = 0; i < other.length; i++) {
+                largestChange = Math.max(largestChange, Math.abs(other[i] - e.getValue()[i]));
             }
         }
+        assertTrue(largestChange > 1e-3, "another seed changed the gradients by only " + largestChange);
     }
 
     @Test

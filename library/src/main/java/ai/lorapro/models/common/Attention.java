@@ -8,6 +8,7 @@ import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.nn.Dropouts;
 import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.PassArrays;
 import ai.lorapro.nn.Scalars;
@@ -27,6 +28,8 @@ public final class Attention extends HfBlock {
     private final int numKeyValueHeads;
     private final int headDim;
     private final float scaling;
+    /** Dropout on the attention probabilities in training passes; 0 for none. */
+    private final float dropout;
     private final RotaryEmbedding rotary;
     private final LoraLinear query;
     private final LoraLinear key;
@@ -38,6 +41,7 @@ public final class Attention extends HfBlock {
         this.numKeyValueHeads = b.numKeyValueHeads;
         this.headDim = b.headDim;
         this.scaling = b.scaling == null ? (float) (1.0 / Math.sqrt(b.headDim)) : b.scaling;
+        this.dropout = b.dropout;
         this.rotary = b.rotary;
         int kvInput = b.keyValueInputSize == 0 ? b.hiddenSize : b.keyValueInputSize;
         this.query = module(b.names[0], Linears.create(b.hiddenSize, numHeads * headDim, b.bias));
@@ -103,7 +107,7 @@ public final class Attention extends HfBlock {
                 v = full[1];
             }
         }
-        NDArray context = attend(q, k, v, bias);
+        NDArray context = attend(q, k, v, bias, training);
         long batch = hidden.getShape().get(0);
         long length = hidden.getShape().get(1);
         NDArray merged = context.transpose(0, 2, 1, 3).reshape(batch, length, (long) numHeads * headDim);
@@ -111,11 +115,11 @@ public final class Attention extends HfBlock {
     }
 
     /**
-     * softmax(q k^T * scaling + bias) v, with the softmax in float32 as HF's eager attention.
+     * dropout(softmax(q k^T * scaling + bias)) v, with the softmax in float32 as HF's eager attention.
      * Arrays derived from cached keys and values would join the cache's manager, so they are moved
      * to the manager of this pass.
      */
-    private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray bias) {
+    private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray bias, boolean training) {
         NDManager pass = q.getManager();
         int groups = numHeads / numKeyValueHeads;
         // repeat along an axis is torch.repeat_interleave: kv head h serves query heads h*g .. h*g+g-1
@@ -133,7 +137,7 @@ public final class Attention extends HfBlock {
                 type == DataType.FLOAT32
                         ? scores.softmax(-1)
                         : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(type, false);
-        return probs.matMul(values);
+        return Dropouts.apply(probs, dropout, training).matMul(values);
     }
 
 
@@ -184,6 +188,7 @@ public final class Attention extends HfBlock {
         private int headDim;
         private boolean bias;
         private Float scaling;
+        private float dropout;
         private RotaryEmbedding rotary;
         private String[] names = {"q_proj", "k_proj", "v_proj", "o_proj"};
         private String extraModuleName;
@@ -219,6 +224,18 @@ public final class Attention extends HfBlock {
         /** Gives all four projections a bias. */
         public Builder optBias(boolean bias) {
             this.bias = bias;
+            return this;
+        }
+
+        /**
+         * Dropout on the attention probabilities in training passes (default 0; transformers'
+         * {@code attention_dropout}, T5's {@code dropout_rate}).
+         */
+        public Builder optDropout(float dropout) {
+            if (!(dropout >= 0 && dropout < 1)) {
+                throw new IllegalArgumentException("attention dropout must be in [0, 1), got " + dropout);
+            }
+            this.dropout = dropout;
             return this;
         }
 

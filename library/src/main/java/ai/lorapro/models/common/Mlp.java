@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.nn.Dropouts;
 import ai.lorapro.nn.HfBlock;
 
 /**
@@ -22,9 +23,13 @@ public final class Mlp extends HfBlock {
     private final LoraLinear gate;
     private final LoraLinear up;
     private final LoraLinear down;
+    /** Dropout on the inner activations in training passes (T5's); 0 for none. */
+    private final float innerDropout;
 
-    private Mlp(Activation activation, LoraLinear gate, LoraLinear up, LoraLinear down, String[] names) {
+    private Mlp(Activation activation, LoraLinear gate, LoraLinear up, LoraLinear down, String[] names,
+            float innerDropout) {
         this.activation = activation;
+        this.innerDropout = innerDropout;
         this.gate = gate == null ? null : module(names[0], gate);
         this.up = module(names[1], up);
         this.down = module(names[2], down);
@@ -49,12 +54,29 @@ public final class Mlp extends HfBlock {
             String gateName,
             String upName,
             String downName) {
+        return gated(hidden, intermediate, activation, bias, gateName, upName, downName, 0f);
+    }
+
+    /**
+     * A gated block with dropout on the inner activations in training passes: {@code
+     * down(dropout(act(gate(x)) * up(x)))}, as T5's {@code T5DenseGatedActDense}.
+     */
+    public static Mlp gated(
+            int hidden,
+            int intermediate,
+            Activation activation,
+            boolean bias,
+            String gateName,
+            String upName,
+            String downName,
+            float innerDropout) {
         return new Mlp(
                 activation,
                 Linears.create(hidden, intermediate, bias),
                 Linears.create(hidden, intermediate, bias),
                 Linears.create(intermediate, hidden, bias),
-                new String[] {gateName, upName, downName});
+                new String[] {gateName, upName, downName},
+                innerDropout);
     }
 
     /**
@@ -69,12 +91,22 @@ public final class Mlp extends HfBlock {
      */
     public static Mlp plain(
             int hidden, int intermediate, Activation activation, boolean bias, String inName, String outName) {
+        return plain(hidden, intermediate, activation, bias, inName, outName, 0f);
+    }
+
+    /**
+     * A plain block with dropout on the inner activations in training passes: {@code
+     * out(dropout(act(in(x))))}, as T5's {@code T5DenseActDense}.
+     */
+    public static Mlp plain(int hidden, int intermediate, Activation activation, boolean bias, String inName,
+            String outName, float innerDropout) {
         return new Mlp(
                 activation,
                 null,
                 Linears.create(hidden, intermediate, bias),
                 Linears.create(intermediate, hidden, bias),
-                new String[] {null, inName, outName});
+                new String[] {null, inName, outName},
+                innerDropout);
     }
 
     /** Applies the block to {@code x} [..., hidden]. */
@@ -85,7 +117,7 @@ public final class Mlp extends HfBlock {
         } else {
             inner = activation.apply(Linears.run(up, store, x, training));
         }
-        return Linears.run(down, store, inner, training);
+        return Linears.run(down, store, Dropouts.apply(inner, innerDropout, training), training);
     }
 
     @Override

@@ -39,6 +39,9 @@ import java.util.Map;
  * @param padTokenId {@code pad_token_id} (default 0)
  * @param eosTokenId {@code eos_token_id} (default 1)
  * @param initializerFactor {@code initializer_factor}, the scale of random initialisation (default 1)
+ * @param dropoutRate {@code dropout_rate} (default 0.1, as transformers): in training passes, on the
+ *     embedded tokens, on each sub-layer's output before the residual sum, on the attention
+ *     probabilities, on the feed-forward's inner activations and on each stack's final output
  */
 public record T5Config(
         int vocabSize,
@@ -57,13 +60,15 @@ public record T5Config(
         int decoderStartTokenId,
         int padTokenId,
         int eosTokenId,
-        float initializerFactor) {
+        float initializerFactor,
+        float dropoutRate) {
 
     /**
      * Checks the values.
      *
      * @throws ConfigFieldException naming the field of a size below 1, fewer than 4 buckets, an
-     *     unsupported feed_forward_proj, a non-positive epsilon, or a token id outside the vocabulary
+     *     unsupported feed_forward_proj, a non-positive epsilon, a token id outside the vocabulary,
+     *     or a dropout rate outside [0, 1)
      */
     public T5Config {
         ConfigFieldException.requirePositive("vocab_size", vocabSize);
@@ -84,6 +89,9 @@ public record T5Config(
         ConfigFieldException.requireTokenId("pad_token_id", padTokenId, vocabSize);
         ConfigFieldException.requireTokenId("eos_token_id", eosTokenId, vocabSize);
         ConfigFieldException.requireTokenId("decoder_start_token_id", decoderStartTokenId, vocabSize);
+        if (!(dropoutRate >= 0 && dropoutRate < 1)) {
+            throw new ConfigFieldException("dropout_rate", "must be in [0, 1), got " + dropoutRate);
+        }
     }
 
     /**
@@ -129,7 +137,8 @@ public record T5Config(
                 json.optInt("decoder_start_token_id", pad),
                 pad,
                 json.optInt("eos_token_id", 1),
-                (float) json.optNumber("initializer_factor", 1.0)));
+                (float) json.optNumber("initializer_factor", 1.0),
+                (float) json.optNumber("dropout_rate", 0.1)));
     }
 
     /**
@@ -139,7 +148,7 @@ public record T5Config(
     public T5Config withUntiedHead() {
         return new T5Config(vocabSize, dModel, dKv, dFf, numLayers, numDecoderLayers, numHeads,
                 relativeAttentionNumBuckets, relativeAttentionMaxDistance, feedForwardProj, layerNormEpsilon, false,
-                scaleDecoderOutputs, decoderStartTokenId, padTokenId, eosTokenId, initializerFactor);
+                scaleDecoderOutputs, decoderStartTokenId, padTokenId, eosTokenId, initializerFactor, dropoutRate);
     }
 
     /** The feed-forward activation (gelu_new's tanh approximation for "gated-gelu"). */

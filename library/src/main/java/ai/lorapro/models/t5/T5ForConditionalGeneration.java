@@ -178,8 +178,8 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
             table.requireFrozen("a layered pass");
         }
         long targetLength = decoderInputIds.getShape().get(1);
-        NDArray source = shared.embed(store, inputIds, training);
-        NDArray target = shared.embed(store, decoderInputIds, training);
+        NDArray source = encoder.embed(store, inputIds, training);
+        NDArray target = decoder.embed(store, decoderInputIds, training);
         DataType type = source.getDataType();
         NDArray encoderBias = encoder.selfBias(store, inputIds, attentionMask, 0, type, training);
         NDArray decoderBias = decoder.selfBias(store, decoderInputIds, null, 0, type, training);

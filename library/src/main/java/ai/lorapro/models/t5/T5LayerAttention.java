@@ -8,11 +8,12 @@ import ai.lorapro.models.common.Attention;
 import ai.lorapro.models.common.Embedding;
 import ai.lorapro.models.common.KvCache;
 import ai.lorapro.models.common.RmsNorm;
+import ai.lorapro.nn.Dropouts;
 import ai.lorapro.nn.HfBlock;
 
 /**
  * A pre-norm attention sub-layer of a T5 block ({@code T5LayerSelfAttention} / {@code
- * T5LayerCrossAttention}): x + attention(layer_norm(x)), with T5's unscaled scores. The attention
+ * T5LayerCrossAttention}): x + dropout(attention(layer_norm(x))), with T5's unscaled scores. The attention
  * module is {@code SelfAttention} or {@code EncDecAttention}; the first self-attention of a stack
  * also holds the {@code relative_attention_bias} table.
  */
@@ -20,6 +21,7 @@ public final class T5LayerAttention extends HfBlock {
 
     private final Attention attention;
     private final RmsNorm layerNorm;
+    private final float dropoutRate;
 
     /**
      * An attention sub-layer.
@@ -36,12 +38,14 @@ public final class T5LayerAttention extends HfBlock {
                         .setHeadDim(config.dKv())
                         .optNames("q", "k", "v", "o")
                         // T5 folds 1/sqrt(d_kv) into the initialisation of q instead of the scores
-                        .optScaling(1f);
+                        .optScaling(1f)
+                        .optDropout(config.dropoutRate());
         if (relativeAttentionBias != null) {
             b.optExtraModule("relative_attention_bias", relativeAttentionBias);
         }
         this.attention = module(name, b.build());
         this.layerNorm = module("layer_norm", new RmsNorm(config.dModel(), config.layerNormEpsilon()));
+        this.dropoutRate = config.dropoutRate();
     }
 
     /** The attention module. */
@@ -70,7 +74,7 @@ public final class T5LayerAttention extends HfBlock {
             boolean training) {
         NDArray normed = layerNorm.forward(store, hidden, training);
         NDArray attended = attention.forward(store, normed, keyValueInput, bias, null, cache, cacheIndex, training);
-        return hidden.add(attended);
+        return hidden.add(Dropouts.apply(attended, dropoutRate, training));
     }
 
     @Override

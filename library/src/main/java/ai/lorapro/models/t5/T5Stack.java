@@ -10,6 +10,7 @@ import ai.lorapro.models.common.AttentionMasks;
 import ai.lorapro.models.common.Embedding;
 import ai.lorapro.models.common.KvCache;
 import ai.lorapro.models.common.RmsNorm;
+import ai.lorapro.nn.Dropouts;
 import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.HfModuleList;
 
@@ -27,6 +28,7 @@ public final class T5Stack extends HfBlock {
     private final HfModuleList<T5Block> blocks;
     private final RmsNorm finalLayerNorm;
     private final T5RelativePositionBias positionBias;
+    private final float dropoutRate;
 
     /**
      * An encoder or decoder stack.
@@ -38,6 +40,7 @@ public final class T5Stack extends HfBlock {
     public T5Stack(T5Config config, boolean isDecoder, Embedding embedTokens) {
         this.isDecoder = isDecoder;
         this.embedTokens = embedTokens;
+        this.dropoutRate = config.dropoutRate();
         Embedding table = new Embedding(config.relativeAttentionNumBuckets(), config.numHeads());
         this.positionBias = new T5RelativePositionBias(table, !isDecoder, config.relativeAttentionMaxDistance());
         this.blocks = module("block", new HfModuleList<>());
@@ -70,7 +73,7 @@ public final class T5Stack extends HfBlock {
         if (isDecoder) {
             throw new IllegalStateException("encode() runs the encoder stack; this is the decoder");
         }
-        NDArray hidden = embedTokens.embed(store, inputIds, training);
+        NDArray hidden = embed(store, inputIds, training);
         NDArray bias = selfBias(store, inputIds, attentionMask, 0, hidden.getDataType(), training);
         for (T5Block block : blocks.layers()) {
             hidden = block.forward(store, hidden, bias, null, null, null, 0, 0, training);
@@ -102,7 +105,7 @@ public final class T5Stack extends HfBlock {
             throw new IllegalStateException("decode() runs the decoder stack; this is the encoder");
         }
         int past = cache == null ? 0 : cache.length();
-        NDArray hidden = embedTokens.embed(store, decoderInputIds, training);
+        NDArray hidden = embed(store, decoderInputIds, training);
         DataType type = hidden.getDataType();
         NDArray selfBias = selfBias(store, decoderInputIds, decoderAttentionMask, past, type, training);
         NDArray crossBias = crossBias(encoderAttentionMask, type);
@@ -144,9 +147,14 @@ public final class T5Stack extends HfBlock {
         return positionBias.table();
     }
 
-    /** The stack's {@code final_layer_norm} of the last block's output. */
+    /** The embedded tokens the first block reads, dropout applied in a training pass. */
+    NDArray embed(ParameterStore store, NDArray ids, boolean training) {
+        return Dropouts.apply(embedTokens.embed(store, ids, training), dropoutRate, training);
+    }
+
+    /** The stack's {@code final_layer_norm} of the last block's output, dropout applied in a training pass. */
     NDArray normalize(ParameterStore store, NDArray hidden, boolean training) {
-        return finalLayerNorm.forward(store, hidden, training);
+        return Dropouts.apply(finalLayerNorm.forward(store, hidden, training), dropoutRate, training);
     }
 
     @Override

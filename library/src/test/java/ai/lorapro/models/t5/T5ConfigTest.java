@@ -122,13 +122,18 @@ class T5ConfigTest {
         assertTrue(c.gatedAct());
         assertEquals(1, c.numDecoderLayers());
         assertTrue(c.tieWordEmbeddings() && c.scaleDecoderOutputs());
+        assertEquals(0.1f, c.dropoutRate(), "transformers' default dropout_rate");
+        InvalidInputException dropout = assertThrows(InvalidInputException.class,
+                () -> T5Config.of(Map.of("vocab_size", 10, "d_model", 8, "d_kv", 2, "d_ff", 16, "num_layers", 1,
+                        "num_heads", 4, "dropout_rate", 1.0)));
+        assertTrue(dropout.getMessage().contains("'dropout_rate'"), dropout.getMessage());
         assertEquals(c.padTokenId(), c.decoderStartTokenId());
         T5Config untied = c.withUntiedHead();
         assertFalse(untied.tieWordEmbeddings());
         assertTrue(untied.scaleDecoderOutputs(), "untying keeps the decoder output's scaling");
         assertEquals(c.feedForwardProj(), untied.feedForwardProj());
         ConfigFieldException bad = assertThrows(ConfigFieldException.class, () -> new T5Config(10, 8, 2, 16, 1, 1, 4,
-                32, 128, "relu", 1e-6f, true, true, 0, 0, 10, 1f));
+                32, 128, "relu", 1e-6f, true, true, 0, 0, 10, 1f, 0.1f));
         assertEquals("eos_token_id", bad.field());
     }
 
