@@ -31,6 +31,7 @@ import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.models.common.RandomWeights;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
+import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.nn.Scalars;
 import ai.lorapro.tasks.Seq2SeqLmTask;
 
@@ -208,6 +209,17 @@ class LayerRecomputeTest {
             IllegalStateException l = assertThrows(IllegalStateException.class,
                     () -> llama.layeredPass(store, ids, null, true));
             assertTrue(l.getMessage().contains("frozen embedding"), l.getMessage());
+
+            Path clipDir = Fixtures.hfTiny().resolve("clip-tiny");
+            ClipModel clip = (ClipModel) ModelFamilies.readModelDir(clipDir).load(clipDir, manager, DataType.FLOAT32);
+            ClipImageClassifier classifier = ClipImageClassifier.zeroShotFromTokenIds(clip,
+                    List.of(new long[] {1, 5, 2}, new long[] {1, 6, 2}), manager);
+            ModuleTree.namedParameters(classifier).get("vision_model.embeddings.class_embedding").freeze(false);
+            NDArray pixels = manager.zeros(new Shape(1, 3, clip.getConfig().vision().imageSize(),
+                    clip.getConfig().vision().imageSize()));
+            IllegalStateException c = assertThrows(IllegalStateException.class,
+                    () -> classifier.layeredPass(store, pixels, true));
+            assertTrue(c.getMessage().contains("embeddings.class_embedding trains"), c.getMessage());
         }
     }
 

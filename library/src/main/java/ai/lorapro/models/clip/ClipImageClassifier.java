@@ -127,11 +127,12 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
 
     /**
      * The pass over {@code pixelValues} split at the vision encoder's layer boundaries: the input is
-     * the embedded, pre-normalised patches (frozen), each layer an encoder layer, and the head the
+     * the embedded, pre-normalised patches (which must be frozen), each layer an encoder layer, and the head the
      * pooling, the visual projection and the classification head; it gives the logits {@link
      * #forward} does.
      */
     public LayeredPass layeredPass(ParameterStore store, NDArray pixelValues, boolean training) {
+        visionModel.requireFrozenEmbedding("a layered pass");
         return LayeredPass.of(visionModel.embed(store, pixelValues, training),
                 visionModel.getEncoder().getLayers().layers(),
                 (layer, hidden) -> layer.forward(store, hidden, null, training),

@@ -3,10 +3,15 @@ package ai.lorapro.models.clip;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.models.common.LayerNorm;
 import ai.lorapro.nn.HfBlock;
+import ai.lorapro.nn.ModuleTree;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * CLIP's vision tower ({@code CLIPVisionTransformer}, {@code vision_model}): embeddings, {@code
@@ -47,6 +52,25 @@ public final class ClipVisionTransformer extends HfBlock {
     /** The state entering the encoder's first layer: pre_layrnorm(embeddings(pixels)). */
     public NDArray embed(ParameterStore store, NDArray pixels, boolean training) {
         return preLayrnorm.forward(store, embeddings.forward(store, pixels, training), training);
+    }
+
+    /**
+     * Checks that what {@link #embed} reads (the embeddings and {@code pre_layrnorm}) is frozen, for
+     * a caller that runs it once outside the recorded graph.
+     *
+     * @param use what needs it frozen, for the message
+     * @throws IllegalStateException naming a parameter that trains
+     */
+    public void requireFrozenEmbedding(String use) {
+        Map<String, Parameter> read = new LinkedHashMap<>();
+        ModuleTree.namedParameters(embeddings).forEach((name, p) -> read.put("embeddings." + name, p));
+        ModuleTree.namedParameters(preLayrnorm).forEach((name, p) -> read.put("pre_layrnorm." + name, p));
+        read.forEach((name, p) -> {
+            if (p.requiresGradient()) {
+                throw new IllegalStateException(use + " needs frozen vision embeddings (as under LoRA); " + name
+                        + " trains");
+            }
+        });
     }
 
     /** The pooled output: post_layernorm of the class token of the encoder's last state. */
