@@ -46,17 +46,11 @@ class AdapterMergeTest {
     @Test
     void mergedWeightIsTheBasePlusScaledProductRoundedOnceAndTheRestIsCopied() throws IOException {
         for (TensorDType dtype : new TensorDType[] {TensorDType.F32, TensorDType.BF16, TensorDType.F16}) {
-            Path base = tmp.resolve("base-" + dtype);
             float[] w = gaussian(OUT * IN, 0.05);
-            writeBase(base, dtype, w);
             float[] a = gaussian(R * IN, 0.1);
             float[] b = gaussian(OUT * R, 0.1);
-            PeftAdapter.Layout layout = adapter(tmp.resolve("adapter-" + dtype), a, b, null);
-            Path out = tmp.resolve("merged-" + dtype);
-            Files.createDirectories(out);
-            try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
-                AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null);
-            }
+            Path out = merge(dtype, w, a, b, null, null, Long.MAX_VALUE, null);
+            Path base = baseOf(out);
             double s = ALPHA / R;
             try (SafetensorsFile merged = SafetensorsFile.open(out.resolve(HfCheckpoint.SAFETENSORS_NAME));
                     SafetensorsFile original = SafetensorsFile.open(base.resolve(HfCheckpoint.SAFETENSORS_NAME))) {
@@ -87,15 +81,9 @@ class AdapterMergeTest {
 
     @Test
     void aFloatTypeConvertsEveryFloatingTensorAndLeavesIntegersAlone() throws IOException {
-        Path base = tmp.resolve("base");
-        writeBase(base, TensorDType.BF16, gaussian(OUT * IN, 0.05));
-        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
-                null);
-        Path out = tmp.resolve("merged");
-        Files.createDirectories(out);
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
-            AdapterMerge.write(checkpoint, layout, TensorDType.F32, out, Long.MAX_VALUE, null);
-        }
+        Path out = merge(TensorDType.BF16, gaussian(OUT * IN, 0.05), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
+                null, TensorDType.F32, Long.MAX_VALUE, null);
+        Path base = baseOf(out);
         try (SafetensorsFile merged = SafetensorsFile.open(out.resolve(HfCheckpoint.SAFETENSORS_NAME));
                 SafetensorsFile original = SafetensorsFile.open(base.resolve(HfCheckpoint.SAFETENSORS_NAME))) {
             for (String name : List.of(WEIGHT, BIAS, OTHER, HEAD)) {
@@ -110,16 +98,9 @@ class AdapterMergeTest {
 
     @Test
     void modulesToSaveReplaceTheirBaseTensors() throws IOException {
-        Path base = tmp.resolve("base");
-        writeBase(base, TensorDType.F16, gaussian(OUT * IN, 0.05));
         float[] head = gaussian(3 * 8, 1);
-        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
-                head);
-        Path out = tmp.resolve("merged");
-        Files.createDirectories(out);
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
-            AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null);
-        }
+        Path out = merge(TensorDType.F16, gaussian(OUT * IN, 0.05), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
+                head, null, Long.MAX_VALUE, null);
         try (SafetensorsFile merged = SafetensorsFile.open(out.resolve(HfCheckpoint.SAFETENSORS_NAME))) {
             assertEquals(TensorDType.F16, merged.info(HEAD).dtype());
             float[] got = merged.floats(HEAD);
@@ -131,16 +112,13 @@ class AdapterMergeTest {
 
     @Test
     void largeOutputsAreShardedWithAnIndexThatOpensAsTheSameCheckpoint() throws IOException {
-        Path base = tmp.resolve("base");
-        writeBase(base, TensorDType.BF16, gaussian(OUT * IN, 0.05));
-        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
-                null);
-        Path out = tmp.resolve("merged");
-        Files.createDirectories(out);
+        // the weight alone is 660,000 bytes: it gets a shard, the small tensors share another
+        Path out = merge(TensorDType.BF16, gaussian(OUT * IN, 0.05), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
+                null, null, 100_000, null);
+        Path base = baseOf(out);
         List<String> files;
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
-            // the weight alone is 660,000 bytes: it gets a shard, the small tensors share another
-            files = AdapterMerge.write(checkpoint, layout, null, out, 100_000, null);
+        try (Stream<Path> written = Files.list(out)) {
+            files = written.map(p -> p.getFileName().toString()).filter(f -> f.endsWith(".safetensors")).toList();
         }
         assertTrue(files.size() > 1, "shards " + files);
         assertTrue(Files.isRegularFile(out.resolve(HfCheckpoint.INDEX_NAME)));
@@ -195,21 +173,33 @@ class AdapterMergeTest {
 
     @Test
     void progressCountsEveryTensorAndByte() throws IOException {
-        Path base = tmp.resolve("base");
-        writeBase(base, TensorDType.BF16, gaussian(OUT * IN, 0.05));
-        PeftAdapter.Layout layout = adapter(tmp.resolve("adapter"), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1),
-                null);
-        Path out = tmp.resolve("merged");
-        Files.createDirectories(out);
         List<long[]> calls = new ArrayList<>();
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
-            AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE,
-                    (tensors, total, bytes) -> calls.add(new long[] {tensors, total, bytes}));
-        }
+        merge(TensorDType.BF16, gaussian(OUT * IN, 0.05), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1), null, null,
+                Long.MAX_VALUE, (tensors, total, bytes) -> calls.add(new long[] {tensors, total, bytes}));
         assertEquals(5, calls.size());
         long[] last = calls.get(calls.size() - 1);
         long expectedBytes = 2L * (OUT * IN + OUT + 8 + 3 * 8) + 8L * 16;
         assertArrayEquals(new long[] {5, 5, expectedBytes}, last);
+    }
+
+    /** Writes a base of {@code dtype} around {@code weight} and its adapter, and merges them into a new directory. */
+    private Path merge(TensorDType dtype, float[] weight, float[] a, float[] b, float[] head, TensorDType floatType,
+            long maxShardBytes, AdapterMerge.Progress progress) throws IOException {
+        String name = "merged-" + dtype + "-" + random.nextInt(1_000_000);
+        Path base = tmp.resolve(name + "-base");
+        writeBase(base, dtype, weight);
+        PeftAdapter.Layout layout = adapter(tmp.resolve(name + "-adapter"), a, b, head);
+        Path out = tmp.resolve(name);
+        Files.createDirectories(out);
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+            AdapterMerge.write(checkpoint, layout, floatType, out, maxShardBytes, progress);
+        }
+        return out;
+    }
+
+    /** The base checkpoint {@link #merge} wrote beside {@code merged}. */
+    private static Path baseOf(Path merged) {
+        return merged.resolveSibling(merged.getFileName() + "-base");
     }
 
     private static float roundTo(TensorDType dtype, float value) {

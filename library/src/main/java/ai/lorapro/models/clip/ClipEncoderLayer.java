@@ -34,7 +34,8 @@ public final class ClipEncoderLayer extends HfBlock {
                                 .optBias(true)
                                 .build());
         this.layerNorm1 = module("layer_norm1", new LayerNorm(hidden, config.layerNormEps()));
-        this.mlp = module("mlp", Mlp.plain(hidden, config.intermediateSize(), config.hiddenAct(), true, "fc1", "fc2"));
+        this.mlp = module("mlp", Mlp.plain(hidden, config.intermediateSize(), config.hiddenAct(), true, "fc1", "fc2",
+                0f));
         this.layerNorm2 = module("layer_norm2", new LayerNorm(hidden, config.layerNormEps()));
     }
 

@@ -36,7 +36,7 @@ public final class Mlp extends HfBlock {
     }
 
     /**
-     * A gated block: {@code down(act(gate(x)) * up(x))}.
+     * A gated block: {@code down(dropout(act(gate(x)) * up(x)))}.
      *
      * @param hidden the model width
      * @param intermediate the inner width
@@ -45,21 +45,8 @@ public final class Mlp extends HfBlock {
      * @param gateName the name of the gate projection (gate_proj, wi_0)
      * @param upName the name of the ungated projection (up_proj, wi_1)
      * @param downName the name of the output projection (down_proj, wo)
-     */
-    public static Mlp gated(
-            int hidden,
-            int intermediate,
-            Activation activation,
-            boolean bias,
-            String gateName,
-            String upName,
-            String downName) {
-        return gated(hidden, intermediate, activation, bias, gateName, upName, downName, 0f);
-    }
-
-    /**
-     * A gated block with dropout on the inner activations in training passes: {@code
-     * down(dropout(act(gate(x)) * up(x)))}, as T5's {@code T5DenseGatedActDense}.
+     * @param innerDropout dropout on the inner activations in training passes: T5's {@code
+     *     dropout_rate} ({@code T5DenseGatedActDense}), 0 for Llama
      */
     public static Mlp gated(
             int hidden,
@@ -80,7 +67,7 @@ public final class Mlp extends HfBlock {
     }
 
     /**
-     * A plain block: {@code out(act(in(x)))}.
+     * A plain block: {@code out(dropout(act(in(x))))}.
      *
      * @param hidden the model width
      * @param intermediate the inner width
@@ -88,15 +75,8 @@ public final class Mlp extends HfBlock {
      * @param bias whether the projections have biases
      * @param inName the name of the first projection (fc1, wi)
      * @param outName the name of the second projection (fc2, wo)
-     */
-    public static Mlp plain(
-            int hidden, int intermediate, Activation activation, boolean bias, String inName, String outName) {
-        return plain(hidden, intermediate, activation, bias, inName, outName, 0f);
-    }
-
-    /**
-     * A plain block with dropout on the inner activations in training passes: {@code
-     * out(dropout(act(in(x))))}, as T5's {@code T5DenseActDense}.
+     * @param innerDropout dropout on the inner activations in training passes: T5's {@code
+     *     dropout_rate} ({@code T5DenseActDense}), 0 for CLIP
      */
     public static Mlp plain(int hidden, int intermediate, Activation activation, boolean bias, String inName,
             String outName, float innerDropout) {

@@ -47,7 +47,8 @@ public final class LlamaDecoderLayer extends HfBlock {
                                 config.mlpBias(),
                                 "gate_proj",
                                 "up_proj",
-                                "down_proj"));
+                                "down_proj",
+                                0f));
         this.inputLayernorm =
                 module("input_layernorm", new RmsNorm(config.hiddenSize(), config.rmsNormEps()));
         this.postAttentionLayernorm =
