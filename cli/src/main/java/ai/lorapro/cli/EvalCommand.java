@@ -110,6 +110,7 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
             throw new InvalidInputException("--out is required with --task");
         }
         new OutputDirectoryGuard("--out", out).requireUsable();
+        modelOptions.reportMemory(modelOptions.config(), modelOptions.device());
         TaskEvaluator evaluator = new TaskEvaluator(
                 modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings)
                 .optAllowCodeExecution(allowCodeExecution)

@@ -8,7 +8,6 @@ import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.TensorDType;
-import ai.lorapro.io.TensorInfo;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.common.CheckpointLoader;
@@ -32,10 +31,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
 /**
  * {@code lorapro merge}: folds an adapter into the base weights and writes a plain Hugging Face
- * model directory (the base's tensors and dtypes, its config and tokenizer files), published
+ * model directory (the base's parameters and dtypes, its config, tokenizer and other files), published
  * atomically. The checkpoint streams through tensor by tensor ({@link AdapterMerge}), so a model of
  * any size merges in a few megabytes beyond the JVM; nothing is loaded onto a device.
  */
@@ -43,9 +43,9 @@ import java.util.concurrent.Callable;
         description = "Merge a LoRA adapter into its base model and write a model directory.")
 public final class MergeCommand implements Callable<Integer> {
 
-    /** Files copied unchanged from the base model directory when present. */
-    static final List<String> COPIED_FILES = List.of("generation_config.json", "tokenizer.json",
-            "tokenizer_config.json", "special_tokens_map.json");
+    /** Endings of weight files and their indexes, which are not copied from the base directory. */
+    static final List<String> WEIGHT_SUFFIXES = List.of(".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5",
+            ".msgpack", ".gguf", ".onnx", ".index.json");
 
     @Spec
     private CommandSpec spec;
@@ -73,8 +73,8 @@ public final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ModelArchitecture config = ModelFiles.config(model);
-        TensorDType floatType = "base".equalsIgnoreCase(dtype.trim()) ? null : RandomModelCommand.parseDtype(dtype);
-        long maxShardBytes = RandomModelCommand.parseSize(shardSize);
+        TensorDType floatType = "base".equalsIgnoreCase(dtype.trim()) ? null : WeightFiles.dtype(dtype);
+        long maxShardBytes = WeightFiles.size(shardSize);
         new OutputDirectoryGuard("--out", out).protect("--model", model).protect("--adapter", adapter)
                 .requireReplaceable(overwrite);
         if (!Files.isDirectory(adapter)) {
@@ -85,33 +85,28 @@ public final class MergeCommand implements Callable<Integer> {
         try (HfCheckpoint base = HfCheckpoint.open(model)) {
             // the model's structure alone (no arrays) checks the checkpoint and places the adapter
             Block structure = config.newModel(base.names());
-            Map<String, Shape> shapes =
+            Map<String, Shape> parameters =
                     CheckpointLoader.check(structure, base, model.toString(), config.ignorableTensors());
-            PeftAdapter.Layout layout = PeftAdapter.layout(adapter, structure, shapes::get);
-            long totalBytes = 0;
-            for (String name : base.names()) {
-                TensorInfo info = base.info(name);
-                totalBytes += info.elementCount()
-                        * (floatType != null && info.dtype().isFloating() ? floatType : info.dtype()).byteSize();
-            }
-            ProgressLine progress = new ProgressLine(log, totalBytes);
+            PeftAdapter.Layout layout = PeftAdapter.layout(adapter, structure, parameters::get);
+            AdapterMerge.Written[] written = new AdapterMerge.Written[1];
             AtomicFiles.publishDirectory(out, dir -> {
-                AdapterMerge.write(base, layout, floatType, dir, maxShardBytes, progress);
+                // the model's parameters: tensors it ignores (stale buffers, aliases of a tied table) stay behind
+                written[0] = AdapterMerge.write(base, parameters.keySet(), layout, floatType, dir, maxShardBytes,
+                        new ProgressLine(log));
                 writeConfig(dir.resolve(ModelFamilies.CONFIG_FILE), floatType);
-                for (String name : COPIED_FILES) {
-                    if (Files.isRegularFile(model.resolve(name))) {
-                        Files.copy(model.resolve(name), dir.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
-                    }
-                }
+                copyOtherFiles(dir);
             });
             log.printf(Locale.ROOT, "merged %s into %s: %s (%d adapted layers, %.2f GB, %.1f s)%n", adapter, model,
-                    out, layout.lora().size(), totalBytes / 1e9, (System.nanoTime() - start) / 1e9);
+                    out, layout.lora().size(), written[0].bytes() / 1e9, (System.nanoTime() - start) / 1e9);
         }
         log.flush();
         return ExitCodes.OK;
     }
 
-    /** The base's config.json; with {@code --dtype}, its {@code torch_dtype} (or {@code dtype}) says the new one. */
+    /**
+     * The base's config.json; with {@code --dtype}, its {@code torch_dtype} and {@code dtype} (those
+     * present, else {@code torch_dtype}) name the new type.
+     */
     private void writeConfig(Path target, TensorDType floatType) throws IOException {
         Path source = model.resolve(ModelFamilies.CONFIG_FILE);
         if (floatType == null) {
@@ -119,25 +114,59 @@ public final class MergeCommand implements Callable<Integer> {
             return;
         }
         JsonObject json = JsonParser.parseString(Files.readString(source, StandardCharsets.UTF_8)).getAsJsonObject();
-        json.addProperty(json.has("dtype") ? "dtype" : "torch_dtype", floatType.torchName());
+        boolean named = false;
+        for (String key : List.of("torch_dtype", "dtype")) {
+            if (json.has(key)) {
+                json.addProperty(key, floatType.torchName());
+                named = true;
+            }
+        }
+        if (!named) {
+            json.addProperty("torch_dtype", floatType.torchName());
+        }
         Files.writeString(target, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(json)
                 + "\n", StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Copies the base directory's other regular files (tokenizer, generation and processor configs,
+     * chat template, ...), but no weights: the merged ones replace them, and weights in another
+     * format would be the unmerged model.
+     */
+    private void copyOtherFiles(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(model)) {
+            for (Path file : (Iterable<Path>) files::iterator) {
+                String name = file.getFileName().toString();
+                if (Files.isRegularFile(file) && !name.equals(ModelFamilies.CONFIG_FILE) && !isWeights(name)) {
+                    Files.copy(file, dir.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+    }
+
+    /** Whether a file name is model weights or their index, in any of the formats Hugging Face writes. */
+    static boolean isWeights(String name) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        for (String suffix : WEIGHT_SUFFIXES) {
+            if (lower.endsWith(suffix)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Prints how far the merge is, at most every ten seconds. */
     private static final class ProgressLine implements AdapterMerge.Progress {
         private static final long EVERY_NANOS = 10_000_000_000L;
         private final PrintWriter log;
-        private final long totalBytes;
         private long last = System.nanoTime();
 
-        ProgressLine(PrintWriter log, long totalBytes) {
+        ProgressLine(PrintWriter log) {
             this.log = log;
-            this.totalBytes = totalBytes;
         }
 
         @Override
-        public void written(int tensors, int total, long bytes) {
+        public void written(int tensors, int total, long bytes, long totalBytes) {
             long now = System.nanoTime();
             if (now - last >= EVERY_NANOS && tensors < total) {
                 log.printf(Locale.ROOT, "merge: %d of %d tensors, %.2f of %.2f GB%n", tensors, total, bytes / 1e9,

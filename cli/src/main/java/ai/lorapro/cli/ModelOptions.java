@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.nn.PassEntry;
@@ -56,6 +57,12 @@ final class ModelOptions {
         }
     }
 
+    /** Warns before loading when the base weights, as they will be held, exceed the device's memory. */
+    void reportMemory(ModelArchitecture config, Device on) {
+        MemoryCheck.reportWeights(config.baseParameters() * frozenType().getNumOfBytes(), on,
+                fp16Frozen ? "the weights are already float16" : "--fp16-frozen halves them");
+    }
+
     /** The type the base weights are held in: float16 with {@code --fp16-frozen}, else float32. */
     DataType frozenType() {
         return fp16Frozen ? DataType.FLOAT16 : DataType.FLOAT32;
@@ -67,9 +74,16 @@ final class ModelOptions {
      * the float32 computation with the weights rounded to float16.
      */
     Block load(ModelArchitecture config, NDManager manager) {
-        MemoryCheck.reportWeights(config.baseParameters() * frozenType().getNumOfBytes(), manager.getDevice(),
-                fp16Frozen ? "the weights are already float16" : "--fp16-frozen halves them");
-        Block m = ModelFiles.load(config, model, manager, frozenType());
+        reportMemory(config, manager.getDevice());
+        Block m;
+        try {
+            m = ModelFiles.load(config, model, manager, frozenType());
+        } catch (InvalidInputException e) {
+            if (!fp16Frozen) {
+                throw e;
+            }
+            throw new InvalidInputException(e.getMessage() + " (--fp16-frozen holds the weights in float16)", e);
+        }
         if (fp16Frozen) {
             PassEntry.widenAll(m);
         }

@@ -193,10 +193,10 @@ class RandomModelCommandTest {
 
     @Test
     void parsesShardSizesInDecimalAndBinaryUnits() {
-        assertEquals(2_000_000_000L, RandomModelCommand.parseSize("2GB"));
-        assertEquals(512L << 20, RandomModelCommand.parseSize("512MiB"));
-        assertEquals(1_500_000_000L, RandomModelCommand.parseSize("1.5gb"));
-        assertEquals(4096L, RandomModelCommand.parseSize("4096"));
-        assertNotEquals(0, RandomModelCommand.parseSize("1KiB"));
+        assertEquals(2_000_000_000L, WeightFiles.size("2GB"));
+        assertEquals(512L << 20, WeightFiles.size("512MiB"));
+        assertEquals(1_500_000_000L, WeightFiles.size("1.5gb"));
+        assertEquals(4096L, WeightFiles.size("4096"));
+        assertNotEquals(0, WeightFiles.size("1KiB"));
     }
 }

@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +20,9 @@ import java.util.TreeSet;
  * Writes a base checkpoint with a PEFT adapter folded in, one tensor at a time: W0 + s B A for each
  * adapted module's weight, the adapter's tensor for each {@code modules_to_save} parameter, and
  * every other tensor copied. Each tensor keeps its dtype unless a float type is asked for; a merged
- * weight is computed in double from the stored values and rounded once (to nearest even).
+ * weight is computed in double from the stored values, rounded to float32 and then to its dtype
+ * (to nearest even each time). Where a {@code modules_to_save} tensor replaces an adapted weight,
+ * the replacement is W0, as {@link PeftAdapter#load} makes it.
  *
  * <p>Memory is one module's factors and a buffer of {@link #CHUNK_BYTES} (a weight is read a few
  * rows at a time), whatever the size of the model: a 7B checkpoint merges in the memory of a 1 MB
@@ -45,9 +48,18 @@ public final class AdapterMerge {
          * @param tensors tensors written so far
          * @param total tensors to write
          * @param bytes tensor bytes written so far
+         * @param totalBytes tensor bytes to write
          */
-        void written(int tensors, int total, long bytes);
+        void written(int tensors, int total, long bytes, long totalBytes);
     }
+
+    /**
+     * What was written.
+     *
+     * @param files the safetensors files, in order
+     * @param bytes the tensor bytes in them
+     */
+    public record Written(List<String> files, long bytes) {}
 
     private AdapterMerge() {}
 
@@ -57,16 +69,19 @@ public final class AdapterMerge {
      *
      * @param base the base checkpoint, already checked against the model the adapter was laid out
      *     on
+     * @param tensors the tensors to write, each in {@code base}: the model's parameters (what a
+     *     model ignores, such as stale buffers or aliases of a tied table, is better left out: an
+     *     alias would keep the old values of a table the adapter replaces)
      * @param adapter where the adapter's tensors go ({@link PeftAdapter#layout})
      * @param floatType the dtype of every floating-point tensor written (F32, F16, BF16 or F64), or
      *     {@code null} to keep each tensor's own
-     * @return the safetensors files written
+     * @return the files and bytes written
      * @throws InvalidInputException if an adapter tensor holds NaN or infinity, or a merged weight
      *     overflows its dtype
      * @throws IOException if a file cannot be written
      */
-    public static List<String> write(HfCheckpoint base, PeftAdapter.Layout adapter, TensorDType floatType, Path dir,
-            long maxShardBytes, Progress progress) throws IOException {
+    public static Written write(HfCheckpoint base, Collection<String> tensors, PeftAdapter.Layout adapter,
+            TensorDType floatType, Path dir, long maxShardBytes, Progress progress) throws IOException {
         if (floatType != null && !floatType.isFloating()) {
             throw new IllegalArgumentException("floatType must be a floating-point dtype, got " + floatType);
         }
@@ -83,21 +98,20 @@ public final class AdapterMerge {
             Set<String> named = new TreeSet<>(factorsOf.keySet());
             named.addAll(replacementOf.keySet());
             for (String name : named) {
-                if (!base.contains(name)) {
-                    throw new IllegalArgumentException("the adapter's layout names tensor '" + name + "', which "
-                            + base.directory() + " does not hold");
+                if (!tensors.contains(name)) {
+                    throw new IllegalArgumentException("the adapter's layout names tensor '" + name + "', which is not"
+                            + " among the tensors to write");
                 }
             }
 
-            List<StreamedTensor> tensors = new ArrayList<>();
-            int total = base.names().size();
-            long[] done = {0, 0}; // tensors, bytes
-            for (String name : base.names()) {
+            List<StreamedTensor> streamed = new ArrayList<>();
+            for (String name : tensors) {
                 TensorInfo info = base.info(name);
                 TensorDType type = floatType != null && info.dtype().isFloating() ? floatType : info.dtype();
                 StreamedTensor.ByteProducer producer;
                 if (factorsOf.containsKey(name)) {
-                    producer = merged(base, info, file, factorsOf.get(name), adapter.config().getScaling(), type);
+                    producer = merged(base, info, file, factorsOf.get(name), replacementOf.get(name),
+                            adapter.config().getScaling(), type);
                 } else if (replacementOf.containsKey(name)) {
                     String key = replacementOf.get(name);
                     producer = out -> written(name, file.floats(key), type, out);
@@ -106,17 +120,24 @@ public final class AdapterMerge {
                 } else {
                     producer = converted(base, info, type);
                 }
-                long bytes = info.elementCount() * type.byteSize();
-                tensors.add(new StreamedTensor(name, type, info.shape().getShape(), out -> {
-                    producer.writeTo(out);
+                streamed.add(new StreamedTensor(name, type, info.shape().getShape(), producer));
+            }
+            long totalBytes = streamed.stream().mapToLong(StreamedTensor::byteLength).sum();
+            List<StreamedTensor> reported = new ArrayList<>();
+            long[] done = {0, 0}; // tensors, bytes
+            for (StreamedTensor t : streamed) {
+                reported.add(new StreamedTensor(t.name(), t.dtype(), t.shape(), out -> {
+                    t.bytes().writeTo(out);
                     done[0]++;
-                    done[1] += bytes;
+                    done[1] += t.byteLength();
                     if (progress != null) {
-                        progress.written((int) done[0], total, done[1]);
+                        progress.written((int) done[0], streamed.size(), done[1], totalBytes);
                     }
                 }));
             }
-            return ShardedSafetensorsWriter.write(dir, tensors, maxShardBytes, Map.of("merged_by", "lorapro merge"));
+            List<String> files =
+                    ShardedSafetensorsWriter.write(dir, reported, maxShardBytes, Map.of("merged_by", "lorapro merge"));
+            return new Written(files, totalBytes);
         }
     }
 
@@ -128,9 +149,12 @@ public final class AdapterMerge {
         }
     }
 
-    /** W0 + s B A, a chunk of rows at a time. */
+    /**
+     * W0 + s B A, a chunk of rows at a time; W0 is the checkpoint's tensor, or the adapter's tensor
+     * {@code replacementKey} when it has one.
+     */
     private static StreamedTensor.ByteProducer merged(HfCheckpoint base, TensorInfo info, SafetensorsFile file,
-            PeftAdapter.LoraKeys keys, double scaling, TensorDType type) {
+            PeftAdapter.LoraKeys keys, String replacementKey, double scaling, TensorDType type) {
         long[] shape = info.shape().getShape();
         long[] aShape = file.info(keys.a()).shape().getShape();
         long[] bShape = file.info(keys.b()).shape().getShape();
@@ -142,10 +166,11 @@ public final class AdapterMerge {
         int rows = Math.toIntExact(shape[0]);
         int cols = Math.toIntExact(shape[1]);
         int rank = Math.toIntExact(aShape[0]);
-        float largest = largestFinite(type);
+        float largest = FloatChunks.largestFinite(type);
         return out -> {
             float[] a = file.floats(keys.a());
             float[] b = file.floats(keys.b());
+            float[] replacement = replacementKey == null ? null : file.floats(replacementKey);
             int rowsPerChunk = Math.max(1, CHUNK_BYTES / (cols * Math.max(info.dtype().byteSize(), type.byteSize())));
             ByteBuffer raw = ByteBuffer.allocate(rowsPerChunk * cols * info.dtype().byteSize())
                     .order(ByteOrder.LITTLE_ENDIAN);
@@ -155,9 +180,13 @@ public final class AdapterMerge {
             for (int from = 0; from < rows; from += rowsPerChunk) {
                 int count = Math.min(rowsPerChunk, rows - from);
                 int n = count * cols;
-                raw.clear().limit(n * info.dtype().byteSize());
-                base.read(info.name(), (long) from * cols * info.dtype().byteSize(), raw);
-                FloatChunks.decode(raw, info.dtype(), w, n);
+                if (replacement != null) {
+                    System.arraycopy(replacement, from * cols, w, 0, n);
+                } else {
+                    raw.clear().limit(n * info.dtype().byteSize());
+                    base.read(info.name(), (long) from * cols * info.dtype().byteSize(), raw);
+                    FloatChunks.decode(raw, info.dtype(), w, n);
+                }
                 for (int i = 0; i < count; i++) {
                     Arrays.fill(delta, 0);
                     int row = (from + i) * rank;
@@ -184,20 +213,6 @@ public final class AdapterMerge {
                 out.write(encoded, 0, n * type.byteSize());
             }
         };
-    }
-
-    /** The largest float32 that stays finite once rounded to {@code type}. */
-    static float largestFinite(TensorDType type) {
-        switch (type) {
-            case F16:
-                // 65520 is halfway between 65504 and 65536 (infinity) and rounds to even: infinity
-                return Math.nextDown(65520f);
-            case BF16:
-                // below the halfway point between the largest bfloat16 (0x7F7F) and infinity
-                return Float.intBitsToFloat(0x7F7F7FFF);
-            default:
-                return Float.MAX_VALUE;
-        }
     }
 
     /** Writes values already in memory as {@code type}. */
@@ -237,13 +252,7 @@ public final class AdapterMerge {
      */
     private static void write(String name, float[] values, int n, long first, TensorDType type, byte[] encoded,
             OutputStream out) throws IOException {
-        float largest = largestFinite(type);
-        for (int i = 0; i < n; i++) {
-            if (Math.abs(values[i]) > largest && Float.isFinite(values[i])) {
-                throw new InvalidInputException("tensor '" + name + "' holds " + values[i] + " at element "
-                        + (first + i) + ", which " + type + " cannot hold");
-            }
-        }
+        FloatChunks.requireFits(name, values, n, first, type);
         FloatChunks.encode(values, n, type, encoded);
         out.write(encoded, 0, n * type.byteSize());
     }

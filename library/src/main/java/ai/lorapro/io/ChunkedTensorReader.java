@@ -33,6 +33,8 @@ final class ChunkedTensorReader {
     private final ByteBuffer raw = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     /** Host-side values handed to the engine without a copy (torch.from_blob), reused per chunk. */
     private final ByteBuffer host = ByteBuffer.allocateDirect(2 * CHUNK_BYTES).order(ByteOrder.nativeOrder());
+    /** The float32 values of a chunk checked against float16's range (made when first needed). */
+    private float[] checked;
 
     /**
      * @param reader reads bytes of the file
@@ -65,6 +67,9 @@ final class ChunkedTensorReader {
                 host.clear();
                 fillHost(dtype, n);
                 host.flip();
+                if (target == DataType.FLOAT16 && hostType == DataType.FLOAT32) {
+                    requireFloat16(info, start, n);
+                }
                 try (NDArray chunk = manager.create(host, new Shape(n), hostType)) {
                     if (hostType == target) {
                         flat.set(new NDIndex("{}:{}", start, start + n), chunk);
@@ -82,6 +87,18 @@ final class ChunkedTensorReader {
             flat.close();
             throw e;
         }
+    }
+
+    /**
+     * Refuses a float32 value of the host buffer that float16 cannot hold: PyTorch's conversion
+     * would turn it into infinity, and the model into NaN, without a word.
+     */
+    private void requireFloat16(TensorInfo info, long start, int n) {
+        if (checked == null) {
+            checked = new float[host.capacity() / Float.BYTES];
+        }
+        host.asFloatBuffer().get(checked, 0, n);
+        FloatChunks.requireFits(info.name(), checked, n, start, TensorDType.F16);
     }
 
     /** Copies the raw little-endian values to the host buffer, widened to float32 when needed. */

@@ -1,5 +1,7 @@
 package ai.lorapro.io;
 
+import ai.lorapro.InvalidInputException;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -79,6 +81,41 @@ public final class FloatChunks {
                 break;
             default:
                 throw new IllegalArgumentException("dtype " + dtype + " is not floating point");
+        }
+    }
+
+    /**
+     * The largest float32 magnitude that stays finite once rounded to {@code type}: 65504 and a
+     * little for F16, just under the midpoint between the largest bfloat16 and infinity for BF16,
+     * the largest float otherwise.
+     */
+    public static float largestFinite(TensorDType type) {
+        switch (type) {
+            case F16:
+                // 65520 is halfway between 65504 and 65536 (infinity) and rounds to even: infinity
+                return Math.nextDown(65520f);
+            case BF16:
+                // below the halfway point between the largest bfloat16 (0x7F7F) and infinity
+                return Float.intBitsToFloat(0x7F7F7FFF);
+            default:
+                return Float.MAX_VALUE;
+        }
+    }
+
+    /**
+     * Refuses a finite value among {@code values[0, n)} that {@code type} cannot hold.
+     *
+     * @param tensor the tensor's name, for the message
+     * @param first the index in the tensor of {@code values[0]}
+     * @throws InvalidInputException naming the tensor, the value and its index
+     */
+    public static void requireFits(String tensor, float[] values, int n, long first, TensorDType type) {
+        float largest = largestFinite(type);
+        for (int i = 0; i < n; i++) {
+            if (Math.abs(values[i]) > largest && Float.isFinite(values[i])) {
+                throw new InvalidInputException("tensor '" + tensor + "' holds " + values[i] + " at element "
+                        + (first + i) + ", which " + type + " cannot hold");
+            }
         }
     }
 

@@ -307,9 +307,10 @@ public final class PeftAdapter {
 
     /**
      * Checks an adapter directory against a model and says where each of its tensors goes, without
-     * reading any tensor data. If the model has no adapter yet, adapters are first injected per
-     * {@code adapter_config.json}; the model needs no arrays (its structure decides), so a merge can
-     * check an adapter for a model too large to load.
+     * reading any tensor data. A model without adapters gets them first: this injects the LoRA
+     * layers that {@code adapter_config.json} asks for (without arrays if the model has none). The
+     * model's structure is all that is needed, so a merge can check an adapter for a model too large
+     * to load.
      *
      * @param parameterShape the shape of a model parameter, by dotted path
      * @throws CheckpointFormatException naming the key or module if the file names a module the

@@ -373,6 +373,11 @@ public final class SafetensorsFile implements TensorSource {
         if (!info.dtype().isFloating()) {
             return ownedArray(manager, bytes(name), info);
         }
+        if (floatType == DataType.FLOAT16 && info.dtype() != TensorDType.F16) {
+            // PyTorch's conversion turns what float16 cannot hold into infinity, without a word
+            float[] values = floats(name);
+            FloatChunks.requireFits(name, values, values.length, 0, TensorDType.F16);
+        }
         if (info.dtype() == TensorDType.BF16 || info.dtype() == TensorDType.F64) {
             float[] values = floats(name);
             NDArray f32 = manager.create(FloatBuffer.wrap(values), info.shape());

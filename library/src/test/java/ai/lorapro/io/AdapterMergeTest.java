@@ -110,6 +110,47 @@ class AdapterMergeTest {
         }
     }
 
+    /** A modules_to_save tensor that replaces an adapted weight is W0 of its merge, as loading makes it. */
+    @Test
+    void aSavedModuleThatIsAlsoAdaptedIsTheBaseOfItsMerge() throws IOException {
+        Path base = tmp.resolve("base");
+        writeBase(base, TensorDType.F32, gaussian(OUT * IN, 0.05));
+        float[] a = gaussian(R * IN, 0.1);
+        float[] b = gaussian(OUT * R, 0.1);
+        float[] replacement = gaussian(OUT * IN, 0.05);
+        Path adapterDir = tmp.resolve("adapter");
+        Files.createDirectories(adapterDir);
+        String prefix = "base_model.model.layer.proj";
+        Path weights = adapterDir.resolve(PeftAdapter.WEIGHTS_NAME);
+        new SafetensorsWriter()
+                .add(prefix + ".lora_A.weight", a, R, IN)
+                .add(prefix + ".lora_B.weight", b, OUT, R)
+                .add(prefix + ".weight", replacement, OUT, IN)
+                .write(weights);
+        PeftAdapter.Layout layout = new PeftAdapter.Layout(weights,
+                LoraConfig.builder().setR(R).setAlpha(ALPHA).optTargetModules("proj").build(),
+                Map.of("layer.proj", new PeftAdapter.LoraKeys(prefix + ".lora_A.weight", prefix + ".lora_B.weight")),
+                Map.of(prefix + ".weight", WEIGHT));
+        Path out = tmp.resolve("merged");
+        Files.createDirectories(out);
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
+            AdapterMerge.write(checkpoint, checkpoint.names(), layout, null, out, Long.MAX_VALUE, null);
+        }
+        try (SafetensorsFile merged = SafetensorsFile.open(out.resolve(HfCheckpoint.SAFETENSORS_NAME))) {
+            float[] got = merged.floats(WEIGHT);
+            for (int i = 0; i < OUT; i += 37) {
+                for (int j = 0; j < IN; j += 13) {
+                    double delta = 0;
+                    for (int k = 0; k < R; k++) {
+                        delta += (double) b[i * R + k] * a[k * IN + j];
+                    }
+                    assertEquals((float) (replacement[i * IN + j] + ALPHA / R * delta), got[i * IN + j], 0f,
+                            "element [" + i + ", " + j + "]");
+                }
+            }
+        }
+    }
+
     @Test
     void largeOutputsAreShardedWithAnIndexThatOpensAsTheSameCheckpoint() throws IOException {
         // the weight alone is 660,000 bytes: it gets a shard, the small tensors share another
@@ -145,7 +186,7 @@ class AdapterMergeTest {
         Files.createDirectories(out);
         try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
             InvalidInputException e = assertThrows(InvalidInputException.class,
-                    () -> AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null));
+                    () -> AdapterMerge.write(checkpoint, checkpoint.names(), layout, null, out, Long.MAX_VALUE, null));
             assertTrue(e.getMessage().contains(WEIGHT) && e.getMessage().contains("[5, 7]")
                     && e.getMessage().contains("F16"), e.getMessage());
         }
@@ -162,7 +203,7 @@ class AdapterMergeTest {
         Files.createDirectories(out);
         try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
             InvalidInputException e = assertThrows(InvalidInputException.class,
-                    () -> AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null));
+                    () -> AdapterMerge.write(checkpoint, checkpoint.names(), layout, null, out, Long.MAX_VALUE, null));
             assertTrue(e.getMessage().contains("lora_B") && e.getMessage().contains("NaN or infinity"),
                     e.getMessage());
         }
@@ -175,11 +216,11 @@ class AdapterMergeTest {
     void progressCountsEveryTensorAndByte() throws IOException {
         List<long[]> calls = new ArrayList<>();
         merge(TensorDType.BF16, gaussian(OUT * IN, 0.05), gaussian(R * IN, 0.1), gaussian(OUT * R, 0.1), null, null,
-                Long.MAX_VALUE, (tensors, total, bytes) -> calls.add(new long[] {tensors, total, bytes}));
+                Long.MAX_VALUE, (tensors, total, bytes, totalBytes) -> calls.add(new long[] {tensors, total, bytes, totalBytes}));
         assertEquals(5, calls.size());
         long[] last = calls.get(calls.size() - 1);
         long expectedBytes = 2L * (OUT * IN + OUT + 8 + 3 * 8) + 8L * 16;
-        assertArrayEquals(new long[] {5, 5, expectedBytes}, last);
+        assertArrayEquals(new long[] {5, 5, expectedBytes, expectedBytes}, last);
     }
 
     /** Writes a base of {@code dtype} around {@code weight} and its adapter, and merges them into a new directory. */
@@ -192,7 +233,7 @@ class AdapterMergeTest {
         Path out = tmp.resolve(name);
         Files.createDirectories(out);
         try (HfCheckpoint checkpoint = HfCheckpoint.open(base)) {
-            AdapterMerge.write(checkpoint, layout, floatType, out, maxShardBytes, progress);
+            AdapterMerge.write(checkpoint, checkpoint.names(), layout, floatType, out, maxShardBytes, progress);
         }
         return out;
     }

@@ -2,11 +2,14 @@ package ai.lorapro.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.lorapro.InvalidInputException;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,6 +60,31 @@ class ChunkedTensorReaderTest {
             NDArray ints = source.load(manager, "i64", DataType.FLOAT32);
             assertEquals(DataType.INT64, ints.getDataType());
             assertArrayEquals(longs, ints.toLongArray());
+        }
+    }
+    /** A value float16 cannot hold is refused when loading as float16, not turned into infinity. */
+    @Test
+    void valuesBeyondFloat16AreRefusedByTensorAndElement() {
+        float[] big = new float[300 * 2001];
+        big[400_000] = 1e5f; // in the second chunk
+        float[] small = new float[64];
+        small[9] = -7e4f;
+        Path file = tmp.resolve("range.safetensors");
+        new SafetensorsWriter()
+                .add("big_f32", big, new long[] {300, 2001}, TensorDType.F32)
+                .add("big_bf16", big, new long[] {300, 2001}, TensorDType.BF16)
+                .add("small_bf16", small, new long[] {8, 8}, TensorDType.BF16)
+                .write(file);
+        try (SafetensorsFile source = SafetensorsFile.open(file); NDManager manager = NDManager.newBaseManager()) {
+            for (String name : new String[] {"big_f32", "big_bf16", "small_bf16"}) {
+                InvalidInputException e =
+                        assertThrows(InvalidInputException.class, () -> source.load(manager, name, DataType.FLOAT16));
+                String element = name.startsWith("big") ? "element 400000" : "element 9";
+                assertTrue(e.getMessage().contains("'" + name + "'")
+                        && e.getMessage().contains(element) && e.getMessage().contains("F16"), e.getMessage());
+                // float32 holds them
+                assertEquals(DataType.FLOAT32, source.load(manager, name, DataType.FLOAT32).getDataType());
+            }
         }
     }
 }

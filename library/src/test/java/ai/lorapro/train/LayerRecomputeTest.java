@@ -190,9 +190,12 @@ class LayerRecomputeTest {
         }
     }
 
-    /** A layered pass reads the embeddings once, outside the recomputed layers: it refuses trainable ones. */
+    /**
+     * A layered training pass reads the embeddings once, outside the recomputed layers: it refuses
+     * trainable ones. A layered inference pass accepts them.
+     */
     @Test
-    void layeredPassesRefuseTrainableEmbeddings() {
+    void layeredTrainingPassesRefuseTrainableEmbeddings() {
         Path dir = Fixtures.hfTiny().resolve("t5-tiny");
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             T5ForConditionalGeneration t5 =
@@ -220,6 +223,10 @@ class LayerRecomputeTest {
             IllegalStateException c = assertThrows(IllegalStateException.class,
                     () -> classifier.layeredPass(store, pixels, true));
             assertTrue(c.getMessage().contains("embeddings.class_embedding trains"), c.getMessage());
+            // inference (what image-folder evaluation runs after full fine-tuning) has no gradient to lose
+            assertEquals(2, classifier.layeredPass(store, pixels, false).inferLayerByLayer().getShape().get(1));
+            assertEquals(t5.getConfig().vocabSize(), t5.layeredPass(store, ids, null, ids, false).inferLayerByLayer()
+                    .getShape().get(2));
         }
     }
 

@@ -132,7 +132,10 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
      * #forward} does.
      */
     public LayeredPass layeredPass(ParameterStore store, NDArray pixelValues, boolean training) {
-        visionModel.requireFrozenEmbedding("a layered pass");
+        if (training) {
+            // read once, outside the recomputed layers: a trainable embedding's gradient would be lost
+            visionModel.requireFrozenEmbedding("a layered training pass");
+        }
         return LayeredPass.of(visionModel.embed(store, pixelValues, training),
                 visionModel.getEncoder().getLayers().layers(),
                 (layer, hidden) -> layer.forward(store, hidden, null, training),

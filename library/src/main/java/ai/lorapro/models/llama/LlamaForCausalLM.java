@@ -120,7 +120,10 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
 
     @Override
     public LayeredPass layeredPass(ParameterStore store, NDArray inputIds, NDArray attentionMask, boolean training) {
-        model.getEmbedTokens().requireFrozen("a layered pass");
+        if (training) {
+            // the embedding is read once, outside the recomputed layers: its gradient would be lost
+            model.getEmbedTokens().requireFrozen("a layered training pass");
+        }
         LlamaModel.LayerInputs in = model.layerInputs(store, inputIds, attentionMask, null, null, training);
         return LayeredPass.of(in.embedded(), model.decoderLayers(),
                 (layer, hidden) -> layer.forward(store, hidden, in.mask(), in.angles(), null, training),

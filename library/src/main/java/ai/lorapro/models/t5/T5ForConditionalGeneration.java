@@ -174,8 +174,11 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
      */
     public LayeredPass layeredPass(ParameterStore store, NDArray inputIds, NDArray attentionMask,
             NDArray decoderInputIds, boolean training) {
-        for (Embedding table : List.of(shared, encoder.positionBiasTable(), decoder.positionBiasTable())) {
-            table.requireFrozen("a layered pass");
+        if (training) {
+            // read once, outside the recomputed blocks: a trainable table's gradient would be lost
+            for (Embedding table : List.of(shared, encoder.positionBiasTable(), decoder.positionBiasTable())) {
+                table.requireFrozen("a layered training pass");
+            }
         }
         long targetLength = decoderInputIds.getShape().get(1);
         NDArray source = encoder.embed(store, inputIds, training);

@@ -134,7 +134,7 @@ class LlamaPeftParityTest {
             Map<String, Shape> shapes =
                     CheckpointLoader.check(structure, checkpoint, base.toString(), config.ignorableTensors());
             PeftAdapter.Layout layout = PeftAdapter.layout(adapterDir, structure, shapes::get);
-            AdapterMerge.write(checkpoint, layout, null, out, Long.MAX_VALUE, null);
+            AdapterMerge.write(checkpoint, shapes.keySet(), layout, null, out, Long.MAX_VALUE, null);
         }
         try (NDManager manager = NDManager.newBaseManager();
                 HfCheckpoint streamed = HfCheckpoint.open(out);
