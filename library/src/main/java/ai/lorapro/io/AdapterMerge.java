@@ -123,22 +123,28 @@ public final class AdapterMerge {
                 streamed.add(new StreamedTensor(name, type, info.shape().getShape(), producer));
             }
             long totalBytes = streamed.stream().mapToLong(StreamedTensor::byteLength).sum();
-            List<StreamedTensor> reported = new ArrayList<>();
-            long[] done = {0, 0}; // tensors, bytes
-            for (StreamedTensor t : streamed) {
-                reported.add(new StreamedTensor(t.name(), t.dtype(), t.shape(), out -> {
-                    t.bytes().writeTo(out);
-                    done[0]++;
-                    done[1] += t.byteLength();
-                    if (progress != null) {
-                        progress.written((int) done[0], streamed.size(), done[1], totalBytes);
-                    }
-                }));
-            }
-            List<String> files =
-                    ShardedSafetensorsWriter.write(dir, reported, maxShardBytes, Map.of("merged_by", "lorapro merge"));
+            List<String> files = ShardedSafetensorsWriter.write(dir, reporting(streamed, totalBytes, progress),
+                    maxShardBytes, Map.of("merged_by", "lorapro merge"));
             return new Written(files, totalBytes);
         }
+    }
+
+    /** {@code tensors}, each telling {@code progress} when it has been written (in whatever order). */
+    private static List<StreamedTensor> reporting(List<StreamedTensor> tensors, long totalBytes, Progress progress) {
+        if (progress == null) {
+            return tensors;
+        }
+        List<StreamedTensor> reported = new ArrayList<>();
+        long[] done = {0, 0}; // tensors, bytes
+        for (StreamedTensor t : tensors) {
+            reported.add(new StreamedTensor(t.name(), t.dtype(), t.shape(), out -> {
+                t.bytes().writeTo(out);
+                done[0]++;
+                done[1] += t.byteLength();
+                progress.written((int) done[0], tensors.size(), done[1], totalBytes);
+            }));
+        }
+        return reported;
     }
 
     private static void requireFinite(SafetensorsFile file, String key) {
