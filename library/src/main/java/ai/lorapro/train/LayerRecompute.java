@@ -22,9 +22,11 @@ import java.util.function.Function;
  * <ol>
  *   <li>forward: h_{i+1} = layer_i(h_i) for every layer, each layer's graph freed at once;
  *   <li>head: L = loss(head(h_n)) back-propagated from a leaf copy of h_n, giving g_n = dL/dh_n;
- *   <li>layers in reverse: layer_i(h_i) is recomputed from a leaf copy of h_i and sum(layer_i(h_i)
- *       * g_{i+1}) back-propagated; its gradient is exactly g_{i+1} at the layer's output, so the
- *       parameters receive dL/dtheta and the leaf receives g_i.
+ *   <li>layers in reverse, down to the lowest one that trains ({@link
+ *       LayeredPass#firstTrainableLayer()}; nothing below it needs a gradient): layer_i(h_i) is
+ *       recomputed from a leaf copy of h_i and sum(layer_i(h_i) * g_{i+1}) back-propagated; its
+ *       gradient is exactly g_{i+1} at the layer's output, so the parameters receive dL/dtheta and
+ *       the leaf receives g_i.
  * </ol>
  *
  * <p>The gradients equal those of one recorded pass up to the order of floating-point sums. Each
@@ -68,16 +70,18 @@ final class LayerRecompute {
                 sum = parts[0].getFloat();
                 upstream = keep(last.getGradient().duplicate());
             }
-            for (int i = layers - 1; i >= 0; i--) {
+            // nothing below the lowest layer that trains needs a gradient (the input is frozen)
+            int first = pass.firstTrainableLayer();
+            for (int i = layers - 1; i >= first; i--) {
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
                     reseed(seed, i);
-                    // layer 0's input gradient is not needed (frozen embeddings); its leaf only
-                    // guarantees the surrogate has a graph when layer 0 has no adapter
+                    // the lowest layer's input gradient is not needed; its leaf only guarantees the
+                    // surrogate has a graph whatever the layer holds
                     NDArray in = leaf(boundaries[i]);
                     collector.backward(pass.layer(i, in).mul(upstream).sum());
                     upstream.close();
-                    upstream = i == 0 ? null : keep(in.getGradient().duplicate());
+                    upstream = i == first ? null : keep(in.getGradient().duplicate());
                     boundaries[i + 1].close();
                     boundaries[i + 1] = null;
                 }

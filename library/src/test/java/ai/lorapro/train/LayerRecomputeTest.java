@@ -191,6 +191,76 @@ class LayerRecomputeTest {
     }
 
     /**
+     * The backward pass recomputes only down to the lowest layer that trains: with adapters on T5's
+     * cross-attention only, no encoder block (nor the step between the stacks) runs a second time;
+     * with adapters on Llama's second layer only, the first runs once.
+     */
+    @Test
+    void theBackwardPassStopsAtTheLowestLayerThatTrains() {
+        Path dir = Fixtures.hfTiny().resolve("t5-tiny");
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            T5ForConditionalGeneration t5 =
+                    (T5ForConditionalGeneration) ModelFamilies.readModelDir(dir).load(dir, manager, DataType.FLOAT16);
+            LoraInjector.inject(t5, LoraConfig.builder().setR(4).setAlpha(8)
+                    .optTargetModules(List.of("EncDecAttention.q", "EncDecAttention.v")).build());
+            int encoderBlocks = t5.getConfig().numLayers();
+            int[] t5Calls = countLayerRuns(new Seq2SeqLmTask(t5), manager, t5Batch());
+            assertEquals(encoderBlocks + 1 + t5.getConfig().numDecoderLayers(), t5Calls.length);
+            for (int i = 0; i < t5Calls.length; i++) {
+                assertEquals(i <= encoderBlocks ? 1 : 2, t5Calls[i], "runs of step " + i);
+            }
+
+            LlamaForCausalLM llama = new LlamaForCausalLM(TinyModels.config(VOCAB));
+            RandomWeights.initialize(llama, manager, DataType.FLOAT16, 7, 0.2f);
+            LoraInjector.inject(llama, LoraConfig.builder().setR(4).setAlpha(8)
+                    .optTargetRegex("model\\.layers\\.1\\.self_attn\\.(q|v)_proj").build());
+            int[] llamaCalls = countLayerRuns(new CausalLmTask(llama), manager,
+                    Batch.collate(TinyModels.copyPlusOne(3, VOCAB, 5), 0));
+            assertArrayEquals(new int[] {1, 2}, llamaCalls);
+        }
+    }
+
+    /** How often {@link LayerRecompute} runs each layer of one training micro-batch of {@code task}. */
+    private static int[] countLayerRuns(TrainTask task, NDManager manager, Batch batch) {
+        ParameterStore store = new ParameterStore(manager, false);
+        try (NDManager step = manager.newSubManager();
+                GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            TrainTask.LayeredLoss loss = task.layeredLoss(store, step, batch);
+            LayeredPass pass = loss.pass();
+            int[] calls = new int[pass.layerCount()];
+            LayeredPass counting = new LayeredPass() {
+                @Override
+                public NDArray input() {
+                    return pass.input();
+                }
+
+                @Override
+                public int layerCount() {
+                    return pass.layerCount();
+                }
+
+                @Override
+                public NDArray layer(int index, NDArray hidden) {
+                    calls[index]++;
+                    return pass.layer(index, hidden);
+                }
+
+                @Override
+                public NDArray head(NDArray hidden) {
+                    return pass.head(hidden);
+                }
+
+                @Override
+                public int firstTrainableLayer() {
+                    return pass.firstTrainableLayer();
+                }
+            };
+            LayerRecompute.run(counting, loss.loss(), 0.5, collector);
+            return calls;
+        }
+    }
+
+    /**
      * A layered training pass reads the embeddings once, outside the recomputed layers: it refuses
      * trainable ones. A layered inference pass accepts them.
      */

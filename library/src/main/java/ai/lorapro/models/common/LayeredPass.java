@@ -2,6 +2,10 @@ package ai.lorapro.models.common;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+
+import ai.lorapro.nn.ModuleTree;
 
 import java.util.List;
 import java.util.function.BiFunction;
@@ -38,11 +42,44 @@ public interface LayeredPass {
     NDArray head(NDArray hidden);
 
     /**
+     * The lowest layer with a trainable parameter, or {@link #layerCount()} when none has one: a
+     * backward pass need not go below it, since the layers there have nothing to train and the
+     * input needs no gradient (adapters on the decoder of T5 only, or on the top layers only).
+     */
+    default int firstTrainableLayer() {
+        return 0;
+    }
+
+    /**
      * The pass whose state enters {@code layers} at {@code input}, runs each through {@code layer}
-     * and leaves through {@code head}.
+     * and leaves through {@code head}; the first layer whose block holds a trainable parameter is
+     * its {@link #firstTrainableLayer()}.
+     */
+    static <L extends Block> LayeredPass of(NDArray input, List<L> layers, BiFunction<L, NDArray, NDArray> layer,
+            UnaryOperator<NDArray> head) {
+        return of(input, layers, layer, head, firstTraining(layers));
+    }
+
+    /**
+     * The index of the first of {@code blocks} that holds a parameter requiring a gradient, or
+     * {@code blocks.size()} when none does.
+     */
+    static int firstTraining(List<? extends Block> blocks) {
+        for (int i = 0; i < blocks.size(); i++) {
+            if (ModuleTree.namedParameters(blocks.get(i)).values().stream().anyMatch(Parameter::requiresGradient)) {
+                return i;
+            }
+        }
+        return blocks.size();
+    }
+
+    /**
+     * The pass whose state enters {@code layers} at {@code input}, runs each through {@code layer}
+     * and leaves through {@code head}, with {@code firstTrainable} as its {@link
+     * #firstTrainableLayer()}.
      */
     static <L> LayeredPass of(NDArray input, List<L> layers, BiFunction<L, NDArray, NDArray> layer,
-            UnaryOperator<NDArray> head) {
+            UnaryOperator<NDArray> head, int firstTrainable) {
         return new LayeredPass() {
             @Override
             public NDArray input() {
@@ -62,6 +99,11 @@ public interface LayeredPass {
             @Override
             public NDArray head(NDArray hidden) {
                 return head.apply(hidden);
+            }
+
+            @Override
+            public int firstTrainableLayer() {
+                return firstTrainable;
             }
         };
     }

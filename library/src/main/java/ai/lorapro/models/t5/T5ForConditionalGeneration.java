@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.io.TensorSource;
@@ -202,8 +203,13 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
                 return NDArrays.concat(new NDList(hidden, encoded), 1);
             });
         }
+        // what each step runs, so that a backward pass can stop below the lowest that trains
+        List<Block> stepBlocks = new ArrayList<>(encoder.getBlocks().layers());
+        stepBlocks.add(encoder.finalLayerNorm());
+        stepBlocks.addAll(decoder.getBlocks().layers());
         return LayeredPass.of(source, steps, UnaryOperator::apply,
-                state -> logits(store, decoder.normalize(store, state.get(decoderPart), training), training));
+                state -> logits(store, decoder.normalize(store, state.get(decoderPart), training), training),
+                LayeredPass.firstTraining(stepBlocks));
     }
 
     /** The logits [B, T, vocab] of the decoder's last hidden state. */

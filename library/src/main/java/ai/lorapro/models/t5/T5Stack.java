@@ -147,6 +147,11 @@ public final class T5Stack extends HfBlock {
         return positionBias.table();
     }
 
+    /** The {@code final_layer_norm} block. */
+    RmsNorm finalLayerNorm() {
+        return finalLayerNorm;
+    }
+
     /** The embedded tokens the first block reads, dropout applied in a training pass. */
     NDArray embed(ParameterStore store, NDArray ids, boolean training) {
         return Dropouts.apply(embedTokens.embed(store, ids, training), dropoutRate, training);
