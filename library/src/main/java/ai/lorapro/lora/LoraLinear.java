@@ -140,6 +140,12 @@ public final class LoraLinear extends HfBlock {
      * Attaches a LoRA adapter. If W0 already holds values, A and B are created at once on W0's
      * device (A by {@link LoraConfig#getInit()}, B = 0); otherwise they are created when W0 is set
      * by {@link #initialize}.
+     *
+     * <p>In a model whose base weights are float16, this layer's output becomes float32, and a
+     * product that meets it with a float16 one (attention scores of an adapted q against a frozen
+     * k) fails in PyTorch. {@link LoraInjector#inject} avoids that by widening the model's pass from
+     * its first activation; a caller that adds adapters here directly calls {@code
+     * PassEntry.widenAll(model)} itself.
      */
     public void addAdapter(LoraConfig loraConfig) {
         if (hasAdapter()) {
