@@ -43,9 +43,13 @@ import java.util.stream.Stream;
         description = "Merge a LoRA adapter into its base model and write a model directory.")
 public final class MergeCommand implements Callable<Integer> {
 
-    /** Endings of weight files and their indexes, which are not copied from the base directory. */
+    /**
+     * Endings of weight files and their indexes in the formats Hugging Face repositories carry
+     * (PyTorch, safetensors, TensorFlow, Flax, GGUF, ONNX, rust-bert, TFLite, NumPy, Keras, NeMo),
+     * which are not copied from the base directory.
+     */
     static final List<String> WEIGHT_SUFFIXES = List.of(".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5",
-            ".msgpack", ".gguf", ".onnx", ".index.json");
+            ".msgpack", ".gguf", ".onnx", ".ot", ".tflite", ".npz", ".keras", ".nemo", ".index.json", ".index");
 
     @Spec
     private CommandSpec spec;
@@ -130,8 +134,8 @@ public final class MergeCommand implements Callable<Integer> {
 
     /**
      * Copies the base directory's other regular files (tokenizer, generation and processor configs,
-     * chat template, ...), but no weights: the merged ones replace them, and weights in another
-     * format would be the unmerged model.
+     * chat template, ...), but no weights and no adapter files ({@link #isWeights}): the merged
+     * weights replace them.
      */
     private void copyOtherFiles(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(model)) {
@@ -144,9 +148,16 @@ public final class MergeCommand implements Callable<Integer> {
         }
     }
 
-    /** Whether a file name is model weights or their index, in any of the formats Hugging Face writes. */
+    /**
+     * Whether a file is weights or their index (TensorFlow's {@code model.ckpt.data-*} pieces
+     * included), or a PEFT adapter's file: a merged model would load with the unmerged values or as
+     * an adapter.
+     */
     static boolean isWeights(String name) {
         String lower = name.toLowerCase(Locale.ROOT);
+        if (lower.contains(".ckpt.") || lower.startsWith("adapter_")) {
+            return true;
+        }
         for (String suffix : WEIGHT_SUFFIXES) {
             if (lower.endsWith(suffix)) {
                 return true;

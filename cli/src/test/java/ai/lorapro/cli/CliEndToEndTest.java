@@ -284,6 +284,34 @@ class CliEndToEndTest {
         CliRun.Result info = CliRun.cli("info", "--model", widened.toString());
         assertEquals(0, info.code(), info.err());
 
+        // the base's other files come along; weights in other formats and adapter files do not
+        Path withFiles = tmp.resolve("with-files");
+        Files.createDirectories(withFiles);
+        try (java.util.stream.Stream<Path> files = Files.list(sharded)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, withFiles.resolve(f.getFileName()));
+            }
+        }
+        List<String> copied = List.of("tokenizer.model", "chat_template.jinja", "preprocessor_config.json");
+        List<String> dropped = List.of("pytorch_model.bin", "rust_model.ot", "model.ckpt.data-00000-of-00001",
+                "adapter_config.json", "reference.safetensors");
+        for (String name : copied) {
+            Files.writeString(withFiles.resolve(name), name);
+        }
+        for (String name : dropped) {
+            Files.writeString(withFiles.resolve(name), name);
+        }
+        Path mergedWithFiles = tmp.resolve("merged-with-files");
+        CliRun.Result copies = CliRun.cli("merge", "--model", withFiles.toString(), "--adapter", adapter.toString(),
+                "--out", mergedWithFiles.toString());
+        assertEquals(0, copies.code(), copies.err());
+        for (String name : copied) {
+            assertEquals(name, Files.readString(mergedWithFiles.resolve(name)), name);
+        }
+        for (String name : dropped) {
+            assertFalse(Files.exists(mergedWithFiles.resolve(name)), name + " was copied");
+        }
+
         CliRun.Result badType = CliRun.cli("merge", "--model", sharded.toString(), "--adapter", adapter.toString(),
                 "--out", tmp.resolve("never").toString(), "--dtype", "int8");
         assertEquals(ExitCodes.BAD_INPUT, badType.code(), badType.err());

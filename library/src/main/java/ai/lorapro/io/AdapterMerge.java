@@ -4,6 +4,7 @@ import ai.lorapro.InvalidInputException;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -24,10 +25,10 @@ import java.util.TreeSet;
  * (to nearest even each time). Where a {@code modules_to_save} tensor replaces an adapted weight,
  * the replacement is W0, as {@link PeftAdapter#load} makes it.
  *
- * <p>Memory is one module's factors and a buffer of {@link #CHUNK_BYTES} (a weight is read a few
- * rows at a time), whatever the size of the model: a 7B checkpoint merges in the memory of a 1 MB
- * one. Loading the model to merge it, as {@code LoraLinear.merge} does, needs the whole model in
- * float32.
+ * <p>Memory is one module's factors and a buffer of {@link #CHUNK_BYTES} (every tensor, an
+ * adapter's replacement too, is read a few rows at a time), whatever the size of the model: a 7B
+ * checkpoint merges in the memory of a 1 MB one. Loading the model to merge it, as {@code
+ * LoraLinear.merge} does, needs the whole model in float32.
  *
  * <p>Everything that can be refused is refused before the first byte is written: an adapter tensor
  * holding NaN or infinity, a factor whose shape disagrees with its weight. A merged value that
@@ -90,11 +91,14 @@ public final class AdapterMerge {
             adapter.lora().forEach((module, keys) -> factorsOf.put(module + ".weight", keys));
             Map<String, String> replacementOf = new HashMap<>();
             adapter.saved().forEach((key, parameter) -> replacementOf.put(parameter, key));
+            TensorBytes fromAdapter = file::read;
             for (PeftAdapter.LoraKeys keys : adapter.lora().values()) {
                 requireFinite(file, keys.a());
                 requireFinite(file, keys.b());
             }
-            replacementOf.values().forEach(key -> requireFinite(file, key));
+            for (String key : replacementOf.values()) {
+                requireFinite(file, key);
+            }
             Set<String> named = new TreeSet<>(factorsOf.keySet());
             named.addAll(replacementOf.keySet());
             for (String name : named) {
@@ -109,16 +113,17 @@ public final class AdapterMerge {
                 TensorInfo info = base.info(name);
                 TensorDType type = floatType != null && info.dtype().isFloating() ? floatType : info.dtype();
                 StreamedTensor.ByteProducer producer;
+                String replacement = replacementOf.get(name);
+                // W0: the checkpoint's tensor, or the adapter's replacement, as PeftAdapter.load makes it
+                TensorBytes w0 = replacement == null ? base::read : fromAdapter;
+                TensorInfo w0Info = replacement == null ? info : file.info(replacement);
                 if (factorsOf.containsKey(name)) {
-                    producer = merged(base, info, file, factorsOf.get(name), replacementOf.get(name),
-                            adapter.config().getScaling(), type);
-                } else if (replacementOf.containsKey(name)) {
-                    String key = replacementOf.get(name);
-                    producer = out -> written(name, file.floats(key), type, out);
-                } else if (type == info.dtype()) {
+                    producer = merged(w0, w0Info, name, file, factorsOf.get(name), adapter.config().getScaling(),
+                            type);
+                } else if (replacement == null && type == info.dtype()) {
                     producer = copied(base, info);
                 } else {
-                    producer = converted(base, info, type);
+                    producer = converted(w0, w0Info, name, type);
                 }
                 streamed.add(new StreamedTensor(name, type, info.shape().getShape(), producer));
             }
@@ -147,53 +152,76 @@ public final class AdapterMerge {
         return reported;
     }
 
+    /** Reads bytes of a named tensor from {@code offset} on into {@code into} (a checkpoint or the adapter). */
+    @FunctionalInterface
+    private interface TensorBytes {
+        void read(String name, long offset, ByteBuffer into);
+    }
+
+    /** Receives a tensor's values a chunk at a time. */
+    @FunctionalInterface
+    private interface Chunk {
+        void accept(float[] values, int n, long first) throws IOException;
+    }
+
+    /** Reads tensor {@code info} from {@code source} as float32, {@code perChunk} values at a time. */
+    private static void readChunks(TensorBytes source, TensorInfo info, int perChunk, Chunk chunk)
+            throws IOException {
+        int size = info.dtype().byteSize();
+        ByteBuffer raw = ByteBuffer.allocate(perChunk * size).order(ByteOrder.LITTLE_ENDIAN);
+        float[] values = new float[perChunk];
+        long count = info.elementCount();
+        for (long from = 0; from < count; from += perChunk) {
+            int n = (int) Math.min(perChunk, count - from);
+            raw.clear().limit(n * size);
+            source.read(info.name(), from * size, raw);
+            FloatChunks.decode(raw, info.dtype(), values, n);
+            chunk.accept(values, n, from);
+        }
+    }
+
     private static void requireFinite(SafetensorsFile file, String key) {
-        for (float v : file.floats(key)) {
-            if (!Float.isFinite(v)) {
-                throw new InvalidInputException(file.path() + ": tensor '" + key + "' holds NaN or infinity");
-            }
+        TensorInfo info = file.info(key);
+        try {
+            readChunks(file::read, info, CHUNK_BYTES / info.dtype().byteSize(), (values, n, first) -> {
+                for (int i = 0; i < n; i++) {
+                    if (!Float.isFinite(values[i])) {
+                        throw new InvalidInputException(file.path() + ": tensor '" + key + "' holds NaN or infinity");
+                    }
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
     /**
-     * W0 + s B A, a chunk of rows at a time; W0 is the checkpoint's tensor, or the adapter's tensor
-     * {@code replacementKey} when it has one.
+     * Weight {@code name} as W0 + s B A, a few rows at a time, W0 read from {@code w0} (tensor
+     * {@code info}: the checkpoint's, or the adapter's replacement).
      */
-    private static StreamedTensor.ByteProducer merged(HfCheckpoint base, TensorInfo info, SafetensorsFile file,
-            PeftAdapter.LoraKeys keys, String replacementKey, double scaling, TensorDType type) {
+    private static StreamedTensor.ByteProducer merged(TensorBytes w0, TensorInfo info, String name,
+            SafetensorsFile file, PeftAdapter.LoraKeys keys, double scaling, TensorDType type) {
         long[] shape = info.shape().getShape();
         long[] aShape = file.info(keys.a()).shape().getShape();
         long[] bShape = file.info(keys.b()).shape().getShape();
         if (shape.length != 2 || !info.dtype().isFloating() || aShape.length != 2 || bShape.length != 2
                 || aShape[1] != shape[1] || bShape[0] != shape[0] || aShape[0] != bShape[1]) {
-            throw new IllegalArgumentException("tensor '" + info.name() + "' " + info.shape() + " (" + info.dtype()
+            throw new IllegalArgumentException("tensor '" + name + "' " + info.shape() + " (" + info.dtype()
                     + ") does not fit " + keys.a() + " and " + keys.b());
         }
-        int rows = Math.toIntExact(shape[0]);
         int cols = Math.toIntExact(shape[1]);
         int rank = Math.toIntExact(aShape[0]);
         float largest = FloatChunks.largestFinite(type);
         return out -> {
             float[] a = file.floats(keys.a());
             float[] b = file.floats(keys.b());
-            float[] replacement = replacementKey == null ? null : file.floats(replacementKey);
             int rowsPerChunk = Math.max(1, CHUNK_BYTES / (cols * Math.max(info.dtype().byteSize(), type.byteSize())));
-            ByteBuffer raw = ByteBuffer.allocate(rowsPerChunk * cols * info.dtype().byteSize())
-                    .order(ByteOrder.LITTLE_ENDIAN);
-            float[] w = new float[rowsPerChunk * cols];
             byte[] encoded = new byte[rowsPerChunk * cols * type.byteSize()];
             double[] delta = new double[cols];
-            for (int from = 0; from < rows; from += rowsPerChunk) {
-                int count = Math.min(rowsPerChunk, rows - from);
-                int n = count * cols;
-                if (replacement != null) {
-                    System.arraycopy(replacement, from * cols, w, 0, n);
-                } else {
-                    raw.clear().limit(n * info.dtype().byteSize());
-                    base.read(info.name(), (long) from * cols * info.dtype().byteSize(), raw);
-                    FloatChunks.decode(raw, info.dtype(), w, n);
-                }
-                for (int i = 0; i < count; i++) {
+            // whole rows per chunk: a chunk starts at row first / cols
+            readChunks(w0, info, rowsPerChunk * cols, (w, n, first) -> {
+                int from = (int) (first / cols);
+                for (int i = 0; i < n / cols; i++) {
                     Arrays.fill(delta, 0);
                     int row = (from + i) * rank;
                     for (int k = 0; k < rank; k++) {
@@ -205,11 +233,11 @@ public final class AdapterMerge {
                     }
                     int at = i * cols;
                     for (int j = 0; j < cols; j++) {
-                        float w0 = w[at + j];
-                        float merged = (float) (w0 + scaling * delta[j]);
-                        if (!(Math.abs(merged) <= largest) && Float.isFinite(w0)) {
-                            throw new InvalidInputException("merging the adapter into '" + info.name() + "' gives "
-                                    + w0 + " + " + (float) (scaling * delta[j]) + " at [" + (from + i) + ", " + j
+                        float before = w[at + j];
+                        float merged = (float) (before + scaling * delta[j]);
+                        if (!(Math.abs(merged) <= largest) && Float.isFinite(before)) {
+                            throw new InvalidInputException("merging the adapter into '" + name + "' gives "
+                                    + before + " + " + (float) (scaling * delta[j]) + " at [" + (from + i) + ", " + j
                                     + "], which " + type + " cannot hold");
                         }
                         w[at + j] = merged;
@@ -217,38 +245,17 @@ public final class AdapterMerge {
                 }
                 FloatChunks.encode(w, n, type, encoded);
                 out.write(encoded, 0, n * type.byteSize());
-            }
+            });
         };
     }
 
-    /** Writes values already in memory as {@code type}. */
-    private static void written(String name, float[] values, TensorDType type, OutputStream out) throws IOException {
-        int perChunk = Math.min(values.length, CHUNK_BYTES / type.byteSize());
-        float[] chunk = new float[perChunk];
-        byte[] encoded = new byte[perChunk * type.byteSize()];
-        for (int from = 0; from < values.length; from += perChunk) {
-            int n = Math.min(perChunk, values.length - from);
-            System.arraycopy(values, from, chunk, 0, n);
-            write(name, chunk, n, from, type, encoded, out);
-        }
-    }
-
-    /** A floating-point tensor of the checkpoint, written as {@code type}. */
-    private static StreamedTensor.ByteProducer converted(HfCheckpoint base, TensorInfo info, TensorDType type) {
+    /** Tensor {@code info} of {@code source}, written as tensor {@code name} of {@code type}. */
+    private static StreamedTensor.ByteProducer converted(TensorBytes source, TensorInfo info, String name,
+            TensorDType type) {
         return out -> {
-            int size = info.dtype().byteSize();
-            int perChunk = CHUNK_BYTES / Math.max(size, type.byteSize());
-            ByteBuffer raw = ByteBuffer.allocate(perChunk * size).order(ByteOrder.LITTLE_ENDIAN);
-            float[] values = new float[perChunk];
+            int perChunk = CHUNK_BYTES / Math.max(info.dtype().byteSize(), type.byteSize());
             byte[] encoded = new byte[perChunk * type.byteSize()];
-            long count = info.elementCount();
-            for (long from = 0; from < count; from += perChunk) {
-                int n = (int) Math.min(perChunk, count - from);
-                raw.clear().limit(n * size);
-                base.read(info.name(), from * size, raw);
-                FloatChunks.decode(raw, info.dtype(), values, n);
-                write(info.name(), values, n, from, type, encoded, out);
-            }
+            readChunks(source, info, perChunk, (values, n, first) -> write(name, values, n, first, type, encoded, out));
         };
     }
 

@@ -127,9 +127,9 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
 
     /**
      * The pass over {@code pixelValues} split at the vision encoder's layer boundaries: the input is
-     * the embedded, pre-normalised patches (which must be frozen), each layer an encoder layer, and the head the
-     * pooling, the visual projection and the classification head; it gives the logits {@link
-     * #forward} does.
+     * the embedded, pre-normalised patches (their parameters must be frozen for a training pass),
+     * each layer an encoder layer, and the head the pooling, the visual projection and the
+     * classification head; it gives the logits {@link #forward} does.
      */
     public LayeredPass layeredPass(ParameterStore store, NDArray pixelValues, boolean training) {
         if (training) {

@@ -162,8 +162,8 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
      * embedded decoder input; each decoder block passes the encoder part on unchanged, and when its
      * backward pass runs it adds its cross-attention's share to the gradient of that part.
      *
-     * <p>The embeddings and the relative position bias tables must be frozen (as they are under
-     * LoRA): they are read once per pass, outside the recomputed blocks.
+     * <p>For a training pass the embeddings and the relative position bias tables must be frozen (as
+     * they are under LoRA): they are read once per pass, outside the recomputed blocks.
      *
      * @param store the parameter store
      * @param inputIds [B, S] encoder token ids
@@ -171,7 +171,7 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
      * @param decoderInputIds [B, T] decoder token ids (e.g. {@link #shiftRight} of the labels)
      * @param training whether this is a training pass
      * @return the pass, whose head gives the logits [B, T, vocab]
-     * @throws IllegalStateException if an embedding or position bias table trains
+     * @throws IllegalStateException if, for a training pass, an embedding or position bias table trains
      */
     public LayeredPass layeredPass(ParameterStore store, NDArray inputIds, NDArray attentionMask,
             NDArray decoderInputIds, boolean training) {
