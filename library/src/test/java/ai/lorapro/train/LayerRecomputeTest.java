@@ -154,10 +154,8 @@ class LayerRecomputeTest {
     @CsvSource({"t5-tiny, all-linear", "t5-tiny-gated, all-linear", "t5-tiny, q v",
         "t5-tiny, EncDecAttention.q EncDecAttention.v"})
     void t5BlocksRecomputeToTheGradientsOfOneRecordedPass(String fixture, String targets) {
-        Path dir = Fixtures.hfTiny().resolve(fixture);
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            T5ForConditionalGeneration model =
-                    (T5ForConditionalGeneration) ModelFamilies.readModelDir(dir).load(dir, manager, DataType.FLOAT16);
+            T5ForConditionalGeneration model = t5(fixture, manager, DataType.FLOAT16);
             LoraInjector.inject(model, LoraConfig.builder().setR(4).setAlpha(8)
                     .optTargetModules(List.of(targets.split(" "))).build());
             randomB(model, manager);
@@ -197,10 +195,8 @@ class LayerRecomputeTest {
      */
     @Test
     void theBackwardPassStopsAtTheLowestLayerThatTrains() {
-        Path dir = Fixtures.hfTiny().resolve("t5-tiny");
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            T5ForConditionalGeneration t5 =
-                    (T5ForConditionalGeneration) ModelFamilies.readModelDir(dir).load(dir, manager, DataType.FLOAT16);
+            T5ForConditionalGeneration t5 = t5("t5-tiny", manager, DataType.FLOAT16);
             LoraInjector.inject(t5, LoraConfig.builder().setR(4).setAlpha(8)
                     .optTargetModules(List.of("EncDecAttention.q", "EncDecAttention.v")).build());
             int encoderBlocks = t5.getConfig().numLayers();
@@ -266,10 +262,8 @@ class LayerRecomputeTest {
      */
     @Test
     void layeredTrainingPassesRefuseTrainableEmbeddings() {
-        Path dir = Fixtures.hfTiny().resolve("t5-tiny");
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            T5ForConditionalGeneration t5 =
-                    (T5ForConditionalGeneration) ModelFamilies.readModelDir(dir).load(dir, manager, DataType.FLOAT32);
+            T5ForConditionalGeneration t5 = t5("t5-tiny", manager, DataType.FLOAT32);
             t5.getShared().setTrainable(true);
             ParameterStore store = new ParameterStore(manager, false);
             NDArray ids = manager.create(new long[] {5, 9, 1}, new Shape(1, 3));
@@ -311,6 +305,12 @@ class LayerRecomputeTest {
             }
         }
         return largest;
+    }
+
+    /** A T5 fixture of the hf-tiny set, its base weights in {@code type}. */
+    private static T5ForConditionalGeneration t5(String fixture, NDManager manager, DataType type) {
+        Path dir = Fixtures.hfTiny().resolve(fixture);
+        return (T5ForConditionalGeneration) ModelFamilies.readModelDir(dir).load(dir, manager, type);
     }
 
     /** Two T5 examples whose sources and targets have different lengths, so that both are padded and S != T. */
