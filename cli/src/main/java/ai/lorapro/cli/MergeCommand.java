@@ -11,6 +11,7 @@ import ai.lorapro.io.TensorDType;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.common.CheckpointLoader;
+import ai.lorapro.models.common.ConfigJson;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -96,7 +97,7 @@ public final class MergeCommand implements Callable<Integer> {
             AtomicFiles.publishDirectory(out, dir -> {
                 // the model's parameters: tensors it ignores (stale buffers, aliases of a tied table) stay behind
                 written[0] = AdapterMerge.write(base, parameters.keySet(), layout, floatType, dir, maxShardBytes,
-                        new ProgressLine(log));
+                        new MergeProgress(log));
                 writeConfig(dir.resolve(ModelFamilies.CONFIG_FILE), floatType);
                 copyOtherFiles(dir);
             });
@@ -118,16 +119,7 @@ public final class MergeCommand implements Callable<Integer> {
             return;
         }
         JsonObject json = JsonParser.parseString(Files.readString(source, StandardCharsets.UTF_8)).getAsJsonObject();
-        boolean named = false;
-        for (String key : List.of("torch_dtype", "dtype")) {
-            if (json.has(key)) {
-                json.addProperty(key, floatType.torchName());
-                named = true;
-            }
-        }
-        if (!named) {
-            json.addProperty("torch_dtype", floatType.torchName());
-        }
+        ConfigJson.nameDtype(json, floatType);
         Files.writeString(target, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(json)
                 + "\n", StandardCharsets.UTF_8);
     }
@@ -167,12 +159,12 @@ public final class MergeCommand implements Callable<Integer> {
     }
 
     /** Prints how far the merge is, at most every ten seconds. */
-    private static final class ProgressLine implements AdapterMerge.Progress {
+    private static final class MergeProgress implements AdapterMerge.Progress {
         private static final long EVERY_NANOS = 10_000_000_000L;
         private final PrintWriter log;
         private long last = System.nanoTime();
 
-        ProgressLine(PrintWriter log) {
+        MergeProgress(PrintWriter log) {
             this.log = log;
         }
 

@@ -33,8 +33,8 @@ final class ChunkedTensorReader {
     private final ByteBuffer raw = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     /** Host-side values handed to the engine without a copy (torch.from_blob), reused per chunk. */
     private final ByteBuffer host = ByteBuffer.allocateDirect(2 * CHUNK_BYTES).order(ByteOrder.nativeOrder());
-    /** The float32 values of a chunk checked against float16's range (made when first needed). */
-    private float[] checked;
+    /** A chunk's values as float32, when they are widened or checked on the host (made when first needed). */
+    private float[] values;
 
     /**
      * @param reader reads bytes of the file
@@ -65,11 +65,8 @@ final class ChunkedTensorReader {
                 reader.readFully(raw, dataOffset + info.begin() + start * dtype.byteSize());
                 raw.flip();
                 host.clear();
-                fillHost(dtype, n);
+                fillHost(info, start, n, target);
                 host.flip();
-                if (target == DataType.FLOAT16 && hostType == DataType.FLOAT32) {
-                    requireFloat16(info, start, n);
-                }
                 try (NDArray chunk = manager.create(host, new Shape(n), hostType)) {
                     if (hostType == target) {
                         flat.set(new NDIndex("{}:{}", start, start + n), chunk);
@@ -90,42 +87,35 @@ final class ChunkedTensorReader {
     }
 
     /**
-     * Refuses a float32 value of the host buffer that float16 cannot hold: PyTorch's conversion
-     * would turn it into infinity, and the model into NaN, without a word.
+     * Copies the chunk's raw little-endian values to the host buffer: BF16 and F64 widened to
+     * float32, and float values bound for float16 checked against its range (PyTorch's conversion
+     * would turn what it cannot hold into infinity, and the model into NaN, without a word).
      */
-    private void requireFloat16(TensorInfo info, long start, int n) {
-        if (checked == null) {
-            checked = new float[host.capacity() / Float.BYTES];
+    private void fillHost(TensorInfo info, long start, int n, DataType target) {
+        TensorDType dtype = info.dtype();
+        boolean toFloat16 = target == DataType.FLOAT16 && dtype.isFloating() && dtype != TensorDType.F16;
+        if (dtype == TensorDType.BF16 || dtype == TensorDType.F64 || toFloat16) {
+            if (values == null) {
+                values = new float[host.capacity() / Float.BYTES];
+            }
+            FloatChunks.decode(raw, dtype, values, n);
+            if (toFloat16) {
+                FloatChunks.requireFits(info.name(), values, n, start, TensorDType.F16);
+            }
+            host.asFloatBuffer().put(values, 0, n);
+            host.position(n * Float.BYTES);
+            return;
         }
-        host.asFloatBuffer().get(checked, 0, n);
-        FloatChunks.requireFits(info.name(), checked, n, start, TensorDType.F16);
-    }
-
-    /** Copies the raw little-endian values to the host buffer, widened to float32 when needed. */
-    private void fillHost(TensorDType dtype, int n) {
-        switch (dtype) {
-            case BF16:
-                for (int i = 0; i < n; i++) {
-                    host.putFloat(HalfFloats.bf16ToFloat(raw.getShort(2 * i)));
+        // same bytes; only the byte order may differ
+        int size = dtype.byteSize();
+        if (host.order() == ByteOrder.LITTLE_ENDIAN || size == 1) {
+            host.put(raw);
+        } else {
+            for (int i = 0; i < n * size; i += size) {
+                for (int b = size - 1; b >= 0; b--) {
+                    host.put(raw.get(i + b));
                 }
-                break;
-            case F64:
-                for (int i = 0; i < n; i++) {
-                    host.putFloat((float) raw.getDouble(8 * i));
-                }
-                break;
-            default:
-                // same bytes; only the byte order may differ
-                int size = dtype.byteSize();
-                if (host.order() == ByteOrder.LITTLE_ENDIAN || size == 1) {
-                    host.put(raw);
-                } else {
-                    for (int i = 0; i < n * size; i += size) {
-                        for (int b = size - 1; b >= 0; b--) {
-                            host.put(raw.get(i + b));
-                        }
-                    }
-                }
+            }
         }
     }
 }

@@ -373,13 +373,13 @@ public final class SafetensorsFile implements TensorSource {
         if (!info.dtype().isFloating()) {
             return ownedArray(manager, bytes(name), info);
         }
-        if (floatType == DataType.FLOAT16 && info.dtype() != TensorDType.F16) {
-            // PyTorch's conversion turns what float16 cannot hold into infinity, without a word
+        boolean toFloat16 = floatType == DataType.FLOAT16 && info.dtype() != TensorDType.F16;
+        if (info.dtype() == TensorDType.BF16 || info.dtype() == TensorDType.F64 || toFloat16) {
             float[] values = floats(name);
-            FloatChunks.requireFits(name, values, values.length, 0, TensorDType.F16);
-        }
-        if (info.dtype() == TensorDType.BF16 || info.dtype() == TensorDType.F64) {
-            float[] values = floats(name);
+            if (toFloat16) {
+                // PyTorch's conversion turns what float16 cannot hold into infinity, without a word
+                FloatChunks.requireFits(name, values, values.length, 0, TensorDType.F16);
+            }
             NDArray f32 = manager.create(FloatBuffer.wrap(values), info.shape());
             return floatType == DataType.FLOAT32 ? f32 : convert(f32, floatType);
         }

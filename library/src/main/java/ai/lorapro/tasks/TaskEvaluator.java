@@ -188,7 +188,9 @@ public final class TaskEvaluator {
     /** The task's model in {@link #frozenType}, computing in float32. */
     private <T extends Block> T load(NDManager manager, Class<T> type, String task) {
         T model = TaskModels.load(modelDir, manager, frozenType, type, task);
-        PassEntry.widenAll(model);
+        if (frozenType == DataType.FLOAT16) {
+            PassEntry.widenAll(model);
+        }
         return model;
     }
 

@@ -2,6 +2,7 @@ package ai.lorapro.models.common;
 
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.RegularFiles;
+import ai.lorapro.io.TensorDType;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonElement;
@@ -227,6 +228,24 @@ public final class ConfigJson {
     /** An error about {@code field} of this (sub-)config: "file: field 'a.b' message". */
     public InvalidInputException fail(String field, String message) {
         return fail(origin, prefix + field, message);
+    }
+
+    /**
+     * Names {@code dtype} as the weights' type in a config.json object: its {@code torch_dtype} and
+     * {@code dtype} fields, those it has (transformers 5 writes {@code dtype}), else a new {@code
+     * torch_dtype}.
+     */
+    public static void nameDtype(JsonObject config, TensorDType dtype) {
+        boolean named = false;
+        for (String key : List.of("torch_dtype", "dtype")) {
+            if (config.has(key)) {
+                config.addProperty(key, dtype.torchName());
+                named = true;
+            }
+        }
+        if (!named) {
+            config.addProperty("torch_dtype", dtype.torchName());
+        }
     }
 
     /** An error about {@code field} of the config read from {@code origin}. */

@@ -83,7 +83,7 @@ public final class RandomModel {
     public static Summary write(JsonObject config, Path out, Options options) {
         requireEmpty(out);
         JsonObject written = config.deepCopy();
-        written.addProperty(written.has("dtype") ? "dtype" : "torch_dtype", options.dtype().torchName());
+        ConfigJson.nameDtype(written, options.dtype());
         String text = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(written) + "\n";
         Summary[] summary = new Summary[1];
         AtomicFiles.publishDirectory(out, dir -> {
