@@ -123,23 +123,52 @@ final class Bandwidth {
         return results;
     }
 
+    /** Elements per Java array chunk: the arrays of {@link #measureJava} are split so any size fits. */
+    static final int CHUNK_ELEMENTS = 1 << 26;
+
     /**
      * x += y on two Java float arrays of {@code elements} each (12 bytes per element), the rows split
      * over all cores as the fused optimizer step splits them: the bandwidth plain Java loops reach.
+     * Each array is held in chunks of {@link #CHUNK_ELEMENTS}, so it may exceed the 2^31 elements of
+     * one Java array.
+     *
+     * @throws IllegalStateException if the heap cannot hold both arrays, naming the flag to raise it
      */
     static Result measureJava(long elements, int warmup, int timed) {
-        int n = Math.toIntExact(elements);
-        float[] x = new float[n];
-        float[] y = new float[n];
-        java.util.Arrays.fill(x, 1f);
-        java.util.Arrays.fill(y, 1e-7f);
+        long needed = 2 * elements * Float.BYTES;
+        long heap = Runtime.getRuntime().maxMemory();
+        if (needed > heap - (256L << 20)) {
+            throw new IllegalStateException(String.format(Locale.ROOT,
+                    "the Java bandwidth pass needs two arrays of %.2f GiB (%d x the last-level cache of %d MiB), "
+                            + "more than the heap of %.2f GiB: raise it (JAVA_OPTS=-Xmx...) or lower the arrays "
+                            + "with --bandwidth-mib", elements * Float.BYTES / (double) (1L << 30), LLC_FACTOR,
+                    lastLevelCacheBytes() >> 20, heap / (double) (1L << 30)));
+        }
+        float[][] x = chunks(elements, 1f);
+        float[][] y = chunks(elements, 1e-7f);
+        // the chunks are shared out over the cores in equal runs, as the fused step shares its rows
         int parts = Runtime.getRuntime().availableProcessors();
         Runnable add = () -> IntStream.range(0, parts).parallel().forEach(p -> {
-            int from = (int) ((long) n * p / parts);
-            int to = (int) ((long) n * (p + 1) / parts);
-            addRange(x, y, from, to);
+            long from = elements * p / parts;
+            long to = elements * (p + 1) / parts;
+            for (long start = from; start < to; ) {
+                int chunk = (int) (start / CHUNK_ELEMENTS);
+                int offset = (int) (start % CHUNK_ELEMENTS);
+                int end = (int) Math.min(x[chunk].length, offset + (to - start));
+                addRange(x[chunk], y[chunk], offset, end);
+                start += end - offset;
+            }
         });
         return new Result("add-in-place-java", elements, 12, Timing.run(warmup, timed, add));
+    }
+
+    private static float[][] chunks(long elements, float value) {
+        float[][] chunks = new float[Math.toIntExact((elements + CHUNK_ELEMENTS - 1) / CHUNK_ELEMENTS)][];
+        for (int c = 0; c < chunks.length; c++) {
+            chunks[c] = new float[(int) Math.min(CHUNK_ELEMENTS, elements - (long) c * CHUNK_ELEMENTS)];
+            java.util.Arrays.fill(chunks[c], value);
+        }
+        return chunks;
     }
 
     private static void addRange(float[] x, float[] y, int from, int to) {
