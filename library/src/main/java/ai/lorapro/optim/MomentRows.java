@@ -39,7 +39,7 @@ final class MomentRows {
     /** The same chunks as bytes in native order, for kernels that load vectors from them. */
     private final ByteBuffer[] byteChunks;
 
-    private MomentRows(NDArray tensor) {
+    private MomentRows(NDArray tensor, long chunkBytes) {
         if (!Device.Type.CPU.equals(tensor.getDevice().getDeviceType())) {
             throw new IllegalArgumentException("moment rows need a CPU tensor, got " + tensor.getDevice());
         }
@@ -59,7 +59,7 @@ final class MomentRows {
         }
         rows = shape.get(0);
         long rowBytes = shape.get(1) * type.getNumOfBytes();
-        rowsPerChunk = (int) Math.max(1, Math.min(rows, CHUNK_BYTES / rowBytes));
+        rowsPerChunk = (int) Math.max(1, Math.min(rows, chunkBytes / rowBytes));
         int chunks = Math.toIntExact((rows + rowsPerChunk - 1) / rowsPerChunk);
         floatChunks = bf16 ? null : new FloatBuffer[chunks];
         shortChunks = bf16 ? new ShortBuffer[chunks] : null;
@@ -79,7 +79,12 @@ final class MomentRows {
 
     /** Row access to {@code tensor}: FLOAT32 m x n, or packed bf16 (UINT8 m x 2n). */
     static MomentRows of(NDArray tensor) {
-        return new MomentRows(tensor);
+        return new MomentRows(tensor, CHUNK_BYTES);
+    }
+
+    /** {@link #of(NDArray)} with buffers of at most {@code chunkBytes} (at least one row): for tests. */
+    static MomentRows of(NDArray tensor, long chunkBytes) {
+        return new MomentRows(tensor, chunkBytes);
     }
 
     /** The shape of the UINT8 tensor that packs an m x n bf16 moment. */

@@ -26,10 +26,11 @@ import java.util.stream.IntStream;
  * <ol>
  *   <li>t = left_i right for the group's rows, strip by strip: each vector of the right factor is
  *       loaded once for all the rows of the group, and the 2r terms accumulate in registers;
- *   <li>the Adam update of each row's moments in one contiguous sweep, loaded as vectors straight
- *       from the tensors' memory (each element read once and written once, no copy), t becoming
- *       u. A long sweep keeps many cache-line loads in flight; interleaving the moments with the
- *       arithmetic, strip by strip, was slower;
+ *   <li>the Adam update of the group's moments in one sweep along the columns, the four rows side
+ *       by side, loaded as vectors straight from the tensors' memory (each element read once and
+ *       written once, no copy), t becoming u. Eight streams (two moments of four rows) keep more
+ *       cache-line loads in flight than one row at a time (17-20% faster on a 2-core Xeon);
+ *       interleaving the moments with the arithmetic, strip by strip, was slower;
  *   <li>both projections: (B^T u)_k += B_ik u_i for the group's rows, strip by strip, with each
  *       vector of the partial sum loaded and stored once; and u_i A_k^T accumulated per lane, summed
  *       once per row. With 512-bit vectors those lanes stay in registers over all strips, four k at
@@ -204,11 +205,19 @@ final class VectorAdamKernel implements MomentKernel {
                         rowEquivalentGradient(i, j);
                     }
                 }
-                for (int g = 0; g < count; g++) {
+                if (count == GROUP && inOneChunk(i)) {
                     if (bf16) {
-                        directionBf16(i + g, g * cols);
+                        groupDirectionBf16(i);
                     } else {
-                        direction(i + g, g * cols);
+                        groupDirection(i);
+                    }
+                } else {
+                    for (int g = 0; g < count; g++) {
+                        if (bf16) {
+                            directionBf16(i + g, g * cols);
+                        } else {
+                            direction(i + g, g * cols);
+                        }
                     }
                 }
                 for (int j = 0; j < stripCols; j += STRIP) {
@@ -489,6 +498,72 @@ final class VectorAdamKernel implements MomentKernel {
                 x1.fma(FloatVector.fromArray(FLOATS, a, p + LANES),
                         x0.fma(FloatVector.fromArray(FLOATS, a, p), FloatVector.fromArray(FLOATS, lanes, s)))
                         .intoArray(lanes, s);
+            }
+        }
+
+        /** Whether rows i..i+3 of both moments lie in one buffer each, as {@link #groupDirection} needs. */
+        private boolean inOneChunk(int i) {
+            long first = (long) i * cols;
+            long last = (long) (i + GROUP - 1) * cols;
+            return mRows.bytesOf(first) == mRows.bytesOf(last) && vRows.bytesOf(first) == vRows.bytesOf(last);
+        }
+
+        /**
+         * {@link #direction} for rows i..i+3 at once, the rows side by side along the columns (the
+         * same operations on each element). The rows lie in one buffer per moment ({@link #inOneChunk}).
+         */
+        private void groupDirection(int i) {
+            long offset = (long) i * cols;
+            ByteBuffer mb = mRows.bytesOf(offset);
+            ByteBuffer vb = vRows.bytesOf(offset);
+            int mi = mRows.byteIndex(offset);
+            int vi = vRows.byteIndex(offset);
+            int rowBytes = cols * Float.BYTES;
+            float[] t = this.t;
+            FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
+            FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
+            FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
+            FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
+            for (int j = 0; j < stripCols; j += LANES) {
+                for (int g = 0; g < GROUP; g++) {
+                    int tj = g * cols + j;
+                    int mj = mi + g * rowBytes + j * Float.BYTES;
+                    int vj = vi + g * rowBytes + j * Float.BYTES;
+                    FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
+                    FloatVector m = FloatVector.fromByteBuffer(FLOATS, mb, mj, NATIVE).fma(b1, x);
+                    FloatVector v = FloatVector.fromByteBuffer(FLOATS, vb, vj, NATIVE).fma(b2, x.mul(x).mul(scale));
+                    m.intoByteBuffer(mb, mj, NATIVE);
+                    v.intoByteBuffer(vb, vj, NATIVE);
+                    m.div(v.sqrt().add(eps)).intoArray(t, tj);
+                }
+            }
+        }
+
+        /** {@link #groupDirection} for bf16 moments, converted in registers as {@link #directionBf16} does. */
+        private void groupDirectionBf16(int i) {
+            long offset = (long) i * cols;
+            ByteBuffer mb = mRows.bytesOf(offset);
+            ByteBuffer vb = vRows.bytesOf(offset);
+            int mi = mRows.byteIndex(offset);
+            int vi = vRows.byteIndex(offset);
+            int rowBytes = cols * Short.BYTES;
+            float[] t = this.t;
+            FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
+            FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
+            FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
+            FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
+            for (int j = 0; j < stripCols; j += LANES) {
+                for (int g = 0; g < GROUP; g++) {
+                    int tj = g * cols + j;
+                    int mj = mi + g * rowBytes + j * Short.BYTES;
+                    int vj = vi + g * rowBytes + j * Short.BYTES;
+                    FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
+                    FloatVector m = decode(ShortVector.fromByteBuffer(SHORTS, mb, mj, NATIVE)).fma(b1, x);
+                    FloatVector v = decode(ShortVector.fromByteBuffer(SHORTS, vb, vj, NATIVE)).fma(b2, x.mul(x).mul(scale));
+                    encode(m, false).intoByteBuffer(mb, mj, NATIVE);
+                    encode(v, true).intoByteBuffer(vb, vj, NATIVE);
+                    m.div(v.sqrt().add(eps)).intoArray(t, tj);
+                }
             }
         }
 

@@ -18,6 +18,12 @@ final class KernelPass {
      * @return m and v after the pass (fp32 values), B^T u and u A^T
      */
     static float[][] run(NDManager manager, String kernel, int rows, int cols, int rank, boolean bf16, int workers) {
+        return run(manager, kernel, rows, cols, rank, bf16, workers, MomentRows.CHUNK_BYTES);
+    }
+
+    /** {@link #run} with the moments' rows in buffers of at most {@code chunkBytes} ({@link MomentRows#of(NDArray, long)}). */
+    static float[][] run(NDManager manager, String kernel, int rows, int cols, int rank, boolean bf16, int workers,
+            long chunkBytes) {
         Random rng = new Random(17);
         float[] left = gaussian(rng, rows * 2 * rank, 1e-2);
         float[] right = gaussian(rng, 2 * rank * cols, 1e-1);
@@ -33,7 +39,7 @@ final class KernelPass {
             NDArray v = moment(scope, v0, rows, cols, bf16);
             FusedAdamKernel pass = new FusedAdamKernel(rank, cols, left, right, a, b, 0.9, 0.999, 1e-8);
             float[][] projected = VectorAdamKernelTest.withKernel(kernel,
-                    () -> pass.run(MomentRows.of(m), MomentRows.of(v), workers));
+                    () -> pass.run(MomentRows.of(m, chunkBytes), MomentRows.of(v, chunkBytes), workers));
             return new float[][] {values(m, rows, cols), values(v, rows, cols), projected[0], projected[1]};
         }
     }

@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
 /**
  * The Vector API kernel of the fused step ({@link VectorAdamKernel}) and its dispatch ({@link
  * FusedKernels}): the tests' JVM runs it, its bf16 conversions are bit for bit those of {@link Bf16},
- * its result does not depend on the thread count, and a JVM without the module runs the plain loops.
+ * its result does not depend on the thread count or on how the moments are split into buffers, and a
+ * JVM without the module runs the plain loops.
  * (Its agreement with the plain-loop kernel over 20 optimizer steps: {@link FusedFullAdamStepTest}.)
  */
 class VectorAdamKernelTest {
@@ -115,6 +116,19 @@ class VectorAdamKernelTest {
             float[][] many = KernelPass.run(manager, "vector", 203, 1100, 8, bf16, 4);
             for (int i = 0; i < one.length; i++) {
                 assertArrayEquals(one[i], many[i], 0f, "output " + i + (bf16 ? " (bf16)" : ""));
+            }
+        }
+    }
+
+    @Test
+    void groupsThatStraddleTwoMomentBuffersGiveTheSameResult() {
+        for (boolean bf16 : new boolean[] {false, true}) {
+            long rowBytes = 1100L * (bf16 ? Short.BYTES : Float.BYTES);
+            float[][] whole = KernelPass.run(manager, "vector", 203, 1100, 8, bf16, 2);
+            // buffers of 7 rows: most groups of four rows lie across two buffers, the rest within one
+            float[][] split = KernelPass.run(manager, "vector", 203, 1100, 8, bf16, 2, 7 * rowBytes);
+            for (int i = 0; i < whole.length; i++) {
+                assertArrayEquals(whole[i], split[i], 0f, "output " + i + (bf16 ? " (bf16)" : ""));
             }
         }
     }
