@@ -113,6 +113,9 @@ final class OptimizerStepBench {
                         .withMachine());
         // the stricter bound: whichever of PyTorch's and Java's loops streamed faster
         gbPerS = Math.max(gbPerS, java.gbPerS);
+        // the Java pass's arrays (up to 16x the last-level cache) are garbage now: collect them before
+        // any step is timed, or the collector's concurrent cycles share the two cores with the steps
+        System.gc();
         for (String method : methods) {
             measure(root, method, JIT_SHAPE[0], JIT_SHAPE[1], gbPerS, JIT_STEPS, 1);
         }
