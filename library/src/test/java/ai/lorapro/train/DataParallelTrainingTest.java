@@ -48,6 +48,14 @@ class DataParallelTrainingTest {
      * normalisation, which also catches a gradient summed twice or averaged) runs at 0.05.
      */
     private static final float LR = 1e-3f;
+    /**
+     * LoRA-Pro SGD's tolerance. Its steps divide by B^T B, which is tiny for the first steps from B = 0,
+     * so the float32 difference between the two groupings (1.5e-8 relative in lora's and full
+     * fine-tuning's weights) comes out about a thousand times larger: 1.7e-5 after four steps on a
+     * 2-core Xeon (PyTorch's CPU kernels for AVX-512), below 1e-5 on a Zen 5 machine. A replica's
+     * gradient added twice moves the weights by 0.57 relative, so 1e-4 still catches that.
+     */
+    private static final double SGD_TOLERANCE = 1e-4;
 
     private List<Example> train = TinyModels.copyPlusOne(24, VOCAB, 3);
 
@@ -129,9 +137,13 @@ class DataParallelTrainingTest {
     }
 
     private static void assertClose(Run expected, Run actual, String what) {
+        assertClose(expected, actual, what, TOLERANCE);
+    }
+
+    private static void assertClose(Run expected, Run actual, String what, double tolerance) {
         assertEquals(expected.losses().length, actual.losses().length);
         for (int step = 0; step < expected.losses().length; step++) {
-            assertEquals(expected.losses()[step], actual.losses()[step], TOLERANCE, what + " loss of step " + (step + 1));
+            assertEquals(expected.losses()[step], actual.losses()[step], tolerance, what + " loss of step " + (step + 1));
             Map<String, float[]> w = expected.weightsAfterStep().get(step);
             assertEquals(w.keySet(), actual.weightsAfterStep().get(step).keySet());
             for (Map.Entry<String, float[]> e : w.entrySet()) {
@@ -139,7 +151,7 @@ class DataParallelTrainingTest {
                 float[] actualValues = actual.weightsAfterStep().get(step).get(e.getKey());
                 for (int i = 0; i < expectedValues.length; i++) {
                     // absolute below 1, relative above (LoRA-Pro SGD's first steps grow A to about 3)
-                    assertEquals(expectedValues[i], actualValues[i], TOLERANCE * Math.max(1, Math.abs(expectedValues[i])),
+                    assertEquals(expectedValues[i], actualValues[i], tolerance * Math.max(1, Math.abs(expectedValues[i])),
                             what + " " + e.getKey() + "[" + i + "] after step " + (step + 1));
                 }
             }
@@ -151,7 +163,7 @@ class DataParallelTrainingTest {
     void twoReplicasTrainLikeOneOnTheSameGlobalBatch(Method method) {
         Run one = train(method, "one", 2, 1, false);
         Run two = train(method, "two", 1, 2, false);
-        assertClose(one, two, method + " two replicas");
+        assertClose(one, two, method + " two replicas", method == Method.LORA_PRO_SGD ? SGD_TOLERANCE : TOLERANCE);
         // the runs did train: the loss moved and the weights changed between the first and the last step
         assertNotEquals(one.losses()[0], one.losses()[STEPS - 1]);
         String name = one.weightsAfterStep().get(0).keySet().iterator().next();
