@@ -205,18 +205,18 @@ final class VectorAdamKernel implements MomentKernel {
                         rowEquivalentGradient(i, j);
                     }
                 }
-                if (count == GROUP && inOneChunk(i)) {
+                if (inOneChunk(i, count)) {
                     if (bf16) {
-                        groupDirectionBf16(i);
+                        directionBf16(i, count, 0);
                     } else {
-                        groupDirection(i);
+                        direction(i, count, 0);
                     }
                 } else {
                     for (int g = 0; g < count; g++) {
                         if (bf16) {
-                            directionBf16(i + g, g * cols);
+                            directionBf16(i + g, 1, g);
                         } else {
-                            direction(i + g, g * cols);
+                            direction(i + g, 1, g);
                         }
                     }
                 }
@@ -501,19 +501,22 @@ final class VectorAdamKernel implements MomentKernel {
             }
         }
 
-        /** Whether rows i..i+3 of both moments lie in one buffer each, as {@link #groupDirection} needs. */
-        private boolean inOneChunk(int i) {
+        /** Whether rows i..i+count-1 of both moments lie in one buffer each, as {@link #direction} needs. */
+        private boolean inOneChunk(int i, int count) {
             long first = (long) i * cols;
-            long last = (long) (i + GROUP - 1) * cols;
+            long last = (long) (i + count - 1) * cols;
             return mRows.bytesOf(first) == mRows.bytesOf(last) && vRows.bytesOf(first) == vRows.bytesOf(last);
         }
 
         /**
-         * {@link #direction} for rows i..i+3 at once, the rows side by side along the columns (the
-         * same operations on each element). The rows lie in one buffer per moment ({@link #inOneChunk}).
+         * The fp32 moments of rows first..first+count-1 (in one buffer each, {@link #inOneChunk})
+         * over their whole strips, updated in place in their tensors with t, which becomes u = m /
+         * (sqrt(v) + eps'); row first + g uses row tRow + g of t. The rows are swept side by side
+         * along the columns. (fp32 and bf16 have a method each, so that a JIT profile of one never
+         * deoptimises the other.)
          */
-        private void groupDirection(int i) {
-            long offset = (long) i * cols;
+        private void direction(int first, int count, int tRow) {
+            long offset = (long) first * cols;
             ByteBuffer mb = mRows.bytesOf(offset);
             ByteBuffer vb = vRows.bytesOf(offset);
             int mi = mRows.byteIndex(offset);
@@ -525,8 +528,8 @@ final class VectorAdamKernel implements MomentKernel {
             FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
             FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
             for (int j = 0; j < stripCols; j += LANES) {
-                for (int g = 0; g < GROUP; g++) {
-                    int tj = g * cols + j;
+                for (int g = 0; g < count; g++) {
+                    int tj = (tRow + g) * cols + j;
                     int mj = mi + g * rowBytes + j * Float.BYTES;
                     int vj = vi + g * rowBytes + j * Float.BYTES;
                     FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
@@ -539,9 +542,9 @@ final class VectorAdamKernel implements MomentKernel {
             }
         }
 
-        /** {@link #groupDirection} for bf16 moments, converted in registers as {@link #directionBf16} does. */
-        private void groupDirectionBf16(int i) {
-            long offset = (long) i * cols;
+        /** {@link #direction} for bf16 moments, converted in registers. */
+        private void directionBf16(int first, int count, int tRow) {
+            long offset = (long) first * cols;
             ByteBuffer mb = mRows.bytesOf(offset);
             ByteBuffer vb = vRows.bytesOf(offset);
             int mi = mRows.byteIndex(offset);
@@ -553,8 +556,8 @@ final class VectorAdamKernel implements MomentKernel {
             FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
             FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
             for (int j = 0; j < stripCols; j += LANES) {
-                for (int g = 0; g < GROUP; g++) {
-                    int tj = g * cols + j;
+                for (int g = 0; g < count; g++) {
+                    int tj = (tRow + g) * cols + j;
                     int mj = mi + g * rowBytes + j * Short.BYTES;
                     int vj = vi + g * rowBytes + j * Short.BYTES;
                     FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
@@ -564,58 +567,6 @@ final class VectorAdamKernel implements MomentKernel {
                     encode(v, true).intoByteBuffer(vb, vj, NATIVE);
                     m.div(v.sqrt().add(eps)).intoArray(t, tj);
                 }
-            }
-        }
-
-        /**
-         * The fp32 moments of row i over its whole strips, updated in place in their tensors with
-         * t[at, at + stripCols), which becomes u = m / (sqrt(v) + eps'). (fp32 and bf16 have a
-         * method each, so that a JIT profile of one never deoptimises the other.)
-         */
-        private void direction(int i, int at) {
-            long offset = (long) i * cols;
-            ByteBuffer mb = mRows.bytesOf(offset);
-            ByteBuffer vb = vRows.bytesOf(offset);
-            int mi = mRows.byteIndex(offset);
-            int vi = vRows.byteIndex(offset);
-            float[] t = this.t;
-            FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
-            FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
-            FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
-            FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
-            for (int j = 0; j < stripCols; j += LANES) {
-                FloatVector tj = FloatVector.fromArray(FLOATS, t, at + j);
-                int mj = mi + j * Float.BYTES;
-                int vj = vi + j * Float.BYTES;
-                FloatVector m = FloatVector.fromByteBuffer(FLOATS, mb, mj, NATIVE).fma(b1, tj);
-                FloatVector v = FloatVector.fromByteBuffer(FLOATS, vb, vj, NATIVE).fma(b2, tj.mul(tj).mul(scale));
-                m.intoByteBuffer(mb, mj, NATIVE);
-                v.intoByteBuffer(vb, vj, NATIVE);
-                m.div(v.sqrt().add(eps)).intoArray(t, at + j);
-            }
-        }
-
-        /** {@link #direction} for bf16 moments, converted in registers. */
-        private void directionBf16(int i, int at) {
-            long offset = (long) i * cols;
-            ByteBuffer mb = mRows.bytesOf(offset);
-            ByteBuffer vb = vRows.bytesOf(offset);
-            int mi = mRows.byteIndex(offset);
-            int vi = vRows.byteIndex(offset);
-            float[] t = this.t;
-            FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
-            FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
-            FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
-            FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
-            for (int j = 0; j < stripCols; j += LANES) {
-                FloatVector tj = FloatVector.fromArray(FLOATS, t, at + j);
-                int mj = mi + j * Short.BYTES;
-                int vj = vi + j * Short.BYTES;
-                FloatVector m = decode(ShortVector.fromByteBuffer(SHORTS, mb, mj, NATIVE)).fma(b1, tj);
-                FloatVector v = decode(ShortVector.fromByteBuffer(SHORTS, vb, vj, NATIVE)).fma(b2, tj.mul(tj).mul(scale));
-                encode(m, false).intoByteBuffer(mb, mj, NATIVE);
-                encode(v, true).intoByteBuffer(vb, vj, NATIVE);
-                m.div(v.sqrt().add(eps)).intoArray(t, at + j);
             }
         }
 
