@@ -138,11 +138,15 @@ final class Bandwidth {
         long needed = 2 * elements * Float.BYTES;
         long heap = Runtime.getRuntime().maxMemory();
         if (needed > heap - (256L << 20)) {
+            long llc = lastLevelCacheBytes();
+            String why = llc > 0 && elements * Float.BYTES == LLC_FACTOR * llc
+                    ? String.format(Locale.ROOT, " (%d x the last-level cache of %d MiB the kernel reports)", LLC_FACTOR,
+                            llc >> 20)
+                    : "";
             throw new IllegalStateException(String.format(Locale.ROOT,
-                    "the Java bandwidth pass needs two arrays of %.2f GiB (%d x the last-level cache of %d MiB), "
-                            + "more than the heap of %.2f GiB: raise it (JAVA_OPTS=-Xmx...) or lower the arrays "
-                            + "with --bandwidth-mib", elements * Float.BYTES / (double) (1L << 30), LLC_FACTOR,
-                    lastLevelCacheBytes() >> 20, heap / (double) (1L << 30)));
+                    "the Java bandwidth pass needs two arrays of %.2f GiB%s, more than the heap of %.2f GiB: "
+                            + "raise it with JAVA_OPTS=-Xmx...", elements * Float.BYTES / (double) (1L << 30), why,
+                    heap / (double) (1L << 30)));
         }
         float[][] x = chunks(elements, 1f);
         float[][] y = chunks(elements, 1e-7f);

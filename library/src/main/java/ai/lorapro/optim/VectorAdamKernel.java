@@ -29,8 +29,10 @@ import java.util.stream.IntStream;
  *   <li>the Adam update of the group's moments in one sweep along the columns, the four rows side
  *       by side, loaded as vectors straight from the tensors' memory (each element read once and
  *       written once, no copy), t becoming u. Eight streams (two moments of four rows) keep more
- *       cache-line loads in flight than one row at a time (17-20% faster on a 2-core Xeon);
- *       interleaving the moments with the arithmetic, strip by strip, was slower;
+ *       cache-line loads in flight than one row at a time (the kernel 14-23% faster at the larger
+ *       shapes on a 2-core Xeon). A leftover row, and a group whose rows lie in two moment buffers,
+ *       are swept one row at a time. Interleaving the moments with the arithmetic, strip by strip,
+ *       was slower;
  *   <li>both projections: (B^T u)_k += B_ik u_i for the group's rows, strip by strip, with each
  *       vector of the partial sum loaded and stored once; and u_i A_k^T accumulated per lane, summed
  *       once per row. With 512-bit vectors those lanes stay in registers over all strips, four k at

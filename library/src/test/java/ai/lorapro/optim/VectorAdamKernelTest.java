@@ -125,7 +125,7 @@ class VectorAdamKernelTest {
         for (boolean bf16 : new boolean[] {false, true}) {
             long rowBytes = 1100L * (bf16 ? Short.BYTES : Float.BYTES);
             float[][] whole = KernelPass.run(manager, "vector", 203, 1100, 8, bf16, 2);
-            // buffers of 7 rows: most groups of four rows lie across two buffers, the rest within one
+            // buffers of 7 rows: about half the groups of four rows lie across two buffers, the rest within one
             float[][] split = KernelPass.run(manager, "vector", 203, 1100, 8, bf16, 2, 7 * rowBytes);
             for (int i = 0; i < whole.length; i++) {
                 assertArrayEquals(whole[i], split[i], 0f, "output " + i + (bf16 ? " (bf16)" : ""));
