@@ -20,15 +20,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One optimizer step of one adapted matrix W = W0 + s B A (B m x r, A r x n) at Llama-2-7B shapes,
- * driven through {@link Optimizer#update} exactly as DJL's parameter server calls it: once per
- * factor, with a fresh duplicate of the gradient, the weight's own gradient attached.
+ * One optimizer step of one adapted matrix W = W0 + s B A (B m x r, A r x n) at Llama-2-7B's (or
+ * TinyLlama's) shapes, driven through {@link Optimizer#update} exactly as DJL's parameter server
+ * calls it: once per factor, with a fresh duplicate of the gradient, the weight's own gradient
+ * attached.
  */
 final class OptimizerStepBench {
 
     static final int RANK = 8;
     static final float SCALING = 2f;
-    static final long[][] SHAPES = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
+    /** The shape sets of {@code --shapes}: Llama-2-7B's three (the default), and TinyLlama 1.1B's four. */
+    static final Map<String, long[][]> SHAPE_SETS = Map.of(
+            "llama-2-7b", new long[][] {{4096, 4096}, {11008, 4096}, {4096, 11008}},
+            // q and o; k and v; gate and up; down (out x in, as the adapted matrices W are)
+            "tinyllama", new long[][] {{2048, 2048}, {256, 2048}, {5632, 2048}, {2048, 5632}});
     static final List<String> METHODS = List.of(
             "lora-adamw", "lora-pro-full", "lora-pro-full-fused", "lora-pro-full-fused-bf16", "lora-pro-efficient",
             "lora-pro-sgd");
@@ -63,12 +68,18 @@ final class OptimizerStepBench {
     private final PrintStream out;
     private final List<String> methods;
     private final List<Long> bandwidthMib;
+    private final long[][] shapes;
 
     /**
      * @param bandwidthMib array sizes (MiB per array, raised to {@link Bandwidth#arrayBytes}) at which
      *     bandwidth is measured; the last one's in-place add gives the bounds
      */
-    OptimizerStepBench(int warmup, int timed, List<String> methods, List<Long> bandwidthMib, PrintStream out) {
+    OptimizerStepBench(int warmup, int timed, List<String> methods, List<Long> bandwidthMib, String shapeSet,
+            PrintStream out) {
+        this.shapes = SHAPE_SETS.get(shapeSet);
+        if (shapes == null) {
+            throw new IllegalArgumentException("--shapes must be one of " + SHAPE_SETS.keySet() + ", got " + shapeSet);
+        }
         this.warmup = warmup;
         this.bandwidthMib = bandwidthMib;
         this.timed = timed;
@@ -119,7 +130,7 @@ final class OptimizerStepBench {
         for (String method : methods) {
             measure(root, method, JIT_SHAPE[0], JIT_SHAPE[1], gbPerS, JIT_STEPS, 1);
         }
-        for (long[] shape : SHAPES) {
+        for (long[] shape : shapes) {
             for (String method : methods) {
                 out.println(measure(root, method, shape[0], shape[1], gbPerS, warmup, timed));
             }

@@ -11,10 +11,11 @@ import org.ejml.data.DMatrixRMaj;
  *
  * <p>The Grams are formed in double precision, never in the factors' own (float) precision: a float
  * Gram of a rank-deficient or ill-conditioned factor has eigenvalues that round to zero or below,
- * and their inverses blow up or flip sign. The product runs on the factors' device on a double
- * copy of the factor (m x r, small next to an m x n pass) and only the r x r result goes to the
- * host; forming it on the host instead (copy B to the host, EJML) cost 4 to 5 m x n passes at r =
- * 64 (docs/benchmarks.md).
+ * and their inverses blow up or flip sign. On the tensor path ({@link #of}) the product runs on the
+ * factors' device on a double copy of the factor (m x r, small next to an m x n pass) and only the
+ * r x r result goes to the host; forming it on the host with EJML instead cost 4 to 5 m x n passes
+ * at r = 64 (docs/benchmarks.md). The fused CPU step, which holds the factors on the host anyway,
+ * forms them there ({@link #ofRows}, {@link FactorRows}).
  *
  * <p>Each Gram's eigenvalues are then regularised by one rule (see {@link
  * HostMatrices.SymmetricEigen#regularised}):
@@ -38,8 +39,6 @@ final class FactorGrams {
     /** Eigenvalues below this fraction of the largest are raised to it. */
     static final double RELATIVE_FLOOR = 1e-4;
 
-    final NDArray a;
-    final NDArray b;
     final DMatrixRMaj gramB;
     final DMatrixRMaj gramA;
     final HostMatrices.SymmetricEigen eigenB;
@@ -48,18 +47,31 @@ final class FactorGrams {
     final DMatrixRMaj gramAInv;
 
     /**
-     * Computes the Grams of a pair.
+     * The Grams of a pair held as arrays, formed on their device.
      *
      * @param a A (r x n)
      * @param b B (m x r)
      * @param delta the ridge added to both Grams
      * @throws NonFiniteFactorException if A or B holds NaN or infinity
      */
-    FactorGrams(NDArray a, NDArray b, double delta) {
-        this.a = a;
-        this.b = b;
-        DMatrixRMaj rawB = HostMatrices.gramInDouble(b, true);
-        DMatrixRMaj rawA = HostMatrices.gramInDouble(a, false);
+    static FactorGrams of(NDArray a, NDArray b, double delta) {
+        return new FactorGrams(HostMatrices.gramInDouble(b, true), HostMatrices.gramInDouble(a, false), delta);
+    }
+
+    /**
+     * The Grams of a pair held as rows on the host (see {@link FactorRows}).
+     *
+     * @param a A (r rows of n)
+     * @param bt B^T (r rows of m)
+     * @param delta the ridge added to both Grams
+     * @throws NonFiniteFactorException if A or B holds NaN or infinity
+     */
+    static FactorGrams ofRows(float[][] a, float[][] bt, double delta) {
+        return new FactorGrams(FactorRows.timesTranspose(bt, bt), FactorRows.timesTranspose(a, a), delta);
+    }
+
+    /** Regularises the raw Grams B^T B and A A^T. */
+    private FactorGrams(DMatrixRMaj rawB, DMatrixRMaj rawA, double delta) {
         // a NaN or infinity in a factor reaches its Gram
         HostMatrices.requireFinite(rawB, "lora_B");
         HostMatrices.requireFinite(rawA, "lora_A");

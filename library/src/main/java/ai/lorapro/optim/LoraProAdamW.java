@@ -2,6 +2,7 @@ package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
@@ -96,41 +97,31 @@ public final class LoraProAdamW extends LoraProOptimizer {
     void stepPair(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate, int step) {
         double s = pair.getScaling();
         NDList adjusted;
+        if (mode == Mode.FULL && fusedCpuStep && FusedFullAdamStep.supports(a)) {
+            stepPairFused(pair, a, b, gradA, gradB, learningRate, step);
+            return;
+        }
         if (mode == Mode.FULL) {
             // the Grams depend on A and B only, so both adjustments of this step share them
-            FactorGrams grams = new FactorGrams(a, b, getDelta());
+            FactorGrams grams = FactorGrams.of(a, b, getDelta());
             // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
-            NDList factors = new PairGeometry(grams, gradA, gradB, s).equivalentFactors(1 - adam.beta1());
-            boolean fused = fusedCpuStep && FusedFullAdamStep.supports(a);
-            // the fused kernel reads the factors on the host: one copy serves it and the bound below
-            float[] hostLeft = fused ? factors.get(0).toFloatArray() : null;
-            float[] hostRight = fused ? factors.get(1).toFloatArray() : null;
+            NDList factors = new PairGeometry(a, b, grams, gradA, gradB, s).equivalentFactors(1 - adam.beta1());
             // the moments take g~ = left right / (1 - beta1): refused before they do if it (or its square)
             // could overflow them, which finite factors do not rule out
-            double bound = fused
-                    ? ProductBound.of(hostLeft, hostRight, Math.toIntExact(factors.get(0).getShape().get(1)))
-                    : ProductBound.of(factors.get(0), factors.get(1));
-            requireAtMost("the equivalent gradient", bound / (1 - adam.beta1()), AdamMoments.LARGEST_GRADIENT);
+            requireAtMost("the equivalent gradient", ProductBound.of(factors.get(0), factors.get(1)) / (1 - adam.beta1()),
+                    AdamMoments.LARGEST_GRADIENT);
             String key = pair.getName();
-            Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
-            // u only feeds the two projections, so its bias correction is applied to their r-sized results
-            double projectionScale = s * AdamMoments.biasScale(step, adam.beta1(), adam.beta2());
-            NDList projected;
-            if (fused) {
-                projected = FusedFullAdamStep.projectedDirection(hostLeft, hostRight, moment(key + ".exp_avg", full, a,
-                        false), moment(key + ".exp_avg_sq", full, a, true), a, b, step, adam, projectionScale);
-            } else {
-                if (stateDType != StateDType.FP32) {
-                    throw new IllegalStateException("LoRA pair " + key + ": " + stateDType.id() + " moments need the "
-                            + "fused CPU step, but the pair is " + a.getDataType() + " on " + a.getDevice());
-                }
-                NDArray m = state(key + ".exp_avg", full, a);
-                NDArray v = state(key + ".exp_avg_sq", full, a);
-                projected = FullAdamStep.projectedDirection(factors, m, v, a, b, step, adam, projectionScale,
-                        a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
+            if (stateDType != StateDType.FP32) {
+                throw new IllegalStateException("LoRA pair " + key + ": " + stateDType.id() + " moments need the "
+                        + "fused CPU step, but the pair is " + a.getDataType() + " on " + a.getDevice());
             }
+            Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
+            NDArray m = state(key + ".exp_avg", full, a);
+            NDArray v = state(key + ".exp_avg_sq", full, a);
+            NDList projected = FullAdamStep.projectedDirection(factors, m, v, a, b, step, adam,
+                    projectionScale(s, step), a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
             factors.close();
-            PairGeometry geometry = new PairGeometry(grams, projected.get(0), projected.get(1), s);
+            PairGeometry geometry = new PairGeometry(a, b, grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
             try {
                 requireFiniteResult("the adjusted Adam direction", adjusted);
@@ -147,6 +138,55 @@ public final class LoraProAdamW extends LoraProOptimizer {
             adam.step(this, pair.getName() + ".lora_A.weight", a, adjusted.get(0), learningRate, step);
             adam.step(this, pair.getName() + ".lora_B.weight", b, adjusted.get(1), learningRate, step);
         }
+    }
+
+    /**
+     * The full-mode step of an fp32 pair on the CPU, as {@link #stepPair}'s tensor path does it but
+     * on host copies of the r-sized factors: {@link HostPairGeometry} for the adjustments, {@link
+     * FusedFullAdamStep} for the one pass over the moments, and only the final update of A and B
+     * as tensor operations.
+     */
+    private void stepPairFused(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate,
+            int step) {
+        double s = pair.getScaling();
+        int rank = Math.toIntExact(a.getShape().get(0));
+        float[] hostA = FactorRows.floats(a);
+        float[] hostB = FactorRows.floats(b);
+        float[][] aRows = FactorRows.rows(hostA, rank);
+        float[][] bt = FactorRows.transposedRows(hostB, rank);
+        float[][] gradARows = FactorRows.rows(FactorRows.floats(gradA), rank);
+        float[][] gradBt = FactorRows.transposedRows(FactorRows.floats(gradB), rank);
+        // the Grams depend on A and B only, so both adjustments of this step share them
+        FactorGrams grams = FactorGrams.ofRows(aRows, bt, getDelta());
+        float[][] factors = new HostPairGeometry(aRows, bt, grams, gradARows, gradBt, s).equivalentFactors(1 - adam.beta1());
+        // as on the tensor path: g~ is refused before the moments take it if it could overflow them
+        requireAtMost("the equivalent gradient", ProductBound.of(factors[0], factors[1], 2 * rank) / (1 - adam.beta1()),
+                AdamMoments.LARGEST_GRADIENT);
+        String key = pair.getName();
+        Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
+        float[][][] projected = FusedFullAdamStep.projectedDirection(factors[0], factors[1],
+                moment(key + ".exp_avg", full, a, false), moment(key + ".exp_avg_sq", full, a, true), hostA, hostB,
+                rank, step, adam, projectionScale(s, step));
+        HostPairGeometry geometry = new HostPairGeometry(aRows, bt, grams, projected[0], projected[1], s);
+        float[][][] adjusted = geometry.adjusted(geometry.x(getXMode()));
+        if (!FactorRows.allFinite(adjusted[0]) || !FactorRows.allFinite(adjusted[1])) {
+            // only extreme factors get here: u is bounded once the moments are finite
+            throw new NonFiniteResult("the adjusted Adam direction is not finite", true);
+        }
+        NDManager manager = a.getManager();
+        try (NDArray updateA = manager.create(FactorRows.rowMajor(adjusted[0]), a.getShape());
+                NDArray updateB = manager.create(FactorRows.transposedRowMajor(adjusted[1]), b.getShape())) {
+            DecoupledStep.apply(a, updateA, learningRate, getWeightDecay());
+            DecoupledStep.apply(b, updateB, learningRate, getWeightDecay());
+        }
+    }
+
+    /**
+     * s times Adam's bias correction: u only feeds the two projections, so its bias correction is
+     * applied to their r-sized results.
+     */
+    private double projectionScale(double s, int step) {
+        return s * AdamMoments.biasScale(step, adam.beta1(), adam.beta2());
     }
 
     /**

@@ -45,7 +45,7 @@ public final class LoraProMath {
         NDList out;
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            PairGeometry geometry = new PairGeometry(new FactorGrams(a, b, delta), gradA, gradB, scaling);
+            PairGeometry geometry = new PairGeometry(a, b, FactorGrams.of(a, b, delta), gradA, gradB, scaling);
             out = geometry.adjusted(geometry.x(mode));
             NDScope.unregister(out);
         }

@@ -1,7 +1,6 @@
 package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
 
 /**
  * An upper bound of the largest element of a product L R computed from the factors alone, so that
@@ -31,7 +30,7 @@ final class ProductBound {
         if (right.getShape().get(0) != k) {
             throw new IllegalArgumentException("factor shapes disagree: " + left.getShape() + " and " + right.getShape());
         }
-        return of(floats(left), floats(right), k);
+        return of(FactorRows.floats(left), FactorRows.floats(right), k);
     }
 
     /**
@@ -89,14 +88,5 @@ final class ProductBound {
             max[p] = nan ? Float.NaN : rowMax;
         }
         return max;
-    }
-
-    private static float[] floats(NDArray x) {
-        if (x.getDataType() == DataType.FLOAT32) {
-            return x.toFloatArray();
-        }
-        try (NDArray wide = x.toType(DataType.FLOAT32, true)) {
-            return wide.toFloatArray();
-        }
     }
 }

@@ -65,7 +65,7 @@ class LoraProMathTest {
         }
 
         PairGeometry geometry() {
-            return new PairGeometry(new FactorGrams(a, b, LoraProMath.DEFAULT_DELTA), gradA, gradB, s);
+            return new PairGeometry(a, b, FactorGrams.of(a, b, LoraProMath.DEFAULT_DELTA), gradA, gradB, s);
         }
 
         /** s B gA* + s gB* A for given adjusted gradients, computed independently of the library. */
@@ -114,7 +114,7 @@ class LoraProMathTest {
      * P_A with the projections P_B = B (B^T B)^-1 B^T and P_A = A^T (A A^T)^-1 A.
      */
     static NDArray equivalentGradient(NDArray a, NDArray b, NDArray gradA, NDArray gradB, double s, double delta) {
-        NDList factors = new PairGeometry(new FactorGrams(a, b, delta), gradA, gradB, s).equivalentFactors(1);
+        NDList factors = new PairGeometry(a, b, FactorGrams.of(a, b, delta), gradA, gradB, s).equivalentFactors(1);
         return factors.get(0).matMul(factors.get(1));
     }
 

@@ -91,14 +91,14 @@ class NumericalHardeningTest extends ManagedTest {
         // B of rank 1: B^T B has one eigenvalue 25 and two at (numerically) zero
         NDArray b = manager.create(new double[] {3, 0, 0, 4, 0, 0}, new Shape(2, 3));
         NDArray a = manager.eye(3, 5, 0, DataType.FLOAT64);
-        FactorGrams grams = new FactorGrams(a, b, 1e-8);
+        FactorGrams grams = FactorGrams.of(a, b, 1e-8);
         double[] values = grams.eigenB.values.clone();
         java.util.Arrays.sort(values);
         assertEquals(25 * FactorGrams.RELATIVE_FLOOR + 1e-8, values[0], 1e-18);
         assertEquals(25 * FactorGrams.RELATIVE_FLOOR + 1e-8, values[1], 1e-18);
         assertEquals(25 + 1e-8, values[2], 1e-12);
         // B = 0 (LoRA's start): the ridge alone
-        FactorGrams zero = new FactorGrams(a, manager.zeros(new Shape(3, 3), DataType.FLOAT64), 1e-8);
+        FactorGrams zero = FactorGrams.of(a, manager.zeros(new Shape(3, 3), DataType.FLOAT64), 1e-8);
         for (double v : zero.eigenB.values) {
             assertEquals(1e-8, v, 0);
         }
