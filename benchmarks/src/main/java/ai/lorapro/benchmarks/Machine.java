@@ -27,14 +27,28 @@ final class Machine {
                 + System.getProperty("java.version");
     }
 
-    /** The CPU model name, or the architecture if /proc/cpuinfo is unreadable. */
+    /**
+     * The CPU model name with its family and model numbers (a VM may name only the vendor, "AMD
+     * EPYC", for CPUs of different generations), or the architecture if /proc/cpuinfo is unreadable.
+     */
     static String cpuModel() {
+        String name = null;
+        String family = null;
+        String model = null;
         for (String line : lines(CPUINFO)) {
-            if (line.startsWith("model name")) {
-                return line.substring(line.indexOf(':') + 1).trim();
+            String value = line.substring(line.indexOf(':') + 1).trim();
+            if (name == null && line.startsWith("model name")) {
+                name = value;
+            } else if (family == null && line.startsWith("cpu family")) {
+                family = value;
+            } else if (model == null && line.matches("model\\s*:.*")) {
+                model = value;
             }
         }
-        return System.getProperty("os.arch");
+        if (name == null) {
+            return System.getProperty("os.arch");
+        }
+        return family == null ? name : name + " (family " + family + (model == null ? "" : " model " + model) + ")";
     }
 
     /** The one-minute load average, or -1 if unknown. */

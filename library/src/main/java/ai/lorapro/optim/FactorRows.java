@@ -11,13 +11,14 @@ import org.ejml.data.DMatrixRMaj;
  * each product a LoRA-Pro step needs is one of two forms:
  *
  * <pre>
- * X Y^T     (r x r, a sum over len):  B^T B, A A^T, B^T gB, gA A^T
- * C1 X1 + C2 X2  (r x len, C r x r):  (B^T B)^-1 gA + X A,  [rightB gB^T - correction^T B^T]
+ * X Y^T          (r x r, a sum over len):  B^T B, A A^T, B^T gB, gA A^T
+ * C1 X1 + C2 X2  (r x len, C r x r):       leftA gA + X A,  rightB^T gB^T - correctionB^T B^T
  * </pre>
  *
- * The first sums in double precision (products of floats are exact in double), as the Grams must
- * be (see {@link FactorGrams}); the second rounds its r x r coefficients to float, as the tensor
- * path does, and runs as multiply-adds over whole rows, which the JIT vectorises.
+ * (leftA, rightB and correctionB as in {@link AdjustmentCoefficients}). The first sums in double
+ * precision (products of floats are exact in double), as the Grams must be (see {@link
+ * FactorGrams}); the second rounds its r x r coefficients to float, as the tensor path does, and
+ * runs as multiply-adds over whole rows, which the JIT vectorises.
  */
 final class FactorRows {
 
@@ -101,14 +102,20 @@ final class FactorRows {
     }
 
     /**
-     * c1 x1 + c2 x2 as new rows, each coefficient rounded to float; {@code c2} and {@code x2} may be
-     * null.
+     * c1 x1 + c2 x2 as new rows, each coefficient rounded to float.
      *
      * @param c1 r x r1
      * @param x1 r1 rows of len
+     * @param c2 r x r2, or null for c1 x1 alone
+     * @param x2 r2 rows of len (ignored when {@code c2} is null)
+     * @return r rows of len
      */
     static float[][] combine(DMatrixRMaj c1, float[][] x1, DMatrixRMaj c2, float[][] x2) {
         int len = x1[0].length;
+        if (c1.numCols != x1.length || (c2 != null && (c2.numCols != x2.length || c2.numRows != c1.numRows
+                || x2[0].length != len))) {
+            throw new IllegalArgumentException("coefficient and row counts disagree");
+        }
         float[][] out = new float[c1.numRows][len];
         for (int k = 0; k < out.length; k++) {
             addTimes(out[k], c1, k, x1);

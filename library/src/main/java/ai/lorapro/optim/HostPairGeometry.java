@@ -19,7 +19,7 @@ final class HostPairGeometry {
     private final AdjustmentCoefficients coefficients;
 
     /**
-     * Computes the gradient-dependent r x r quantities of a pair.
+     * Forms B^T gB (and, when the Sylvester X asks for it, gA A^T) for the r x r algebra.
      *
      * @param a A (r rows of n)
      * @param bt B^T (r rows of m)

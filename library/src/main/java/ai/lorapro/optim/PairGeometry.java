@@ -21,7 +21,8 @@ final class PairGeometry {
     private final AdjustmentCoefficients coefficients;
 
     /**
-     * Computes the gradient-dependent r x r quantities of a pair.
+     * Forms B^T gB on the device (and, when the Sylvester X asks for it, gA A^T) for the r x r
+     * algebra.
      *
      * @param a A (r x n)
      * @param b B (m x r)

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -122,7 +123,7 @@ class FactorRowsTest {
         assertArrayEquals(rowMajor, FactorRows.rowMajor(rows), 0);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void allFiniteFindsNaNAndInfinity() {
         assertTrue(FactorRows.allFinite(new float[][] {{1, 2}, {3, -4}}));
         assertFalse(FactorRows.allFinite(new float[][] {{1, 2}, {Float.NaN, 4}}));

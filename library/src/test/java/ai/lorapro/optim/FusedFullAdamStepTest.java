@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -152,6 +153,25 @@ class FusedFullAdamStepTest {
                 assertEquals(expected.getDataType(), actual.getDataType(), key);
                 double error = relativeError(expected.toFloatArray(), actual.toFloatArray());
                 assertTrue(error <= AGREEMENT, key + ": relative difference " + error);
+            }
+        }
+    }
+
+    /**
+     * Every choice of X on both paths (the shapes above run the default, Sylvester): the fused step
+     * forms X from its host copies of the factors, the tensor step from its arrays.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(XMode.class)
+    void fusedAndTensorStepsAgreeForEveryX(XMode mode) {
+        Pair fusedPair = new Pair(70, 45, 5, false, 41);
+        Pair tensorPair = new Pair(70, 45, 5, false, 41);
+        try (LoraProAdamW fused = adamw(fusedPair, 2f, 0.01f).optXMode(mode).build();
+                LoraProAdamW tensor = adamw(tensorPair, 2f, 0.01f).optXMode(mode).optFusedCpuStep(false).build()) {
+            for (int step = 1; step <= STEPS; step++) {
+                fusedPair.step(fused);
+                tensorPair.step(tensor);
+                assertFactorsAgree(tensorPair, fusedPair, step);
             }
         }
     }

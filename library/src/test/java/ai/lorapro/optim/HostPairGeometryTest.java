@@ -1,5 +1,6 @@
 package ai.lorapro.optim;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -86,6 +87,6 @@ class HostPairGeometryTest extends ManagedTest {
         double errorRight = relativeError(actual[1], expected.get(1).toDoubleArray());
         assertTrue(errorLeft < AGREEMENT && errorRight < AGREEMENT,
                 "equivalent factors off by " + errorLeft + " (left) and " + errorRight + " (right)");
-        assertTrue(expected.get(0).getDataType() == DataType.FLOAT64);
+        assertEquals(DataType.FLOAT64, expected.get(0).getDataType());
     }
 }
