@@ -31,8 +31,11 @@ final class FusedFullAdamStep {
      * @param v the second moment, stored as {@code m}
      * @param a A (r x n, row major)
      * @param b B (m x r, row major)
+     * @param rank r
      * @param step Adam's step t (from 1)
+     * @param adam Adam's betas and epsilon
      * @param scale the factor applied to both projections
+     * @return {scale B^T u as r rows of n, (scale u A^T)^T as r rows of m}
      */
     static float[][][] projectedDirection(float[] left, float[] right, NDArray m, NDArray v, float[] a, float[] b,
             int rank, int step, AdamSettings adam, double scale) {
