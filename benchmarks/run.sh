@@ -3,7 +3,7 @@
 # benchmarks/results/<bench>.jsonl (each line carries a timestamp, the machine and its load).
 #
 #   benchmarks/run.sh optimizer-step [--warmup N] [--steps N] [--methods ...] [--bandwidth-mib 512,4096]
-#                                    [--shapes llama-2-7b|tinyllama]
+#                                    [--shapes llama-2-7b|tinyllama] [--rank 8]
 #   benchmarks/run.sh train-step     [--warmup N] [--steps N] [--methods full,lora,lora-pro,lora-pro-efficient]
 #   benchmarks/run.sh memory         [--steps N] [--methods ...]   (one JVM per method)
 #   benchmarks/run.sh loss-curve     [--steps N] [--methods lora-pro,lora-pro-bf16,lora-pro-tensor]

@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <pre>
  * Bench optimizer-step [--warmup 2] [--steps 7] [--methods lora-adamw,lora-pro-full,lora-pro-efficient,lora-pro-sgd]
- *     [--bandwidth-mib 512,4096] [--shapes llama-2-7b|tinyllama]
+ *     [--bandwidth-mib 512,4096] [--shapes llama-2-7b|tinyllama] [--rank 8]
  * Bench train-step [--warmup 2] [--steps 7] [--methods full,lora,lora-pro,lora-pro-efficient]
  * Bench memory --method lora-pro [--steps 3]
  * Bench loss-curve [--steps 20] [--methods lora-pro,lora-pro-bf16,lora-pro-tensor]
@@ -49,6 +49,7 @@ public final class Bench {
                                     methods(rest, OptimizerStepBench.METHODS),
                                     mibList(stringOption(rest, "--bandwidth-mib", "512,4096")),
                                     stringOption(rest, "--shapes", "llama-2-7b"),
+                                    option(rest, "--rank", OptimizerStepBench.DEFAULT_RANK),
                                     out)
                             .run(root);
                     break;

@@ -27,7 +27,8 @@ import java.util.Map;
  */
 final class OptimizerStepBench {
 
-    static final int RANK = 8;
+    /** The default rank r of the adapted matrices. */
+    static final int DEFAULT_RANK = 8;
     static final float SCALING = 2f;
     /** The shape sets of {@code --shapes}: Llama-2-7B's three (the default), and TinyLlama 1.1B's four. */
     static final Map<String, long[][]> SHAPE_SETS = Map.of(
@@ -69,13 +70,18 @@ final class OptimizerStepBench {
     private final List<String> methods;
     private final List<Long> bandwidthMib;
     private final long[][] shapes;
+    private final int rank;
 
     /**
      * @param bandwidthMib array sizes (MiB per array, raised to {@link Bandwidth#arrayBytes}) at which
      *     bandwidth is measured; the last one's in-place add gives the bounds
      */
     OptimizerStepBench(int warmup, int timed, List<String> methods, List<Long> bandwidthMib, String shapeSet,
-            PrintStream out) {
+            int rank, PrintStream out) {
+        if (rank < 1) {
+            throw new IllegalArgumentException("--rank must be at least 1, got " + rank);
+        }
+        this.rank = rank;
         this.shapes = SHAPE_SETS.get(shapeSet);
         if (shapes == null) {
             throw new IllegalArgumentException("--shapes must be one of " + SHAPE_SETS.keySet() + ", got " + shapeSet);
@@ -160,10 +166,10 @@ final class OptimizerStepBench {
             int timed) {
         try (NDManager manager = root.newSubManager()) {
             manager.getEngine().setRandomSeed(7);
-            Parameter a = parameter(manager, "lora_A.weight", new Shape(RANK, n), 1 / Math.sqrt(n));
-            Parameter b = parameter(manager, "lora_B.weight", new Shape(m, RANK), 0.01);
-            NDArray gradA = manager.randomNormal(0, 1e-3f, new Shape(RANK, n), DataType.FLOAT32);
-            NDArray gradB = manager.randomNormal(0, 1e-3f, new Shape(m, RANK), DataType.FLOAT32);
+            Parameter a = parameter(manager, "lora_A.weight", new Shape(rank, n), 1 / Math.sqrt(n));
+            Parameter b = parameter(manager, "lora_B.weight", new Shape(m, rank), 0.01);
+            NDArray gradA = manager.randomNormal(0, 1e-3f, new Shape(rank, n), DataType.FLOAT32);
+            NDArray gradB = manager.randomNormal(0, 1e-3f, new Shape(m, rank), DataType.FLOAT32);
             Optimizer optimizer = optimizer(base, a, b);
             try {
                 double[] cpuMs = new double[timed];
@@ -187,7 +193,7 @@ final class OptimizerStepBench {
                                 .put("method", method)
                                 .put("m", m)
                                 .put("n", n)
-                                .put("r", RANK)
+                                .put("r", rank)
                                 .put("ms", median)
                                 .put("min_ms", Timing.min(ms))
                                 .put("cpu_ms", Timing.median(cpuMs))

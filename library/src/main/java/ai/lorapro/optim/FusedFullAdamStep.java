@@ -8,8 +8,8 @@ import ai.djl.ndarray.types.DataType;
  * The CPU counterpart of {@link FullAdamStep}: the same moment update and projections, done by
  * {@link FusedAdamKernel} in one pass over the moments, which it reads and writes in place in their
  * CPU tensors (fp32, or bf16 bit patterns packed in a UINT8 tensor, see {@link MomentRows}). Only
- * r-sized arrays cross between DJL and Java, and the r-sized algebra around the pass runs on the
- * host too ({@link HostPairGeometry}).
+ * r-sized arrays cross between DJL and Java; at small ranks the r-sized algebra around the pass
+ * runs on the host too ({@link HostPairGeometry}, see {@link LoraProAdamW}).
  */
 final class FusedFullAdamStep {
 
@@ -21,8 +21,8 @@ final class FusedFullAdamStep {
     }
 
     /**
-     * Updates the moments with g~ = left right / (1 - beta1) and returns scale B^T u (r rows of n)
-     * and the transpose of scale u A^T (r rows of m), with u as in {@link
+     * Updates the moments with g~ = left right / (1 - beta1) and returns scale B^T u (r x n) and
+     * scale u A^T (m x r), both row major, with u as in {@link
      * AdamMoments#direction(NDArray, NDArray, int, double, double)}.
      *
      * @param left the left factor of (1 - beta1) g~ (m x 2r, row major)
@@ -35,9 +35,9 @@ final class FusedFullAdamStep {
      * @param step Adam's step t (from 1)
      * @param adam Adam's betas and epsilon
      * @param scale the factor applied to both projections
-     * @return {scale B^T u as r rows of n, (scale u A^T)^T as r rows of m}
+     * @return {scale B^T u, scale u A^T}
      */
-    static float[][][] projectedDirection(float[] left, float[] right, NDArray m, NDArray v, float[] a, float[] b,
+    static float[][] projectedDirection(float[] left, float[] right, NDArray m, NDArray v, float[] a, float[] b,
             int rank, int step, AdamSettings adam, double scale) {
         int cols = a.length / rank;
         FusedAdamKernel kernel = new FusedAdamKernel(rank, cols, left, right, a, b, adam.beta1(), adam.beta2(),
@@ -50,6 +50,6 @@ final class FusedFullAdamStep {
                 p[j] *= factor;
             }
         }
-        return new float[][][] {FactorRows.rows(projected[0], rank), FactorRows.transposedRows(projected[1], rank)};
+        return projected;
     }
 }

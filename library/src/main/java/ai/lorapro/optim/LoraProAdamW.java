@@ -8,6 +8,7 @@ import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
 
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * LoRA-Pro with AdamW (Algorithm 2 of the paper).
@@ -60,6 +61,15 @@ public final class LoraProAdamW extends LoraProOptimizer {
             return name().toLowerCase(Locale.ROOT);
         }
     }
+
+    /**
+     * The largest rank whose fused step does its r-sized algebra on the host. The host loops cost
+     * some 6.5 (m + n) r^2 multiply-adds on one thread, mostly without wide vectors: at r = 8 they
+     * were as fast as the tensor operations or faster at every shape measured, at r = 16 as fast or
+     * up to 25% slower, at r = 32 and 64 slower (docs/benchmarks.md, "The r-sized algebra of the
+     * fused step on the host").
+     */
+    static final int HOST_ALGEBRA_MAX_RANK = 8;
 
     private final AdamSettings adam;
     private final Mode mode;
@@ -141,10 +151,10 @@ public final class LoraProAdamW extends LoraProOptimizer {
     }
 
     /**
-     * The full-mode step of an fp32 pair on the CPU, as {@link #stepPair}'s tensor path does it but
-     * on host copies of the r-sized factors: {@link HostPairGeometry} for the adjustments, {@link
-     * FusedFullAdamStep} for the one pass over the moments, and only the final update of A and B
-     * as tensor operations.
+     * The full-mode step of an fp32 pair on the CPU: {@link FusedFullAdamStep} for the one pass over
+     * the moments, with the r-sized algebra around it on host copies of the factors ({@link
+     * HostPairGeometry}) up to rank {@link #HOST_ALGEBRA_MAX_RANK}, as tensor operations ({@link
+     * PairGeometry}) above it; only the final update of A and B is always a tensor operation.
      */
     private void stepPairFused(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate,
             int step) {
@@ -152,32 +162,60 @@ public final class LoraProAdamW extends LoraProOptimizer {
         int rank = Math.toIntExact(a.getShape().get(0));
         float[] hostA = FactorRows.floats(a);
         float[] hostB = FactorRows.floats(b);
-        float[][] aRows = FactorRows.rows(hostA, rank);
-        float[][] bt = FactorRows.transposedRows(hostB, rank);
-        float[][] gradARows = FactorRows.rows(FactorRows.floats(gradA), rank);
-        float[][] gradBt = FactorRows.transposedRows(FactorRows.floats(gradB), rank);
-        // the Grams depend on A and B only, so both adjustments of this step share them
-        FactorGrams grams = FactorGrams.ofRows(aRows, bt, getDelta());
-        float[][] factors = new HostPairGeometry(aRows, bt, grams, gradARows, gradBt, s).equivalentFactors(1 - adam.beta1());
+        float[][] factors;
+        // from the pass's projections (row-major r x n and m x r) to the updates of A and B, checked finite
+        Function<float[][], NDList> adjust;
+        if (rank <= HOST_ALGEBRA_MAX_RANK) {
+            float[][] aRows = FactorRows.rows(hostA, rank);
+            float[][] bt = FactorRows.transposedRows(hostB, rank);
+            // the Grams depend on A and B only, so both adjustments of this step share them
+            FactorGrams grams = FactorGrams.ofRows(aRows, bt, getDelta());
+            factors = new HostPairGeometry(aRows, bt, grams, FactorRows.rows(FactorRows.floats(gradA), rank),
+                    FactorRows.transposedRows(FactorRows.floats(gradB), rank), s).equivalentFactors(1 - adam.beta1());
+            adjust = projected -> {
+                HostPairGeometry geometry = new HostPairGeometry(aRows, bt, grams, FactorRows.rows(projected[0], rank),
+                        FactorRows.transposedRows(projected[1], rank), s);
+                float[][][] adjusted = geometry.adjusted(geometry.x(getXMode()));
+                if (!FactorRows.allFinite(adjusted[0]) || !FactorRows.allFinite(adjusted[1])) {
+                    throw new NonFiniteResult("the adjusted Adam direction is not finite", true);
+                }
+                NDManager manager = a.getManager();
+                return new NDList(manager.create(FactorRows.rowMajor(adjusted[0]), a.getShape()),
+                        manager.create(FactorRows.transposedRowMajor(adjusted[1]), b.getShape()));
+            };
+        } else {
+            FactorGrams grams = FactorGrams.of(a, b, getDelta());
+            try (NDList tensors = new PairGeometry(a, b, grams, gradA, gradB, s).equivalentFactors(1 - adam.beta1())) {
+                factors = new float[][] {tensors.get(0).toFloatArray(), tensors.get(1).toFloatArray()};
+            }
+            adjust = projected -> {
+                NDManager manager = a.getManager();
+                try (NDArray projectedA = manager.create(projected[0], a.getShape());
+                        NDArray projectedB = manager.create(projected[1], b.getShape())) {
+                    PairGeometry geometry = new PairGeometry(a, b, grams, projectedA, projectedB, s);
+                    NDList adjusted = geometry.adjusted(geometry.x(getXMode()));
+                    try {
+                        requireFiniteResult("the adjusted Adam direction", adjusted);
+                    } catch (NonFiniteResult e) {
+                        adjusted.close();
+                        throw e.afterMoments();
+                    }
+                    return adjusted;
+                }
+            };
+        }
         // as on the tensor path: g~ is refused before the moments take it if it could overflow them
         requireAtMost("the equivalent gradient", ProductBound.of(factors[0], factors[1], 2 * rank) / (1 - adam.beta1()),
                 AdamMoments.LARGEST_GRADIENT);
         String key = pair.getName();
         Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
-        float[][][] projected = FusedFullAdamStep.projectedDirection(factors[0], factors[1],
+        float[][] projected = FusedFullAdamStep.projectedDirection(factors[0], factors[1],
                 moment(key + ".exp_avg", full, a, false), moment(key + ".exp_avg_sq", full, a, true), hostA, hostB,
                 rank, step, adam, projectionScale(s, step));
-        HostPairGeometry geometry = new HostPairGeometry(aRows, bt, grams, projected[0], projected[1], s);
-        float[][][] adjusted = geometry.adjusted(geometry.x(getXMode()));
-        if (!FactorRows.allFinite(adjusted[0]) || !FactorRows.allFinite(adjusted[1])) {
-            // only extreme factors get here: u is bounded once the moments are finite
-            throw new NonFiniteResult("the adjusted Adam direction is not finite", true);
-        }
-        NDManager manager = a.getManager();
-        try (NDArray updateA = manager.create(FactorRows.rowMajor(adjusted[0]), a.getShape());
-                NDArray updateB = manager.create(FactorRows.transposedRowMajor(adjusted[1]), b.getShape())) {
-            DecoupledStep.apply(a, updateA, learningRate, getWeightDecay());
-            DecoupledStep.apply(b, updateB, learningRate, getWeightDecay());
+        // only extreme factors make the updates non-finite: u is bounded once the moments are finite
+        try (NDList updates = adjust.apply(projected)) {
+            DecoupledStep.apply(a, updates.get(0), learningRate, getWeightDecay());
+            DecoupledStep.apply(b, updates.get(1), learningRate, getWeightDecay());
         }
     }
 

@@ -27,8 +27,8 @@
  * steps on each LoRA pair (registered with {@code addLoraLayers(block)}) and update every other
  * trainable parameter with plain SGD or AdamW. The r x r algebra ({@link
  * ai.lorapro.optim.LoraProMath}) runs on the host in double precision; products with m or n
- * dimensions run on the weights' device, except in the fused CPU step of full mode, which holds
- * host copies of the factors and forms them there.
+ * dimensions run on the weights' device, except in the fused CPU step of full mode at small ranks,
+ * which holds host copies of the factors and forms them there.
  *
  * <p>The classes: {@link ai.lorapro.optim.ResumableOptimizer} is the base of every optimizer here
  * (state under stable names for checkpoints, step counts, DJL's {@code update} adapter); {@link
