@@ -90,7 +90,7 @@ public final class Bench {
     }
 
     private static void usage() {
-        System.err.println("usage: Bench optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096]");
+        System.err.println("usage: Bench optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096] [--shapes llama-2-7b|tinyllama] [--rank 8]");
     }
 
     private static List<String> methods(List<String> args, List<String> all) {

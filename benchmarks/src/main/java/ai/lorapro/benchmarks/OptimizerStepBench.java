@@ -86,6 +86,12 @@ final class OptimizerStepBench {
         if (shapes == null) {
             throw new IllegalArgumentException("--shapes must be one of " + SHAPE_SETS.keySet() + ", got " + shapeSet);
         }
+        for (long[] shape : shapes) {
+            if (rank > Math.min(shape[0], shape[1])) {
+                throw new IllegalArgumentException(
+                        "--rank " + rank + " exceeds the smaller side of the " + shape[0] + " x " + shape[1] + " matrix");
+            }
+        }
         this.warmup = warmup;
         this.bandwidthMib = bandwidthMib;
         this.timed = timed;

@@ -15,7 +15,7 @@ import org.ejml.data.DMatrixRMaj;
  * factors' device on a double copy of the factor (m x r, small next to an m x n pass) and only the
  * r x r result goes to the host; forming it on the host with EJML instead cost 4 to 5 m x n passes
  * at r = 64 (docs/benchmarks.md). The fused CPU step, which holds the factors on the host anyway,
- * forms them there ({@link #ofRows}, {@link FactorRows}).
+ * forms them there at small ranks ({@link #ofRows}, {@link FactorRows}).
  *
  * <p>Each Gram's eigenvalues are then regularised by one rule (see {@link
  * HostMatrices.SymmetricEigen#regularised}):

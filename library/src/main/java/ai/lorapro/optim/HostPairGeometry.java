@@ -6,9 +6,9 @@ import org.ejml.dense.row.CommonOps_DDRM;
 /**
  * {@link PairGeometry} on the host: the adjusted and equivalent gradients of one LoRA pair from its
  * factors held as rows ({@link FactorRows}: A and gA as r rows of n, B and gB transposed, r rows of
- * m). The fused CPU step holds its factors there already, so the algebra around its pass runs
- * without tensor operations, each of which would cost more in call overhead than its r-sized
- * arithmetic.
+ * m). Up to rank {@link LoraProAdamW#HOST_ALGEBRA_MAX_RANK} the fused CPU step holds its factors
+ * there already, so the algebra around its pass runs without tensor operations, each of which
+ * would cost more in call overhead than its r-sized arithmetic.
  */
 final class HostPairGeometry {
 

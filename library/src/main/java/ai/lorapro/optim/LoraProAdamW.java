@@ -65,9 +65,9 @@ public final class LoraProAdamW extends LoraProOptimizer {
     /**
      * The largest rank whose fused step does its r-sized algebra on the host. The host loops cost
      * some 6.5 (m + n) r^2 multiply-adds on one thread, mostly without wide vectors: at r = 8 they
-     * were as fast as the tensor operations or faster at every shape measured, at r = 16 as fast or
-     * up to 25% slower, at r = 32 and 64 slower (docs/benchmarks.md, "The r-sized algebra of the
-     * fused step on the host").
+     * were as fast as the tensor operations or faster at every shape benchmarked; in exploratory runs
+     * (not kept) r = 16 was as fast or up to 25% slower, r = 32 and 64 slower (docs/benchmarks.md,
+     * "The r-sized algebra of the fused step on the host").
      */
     static final int HOST_ALGEBRA_MAX_RANK = 8;
 

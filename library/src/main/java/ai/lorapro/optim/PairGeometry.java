@@ -9,7 +9,8 @@ import org.ejml.data.DMatrixRMaj;
  * The adjusted and equivalent gradients of one LoRA pair for one pair of LoRA gradients (gA, gB),
  * as arrays on the pair's device: the r x r algebra is {@link AdjustmentCoefficients}' (on the
  * host, in double precision), and only the products that contract an m or n dimension run on the
- * device. {@link HostPairGeometry} is the same on host arrays, for the fused CPU step.
+ * device. {@link HostPairGeometry} is the same on host arrays, for the fused CPU step at small
+ * ranks.
  */
 final class PairGeometry {
 

@@ -2,6 +2,7 @@ package ai.lorapro.optim;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -154,6 +155,41 @@ class FusedFullAdamStepTest {
                 double error = relativeError(expected.toFloatArray(), actual.toFloatArray());
                 assertTrue(error <= AGREEMENT, key + ": relative difference " + error);
             }
+        }
+    }
+
+    /**
+     * The fused step's two ways of doing the r-sized algebra (host loops up to {@link
+     * LoraProAdamW#HOST_ALGEBRA_MAX_RANK}, tensor operations above) each agree with the tensor step,
+     * and each skips a step whose direction overflows after the moments took it (A of about 1e38,
+     * B = 0): factors untouched, moments stepped, t counted.
+     */
+    @ParameterizedTest(name = "r = HOST_ALGEBRA_MAX_RANK + {0}")
+    @CsvSource({"0", "1"})
+    void bothWaysOfTheR_SizedAlgebraAgreeAndSkipAnOverflow(int above) {
+        int r = LoraProAdamW.HOST_ALGEBRA_MAX_RANK + above;
+        Pair fusedPair = new Pair(60, 50, r, false, 43);
+        Pair tensorPair = new Pair(60, 50, r, false, 43);
+        try (LoraProAdamW fused = adamw(fusedPair, 2f, 0f).build();
+                LoraProAdamW tensor = adamw(tensorPair, 2f, 0f).optFusedCpuStep(false).build()) {
+            for (int step = 1; step <= 5; step++) {
+                fusedPair.step(fused);
+                tensorPair.step(tensor);
+                assertFactorsAgree(tensorPair, fusedPair, step);
+            }
+            fusedPair.a.getArray().muli(1e38f);
+            fusedPair.b.getArray().muli(0f);
+            float[] a = fusedPair.a.getArray().toFloatArray();
+            float[] b = fusedPair.b.getArray().toFloatArray();
+            float[] firstMoment = fused.exportState(manager).getTensors().get("pair.exp_avg").toFloatArray();
+            fusedPair.step(fused);
+            assertEquals(1, fused.getSkippedSteps());
+            assertArrayEquals(a, fusedPair.a.getArray().toFloatArray(), "A changed");
+            assertArrayEquals(b, fusedPair.b.getArray().toFloatArray(), "B changed");
+            OptimizerState state = fused.exportState(manager);
+            assertFalse(java.util.Arrays.equals(firstMoment, state.getTensors().get("pair.exp_avg").toFloatArray()),
+                    "the moments did not take the step");
+            assertEquals(6, state.getSteps().get("pair"));
         }
     }
 
