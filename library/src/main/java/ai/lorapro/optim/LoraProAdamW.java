@@ -8,7 +8,6 @@ import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
 
 import java.util.Locale;
-import java.util.function.Function;
 
 /**
  * LoRA-Pro with AdamW (Algorithm 2 of the paper).
@@ -107,8 +106,9 @@ public final class LoraProAdamW extends LoraProOptimizer {
     void stepPair(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate, int step) {
         double s = pair.getScaling();
         NDList adjusted;
-        if (mode == Mode.FULL && fusedCpuStep && FusedFullAdamStep.supports(a)) {
-            stepPairFused(pair, a, b, gradA, gradB, learningRate, step);
+        boolean fused = mode == Mode.FULL && fusedCpuStep && FusedFullAdamStep.supports(a);
+        if (fused && a.getShape().get(0) <= HOST_ALGEBRA_MAX_RANK) {
+            stepPairOnHost(pair, a, b, gradA, gradB, learningRate, step);
             return;
         }
         if (mode == Mode.FULL) {
@@ -116,20 +116,35 @@ public final class LoraProAdamW extends LoraProOptimizer {
             FactorGrams grams = FactorGrams.of(a, b, getDelta());
             // (1 - beta1) g~ as low-rank factors: the moment update needs no extra scaling pass
             NDList factors = new PairGeometry(a, b, grams, gradA, gradB, s).equivalentFactors(1 - adam.beta1());
+            // the fused kernel reads the factors on the host: one copy serves it and the bound below
+            float[] hostLeft = fused ? factors.get(0).toFloatArray() : null;
+            float[] hostRight = fused ? factors.get(1).toFloatArray() : null;
             // the moments take g~ = left right / (1 - beta1): refused before they do if it (or its square)
             // could overflow them, which finite factors do not rule out
-            requireAtMost("the equivalent gradient", ProductBound.of(factors.get(0), factors.get(1)) / (1 - adam.beta1()),
-                    AdamMoments.LARGEST_GRADIENT);
+            double bound = fused
+                    ? ProductBound.of(hostLeft, hostRight, Math.toIntExact(factors.get(0).getShape().get(1)))
+                    : ProductBound.of(factors.get(0), factors.get(1));
+            requireAtMost("the equivalent gradient", bound / (1 - adam.beta1()), AdamMoments.LARGEST_GRADIENT);
             String key = pair.getName();
-            if (stateDType != StateDType.FP32) {
-                throw new IllegalStateException("LoRA pair " + key + ": " + stateDType.id() + " moments need the "
-                        + "fused CPU step, but the pair is " + a.getDataType() + " on " + a.getDevice());
-            }
             Shape full = new Shape(b.getShape().get(0), a.getShape().get(1));
-            NDArray m = state(key + ".exp_avg", full, a);
-            NDArray v = state(key + ".exp_avg_sq", full, a);
-            NDList projected = FullAdamStep.projectedDirection(factors, m, v, a, b, step, adam,
-                    projectionScale(s, step), a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
+            NDList projected;
+            if (fused) {
+                float[][] host = FusedFullAdamStep.projectedDirection(hostLeft, hostRight,
+                        moment(key + ".exp_avg", full, a, false), moment(key + ".exp_avg_sq", full, a, true),
+                        FactorRows.floats(a), FactorRows.floats(b), Math.toIntExact(a.getShape().get(0)), step, adam,
+                        projectionScale(s, step));
+                NDManager manager = a.getManager();
+                projected = new NDList(manager.create(host[0], a.getShape()), manager.create(host[1], b.getShape()));
+            } else {
+                if (stateDType != StateDType.FP32) {
+                    throw new IllegalStateException("LoRA pair " + key + ": " + stateDType.id() + " moments need the "
+                            + "fused CPU step, but the pair is " + a.getDataType() + " on " + a.getDevice());
+                }
+                NDArray m = state(key + ".exp_avg", full, a);
+                NDArray v = state(key + ".exp_avg_sq", full, a);
+                projected = FullAdamStep.projectedDirection(factors, m, v, a, b, step, adam, projectionScale(s, step),
+                        a.getDevice().isGpu() ? Long.MAX_VALUE : blockElements);
+            }
             factors.close();
             PairGeometry geometry = new PairGeometry(a, b, grams, projected.get(0), projected.get(1), s);
             adjusted = geometry.adjusted(geometry.x(getXMode()));
@@ -151,59 +166,22 @@ public final class LoraProAdamW extends LoraProOptimizer {
     }
 
     /**
-     * The full-mode step of an fp32 pair on the CPU: {@link FusedFullAdamStep} for the one pass over
-     * the moments, with the r-sized algebra around it on host copies of the factors ({@link
-     * HostPairGeometry}) up to rank {@link #HOST_ALGEBRA_MAX_RANK}, as tensor operations ({@link
-     * PairGeometry}) above it; only the final update of A and B is always a tensor operation.
+     * The full-mode step of an fp32 pair of rank at most {@link #HOST_ALGEBRA_MAX_RANK} on the CPU,
+     * as {@link #stepPair}'s fused path does it but with the r-sized algebra on host copies of the
+     * factors ({@link HostPairGeometry}): only the final update of A and B is a tensor operation.
      */
-    private void stepPairFused(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate,
+    private void stepPairOnHost(LoraPair pair, NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate,
             int step) {
         double s = pair.getScaling();
         int rank = Math.toIntExact(a.getShape().get(0));
         float[] hostA = FactorRows.floats(a);
         float[] hostB = FactorRows.floats(b);
-        float[][] factors;
-        // from the pass's projections (row-major r x n and m x r) to the updates of A and B, checked finite
-        Function<float[][], NDList> adjust;
-        if (rank <= HOST_ALGEBRA_MAX_RANK) {
-            float[][] aRows = FactorRows.rows(hostA, rank);
-            float[][] bt = FactorRows.transposedRows(hostB, rank);
-            // the Grams depend on A and B only, so both adjustments of this step share them
-            FactorGrams grams = FactorGrams.ofRows(aRows, bt, getDelta());
-            factors = new HostPairGeometry(aRows, bt, grams, FactorRows.rows(FactorRows.floats(gradA), rank),
-                    FactorRows.transposedRows(FactorRows.floats(gradB), rank), s).equivalentFactors(1 - adam.beta1());
-            adjust = projected -> {
-                HostPairGeometry geometry = new HostPairGeometry(aRows, bt, grams, FactorRows.rows(projected[0], rank),
-                        FactorRows.transposedRows(projected[1], rank), s);
-                float[][][] adjusted = geometry.adjusted(geometry.x(getXMode()));
-                if (!FactorRows.allFinite(adjusted[0]) || !FactorRows.allFinite(adjusted[1])) {
-                    throw new NonFiniteResult("the adjusted Adam direction is not finite", true);
-                }
-                NDManager manager = a.getManager();
-                return new NDList(manager.create(FactorRows.rowMajor(adjusted[0]), a.getShape()),
-                        manager.create(FactorRows.transposedRowMajor(adjusted[1]), b.getShape()));
-            };
-        } else {
-            FactorGrams grams = FactorGrams.of(a, b, getDelta());
-            try (NDList tensors = new PairGeometry(a, b, grams, gradA, gradB, s).equivalentFactors(1 - adam.beta1())) {
-                factors = new float[][] {tensors.get(0).toFloatArray(), tensors.get(1).toFloatArray()};
-            }
-            adjust = projected -> {
-                NDManager manager = a.getManager();
-                try (NDArray projectedA = manager.create(projected[0], a.getShape());
-                        NDArray projectedB = manager.create(projected[1], b.getShape())) {
-                    PairGeometry geometry = new PairGeometry(a, b, grams, projectedA, projectedB, s);
-                    NDList adjusted = geometry.adjusted(geometry.x(getXMode()));
-                    try {
-                        requireFiniteResult("the adjusted Adam direction", adjusted);
-                    } catch (NonFiniteResult e) {
-                        adjusted.close();
-                        throw e.afterMoments();
-                    }
-                    return adjusted;
-                }
-            };
-        }
+        float[][] aRows = FactorRows.rows(hostA, rank);
+        float[][] bt = FactorRows.transposedRows(hostB, rank);
+        // the Grams depend on A and B only, so both adjustments of this step share them
+        FactorGrams grams = FactorGrams.ofRows(aRows, bt, getDelta());
+        float[][] factors = new HostPairGeometry(aRows, bt, grams, FactorRows.rows(FactorRows.floats(gradA), rank),
+                FactorRows.transposedRows(FactorRows.floats(gradB), rank), s).equivalentFactors(1 - adam.beta1());
         // as on the tensor path: g~ is refused before the moments take it if it could overflow them
         requireAtMost("the equivalent gradient", ProductBound.of(factors[0], factors[1], 2 * rank) / (1 - adam.beta1()),
                 AdamMoments.LARGEST_GRADIENT);
@@ -212,10 +190,18 @@ public final class LoraProAdamW extends LoraProOptimizer {
         float[][] projected = FusedFullAdamStep.projectedDirection(factors[0], factors[1],
                 moment(key + ".exp_avg", full, a, false), moment(key + ".exp_avg_sq", full, a, true), hostA, hostB,
                 rank, step, adam, projectionScale(s, step));
-        // only extreme factors make the updates non-finite: u is bounded once the moments are finite
-        try (NDList updates = adjust.apply(projected)) {
-            DecoupledStep.apply(a, updates.get(0), learningRate, getWeightDecay());
-            DecoupledStep.apply(b, updates.get(1), learningRate, getWeightDecay());
+        HostPairGeometry geometry = new HostPairGeometry(aRows, bt, grams, FactorRows.rows(projected[0], rank),
+                FactorRows.transposedRows(projected[1], rank), s);
+        float[][][] adjusted = geometry.adjusted(geometry.x(getXMode()));
+        if (!FactorRows.allFinite(adjusted[0]) || !FactorRows.allFinite(adjusted[1])) {
+            // only extreme factors get here: u is bounded once the moments are finite
+            throw new NonFiniteResult("the adjusted Adam direction is not finite", true);
+        }
+        NDManager manager = a.getManager();
+        try (NDArray updateA = manager.create(FactorRows.rowMajor(adjusted[0]), a.getShape());
+                NDArray updateB = manager.create(FactorRows.transposedRowMajor(adjusted[1]), b.getShape())) {
+            DecoupledStep.apply(a, updateA, learningRate, getWeightDecay());
+            DecoupledStep.apply(b, updateB, learningRate, getWeightDecay());
         }
     }
 
