@@ -47,15 +47,21 @@ heap=()
 if [[ "$bench" == optimizer-step ]]; then
   heap=(-XX:MaxRAMPercentage=60)   # an -Xmx in JAVA_OPTS still wins
 fi
+# the JVM of JAVA_HOME when it is set, as the lorapro launcher does (e.g. to compare two JDKs)
+java_cmd="java"
+if [[ -n "${JAVA_HOME:-}" ]]; then
+  java_cmd="$JAVA_HOME/bin/java"
+fi
 run_java() {
   # shellcheck disable=SC2086
-  java --add-modules jdk.incubator.vector "${heap[@]}" ${JAVA_OPTS:-} -Dai.djl.offline=true -cp "$classpath" \
+  "$java_cmd" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED "${heap[@]}" ${JAVA_OPTS:-} \
+    -Dai.djl.offline=true -cp "$classpath" \
     ai.lorapro.benchmarks.Bench "$@" | tee -a "$results"
 }
 
 if [[ "$bench" == scale-plot ]]; then
   # shellcheck disable=SC2086
-  java ${JAVA_OPTS:-} -Djava.awt.headless=true -cp "$classpath" ai.lorapro.benchmarks.Bench scale-plot "$@"
+  "$java_cmd" ${JAVA_OPTS:-} -Djava.awt.headless=true -cp "$classpath" ai.lorapro.benchmarks.Bench scale-plot "$@"
 elif [[ "$bench" == memory ]]; then
   methods="full,lora,lora-pro,lora-pro-efficient"
   args=()

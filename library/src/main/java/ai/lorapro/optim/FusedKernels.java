@@ -8,13 +8,14 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Chooses the implementation of the fused full-mode step on the CPU: the Vector API kernel ({@link
- * VectorAdamKernel}) when the JVM resolved the module {@code jdk.incubator.vector} (Java 17 needs
- * {@code --add-modules jdk.incubator.vector} for that), the same pass in plain Java loops otherwise.
+ * VectorAdamKernel}) when the JVM resolved the module {@code jdk.incubator.vector} (Java 17 and later
+ * need {@code --add-modules jdk.incubator.vector} for that) and the kernel loads, the same pass in
+ * plain Java loops otherwise (logged with the reason).
  * The vector class is loaded by name only after the module is found, so a JVM without the module
  * never touches it.
  *
  * <p>The system property {@value #PROPERTY} overrides the choice: {@code scalar} forces the plain
- * loops, {@code vector} demands the vector kernel (an error when the module is missing),
+ * loops, {@code vector} demands the vector kernel (an error where it cannot run),
  * {@code auto} (the default) picks as above. It is read at every step, so a test or benchmark can
  * compare both kernels in one JVM. Which kernel runs is logged once (and again when it changes).
  */
@@ -31,16 +32,19 @@ public final class FusedKernels {
 
     private FusedKernels() {}
 
-    /** Whether the JVM resolved {@value #VECTOR_MODULE}, so that the vector kernel can run. */
+    /**
+     * Whether the vector kernel can run: the JVM resolved {@value #VECTOR_MODULE}, and its API has
+     * the loads the kernel uses (Java 17 and later have; see {@link MomentVectors}).
+     */
     public static boolean vectorAvailable() {
-        return MODULE_PRESENT;
+        return MODULE_PRESENT && VectorHolder.KERNEL != null;
     }
 
     /**
      * The kernel the next fused step runs: {@code "vector"} or {@code "scalar"}.
      *
-     * @throws IllegalStateException if the property asks for the vector kernel without the module, or
-     *     has an unknown value
+     * @throws IllegalStateException if the property asks for the vector kernel where it cannot run,
+     *     or has an unknown value
      */
     public static String active() {
         String requested = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
@@ -51,9 +55,12 @@ public final class FusedKernels {
                 if (!MODULE_PRESENT) {
                     throw new IllegalStateException(PROPERTY + "=vector needs the JVM flag --add-modules " + VECTOR_MODULE);
                 }
+                if (VectorHolder.KERNEL == null) {
+                    throw new IllegalStateException(PROPERTY + "=vector cannot run: " + VectorHolder.FAILURE);
+                }
                 return "vector";
             case "auto":
-                return MODULE_PRESENT ? "vector" : "scalar";
+                return vectorAvailable() ? "vector" : "scalar";
             default:
                 throw new IllegalStateException(
                         PROPERTY + " must be auto, scalar or vector, got '" + System.getProperty(PROPERTY) + "'");
@@ -66,25 +73,42 @@ public final class FusedKernels {
         if (!kernel.equals(String.valueOf(LOGGED.getAndSet(kernel)))) {
             if (kernel.equals("vector")) {
                 logger.info("fused LoRA-Pro step: {}", VectorHolder.KERNEL);
+            } else if (!MODULE_PRESENT) {
+                logger.info("fused LoRA-Pro step: plain-loop kernel; add the JVM flag --add-modules {} for the faster "
+                        + "Vector API kernel", VECTOR_MODULE);
+            } else if (VectorHolder.KERNEL == null) {
+                logger.warn("fused LoRA-Pro step: plain-loop kernel, since {}", VectorHolder.FAILURE);
             } else {
-                logger.info("fused LoRA-Pro step: plain-loop kernel{}", MODULE_PRESENT ? " (forced by " + PROPERTY + ")"
-                        : "; add the JVM flag --add-modules " + VECTOR_MODULE + " for the faster Vector API kernel");
+                logger.info("fused LoRA-Pro step: plain-loop kernel (forced by {})", PROPERTY);
             }
         }
         return kernel.equals("vector") ? VectorHolder.KERNEL : null;
     }
 
-    /** Loads the vector kernel on first use (only reached when the module is present). */
+    /**
+     * Loads the vector kernel on first use (only reached when the module is present). A JDK whose
+     * incubating Vector API lacks what the kernel calls leaves {@link #KERNEL} null and says why in
+     * {@link #FAILURE}.
+     */
     private static final class VectorHolder {
         static final MomentKernel KERNEL;
+        static final String FAILURE;
 
         static {
+            MomentKernel kernel = null;
+            String failure = null;
             try {
-                KERNEL = (MomentKernel) Class.forName("ai.lorapro.optim.VectorAdamKernel")
+                kernel = (MomentKernel) Class.forName("ai.lorapro.optim.VectorAdamKernel")
                         .getDeclaredConstructor().newInstance();
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot load the Vector API kernel", e);
+                // names the way the moments are loaded, which fails here, not in a step, if there is none
+                kernel.toString();
+            } catch (ReflectiveOperationException | LinkageError | IllegalStateException e) {
+                Throwable cause = e instanceof ExceptionInInitializerError && e.getCause() != null ? e.getCause() : e;
+                failure = "this JDK's Vector API (Java " + Runtime.version().feature() + ") lacks what the kernel uses: "
+                        + cause;
             }
+            KERNEL = kernel;
+            FAILURE = failure;
         }
     }
 }

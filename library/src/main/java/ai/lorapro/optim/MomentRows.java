@@ -132,12 +132,27 @@ final class MomentRows {
      * absolute get and put methods may be used from several threads on distinct rows.
      */
     ByteBuffer bytesOf(long offset) {
-        return byteChunks[(int) (offset / cols / rowsPerChunk)];
+        return byteChunks[chunkOf(offset)];
+    }
+
+    /** The number of direct buffers the rows are split into. */
+    int chunkCount() {
+        return byteChunks.length;
+    }
+
+    /** Direct buffer {@code c} (native byte order). */
+    ByteBuffer chunk(int c) {
+        return byteChunks[c];
+    }
+
+    /** The index of the buffer that holds element {@code offset}: {@link #bytesOf} is {@code chunk(chunkOf(offset))}. */
+    int chunkOf(long offset) {
+        return (int) (offset / cols / rowsPerChunk);
     }
 
     /** The index in {@link #bytesOf}{@code (offset)} of the first byte of element {@code offset}. */
     int byteIndex(long offset) {
-        long inChunk = offset - (offset / cols / rowsPerChunk) * rowsPerChunk * cols;
+        long inChunk = offset - (long) chunkOf(offset) * rowsPerChunk * cols;
         return (int) (inChunk * (bf16 ? Short.BYTES : Float.BYTES));
     }
 

@@ -9,7 +9,6 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -27,8 +26,8 @@ import java.util.stream.IntStream;
  *   <li>t = left_i right for the group's rows, strip by strip: each vector of the right factor is
  *       loaded once for all the rows of the group, and the 2r terms accumulate in registers;
  *   <li>the Adam update of the group's moments in one sweep along the columns, the four rows side
- *       by side, loaded as vectors straight from the tensors' memory (each element read once and
- *       written once, no copy), t becoming u. Eight streams (two moments of four rows) keep more
+ *       by side, loaded as vectors straight from the tensors' memory ({@link MomentVectors}: each
+ *       element read once and written once, no copy), t becoming u. Eight streams (two moments of four rows) keep more
  *       cache-line loads in flight than one row at a time (the kernel 14-23% faster at the larger
  *       shapes on a 2-core Xeon). A leftover row, and a group whose rows lie in two moment buffers,
  *       are swept one row at a time. Interleaving the moments with the arithmetic, strip by strip,
@@ -51,7 +50,8 @@ import java.util.stream.IntStream;
  *
  * <p>Fixed reduction order: the rows are split into a number of contiguous parts that depends only
  * on m (never on the thread count); each part sums its own B^T u and the parts are added in order,
- * and each row's dot products are summed in the same order whatever thread runs it. So the result
+ * and each row's dot products are summed in the same order whatever thread runs it (their lanes one
+ * after another, not by {@code reduceLanes}, whose order the JIT may change). So the result
  * is the same for any number of workers and any scheduling.
  */
 final class VectorAdamKernel implements MomentKernel {
@@ -61,7 +61,6 @@ final class VectorAdamKernel implements MomentKernel {
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
     private static final int LANES = FLOATS.length();
-    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     /** Columns per strip: two vectors. */
     static final int STRIP = 2 * LANES;
@@ -84,7 +83,8 @@ final class VectorAdamKernel implements MomentKernel {
     /** What runs, for logs: the kernel and its vector width. */
     @Override
     public String toString() {
-        return "Vector API kernel (" + FLOATS.vectorBitSize() + "-bit vectors)";
+        return "Vector API kernel (" + FLOATS.vectorBitSize() + "-bit vectors, moments through "
+                + MomentVectors.ACCESS.api() + ")";
     }
 
     @Override
@@ -100,11 +100,13 @@ final class VectorAdamKernel implements MomentKernel {
         float[] projectedB = new float[rows * rank];
         float[] packedRight = pack(factors.right(), 2 * rank, cols);
         float[] packedA = pack(factors.a(), rank, cols);
+        Object[] mRegions = regions(m);
+        Object[] vRegions = regions(v);
         IntStream range = IntStream.range(0, parts);
         (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
             int from = (int) ((long) rows * p / parts);
             int to = (int) ((long) rows * (p + 1) / parts);
-            partialA[p] = new Worker(factors, packedRight, packedA, m, v).rows(from, to, projectedB);
+            partialA[p] = new Worker(factors, packedRight, packedA, m, v, mRegions, vRegions).rows(from, to, projectedB);
         });
         float[] projectedA = partialA[0];
         for (int p = 1; p < parts; p++) {
@@ -126,6 +128,15 @@ final class VectorAdamKernel implements MomentKernel {
             }
         }
         return packed;
+    }
+
+    /** The buffers of {@code rows} as regions for {@link MomentVectors#ACCESS}. */
+    private static Object[] regions(MomentRows rows) {
+        Object[] regions = new Object[rows.chunkCount()];
+        for (int c = 0; c < regions.length; c++) {
+            regions[c] = MomentVectors.ACCESS.region(rows.chunk(c));
+        }
+        return regions;
     }
 
     /** x += y. */
@@ -158,6 +169,9 @@ final class VectorAdamKernel implements MomentKernel {
         private final float epsilon;
         private final MomentRows mRows;
         private final MomentRows vRows;
+        /** The moments' buffers as {@link MomentVectors#region}s, by chunk. */
+        private final Object[] mRegions;
+        private final Object[] vRegions;
         private final boolean bf16;
         /** This part's B^T u over the whole strips, packed as A is. */
         private final float[] packedProjection;
@@ -170,7 +184,8 @@ final class VectorAdamKernel implements MomentKernel {
         /** tails[g r + k]: the same over the scalar columns. */
         private final float[] tails;
 
-        Worker(FusedStepFactors f, float[] packedRight, float[] packedA, MomentRows mRows, MomentRows vRows) {
+        Worker(FusedStepFactors f, float[] packedRight, float[] packedA, MomentRows mRows, MomentRows vRows,
+                Object[] mRegions, Object[] vRegions) {
             rank = f.rank();
             cols = f.cols();
             stripCols = cols / STRIP * STRIP;
@@ -186,6 +201,8 @@ final class VectorAdamKernel implements MomentKernel {
             epsilon = f.epsilon();
             this.mRows = mRows;
             this.vRows = vRows;
+            this.mRegions = mRegions;
+            this.vRegions = vRegions;
             bf16 = mRows.isBf16();
             packedProjection = new float[packedA.length];
             projectedA = new float[rank * cols];
@@ -241,8 +258,7 @@ final class VectorAdamKernel implements MomentKernel {
                     }
                     for (int k = 0; k < rank; k++) {
                         int l = g * rank + k;
-                        projectedB[(i + g) * rank + k] =
-                                FloatVector.fromArray(FLOATS, lanes, l * LANES).reduceLanes(VectorOperators.ADD) + tails[l];
+                        projectedB[(i + g) * rank + k] = sumOfLanes(l * LANES) + tails[l];
                     }
                 }
                 i += count;
@@ -253,6 +269,19 @@ final class VectorAdamKernel implements MomentKernel {
                 }
             }
             return projectedA;
+        }
+
+        /**
+         * lanes[from, from + L) summed lane after lane. Not {@code reduceLanes(ADD)}, whose order the
+         * Vector API leaves open: it differs between the JIT's code and the interpreter's, so the same
+         * step could give results one ulp apart depending on how warm the JVM is.
+         */
+        private float sumOfLanes(int from) {
+            float sum = 0f;
+            for (int q = from; q < from + LANES; q++) {
+                sum += lanes[q];
+            }
+            return sum;
         }
 
         /** t of rows i..i+3 over the strip at column j, row g into t[g n + j, ...). */
@@ -519,11 +548,12 @@ final class VectorAdamKernel implements MomentKernel {
          */
         private void direction(int first, int count, int tRow) {
             long offset = (long) first * cols;
-            ByteBuffer mb = mRows.bytesOf(offset);
-            ByteBuffer vb = vRows.bytesOf(offset);
-            int mi = mRows.byteIndex(offset);
-            int vi = vRows.byteIndex(offset);
-            int rowBytes = cols * Float.BYTES;
+            MomentVectors access = MomentVectors.ACCESS;
+            Object mr = mRegions[mRows.chunkOf(offset)];
+            Object vr = vRegions[vRows.chunkOf(offset)];
+            long mi = mRows.byteIndex(offset);
+            long vi = vRows.byteIndex(offset);
+            long rowBytes = (long) cols * Float.BYTES;
             float[] t = this.t;
             FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
             FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
@@ -532,13 +562,13 @@ final class VectorAdamKernel implements MomentKernel {
             for (int j = 0; j < stripCols; j += LANES) {
                 for (int g = 0; g < count; g++) {
                     int tj = (tRow + g) * cols + j;
-                    int mj = mi + g * rowBytes + j * Float.BYTES;
-                    int vj = vi + g * rowBytes + j * Float.BYTES;
+                    long mj = mi + g * rowBytes + (long) j * Float.BYTES;
+                    long vj = vi + g * rowBytes + (long) j * Float.BYTES;
                     FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
-                    FloatVector m = FloatVector.fromByteBuffer(FLOATS, mb, mj, NATIVE).fma(b1, x);
-                    FloatVector v = FloatVector.fromByteBuffer(FLOATS, vb, vj, NATIVE).fma(b2, x.mul(x).mul(scale));
-                    m.intoByteBuffer(mb, mj, NATIVE);
-                    v.intoByteBuffer(vb, vj, NATIVE);
+                    FloatVector m = access.loadFloats(FLOATS, mr, mj).fma(b1, x);
+                    FloatVector v = access.loadFloats(FLOATS, vr, vj).fma(b2, x.mul(x).mul(scale));
+                    access.store(m, mr, mj);
+                    access.store(v, vr, vj);
                     m.div(v.sqrt().add(eps)).intoArray(t, tj);
                 }
             }
@@ -547,11 +577,12 @@ final class VectorAdamKernel implements MomentKernel {
         /** {@link #direction} for bf16 moments, converted in registers. */
         private void directionBf16(int first, int count, int tRow) {
             long offset = (long) first * cols;
-            ByteBuffer mb = mRows.bytesOf(offset);
-            ByteBuffer vb = vRows.bytesOf(offset);
-            int mi = mRows.byteIndex(offset);
-            int vi = vRows.byteIndex(offset);
-            int rowBytes = cols * Short.BYTES;
+            MomentVectors access = MomentVectors.ACCESS;
+            Object mr = mRegions[mRows.chunkOf(offset)];
+            Object vr = vRegions[vRows.chunkOf(offset)];
+            long mi = mRows.byteIndex(offset);
+            long vi = vRows.byteIndex(offset);
+            long rowBytes = (long) cols * Short.BYTES;
             float[] t = this.t;
             FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
             FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
@@ -560,13 +591,13 @@ final class VectorAdamKernel implements MomentKernel {
             for (int j = 0; j < stripCols; j += LANES) {
                 for (int g = 0; g < count; g++) {
                     int tj = (tRow + g) * cols + j;
-                    int mj = mi + g * rowBytes + j * Short.BYTES;
-                    int vj = vi + g * rowBytes + j * Short.BYTES;
+                    long mj = mi + g * rowBytes + (long) j * Short.BYTES;
+                    long vj = vi + g * rowBytes + (long) j * Short.BYTES;
                     FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
-                    FloatVector m = decode(ShortVector.fromByteBuffer(SHORTS, mb, mj, NATIVE)).fma(b1, x);
-                    FloatVector v = decode(ShortVector.fromByteBuffer(SHORTS, vb, vj, NATIVE)).fma(b2, x.mul(x).mul(scale));
-                    encode(m, false).intoByteBuffer(mb, mj, NATIVE);
-                    encode(v, true).intoByteBuffer(vb, vj, NATIVE);
+                    FloatVector m = decode(access.loadShorts(SHORTS, mr, mj)).fma(b1, x);
+                    FloatVector v = decode(access.loadShorts(SHORTS, vr, vj)).fma(b2, x.mul(x).mul(scale));
+                    access.store(encode(m, false), mr, mj);
+                    access.store(encode(v, true), vr, vj);
                     m.div(v.sqrt().add(eps)).intoArray(t, tj);
                 }
             }

@@ -151,7 +151,7 @@ class VectorAdamKernelTest {
     void narrowerVectorsAgreeWithThePlainLoops(int maxVectorBytes) throws IOException, InterruptedException {
         String output = childJvm(List.of("--add-modules", FusedKernels.VECTOR_MODULE,
                 "-XX:MaxVectorSize=" + maxVectorBytes), NarrowVectorsMain.class);
-        assertTrue(output.contains("kernel=Vector API kernel (" + 8 * maxVectorBytes + "-bit vectors)"), output);
+        assertTrue(output.contains("kernel=Vector API kernel (" + 8 * maxVectorBytes + "-bit vectors,"), output);
         for (String dtype : new String[] {"fp32", "bf16"}) {
             Matcher m = Pattern.compile(dtype + " moments=(\\S+) projections=(\\S+)").matcher(output);
             assertTrue(m.find(), output);
