@@ -13,7 +13,8 @@
 #   benchmarks/run.sh scale-plot     [--in benchmarks/results/scale.jsonl] [--out docs/scale.png]
 #   benchmarks/run.sh gram           [--warmup N] [--steps N] [--ranks 8,16,64]
 #
-# Environment: JAVA_OPTS (extra JVM flags), MVN_PROFILE (e.g. cuda: no CPU natives on the class path).
+# Environment: JAVA_HOME (the JDK to run, e.g. to compare two), JAVA_OPTS (extra JVM flags), MVN_PROFILE
+# (e.g. cuda: no CPU natives on the class path).
 set -euo pipefail
 
 bench="${1:-}"
