@@ -3,6 +3,7 @@ package ai.lorapro.optim;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.reflect.InvocationTargetException;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -40,6 +41,11 @@ public final class FusedKernels {
         return MODULE_PRESENT && VectorHolder.KERNEL != null;
     }
 
+    /** Why the vector kernel cannot run although the module is present, or null (for tests and logs). */
+    static String vectorFailure() {
+        return MODULE_PRESENT ? VectorHolder.FAILURE : null;
+    }
+
     /**
      * The kernel the next fused step runs: {@code "vector"} or {@code "scalar"}.
      *
@@ -73,22 +79,22 @@ public final class FusedKernels {
         if (!kernel.equals(String.valueOf(LOGGED.getAndSet(kernel)))) {
             if (kernel.equals("vector")) {
                 logger.info("fused LoRA-Pro step: {}", VectorHolder.KERNEL);
+            } else if (System.getProperty(PROPERTY, "auto").trim().equalsIgnoreCase("scalar")) {
+                logger.info("fused LoRA-Pro step: plain-loop kernel (forced by {})", PROPERTY);
             } else if (!MODULE_PRESENT) {
                 logger.info("fused LoRA-Pro step: plain-loop kernel; add the JVM flag --add-modules {} for the faster "
                         + "Vector API kernel", VECTOR_MODULE);
-            } else if (VectorHolder.KERNEL == null) {
-                logger.warn("fused LoRA-Pro step: plain-loop kernel, since {}", VectorHolder.FAILURE);
             } else {
-                logger.info("fused LoRA-Pro step: plain-loop kernel (forced by {})", PROPERTY);
+                logger.warn("fused LoRA-Pro step: plain-loop kernel, since {}", VectorHolder.FAILURE);
             }
         }
         return kernel.equals("vector") ? VectorHolder.KERNEL : null;
     }
 
     /**
-     * Loads the vector kernel on first use (only reached when the module is present). A JDK whose
-     * incubating Vector API lacks what the kernel calls leaves {@link #KERNEL} null and says why in
-     * {@link #FAILURE}.
+     * Loads the vector kernel on first use (only reached when the module is present). A JDK where it
+     * cannot run (its incubating Vector API lacks what the kernel calls, or the moments' loads fail
+     * their check) leaves {@link #KERNEL} null and says why in {@link #FAILURE}.
      */
     private static final class VectorHolder {
         static final MomentKernel KERNEL;
@@ -98,17 +104,26 @@ public final class FusedKernels {
             MomentKernel kernel = null;
             String failure = null;
             try {
+                // the constructor tries the moments' vector loads and stores on a small buffer
                 kernel = (MomentKernel) Class.forName("ai.lorapro.optim.VectorAdamKernel")
                         .getDeclaredConstructor().newInstance();
-                // names the way the moments are loaded, which fails here, not in a step, if there is none
-                kernel.toString();
-            } catch (ReflectiveOperationException | LinkageError | IllegalStateException e) {
-                Throwable cause = e instanceof ExceptionInInitializerError && e.getCause() != null ? e.getCause() : e;
-                failure = "this JDK's Vector API (Java " + Runtime.version().feature() + ") lacks what the kernel uses: "
-                        + cause;
+            } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+                failure = "the Vector API kernel cannot run on Java " + Runtime.version().feature() + ": " + causes(e);
             }
             KERNEL = kernel;
             FAILURE = failure;
+        }
+
+        /** {@code e}'s causes, innermost last, without the wrappers of reflection and class initialisation. */
+        private static String causes(Throwable e) {
+            StringBuilder text = new StringBuilder();
+            for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+                if (t instanceof InvocationTargetException || t instanceof ExceptionInInitializerError) {
+                    continue;
+                }
+                text.append(text.length() == 0 ? "" : "; caused by ").append(t);
+            }
+            return text.toString();
         }
     }
 }

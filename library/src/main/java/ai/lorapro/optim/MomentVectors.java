@@ -13,41 +13,94 @@ import java.nio.ByteOrder;
 
 /**
  * Vector loads and stores on the moments' direct buffers ({@link MomentRows}), by whichever API
- * the running JDK's {@code jdk.incubator.vector} has: Java 17 to 19 load vectors from a {@link
- * ByteBuffer}; Java 20 removed those methods for loads from a {@code java.lang.foreign.MemorySegment}
+ * the running JDK's {@code jdk.incubator.vector} has: Java 17 and 18 load vectors from a {@link
+ * ByteBuffer}; Java 19 replaced those methods by loads from a {@code java.lang.foreign.MemorySegment}
  * over the same memory. The library is compiled for Java 17, where that class does not exist, so
  * the segment methods are reached through method handles held in static finals, which the JIT
- * inlines like direct calls (the kernel then runs as fast as with direct calls; measured on Java 25,
- * docs/benchmarks.md).
+ * treats as constants and inlines.
  *
  * <p>A kernel asks for a {@link #region} once per buffer, then passes it with a byte index to the
- * loads and stores. {@link #ACCESS} is chosen once, when the class loads; on a JDK with neither API
- * loading fails and {@link FusedKernels} runs the plain loops.
+ * loads and stores. {@link #ACCESS} is chosen once, when the class loads; {@link #check} tries it
+ * on a small buffer, so that a JDK where it does not work is found before any step runs ({@link
+ * FusedKernels} then runs the plain loops).
  */
 abstract class MomentVectors {
+
+    /** Native byte order, in which the moments are stored (declared before {@link #ACCESS}, which may use it). */
+    static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     /** The access of this JDK. */
     static final MomentVectors ACCESS = choose();
 
-    static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    /**
+     * The object the loads and stores take for {@code buffer}: the buffer itself, or a segment over
+     * it. Byte indices count from the buffer's start, so its position must be 0 (a segment over a
+     * buffer starts at its position).
+     */
+    final Object region(ByteBuffer buffer) {
+        if (buffer.position() != 0) {
+            throw new IllegalArgumentException("a moment buffer's position must be 0, got " + buffer.position());
+        }
+        return regionOf(buffer);
+    }
 
-    /** The object the loads and stores take for {@code buffer}: the buffer itself, or a segment over it. */
-    abstract Object region(ByteBuffer buffer);
+    /** {@link #region} of a buffer at position 0. */
+    abstract Object regionOf(ByteBuffer buffer);
 
     /** The floats at byte {@code index} of {@code region}, in native order. */
     abstract FloatVector loadFloats(VectorSpecies<Float> species, Object region, long index);
 
     /** Stores {@code vector} at byte {@code index} of {@code region}, in native order. */
-    abstract void store(FloatVector vector, Object region, long index);
+    abstract void storeFloats(FloatVector vector, Object region, long index);
 
     /** The shorts at byte {@code index} of {@code region}, in native order. */
     abstract ShortVector loadShorts(VectorSpecies<Short> species, Object region, long index);
 
     /** Stores {@code vector} at byte {@code index} of {@code region}, in native order. */
-    abstract void store(ShortVector vector, Object region, long index);
+    abstract void storeShorts(ShortVector vector, Object region, long index);
 
     /** What the loads go through, for logs and tests: {@code "ByteBuffer"} or {@code "MemorySegment"}. */
     abstract String api();
+
+    /**
+     * Loads and stores vectors of both species through {@link #ACCESS} on a small direct buffer, at
+     * an index that is not a multiple of the vector size, and compares them with the buffer's own
+     * getters.
+     *
+     * @throws IllegalStateException naming the API and the first wrong element, if any
+     */
+    static void check(VectorSpecies<Float> floats, VectorSpecies<Short> shorts) {
+        int lanes = floats.length();
+        ByteBuffer buffer = ByteBuffer.allocateDirect((2 * lanes + 1) * Float.BYTES).order(NATIVE);
+        for (int i = 0; i < 2 * lanes + 1; i++) {
+            buffer.putFloat(i * Float.BYTES, i + 0.5f);
+        }
+        Object region = ACCESS.region(buffer);
+        FloatVector loaded = ACCESS.loadFloats(floats, region, Float.BYTES);
+        ACCESS.storeFloats(loaded.neg(), region, (long) (lanes + 1) * Float.BYTES);
+        for (int l = 0; l < lanes; l++) {
+            requireEqual(l + 1.5f, loaded.lane(l), "float load, lane " + l);
+            requireEqual(-(l + 1.5f), buffer.getFloat((lanes + 1 + l) * Float.BYTES), "float store, lane " + l);
+        }
+        // the shorts read the first floats' bytes, which the float store above left alone
+        short[] expected = new short[shorts.length()];
+        for (int l = 0; l < expected.length; l++) {
+            expected[l] = buffer.getShort((l + 1) * Short.BYTES);
+        }
+        ShortVector bits = ACCESS.loadShorts(shorts, region, Short.BYTES);
+        ACCESS.storeShorts(bits, region, 0);
+        for (int l = 0; l < expected.length; l++) {
+            requireEqual(expected[l], bits.lane(l), "short load, lane " + l);
+            requireEqual(expected[l], buffer.getShort(l * Short.BYTES), "short store, lane " + l);
+        }
+    }
+
+    private static void requireEqual(float expected, float actual, String what) {
+        if (Float.floatToIntBits(expected) != Float.floatToIntBits(actual)) {
+            throw new IllegalStateException("vector access through " + ACCESS.api() + " is wrong: " + what + " is "
+                    + actual + ", expected " + expected);
+        }
+    }
 
     private static MomentVectors choose() {
         try {
@@ -59,10 +112,10 @@ abstract class MomentVectors {
         }
     }
 
-    /** Java 17 to 19: the vector methods on byte buffers. */
+    /** Java 17 and 18: the vector methods on byte buffers. */
     private static final class Buffers extends MomentVectors {
         @Override
-        Object region(ByteBuffer buffer) {
+        Object regionOf(ByteBuffer buffer) {
             return buffer;
         }
 
@@ -72,7 +125,7 @@ abstract class MomentVectors {
         }
 
         @Override
-        void store(FloatVector vector, Object region, long index) {
+        void storeFloats(FloatVector vector, Object region, long index) {
             vector.intoByteBuffer((ByteBuffer) region, (int) index, NATIVE);
         }
 
@@ -82,7 +135,7 @@ abstract class MomentVectors {
         }
 
         @Override
-        void store(ShortVector vector, Object region, long index) {
+        void storeShorts(ShortVector vector, Object region, long index) {
             vector.intoByteBuffer((ByteBuffer) region, (int) index, NATIVE);
         }
 
@@ -93,8 +146,8 @@ abstract class MomentVectors {
     }
 
     /**
-     * Java 20 and later: the vector methods on memory segments, {@code MemorySegment.ofBuffer} over
-     * each buffer. Each handle is adapted to take the segment as an Object, so that this class names
+     * Java 19 and later: the vector methods on memory segments, {@code MemorySegment.ofBuffer} over
+     * each buffer (a preview API on Java 19 to 21, final from 22). Each handle is adapted to take the segment as an Object, so that this class names
      * no type Java 17 lacks.
      */
     private static final class Segments extends MomentVectors {
@@ -110,10 +163,10 @@ abstract class MomentVectors {
                 MethodHandles.Lookup lookup = MethodHandles.publicLookup();
                 OF_BUFFER = lookup.findStatic(segment, "ofBuffer", MethodType.methodType(segment, Buffer.class))
                         .asType(MethodType.methodType(Object.class, ByteBuffer.class));
-                LOAD_FLOATS = load(lookup, FloatVector.class, segment);
-                STORE_FLOATS = store(lookup, FloatVector.class, segment);
-                LOAD_SHORTS = load(lookup, ShortVector.class, segment);
-                STORE_SHORTS = store(lookup, ShortVector.class, segment);
+                LOAD_FLOATS = loadHandle(lookup, FloatVector.class, segment);
+                STORE_FLOATS = storeHandle(lookup, FloatVector.class, segment);
+                LOAD_SHORTS = loadHandle(lookup, ShortVector.class, segment);
+                STORE_SHORTS = storeHandle(lookup, ShortVector.class, segment);
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException("this JDK's jdk.incubator.vector loads vectors neither from byte "
                         + "buffers nor from memory segments", e);
@@ -121,7 +174,7 @@ abstract class MomentVectors {
         }
 
         /** {@code V.fromMemorySegment(species, segment, index, order)} taking the segment as an Object. */
-        private static MethodHandle load(MethodHandles.Lookup lookup, Class<?> vector, Class<?> segment)
+        private static MethodHandle loadHandle(MethodHandles.Lookup lookup, Class<?> vector, Class<?> segment)
                 throws ReflectiveOperationException {
             return lookup.findStatic(vector, "fromMemorySegment",
                             MethodType.methodType(vector, VectorSpecies.class, segment, long.class, ByteOrder.class))
@@ -130,7 +183,7 @@ abstract class MomentVectors {
         }
 
         /** {@code vector.intoMemorySegment(segment, index, order)} taking the segment as an Object. */
-        private static MethodHandle store(MethodHandles.Lookup lookup, Class<?> vector, Class<?> segment)
+        private static MethodHandle storeHandle(MethodHandles.Lookup lookup, Class<?> vector, Class<?> segment)
                 throws ReflectiveOperationException {
             return lookup.findVirtual(vector, "intoMemorySegment",
                             MethodType.methodType(void.class, segment, long.class, ByteOrder.class))
@@ -138,7 +191,7 @@ abstract class MomentVectors {
         }
 
         @Override
-        Object region(ByteBuffer buffer) {
+        Object regionOf(ByteBuffer buffer) {
             try {
                 return (Object) OF_BUFFER.invokeExact(buffer);
             } catch (Throwable e) {
@@ -156,7 +209,7 @@ abstract class MomentVectors {
         }
 
         @Override
-        void store(FloatVector vector, Object region, long index) {
+        void storeFloats(FloatVector vector, Object region, long index) {
             try {
                 STORE_FLOATS.invokeExact(vector, region, index, NATIVE);
             } catch (Throwable e) {
@@ -174,7 +227,7 @@ abstract class MomentVectors {
         }
 
         @Override
-        void store(ShortVector vector, Object region, long index) {
+        void storeShorts(ShortVector vector, Object region, long index) {
             try {
                 STORE_SHORTS.invokeExact(vector, region, index, NATIVE);
             } catch (Throwable e) {

@@ -80,6 +80,16 @@ final class VectorAdamKernel implements MomentKernel {
     /** Fewest rows worth a part of their own. */
     private static final int MIN_ROWS_PER_PART = 16;
 
+    /**
+     * Checks that the moments' vector loads and stores work on this JDK ({@link MomentVectors#check}),
+     * so that {@link FusedKernels} finds out when it loads the kernel, not in a step.
+     *
+     * @throws IllegalStateException if they do not
+     */
+    VectorAdamKernel() {
+        MomentVectors.check(FLOATS, SHORTS);
+    }
+
     /** What runs, for logs: the kernel and its vector width. */
     @Override
     public String toString() {
@@ -536,7 +546,7 @@ final class VectorAdamKernel implements MomentKernel {
         private boolean inOneChunk(int i, int count) {
             long first = (long) i * cols;
             long last = (long) (i + count - 1) * cols;
-            return mRows.bytesOf(first) == mRows.bytesOf(last) && vRows.bytesOf(first) == vRows.bytesOf(last);
+            return mRows.chunkOf(first) == mRows.chunkOf(last) && vRows.chunkOf(first) == vRows.chunkOf(last);
         }
 
         /**
@@ -567,8 +577,8 @@ final class VectorAdamKernel implements MomentKernel {
                     FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
                     FloatVector m = access.loadFloats(FLOATS, mr, mj).fma(b1, x);
                     FloatVector v = access.loadFloats(FLOATS, vr, vj).fma(b2, x.mul(x).mul(scale));
-                    access.store(m, mr, mj);
-                    access.store(v, vr, vj);
+                    access.storeFloats(m, mr, mj);
+                    access.storeFloats(v, vr, vj);
                     m.div(v.sqrt().add(eps)).intoArray(t, tj);
                 }
             }
@@ -596,8 +606,8 @@ final class VectorAdamKernel implements MomentKernel {
                     FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
                     FloatVector m = decode(access.loadShorts(SHORTS, mr, mj)).fma(b1, x);
                     FloatVector v = decode(access.loadShorts(SHORTS, vr, vj)).fma(b2, x.mul(x).mul(scale));
-                    access.store(encode(m, false), mr, mj);
-                    access.store(encode(v, true), vr, vj);
+                    access.storeShorts(encode(m, false), mr, mj);
+                    access.storeShorts(encode(v, true), vr, vj);
                     m.div(v.sqrt().add(eps)).intoArray(t, tj);
                 }
             }

@@ -27,7 +27,7 @@ class MomentVectorsTest {
 
     @Test
     void theApiIsTheOneThisJdkHas() {
-        String expected = Runtime.version().feature() < 20 ? "ByteBuffer" : "MemorySegment";
+        String expected = Runtime.version().feature() < 19 ? "ByteBuffer" : "MemorySegment";
         assertEquals(expected, MomentVectors.ACCESS.api());
     }
 
@@ -45,15 +45,26 @@ class MomentVectorsTest {
         for (int l = 0; l < lanes; l++) {
             assertEquals(lanes + 1 + l + 0.5f, loaded.lane(l));
         }
-        MomentVectors.ACCESS.store(loaded.neg(), region, Float.BYTES);
+        MomentVectors.ACCESS.storeFloats(loaded.neg(), region, Float.BYTES);
         assertEquals(0.5f, buffer.getFloat(0));
         for (int l = 0; l < lanes; l++) {
             assertEquals(-(lanes + 1 + l + 0.5f), buffer.getFloat((1 + l) * Float.BYTES));
         }
         assertEquals(lanes + 1 + 0.5f, buffer.getFloat((1 + lanes) * Float.BYTES));
-        // a vector that would end past the buffer is refused, not read
+        // a vector that would end past the buffer is refused, not read or written
         long last = (long) (2 * lanes + 2) * Float.BYTES;
         assertThrows(IndexOutOfBoundsException.class, () -> MomentVectors.ACCESS.loadFloats(FLOATS, region, last));
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> MomentVectors.ACCESS.storeFloats(loaded, region, last));
+        assertEquals(3 * lanes + 0.5f, buffer.getFloat(3 * lanes * Float.BYTES));
+    }
+
+    @Test
+    void theSelfCheckPassesAndABufferNotAtPositionZeroIsRefused() {
+        MomentVectors.check(FLOATS, SHORTS);
+        ByteBuffer buffer = ByteBuffer.allocateDirect(64).order(ByteOrder.nativeOrder());
+        buffer.position(4);
+        assertThrows(IllegalArgumentException.class, () -> MomentVectors.ACCESS.region(buffer));
     }
 
     @Test
@@ -68,7 +79,7 @@ class MomentVectorsTest {
         for (int l = 0; l < lanes; l++) {
             assertEquals((short) (1001 + l), loaded.lane(l));
         }
-        MomentVectors.ACCESS.store(loaded.neg(), region, (long) (lanes + 1) * Short.BYTES);
+        MomentVectors.ACCESS.storeShorts(loaded.neg(), region, (long) (lanes + 1) * Short.BYTES);
         assertEquals((short) (1000 + lanes), buffer.getShort(lanes * Short.BYTES));
         for (int l = 0; l < lanes; l++) {
             assertEquals((short) -(1001 + l), buffer.getShort((lanes + 1 + l) * Short.BYTES));

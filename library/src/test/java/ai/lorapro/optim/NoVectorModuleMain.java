@@ -15,7 +15,7 @@ public final class NoVectorModuleMain {
 
     private NoVectorModuleMain() {}
 
-    /** Runs the steps; prints "kernel=... module=..." and "steps=2 finite=...". */
+    /** Runs the steps; prints "kernel=... vectorAvailable=..." and "steps=2 finite=...". */
     public static void main(String[] args) {
         try (NDManager manager = NDManager.newBaseManager()) {
             Parameter a = parameter(manager, "lora_A.weight", manager.randomNormal(new Shape(4, 40)).muli(0.1));
@@ -38,7 +38,7 @@ public final class NoVectorModuleMain {
                     finite &= Float.isFinite(x);
                 }
             }
-            System.out.println("kernel=" + FusedKernels.active() + " module=" + FusedKernels.vectorAvailable());
+            System.out.println("kernel=" + FusedKernels.active() + " vectorAvailable=" + FusedKernels.vectorAvailable());
             System.out.println("steps=2 finite=" + finite);
         }
     }

@@ -68,7 +68,8 @@ class VectorAdamKernelTest {
     void theTestJvmRunsTheVectorKernel() {
         // the build passes --add-modules jdk.incubator.vector to the tests; without it this fails
         // rather than letting every other fused-step test silently run the plain loops
-        assertTrue(FusedKernels.vectorAvailable(), "the tests must run with --add-modules jdk.incubator.vector");
+        assertTrue(FusedKernels.vectorAvailable(), "the tests must run with --add-modules jdk.incubator.vector, on a "
+                + "JDK whose Vector API the kernel can use: " + FusedKernels.vectorFailure());
         assertEquals("vector", withKernel(null, FusedKernels::active));
         assertEquals("vector", withKernel("auto", FusedKernels::active));
         assertEquals("scalar", withKernel("scalar", FusedKernels::active));
@@ -136,7 +137,7 @@ class VectorAdamKernelTest {
     @Test
     void aJvmWithoutTheModuleRunsThePlainLoops() throws IOException, InterruptedException {
         String output = childJvm(List.of(), NoVectorModuleMain.class);
-        assertTrue(output.contains("kernel=scalar module=false"), output);
+        assertTrue(output.contains("kernel=scalar vectorAvailable=false"), output);
         assertTrue(output.contains("steps=2 finite=true"), output);
     }
 
