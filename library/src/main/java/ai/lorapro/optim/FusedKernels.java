@@ -34,8 +34,9 @@ public final class FusedKernels {
     private FusedKernels() {}
 
     /**
-     * Whether the vector kernel can run: the JVM resolved {@value #VECTOR_MODULE}, and its API has
-     * the loads the kernel uses (Java 17 and later have; see {@link MomentVectors}).
+     * Whether the vector kernel can run: the JVM resolved {@value #VECTOR_MODULE}, its API has the
+     * loads the kernel uses (Java 17 and later have; see {@link MomentVectors}), and the kernel's
+     * check of them on a small buffer passed when it loaded.
      */
     public static boolean vectorAvailable() {
         return MODULE_PRESENT && VectorHolder.KERNEL != null;

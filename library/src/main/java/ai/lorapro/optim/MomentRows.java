@@ -145,7 +145,7 @@ final class MomentRows {
         return byteChunks[c];
     }
 
-    /** The index of the buffer that holds element {@code offset}: {@link #bytesOf} is {@code chunk(chunkOf(offset))}. */
+    /** The index of the buffer that holds element {@code offset} ({@link #bytesOf} is that buffer). */
     int chunkOf(long offset) {
         return (int) (offset / cols / rowsPerChunk);
     }

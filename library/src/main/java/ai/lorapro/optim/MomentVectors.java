@@ -147,8 +147,8 @@ abstract class MomentVectors {
 
     /**
      * Java 19 and later: the vector methods on memory segments, {@code MemorySegment.ofBuffer} over
-     * each buffer (a preview API on Java 19 to 21, final from 22). Each handle is adapted to take the segment as an Object, so that this class names
-     * no type Java 17 lacks.
+     * each buffer (a preview API on Java 19 to 21, final from 22). Each handle is adapted to take the
+     * segment as an Object, so that this class names no type Java 17 lacks.
      */
     private static final class Segments extends MomentVectors {
         private static final MethodHandle OF_BUFFER;

@@ -116,7 +116,8 @@ final class VectorAdamKernel implements MomentKernel {
         (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
             int from = (int) ((long) rows * p / parts);
             int to = (int) ((long) rows * (p + 1) / parts);
-            partialA[p] = new Worker(factors, packedRight, packedA, m, v, mRegions, vRegions).rows(from, to, projectedB);
+            Worker worker = new Worker(factors, packedRight, packedA, m, v, mRegions, vRegions);
+            partialA[p] = worker.rows(from, to, projectedB);
         });
         float[] projectedA = partialA[0];
         for (int p = 1; p < parts; p++) {
