@@ -67,7 +67,8 @@ abstract class MomentVectors {
      * an index that is not a multiple of the vector size, and compares them with the buffer's own
      * getters.
      *
-     * @throws IllegalStateException naming the API and the first wrong element, if any
+     * @throws IllegalStateException naming the API and the first wrong element, if any (and whatever
+     *     the loads and stores themselves throw on a JDK where they cannot run)
      */
     static void check(VectorSpecies<Float> floats, VectorSpecies<Short> shorts) {
         int lanes = floats.length();
