@@ -54,8 +54,7 @@ public final class FusedKernels {
      *     or has an unknown value
      */
     public static String active() {
-        String requested = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
-        switch (requested) {
+        switch (requested()) {
             case "scalar":
                 return "scalar";
             case "vector":
@@ -74,13 +73,18 @@ public final class FusedKernels {
         }
     }
 
+    /** {@value #PROPERTY} as given, trimmed and in lower case ({@code auto} when unset). */
+    private static String requested() {
+        return System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+    }
+
     /** The vector kernel when it is to run, else null (the caller runs the plain loops). */
     static MomentKernel vectorKernelOrNull() {
         String kernel = active();
         if (!kernel.equals(String.valueOf(LOGGED.getAndSet(kernel)))) {
             if (kernel.equals("vector")) {
                 logger.info("fused LoRA-Pro step: {}", VectorHolder.KERNEL);
-            } else if (System.getProperty(PROPERTY, "auto").trim().equalsIgnoreCase("scalar")) {
+            } else if (requested().equals("scalar")) {
                 logger.info("fused LoRA-Pro step: plain-loop kernel (forced by {})", PROPERTY);
             } else if (!MODULE_PRESENT) {
                 logger.info("fused LoRA-Pro step: plain-loop kernel; add the JVM flag --add-modules {} for the faster "
