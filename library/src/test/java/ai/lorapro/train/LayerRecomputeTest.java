@@ -29,6 +29,7 @@ import ai.lorapro.models.clip.ClipModel;
 import ai.lorapro.models.common.CrossEntropy;
 import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.models.common.RandomWeights;
+import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.nn.ModuleTree;
@@ -337,6 +338,16 @@ class LayerRecomputeTest {
         }
     }
 
+    /** Llama's {@code attention_dropout} alone (no LoRA dropout): its masks too are replayed. */
+    @Test
+    void attentionDropoutMasksAreTheSameInBothRunsOfALayer() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = fp16Model(manager, TinyModels.config(VOCAB, 0.3), 0f);
+            assertDropoutReplayed(new CausalLmTask(model), model, manager,
+                    Batch.collate(TinyModels.copyPlusOne(3, VOCAB, 5), 0));
+        }
+    }
+
     /**
      * T5's own dropout ({@code dropout_rate}: embedded tokens, sub-layer outputs, attention
      * probabilities, feed-forward activations, final outputs) draws the same masks in both runs of
@@ -421,7 +432,12 @@ class LayerRecomputeTest {
 
     /** A two-layer Llama with float16 base weights and adapters whose B is not zero. */
     private static LlamaForCausalLM fp16Model(NDManager manager, float dropout, String... targets) {
-        LlamaForCausalLM model = new LlamaForCausalLM(TinyModels.config(VOCAB));
+        return fp16Model(manager, TinyModels.config(VOCAB), dropout, targets);
+    }
+
+    /** {@link #fp16Model(NDManager, float, String...)} of another configuration. */
+    private static LlamaForCausalLM fp16Model(NDManager manager, LlamaConfig llama, float dropout, String... targets) {
+        LlamaForCausalLM model = new LlamaForCausalLM(llama);
         RandomWeights.initialize(model, manager, DataType.FLOAT16, 7, 0.2f);
         LoraConfig.Builder config = LoraConfig.builder().setR(4).setAlpha(8).optDropout(dropout);
         LoraInjector.inject(model, (targets.length == 0 ? config : config.optTargetModules(targets)).build());

@@ -33,9 +33,14 @@ public final class TinyModels {
 
     /** A two-layer Llama with hidden size 32 and the given vocabulary. */
     public static LlamaConfig config(int vocab) {
+        return config(vocab, 0);
+    }
+
+    /** {@link #config(int)} with {@code attention_dropout}. */
+    public static LlamaConfig config(int vocab, double attentionDropout) {
         return LlamaConfig.of(Map.of("vocab_size", vocab, "hidden_size", 32, "intermediate_size", 64,
                 "num_hidden_layers", 2, "num_attention_heads", 4, "num_key_value_heads", 2,
-                "max_position_embeddings", 64, "initializer_range", 0.05));
+                "max_position_embeddings", 64, "initializer_range", 0.05, "attention_dropout", attentionDropout));
     }
 
     /** A random model of {@link #config}. */

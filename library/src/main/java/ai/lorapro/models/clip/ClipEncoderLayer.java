@@ -32,6 +32,7 @@ public final class ClipEncoderLayer extends HfBlock {
                                 .setHeadDim(config.headDim())
                                 .optNames("q_proj", "k_proj", "v_proj", "out_proj")
                                 .optBias(true)
+                                .optDropout(config.attentionDropout())
                                 .build());
         this.layerNorm1 = module("layer_norm1", new LayerNorm(hidden, config.layerNormEps()));
         this.mlp = module("mlp", Mlp.plain(hidden, config.intermediateSize(), config.hiddenAct(), true, "fc1", "fc2",

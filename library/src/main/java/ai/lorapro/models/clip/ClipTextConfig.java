@@ -18,7 +18,7 @@ import java.util.Objects;
 public record ClipTextConfig(ClipTowerConfig tower, int vocabSize, int maxPositionEmbeddings, int eosTokenId) {
 
     /** transformers' defaults (openai/clip-vit-base-patch32). */
-    static final ClipTowerConfig DEFAULTS = new ClipTowerConfig(512, 2048, 12, 8, Activation.QUICK_GELU, 1e-5f);
+    static final ClipTowerConfig DEFAULTS = new ClipTowerConfig(512, 2048, 12, 8, Activation.QUICK_GELU, 1e-5f, 0f);
 
     /**
      * Checks the sizes.

@@ -6,7 +6,7 @@ import ai.lorapro.models.common.ConfigJson;
 
 /**
  * The transformer sizes that CLIP's text and vision towers share: width, MLP width, depth, heads,
- * activation and layer-norm epsilon.
+ * activation, layer-norm epsilon and attention dropout.
  *
  * @param hiddenSize {@code hidden_size}
  * @param intermediateSize {@code intermediate_size}
@@ -14,6 +14,8 @@ import ai.lorapro.models.common.ConfigJson;
  * @param numAttentionHeads {@code num_attention_heads}
  * @param hiddenAct {@code hidden_act} ({@code quick_gelu} for OpenAI's checkpoints, or {@code gelu})
  * @param layerNormEps {@code layer_norm_eps}
+ * @param attentionDropout {@code attention_dropout}: dropout on the attention probabilities in
+ *     training passes, as transformers' {@code CLIPAttention} (default 0)
  */
 public record ClipTowerConfig(
         int hiddenSize,
@@ -21,13 +23,14 @@ public record ClipTowerConfig(
         int numHiddenLayers,
         int numAttentionHeads,
         Activation hiddenAct,
-        float layerNormEps) {
+        float layerNormEps,
+        float attentionDropout) {
 
     /**
      * Checks the sizes.
      *
-     * @throws ConfigFieldException naming the field if a size is not positive or the width does
-     *     not split into the heads
+     * @throws ConfigFieldException naming the field if a size is not positive, the width does not
+     *     split into the heads, or the dropout is outside [0, 1)
      */
     public ClipTowerConfig {
         ConfigFieldException.requirePositive("hidden_size", hiddenSize);
@@ -42,6 +45,7 @@ public record ClipTowerConfig(
             throw new ConfigFieldException("hidden_act", "is required");
         }
         ConfigFieldException.requirePositive("layer_norm_eps", layerNormEps);
+        ConfigFieldException.requireDropout("attention_dropout", attentionDropout);
     }
 
     /** The size of each attention head. */
@@ -66,6 +70,7 @@ public record ClipTowerConfig(
                 json.optInt("num_hidden_layers", defaults.numHiddenLayers()),
                 json.optInt("num_attention_heads", defaults.numAttentionHeads()),
                 Activation.fromHfName(act, "hidden_act"),
-                (float) json.optNumber("layer_norm_eps", defaults.layerNormEps())));
+                (float) json.optNumber("layer_norm_eps", defaults.layerNormEps()),
+                (float) json.optNumber("attention_dropout", defaults.attentionDropout())));
     }
 }

@@ -18,7 +18,7 @@ import java.util.Objects;
 public record ClipVisionConfig(ClipTowerConfig tower, int imageSize, int patchSize, int numChannels) {
 
     /** transformers' defaults (openai/clip-vit-base-patch32). */
-    static final ClipTowerConfig DEFAULTS = new ClipTowerConfig(768, 3072, 12, 12, Activation.QUICK_GELU, 1e-5f);
+    static final ClipTowerConfig DEFAULTS = new ClipTowerConfig(768, 3072, 12, 12, Activation.QUICK_GELU, 1e-5f, 0f);
 
     /**
      * Checks the sizes.

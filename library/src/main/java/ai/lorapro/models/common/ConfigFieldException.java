@@ -47,6 +47,19 @@ public final class ConfigFieldException extends InvalidFieldException {
     }
 
     /**
+     * Checks a dropout probability: in [0, 1) (1 would drop everything; NaN is refused).
+     *
+     * @return {@code value}
+     * @throws ConfigFieldException naming {@code field} otherwise
+     */
+    public static float requireDropout(String field, float value) {
+        if (!(value >= 0 && value < 1)) {
+            throw new ConfigFieldException(field, "must be in [0, 1), got " + value);
+        }
+        return value;
+    }
+
+    /**
      * Checks a special token id: absent (null), or in {@code [0, vocabSize)}.
      *
      * @throws ConfigFieldException naming {@code field}, the id and the vocabulary otherwise

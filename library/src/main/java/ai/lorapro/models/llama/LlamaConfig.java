@@ -30,6 +30,8 @@ import java.util.Map;
  * @param tieWordEmbeddings {@code tie_word_embeddings}: the output head reuses the input embeddings
  * @param attentionBias {@code attention_bias}: q, k, v and o have biases
  * @param mlpBias {@code mlp_bias}: gate, up and down have biases
+ * @param attentionDropout {@code attention_dropout}: dropout on the attention probabilities in
+ *     training passes, as transformers' eager attention (default 0)
  * @param initializerRange {@code initializer_range}, the std of random initial weights (default 0.02)
  * @param bosTokenId {@code bos_token_id}, or null
  * @param eosTokenIds {@code eos_token_id} (one id or several; empty when absent)
@@ -49,6 +51,7 @@ public record LlamaConfig(
         boolean tieWordEmbeddings,
         boolean attentionBias,
         boolean mlpBias,
+        float attentionDropout,
         float initializerRange,
         Integer bosTokenId,
         List<Integer> eosTokenIds,
@@ -58,7 +61,8 @@ public record LlamaConfig(
      * Checks the values.
      *
      * @throws ConfigFieldException naming the field of a size below 1, heads that do not divide,
-     *     an odd head_dim, a non-positive epsilon or theta, or a token id outside the vocabulary
+     *     an odd head_dim, a non-positive epsilon or theta, a dropout outside [0, 1), or a token id
+     *     outside the vocabulary
      */
     public LlamaConfig {
         ConfigFieldException.requirePositive("vocab_size", vocabSize);
@@ -78,6 +82,7 @@ public record LlamaConfig(
         ConfigFieldException.requirePositive("rms_norm_eps", rmsNormEps);
         ConfigFieldException.requirePositive("rope_theta", ropeTheta);
         ConfigFieldException.requirePositive("max_position_embeddings", maxPositionEmbeddings);
+        ConfigFieldException.requireDropout("attention_dropout", attentionDropout);
         eosTokenIds = List.copyOf(eosTokenIds);
         ConfigFieldException.requireTokenId("bos_token_id", bosTokenId, vocabSize);
         for (Integer id : eosTokenIds) {
@@ -134,6 +139,7 @@ public record LlamaConfig(
                 json.optBoolean("tie_word_embeddings", false),
                 json.optBoolean("attention_bias", false),
                 json.optBoolean("mlp_bias", false),
+                (float) json.optNumber("attention_dropout", 0.0),
                 (float) json.optNumber("initializer_range", 0.02),
                 json.optInt("bos_token_id"),
                 json.intList("eos_token_id"),

@@ -35,6 +35,7 @@ public final class LlamaDecoderLayer extends HfBlock {
                                 .setHeads(config.numAttentionHeads(), config.numKeyValueHeads())
                                 .setHeadDim(config.headDim())
                                 .optBias(config.attentionBias())
+                                .optDropout(config.attentionDropout())
                                 .optRotary(rotary)
                                 .build());
         this.mlp =

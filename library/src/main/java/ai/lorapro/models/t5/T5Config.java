@@ -89,9 +89,7 @@ public record T5Config(
         ConfigFieldException.requireTokenId("pad_token_id", padTokenId, vocabSize);
         ConfigFieldException.requireTokenId("eos_token_id", eosTokenId, vocabSize);
         ConfigFieldException.requireTokenId("decoder_start_token_id", decoderStartTokenId, vocabSize);
-        if (!(dropoutRate >= 0 && dropoutRate < 1)) {
-            throw new ConfigFieldException("dropout_rate", "must be in [0, 1), got " + dropoutRate);
-        }
+        ConfigFieldException.requireDropout("dropout_rate", dropoutRate);
     }
 
     /**

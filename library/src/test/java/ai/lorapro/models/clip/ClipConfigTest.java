@@ -110,6 +110,22 @@ class ClipConfigTest {
         assertEquals(224, c.vision().imageSize());
         assertEquals(196, c.vision().numPatches());
         assertEquals(512, c.projectionDim());
+        assertEquals(0f, c.text().tower().attentionDropout(), "transformers' default attention_dropout");
+    }
+
+    @Test
+    void attentionDropoutIsReadPerTowerAndChecked() throws IOException {
+        Path file = tmp.resolve("config.json");
+        Files.writeString(file, "{\"model_type\": \"clip\", \"text_config\": {\"attention_dropout\": 0.2},"
+                + " \"vision_config\": {}}", StandardCharsets.UTF_8);
+        ClipConfig c = ClipConfig.fromJson(file);
+        assertEquals(0.2f, c.text().tower().attentionDropout());
+        assertEquals(0f, c.vision().tower().attentionDropout());
+        Files.writeString(file, "{\"model_type\": \"clip\", \"text_config\": {},"
+                + " \"vision_config\": {\"attention_dropout\": 1.5}}", StandardCharsets.UTF_8);
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(file));
+        assertTrue(e.getMessage().contains("'vision_config.attention_dropout'") && e.getMessage().contains(file.toString()),
+                e.getMessage());
     }
 
     @Test
@@ -117,6 +133,6 @@ class ClipConfigTest {
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> new ClipConfig(null, null, 512, 2.6592f));
         assertTrue(e.getMessage().contains("'text_config'"), e.getMessage());
         assertThrows(InvalidInputException.class,
-                () -> new ClipTowerConfig(64, 128, 2, 3, Activation.GELU, 1e-5f));
+                () -> new ClipTowerConfig(64, 128, 2, 3, Activation.GELU, 1e-5f, 0f));
     }
 }

@@ -65,6 +65,7 @@ class LlamaConfigTest {
         assertEquals(32, c.numKeyValueHeads());
         assertEquals(1e-5f, c.rmsNormEps());
         assertEquals(null, c.padTokenId());
+        assertEquals(0f, c.attentionDropout(), "transformers' default attention_dropout");
         LlamaConfig noKv = LlamaConfig.fromJson(write(tmp, LLAMA2_7B.replace("\"num_key_value_heads\": 32,", "")));
         assertEquals(32, noKv.numKeyValueHeads());
     }
@@ -84,6 +85,14 @@ class LlamaConfigTest {
                 "\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 500000.0}"), "rope_parameters");
         assertRejected(LLAMA2_7B.replace("\"silu\"", "\"gelu\""), "hidden_act");
         assertRejected(LLAMA2_7B.replace("\"pretraining_tp\": 1", "\"pretraining_tp\": 2"), "pretraining_tp");
+    }
+
+    @Test
+    void attentionDropoutIsReadAndChecked() throws IOException {
+        LlamaConfig c = LlamaConfig.fromJson(write(tmp, LLAMA2_7B.replace("\"use_cache\"", "\"attention_dropout\": 0.1, \"use_cache\"")));
+        assertEquals(0.1f, c.attentionDropout());
+        assertRejected(LLAMA2_7B.replace("\"use_cache\"", "\"attention_dropout\": 1.0, \"use_cache\""), "attention_dropout");
+        assertRejected(LLAMA2_7B.replace("\"use_cache\"", "\"attention_dropout\": -0.1, \"use_cache\""), "attention_dropout");
     }
 
     @Test
@@ -112,18 +121,18 @@ class LlamaConfigTest {
         assertEquals(1e-6f, ok.rmsNormEps());
         assertEquals(2048, ok.maxPositionEmbeddings());
         assertEquals(List.of(), ok.eosTokenIds());
-        assertEquals(ok, new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0.02f,
+        assertEquals(ok, new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0f, 0.02f,
                 null, List.of(), null));
     }
 
     @Test
     void theRecordChecksItsValuesNamingTheField() {
         ConfigFieldException e = assertThrows(ConfigFieldException.class,
-                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 5, 1e-6f, 10000.0, 2048, false, false, false, 0.02f,
+                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 5, 1e-6f, 10000.0, 2048, false, false, false, 0f, 0.02f,
                         null, List.of(), null));
         assertEquals("head_dim", e.field());
         e = assertThrows(ConfigFieldException.class,
-                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0.02f,
+                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0f, 0.02f,
                         null, List.of(10), null));
         assertEquals("eos_token_id", e.field());
     }
