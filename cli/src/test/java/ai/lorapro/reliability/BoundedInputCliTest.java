@@ -175,8 +175,8 @@ class BoundedInputCliTest extends TinyModelCliTestBase {
     void metricsLinesAreStrictJsonEvenForNonFiniteValues() throws IOException {
         Path file = tmp.resolve("metrics.jsonl");
         try (MetricsWriter w = MetricsWriter.open(file, false)) {
-            w.writeTrain(1, 0.1, Double.NaN, 1e-3, Double.POSITIVE_INFINITY, 10);
-            w.writeTrain(2, 0.2, 0.5, 1e-3, 1.0, 10);
+            w.writeTrain(1, 0.1, Double.NaN, 1e-3, Double.POSITIVE_INFINITY, 10, 2.0, 0.5);
+            w.writeTrain(2, 0.2, 0.5, 1e-3, 1.0, 10, 2.0, 0.5);
             w.writeEval(2, Map.of("loss", Double.NEGATIVE_INFINITY));
         }
         List<String> lines = Files.readAllLines(file);

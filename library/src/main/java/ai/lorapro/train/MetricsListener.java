@@ -12,6 +12,6 @@ final class MetricsListener implements StepListener {
     @Override
     public void afterStep(StepRecord step) {
         metrics.writeTrain(step.step(), step.epoch(), step.loss(), step.learningRate(), step.gradientNorm(),
-                step.tokensPerSecond());
+                step.tokensPerSecond(), step.seconds(), step.optimizerSeconds());
     }
 }

@@ -24,7 +24,7 @@ import java.util.OptionalLong;
 /**
  * Writes training metrics as JSON lines, one object per call, flushed at once so a crash loses
  * nothing already logged. Training lines hold {@code step, epoch, loss, lr, grad_norm,
- * tokens_per_s}; evaluation lines hold {@code step} and {@code eval_<name>} fields. Every line is
+ * tokens_per_s, step_s, optimizer_s}; evaluation lines hold {@code step} and {@code eval_<name>} fields. Every line is
  * strict JSON: a NaN or infinite value (a skipped step's loss or norm) is written as the string
  * {@code "NaN"}, {@code "Infinity"} or {@code "-Infinity"}, never as a bare token.
  */
@@ -94,9 +94,12 @@ public final class MetricsWriter implements Closeable {
      * @param lr the learning rate the step used
      * @param gradNorm the global gradient norm before clipping
      * @param tokensPerSecond real tokens processed per second
+     * @param stepSeconds the step's wall time: its passes and its update
+     * @param optimizerSeconds the part of it after the backward passes: unscaling, clipping and the
+     *     optimizer's update (what LoRA-Pro adds to LoRA shows here)
      */
     public void writeTrain(long step, double epoch, double loss, double lr, double gradNorm,
-            double tokensPerSecond) {
+            double tokensPerSecond, double stepSeconds, double optimizerSeconds) {
         JsonObject line = new JsonObject();
         line.addProperty("step", step);
         line.addProperty("epoch", epoch);
@@ -104,6 +107,8 @@ public final class MetricsWriter implements Closeable {
         line.addProperty("lr", lr);
         line.addProperty("grad_norm", gradNorm);
         line.addProperty("tokens_per_s", tokensPerSecond);
+        line.addProperty("step_s", stepSeconds);
+        line.addProperty("optimizer_s", optimizerSeconds);
         write(line);
     }
 

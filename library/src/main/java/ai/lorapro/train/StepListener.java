@@ -26,8 +26,10 @@ interface StepListener {
      * @param learningRate the rate the step used
      * @param gradientNorm the gradient norm before clipping
      * @param tokensPerSecond the step's throughput
+     * @param seconds the step's wall time
+     * @param optimizerSeconds the part of it after the backward passes (clipping and the update)
      * @param last whether it is the last step of this run (the run's end does the rest)
      */
     record StepRecord(long step, double epoch, double loss, float learningRate, double gradientNorm,
-            double tokensPerSecond, boolean last) {}
+            double tokensPerSecond, double seconds, double optimizerSeconds, boolean last) {}
 }

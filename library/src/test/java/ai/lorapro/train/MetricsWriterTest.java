@@ -27,7 +27,7 @@ class MetricsWriterTest {
     void writesOneFlushedObjectPerLine() throws Exception {
         Path file = dir.resolve("sub/metrics.jsonl");
         try (MetricsWriter w = MetricsWriter.open(file, false)) {
-            w.writeTrain(1, 0.25, 2.5, 1e-4, 0.75, 1234.5);
+            w.writeTrain(1, 0.25, 2.5, 1e-4, 0.75, 1234.5, 2.0, 0.5);
             // Flushed before close: a crash after this call keeps the line.
             assertEquals(1, Files.readAllLines(file).size());
             w.writeEval(1, Map.of("loss", 2.0));
@@ -41,6 +41,8 @@ class MetricsWriterTest {
         assertEquals(1e-4, train.get("lr").getAsDouble());
         assertEquals(0.75, train.get("grad_norm").getAsDouble());
         assertEquals(1234.5, train.get("tokens_per_s").getAsDouble());
+        assertEquals(2.0, train.get("step_s").getAsDouble());
+        assertEquals(0.5, train.get("optimizer_s").getAsDouble());
         JsonObject eval = JsonParser.parseString(lines.get(1)).getAsJsonObject();
         assertEquals(2.0, eval.get("eval_loss").getAsDouble());
     }
@@ -49,11 +51,11 @@ class MetricsWriterTest {
     void appendKeepsEarlierLinesAndReaderRecoversSeries() throws Exception {
         Path file = dir.resolve("metrics.jsonl");
         try (MetricsWriter w = MetricsWriter.open(file, false)) {
-            w.writeTrain(1, 0.1, 3.0, 1e-4, 1, 10);
+            w.writeTrain(1, 0.1, 3.0, 1e-4, 1, 10, 2.0, 0.5);
         }
         try (MetricsWriter w = MetricsWriter.open(file, true)) {
             w.writeEval(1, Map.of("loss", 2.9));
-            w.writeTrain(2, 0.2, Double.NaN, 1e-4, Double.POSITIVE_INFINITY, 10);
+            w.writeTrain(2, 0.2, Double.NaN, 1e-4, Double.POSITIVE_INFINITY, 10, 2.0, 0.5);
         }
         MetricsLog.Series loss = MetricsLog.read(file, "loss");
         assertArrayEquals(new double[] {1, 2}, loss.steps());

@@ -16,13 +16,19 @@ import ai.lorapro.data.batch.Example;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.optim.OptimizerState;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -123,6 +129,28 @@ class TrainingEngineTest {
         assertSame(a, b);
         assertTrue(Files.isRegularFile(a.result().checkpoint().resolve("adapter/adapter_model.safetensors")));
         assertTrue(Files.isRegularFile(a.result().checkpoint().resolve(TrainerState.FILE_NAME)));
+        assertStepTimesAddUp(tmp.resolve("a").resolve(TrainingEngine.METRICS_FILE), 4);
+    }
+
+    /** Each of the {@code steps} training lines has a step_s of which optimizer_s is a positive part. */
+    private static void assertStepTimesAddUp(Path metrics, int steps) {
+        List<JsonObject> lines = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(metrics)) {
+                JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+                if (o.has("tokens_per_s")) {
+                    lines.add(o);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        assertEquals(steps, lines.size());
+        for (JsonObject line : lines) {
+            double step = line.get("step_s").getAsDouble();
+            double optimizer = line.get("optimizer_s").getAsDouble();
+            assertTrue(optimizer > 0 && optimizer < step, line.toString());
+        }
     }
 
     @ParameterizedTest
