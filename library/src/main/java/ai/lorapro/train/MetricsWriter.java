@@ -94,9 +94,9 @@ public final class MetricsWriter implements Closeable {
      * @param lr the learning rate the step used
      * @param gradNorm the global gradient norm before clipping
      * @param tokensPerSecond real tokens processed per second
-     * @param stepSeconds the step's wall time: its passes and its update
-     * @param optimizerSeconds the part of it after the backward passes: unscaling, clipping and the
-     *     optimizer's update (what LoRA-Pro adds to LoRA shows here)
+     * @param stepSeconds the step's wall time, from its first forward pass to its update's end
+     * @param optimizerSeconds the part of it spent unscaling and clipping the gradients, updating
+     *     the weights and zeroing the gradients (what LoRA-Pro's optimizer adds to LoRA's shows here)
      */
     public void writeTrain(long step, double epoch, double loss, double lr, double gradNorm,
             double tokensPerSecond, double stepSeconds, double optimizerSeconds) {

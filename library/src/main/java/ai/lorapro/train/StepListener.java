@@ -27,7 +27,8 @@ interface StepListener {
      * @param gradientNorm the gradient norm before clipping
      * @param tokensPerSecond the step's throughput
      * @param seconds the step's wall time
-     * @param optimizerSeconds the part of it after the backward passes (clipping and the update)
+     * @param optimizerSeconds the part of it in {@code applyGradients}: unscaling, clipping, the
+     *     optimizer's update and zeroing the gradients
      * @param last whether it is the last step of this run (the run's end does the rest)
      */
     record StepRecord(long step, double epoch, double loss, float learningRate, double gradientNorm,

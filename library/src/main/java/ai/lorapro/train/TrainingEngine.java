@@ -213,17 +213,17 @@ public final class TrainingEngine implements AutoCloseable {
         double position = epochsDone();
         StepRunner.Passes passes;
         double norm;
-        long t1;
+        long optimizerNanos;
         try (NDManager stepManager = manager.newSubManager()) {
             passes = runner.run(stepManager, batches.nextStep(), scaler.scale());
-            t1 = System.nanoTime();
+            long t1 = System.nanoTime();
             norm = applyGradients(passes.loss(), lr);
+            optimizerNanos = System.nanoTime() - t1;
         }
         globalStep++;
-        long t2 = System.nanoTime();
-        double seconds = Math.max(1e-9, (t2 - t0) / 1e9);
+        double seconds = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
         return new StepListener.StepRecord(globalStep, position, passes.loss(), lr, norm, passes.tokens() / seconds,
-                seconds, (t2 - t1) / 1e9, globalStep == end);
+                seconds, optimizerNanos / 1e9, globalStep == end);
     }
 
     /**

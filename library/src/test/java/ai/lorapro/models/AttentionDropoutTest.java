@@ -10,7 +10,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.io.SafetensorsFile;
-import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipModel;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 
@@ -23,8 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -75,27 +72,26 @@ class AttentionDropoutTest {
         }
     }
 
+    /** Both towers: CLIP's text and vision configs each carry their own attention_dropout. */
     @Test
-    void clipDropsAttentionProbabilitiesInTrainingOnly() throws IOException {
+    void clipDropsAttentionProbabilitiesInTrainingOnlyInBothTowers() throws IOException {
         Path plain = Fixtures.hfTiny().resolve("clip-tiny");
         Path dropped = withAttentionDropout("clip-tiny", 0.5, "text_config", "vision_config");
         try (NDManager manager = NDManager.newBaseManager();
                 SafetensorsFile ref = SafetensorsFile.open(plain.resolve("reference.safetensors"))) {
             NDArray ids = ref.load(manager, "input_ids");
-            List<long[]> prompts = new ArrayList<>();
-            for (int i = 0; i < ids.getShape().get(0); i++) {
-                prompts.add(ids.get(i).toLongArray());
-            }
             NDArray pixels = ref.load(manager, "pixel_values");
             ClipModel without = (ClipModel) ModelFamilies.readModelDir(plain).load(plain, manager, DataType.FLOAT32);
             ClipModel with = (ClipModel) ModelFamilies.readModelDir(dropped).load(dropped, manager, DataType.FLOAT32);
             assertEquals(0.5f, with.getConfig().vision().tower().attentionDropout());
             assertEquals(0.5f, with.getConfig().text().tower().attentionDropout());
-            ClipImageClassifier a = ClipImageClassifier.zeroShotFromTokenIds(without, prompts, manager);
-            ClipImageClassifier b = ClipImageClassifier.zeroShotFromTokenIds(with, prompts, manager);
             ParameterStore store = new ParameterStore(manager, false);
             assertDropsInTrainingOnly(
-                    training -> a.forward(store, pixels, training), training -> b.forward(store, pixels, training));
+                    training -> without.forward(store, pixels, ids, null, training).textEmbeds(),
+                    training -> with.forward(store, pixels, ids, null, training).textEmbeds());
+            assertDropsInTrainingOnly(
+                    training -> without.forward(store, pixels, ids, null, training).imageEmbeds(),
+                    training -> with.forward(store, pixels, ids, null, training).imageEmbeds());
         }
     }
 

@@ -129,11 +129,14 @@ class TrainingEngineTest {
         assertSame(a, b);
         assertTrue(Files.isRegularFile(a.result().checkpoint().resolve("adapter/adapter_model.safetensors")));
         assertTrue(Files.isRegularFile(a.result().checkpoint().resolve(TrainerState.FILE_NAME)));
-        assertStepTimesAddUp(tmp.resolve("a").resolve(TrainingEngine.METRICS_FILE), 4);
+        assertStepTimes(tmp.resolve("a").resolve(TrainingEngine.METRICS_FILE), 4);
     }
 
-    /** Each of the {@code steps} training lines has a step_s of which optimizer_s is a positive part. */
-    private static void assertStepTimesAddUp(Path metrics, int steps) {
+    /**
+     * Each of the {@code steps} training lines has a step_s of which optimizer_s is a positive part,
+     * and tokens_per_s is a whole number of tokens over step_s.
+     */
+    private static void assertStepTimes(Path metrics, int steps) {
         List<JsonObject> lines = new ArrayList<>();
         try {
             for (String line : Files.readAllLines(metrics)) {
@@ -150,6 +153,8 @@ class TrainingEngineTest {
             double step = line.get("step_s").getAsDouble();
             double optimizer = line.get("optimizer_s").getAsDouble();
             assertTrue(optimizer > 0 && optimizer < step, line.toString());
+            double tokens = line.get("tokens_per_s").getAsDouble() * step;
+            assertTrue(tokens > 1 && Math.abs(tokens - Math.rint(tokens)) < 1e-6 * tokens, line.toString());
         }
     }
 

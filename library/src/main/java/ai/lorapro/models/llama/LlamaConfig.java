@@ -30,12 +30,12 @@ import java.util.Map;
  * @param tieWordEmbeddings {@code tie_word_embeddings}: the output head reuses the input embeddings
  * @param attentionBias {@code attention_bias}: q, k, v and o have biases
  * @param mlpBias {@code mlp_bias}: gate, up and down have biases
- * @param attentionDropout {@code attention_dropout}: dropout on the attention probabilities in
- *     training passes, as transformers' eager attention (default 0)
  * @param initializerRange {@code initializer_range}, the std of random initial weights (default 0.02)
  * @param bosTokenId {@code bos_token_id}, or null
  * @param eosTokenIds {@code eos_token_id} (one id or several; empty when absent)
  * @param padTokenId {@code pad_token_id}, or null
+ * @param attentionDropout {@code attention_dropout}: dropout on the attention probabilities in
+ *     training passes, as transformers' eager attention (default 0)
  */
 public record LlamaConfig(
         int vocabSize,
@@ -51,11 +51,11 @@ public record LlamaConfig(
         boolean tieWordEmbeddings,
         boolean attentionBias,
         boolean mlpBias,
-        float attentionDropout,
         float initializerRange,
         Integer bosTokenId,
         List<Integer> eosTokenIds,
-        Integer padTokenId) {
+        Integer padTokenId,
+        float attentionDropout) {
 
     /**
      * Checks the values.
@@ -139,11 +139,11 @@ public record LlamaConfig(
                 json.optBoolean("tie_word_embeddings", false),
                 json.optBoolean("attention_bias", false),
                 json.optBoolean("mlp_bias", false),
-                (float) json.optNumber("attention_dropout", 0.0),
                 (float) json.optNumber("initializer_range", 0.02),
                 json.optInt("bos_token_id"),
                 json.intList("eos_token_id"),
-                json.optInt("pad_token_id")));
+                json.optInt("pad_token_id"),
+                (float) json.optNumber("attention_dropout", 0.0)));
     }
 
     private static int defaultHeadDim(int hidden, int heads) {

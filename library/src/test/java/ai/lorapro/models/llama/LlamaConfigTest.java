@@ -121,19 +121,19 @@ class LlamaConfigTest {
         assertEquals(1e-6f, ok.rmsNormEps());
         assertEquals(2048, ok.maxPositionEmbeddings());
         assertEquals(List.of(), ok.eosTokenIds());
-        assertEquals(ok, new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0f, 0.02f,
-                null, List.of(), null));
+        assertEquals(ok, new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0.02f,
+                null, List.of(), null, 0f));
     }
 
     @Test
     void theRecordChecksItsValuesNamingTheField() {
         ConfigFieldException e = assertThrows(ConfigFieldException.class,
-                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 5, 1e-6f, 10000.0, 2048, false, false, false, 0f, 0.02f,
-                        null, List.of(), null));
+                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 5, 1e-6f, 10000.0, 2048, false, false, false, 0.02f,
+                        null, List.of(), null, 0f));
         assertEquals("head_dim", e.field());
         e = assertThrows(ConfigFieldException.class,
-                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0f, 0.02f,
-                        null, List.of(10), null));
+                () -> new LlamaConfig(10, 12, 8, 1, 2, 2, 6, 1e-6f, 10000.0, 2048, false, false, false, 0.02f,
+                        null, List.of(10), null, 0f));
         assertEquals("eos_token_id", e.field());
     }
 }
