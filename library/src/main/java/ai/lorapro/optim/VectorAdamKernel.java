@@ -190,6 +190,8 @@ final class VectorAdamKernel implements MomentKernel {
         private final float[] projectedA;
         /** t, then u, of the group's rows: row g of the group at [g n, (g + 1) n). */
         private final float[] t;
+        /** With bf16 moments: the group's new first moments in fp32, laid out as {@link #t}. */
+        private final float[] firstMoments;
         /** lanes[(g r + k) L + l]: lane l of row g's partial u_g A_k^T over the whole strips. */
         private final float[] lanes;
         /** tails[g r + k]: the same over the scalar columns. */
@@ -218,6 +220,7 @@ final class VectorAdamKernel implements MomentKernel {
             packedProjection = new float[packedA.length];
             projectedA = new float[rank * cols];
             t = new float[GROUP * cols];
+            firstMoments = bf16 ? new float[GROUP * cols] : null;
             lanes = new float[GROUP * rank * LANES];
             tails = new float[GROUP * rank];
         }
@@ -585,31 +588,54 @@ final class VectorAdamKernel implements MomentKernel {
             }
         }
 
-        /** {@link #direction} for bf16 moments, converted in registers. */
+        /**
+         * {@link #direction} for bf16 moments, converted in registers: the first moments in one sweep,
+         * their new values kept in {@link #firstMoments}, then the second moments and u in another.
+         * In one sweep, as fp32 has it, the conversions make the method too large for the JIT to inline
+         * the last store (HotSpot's NodeCountInliningCutoff): the vector was then boxed at every call,
+         * and the bf16 step took twice as long as the fp32 one.
+         */
         private void directionBf16(int first, int count, int tRow) {
             long offset = (long) first * cols;
+            firstMomentsBf16(mRegions[mRows.chunkOf(offset)], mRows.byteIndex(offset), count, tRow);
+            secondMomentsBf16(vRegions[vRows.chunkOf(offset)], vRows.byteIndex(offset), count, tRow);
+        }
+
+        /** m = beta1 m + t of rows tRow..tRow+count-1 of t, stored as bf16 and kept in fp32 in {@link #firstMoments}. */
+        private void firstMomentsBf16(Object mr, long mi, int count, int tRow) {
             MomentVectors access = MomentVectors.ACCESS;
-            Object mr = mRegions[mRows.chunkOf(offset)];
-            Object vr = vRegions[vRows.chunkOf(offset)];
-            long mi = mRows.byteIndex(offset);
-            long vi = vRows.byteIndex(offset);
             long rowBytes = (long) cols * Short.BYTES;
             float[] t = this.t;
+            float[] kept = firstMoments;
             FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
+            for (int j = 0; j < stripCols; j += LANES) {
+                for (int g = 0; g < count; g++) {
+                    int tj = (tRow + g) * cols + j;
+                    long mj = mi + g * rowBytes + (long) j * Short.BYTES;
+                    FloatVector m = decode(access.loadShorts(SHORTS, mr, mj)).fma(b1, FloatVector.fromArray(FLOATS, t, tj));
+                    access.storeShorts(encode(m, false), mr, mj);
+                    m.intoArray(kept, tj);
+                }
+            }
+        }
+
+        /** v = beta2 v + scale t^2, stored as bf16, and t becoming u = m / (sqrt(v) + eps'). */
+        private void secondMomentsBf16(Object vr, long vi, int count, int tRow) {
+            MomentVectors access = MomentVectors.ACCESS;
+            long rowBytes = (long) cols * Short.BYTES;
+            float[] t = this.t;
+            float[] kept = firstMoments;
             FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
             FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
             FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
             for (int j = 0; j < stripCols; j += LANES) {
                 for (int g = 0; g < count; g++) {
                     int tj = (tRow + g) * cols + j;
-                    long mj = mi + g * rowBytes + (long) j * Short.BYTES;
                     long vj = vi + g * rowBytes + (long) j * Short.BYTES;
                     FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
-                    FloatVector m = decode(access.loadShorts(SHORTS, mr, mj)).fma(b1, x);
                     FloatVector v = decode(access.loadShorts(SHORTS, vr, vj)).fma(b2, x.mul(x).mul(scale));
-                    access.storeShorts(encode(m, false), mr, mj);
                     access.storeShorts(encode(v, true), vr, vj);
-                    m.div(v.sqrt().add(eps)).intoArray(t, tj);
+                    FloatVector.fromArray(FLOATS, kept, tj).div(v.sqrt().add(eps)).intoArray(t, tj);
                 }
             }
         }
@@ -687,9 +713,10 @@ final class VectorAdamKernel implements MomentKernel {
         VectorMask<Integer> nan = x.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
         rounded = rounded.blend(high.or(0x0040), nan);
         if (variance) {
-            // a positive value (positive int bits) that rounded to zero: the smallest positive bf16
-            rounded = rounded.blend(Bf16.MIN_POSITIVE,
-                    rounded.compare(VectorOperators.EQ, 0).and(x.compare(VectorOperators.GT, 0)));
+            // a positive value (positive int bits) that rounded to zero becomes the smallest positive
+            // bf16, 1: max(rounded, min(bits, 1)) raises only that case (0 stays 0; negative bits
+            // give a negative bound; every other rounded pattern is at least 1)
+            rounded = rounded.max(x.min(Bf16.MIN_POSITIVE));
         }
         return (ShortVector) rounded.convertShape(VectorOperators.I2S, SHORTS, 0);
     }
