@@ -94,7 +94,7 @@ public final class MetricsWriter implements Closeable {
      * @param lr the learning rate the step used
      * @param gradNorm the global gradient norm before clipping
      * @param tokensPerSecond real tokens processed per second
-     * @param stepSeconds the step's wall time, from its first forward pass to its update's end
+     * @param stepSeconds the step's wall time: taking its batches, the passes and the update
      * @param optimizerSeconds the part of it spent unscaling and clipping the gradients, updating
      *     the weights and zeroing the gradients (what LoRA-Pro's optimizer adds to LoRA's shows here)
      */
