@@ -96,7 +96,8 @@ public final class MetricsWriter implements Closeable {
      * @param tokensPerSecond real tokens processed per second
      * @param stepSeconds the step's wall time: taking its batches, the passes and the update
      * @param optimizerSeconds the part of it spent unscaling and clipping the gradients, updating
-     *     the weights and zeroing the gradients (what LoRA-Pro's optimizer adds to LoRA's shows here)
+     *     the weights, copying them to other devices' replicas and zeroing the gradients (what
+     *     LoRA-Pro's optimizer adds to LoRA's shows here)
      */
     public void writeTrain(long step, double epoch, double loss, double lr, double gradNorm,
             double tokensPerSecond, double stepSeconds, double optimizerSeconds) {

@@ -28,7 +28,7 @@ interface StepListener {
      * @param tokensPerSecond the step's throughput
      * @param seconds the step's wall time
      * @param optimizerSeconds the part of it in {@code applyGradients}: unscaling, clipping, the
-     *     optimizer's update and zeroing the gradients
+     *     optimizer's update, the copy to replicas and zeroing the gradients
      * @param last whether it is the last step of this run (the run's end does the rest)
      */
     record StepRecord(long step, double epoch, double loss, float learningRate, double gradientNorm,
