@@ -7,6 +7,7 @@ import org.junit.jupiter.api.condition.DisabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,10 +18,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * The {@code lorapro} launcher script at the repository's root refuses a JVM it cannot build or run
  * with before it builds anything (exit 2 and what {@code java -version} said), and lets a Java 17+
- * one through. The script runs from a copy in a temporary directory, where the build it starts
- * after an accepted JVM fails at once (there is no Maven wrapper there): the repository's own build
- * is never touched. (The script's working path, building and running the command line, is what every
- * command in the docs runs.)
+ * one through, from JAVA_HOME or, without it, the PATH. The script runs from a copy in a temporary
+ * directory, where the build it starts after an accepted JVM fails at once (there is no Maven wrapper
+ * there): the repository's own build is never touched. (The script's working path, building and
+ * running the command line, is what every command in the docs runs.)
  */
 @DisabledOnOs(OS.WINDOWS)
 class LauncherScriptTest {
@@ -62,11 +63,24 @@ class LauncherScriptTest {
 
     /** Runs a copy of the script ({@code lorapro help}) with JAVA_HOME set. */
     private Launch launch(Path javaHome) throws IOException, InterruptedException {
+        return launch(javaHome, true);
+    }
+
+    /**
+     * Runs a copy of the script ({@code lorapro help}) with {@code javaHome} as JAVA_HOME, or, when
+     * {@code asJavaHome} is false, with no JAVA_HOME and its bin/ first on the PATH.
+     */
+    private Launch launch(Path javaHome, boolean asJavaHome) throws IOException, InterruptedException {
         assertTrue(Files.isRegularFile(SCRIPT), SCRIPT.toAbsolutePath().toString());
-        Path root = Files.createDirectories(tmp.resolve("root-" + javaHome.getFileName()));
+        Path root = Files.createDirectories(tmp.resolve("root-" + javaHome.getFileName() + "-" + asJavaHome));
         Path script = Files.copy(SCRIPT, root.resolve("lorapro"));
         ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "help");
-        pb.environment().put("JAVA_HOME", javaHome.toString());
+        if (asJavaHome) {
+            pb.environment().put("JAVA_HOME", javaHome.toString());
+        } else {
+            pb.environment().remove("JAVA_HOME");
+            pb.environment().put("PATH", javaHome.resolve("bin") + File.pathSeparator + pb.environment().get("PATH"));
+        }
         for (String inherited : new String[] {"JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "BASH_ENV", "ENV"}) {
             pb.environment().remove(inherited);
         }
@@ -103,6 +117,16 @@ class LauncherScriptTest {
         // a line before the version's, as JAVA_TOOL_OPTIONS makes a JVM print, is skipped
         Launch chatty = launch(jdkSaying("chatty", "Picked up JAVA_TOOL_OPTIONS: -Xmx1g", "openjdk version \"17.0.15\""));
         assertTrue(chatty.accepted(), chatty.toString());
+    }
+
+    /** Without JAVA_HOME the script takes the PATH's java, and checks that one. */
+    @Test
+    void withoutJavaHomeThePathsJavaIsChecked() throws Exception {
+        Launch old = launch(jdkSaying("path-jdk11", "openjdk version \"11.0.22\" 2024-01-16"), false);
+        assertTrue(old.refused() && old.stderr().contains("'java -version' says") && old.stderr().contains("11.0.22"),
+                old.toString());
+        Launch current = launch(jdkSaying("path-jdk17", "openjdk version \"17.0.15\" 2025-04-15"), false);
+        assertTrue(current.accepted(), current.toString());
     }
 
     @Test
