@@ -591,9 +591,9 @@ final class VectorAdamKernel implements MomentKernel {
         /**
          * {@link #direction} for bf16 moments, converted in registers: the first moments in one sweep,
          * their new values kept in {@link #firstMoments}, then the second moments and u in another.
-         * In one sweep, as fp32 has it, the conversions make the method too large for the JIT to inline
-         * the last store (HotSpot's NodeCountInliningCutoff): the vector was then boxed at every call,
-         * and the bf16 step took twice as long as the fp32 one.
+         * In one sweep, as fp32 has it, the conversions made the method too large for the JIT to
+         * inline the last store (HotSpot's NodeCountInliningCutoff): the vector was then boxed at
+         * every call, and the bf16 step took up to twice as long as the fp32 one.
          */
         private void directionBf16(int first, int count, int tRow) {
             long offset = (long) first * cols;
@@ -601,7 +601,10 @@ final class VectorAdamKernel implements MomentKernel {
             secondMomentsBf16(vRegions[vRows.chunkOf(offset)], vRows.byteIndex(offset), count, tRow);
         }
 
-        /** m = beta1 m + t of rows tRow..tRow+count-1 of t, stored as bf16 and kept in fp32 in {@link #firstMoments}. */
+        /**
+         * m = beta1 m + t for rows tRow..tRow+count-1 of t, stored as bf16 and kept in fp32 in {@link
+         * #firstMoments}.
+         */
         private void firstMomentsBf16(Object mr, long mi, int count, int tRow) {
             MomentVectors access = MomentVectors.ACCESS;
             long rowBytes = (long) cols * Short.BYTES;
@@ -612,7 +615,8 @@ final class VectorAdamKernel implements MomentKernel {
                 for (int g = 0; g < count; g++) {
                     int tj = (tRow + g) * cols + j;
                     long mj = mi + g * rowBytes + (long) j * Short.BYTES;
-                    FloatVector m = decode(access.loadShorts(SHORTS, mr, mj)).fma(b1, FloatVector.fromArray(FLOATS, t, tj));
+                    FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
+                    FloatVector m = decode(access.loadShorts(SHORTS, mr, mj)).fma(b1, x);
                     access.storeShorts(encode(m, false), mr, mj);
                     m.intoArray(kept, tj);
                 }
