@@ -307,20 +307,41 @@ public final class PeftAdapter {
 
     /**
      * Checks an adapter directory against a model and says where each of its tensors goes, without
-     * reading any tensor data. A model without adapters gets them first: this injects the LoRA
-     * layers that {@code adapter_config.json} asks for (without arrays if the model has none). The
-     * model's structure is all that is needed, so a merge can check an adapter for a model too large
-     * to load.
+     * reading any tensor data. A model without adapters then gets them: this injects the LoRA layers
+     * that {@code adapter_config.json} asks for (without arrays if the model has none). A model that
+     * has adapters must have them as the file does (the same modules, r, {@code lora_alpha} and
+     * {@code use_rslora}). The model's structure is all that is needed, so a merge can check an
+     * adapter for a model too large to load. Everything is checked before the model is changed: a
+     * refused adapter leaves it as it was.
      *
      * @param parameterShape the shape of a model parameter, by dotted path
      * @throws CheckpointFormatException naming the key or module if the file names a module the
      *     model lacks, misses a key of an adapted module, holds an unexpected key, or a shape or
-     *     rank differs
+     *     rank differs; naming the module and the fields if the model's adapters are scaled
+     *     otherwise
      * @throws InvalidInputException if the weights are a pickle, or the configuration asks for what
      *     we do not implement (see {@link #readConfig})
      */
     public static Layout layout(Path adapterDir, Block model, Function<String, Shape> parameterShape) {
+        Checked checked = check(adapterDir, model, parameterShape);
+        checked.injectIfNeeded(model);
+        return checked.layout();
+    }
+
+    /** A layout checked against a model, and whether the model still needs its adapters injected. */
+    private record Checked(Layout layout, Map<String, LoraLinear> layers, boolean inject) {
+
+        void injectIfNeeded(Block model) {
+            if (inject) {
+                LoraInjector.inject(model, layout.config());
+            }
+        }
+    }
+
+    /** {@link #layout} without changing the model. */
+    private static Checked check(Path adapterDir, Block model, Function<String, Shape> parameterShape) {
         LoraConfig config = readConfig(adapterDir);
+        Path configFile = adapterDir.resolve(CONFIG_NAME);
         Path weights = adapterDir.resolve(WEIGHTS_NAME);
         if (!Files.isRegularFile(weights)) {
             Path pickle = adapterDir.resolve("adapter_model.bin");
@@ -334,43 +355,62 @@ public final class PeftAdapter {
             throw new CheckpointFormatException(weights + ": adapter weights file does not exist");
         }
         Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
-        if (adapted.isEmpty()) {
-            LoraInjector.inject(model, config);
-            adapted = LoraInjector.adaptedLayers(model);
+        boolean inject = adapted.isEmpty();
+        if (inject) {
+            adapted = LoraInjector.targets(model, config);
+        } else {
+            requireSameScaling(adapted, config, configFile);
         }
-        Path configFile = adapterDir.resolve(CONFIG_NAME);
         Map<String, String> saved = PeftModulesToSave.select(model,
                 PeftModulesToSave.read(configFile, JsonFiles.readObject(configFile)), configFile);
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
             Map<String, LoraKeys> keys = matchKeys(file, model, adapted, config, saved.keySet());
             PeftModulesToSave.check(file, saved, parameterShape);
-            return new Layout(weights, config, keys, saved);
+            return new Checked(new Layout(weights, config, keys, saved), adapted, inject);
+        }
+    }
+
+    /**
+     * Refuses an adapter file whose r or scaling differs from that of the model's adapters: its
+     * factors would load and be scaled as the model's adapters are, silently.
+     */
+    private static void requireSameScaling(Map<String, LoraLinear> adapted, LoraConfig config, Path configFile) {
+        for (Map.Entry<String, LoraLinear> e : adapted.entrySet()) {
+            LoraLinear layer = e.getValue();
+            LoraConfig own = layer.getConfig();
+            if (own.getR() != config.getR() || layer.getScaling() != config.getScaling()) {
+                throw new CheckpointFormatException(configFile + ": r = " + config.getR() + ", lora_alpha = "
+                        + config.getAlpha() + ", use_rslora = " + config.isUseRsLora() + " (scaling "
+                        + config.getScaling() + "), but module " + e.getKey() + " of the model is adapted with r = "
+                        + own.getR() + ", lora_alpha = " + own.getAlpha() + ", use_rslora = " + own.isUseRsLora()
+                        + " (scaling " + layer.getScaling() + ")");
+            }
         }
     }
 
     /**
      * Loads an adapter into {@code model}. If the model has no adapter yet, adapters are first
-     * injected per {@code adapter_config.json}; then every tensor of {@code
-     * adapter_model.safetensors} is checked against the model before any is copied in ({@link
-     * #layout}), so a bad file leaves the model's adapters untouched.
+     * injected per {@code adapter_config.json}. Every tensor of {@code adapter_model.safetensors}
+     * is checked against the model before the model is changed ({@link #layout}), so a bad file
+     * leaves the model as it was.
      *
      * @return the adapted module paths
-     * @throws CheckpointFormatException naming the key or module if the file names a module the
-     *     model lacks, misses a key of an adapted module, holds an unexpected key, or a shape or
-     *     rank differs
+     * @throws CheckpointFormatException as {@link #layout} does
      * @throws IllegalStateException if the model's base weights hold no arrays yet
      */
     public static List<String> load(Path adapterDir, Block model) {
         Map<String, Parameter> params = ModuleTree.namedParameters(model);
-        Layout layout = layout(adapterDir, model, path -> params.get(path).getArray().getShape());
-        Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
-        for (Map.Entry<String, LoraLinear> e : adapted.entrySet()) {
-            if (!e.getValue().getLoraA().isInitialized()) {
+        Checked checked = check(adapterDir, model, path -> params.get(path).getArray().getShape());
+        for (Map.Entry<String, LoraLinear> e : checked.layers().entrySet()) {
+            if (!e.getValue().getWeight().isInitialized()) {
                 // A and B are created on W0's device, so W0 must exist first
                 throw new IllegalStateException(
                         "load or initialize the model's weights before its adapter: " + e.getKey() + " has no arrays");
             }
         }
+        checked.injectIfNeeded(model);
+        Layout layout = checked.layout();
+        Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
         try (SafetensorsFile file = SafetensorsFile.open(layout.weights())) {
             layout.lora().forEach((module, keys) -> {
                 LoraLinear layer = adapted.get(module);
@@ -445,7 +485,7 @@ public final class PeftAdapter {
             throw new CheckpointFormatException(file.path() + ": tensor '" + key + "' has dtype " + info.dtype());
         }
         long[] shape = info.shape().getShape();
-        int r = layer.getConfig().getR();
+        int r = config.getR(); // the model's adapters have it too (checked, or injected with it)
         if (shape.length == 2) {
             long fileR = slot == 0 ? shape[0] : shape[1];
             if (fileR != config.getR()) {

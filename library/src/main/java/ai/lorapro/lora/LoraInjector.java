@@ -29,13 +29,35 @@ public final class LoraInjector {
      * @return the dotted paths of the adapted modules, in model order
      * @throws InvalidInputException if the configuration targets nothing, or names a module that
      *     the model does not have
+     * @throws IllegalStateException if a targeted layer already has an adapter (checked, like
+     *     everything else, before the first layer is changed)
      */
     public static List<String> inject(Block root, LoraConfig config) {
+        Map<String, LoraLinear> targets = targets(root, config);
+        // every target checked before the first is changed: a refused configuration changes nothing
+        List<String> adapted = new ArrayList<>();
+        for (Map.Entry<String, LoraLinear> e : targets.entrySet()) {
+            e.getValue().setSeedSalt(e.getKey().hashCode());
+            e.getValue().addAdapter(config);
+            adapted.add(e.getKey());
+        }
+        // float32 adapters in a float16 model: the pass runs in float32 from its first activations
+        // (a LoraLinear given an adapter some other way does not do this)
+        PassEntry.widenAll(root);
+        return adapted;
+    }
+
+    /**
+     * The linear layers under {@code root} that {@link #inject} would adapt, by module path in model
+     * order, each checked to hold the configuration's rank; the model is not changed.
+     *
+     * @throws InvalidInputException as {@link #inject} does
+     */
+    public static Map<String, LoraLinear> targets(Block root, LoraConfig config) {
         Set<String> heads =
                 root instanceof HasOutputHead
                         ? ((HasOutputHead) root).outputHeadPaths()
                         : Collections.emptySet();
-        List<String> adapted = new ArrayList<>();
         Map<String, LoraLinear> targets = new LinkedHashMap<>();
         Set<String> unmatched = new LinkedHashSet<>(config.getTargetModules());
         unmatched.remove(LoraConfig.ALL_LINEAR);
@@ -49,6 +71,9 @@ public final class LoraInjector {
             }
             unmatched.removeIf(name -> ModuleTree.isNamed(path, name));
             LoraLinear layer = (LoraLinear) e.getValue();
+            if (layer.hasAdapter()) {
+                throw new IllegalStateException("layer " + path + " already has a LoRA adapter");
+            }
             config.checkFits(path, layer.getInFeatures(), layer.getOutFeatures());
             targets.put(path, layer);
         }
@@ -59,16 +84,7 @@ public final class LoraInjector {
         if (targets.isEmpty()) {
             throw new InvalidInputException("LoRA configuration " + config + " targets no layer");
         }
-        // every target checked before the first is changed: a refused configuration changes nothing
-        for (Map.Entry<String, LoraLinear> e : targets.entrySet()) {
-            e.getValue().setSeedSalt(e.getKey().hashCode());
-            e.getValue().addAdapter(config);
-            adapted.add(e.getKey());
-        }
-        // float32 adapters in a float16 model: the pass runs in float32 from its first activations
-        // (a LoraLinear given an adapter some other way does not do this)
-        PassEntry.widenAll(root);
-        return adapted;
+        return targets;
     }
 
     /** Every adapted layer under {@code root}, keyed by module path. */

@@ -10,6 +10,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import ai.djl.util.RandomUtils;
 import ai.lorapro.nn.Dropouts;
 import ai.lorapro.nn.FrozenCast;
 import ai.lorapro.nn.HfBlock;
@@ -43,7 +44,11 @@ public final class LoraLinear extends HfBlock {
     private float scaling;
     /** The exact W0 while merged, so that {@link #unmerge()} restores it bit for bit. */
     private NDArray unmergedWeight;
-    private long seedSalt;
+    /**
+     * Salts this layer's random draws; until set ({@link #setSeedSalt}), drawn from DJL's engine
+     * generator at the first draw ({@link #seedSalt()}).
+     */
+    private Long seedSalt;
 
     private LoraLinear(Builder b) {
         this.inFeatures = b.inFeatures;
@@ -169,12 +174,12 @@ public final class LoraLinear extends HfBlock {
 
     /**
      * Creates A and B on {@code manager}'s device: A by the configured init from a generator
-     * seeded by the config seed and this layer's salt (so each layer gets its own reproducible
-     * draw), B = 0 so that the adapted layer starts equal to the base layer.
+     * seeded by the config seed and this layer's salt ({@link #seedSalt()}: each layer gets its own
+     * reproducible draw), B = 0 so that the adapted layer starts equal to the base layer.
      */
     private void initAdapter(NDManager manager) {
         int r = config.getR();
-        SplittableRandom rng = new SplittableRandom(config.getSeed() * 0x9E3779B97F4A7C15L + seedSalt);
+        SplittableRandom rng = new SplittableRandom(config.getSeed() * 0x9E3779B97F4A7C15L + seedSalt());
         float[] a =
                 config.getInit() == LoraConfig.Init.KAIMING_UNIFORM
                         ? uniform(rng, r * inFeatures, 1.0 / Math.sqrt(inFeatures))
@@ -194,21 +199,49 @@ public final class LoraLinear extends HfBlock {
 
     /**
      * Fills W0 (and the bias) like PyTorch's {@code nn.Linear}: U(-1/sqrt(in), 1/sqrt(in)), for
-     * layers that are trained from scratch rather than loaded.
+     * layers that are trained from scratch rather than loaded, from a generator seeded by this
+     * layer's salt ({@link #seedSalt()}).
      */
     private void initBase(NDManager manager, DataType dataType) {
-        SplittableRandom rng = new SplittableRandom(seedSalt * 0xBF58476D1CE4E5B9L + 1);
+        SplittableRandom rng = new SplittableRandom(seedSalt() * 0xBF58476D1CE4E5B9L + 1);
         double bound = 1.0 / Math.sqrt(inFeatures);
-        NDArray w = manager.create(uniform(rng, outFeatures * inFeatures, bound), new Shape(outFeatures, inFeatures));
-        weight.setArray(w.toType(dataType, false));
+        weight.setArray(inType(manager.create(uniform(rng, outFeatures * inFeatures, bound),
+                new Shape(outFeatures, inFeatures)), dataType));
         if (bias != null) {
-            bias.setArray(manager.create(uniform(rng, outFeatures, bound)).toType(dataType, false));
+            bias.setArray(inType(manager.create(uniform(rng, outFeatures, bound)), dataType));
         }
     }
 
-    /** Salts the random draws of this layer (the injector passes a hash of the module path). */
+    /** {@code values} in {@code dataType}: itself if it is in it already, otherwise a copy, and then closed. */
+    private static NDArray inType(NDArray values, DataType dataType) {
+        if (values.getDataType() == dataType) {
+            return values;
+        }
+        try (values) {
+            return values.toType(dataType, true);
+        }
+    }
+
+    /**
+     * Salts the random draws of this layer: W0 and the bias when {@link #initialize} creates them,
+     * and A. {@link LoraInjector} passes a hash of the module path, so that an injected adapter
+     * depends only on the configuration's seed and the layer's place in the model.
+     */
     public void setSeedSalt(long salt) {
         this.seedSalt = salt;
+    }
+
+    /**
+     * The salt set by {@link #setSeedSalt}, or else one drawn now, once, from DJL's engine
+     * generator ({@code RandomUtils.RANDOM}, which {@code Engine.setRandomSeed} seeds): layers
+     * built in the same order after the same seed draw the same weights, and two layers of one
+     * shape draw different ones, as DJL's own {@code Linear} does.
+     */
+    private long seedSalt() {
+        if (seedSalt == null) {
+            seedSalt = RandomUtils.RANDOM.nextLong();
+        }
+        return seedSalt;
     }
 
     private static float[] uniform(SplittableRandom rng, int n, double bound) {
@@ -256,8 +289,9 @@ public final class LoraLinear extends HfBlock {
         }
         NDArray a = loraA.getArray();
         NDArray b = loraB.getArray();
-        try (NDArray ba = b.matMul(a)) {
-            return ba.mul(scaling).toType(weight.getArray().getDataType(), false);
+        try (NDArray ba = b.matMul(a); NDArray scaled = ba.mul(scaling)) {
+            // a copy even in W0's type, so that closing `scaled` never frees what is returned
+            return scaled.toType(weight.getArray().getDataType(), true);
         }
     }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.ParameterTracker;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.nn.Finiteness;
 
 import java.util.ArrayList;
@@ -281,7 +282,7 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
             super(defaultLearningRate);
         }
 
-        /** Sets the ridge delta added to B^T B and A A^T (default 1e-8). */
+        /** Sets the ridge delta added to B^T B and A A^T (default 1e-8; must be > 0). */
         public T optDelta(double delta) {
             this.delta = delta;
             return self();
@@ -300,11 +301,21 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
             return self();
         }
 
+        /**
+         * {@inheritDoc} Also that delta is positive (the Grams are inverted, and B^T B is 0 at the
+         * usual B = 0 start) and that a LoRA layer is registered: without one, every parameter would
+         * take a plain SGD or AdamW step, and nothing of LoRA-Pro would run.
+         */
         @Override
         void validate() {
             super.validate();
-            if (!(delta >= 0) || Double.isInfinite(delta)) {
-                throw new IllegalArgumentException("delta must be finite and >= 0, got " + delta);
+            if (!(delta > 0) || Double.isInfinite(delta)) {
+                throw new InvalidFieldException("delta", "must be finite and > 0 (B^T B + delta I is inverted, and"
+                        + " B^T B = 0 while B = 0), got " + delta);
+            }
+            if (pairCount() == 0) {
+                throw new IllegalStateException("no LoRA layer is registered with this LoRA-Pro optimizer: call"
+                        + " addLoraLayers(model) after the adapters are injected (LoraInjector.inject), or addLoraPair");
             }
         }
     }

@@ -512,6 +512,11 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
             return self();
         }
 
+        /** How many LoRA layers are registered so far. */
+        int pairCount() {
+            return pairs.size();
+        }
+
         void validate() {
             if (learningRateTracker == null) {
                 throw new IllegalArgumentException("a learning rate tracker is required");

@@ -158,7 +158,11 @@ class PeftAdapterTest {
     }
 
     private Path savedAdapter() {
-        Path dir = tmp.resolve("adapter");
+        return savedAdapterIn("adapter");
+    }
+
+    private Path savedAdapterIn(String name) {
+        Path dir = tmp.resolve(name);
         PeftAdapter.save(adaptedModel(config(), 7), dir, "llama-tiny", "CAUSAL_LM");
         return dir;
     }
@@ -357,6 +361,36 @@ class PeftAdapterTest {
             assertArrayEquals(before.get(path + "A"), layer.getLoraA().getArray().toFloatArray(), path);
             assertArrayEquals(before.get(path + "B"), layer.getLoraB().getArray().toFloatArray(), path);
         });
+    }
+
+    @Test
+    void aRefusedFileLeavesAModelWithoutAdaptersWithoutAdapters() {
+        Path dir = savedAdapter();
+        rewriteWeights(dir, t -> t.remove(Q0 + ".lora_B.weight"));
+        TinyModel model = newModel();
+        assertThrows(CheckpointFormatException.class, () -> PeftAdapter.load(dir, model));
+        assertTrue(LoraInjector.adaptedLayers(model).isEmpty(), "the refused adapter's layers were injected");
+        // and the right adapter still loads into it
+        assertEquals(6, PeftAdapter.load(savedAdapterIn("good"), model).size());
+    }
+
+    @Test
+    void anAdapterScaledOtherwiseThanTheModelsAdaptersIsRefused() throws IOException {
+        Path dir = savedAdapter();
+        editConfig(dir, o -> o.addProperty("lora_alpha", 12));
+        TinyModel model = adaptedModel(config(), 99);
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> PeftAdapter.load(dir, model));
+        assertTrue(e.getMessage().contains("lora_alpha = 12.0") && e.getMessage().contains("lora_alpha = 6.0"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains(PeftAdapter.CONFIG_NAME), e.getMessage());
+        editConfig(dir, o -> {
+            o.addProperty("lora_alpha", 6);
+            o.addProperty("use_rslora", true);
+        });
+        e = assertThrows(CheckpointFormatException.class, () -> PeftAdapter.load(dir, model));
+        assertTrue(e.getMessage().contains("use_rslora = true"), e.getMessage());
+        editConfig(dir, o -> o.addProperty("use_rslora", false));
+        assertEquals(6, PeftAdapter.load(dir, model).size());
     }
 
     @Test

@@ -104,6 +104,38 @@ class LoraLinearTest {
     }
 
     @Test
+    void builtLayersOfOneShapeDrawTheirOwnWeightsAndTheEngineSeedRepeatsThem() {
+        LoraConfig config = LoraConfig.builder().setR(2).setAlpha(4).build();
+        ai.djl.engine.Engine.getInstance().setRandomSeed(7);
+        LoraLinear first = layer(config);
+        LoraLinear second = layer(config);
+        ai.djl.engine.Engine.getInstance().setRandomSeed(7);
+        LoraLinear again = layer(config);
+        float[] w1 = first.getWeight().getArray().toFloatArray();
+        assertFalse(java.util.Arrays.equals(w1, second.getWeight().getArray().toFloatArray()), "same W0");
+        assertFalse(java.util.Arrays.equals(first.getLoraA().getArray().toFloatArray(),
+                second.getLoraA().getArray().toFloatArray()), "same A");
+        assertArrayEquals(w1, again.getWeight().getArray().toFloatArray(), 0f);
+        assertArrayEquals(first.getLoraA().getArray().toFloatArray(), again.getLoraA().getArray().toFloatArray(), 0f);
+    }
+
+    @Test
+    void mergingAFloat16LayerLeavesNoArrayBehind() {
+        LoraConfig config = LoraConfig.builder().setR(2).setAlpha(4).build();
+        try (NDManager owner = manager.newSubManager()) {
+            LoraLinear layer = LoraLinear.builder().setInFeatures(IN).setOutFeatures(OUT).optLora(config).build();
+            layer.initialize(owner, DataType.FLOAT16, new Shape(3, IN));
+            Weights.assign(layer.getLoraB(), random(3, OUT, 2));
+            int before = owner.getManagedArrays().size();
+            layer.merge();
+            // the one array merge keeps is the exact W0 for unmerge
+            assertEquals(before + 1, owner.getManagedArrays().size());
+            layer.unmerge();
+            assertEquals(before, owner.getManagedArrays().size());
+        }
+    }
+
+    @Test
     void rsLoraScalesByAlphaOverSqrtR() {
         LoraConfig plain = LoraConfig.builder().setR(4).setAlpha(8).build();
         LoraConfig rs = plain.toBuilder().optUseRsLora(true).build();

@@ -37,7 +37,7 @@ class DjlUpdateCountersTest extends ManagedTest {
             List<Parameter> djls = parameters();
             List<Integer> oursAsked = new ArrayList<>();
             List<Integer> djlAsked = new ArrayList<>();
-            drive(LoraProSgd.builder().setLearningRateTracker(recording(oursAsked)).optBeginNumUpdate(begin).build(),
+            drive(PlainAdamW.builder().setLearningRateTracker(recording(oursAsked)).optBeginNumUpdate(begin).build(),
                     ours, order);
             drive(Optimizer.sgd().setLearningRateTracker(recording(djlAsked)).optBeginNumUpdate(begin).build(),
                     djls, order);

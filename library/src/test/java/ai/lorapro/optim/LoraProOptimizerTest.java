@@ -13,6 +13,7 @@ import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraLinear;
@@ -167,6 +168,26 @@ class LoraProOptimizerTest extends ManagedTest {
         f.update(optimizer, f.head, inf);
         assertEquals(2, optimizer.getSkippedSteps());
         assertArrayEquals(head, f.head.getArray().toFloatArray());
+    }
+
+    @Test
+    void theBuildersRefuseNoLoraLayerAndANonPositiveDelta() {
+        // forgetting addLoraLayers (or calling it before the adapters exist) would train plain AdamW
+        IllegalStateException none = assertThrows(IllegalStateException.class,
+                () -> LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(0.1f)).build());
+        assertTrue(none.getMessage().contains("addLoraLayers"), none.getMessage());
+        SequentialBlock withoutAdapters = new SequentialBlock()
+                .add(LoraLinear.builder().setInFeatures(4).setOutFeatures(3).build());
+        assertThrows(IllegalStateException.class, () -> LoraProSgd.builder()
+                .setLearningRateTracker(Tracker.fixed(0.1f)).addLoraLayers(withoutAdapters).build());
+        Parameter a = trainable("lora_A.weight", manager.zeros(new Shape(2, 4)));
+        Parameter b = trainable("lora_B.weight", manager.zeros(new Shape(3, 2)));
+        // B = 0 makes B^T B = 0: without a positive delta its inverse is infinite at every step
+        for (double delta : new double[] {0, -1e-8, Double.NaN, Double.POSITIVE_INFINITY}) {
+            InvalidFieldException e = assertThrows(InvalidFieldException.class, () -> LoraProAdamW.builder()
+                    .setLearningRateTracker(Tracker.fixed(0.1f)).addLoraPair("pair", a, b, 1f).optDelta(delta).build());
+            assertEquals("delta", e.field());
+        }
     }
 
     @Test

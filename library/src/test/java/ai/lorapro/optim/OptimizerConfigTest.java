@@ -3,6 +3,7 @@ package ai.lorapro.optim;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidFieldException;
 
@@ -27,13 +28,13 @@ class OptimizerConfigTest {
 
     @Test
     void buildersTakeTheRecord() {
-        try (LoraProAdamW adamw = LoraProAdamW.builder().optConfig(CONFIG).build()) {
+        try (LoraProAdamW adamw = LoraProAdamW.builder().optConfig(CONFIG).addLoraPair(pair()).build()) {
             assertEquals(0.01f, adamw.getWeightDecay());
             assertEquals(XMode.SYMMETRY, adamw.getXMode());
             assertEquals(StateDType.BF16, adamw.getStateDType());
         }
         try (LoraProSgd sgd = LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).optConfig(CONFIG)
-                .build()) {
+                .addLoraPair(pair()).build()) {
             assertEquals(XMode.SYMMETRY, sgd.getXMode());
             assertEquals(0.01f, sgd.getWeightDecay());
         }
@@ -41,5 +42,11 @@ class OptimizerConfigTest {
             assertEquals(0.01f, plain.getWeightDecay());
         }
         assertEquals(new AdamSettings(0.8, 0.95, 1e-6), AdamSettings.of(CONFIG));
+    }
+
+    /** A LoRA pair without arrays: all a builder needs. */
+    private static LoraPair pair() {
+        return new LoraPair("pair", Parameter.builder().setName("lora_A.weight").setType(Parameter.Type.WEIGHT).build(),
+                Parameter.builder().setName("lora_B.weight").setType(Parameter.Type.WEIGHT).build(), 1f);
     }
 }

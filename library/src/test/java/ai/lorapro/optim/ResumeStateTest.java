@@ -55,7 +55,7 @@ class ResumeStateTest extends ManagedTest {
         Random rng = new Random(2);
         Parameter original = parameter("w", rng, 3, 4);
         Parameter resumed = parameter("w", new Random(99), 3, 4);
-        LoraProSgd first = LoraProSgd.builder().setLearningRateTracker(schedule).nameParameter("w", original).build();
+        PlainAdamW first = PlainAdamW.builder().setLearningRateTracker(schedule).nameParameter("w", original).build();
         NDArray[] grads = new NDArray[4];
         for (int t = 0; t < 4; t++) {
             grads[t] = manager.randomNormal(new Shape(3, 4));
@@ -64,7 +64,7 @@ class ResumeStateTest extends ManagedTest {
             first.update(original.getId(), original.getArray(), grads[t].duplicate());
         }
         resumed.getArray().set(new NDIndex("..."), original.getArray());
-        LoraProSgd second = LoraProSgd.builder().setLearningRateTracker(schedule).nameParameter("w", resumed).build();
+        PlainAdamW second = PlainAdamW.builder().setLearningRateTracker(schedule).nameParameter("w", resumed).build();
         OptimizerState state = first.exportState(manager);
         assertEquals(3, state.getSteps().get(DjlUpdateCounters.COUNT_PREFIX + "w"));
         Map<String, Integer> steps = new HashMap<>(state.getSteps());
