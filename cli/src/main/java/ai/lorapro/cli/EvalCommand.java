@@ -20,6 +20,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -54,8 +55,13 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
                     + " gsm8k, humaneval, mt-bench, image-folder (--data in that task's format; see docs/tasks.md).")
     private String task;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Output directory of a --task evaluation.")
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Output directory of a --task evaluation (new or empty unless --overwrite).")
     private Path out;
+
+    @Option(names = "--overwrite",
+            description = "With --task: write into a non-empty --out, replacing files of the same names.")
+    private boolean overwrite;
 
     @Option(names = "--max-new-tokens", paramLabel = "N",
             description = "Tokens generated per answer with --task (default: ${DEFAULT-VALUE}).")
@@ -92,7 +98,8 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
         DefaultTasks.requireJsonLines(config);
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
             TextEncoder encoder = ModelFiles.encoder(tok, config);
-            List<Example> examples = DefaultTasks.examples(config, data, encoder, settings.maxInputLength(), false);
+            List<Example> examples = DefaultTasks.examples(config, data, encoder, settings.maxInputLength(),
+                    settings.skipBadRecords());
             try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
                 Block m = modelOptions.load(config, manager);
                 Map<String, Double> metrics = Evaluator.evaluate(DefaultTasks.lossTask(config, m), manager, examples,
@@ -109,7 +116,11 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
         if (out == null) {
             throw new InvalidInputException("--out is required with --task");
         }
-        new OutputDirectoryGuard("--out", out).requireUsable();
+        new OutputDirectoryGuard("--out", out)
+                .protect("--model", modelOptions.model)
+                .protect("--adapter", modelOptions.adapter)
+                .protect("--data", Files.isDirectory(data) ? data : null)
+                .requireEmptyUnless(overwrite);
         modelOptions.reportMemory(modelOptions.config(), modelOptions.device());
         TaskEvaluator evaluator = new TaskEvaluator(
                 modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings)

@@ -18,7 +18,8 @@ import java.util.List;
  * directories (the model, the adapter) or a directory that contains one, with or without
  * {@code --overwrite}. Paths are compared after resolving symbolic links, so a link to the model
  * directory is the model directory. Commands that replace their output directory use {@link
- * #requireReplaceable}; commands that only add files to it use {@link #requireUsable}.
+ * #requireReplaceable}; commands that write files of fixed names into it use {@link
+ * #requireEmptyUnless}; an empty path is refused by all.
  *
  * <pre>{@code
  * new OutputDirectoryGuard("--out", out)
@@ -81,6 +82,22 @@ public final class OutputDirectoryGuard {
 
     /**
      * Refuses what {@link #requireUsable()} refuses, and a non-empty output directory unless
+     * {@code overwrite}: use it before a command writes files whose names may already be there
+     * (it replaces those, and leaves the others).
+     *
+     * @param overwrite the user allowed writing into an existing, non-empty directory
+     * @throws InvalidInputException naming the option and the directory
+     */
+    public void requireEmptyUnless(boolean overwrite) {
+        requireUsable();
+        if (!overwrite && !isEmptyOrAbsent(out)) {
+            throw new InvalidInputException(option + ": " + out + " is not empty; choose a new directory, or pass"
+                    + " --overwrite to write into it (files of the same names are replaced)");
+        }
+    }
+
+    /**
+     * Refuses what {@link #requireUsable()} refuses, and a non-empty output directory unless
      * {@code overwrite}: use it before a command replaces the whole directory.
      *
      * @param overwrite the user allowed replacing an existing, non-empty directory
@@ -96,6 +113,10 @@ public final class OutputDirectoryGuard {
 
     /** Refuses a path whose nearest existing ancestor (or itself) is not a writable directory. */
     private void requireCreatable() {
+        if (out.toString().isEmpty()) {
+            throw new InvalidInputException(option + ": the path is empty (it would be the current directory;"
+                    + " write . to mean that)");
+        }
         Path existing = out.toAbsolutePath().normalize();
         while (existing != null && !Files.exists(existing)) {
             existing = existing.getParent();

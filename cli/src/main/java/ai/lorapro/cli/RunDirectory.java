@@ -23,22 +23,38 @@ import java.util.regex.Pattern;
  *   <li>{@link RunDirectoryLock}: a second run into the same directory fails at once, naming the
  *       holder's PID;
  *   <li>a new run (neither {@code --resume} nor {@code --overwrite}) into a directory that holds
- *       another run's checkpoints is refused, so two runs' checkpoints never mix;
+ *       another run's checkpoints, {@code metrics.jsonl} or {@code loss.png} is refused, so two
+ *       runs' outputs never mix and no file is replaced unasked;
  *   <li>with {@code --overwrite}, the previous run's {@code checkpoints/} and metrics are set
  *       aside and deleted only when the new run completes, and put back if it fails before
  *       writing a checkpoint of its own;
- *   <li>temporary {@code *.tmp-*} and {@code *.old-*} entries that an interrupted run of this
- *       library left in the directory or in {@code checkpoints/} are removed (the lock guarantees
- *       no other run is writing them);
+ *   <li>the temporary and set-aside copies of these outputs that an interrupted run of this
+ *       library left ({@code metrics.jsonl.tmp-x}, {@code checkpoints/step-000010.old-x}, {@code
+ *       checkpoints.overwritten}, ...) are removed (the lock guarantees no other run is writing
+ *       them); no other entry is ever touched;
  *   <li>a directory the claim created is removed again if the run wrote nothing into it.
  * </ul>
  */
 public final class RunDirectory implements AutoCloseable {
 
-    /** What {@link AtomicFiles} names its temporary and set-aside entries: {@code name.tmp-x}, {@code name.old-x}. */
-    private static final Pattern LEFTOVER = Pattern.compile(".+\\.(tmp|old)-[0-9a-z]+");
+    /**
+     * The run's own entries: what a previous run leaves that a new one replaces (set aside with
+     * {@code --overwrite}), and the only names whose leftovers are removed.
+     */
+    private static final List<String> OUTPUTS =
+            List.of(TrainingEngine.CHECKPOINTS_DIR, TrainingEngine.METRICS_FILE, TrainingEngine.PLOT_FILE);
+    /** {@link AtomicFiles}'s suffixes of a temporary and a set-aside entry: {@code .tmp-x}, {@code .old-x}. */
+    private static final String ATOMIC_SUFFIX = "\\.(tmp|old)-[0-9a-z]{1,13}";
     /** What the previous run's set-aside files are called while a new {@code --overwrite} run is on. */
     private static final String SET_ASIDE = ".overwritten";
+    /**
+     * What an interrupted run of this library leaves in the run directory: its outputs' temporary,
+     * old and set-aside copies, and nothing else (a user's {@code notes.old-1} stays).
+     */
+    private static final Pattern LEFTOVER = Pattern.compile("(" + String.join("|",
+            OUTPUTS.stream().map(Pattern::quote).toList()) + ")(" + ATOMIC_SUFFIX + "|" + Pattern.quote(SET_ASIDE) + ")");
+    /** The same in {@code checkpoints/}: a checkpoint's temporary or old copy. */
+    private static final Pattern CHECKPOINT_LEFTOVER = Pattern.compile("step-[0-9]+" + ATOMIC_SUFFIX);
     private static final Logger LOGGER = LoggerFactory.getLogger(RunDirectory.class);
 
     private final Path dir;
@@ -87,9 +103,18 @@ public final class RunDirectory implements AutoCloseable {
                             + checkpoints + "); pass --resume CHECKPOINT to continue it, --overwrite to replace it,"
                             + " or choose another directory");
                 }
-                run.setAside(checkpoints);
-                run.setAside(dir.resolve(TrainingEngine.METRICS_FILE));
-                run.setAside(dir.resolve(TrainingEngine.PLOT_FILE));
+            } else if (!resume && !overwrite) {
+                for (String name : List.of(TrainingEngine.METRICS_FILE, TrainingEngine.PLOT_FILE)) {
+                    if (Files.exists(dir.resolve(name))) {
+                        throw new InvalidInputException("--out: " + dir + " holds a " + name + " that this run would"
+                                + " replace; pass --overwrite to replace it, or choose another directory");
+                    }
+                }
+            }
+            if (!resume && overwrite) {
+                for (String name : OUTPUTS) {
+                    run.setAside(dir.resolve(name));
+                }
             }
             return run;
         } catch (RuntimeException e) {
@@ -122,21 +147,23 @@ public final class RunDirectory implements AutoCloseable {
     }
 
     private void removeLeftovers() {
-        for (Path parent : List.of(dir, dir.resolve(TrainingEngine.CHECKPOINTS_DIR))) {
-            if (!Files.isDirectory(parent)) {
-                continue;
-            }
-            try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent)) {
-                for (Path entry : entries) {
-                    String name = entry.getFileName().toString();
-                    if (LEFTOVER.matcher(name).matches() || name.endsWith(SET_ASIDE)) {
-                        LOGGER.info("removing {} left by an interrupted run", entry);
-                        AtomicFiles.deleteRecursively(entry);
-                    }
+        removeLeftovers(dir, LEFTOVER);
+        removeLeftovers(dir.resolve(TrainingEngine.CHECKPOINTS_DIR), CHECKPOINT_LEFTOVER);
+    }
+
+    private static void removeLeftovers(Path parent, Pattern leftover) {
+        if (!Files.isDirectory(parent)) {
+            return;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent)) {
+            for (Path entry : entries) {
+                if (leftover.matcher(entry.getFileName().toString()).matches()) {
+                    LOGGER.info("removing {} left by an interrupted run", entry);
+                    AtomicFiles.deleteRecursively(entry);
                 }
-            } catch (IOException e) {
-                throw new LoraProException("cannot clean " + parent + ": " + e.getMessage(), e);
             }
+        } catch (IOException e) {
+            throw new LoraProException("cannot clean " + parent + ": " + e.getMessage(), e);
         }
     }
 

@@ -183,7 +183,7 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         if (resume != null) {
             requireDirectory(resume, "--resume");
         }
-        new OutputDirectoryGuard("--out", out).requireUsable();
+        new OutputDirectoryGuard("--out", out).protect("--model", model).requireUsable();
         Path outputDir = runName == null ? out : OutputPaths.resolveChild(out, runName,
                 "--run-name");
         TrainConfig config = new TrainConfig(EnumNames.parse(Method.class, "--method", method),

@@ -105,4 +105,29 @@ class OutputDirectoryCliTest extends TinyModelCliTestBase {
         assertOneLineBadInput("eval --task --out FILE/sub", cli("eval", "--task", "gsm8k", "--model", model.toString(),
                 "--data", data.toString(), "--out", file.resolve("sub").toString()), "plain.txt", "not a directory");
     }
+
+    @Test
+    void trainNeverWritesIntoTheModelAndEvalTaskNeverReplacesFilesUnasked() throws IOException {
+        saveModelAndAdapter(tmp);
+        Path data = Files.writeString(tmp.resolve("d.jsonl"), TinyHfModel.jsonl(2, 1));
+        List<String> before = listing(model);
+        assertOneLineBadInput("train --out MODEL", cli("train", "--model", model.toString(), "--data", data.toString(),
+                "--out", model.toString(), "--max-steps", "1"), "is the --model");
+        assertEquals(before, listing(model));
+        assertOneLineBadInput("train --out ''", cli("train", "--model", model.toString(), "--data", data.toString(),
+                "--out", "", "--max-steps", "1"), "--out", "empty");
+        assertOneLineBadInput("eval --task --out ''", cli("eval", "--task", "gsm8k", "--model", model.toString(),
+                "--data", data.toString(), "--out", ""), "--out", "empty");
+
+        Path earlier = Files.createDirectories(tmp.resolve("earlier-eval"));
+        Files.writeString(earlier.resolve("metrics.json"), "{\"accuracy\": 0.5}\n");
+        assertOneLineBadInput("eval --task into an earlier evaluation", cli("eval", "--task", "gsm8k", "--model",
+                model.toString(), "--data", data.toString(), "--out", earlier.toString()), "not empty", "--overwrite");
+        assertEquals("{\"accuracy\": 0.5}\n", Files.readString(earlier.resolve("metrics.json")));
+        CliRun.Result allowed = cli("eval", "--task", "gsm8k", "--model", model.toString(), "--data", data.toString(),
+                "--out", earlier.toString(), "--overwrite");
+        assertFalse(allowed.err().contains("not empty"), allowed.err());
+        assertOneLineBadInput("eval --task --out MODEL", cli("eval", "--task", "gsm8k", "--model", model.toString(),
+                "--data", data.toString(), "--out", model.toString(), "--overwrite"), "is the --model");
+    }
 }

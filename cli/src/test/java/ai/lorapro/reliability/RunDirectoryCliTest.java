@@ -104,6 +104,11 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         assertOneLineBadInput("new run into old checkpoints", train(out, 1), "another run's checkpoints",
                 "--resume", "--overwrite");
         assertEquals(List.of("step-000001", "step-000002"), checkpoints(out));
+        // resuming the finished run would train nothing (and used to report a NaN final loss)
+        assertOneLineBadInput("resume at the last step", train(out, 2, "--resume",
+                out.resolve("checkpoints/step-000002").toString()), "step 2, the last of this run", "--max-steps");
+        assertTrue(java.util.Arrays.equals(adapter,
+                Files.readAllBytes(out.resolve("checkpoints/step-000002/adapter/adapter_model.safetensors"))));
 
         // an --overwrite run that fails before its first checkpoint puts the old run back
         Path bad = Files.writeString(tmp.resolve("bad.jsonl"), "{not json\n");
@@ -126,6 +131,11 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
             assertEquals(List.of(".lorapro-run.lock", "checkpoints", "loss.png", "metrics.jsonl"),
                     s.map(p -> p.getFileName().toString()).sorted().toList());
         }
+        // the plot is written like every other output: readable by others where the umask allows it
+        if (Files.getFileStore(out).supportsFileAttributeView("posix")) {
+            assertEquals(Files.getPosixFilePermissions(out.resolve("metrics.jsonl")),
+                    Files.getPosixFilePermissions(out.resolve("loss.png")));
+        }
     }
 
     @Test
@@ -135,12 +145,38 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         Files.writeString(out.resolve("checkpoints/step-000007.tmp-3k2j1h0/adapter/x"), "half");
         Files.createDirectories(out.resolve("checkpoints/step-000004.old-zz9"));
         Files.writeString(out.resolve("metrics.jsonl.tmp-a1b2"), "torn");
-        Files.writeString(out.resolve("notes.tmp-mine.txt"), "the user's");
+        Files.writeString(out.resolve("loss.png.old-q"), "set aside");
+        Files.createDirectories(out.resolve("checkpoints.overwritten/step-000002"));
+        // the user's entries, some named like ours: none is touched
+        List<String> users = List.of("notes.tmp-mine.txt", "thesis.old-v1", "draft.tmp-1", "report.overwritten",
+                "photos.old-backup/img.txt");
+        for (String name : users) {
+            Files.createDirectories(out.resolve(name).getParent());
+            Files.writeString(out.resolve(name), "the user's");
+        }
         CliRun.Result run = train(out, 1);
         assertEquals(0, run.code(), run.err());
         assertEquals(List.of("step-000001"), checkpoints(out));
-        assertFalse(Files.exists(out.resolve("metrics.jsonl.tmp-a1b2")));
-        assertTrue(Files.exists(out.resolve("notes.tmp-mine.txt")), "a file we did not write stays");
+        for (String ours : List.of("metrics.jsonl.tmp-a1b2", "loss.png.old-q", "checkpoints.overwritten")) {
+            assertFalse(Files.exists(out.resolve(ours)), ours);
+        }
+        for (String name : users) {
+            assertEquals("the user's", Files.readString(out.resolve(name)), "a file we did not write stays: " + name);
+        }
+    }
+
+    @Test
+    void aNewRunNeverReplacesAMetricsFileOrPlotUnasked() throws IOException {
+        for (String name : List.of("metrics.jsonl", "loss.png")) {
+            Path out = Files.createDirectories(tmp.resolve("run-" + name));
+            Files.writeString(out.resolve(name), "the user's");
+            assertOneLineBadInput("new run over " + name, train(out, 1), name, "--overwrite");
+            assertEquals("the user's", Files.readString(out.resolve(name)));
+            assertFalse(Files.exists(out.resolve("checkpoints")));
+            CliRun.Result replaced = train(out, 1, "--overwrite");
+            assertEquals(0, replaced.code(), replaced.err());
+            assertFalse(Files.exists(out.resolve(name + ".overwritten")));
+        }
     }
 
     @Test

@@ -1,6 +1,7 @@
 package ai.lorapro.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.CheckpointFormatException;
 import ai.lorapro.nn.Finiteness;
 
@@ -17,14 +18,21 @@ public final class ResumeLimits {
     private ResumeLimits() {}
 
     /**
-     * Refuses a global step outside {@code [0, totalSteps]}.
+     * Refuses a global step outside {@code [0, totalSteps]}, and the last step itself: a run
+     * resumed there would train nothing.
      *
      * @throws CheckpointFormatException naming the checkpoint and both numbers
+     * @throws InvalidInputException at the last step, saying how to go on
      */
     public static void requireStepWithinRun(Path checkpoint, long globalStep, long totalSteps) {
         if (globalStep < 0 || globalStep > totalSteps) {
             throw new CheckpointFormatException("checkpoint " + checkpoint + ": checkpoint is at step " + globalStep
                     + ", outside this run's 0.." + totalSteps + " steps");
+        }
+        if (globalStep == totalSteps) {
+            throw new InvalidInputException("checkpoint " + checkpoint + " is at step " + globalStep + ", the last of"
+                    + " this run: nothing is left to train (raise --max-steps or --epochs, with --allow-resume-change"
+                    + " total_steps, to go on)");
         }
     }
 
