@@ -10,33 +10,42 @@ import java.util.Map;
 
 /**
  * The sections every {@code --help} ends with: examples that run from the repository root as they are
- * (the repository ships the tiny models and data they use) and the exit codes. One place for all
+ * (on the sample data the repository ships, and the toy models that the first example of each
+ * command writes with {@code random-model}, as in the README) and the exit codes. One place for all
  * commands, so the conventions stay the same everywhere.
  */
 final class HelpTexts {
 
-    /** The tiny Llama the repository ships with its tests (docs/tasks.md lists the others). */
-    static final String LLAMA = "library/src/test/resources/hf-tiny/llama-tiny";
+    /** The toy Llama of the README's commands (random weights and a tokenizer that fits them). */
+    static final String LLAMA = "models/llama-tiny";
+    /** The command that writes it. */
+    static final String MAKE_LLAMA = "lorapro random-model --preset llama-tiny --out " + LLAMA;
 
     private static final Map<String, List<String>> EXAMPLES = Map.of(
             "lorapro", List.of(
                     "lorapro demo --quick",
                     "lorapro help train"),
             "train", List.of(
+                    MAKE_LLAMA,
                     "lorapro train --model " + LLAMA + " --data examples/data/instructions.jsonl --out runs/x"
                             + " --method lora-pro --max-steps 10",
-                    "lorapro train --task glue-sst2 --model library/src/test/resources/hf-tiny/t5-tiny"
+                    "lorapro random-model --preset t5-tiny --out models/t5-tiny",
+                    "lorapro train --task glue-sst2 --model models/t5-tiny"
                             + " --data examples/data/glue/SST-2 --out runs/sst2 --max-steps 4",
                     "lorapro train ... --resume runs/x/checkpoints/step-000010"),
             "eval", List.of(
+                    MAKE_LLAMA,
                     "lorapro eval --model " + LLAMA + " --data examples/data/instructions.jsonl",
                     "lorapro eval --task gsm8k --model " + LLAMA + " --data examples/data/gsm8k.jsonl"
                             + " --out runs/gsm8k --limit 2 --max-new-tokens 8"),
             "generate", List.of(
+                    MAKE_LLAMA,
                     "lorapro generate --model " + LLAMA + " --prompt \"2+3=\" --max-new-tokens 8"),
             "merge", List.of(
+                    MAKE_LLAMA,
                     "lorapro merge --model " + LLAMA + " --adapter ADAPTER_DIR --out merged"),
             "info", List.of(
+                    MAKE_LLAMA,
                     "lorapro info --config " + LLAMA + "/config.json --r 8",
                     "lorapro info --model " + LLAMA),
             "demo", List.of(

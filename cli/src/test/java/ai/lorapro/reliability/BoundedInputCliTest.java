@@ -139,6 +139,25 @@ class BoundedInputCliTest extends TinyModelCliTestBase {
     }
 
     @Test
+    void infoRefusesARankNoLayerCanHold() {
+        // train refuses it at injection; info used to print 175278% of the base parameters
+        assertRefusedInTime("info --r 100000", () -> cli("info", "--model", model.toString(), "--r", "100000"),
+                "r = 100000", "is larger than layer", "r <= ");
+        assertEquals(0, cli("info", "--model", model.toString(), "--r", "2").code());
+    }
+
+    @Test
+    void evalSkipsBadLinesWhenAsked() throws IOException {
+        Path mixed = Files.writeString(tmp.resolve("mixed.jsonl"), TinyHfModel.jsonl(3, 1) + "{not json\n");
+        assertOneLineBadInput("eval without --skip-bad-lines", cli("eval", "--model", model.toString(), "--data",
+                mixed.toString(), "--device", "cpu"), "mixed.jsonl:4");
+        CliRun.Result skipped = cli("eval", "--model", model.toString(), "--data", mixed.toString(), "--device", "cpu",
+                "--skip-bad-lines");
+        assertEquals(0, skipped.code(), skipped.err());
+        assertTrue(skipped.out().contains("examples 3"), skipped.out());
+    }
+
+    @Test
     void aCatastrophicTargetPatternIsRefusedQuickly() throws IOException {
         Path a = TinyHfModel.copy(adapter, tmp.resolve("regex-adapter"));
         Path config = a.resolve(PeftAdapter.CONFIG_NAME);

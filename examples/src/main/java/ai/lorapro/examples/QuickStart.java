@@ -30,11 +30,12 @@ public final class QuickStart {
                 .add(Activation::relu)
                 // a 1-wide layer cannot hold a rank-4 adapter (r <= min(in, out)): a frozen head
                 .add(LoraLinear.builder().setInFeatures(32).setOutFeatures(1).build());
-        LoraProAdamW optimizer = LoraProAdamW.builder()
-                .setLearningRateTracker(Tracker.fixed(1e-2f))
-                .addLoraLayers(net)
-                .build();
-        try (Model model = Model.newInstance("quickstart")) {
+        // the optimizer holds its state in native memory: close it (DJL's Trainer does not)
+        try (LoraProAdamW optimizer = LoraProAdamW.builder()
+                        .setLearningRateTracker(Tracker.fixed(1e-2f))
+                        .addLoraLayers(net)
+                        .build();
+                Model model = Model.newInstance("quickstart")) {
             model.setBlock(net);
             try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer))) {
                 trainer.initialize(new Shape(64, 16));

@@ -209,8 +209,8 @@ public final class PeftAdapter {
      * @throws CheckpointFormatException if the file is missing, malformed or a field has the wrong
      *     type
      * @throws InvalidInputException if it asks for something that changes the maths and that we do
-     *     not implement (DoRA, per-module ranks, fan-in-fan-out, bias training,
-     *     ...), naming the field
+     *     not implement (DoRA, per-module ranks, fan-in-fan-out, bias training, activated LoRA,
+     *     Arrow routing, ...), naming the field
      */
     public static LoraConfig readConfig(Path adapterDir) {
         Path file = adapterDir.resolve(CONFIG_NAME);
@@ -231,6 +231,10 @@ public final class PeftAdapter {
         c.requireEmpty("exclude_modules");
         c.requireEmpty("target_parameters");
         c.requireEmpty("trainable_token_indices");
+        // variants whose forward pass differs from plain LoRA's: activated LoRA (only after the
+        // invocation tokens) and Arrow's routing between adapters
+        c.requireEmpty("alora_invocation_tokens");
+        c.requireEmpty("arrow_config");
         String bias = c.string("bias", "none");
         if (!"none".equals(bias)) {
             throw c.unsupported("bias", "\"" + bias + "\" (only \"none\" is supported)");

@@ -360,6 +360,7 @@ public final class SafetensorsFile implements TensorSource {
      */
     @Override
     public NDArray load(NDManager manager, String name, DataType floatType) {
+        TensorSource.requireFloatType(floatType);
         TensorInfo info = info(name);
         if (info.byteLength() > SMALL_TENSOR_BYTES) {
             // large tensors through a bounded buffer: no mapping stays resident, no heap copy

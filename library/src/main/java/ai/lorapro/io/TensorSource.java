@@ -21,8 +21,29 @@ public interface TensorSource extends AutoCloseable {
     /**
      * Loads a tensor onto {@code manager}'s device; floating-point tensors become {@code
      * floatType} (BF16 is widened on the host because DJL cannot hold it).
+     *
+     * @param floatType FLOAT32 or FLOAT16 ({@link #requireFloatType})
      */
     NDArray load(NDManager manager, String name, DataType floatType);
+
+    /**
+     * Refuses a type that floating-point weights cannot be loaded as: only FLOAT32 and FLOAT16
+     * are. BFLOAT16 would abort the JVM in DJL's PyTorch engine (a bf16 checkpoint is widened on
+     * the host instead), and FLOAT64 would only pretend to a precision that the float32 path
+     * loses.
+     *
+     * @return {@code floatType}
+     * @throws IllegalArgumentException for any other type, naming it
+     */
+    static DataType requireFloatType(DataType floatType) {
+        if (floatType != DataType.FLOAT32 && floatType != DataType.FLOAT16) {
+            throw new IllegalArgumentException("weights load as FLOAT32 or FLOAT16, not " + floatType
+                    + (floatType == DataType.BFLOAT16
+                            ? " (DJL's PyTorch engine has no bfloat16: load a bf16 checkpoint as FLOAT16 or FLOAT32)"
+                            : ""));
+        }
+        return floatType;
+    }
 
     /** Whether a tensor of this name exists. */
     default boolean contains(String name) {

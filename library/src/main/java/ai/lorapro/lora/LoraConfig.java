@@ -16,11 +16,19 @@ import java.util.regex.Pattern;
  *
  * <p>Targets are chosen in one of three ways: a set of module names (a module matches when its
  * dotted path equals a name or ends with {@code "." + name}), a regular expression that must match
- * the whole path, or {@link #ALL_LINEAR}: every linear layer except the model's output head.
+ * the whole path, or {@link #ALL_LINEAR}: every linear layer except the model's output head. Our
+ * models declare their head ({@link ai.lorapro.nn.HasOutputHead}); in a model that does not, such
+ * as a DJL {@code SequentialBlock} of {@link LoraLinear} layers, all-linear targets every one of
+ * them, the last included: name the targets there, or give the layers that need one their
+ * adapter when building them ({@code LoraLinear.builder().optLora(config)}, as the README's
+ * example does) instead of injecting.
  */
 public final class LoraConfig {
 
-    /** PEFT's shorthand for "every linear layer except the output head". */
+    /**
+     * PEFT's shorthand for "every linear layer except the output head" (the head as the model
+     * declares it: {@link ai.lorapro.nn.HasOutputHead}).
+     */
     public static final String ALL_LINEAR = "all-linear";
 
     /** How the trainable factor A is initialised; B always starts at zero. */

@@ -24,10 +24,12 @@ import java.util.Locale;
  * keep the same state. {@link Builder#optStateDType} can keep the CPU moments in bfloat16.
  *
  * <pre>{@code
- * Optimizer adamw = LoraProAdamW.builder()
+ * try (LoraProAdamW adamw = LoraProAdamW.builder()
  *         .setLearningRateTracker(Tracker.fixed(1e-3f))
  *         .addLoraLayers(model.getBlock())
- *         .build();
+ *         .build()) {
+ *     // DefaultTrainingConfig(loss).optOptimizer(adamw), train; closing frees the optimizer state
+ * }
  * }</pre>
  */
 public final class LoraProAdamW extends LoraProOptimizer {

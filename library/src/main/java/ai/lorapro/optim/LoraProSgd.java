@@ -10,10 +10,12 @@ import ai.djl.ndarray.NDList;
  * decay.
  *
  * <pre>{@code
- * Optimizer sgd = LoraProSgd.builder()
+ * try (LoraProSgd sgd = LoraProSgd.builder()
  *         .setLearningRateTracker(Tracker.fixed(0.01f))
  *         .addLoraLayers(model.getBlock())
- *         .build();
+ *         .build()) {
+ *     // DefaultTrainingConfig(loss).optOptimizer(sgd), train; closing frees the optimizer state
+ * }
  * }</pre>
  */
 public final class LoraProSgd extends LoraProOptimizer {

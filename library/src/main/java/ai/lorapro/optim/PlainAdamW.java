@@ -15,10 +15,12 @@ import ai.djl.training.tracker.Tracker;
  * and share the layer's step count. A layer with a frozen factor trains the other one.
  *
  * <pre>{@code
- * Optimizer adamw = PlainAdamW.builder()
+ * try (PlainAdamW adamw = PlainAdamW.builder()
  *         .setLearningRateTracker(Tracker.fixed(1e-3f))
  *         .addLoraLayers(model)   // names the parameters for the saved state
- *         .build();
+ *         .build()) {
+ *     // DefaultTrainingConfig(loss).optOptimizer(adamw), train; closing frees the optimizer state
+ * }
  * }</pre>
  */
 public final class PlainAdamW extends ResumableOptimizer {

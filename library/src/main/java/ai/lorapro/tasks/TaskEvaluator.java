@@ -8,6 +8,7 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.io.PeftAdapter;
+import ai.lorapro.io.TensorSource;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.clip.ClipModel;
@@ -98,10 +99,7 @@ public final class TaskEvaluator {
      * @return this evaluator
      */
     public TaskEvaluator optFrozenType(DataType type) {
-        if (type != DataType.FLOAT32 && type != DataType.FLOAT16) {
-            throw new IllegalArgumentException("base weights are FLOAT32 or FLOAT16, not " + type);
-        }
-        this.frozenType = type;
+        this.frozenType = TensorSource.requireFloatType(type);
         return this;
     }
 

@@ -99,6 +99,8 @@ public final class TrainingEngine implements AutoCloseable {
         // with k devices a pass takes micro-batch x k examples, split across the replicas
         int k = b.devices.isEmpty() ? 1 : b.devices.size();
         config.batch().requireSplitsOver(k);
+        // settings that need no model are checked before the model is changed
+        this.scaler = new LossScaler(config.run().fp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
         Block model = task.model();
         MethodSetup.prepare(model, config);
         this.trainable = MethodSetup.trainableParameters(model);
@@ -106,24 +108,29 @@ public final class TrainingEngine implements AutoCloseable {
         this.schedule = config.schedule().over(totalSteps);
         // the engine hands each step's rate to the optimizer; the tracker serves DJL's update(...) only
         this.optimizer = MethodSetup.optimizer(model, config, schedule);
-        this.scaler = new LossScaler(config.run().fp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
-        this.fingerprint = DatasetFingerprint.of(trainExamples);
-        this.identity = RunIdentity.of(model, config, fingerprint, totalSteps);
-        DataPosition start = DataPosition.START;
-        if (b.resumeDir != null) {
-            identity.requireResumableFrom(b.resumeDir, RunIdentity.read(b.resumeDir), config.run().allowedResumeChanges());
-            ResumeLimits.requireStepWithinRun(b.resumeDir, TrainerState.read(b.resumeDir).globalStep(), totalSteps);
-            TrainerState state = CheckpointListener.restore(b.resumeDir, model, config, optimizer, manager,
-                    fingerprint);
-            globalStep = state.globalStep();
-            skippedSteps = state.skippedSteps();
-            start = state.position();
-            scaler.restore(state.lossScale(), state.lossScaleGoodSteps());
+        try {
+            this.fingerprint = DatasetFingerprint.of(trainExamples);
+            this.identity = RunIdentity.of(model, config, fingerprint, totalSteps);
+            DataPosition start = DataPosition.START;
+            if (b.resumeDir != null) {
+                identity.requireResumableFrom(b.resumeDir, RunIdentity.read(b.resumeDir), config.run().allowedResumeChanges());
+                ResumeLimits.requireStepWithinRun(b.resumeDir, TrainerState.read(b.resumeDir).globalStep(), totalSteps);
+                TrainerState state = CheckpointListener.restore(b.resumeDir, model, config, optimizer, manager,
+                        fingerprint);
+                globalStep = state.globalStep();
+                skippedSteps = state.skippedSteps();
+                start = state.position();
+                scaler.restore(state.lossScale(), state.lossScaleGoodSteps());
+            }
+            this.batches = new TrainBatches(trainExamples, config.batch().microBatch() * k, config.batch().gradientAccumulation() / k,
+                    config.run().seed(), true, padId, start);
+            this.replicas = b.devices.isEmpty() ? DataParallel.single(manager)
+                    : DataParallel.of(model, manager, b.devices, b.concurrentReplicas.orElse(b.devices.get(0).isGpu()));
+        } catch (RuntimeException | Error e) {
+            // a refused resume or device list: the optimizer's state (restored moments) is freed
+            optimizer.close();
+            throw e;
         }
-        this.batches = new TrainBatches(trainExamples, config.batch().microBatch() * k, config.batch().gradientAccumulation() / k,
-                config.run().seed(), true, padId, start);
-        this.replicas = b.devices.isEmpty() ? DataParallel.single(manager)
-                : DataParallel.of(model, manager, b.devices, b.concurrentReplicas.orElse(b.devices.get(0).isGpu()));
     }
 
     /** A builder. */

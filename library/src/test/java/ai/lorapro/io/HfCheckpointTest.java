@@ -81,6 +81,12 @@ class HfCheckpointTest {
             NDArray f16 = ckpt.load(m, name, DataType.FLOAT16);
             assertEquals(DataType.FLOAT16, f16.getDataType());
             assertEquals(m.create(host, f32.getShape()).toType(DataType.FLOAT16, false), f16);
+            // a bf16 array would abort the JVM in DJL's PyTorch engine; float64 would only pretend
+            for (DataType refused : new DataType[] {DataType.BFLOAT16, DataType.FLOAT64, DataType.INT32}) {
+                IllegalArgumentException e =
+                        assertThrows(IllegalArgumentException.class, () -> ckpt.load(m, name, refused));
+                assertTrue(e.getMessage().contains(refused.toString()), e.getMessage());
+            }
         }
     }
 

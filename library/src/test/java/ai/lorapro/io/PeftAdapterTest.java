@@ -403,6 +403,8 @@ class PeftAdapterTest {
             {"alpha_pattern", "{\"q_proj\": 16}"},
             {"init_lora_weights", "pissa"},
             {"peft_type", "IA3"},
+            {"alora_invocation_tokens", "[12, 34]"},
+            {"arrow_config", "{\"top_k\": 3}"},
         };
         for (Object[] c : cases) {
             Path dir = savedAdapter();

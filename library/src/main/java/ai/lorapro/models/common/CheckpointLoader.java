@@ -108,6 +108,7 @@ public final class CheckpointLoader {
      * @param floatType the type of the loaded weights (FLOAT32 or FLOAT16)
      * @param ignorable names of tensors the model may leave unused
      * @throws CheckpointFormatException naming the tensor that is missing, unexpected or misshapen
+     * @throws IllegalArgumentException if {@code floatType} is neither FLOAT32 nor FLOAT16
      */
     public static void load(
             Block root,
@@ -116,6 +117,7 @@ public final class CheckpointLoader {
             NDManager manager,
             DataType floatType,
             Predicate<String> ignorable) {
+        TensorSource.requireFloatType(floatType); // before the first tensor, not after half the model
         check(root, source, sourceName, ignorable);
         for (Map.Entry<String, Parameter> e : ModuleTree.namedParameters(root).entrySet()) {
             NDArray array = source.load(manager, e.getKey(), floatType);

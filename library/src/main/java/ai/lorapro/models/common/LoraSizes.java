@@ -25,6 +25,9 @@ public record LoraSizes(int adaptedLayers, long trainableParameters, long adapte
      * Counts the layers of {@code linearShapes} (module path to {out, in}) that {@code config}
      * targets; layers in {@code outputHeads} are skipped by all-linear, as {@code LoraInjector}
      * does.
+     *
+     * @throws ai.lorapro.InvalidInputException when r is larger than a targeted layer allows ({@link
+     *     LoraConfig#checkFits}), as injecting the adapters would be
      */
     public static LoraSizes of(Map<String, long[]> linearShapes, Set<String> outputHeads, LoraConfig config) {
         int layers = 0;
@@ -36,6 +39,7 @@ public record LoraSizes(int adaptedLayers, long trainableParameters, long adapte
             }
             long m = e.getValue()[0];
             long n = e.getValue()[1];
+            config.checkFits(e.getKey(), (int) n, (int) m);
             layers++;
             trainable += (long) config.getR() * (m + n);
             full += m * n;
