@@ -3,10 +3,8 @@ package ai.lorapro.data;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.RegularFiles;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -15,7 +13,8 @@ import java.nio.file.Path;
  * The lines of a UTF-8 data file, numbered from 1, with a leading byte-order mark removed, each at
  * most {@link #MAX_LINE_CHARS} characters; only regular files are read ({@link RegularFiles}). Every
  * failure to read is an {@link InvalidInputException} naming the file (and the line, for text that
- * is not UTF-8), so the readers of each data format only deal with their own syntax.
+ * is not UTF-8: each line is decoded on its own, so it is that line), so the readers of each data
+ * format only deal with their own syntax.
  *
  * <pre>{@code
  * try (TextLines lines = TextLines.open(file)) {
@@ -31,10 +30,10 @@ public final class TextLines implements AutoCloseable {
     public static final long MAX_LINE_CHARS = 4L << 20;
 
     private final Path file;
-    private final BufferedReader reader;
+    private final Utf8LineReader reader;
     private long number;
 
-    private TextLines(Path file, BufferedReader reader) {
+    private TextLines(Path file, Utf8LineReader reader) {
         this.file = file;
         this.reader = reader;
     }
@@ -47,8 +46,7 @@ public final class TextLines implements AutoCloseable {
     public static TextLines open(Path file) {
         RegularFiles.requireRegularIfPresent(file);
         try {
-            return new TextLines(file, new BufferedReader(
-                    new LineLengthLimit(Files.newBufferedReader(file, StandardCharsets.UTF_8), MAX_LINE_CHARS)));
+            return new TextLines(file, new Utf8LineReader(Files.newInputStream(file), MAX_LINE_CHARS));
         } catch (NoSuchFileException e) {
             throw new InvalidInputException(file + ": no such file");
         } catch (IOException e) {
@@ -67,7 +65,7 @@ public final class TextLines implements AutoCloseable {
             line = reader.readLine();
         } catch (CharacterCodingException e) {
             throw new InvalidInputException(file + ":" + (number + 1) + ": not UTF-8 text");
-        } catch (LineLengthLimit.LineTooLongException e) {
+        } catch (Utf8LineReader.LineTooLongException e) {
             throw new InvalidInputException(file + ":" + (number + 1) + ": line " + e.getMessage()
                     + " (the limit per record)");
         } catch (IOException e) {
