@@ -171,6 +171,11 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
             if (evalFile == null && GlueFiles.hasDev(data, glue)) {
                 evalFile = GlueFiles.dev(data, glue);
             }
+        } else if (task == null && ModelFiles.trainsOnDirectories(model) && !Files.isDirectory(data)) {
+            // a CLIP model trains on an image folder; without this, the folder's train/ would be missing
+            throw new InvalidInputException("--data: " + data + " is not a directory: "
+                    + ModelFiles.config(model).modelType() + " models train on an image folder"
+                    + " (DIR/train/<class>/<image>), not on JSON lines; see docs/tasks.md");
         } else if (task != null || !Files.isDirectory(data) || !ModelFiles.trainsOnDirectories(model)) {
             requireFile(data, "--data");
         }

@@ -205,7 +205,28 @@ class FamilyCommandsTest {
         CliRun.Result headMerge = refused("merge", "--model", clip.toString(), "--adapter", adapter.toString(),
                 "--out", dir.resolve("merged-head").toString());
         assertTrue(headMerge.err().contains("modules_to_save names 'head'"), headMerge.err());
+        assertTrue(headMerge.err().contains("eval --task"), headMerge.err());
+        // and plain CLIP training on JSON lines is named as such, not as a missing train/ folder
+        CliRun.Result jsonLines = refused("train", "--model", clip.toString(), "--data", pairs.toString(),
+                "--out", dir.resolve("clip-on-lines").toString(), "--max-steps", "1");
+        assertTrue(jsonLines.err().contains("train on an image folder"), jsonLines.err());
+        assertFalse(Files.exists(dir.resolve("clip-on-lines")));
         assertFalse(Files.exists(dir.resolve("merged-head")));
+    }
+
+    @Test
+    void aSkippedTrainingImageIsNotCountedInTheTestMetrics() throws Exception {
+        Path images = dir.resolve("images-with-a-bad-one");
+        ImageFolderTest.twoClassFolder(images);
+        Files.writeString(images.resolve("train/tabby_cat/9.png"), "not a png");
+        Path out = dir.resolve("run-bad-image");
+        ok("train", "--task", "image-folder", "--model", clip.toString(), "--data", images.toString(), "--out",
+                out.toString(), "--method", "lora", "--r", "2", "--max-steps", "1", "--global-batch", "2",
+                "--micro-batch", "2", "--device", "cpu", "--skip-bad-lines");
+        JsonObject metrics = JsonParser.parseString(Files.readString(out.resolve("eval/metrics.json")))
+                .getAsJsonObject();
+        assertEquals(0, metrics.get("skipped").getAsInt(), metrics.toString());
+        assertEquals(2, metrics.get("total").getAsInt(), metrics.toString());
     }
 
     @Test

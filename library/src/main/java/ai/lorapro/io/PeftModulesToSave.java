@@ -103,7 +103,9 @@ final class PeftModulesToSave {
             }
             if (out.size() == before) {
                 throw new CheckpointFormatException(configFile + ": " + FIELD + " names '" + name
-                        + "', which is no module of this model (the adapter was trained on another model or head)");
+                        + "', which is no module of this model: the adapter was trained on another model, or with a"
+                        + " head that a task adds to the model (a CLIP image classifier's), which this model's"
+                        + " checkpoint cannot hold (use such an adapter with its task: eval --task ... --adapter)");
             }
         }
         return out;

@@ -154,8 +154,10 @@ public final class TaskTrainer {
 
     private static Result glue(GlueTask task, TrainConfig config, TrainInputs inputs) {
         BadRecords bad = BadRecords.of(inputs.skipBadRecords());
+        // the evaluation's skipped records are counted apart: its metrics.json reports them alone
+        BadRecords badDev = BadRecords.of(inputs.skipBadRecords());
         Records<GlueExample> train = GlueReader.read(task, inputs.data(), bad);
-        Records<GlueExample> dev = inputs.evalData() == null ? null : GlueReader.read(task, inputs.evalData(), bad);
+        Records<GlueExample> dev = inputs.evalData() == null ? null : GlueReader.read(task, inputs.evalData(), badDev);
         try (HfTokenizer tokenizer = tokenizer(inputs);
                 NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             T5ForConditionalGeneration model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
@@ -172,9 +174,9 @@ public final class TaskTrainer {
                 TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, config.batch().maxSeqLength(),
                         MAX_TARGET_TOKENS, EVAL_BATCH);
                 metrics = GlueEvaluation.evaluate(task, dev.records(), generator)
-                        .write(config.run().outputDir().resolve(EVAL_DIR), Map.of("skipped", bad.skipped()));
+                        .write(config.run().outputDir().resolve(EVAL_DIR), Map.of("skipped", badDev.skipped()));
             }
-            return new Result(result, metrics, bad.skipped());
+            return new Result(result, metrics, bad.skipped() + badDev.skipped());
         }
     }
 
@@ -204,7 +206,8 @@ public final class TaskTrainer {
         List<String> classes = ImageFolder.classesOf(root.resolve("train"));
         ImageFolder train = ImageFolder.scan(root.resolve("train"), classes, bad);
         Path testDir = inputs.evalData() != null ? inputs.evalData() : root.resolve("test");
-        ImageFolder test = Files.isDirectory(testDir) ? ImageFolder.scan(testDir, classes, bad) : null;
+        BadRecords badTest = BadRecords.of(inputs.skipBadRecords()); // reported alone in the test metrics
+        ImageFolder test = Files.isDirectory(testDir) ? ImageFolder.scan(testDir, classes, badTest) : null;
         try (HfTokenizer tokenizer = tokenizer(inputs);
                 NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             ClipModel clip = TaskModels.load(inputs.modelDir(), manager, frozenType(config), ClipModel.class,
@@ -220,9 +223,9 @@ public final class TaskTrainer {
             Map<String, Object> metrics = Map.of();
             if (test != null) {
                 metrics = ImageClassification.evaluate(classifier, test.images(), processor, manager, EVAL_BATCH)
-                        .write(config.run().outputDir().resolve(EVAL_DIR), classes, Map.of("skipped", bad.skipped()));
+                        .write(config.run().outputDir().resolve(EVAL_DIR), classes, Map.of("skipped", badTest.skipped()));
             }
-            return new Result(result, metrics, bad.skipped());
+            return new Result(result, metrics, bad.skipped() + badTest.skipped());
         }
     }
 }
