@@ -110,6 +110,9 @@ public final class TrainLauncher {
      * @throws ai.lorapro.InvalidInputException for an unknown task or unusable model or data
      */
     private void trainTask(String task, TrainJob job) {
+        // the same start-up estimate (and warning beyond the machine's memory) as a JSON-lines run
+        MemoryCheck.report(MemoryEstimate.of(ModelFiles.config(job.inputs().modelDir()), job.config()),
+                job.inputs().modelDevice(job.config().run().device()));
         TaskTrainer.Result result = TaskTrainer.train(task, job.config(), job.inputs());
         out.printf(Locale.ROOT, "trained %s on %s for %d steps: final loss %.4f, %d skipped steps, %d bad records"
                         + " skipped%n", job.config().method().id(), task, result.train().globalStep(),
