@@ -99,6 +99,8 @@ public final class LoraProCli implements Callable<Integer> {
         for (String computing : List.of("train", "eval", "generate", "merge", "demo")) {
             cli.getSubcommands().get(computing).addMixin(THREADS, new ThreadsOption());
         }
+        // every usage line offers -V: it prints the version from any command, not nothing
+        cli.getSubcommands().values().forEach(sub -> sub.getCommandSpec().versionProvider(new Version()));
         HelpTexts.apply(cli);
         cli.setExecutionStrategy(LoraProCli::execute);
         cli.setExecutionExceptionHandler(new ExitCodes());

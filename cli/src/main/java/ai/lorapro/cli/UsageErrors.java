@@ -16,6 +16,10 @@ final class UsageErrors implements IParameterExceptionHandler {
         CommandLine cmd = e.getCommandLine();
         String name = cmd.getCommandSpec().qualifiedName();
         String message = e.getMessage() == null ? "bad usage" : e.getMessage().replace('\n', ' ').strip();
+        // picocli words some of its messages "Error: ..." (mutually exclusive options): one prefix is enough
+        if (message.startsWith("Error: ")) {
+            message = message.substring("Error: ".length());
+        }
         cmd.getErr().println("error: " + message + " (see '" + name + " --help')");
         cmd.getErr().flush();
         return ExitCodes.BAD_INPUT;

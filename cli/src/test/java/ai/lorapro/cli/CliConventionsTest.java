@@ -47,6 +47,12 @@ class CliConventionsTest {
         assertNotNull(version, "the build passes lorapro.version to the tests");
         assertEquals(0, run("--version"));
         assertTrue(out.toString().startsWith("lorapro " + version + System.lineSeparator()), out.toString());
+        // every command's usage offers -V
+        for (String command : List.of("train", "eval", "generate", "merge", "info", "demo", "random-model")) {
+            out.getBuffer().setLength(0);
+            assertEquals(0, run(command, "-V"), command);
+            assertTrue(out.toString().startsWith("lorapro " + version + System.lineSeparator()), command + ": " + out);
+        }
     }
 
     @Test

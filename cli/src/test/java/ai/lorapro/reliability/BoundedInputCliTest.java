@@ -188,6 +188,10 @@ class BoundedInputCliTest extends TinyModelCliTestBase {
             CliRun.Result r = cli(args);
             assertOneLineBadInput(String.join(" ", args), r, "--help");
         }
+        // picocli's "Error: ..." messages get one prefix, ours
+        CliRun.Result both = cli("info", "--config", "c.json", "--model", "m");
+        assertOneLineBadInput("info --config --model", both, "mutually exclusive");
+        assertTrue(both.err().startsWith("error: ") && !both.err().contains("Error:"), both.err());
     }
 
     @Test
