@@ -32,7 +32,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seeds", paramLabel = "N", description = "Number of seeds (default: ${DEFAULT-VALUE}).")
     private int seeds = 5;
 
-    @Option(names = "--quick", description = "One seed only (about a minute; no spread, so no ranking).")
+    @Option(names = "--quick", description = "One seed only (about 25 s of CPU time; no spread, so no ranking).")
     private boolean quick;
 
     @Option(names = "--sweep", description = "Instead of the demo, sweep the learning-rate grid of every method "
