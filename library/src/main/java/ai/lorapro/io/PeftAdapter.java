@@ -32,7 +32,6 @@ import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Reads and writes LoRA adapters in the Hugging Face PEFT layout: {@code adapter_config.json} and
@@ -257,9 +256,8 @@ public final class PeftAdapter {
             } else {
                 try {
                     b.optTargetRegex(s);
-                } catch (PatternSyntaxException e) {
-                    throw new CheckpointFormatException(
-                            file + ": field 'target_modules' is not a valid regex: " + e.getDescription());
+                } catch (ai.lorapro.InvalidFieldException e) {
+                    throw new CheckpointFormatException(file + ": field '" + e.field() + "' " + e.problem(), e);
                 }
             }
         } else if (targets.isJsonArray()) {

@@ -249,9 +249,19 @@ public final class LoraConfig {
             return optTargetModules(java.util.Arrays.asList(names));
         }
 
-        /** Targets the modules whose whole dotted path matches {@code regex}. */
+        /**
+         * Targets the modules whose whole dotted path matches {@code regex}.
+         *
+         * @throws ai.lorapro.InvalidFieldException naming {@code target_modules} if it is not a
+         *     valid regular expression
+         */
         public Builder optTargetRegex(String regex) {
-            this.targetRegex = Pattern.compile(regex);
+            try {
+                this.targetRegex = Pattern.compile(regex);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw new ai.lorapro.InvalidFieldException("target_modules", "is not a valid regular expression: "
+                        + e.getDescription() + " in " + regex);
+            }
             this.targetModules = new LinkedHashSet<>();
             return this;
         }

@@ -1,6 +1,7 @@
 package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
+import ai.lorapro.InvalidFieldException;
 
 /**
  * Adam's hyper-parameters, set by the builders of {@link PlainAdamW} and {@link LoraProAdamW}, and
@@ -32,15 +33,13 @@ record AdamSettings(double beta1, double beta2, double eps) {
     }
 
     /**
-     * @throws IllegalArgumentException if a beta is outside [0, 1) or eps is not finite and positive
+     * @throws InvalidFieldException naming {@code beta1}, {@code beta2} or {@code eps} if a beta is
+     *     outside [0, 1) or eps is not finite and positive (as {@link OptimizerConfig} names them)
      */
     void validate() {
-        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-            throw new IllegalArgumentException("Adam betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
-        }
-        if (!(eps > 0) || Double.isInfinite(eps)) {
-            throw new IllegalArgumentException("Adam epsilon must be finite and > 0, got " + eps);
-        }
+        InvalidFieldException.require(beta1 >= 0 && beta1 < 1, "beta1", "must be in [0, 1), got " + beta1);
+        InvalidFieldException.require(beta2 >= 0 && beta2 < 1, "beta2", "must be in [0, 1), got " + beta2);
+        InvalidFieldException.require(eps > 0 && !Double.isInfinite(eps), "eps", "must be finite and > 0, got " + eps);
     }
 
     /**

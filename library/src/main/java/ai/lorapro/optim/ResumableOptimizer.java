@@ -9,6 +9,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.Gradients;
@@ -97,9 +98,8 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         this.pairs = new LinkedHashMap<>(builder.pairs);
         this.parameterNames = new HashMap<>(builder.parameterNames);
         float weightDecay = getWeightDecay();
-        if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) {
-            throw new IllegalArgumentException("weight decay must be finite and >= 0, got " + weightDecay);
-        }
+        InvalidFieldException.require(weightDecay >= 0 && !Float.isInfinite(weightDecay), "weight_decay",
+                "must be finite and >= 0, got " + weightDecay);
         for (LoraPair pair : pairs.values()) {
             for (Parameter p : List.of(pair.getLoraA(), pair.getLoraB())) {
                 if (pairOfFactor.put(p.getId(), pair) != null) {
@@ -170,7 +170,8 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * @param parameterId the parameter's id
      * @param weight the parameter, updated in place
      * @param grad its gradient, finite
-     * @param learningRate the learning rate of this step
+     * @param learningRate the learning rate of this step, finite and >= 0
+     * @throws IllegalStateException for a learning rate that is not
      */
     public void update(String parameterId, NDArray weight, NDArray grad, float learningRate) {
         step(parameterId, weight, grad, learningRate, false);
@@ -179,8 +180,10 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     private void step(String parameterId, NDArray weight, NDArray grad, float learningRate, boolean checkGradient) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            if (!Float.isFinite(learningRate)) {
-                throw new IllegalStateException("learning rate is " + learningRate + " for " + parameterId);
+            if (!Float.isFinite(learningRate) || learningRate < 0) {
+                // a negative rate would climb the loss, silently
+                throw new IllegalStateException("learning rate is " + learningRate + " for " + parameterId
+                        + " (it must be finite and >= 0)");
             }
             beginRoundIfNew(parameterId);
             NDArray gradient = preprocess(grad);

@@ -49,4 +49,18 @@ class OptimizerConfigTest {
         return new LoraPair("pair", Parameter.builder().setName("lora_A.weight").setType(Parameter.Type.WEIGHT).build(),
                 Parameter.builder().setName("lora_B.weight").setType(Parameter.Type.WEIGHT).build(), 1f);
     }
+
+    @Test
+    void theBuildersNameTheFieldOfABadValue() {
+        assertEquals("beta1", assertThrows(InvalidFieldException.class,
+                () -> PlainAdamW.builder().optBetas(1, 0.9).build()).field());
+        assertEquals("beta2", assertThrows(InvalidFieldException.class,
+                () -> LoraProAdamW.builder().addLoraPair(pair()).optBetas(0.9, -0.5).build()).field());
+        assertEquals("eps", assertThrows(InvalidFieldException.class,
+                () -> PlainAdamW.builder().optEpsilon(0).build()).field());
+        assertEquals("weight_decay", assertThrows(InvalidFieldException.class,
+                () -> PlainAdamW.builder().optWeightDecay(-0.1f).build()).field());
+        assertEquals("target_modules", assertThrows(InvalidFieldException.class,
+                () -> ai.lorapro.lora.LoraConfig.builder().optTargetRegex("(q|v_proj")).field());
+    }
 }

@@ -73,4 +73,17 @@ class ResumeStateTest extends ManagedTest {
         second.update(resumed.getId(), resumed.getArray(), grads[3].duplicate());
         assertArrayEquals(original.getArray().toFloatArray(), resumed.getArray().toFloatArray(), 0f);
     }
+
+    @Test
+    void aNegativeLearningRateIsRefusedNotClimbed() {
+        Parameter w = parameter("w", new Random(3), 3, 4);
+        try (PlainAdamW adamw = PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(-1e-3f))
+                .nameParameter("w", w).build()) {
+            float[] before = w.getArray().toFloatArray();
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> adamw.update(w.getId(), w.getArray(), manager.ones(new Shape(3, 4))));
+            assertTrue(e.getMessage().contains("-0.001"), e.getMessage());
+            assertArrayEquals(before, w.getArray().toFloatArray(), 0f);
+        }
+    }
 }
