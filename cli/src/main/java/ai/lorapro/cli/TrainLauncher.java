@@ -110,9 +110,14 @@ public final class TrainLauncher {
      * @throws ai.lorapro.InvalidInputException for an unknown task or unusable model or data
      */
     private void trainTask(String task, TrainJob job) {
-        // the same start-up estimate (and warning beyond the machine's memory) as a JSON-lines run
-        MemoryCheck.report(MemoryEstimate.of(ModelFiles.config(job.inputs().modelDir()), job.config()),
-                job.inputs().modelDevice(job.config().run().device()));
+        // the same start-up estimate (and warning beyond the machine's memory) as a JSON-lines run;
+        // a model directory that cannot be read is left to the task, which checks its data first
+        try {
+            MemoryCheck.report(MemoryEstimate.of(ModelFiles.config(job.inputs().modelDir()), job.config()),
+                    job.inputs().modelDevice(job.config().run().device()));
+        } catch (InvalidInputException e) {
+            // named by the task below
+        }
         TaskTrainer.Result result = TaskTrainer.train(task, job.config(), job.inputs());
         out.printf(Locale.ROOT, "trained %s on %s for %d steps: final loss %.4f, %d skipped steps, %d bad records"
                         + " skipped%n", job.config().method().id(), task, result.train().globalStep(),

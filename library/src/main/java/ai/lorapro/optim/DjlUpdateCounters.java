@@ -80,14 +80,30 @@ final class DjlUpdateCounters {
      * @throws InvalidInputException if a counter names no parameter of the optimizer
      */
     void restore(Map<String, Integer> saved, Map<String, String> names) {
+        Map<String, Integer> restored = byId(saved, names);
+        Integer savedNumUpdate = saved.get(NUM_UPDATE);
+        counts.clear();
+        counts.putAll(restored);
+        numUpdate = savedNumUpdate == null ? 0 : savedNumUpdate;
+    }
+
+    /**
+     * Checks what {@link #restore} checks, changing nothing: so that a caller can refuse a whole
+     * state before any part of it is applied.
+     *
+     * @throws InvalidInputException as {@link #restore} does
+     */
+    void check(Map<String, Integer> saved, Map<String, String> names) {
+        byId(saved, names);
+    }
+
+    /** The saved per-parameter counters by parameter id. */
+    private static Map<String, Integer> byId(Map<String, Integer> saved, Map<String, String> names) {
         Map<String, String> ids = new HashMap<>();
         names.forEach((id, name) -> ids.put(name, id));
         Map<String, Integer> restored = new HashMap<>();
-        Integer savedNumUpdate = null;
         for (Map.Entry<String, Integer> e : saved.entrySet()) {
-            if (e.getKey().equals(NUM_UPDATE)) {
-                savedNumUpdate = e.getValue();
-            } else if (e.getKey().startsWith(COUNT_PREFIX)) {
+            if (e.getKey().startsWith(COUNT_PREFIX)) {
                 String name = e.getKey().substring(COUNT_PREFIX.length());
                 String id = ids.get(name);
                 if (id == null) {
@@ -97,8 +113,6 @@ final class DjlUpdateCounters {
                 restored.put(id, e.getValue());
             }
         }
-        counts.clear();
-        counts.putAll(restored);
-        numUpdate = savedNumUpdate == null ? 0 : savedNumUpdate;
+        return restored;
     }
 }

@@ -399,12 +399,15 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * @param keys the names of the state arrays, as {@link #exportState} names them
      * @param reader makes the array of a name
      * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
-     *     know, or an array has no step count
+     *     know, or an array has no step count; the optimizer's state is then unchanged, as it is when
+     *     {@code reader} fails
      */
     public void importState(Map<String, Integer> steps, Collection<String> keys, Function<String, NDArray> reader) {
         Map<String, Integer> stateSteps = new LinkedHashMap<>();
         Map<String, Integer> counters = new HashMap<>();
         steps.forEach((k, v) -> (DjlUpdateCounters.isCounter(k) ? counters : stateSteps).put(k, v));
+        // all of it checked (and the arrays read) before any of it replaces the current state
+        updateCounters.check(counters, stableNames());
         state.load(stateSteps, keys, reader, knownNames());
         countedInRound.clear();
         updateCounters.restore(counters, stableNames());

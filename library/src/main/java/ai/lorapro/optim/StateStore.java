@@ -192,7 +192,10 @@ final class StateStore implements AutoCloseable {
 
     /**
      * Replaces the state with arrays read one at a time, so that no second copy of a large state
-     * is ever held: each array {@code reader} returns becomes the store's (it is not copied).
+     * is ever held: each array {@code reader} returns becomes the store's (it is not copied). All
+     * of them are read before the current state is dropped, so a failing {@code reader} leaves the
+     * store unchanged (the old and the new arrays are then held together for a moment: nothing, for
+     * a fresh optimizer).
      *
      * @param savedSteps step counts by pair or parameter name
      * @param keys the names of the state arrays
@@ -213,20 +216,35 @@ final class StateStore implements AutoCloseable {
                 throw new InvalidInputException("optimizer state tensor '" + key + "' has no step count");
             }
         }
+        // every array is read before anything is replaced: a reader that fails (a non-finite or
+        // unreadable tensor) leaves the state as it was, not half imported
+        Map<String, NDArray> staged = new HashMap<>();
+        NDManager staging = null;
+        try {
+            for (String key : keys) {
+                NDArray value = reader.apply(key);
+                if (staging == null) {
+                    // our own root manager: the caller may close the manager of its arrays at once
+                    staging = NDManager.newBaseManager(value.getDevice(), value.getManager().getEngine().getEngineName());
+                }
+                value.attach(staging);
+                NDScope.unregister(value);
+                staged.put(key, value);
+            }
+        } catch (RuntimeException | Error e) {
+            if (staging != null) {
+                staging.close();
+            }
+            throw e;
+        }
         clearArrays();
+        if (importManager != null) {
+            importManager.close();
+        }
+        importManager = staging;
+        imported.putAll(staged);
         steps.clear();
         steps.putAll(savedSteps);
-        for (String key : keys) {
-            NDArray value = reader.apply(key);
-            if (importManager == null) {
-                // our own root manager: the caller may close the manager of its arrays at once
-                importManager = NDManager.newBaseManager(
-                        value.getDevice(), value.getManager().getEngine().getEngineName());
-            }
-            value.attach(importManager);
-            NDScope.unregister(value);
-            imported.put(key, value);
-        }
     }
 
     /** An fp32 copy of a packed bf16 moment, on {@code manager}. */

@@ -86,4 +86,35 @@ class ResumeStateTest extends ManagedTest {
             assertArrayEquals(before, w.getArray().toFloatArray(), 0f);
         }
     }
+
+    @Test
+    void aFailedImportLeavesTheStateAsItWas() {
+        Parameter w = parameter("w", new Random(4), 3, 4);
+        try (PlainAdamW adamw = PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
+                .nameParameter("w", w).build()) {
+            adamw.update(w.getId(), w.getArray(), manager.ones(new Shape(3, 4)));
+            OptimizerState before = adamw.exportState(manager);
+            Map<String, float[]> values = new HashMap<>();
+            before.getTensors().forEach((k, v) -> values.put(k, v.toFloatArray()));
+            Map<String, Integer> steps = new HashMap<>(before.getSteps());
+            steps.put("w", 5);
+            // the second array cannot be read: nothing of the new state may stay
+            assertThrows(InvalidInputException.class, () -> adamw.importState(steps,
+                    java.util.List.of("w.exp_avg", "w.exp_avg_sq"), key -> {
+                        if (key.endsWith("_sq")) {
+                            throw new InvalidInputException(key + " is unreadable");
+                        }
+                        return manager.zeros(new Shape(3, 4));
+                    }));
+            // nor may a counter that names no parameter change anything
+            Map<String, Integer> stray = new HashMap<>(steps);
+            stray.put(DjlUpdateCounters.COUNT_PREFIX + "nothing", 1);
+            assertThrows(InvalidInputException.class, () -> adamw.importState(stray,
+                    java.util.List.of("w.exp_avg", "w.exp_avg_sq"), key -> manager.zeros(new Shape(3, 4))));
+            OptimizerState after = adamw.exportState(manager);
+            assertEquals(before.getSteps(), after.getSteps());
+            assertEquals(values.keySet(), after.getTensors().keySet());
+            after.getTensors().forEach((k, v) -> assertArrayEquals(values.get(k), v.toFloatArray(), 0f, k));
+        }
+    }
 }
