@@ -94,6 +94,12 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
         if (task != null) {
             return evaluateTask(settings);
         }
+        for (String option : List.of("--out", "--overwrite", "--limit", "--max-new-tokens", "--model-id",
+                "--allow-code-execution")) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                spec.commandLine().getErr().println("lorapro: warning: " + option + " has no effect without --task");
+            }
+        }
         ModelArchitecture config = modelOptions.config();
         DefaultTasks.requireJsonLines(config);
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {

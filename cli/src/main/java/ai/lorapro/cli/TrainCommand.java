@@ -3,13 +3,14 @@ package ai.lorapro.cli;
 import ai.djl.Device;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.plot.LossCurvePlot;
-import ai.lorapro.tasks.glue.GlueFiles;
 import ai.lorapro.tasks.TrainInputs;
+import ai.lorapro.tasks.glue.GlueFiles;
 import ai.lorapro.tasks.glue.GlueTask;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
 import ai.lorapro.train.TrainConfig;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,6 +20,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -136,12 +138,42 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
     @Override
     public Integer call() throws Exception {
         TrainJob job = toJob();
+        warnAboutIdleOptions(job);
         try (RunDirectory run = RunDirectory.claim(job.config().run().outputDir(), resume != null, overwrite)) {
             launcher.accept(job);
             run.completed();
         }
         writePlot(job.config().run().outputDir());
         return ExitCodes.OK;
+    }
+
+    /**
+     * Refuses {@code --resume} with {@code --overwrite} (one continues the checkpoints, the other
+     * replaces them), and warns about options that the rest of the command line makes idle, so
+     * that a typo or a forgotten option does not go unseen.
+     */
+    private void warnAboutIdleOptions(TrainJob job) {
+        if (resume != null && overwrite) {
+            throw new InvalidInputException("--resume continues the run's checkpoints and --overwrite replaces them:"
+                    + " pass one of them");
+        }
+        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        List<String> idle = new ArrayList<>();
+        if (job.inputs().evalData() == null && parsed.hasMatchedOption("--eval-interval")) {
+            idle.add("--eval-interval has no effect without --eval-data");
+        }
+        if (resume == null && parsed.hasMatchedOption("--allow-resume-change")) {
+            idle.add("--allow-resume-change has no effect without --resume");
+        }
+        if (!job.config().method().usesAdapters()) {
+            for (String option : List.of("--r", "--alpha", "--rslora", "--lora-dropout", "--target-modules")) {
+                if (parsed.hasMatchedOption(option)) {
+                    idle.add(option + " has no effect with --method " + job.config().method().id());
+                }
+            }
+        }
+        idle.forEach(warning -> spec.commandLine().getErr().println("lorapro: warning: " + warning));
+        spec.commandLine().getErr().flush();
     }
 
     /** The loss curves of the finished run as PNG; a plot that cannot be drawn only warns. */

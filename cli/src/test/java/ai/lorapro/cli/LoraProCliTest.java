@@ -1,6 +1,7 @@
 package ai.lorapro.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -67,6 +68,23 @@ class LoraProCliTest {
         assertEquals(0, run("train", "--help"));
         assertTrue(out.toString().contains("lora-pro-efficient"), out.toString());
         assertTrue(launched.isEmpty());
+    }
+
+    @Test
+    void idleOptionsAreWarnedAboutAndResumeWithOverwriteIsRefused() throws Exception {
+        assertEquals(0, run(train("--eval-interval", "5", "--allow-resume-change", "lr", "--method", "full",
+                "--r", "4")), err.toString());
+        String warned = err.toString();
+        assertTrue(warned.contains("warning: --eval-interval has no effect without --eval-data"), warned);
+        assertTrue(warned.contains("warning: --allow-resume-change has no effect without --resume"), warned);
+        assertTrue(warned.contains("warning: --r has no effect with --method full"), warned);
+        err.getBuffer().setLength(0);
+        assertEquals(0, run(train("--r", "4")));
+        assertFalse(err.toString().contains("warning"), err.toString());
+        Path resume = Files.createDirectory(dir.resolve("ckpt"));
+        assertEquals(2, run(train("--resume", resume.toString(), "--overwrite")));
+        assertTrue(err.toString().contains("pass one of them"), err.toString());
+        assertEquals(2, launched.size(), "the refused run was not launched");
     }
 
     @Test

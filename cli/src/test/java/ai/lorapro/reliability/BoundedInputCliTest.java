@@ -3,6 +3,7 @@ package ai.lorapro.reliability;
 import static ai.lorapro.reliability.BadCheckpointCliTest.assertOneLineBadInput;
 import static ai.lorapro.reliability.TinyHfModel.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -155,6 +156,13 @@ class BoundedInputCliTest extends TinyModelCliTestBase {
                 "--skip-bad-lines");
         assertEquals(0, skipped.code(), skipped.err());
         assertTrue(skipped.out().contains("examples 3"), skipped.out());
+        assertFalse(skipped.err().contains("warning"), skipped.err());
+        // the options of a --task evaluation do nothing here, and say so
+        CliRun.Result idle = cli("eval", "--model", model.toString(), "--data", mixed.toString(), "--device", "cpu",
+                "--skip-bad-lines", "--limit", "2", "--out", tmp.resolve("unused").toString());
+        assertEquals(0, idle.code(), idle.err());
+        assertTrue(idle.err().contains("warning: --limit has no effect without --task"), idle.err());
+        assertTrue(idle.err().contains("warning: --out has no effect without --task"), idle.err());
     }
 
     @Test
