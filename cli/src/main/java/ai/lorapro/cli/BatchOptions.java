@@ -16,7 +16,8 @@ final class BatchOptions implements FieldOptions {
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs = BatchConfig.DEFAULTS.epochs();
 
-    @Option(names = "--max-steps", paramLabel = "N", description = "Optimizer steps, overriding --epochs.")
+    @Option(names = "--max-steps", paramLabel = "N",
+            description = "Optimizer steps, overriding --epochs; -1 (the default) runs the epochs instead.")
     int maxSteps = BatchConfig.DEFAULTS.maxSteps();
 
     @Option(names = "--global-batch", paramLabel = "N", description = "Examples per step (default: ${DEFAULT-VALUE}).")

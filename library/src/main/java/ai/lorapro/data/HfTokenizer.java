@@ -73,6 +73,10 @@ public final class HfTokenizer implements AutoCloseable {
         Path file = Files.isDirectory(tokenizerJson) ? tokenizerJson.resolve("tokenizer.json") : tokenizerJson;
         String text;
         RegularFiles.requireRegularIfPresent(file);
+        if (!Files.exists(file)) {
+            throw new InvalidInputException(file + ": no such file (a model directory's tokenizer.json, or pass"
+                    + " --tokenizer FILE)");
+        }
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -87,10 +91,17 @@ public final class HfTokenizer implements AutoCloseable {
             json = parsed.getAsJsonObject();
         } catch (JsonParseException e) {
             String message = String.valueOf(e.getMessage());
-            // Gson appends a troubleshooting link on a second line; our messages are one line
+            // Gson appends a troubleshooting link on a second line, and advice on lenient parsing
+            // after the position; our messages are one line of what is wrong and where
             int nl = message.indexOf('\n');
-            throw new InvalidInputException(
-                    file + ": malformed JSON: " + (nl < 0 ? message : message.substring(0, nl)), e);
+            message = nl < 0 ? message : message.substring(0, nl);
+            int advice = message.indexOf(" Use JsonReader.setStrictness");
+            message = advice < 0 ? message : message.substring(0, advice);
+            throw new InvalidInputException(file + ": not one JSON object (a tokenizer.json): " + message, e);
+        }
+        if (!json.has("model")) {
+            // e.g. a config.json: valid JSON that the tokenizer library would refuse with a syntax error
+            throw new InvalidInputException(file + ": not a tokenizer.json: it has no 'model' field");
         }
         Map<String, String> options = new HashMap<>();
         options.put("addSpecialTokens", "true");

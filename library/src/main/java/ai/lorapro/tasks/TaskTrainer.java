@@ -191,9 +191,10 @@ public final class TaskTrainer {
                     CausalLanguageModel.class, format.cliName());
             checkVocabulary(tokenizer, ModelFamilies.readModelDir(inputs.modelDir()).vocabSize(), inputs.modelDir());
             TextEncoder encoder = TaskTokenizers.encoder(tokenizer, true);
-            List<Example> trainExamples = InstructionReader.examples(train.records(), encoder, config.batch().maxSeqLength());
+            List<Example> trainExamples = InstructionReader.examples(inputs.data(), train.records(), encoder,
+                    config.batch().maxSeqLength());
             List<Example> evalExamples = eval == null ? List.of()
-                    : InstructionReader.examples(eval.records(), encoder, config.batch().maxSeqLength());
+                    : InstructionReader.examples(inputs.evalData(), eval.records(), encoder, config.batch().maxSeqLength());
             TrainResult result = run(config, manager, new CausalLmTask(model), trainExamples, evalExamples,
                     encoder.effectivePadId(), inputs);
             return new Result(result, Map.of(), bad.skipped());

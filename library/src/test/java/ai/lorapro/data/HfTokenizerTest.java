@@ -174,5 +174,16 @@ class HfTokenizerTest {
         e = assertThrows(InvalidInputException.class, () -> HfTokenizer.load(wrong));
         assertTrue(e.getMessage().contains("wrong.json"), e.getMessage());
         assertEquals(-1, e.getMessage().indexOf('\n'), e.getMessage());
+        // a missing file says so, a model's config.json is named for what it is not, and JSON lines
+        // get no parser advice
+        e = assertThrows(InvalidInputException.class, () -> HfTokenizer.load(tmp.resolve("none.json")));
+        assertTrue(e.getMessage().contains("no such file"), e.getMessage());
+        Path config = Files.writeString(tmp.resolve("config.json"), "{\"model_type\": \"llama\", \"hidden_size\": 64}");
+        e = assertThrows(InvalidInputException.class, () -> HfTokenizer.load(config));
+        assertTrue(e.getMessage().endsWith("not a tokenizer.json: it has no 'model' field"), e.getMessage());
+        Path lines = Files.writeString(tmp.resolve("data.jsonl"), "{\"text\": \"a\"}\n{\"text\": \"b\"}\n");
+        e = assertThrows(InvalidInputException.class, () -> HfTokenizer.load(lines));
+        assertTrue(e.getMessage().contains("not one JSON object"), e.getMessage());
+        assertFalse(e.getMessage().contains("JsonReader"), e.getMessage());
     }
 }

@@ -89,7 +89,7 @@ class InstructionReaderTest {
         TextEncoder chars = TextEncoder.withSpecialTokens(
                 text -> text.chars().mapToLong(c -> c).toArray(), 1, 2, TextEncoder.NONE);
         TextRecord record = TextRecord.promptResponse(AlpacaTemplate.prompt("Add 2 and 3."), "5", 1);
-        Example example = InstructionReader.examples(List.of(record), chars, 1024).get(0);
+        Example example = InstructionReader.examples(java.nio.file.Path.of("records.jsonl"), List.of(record), chars, 1024).get(0);
         int promptLength = record.prompt().length();
         assertEquals(promptLength + 3, example.length());
         assertEquals(2, example.supervisedTokens());

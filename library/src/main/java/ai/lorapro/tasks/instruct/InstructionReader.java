@@ -63,8 +63,11 @@ public final class InstructionReader {
      * Tokenises records for the training engine: {@code [BOS] prompt response [EOS]} with loss on
      * the response and EOS only, cut to {@code maxLength} tokens; records with no response token
      * left are dropped (and logged).
+     *
+     * @param source the records' file, for messages
+     * @throws InvalidInputException naming {@code source} if no record keeps a response token
      */
-    public static List<Example> examples(List<TextRecord> records, TextEncoder encoder, int maxLength) {
+    public static List<Example> examples(Path source, List<TextRecord> records, TextEncoder encoder, int maxLength) {
         ExampleEncoder exampleEncoder = new ExampleEncoder(encoder, maxLength);
         List<Example> examples = new ArrayList<>();
         int dropped = 0;
@@ -77,10 +80,11 @@ public final class InstructionReader {
             }
         }
         if (dropped > 0) {
-            LOGGER.warn("left out {} records with no response token within {} tokens", dropped, maxLength);
+            LOGGER.warn("{}: left out {} records with no response token within {} tokens", source, dropped, maxLength);
         }
         if (examples.isEmpty()) {
-            throw new InvalidInputException("no record has a response token within " + maxLength + " tokens");
+            throw new InvalidInputException(source + ": no record has a response token within " + maxLength
+                    + " tokens (--max-seq-length)");
         }
         return examples;
     }
