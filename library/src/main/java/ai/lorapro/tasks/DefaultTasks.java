@@ -13,6 +13,9 @@ import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.train.CausalLmTask;
 import ai.lorapro.train.TrainTask;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +29,8 @@ import java.util.Optional;
  * task.
  */
 public final class DefaultTasks {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(DefaultTasks.class);
 
     private DefaultTasks() {}
 
@@ -81,13 +86,38 @@ public final class DefaultTasks {
         if (architecture.kind() == ModelKind.SEQ_2_SEQ_LM) {
             return pairs(file, encoder, maxLength, skipBadLines);
         }
-        return JsonlDataset.builder()
+        List<Example> examples = JsonlDataset.builder()
                 .setFile(file)
                 .setEncoder(encoder)
                 .optMaxLength(maxLength)
                 .optSkipBadLines(skipBadLines)
                 .build()
                 .examples();
+        warnBeyondPositions(file, examples, architecture.maxPositions());
+        return examples;
+    }
+
+    /**
+     * Warns when examples are longer than the model has positions for: rotary positions compute
+     * past the end, but the model never saw them, so the loss there means little.
+     *
+     * @return how many examples are longer
+     */
+    static int warnBeyondPositions(Path file, List<Example> examples, int maxPositions) {
+        int longer = 0;
+        int longest = 0;
+        for (Example e : examples) {
+            if (e.length() > maxPositions) {
+                longer++;
+                longest = Math.max(longest, e.length());
+            }
+        }
+        if (longer > 0) {
+            LOGGER.warn("{}: {} of {} examples are longer than the model's max_position_embeddings {} (up to {}"
+                    + " tokens): positions past it were never trained; --max-seq-length {} cuts them", file, longer,
+                    examples.size(), maxPositions, longest, maxPositions);
+        }
+        return longer;
     }
 
     /** {"prompt","response"} records as (source, target) pairs. */
