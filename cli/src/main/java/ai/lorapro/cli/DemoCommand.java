@@ -59,6 +59,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        new OutputDirectoryGuard("--out", out).requireUsable();
         Demo demo = Demo.builder().optOut(out).optSeed(seed).optSeeds(quick ? 1 : seeds).optSteps(steps)
                 .optPretrainSteps(pretrainSteps).optSkill(Skill.fromCliName(skill))
                 .optMethods(methods.stream().map(m -> EnumNames.parse(Method.class, "--methods", m)).toList())

@@ -18,21 +18,22 @@ final class HelpTexts {
 
     /** The toy Llama of the README's commands (random weights and a tokenizer that fits them). */
     static final String LLAMA = "models/llama-tiny";
-    /** The command that writes it. */
-    static final String MAKE_LLAMA = "lorapro random-model --preset llama-tiny --out " + LLAMA;
+    /** The command that writes it (once: it refuses a directory that is not empty). */
+    static final String MAKE_LLAMA = "lorapro random-model --preset llama-tiny --out " + LLAMA + "   # once";
 
-    private static final Map<String, List<String>> EXAMPLES = Map.of(
+    /** Per command, its examples (a line may end in a "# comment"). */
+    static final Map<String, List<String>> EXAMPLES = Map.of(
             "lorapro", List.of(
                     "lorapro demo --quick",
                     "lorapro help train"),
             "train", List.of(
                     MAKE_LLAMA,
                     "lorapro train --model " + LLAMA + " --data examples/data/instructions.jsonl --out runs/x"
-                            + " --method lora-pro --max-steps 10",
-                    "lorapro random-model --preset t5-tiny --out models/t5-tiny",
+                            + " --method lora-pro --max-steps 10 --checkpoint-interval 5",
+                    "lorapro random-model --preset t5-tiny --out models/t5-tiny   # once",
                     "lorapro train --task glue-sst2 --model models/t5-tiny"
                             + " --data examples/data/glue/SST-2 --out runs/sst2 --max-steps 4",
-                    "lorapro train ... --resume runs/x/checkpoints/step-000010"),
+                    "lorapro train ... --resume runs/x/checkpoints/step-000005   # the same options as the run"),
             "eval", List.of(
                     MAKE_LLAMA,
                     "lorapro eval --model " + LLAMA + " --data examples/data/instructions.jsonl",

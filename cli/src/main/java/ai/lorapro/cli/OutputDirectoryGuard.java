@@ -14,9 +14,9 @@ import java.util.List;
 /**
  * The rule every command that writes an output directory follows: a command never deletes what it
  * did not create. An output directory may be replaced only when it does not exist or is empty, or
- * when the user said {@code --overwrite}; and it may never be one of the command's input
- * directories (the model, the adapter) or a directory that contains one, with or without
- * {@code --overwrite}. Paths are compared after resolving symbolic links, so a link to the model
+ * when the user said {@code --overwrite}; it may never be one of the command's input directories
+ * (the model, the adapter) or lie inside one, and a directory that is replaced may not contain
+ * one either, with or without {@code --overwrite}. Paths are compared after resolving symbolic links, so a link to the model
  * directory is the model directory. Commands that replace their output directory use {@link
  * #requireReplaceable}; commands that write files of fixed names into it use {@link
  * #requireEmptyUnless}; an empty path is refused by all.
@@ -63,7 +63,9 @@ public final class OutputDirectoryGuard {
 
     /**
      * Refuses an output that exists but is not a directory, that cannot be created (a file on its
-     * path, a read-only parent), or that is, or contains, a protected input directory.
+     * path, a read-only parent), or that is, or lies inside, a protected input directory: for a
+     * command that adds files to its output (one that contains an input is fine: nothing of it is
+     * replaced).
      *
      * @throws InvalidInputException naming the option and the paths
      */
@@ -72,9 +74,21 @@ public final class OutputDirectoryGuard {
         Path outReal = canonical(out);
         for (int i = 0; i < protectedDirs.size(); i++) {
             Path input = canonical(protectedDirs.get(i));
-            if (input.startsWith(outReal)) {
+            if (outReal.startsWith(input)) {
                 throw new InvalidInputException(option + ": " + out
-                        + (input.equals(outReal) ? " is the " : " contains the ") + protectedOptions.get(i)
+                        + (input.equals(outReal) ? " is the " : " lies inside the ") + protectedOptions.get(i)
+                        + " directory " + protectedDirs.get(i) + "; choose another output directory");
+            }
+        }
+    }
+
+    /** Refuses an output that contains a protected input: replacing it would delete the input. */
+    private void requireContainsNoInput() {
+        Path outReal = canonical(out);
+        for (int i = 0; i < protectedDirs.size(); i++) {
+            Path input = canonical(protectedDirs.get(i));
+            if (input.startsWith(outReal) && !input.equals(outReal)) {
+                throw new InvalidInputException(option + ": " + out + " contains the " + protectedOptions.get(i)
                         + " directory " + protectedDirs.get(i) + "; choose another output directory");
             }
         }
@@ -105,6 +119,7 @@ public final class OutputDirectoryGuard {
      */
     public void requireReplaceable(boolean overwrite) {
         requireUsable();
+        requireContainsNoInput();
         if (!overwrite && !isEmptyOrAbsent(out)) {
             throw new InvalidInputException(option + ": " + out
                     + " is not empty; choose a new directory or pass --overwrite to replace it");

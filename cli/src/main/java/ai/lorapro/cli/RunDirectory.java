@@ -3,6 +3,7 @@ package ai.lorapro.cli;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.LoraProException;
 import ai.lorapro.io.AtomicFiles;
+import ai.lorapro.tasks.TaskTrainer;
 import ai.lorapro.train.TrainingEngine;
 
 import org.slf4j.Logger;
@@ -22,16 +23,19 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>{@link RunDirectoryLock}: a second run into the same directory fails at once, naming the
  *       holder's PID;
- *   <li>a new run (neither {@code --resume} nor {@code --overwrite}) into a directory that holds
- *       another run's checkpoints, {@code metrics.jsonl} or {@code loss.png} is refused, so two
- *       runs' outputs never mix and no file is replaced unasked;
- *   <li>with {@code --overwrite}, the previous run's {@code checkpoints/} and metrics are set
- *       aside and deleted only when the new run completes, and put back if it fails before
- *       writing a checkpoint of its own;
- *   <li>the temporary and set-aside copies of these outputs that an interrupted run of this
- *       library left ({@code metrics.jsonl.tmp-x}, {@code checkpoints/step-000010.old-x}, {@code
- *       checkpoints.overwritten}, ...) are removed (the lock guarantees no other run is writing
- *       them); no other entry is ever touched;
+ *   <li>a new run into a directory that holds another run's checkpoints is refused unless {@code
+ *       --overwrite}; so is one into a directory holding a {@code metrics.jsonl}, {@code loss.png}
+ *       or {@code eval/} that no run of this library wrote (no lock file beside them): two runs'
+ *       outputs never mix and no file of the user's is replaced unasked. A failed run's outputs
+ *       (lock file, no checkpoint) may be replaced, so a failed run can simply be run again;
+ *   <li>{@code --resume} from this directory's own checkpoints continues its files; from another
+ *       directory's, the rules of a new run apply;
+ *   <li>what a new run replaces is set aside ({@code checkpoints.overwritten}, ...) and deleted
+ *       only when the run completes or writes its first checkpoint, and put back if it fails
+ *       before; after a run that was killed, the next start does the same;
+ *   <li>the temporary copies of these outputs that an interrupted run of this library left
+ *       ({@code metrics.jsonl.tmp-x}, {@code checkpoints/step-000010.old-x}, ...) are removed (the
+ *       lock guarantees no other run is writing them); no other entry is ever touched;
  *   <li>a directory the claim created is removed again if the run wrote nothing into it.
  * </ul>
  */
@@ -41,18 +45,18 @@ public final class RunDirectory implements AutoCloseable {
      * The run's own entries: what a previous run leaves that a new one replaces (set aside with
      * {@code --overwrite}), and the only names whose leftovers are removed.
      */
-    private static final List<String> OUTPUTS =
-            List.of(TrainingEngine.CHECKPOINTS_DIR, TrainingEngine.METRICS_FILE, TrainingEngine.PLOT_FILE);
+    private static final List<String> OUTPUTS = List.of(TrainingEngine.CHECKPOINTS_DIR, TrainingEngine.METRICS_FILE,
+            TrainingEngine.PLOT_FILE, TaskTrainer.EVAL_DIR);
     /** {@link AtomicFiles}'s suffixes of a temporary and a set-aside entry: {@code .tmp-x}, {@code .old-x}. */
     private static final String ATOMIC_SUFFIX = "\\.(tmp|old)-[0-9a-z]{1,13}";
     /** What the previous run's set-aside files are called while a new {@code --overwrite} run is on. */
     private static final String SET_ASIDE = ".overwritten";
     /**
-     * What an interrupted run of this library leaves in the run directory: its outputs' temporary,
-     * old and set-aside copies, and nothing else (a user's {@code notes.old-1} stays).
+     * What an interrupted run of this library leaves in the run directory: its outputs' temporary
+     * and old copies, and nothing else (a user's {@code notes.old-1} stays).
      */
     private static final Pattern LEFTOVER = Pattern.compile("(" + String.join("|",
-            OUTPUTS.stream().map(Pattern::quote).toList()) + ")(" + ATOMIC_SUFFIX + "|" + Pattern.quote(SET_ASIDE) + ")");
+            OUTPUTS.stream().map(Pattern::quote).toList()) + ")" + ATOMIC_SUFFIX);
     /** The same in {@code checkpoints/}: a checkpoint's temporary or old copy. */
     private static final Pattern CHECKPOINT_LEFTOVER = Pattern.compile("step-[0-9]+" + ATOMIC_SUFFIX);
     private static final Logger LOGGER = LoggerFactory.getLogger(RunDirectory.class);
@@ -73,14 +77,17 @@ public final class RunDirectory implements AutoCloseable {
      * Claims {@code dir} for a run.
      *
      * @param dir the run's output directory (created when missing)
-     * @param resume the run continues from a checkpoint ({@code --resume})
+     * @param resume the checkpoint the run continues from ({@code --resume}), or null for a new run
      * @param overwrite the user allowed replacing a previous run's outputs ({@code --overwrite})
      * @return the claimed directory; close it when the run ends
      * @throws InvalidInputException when another run holds the directory, or it holds another
-     *     run's checkpoints and neither flag says what to do
+     *     run's outputs and no flag says what to do
      */
-    public static RunDirectory claim(Path dir, boolean resume, boolean overwrite) {
+    public static RunDirectory claim(Path dir, Path resume, boolean overwrite) {
         boolean created = !Files.exists(dir);
+        // a run of this library has used the directory before (its lock file stays): outputs found
+        // there without checkpoints are a failed run's, which a new run may replace
+        boolean usedBefore = Files.exists(dir.resolve(RunDirectoryLock.FILE_NAME));
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -95,26 +102,34 @@ public final class RunDirectory implements AutoCloseable {
         }
         RunDirectory run = new RunDirectory(dir, created, lock);
         try {
-            run.removeLeftovers();
+            run.recoverAfterCrash();
             Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
-            if (!resume && hasEntries(checkpoints)) {
+            boolean continuing = resume != null && OutputDirectoryGuard.canonical(resume)
+                    .startsWith(OutputDirectoryGuard.canonical(checkpoints));
+            if (continuing) {
+                return run;
+            }
+            // a new run, or a checkpoint continued into another directory: the same rules
+            String how = resume == null
+                    ? "pass --resume CHECKPOINT to continue it, --overwrite to replace it, or choose another directory"
+                    : "resume into that run's own directory or into a new one";
+            if (hasEntries(checkpoints)) {
                 if (!overwrite) {
                     throw new InvalidInputException("--out: " + dir + " holds another run's checkpoints ("
-                            + checkpoints + "); pass --resume CHECKPOINT to continue it, --overwrite to replace it,"
-                            + " or choose another directory");
+                            + checkpoints + "); " + how);
                 }
-            } else if (!resume && !overwrite) {
-                for (String name : List.of(TrainingEngine.METRICS_FILE, TrainingEngine.PLOT_FILE)) {
-                    if (Files.exists(dir.resolve(name))) {
+            } else if (!overwrite && !usedBefore) {
+                for (String name : OUTPUTS) {
+                    Path output = dir.resolve(name);
+                    if (Files.isDirectory(output) ? hasEntries(output) : Files.exists(output)) {
                         throw new InvalidInputException("--out: " + dir + " holds a " + name + " that this run would"
-                                + " replace; pass --overwrite to replace it, or choose another directory");
+                                + " replace; " + (resume == null ? "pass --overwrite to replace it, or choose another"
+                                + " directory" : how));
                     }
                 }
             }
-            if (!resume && overwrite) {
-                for (String name : OUTPUTS) {
-                    run.setAside(dir.resolve(name));
-                }
+            for (String name : OUTPUTS) {
+                run.setAside(dir.resolve(name));
             }
             return run;
         } catch (RuntimeException e) {
@@ -146,7 +161,31 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
-    private void removeLeftovers() {
+    /**
+     * Puts the directory back in order after a run that was killed: what an {@code --overwrite}
+     * run set aside goes back unless that run wrote a checkpoint (then it is deleted, as {@link
+     * #close} would have done), and the temporary copies of the outputs are removed.
+     */
+    private void recoverAfterCrash() {
+        boolean replaced = Files.exists(dir.resolve(TrainingEngine.CHECKPOINTS_DIR));
+        try {
+            for (String name : OUTPUTS) {
+                Path aside = dir.resolve(name + SET_ASIDE);
+                if (!Files.exists(aside)) {
+                    continue;
+                }
+                if (replaced) {
+                    LOGGER.info("removing {}, which an interrupted --overwrite run replaced", aside);
+                    AtomicFiles.deleteRecursively(aside);
+                } else {
+                    LOGGER.info("restoring {} that an interrupted --overwrite run set aside", dir.resolve(name));
+                    AtomicFiles.deleteRecursively(dir.resolve(name));
+                    Files.move(aside, dir.resolve(name));
+                }
+            }
+        } catch (IOException e) {
+            throw new LoraProException("cannot restore the previous run's files in " + dir + ": " + e.getMessage(), e);
+        }
         removeLeftovers(dir, LEFTOVER);
         removeLeftovers(dir.resolve(TrainingEngine.CHECKPOINTS_DIR), CHECKPOINT_LEFTOVER);
     }

@@ -139,11 +139,12 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
     public Integer call() throws Exception {
         TrainJob job = toJob();
         warnAboutIdleOptions(job);
-        try (RunDirectory run = RunDirectory.claim(job.config().run().outputDir(), resume != null, overwrite)) {
+        try (RunDirectory run = RunDirectory.claim(job.config().run().outputDir(), resume, overwrite)) {
             launcher.accept(job);
+            // under the lock: a run started next into this directory removes temporary files
+            writePlot(job.config().run().outputDir());
             run.completed();
         }
-        writePlot(job.config().run().outputDir());
         return ExitCodes.OK;
     }
 
@@ -220,9 +221,12 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         if (resume != null) {
             requireDirectory(resume, "--resume");
         }
-        new OutputDirectoryGuard("--out", out).protect("--model", model).requireUsable();
+        new OutputDirectoryGuard("--out", out).requireUsable();
         Path outputDir = runName == null ? out : OutputPaths.resolveChild(out, runName,
                 "--run-name");
+        // the run's own directory is the one that must not be, or lie in, the model's
+        new OutputDirectoryGuard(runName == null ? "--out" : "--out/--run-name", outputDir)
+                .protect("--model", model).requireUsable();
         TrainConfig config = new TrainConfig(EnumNames.parse(Method.class, "--method", method),
                 lora.toConfig(run.seed), optimizer.toConfig(), schedule.toConfig(), batch.toConfig(),
                 run.toConfig(outputDir));

@@ -124,9 +124,13 @@ class OutputDirectoryCliTest extends TinyModelCliTestBase {
         assertOneLineBadInput("eval --task into an earlier evaluation", cli("eval", "--task", "gsm8k", "--model",
                 model.toString(), "--data", data.toString(), "--out", earlier.toString()), "not empty", "--overwrite");
         assertEquals("{\"accuracy\": 0.5}\n", Files.readString(earlier.resolve("metrics.json")));
-        CliRun.Result allowed = cli("eval", "--task", "gsm8k", "--model", model.toString(), "--data", data.toString(),
-                "--out", earlier.toString(), "--overwrite");
-        assertFalse(allowed.err().contains("not empty"), allowed.err());
+        Files.writeString(earlier.resolve("notes.txt"), "mine");
+        Path gsm = Files.writeString(tmp.resolve("gsm.jsonl"), "{\"question\": \"1+1?\", \"answer\": \"#### 2\"}\n");
+        CliRun.Result allowed = cli("eval", "--task", "gsm8k", "--model", model.toString(), "--data", gsm.toString(),
+                "--out", earlier.toString(), "--overwrite", "--max-new-tokens", "2", "--device", "cpu");
+        assertEquals(0, allowed.code(), allowed.err());
+        assertTrue(Files.readString(earlier.resolve("metrics.json")).contains("\"task\": \"gsm8k\""), "replaced");
+        assertEquals("mine", Files.readString(earlier.resolve("notes.txt")), "a file of another name stays");
         assertOneLineBadInput("eval --task --out MODEL", cli("eval", "--task", "gsm8k", "--model", model.toString(),
                 "--data", data.toString(), "--out", model.toString(), "--overwrite"), "is the --model");
     }

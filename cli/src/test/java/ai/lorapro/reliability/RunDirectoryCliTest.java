@@ -142,6 +142,7 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
     void anInterruptedRunsTemporaryEntriesAreRemovedAtTheNextStart() throws IOException {
         Path out = tmp.resolve("run");
         Files.createDirectories(out.resolve("checkpoints/step-000007.tmp-3k2j1h0/adapter"));
+        Files.writeString(out.resolve(RunDirectoryLock.FILE_NAME), "12345\n"); // the killed run's lock file
         Files.writeString(out.resolve("checkpoints/step-000007.tmp-3k2j1h0/adapter/x"), "half");
         Files.createDirectories(out.resolve("checkpoints/step-000004.old-zz9"));
         Files.writeString(out.resolve("metrics.jsonl.tmp-a1b2"), "torn");
@@ -177,6 +178,44 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
             assertEquals(0, replaced.code(), replaced.err());
             assertFalse(Files.exists(out.resolve(name + ".overwritten")));
         }
+    }
+
+    @Test
+    void aFailedRunCanBeRunAgainAndAKilledOverwriteRunsSetAsideIsPutBack() throws IOException {
+        Path out = tmp.resolve("run");
+        // a run that fails after it started writing (here: no usable example) leaves its lock file
+        Files.createDirectories(out);
+        Files.writeString(out.resolve(RunDirectoryLock.FILE_NAME), "1\n");
+        Files.writeString(out.resolve("metrics.jsonl"), "{\"step\": 1}\n");
+        CliRun.Result again = train(out, 1);
+        assertEquals(0, again.code(), again.err());
+        assertEquals(List.of("step-000001"), checkpoints(out));
+        assertFalse(Files.exists(out.resolve("metrics.jsonl.overwritten")));
+
+        // an --overwrite run killed before its first checkpoint: the next start puts the old run back
+        Files.move(out.resolve("checkpoints"), out.resolve("checkpoints.overwritten"));
+        Files.move(out.resolve("metrics.jsonl"), out.resolve("metrics.jsonl.overwritten"));
+        Files.writeString(out.resolve("metrics.jsonl"), "{\"step\": 1, \"torn\": true}\n");
+        // (the new run is then refused: the restored checkpoints are another run's)
+        assertOneLineBadInput("after the kill", train(out, 1), "another run's checkpoints");
+        assertEquals(List.of("step-000001"), checkpoints(out), "the set-aside checkpoints are back");
+        assertFalse(Files.readString(out.resolve("metrics.jsonl")).contains("torn"));
+    }
+
+    @Test
+    void aCheckpointResumedIntoAnotherRunsDirectoryFollowsTheRulesOfANewRun() throws IOException {
+        Path a = tmp.resolve("a");
+        Path b = tmp.resolve("b");
+        assertEquals(0, train(a, 2).code());
+        assertEquals(0, train(b, 2).code());
+        byte[] bMetrics = Files.readAllBytes(b.resolve("metrics.jsonl"));
+        assertOneLineBadInput("resume a into b", train(b, 2, "--resume", a.resolve("checkpoints/step-000001").toString()),
+                "another run's checkpoints");
+        assertTrue(java.util.Arrays.equals(bMetrics, Files.readAllBytes(b.resolve("metrics.jsonl"))));
+        // into a new directory it continues
+        CliRun.Result branched = train(tmp.resolve("c"), 2, "--resume", a.resolve("checkpoints/step-000001").toString());
+        assertEquals(0, branched.code(), branched.err());
+        assertEquals(List.of("step-000002"), checkpoints(tmp.resolve("c")));
     }
 
     @Test

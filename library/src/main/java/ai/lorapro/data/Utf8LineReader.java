@@ -79,7 +79,12 @@ final class Utf8LineReader implements Closeable {
                 }
             }
             if (length == line.length) {
-                line = Arrays.copyOf(line, 2 * length);
+                if (length >= 4 * maxChars) {
+                    // more bytes than any UTF-8 line of the limit's characters holds (a run of
+                    // continuation bytes counts no character): refused before it grows on
+                    throw new LineTooLongException(maxChars);
+                }
+                line = Arrays.copyOf(line, (int) Math.min(2L * length, 4 * maxChars));
             }
             line[length++] = b;
         }

@@ -32,7 +32,7 @@ public final class ResumeLimits {
         if (globalStep == totalSteps) {
             throw new InvalidInputException("checkpoint " + checkpoint + " is at step " + globalStep + ", the last of"
                     + " this run: nothing is left to train (raise --max-steps or --epochs, with --allow-resume-change"
-                    + " total_steps, to go on)");
+                    + " total_steps, to go on; to evaluate it, pass its adapter to eval)");
         }
     }
 

@@ -84,5 +84,10 @@ class TextLinesTest {
                 reader::readLine);
         assertEquals("longer than 5 characters", e.getMessage());
         assertEquals("ééééé", new Utf8LineReader(new ByteArrayInputStream(utf8("ééééé")), 5).readLine());
+        // bytes that count no character (continuation bytes) are bounded too
+        byte[] continuation = new byte[5000];
+        java.util.Arrays.fill(continuation, (byte) 0x80);
+        assertThrows(Utf8LineReader.LineTooLongException.class,
+                () -> new Utf8LineReader(new ByteArrayInputStream(continuation), 100).readLine());
     }
 }
