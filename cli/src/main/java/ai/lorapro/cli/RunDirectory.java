@@ -23,19 +23,20 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>{@link RunDirectoryLock}: a second run into the same directory fails at once, naming the
  *       holder's PID;
- *   <li>a new run into a directory that holds another run's checkpoints is refused unless {@code
- *       --overwrite}; so is one into a directory holding a {@code metrics.jsonl}, {@code loss.png}
- *       or {@code eval/} that no run of this library wrote (no lock file beside them): two runs'
- *       outputs never mix and no file of the user's is replaced unasked. A failed run's outputs
- *       (lock file, no checkpoint) may be replaced, so a failed run can simply be run again;
+ *   <li>a new run into a directory that holds checkpoints, a {@code metrics.jsonl}, a {@code
+ *       loss.png} or an {@code eval/} is refused unless {@code --overwrite}: two runs' outputs
+ *       never mix and no file is replaced unasked (a failed run's outputs cannot be told from a
+ *       user's files of those names, so rerunning one takes {@code --overwrite} too);
  *   <li>{@code --resume} from this directory's own checkpoints continues its files; from another
  *       directory's, the rules of a new run apply;
  *   <li>what a new run replaces is set aside ({@code checkpoints.overwritten}, ...) and deleted
- *       only when the run completes or writes its first checkpoint, and put back if it fails
+ *       only when the run completes or publishes a whole checkpoint, and put back if it fails
  *       before; after a run that was killed, the next start does the same;
- *   <li>the temporary copies of these outputs that an interrupted run of this library left
- *       ({@code metrics.jsonl.tmp-x}, {@code checkpoints/step-000010.old-x}, ...) are removed (the
- *       lock guarantees no other run is writing them); no other entry is ever touched;
+ *   <li>in a directory a run has used (its lock file is there), the temporary copies of these
+ *       outputs that an interrupted run left ({@code metrics.jsonl.tmp-x}, {@code
+ *       checkpoints/step-000010.tmp-x}, x thirteen random characters) are removed, and a
+ *       checkpoint whose replacement was killed between its two renames is put back (the lock
+ *       guarantees no other run is writing them); no other entry is ever touched;
  *   <li>a directory the claim created is removed again if the run wrote nothing into it.
  * </ul>
  */
@@ -48,7 +49,7 @@ public final class RunDirectory implements AutoCloseable {
     private static final List<String> OUTPUTS = List.of(TrainingEngine.CHECKPOINTS_DIR, TrainingEngine.METRICS_FILE,
             TrainingEngine.PLOT_FILE, TaskTrainer.EVAL_DIR);
     /** {@link AtomicFiles}'s suffixes of a temporary and a set-aside entry: {@code .tmp-x}, {@code .old-x}. */
-    private static final String ATOMIC_SUFFIX = "\\.(tmp|old)-[0-9a-z]{1,13}";
+    private static final String ATOMIC_SUFFIX = "\\.(tmp|old)-[0-9a-z]{" + AtomicFiles.SUFFIX_LENGTH + "}";
     /** What the previous run's set-aside files are called while a new {@code --overwrite} run is on. */
     private static final String SET_ASIDE = ".overwritten";
     /**
@@ -59,6 +60,8 @@ public final class RunDirectory implements AutoCloseable {
             OUTPUTS.stream().map(Pattern::quote).toList()) + ")" + ATOMIC_SUFFIX);
     /** The same in {@code checkpoints/}: a checkpoint's temporary or old copy. */
     private static final Pattern CHECKPOINT_LEFTOVER = Pattern.compile("step-[0-9]+" + ATOMIC_SUFFIX);
+    /** A checkpoint that was published whole. */
+    private static final Pattern FINISHED_CHECKPOINT = Pattern.compile("step-[0-9]+");
     private static final Logger LOGGER = LoggerFactory.getLogger(RunDirectory.class);
 
     private final Path dir;
@@ -85,8 +88,7 @@ public final class RunDirectory implements AutoCloseable {
      */
     public static RunDirectory claim(Path dir, Path resume, boolean overwrite) {
         boolean created = !Files.exists(dir);
-        // a run of this library has used the directory before (its lock file stays): outputs found
-        // there without checkpoints are a failed run's, which a new run may replace
+        // only where a run of this library has been (its lock file stays) are leftovers looked for
         boolean usedBefore = Files.exists(dir.resolve(RunDirectoryLock.FILE_NAME));
         try {
             Files.createDirectories(dir);
@@ -102,7 +104,9 @@ public final class RunDirectory implements AutoCloseable {
         }
         RunDirectory run = new RunDirectory(dir, created, lock);
         try {
-            run.recoverAfterCrash();
+            if (usedBefore) {
+                run.recoverAfterCrash();
+            }
             Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
             boolean continuing = resume != null && OutputDirectoryGuard.canonical(resume)
                     .startsWith(OutputDirectoryGuard.canonical(checkpoints));
@@ -118,7 +122,7 @@ public final class RunDirectory implements AutoCloseable {
                     throw new InvalidInputException("--out: " + dir + " holds another run's checkpoints ("
                             + checkpoints + "); " + how);
                 }
-            } else if (!overwrite && !usedBefore) {
+            } else if (!overwrite) {
                 for (String name : OUTPUTS) {
                     Path output = dir.resolve(name);
                     if (Files.isDirectory(output) ? hasEntries(output) : Files.exists(output)) {
@@ -136,6 +140,14 @@ public final class RunDirectory implements AutoCloseable {
             run.close();
             throw e;
         }
+    }
+
+    /**
+     * Whether {@code name} is one of a run's own outputs in its directory ({@code checkpoints},
+     * {@code metrics.jsonl}, {@code loss.png}, {@code eval}): a run named so would be taken for it.
+     */
+    static boolean isOutputName(String name) {
+        return OUTPUTS.contains(name);
     }
 
     /** The run directory. */
@@ -167,9 +179,17 @@ public final class RunDirectory implements AutoCloseable {
      * #close} would have done), and the temporary copies of the outputs are removed.
      */
     private void recoverAfterCrash() {
-        boolean replaced = Files.exists(dir.resolve(TrainingEngine.CHECKPOINTS_DIR));
+        Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
+        restoreInterruptedReplacements(checkpoints);
+        removeLeftovers(dir, LEFTOVER);
+        removeLeftovers(checkpoints, CHECKPOINT_LEFTOVER);
+        boolean replaced = hasFinishedCheckpoint();
         try {
-            for (String name : OUTPUTS) {
+            // checkpoints last: restored, they would read as a checkpoint of the killed run
+            List<String> names = new ArrayList<>(OUTPUTS);
+            names.remove(TrainingEngine.CHECKPOINTS_DIR);
+            names.add(TrainingEngine.CHECKPOINTS_DIR);
+            for (String name : names) {
                 Path aside = dir.resolve(name + SET_ASIDE);
                 if (!Files.exists(aside)) {
                     continue;
@@ -186,8 +206,47 @@ public final class RunDirectory implements AutoCloseable {
         } catch (IOException e) {
             throw new LoraProException("cannot restore the previous run's files in " + dir + ": " + e.getMessage(), e);
         }
-        removeLeftovers(dir, LEFTOVER);
-        removeLeftovers(dir.resolve(TrainingEngine.CHECKPOINTS_DIR), CHECKPOINT_LEFTOVER);
+    }
+
+    /**
+     * A checkpoint replaced by a run killed between its two renames: {@code step-N.old-x} is the
+     * old one while {@code step-N} is missing, and goes back in place.
+     */
+    private static void restoreInterruptedReplacements(Path checkpoints) {
+        if (!Files.isDirectory(checkpoints)) {
+            return;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(checkpoints)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                int old = name.indexOf(".old-");
+                if (old > 0 && CHECKPOINT_LEFTOVER.matcher(name).matches()
+                        && !Files.exists(checkpoints.resolve(name.substring(0, old)))) {
+                    LOGGER.info("restoring {} that an interrupted run was replacing", name.substring(0, old));
+                    Files.move(entry, checkpoints.resolve(name.substring(0, old)));
+                }
+            }
+        } catch (IOException e) {
+            throw new LoraProException("cannot restore a checkpoint in " + checkpoints + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether {@code checkpoints/} holds a finished checkpoint ({@code step-N}, no temporary). */
+    private boolean hasFinishedCheckpoint() {
+        Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
+        if (!Files.isDirectory(checkpoints)) {
+            return false;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(checkpoints)) {
+            for (Path entry : entries) {
+                if (FINISHED_CHECKPOINT.matcher(entry.getFileName().toString()).matches()) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            throw new LoraProException("cannot list " + checkpoints + ": " + e.getMessage(), e);
+        }
     }
 
     private static void removeLeftovers(Path parent, Pattern leftover) {
@@ -224,8 +283,10 @@ public final class RunDirectory implements AutoCloseable {
     @Override
     public void close() {
         try {
-            boolean replaced = completed || Files.exists(dir.resolve(TrainingEngine.CHECKPOINTS_DIR));
-            for (Path[] moved : setAside) {
+            boolean replaced = completed || hasFinishedCheckpoint();
+            // in reverse: checkpoints, set aside first, go back last (see recoverAfterCrash)
+            for (int i = setAside.size() - 1; i >= 0; i--) {
+                Path[] moved = setAside.get(i);
                 if (replaced) {
                     AtomicFiles.deleteRecursively(moved[1]);
                 } else {

@@ -222,6 +222,10 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
             requireDirectory(resume, "--resume");
         }
         new OutputDirectoryGuard("--out", out).requireUsable();
+        if (runName != null && RunDirectory.isOutputName(runName)) {
+            throw new InvalidInputException("--run-name " + runName + " is the name of a run's own output; choose"
+                    + " another name");
+        }
         Path outputDir = runName == null ? out : OutputPaths.resolveChild(out, runName,
                 "--run-name");
         // the run's own directory is the one that must not be, or lie in, the model's

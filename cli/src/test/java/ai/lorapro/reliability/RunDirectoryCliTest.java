@@ -141,16 +141,16 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
     @Test
     void anInterruptedRunsTemporaryEntriesAreRemovedAtTheNextStart() throws IOException {
         Path out = tmp.resolve("run");
-        Files.createDirectories(out.resolve("checkpoints/step-000007.tmp-3k2j1h0/adapter"));
+        Files.createDirectories(out.resolve("checkpoints/step-000007.tmp-3k2j1h0abcdef/adapter"));
         Files.writeString(out.resolve(RunDirectoryLock.FILE_NAME), "12345\n"); // the killed run's lock file
-        Files.writeString(out.resolve("checkpoints/step-000007.tmp-3k2j1h0/adapter/x"), "half");
-        Files.createDirectories(out.resolve("checkpoints/step-000004.old-zz9"));
-        Files.writeString(out.resolve("metrics.jsonl.tmp-a1b2"), "torn");
-        Files.writeString(out.resolve("loss.png.old-q"), "set aside");
-        Files.createDirectories(out.resolve("checkpoints.overwritten/step-000002"));
-        // the user's entries, some named like ours: none is touched
+        Files.writeString(out.resolve("checkpoints/step-000007.tmp-3k2j1h0abcdef/adapter/x"), "half");
+        Files.createDirectories(out.resolve("checkpoints/step-000004.tmp-zz9zz9zz9zz9z"));
+        Files.writeString(out.resolve("metrics.jsonl.tmp-a1b2a1b2a1b2a"), "torn");
+        Files.writeString(out.resolve("loss.png.old-0000000000q00"), "set aside");
+        // the user's entries, some named like ours (a backup of a run's outputs too): none is touched
         List<String> users = List.of("notes.tmp-mine.txt", "thesis.old-v1", "draft.tmp-1", "report.overwritten",
-                "photos.old-backup/img.txt");
+                "photos.old-backup/img.txt", "checkpoints.old-1/step-000003/x", "metrics.jsonl.old-run1",
+                "eval.old-2024/metrics.json");
         for (String name : users) {
             Files.createDirectories(out.resolve(name).getParent());
             Files.writeString(out.resolve(name), "the user's");
@@ -158,7 +158,7 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         CliRun.Result run = train(out, 1);
         assertEquals(0, run.code(), run.err());
         assertEquals(List.of("step-000001"), checkpoints(out));
-        for (String ours : List.of("metrics.jsonl.tmp-a1b2", "loss.png.old-q", "checkpoints.overwritten")) {
+        for (String ours : List.of("metrics.jsonl.tmp-a1b2a1b2a1b2a", "loss.png.old-0000000000q00")) {
             assertFalse(Files.exists(out.resolve(ours)), ours);
         }
         for (String name : users) {
@@ -172,6 +172,8 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
             Path out = Files.createDirectories(tmp.resolve("run-" + name));
             Files.writeString(out.resolve(name), "the user's");
             assertOneLineBadInput("new run over " + name, train(out, 1), name, "--overwrite");
+            // and again: the refused run's lock file does not make the user's file a run's
+            assertOneLineBadInput("the same command again", train(out, 1), name, "--overwrite");
             assertEquals("the user's", Files.readString(out.resolve(name)));
             assertFalse(Files.exists(out.resolve("checkpoints")));
             CliRun.Result replaced = train(out, 1, "--overwrite");
@@ -181,13 +183,15 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
     }
 
     @Test
-    void aFailedRunCanBeRunAgainAndAKilledOverwriteRunsSetAsideIsPutBack() throws IOException {
+    void aFailedRunIsRunAgainWithOverwriteAndAKilledOverwriteRunsSetAsideIsPutBack() throws IOException {
         Path out = tmp.resolve("run");
-        // a run that fails after it started writing (here: no usable example) leaves its lock file
+        // a run that failed before its first checkpoint: its lock file and metrics stay, and a new run
+        // needs --overwrite, as for any metrics.jsonl (they cannot be told from a user's)
         Files.createDirectories(out);
         Files.writeString(out.resolve(RunDirectoryLock.FILE_NAME), "1\n");
         Files.writeString(out.resolve("metrics.jsonl"), "{\"step\": 1}\n");
-        CliRun.Result again = train(out, 1);
+        assertOneLineBadInput("rerun of a failed run", train(out, 1), "metrics.jsonl", "--overwrite");
+        CliRun.Result again = train(out, 1, "--overwrite");
         assertEquals(0, again.code(), again.err());
         assertEquals(List.of("step-000001"), checkpoints(out));
         assertFalse(Files.exists(out.resolve("metrics.jsonl.overwritten")));
@@ -196,10 +200,19 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         Files.move(out.resolve("checkpoints"), out.resolve("checkpoints.overwritten"));
         Files.move(out.resolve("metrics.jsonl"), out.resolve("metrics.jsonl.overwritten"));
         Files.writeString(out.resolve("metrics.jsonl"), "{\"step\": 1, \"torn\": true}\n");
+        // killed while writing its first checkpoint: a half-written one is no checkpoint
+        Files.createDirectories(out.resolve("checkpoints/step-000001.tmp-0123456789abc"));
         // (the new run is then refused: the restored checkpoints are another run's)
         assertOneLineBadInput("after the kill", train(out, 1), "another run's checkpoints");
         assertEquals(List.of("step-000001"), checkpoints(out), "the set-aside checkpoints are back");
         assertFalse(Files.readString(out.resolve("metrics.jsonl")).contains("torn"));
+
+        // killed between the two renames that replace a checkpoint: the old one goes back in place
+        Files.move(out.resolve("checkpoints/step-000001"), out.resolve("checkpoints/step-000001.old-0123456789abc"));
+        Files.createDirectories(out.resolve("checkpoints/step-000001.tmp-0123456789abd"));
+        assertOneLineBadInput("after the second kill", train(out, 1), "another run's checkpoints");
+        assertEquals(List.of("step-000001"), checkpoints(out));
+        assertTrue(Files.isRegularFile(out.resolve("checkpoints/step-000001/trainer_state.json")));
     }
 
     @Test
@@ -216,6 +229,14 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         CliRun.Result branched = train(tmp.resolve("c"), 2, "--resume", a.resolve("checkpoints/step-000001").toString());
         assertEquals(0, branched.code(), branched.err());
         assertEquals(List.of("step-000002"), checkpoints(tmp.resolve("c")));
+    }
+
+    @Test
+    void aRunCannotBeNamedAfterARunsOutput() {
+        for (String name : List.of("eval", "checkpoints", "metrics.jsonl")) {
+            assertOneLineBadInput("--run-name " + name, train(tmp.resolve("runs"), 1, "--run-name", name),
+                    "--run-name " + name);
+        }
     }
 
     @Test

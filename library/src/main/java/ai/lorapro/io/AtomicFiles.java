@@ -181,9 +181,17 @@ public final class AtomicFiles {
         return target.getFileName() + ".tmp-" + randomSuffix();
     }
 
+    /**
+     * Thirteen base-36 characters, always thirteen (the largest unsigned long has thirteen): a
+     * name a person hardly types, so that a clean-up can tell these entries from a user's backups.
+     */
     private static String randomSuffix() {
-        return Long.toUnsignedString(RANDOM.nextLong(), 36);
+        String digits = Long.toUnsignedString(RANDOM.nextLong(), 36);
+        return "0".repeat(SUFFIX_LENGTH - digits.length()) + digits;
     }
+
+    /** The length of the random part of a temporary or set-aside name ({@code name.tmp-<13>}). */
+    public static final int SUFFIX_LENGTH = 13;
 
     private static void deleteQuietly(Path path) {
         try {
