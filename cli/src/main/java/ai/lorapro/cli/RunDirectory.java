@@ -29,7 +29,7 @@ import java.util.regex.Pattern;
  *       user's files of those names, so rerunning one takes {@code --overwrite} too);
  *   <li>{@code --resume} from this directory's own checkpoints continues its files; from another
  *       directory's, the rules of a new run apply;
- *   <li>what a new run replaces is set aside ({@code checkpoints.overwritten}, ...) and deleted
+ *   <li>what a new run replaces is set aside ({@code checkpoints.overwritten-x}, ...) and deleted
  *       only when the run completes or publishes a whole checkpoint, and put back if it fails
  *       before; after a run that was killed, the next start does the same;
  *   <li>in a directory a run has used (its lock file is there), the temporary copies of these
@@ -50,8 +50,12 @@ public final class RunDirectory implements AutoCloseable {
             TrainingEngine.PLOT_FILE, TaskTrainer.EVAL_DIR);
     /** {@link AtomicFiles}'s suffixes of a temporary and a set-aside entry: {@code .tmp-x}, {@code .old-x}. */
     private static final String ATOMIC_SUFFIX = "\\.(tmp|old)-[0-9a-z]{" + AtomicFiles.SUFFIX_LENGTH + "}";
-    /** What the previous run's set-aside files are called while a new {@code --overwrite} run is on. */
-    private static final String SET_ASIDE = ".overwritten";
+    /**
+     * What the previous run's set-aside files are called while a new run is on: {@code
+     * name.overwritten-} and 13 random characters, a name no user gives a file.
+     */
+    private static final String SET_ASIDE = ".overwritten-";
+    private static final String SET_ASIDE_SUFFIX = Pattern.quote(SET_ASIDE) + "[0-9a-z]{" + AtomicFiles.SUFFIX_LENGTH + "}";
     /**
      * What an interrupted run of this library leaves in the run directory: its outputs' temporary
      * and old copies, and nothing else (a user's {@code notes.old-1} stays).
@@ -98,6 +102,8 @@ public final class RunDirectory implements AutoCloseable {
         RunDirectoryLock lock;
         try {
             lock = RunDirectoryLock.acquire(dir, "--out");
+        } catch (InvalidInputException e) {
+            throw e; // held by another run, which may have created the directory itself: nothing to tidy
         } catch (RuntimeException e) {
             removeIfCreated(dir, created);
             throw e;
@@ -137,7 +143,11 @@ public final class RunDirectory implements AutoCloseable {
             }
             return run;
         } catch (RuntimeException e) {
-            run.close();
+            try {
+                run.close();
+            } catch (RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
             throw e;
         }
     }
@@ -162,9 +172,8 @@ public final class RunDirectory implements AutoCloseable {
 
     private void setAside(Path path) {
         if (Files.exists(path)) {
-            Path aside = path.resolveSibling(path.getFileName() + SET_ASIDE);
+            Path aside = path.resolveSibling(path.getFileName() + SET_ASIDE + AtomicFiles.uniqueSuffix());
             try {
-                AtomicFiles.deleteRecursively(aside);
                 Files.move(path, aside);
             } catch (IOException e) {
                 throw new LoraProException("cannot move " + path + " aside: " + e.getMessage(), e);
@@ -190,8 +199,8 @@ public final class RunDirectory implements AutoCloseable {
             names.remove(TrainingEngine.CHECKPOINTS_DIR);
             names.add(TrainingEngine.CHECKPOINTS_DIR);
             for (String name : names) {
-                Path aside = dir.resolve(name + SET_ASIDE);
-                if (!Files.exists(aside)) {
+                Path aside = setAsideOf(name);
+                if (aside == null) {
                     continue;
                 }
                 if (replaced) {
@@ -206,6 +215,19 @@ public final class RunDirectory implements AutoCloseable {
         } catch (IOException e) {
             throw new LoraProException("cannot restore the previous run's files in " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The entry a killed run set {@code name} aside as, or null. */
+    private Path setAsideOf(String name) throws IOException {
+        Pattern pattern = Pattern.compile(Pattern.quote(name) + SET_ASIDE_SUFFIX);
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                if (pattern.matcher(entry.getFileName().toString()).matches()) {
+                    return entry;
+                }
+            }
+        }
+        return null;
     }
 
     /**
@@ -283,37 +305,57 @@ public final class RunDirectory implements AutoCloseable {
     @Override
     public void close() {
         try {
-            boolean replaced = completed || hasFinishedCheckpoint();
-            // in reverse: checkpoints, set aside first, go back last (see recoverAfterCrash)
+            boolean replaced = completed || (!setAside.isEmpty() && hasFinishedCheckpoint());
+            // in reverse: checkpoints, set aside first, go back last (see recoverAfterCrash); each
+            // entry on its own, so that one that fails leaves the others done (the next start
+            // finishes the rest)
             for (int i = setAside.size() - 1; i >= 0; i--) {
                 Path[] moved = setAside.get(i);
-                if (replaced) {
-                    AtomicFiles.deleteRecursively(moved[1]);
-                } else {
-                    AtomicFiles.deleteRecursively(moved[0]);
-                    Files.move(moved[1], moved[0]);
+                try {
+                    if (replaced) {
+                        AtomicFiles.deleteRecursively(moved[1]);
+                    } else {
+                        AtomicFiles.deleteRecursively(moved[0]);
+                        Files.move(moved[1], moved[0]);
+                    }
+                } catch (IOException e) {
+                    LOGGER.warn("cannot tidy {} in {}: {}", moved[1].getFileName(), dir, e.toString());
                 }
             }
-        } catch (IOException e) {
-            LOGGER.warn("cannot tidy the previous run's files in {}: {}", dir, e.toString());
         } finally {
-            lock.close();
-            if (created && !completed) {
-                removeIfCreated(dir, true);
+            try {
+                // while the lock is held, so that no run that takes it next loses its lock file
+                if (created && !completed) {
+                    removeIfCreated(dir, true);
+                }
+            } finally {
+                lock.close();
             }
         }
     }
 
-    /** Removes {@code dir} when {@code created} and it holds nothing but the lock file. */
+    /**
+     * Removes {@code dir} when {@code created} and it holds nothing but the lock file; a directory
+     * the run wrote into keeps its lock file too (it marks a run's directory).
+     */
     private static void removeIfCreated(Path dir, boolean created) {
         if (!created) {
+            return;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                if (!entry.getFileName().toString().equals(RunDirectoryLock.FILE_NAME)) {
+                    return; // the run wrote something, which stays
+                }
+            }
+        } catch (IOException e) {
             return;
         }
         try {
             Files.deleteIfExists(dir.resolve(RunDirectoryLock.FILE_NAME));
             Files.deleteIfExists(dir);
         } catch (IOException e) {
-            // DirectoryNotEmptyException: the run wrote something, which stays
+            // a file appeared meanwhile: it stays, and so does the directory
         }
     }
 }

@@ -43,6 +43,12 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         return cli(args.toArray(String[]::new));
     }
 
+    private static List<String> listing(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
     private static List<String> checkpoints(Path out) throws IOException {
         try (Stream<Path> s = Files.list(out.resolve("checkpoints"))) {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
@@ -150,7 +156,7 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         // the user's entries, some named like ours (a backup of a run's outputs too): none is touched
         List<String> users = List.of("notes.tmp-mine.txt", "thesis.old-v1", "draft.tmp-1", "report.overwritten",
                 "photos.old-backup/img.txt", "checkpoints.old-1/step-000003/x", "metrics.jsonl.old-run1",
-                "eval.old-2024/metrics.json");
+                "eval.old-2024/metrics.json", "metrics.jsonl.overwritten", "loss.png.overwritten-1");
         for (String name : users) {
             Files.createDirectories(out.resolve(name).getParent());
             Files.writeString(out.resolve(name), "the user's");
@@ -178,7 +184,8 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
             assertFalse(Files.exists(out.resolve("checkpoints")));
             CliRun.Result replaced = train(out, 1, "--overwrite");
             assertEquals(0, replaced.code(), replaced.err());
-            assertFalse(Files.exists(out.resolve(name + ".overwritten")));
+            assertEquals(List.of(name, RunDirectoryLock.FILE_NAME, "checkpoints", "loss.png", "metrics.jsonl").stream()
+                    .distinct().sorted().toList(), listing(out), "nothing set aside is left");
         }
     }
 
@@ -194,11 +201,12 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         CliRun.Result again = train(out, 1, "--overwrite");
         assertEquals(0, again.code(), again.err());
         assertEquals(List.of("step-000001"), checkpoints(out));
-        assertFalse(Files.exists(out.resolve("metrics.jsonl.overwritten")));
+        assertEquals(List.of(RunDirectoryLock.FILE_NAME, "checkpoints", "loss.png", "metrics.jsonl"), listing(out),
+                "nothing set aside is left");
 
         // an --overwrite run killed before its first checkpoint: the next start puts the old run back
-        Files.move(out.resolve("checkpoints"), out.resolve("checkpoints.overwritten"));
-        Files.move(out.resolve("metrics.jsonl"), out.resolve("metrics.jsonl.overwritten"));
+        Files.move(out.resolve("checkpoints"), out.resolve("checkpoints.overwritten-0123456789abc"));
+        Files.move(out.resolve("metrics.jsonl"), out.resolve("metrics.jsonl.overwritten-0123456789abc"));
         Files.writeString(out.resolve("metrics.jsonl"), "{\"step\": 1, \"torn\": true}\n");
         // killed while writing its first checkpoint: a half-written one is no checkpoint
         Files.createDirectories(out.resolve("checkpoints/step-000001.tmp-0123456789abc"));

@@ -193,6 +193,14 @@ public final class AtomicFiles {
     /** The length of the random part of a temporary or set-aside name ({@code name.tmp-<13>}). */
     public static final int SUFFIX_LENGTH = 13;
 
+    /**
+     * A fresh random suffix of {@link #SUFFIX_LENGTH} base-36 characters, for a caller's own
+     * set-aside names, which a clean-up must be able to tell from a user's.
+     */
+    public static String uniqueSuffix() {
+        return randomSuffix();
+    }
+
     private static void deleteQuietly(Path path) {
         try {
             Files.deleteIfExists(path);
