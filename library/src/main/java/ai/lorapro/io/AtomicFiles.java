@@ -17,6 +17,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Writes files and directories so that readers see either the old content or the complete new
@@ -105,6 +108,9 @@ public final class AtomicFiles {
             tmp = parent.resolve(tempName(absolute));
             Files.createDirectory(tmp);
             writer.write(tmp);
+            // every file on disk before the rename publishes them: after a power cut the directory
+            // is either the old one or the whole new one, never one of empty files
+            syncTree(tmp);
             Path old = null;
             if (Files.exists(absolute)) {
                 old = parent.resolve(absolute.getFileName() + ".old-" + randomSuffix());
@@ -166,6 +172,23 @@ public final class AtomicFiles {
             // same directory, so this only happens on file systems without rename(2) semantics
             Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /** Forces every file under {@code root}, then every directory, to the disk. */
+    private static void syncTree(Path root) throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                if (Files.isDirectory(p)) {
+                    dirs.add(p);
+                } else if (Files.isRegularFile(p)) {
+                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                        ch.force(true);
+                    }
+                }
+            }
+        }
+        dirs.forEach(AtomicFiles::syncDirectory);
     }
 
     /** Makes the rename durable; not every platform can open a directory, which is harmless. */
