@@ -132,7 +132,7 @@ public final class RunDirectory implements AutoCloseable {
                 for (String name : OUTPUTS) {
                     Path output = dir.resolve(name);
                     if (Files.isDirectory(output) ? hasEntries(output) : Files.exists(output)) {
-                        throw new InvalidInputException("--out: " + dir + " holds a " + name + " that this run would"
+                        throw new InvalidInputException("--out: " + dir + " holds " + name + ", which this run would"
                                 + " replace; " + (resume == null ? "pass --overwrite to replace it, or choose another"
                                 + " directory" : how));
                     }
