@@ -15,9 +15,9 @@ import java.util.List;
  * The rule every command that writes an output directory follows: a command never deletes what it
  * did not create. An output directory may be replaced only when it does not exist or is empty, or
  * when the user said {@code --overwrite}; it may never be one of the command's input directories
- * (the model, the adapter) or lie inside one, and a directory that is replaced may not contain
- * one either, with or without {@code --overwrite}. Paths are compared after resolving symbolic links, so a link to the model
- * directory is the model directory. Commands that replace their output directory use {@link
+ * (the model, the adapter) or lie inside one, and a directory that is replaced may not contain one
+ * either, with or without {@code --overwrite}. Paths are compared after resolving symbolic links,
+ * so a link to the model directory is the model directory. Commands that replace their output directory use {@link
  * #requireReplaceable}; commands that write files of fixed names into it use {@link
  * #requireEmptyUnless}; an empty path is refused by all.
  *
@@ -71,25 +71,23 @@ public final class OutputDirectoryGuard {
      */
     public void requireUsable() {
         requireCreatable();
-        Path outReal = canonical(out);
-        for (int i = 0; i < protectedDirs.size(); i++) {
-            Path input = canonical(protectedDirs.get(i));
-            if (outReal.startsWith(input)) {
-                throw new InvalidInputException(option + ": " + out
-                        + (input.equals(outReal) ? " is the " : " lies inside the ") + protectedOptions.get(i)
-                        + " directory " + protectedDirs.get(i) + "; choose another output directory");
-            }
-        }
+        refuseOverlaps(false);
     }
 
-    /** Refuses an output that contains a protected input: replacing it would delete the input. */
-    private void requireContainsNoInput() {
+    /**
+     * Refuses an output that is or lies inside a protected input and, with {@code
+     * orContainsOne}, one that contains a protected input (replacing it would delete the input).
+     */
+    private void refuseOverlaps(boolean orContainsOne) {
         Path outReal = canonical(out);
         for (int i = 0; i < protectedDirs.size(); i++) {
             Path input = canonical(protectedDirs.get(i));
-            if (input.startsWith(outReal) && !input.equals(outReal)) {
-                throw new InvalidInputException(option + ": " + out + " contains the " + protectedOptions.get(i)
-                        + " directory " + protectedDirs.get(i) + "; choose another output directory");
+            String how = input.equals(outReal) ? " is the "
+                    : outReal.startsWith(input) ? " lies inside the "
+                    : orContainsOne && input.startsWith(outReal) ? " contains the " : null;
+            if (how != null) {
+                throw new InvalidInputException(option + ": " + out + how + protectedOptions.get(i) + " directory "
+                        + protectedDirs.get(i) + "; choose another output directory");
             }
         }
     }
@@ -118,8 +116,8 @@ public final class OutputDirectoryGuard {
      * @throws InvalidInputException naming the option and the directory
      */
     public void requireReplaceable(boolean overwrite) {
-        requireUsable();
-        requireContainsNoInput();
+        requireCreatable();
+        refuseOverlaps(true);
         if (!overwrite && !isEmptyOrAbsent(out)) {
             throw new InvalidInputException(option + ": " + out
                     + " is not empty; choose a new directory or pass --overwrite to replace it");

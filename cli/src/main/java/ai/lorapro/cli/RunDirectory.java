@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -66,6 +67,13 @@ public final class RunDirectory implements AutoCloseable {
     private static final Pattern CHECKPOINT_LEFTOVER = Pattern.compile("step-[0-9]+" + ATOMIC_SUFFIX);
     /** A checkpoint that was published whole. */
     private static final Pattern FINISHED_CHECKPOINT = Pattern.compile("step-[0-9]+");
+    /** The old copy of a checkpoint that a publication was replacing, the checkpoint's name first. */
+    private static final Pattern REPLACED_CHECKPOINT =
+            Pattern.compile("(step-[0-9]+)\\.old-[0-9a-z]{" + AtomicFiles.SUFFIX_LENGTH + "}");
+    private static final Pattern ANY = Pattern.compile(".*", Pattern.DOTALL);
+    /** Any name but the lock file's. */
+    private static final Pattern NOT_THE_LOCK =
+            Pattern.compile("(?!" + Pattern.quote(RunDirectoryLock.FILE_NAME) + "$).*", Pattern.DOTALL);
     private static final Logger LOGGER = LoggerFactory.getLogger(RunDirectory.class);
 
     private final Path dir;
@@ -189,27 +197,32 @@ public final class RunDirectory implements AutoCloseable {
      */
     private void recoverAfterCrash() {
         Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
-        restoreInterruptedReplacements(checkpoints);
-        removeLeftovers(dir, LEFTOVER);
-        removeLeftovers(checkpoints, CHECKPOINT_LEFTOVER);
-        boolean replaced = hasFinishedCheckpoint();
         try {
-            // checkpoints last: restored, they would read as a checkpoint of the killed run
-            List<String> names = new ArrayList<>(OUTPUTS);
-            names.remove(TrainingEngine.CHECKPOINTS_DIR);
-            names.add(TrainingEngine.CHECKPOINTS_DIR);
-            for (String name : names) {
-                Path aside = setAsideOf(name);
-                if (aside == null) {
-                    continue;
+            // a checkpoint whose replacement was killed between its two renames: step-N.old-x is
+            // the old one while step-N is missing
+            for (Path old : entries(checkpoints, REPLACED_CHECKPOINT)) {
+                Matcher m = REPLACED_CHECKPOINT.matcher(old.getFileName().toString());
+                Path target = checkpoints.resolve(m.matches() ? m.group(1) : "");
+                if (!Files.exists(target)) {
+                    LOGGER.info("restoring {} that an interrupted run was replacing", target);
+                    Files.move(old, target);
                 }
-                if (replaced) {
-                    LOGGER.info("removing {}, which an interrupted --overwrite run replaced", aside);
-                    AtomicFiles.deleteRecursively(aside);
-                } else {
-                    LOGGER.info("restoring {} that an interrupted --overwrite run set aside", dir.resolve(name));
-                    AtomicFiles.deleteRecursively(dir.resolve(name));
-                    Files.move(aside, dir.resolve(name));
+            }
+            removeAll(entries(dir, LEFTOVER));
+            removeAll(entries(checkpoints, CHECKPOINT_LEFTOVER));
+            boolean replaced = hasFinishedCheckpoint();
+            // in reverse, as close() does: checkpoints last, or restored they would read as the killed run's
+            for (int i = OUTPUTS.size() - 1; i >= 0; i--) {
+                String name = OUTPUTS.get(i);
+                for (Path aside : entries(dir, Pattern.compile(Pattern.quote(name) + SET_ASIDE_SUFFIX))) {
+                    if (replaced) {
+                        LOGGER.info("removing {}, which an interrupted --overwrite run replaced", aside);
+                        AtomicFiles.deleteRecursively(aside);
+                    } else {
+                        LOGGER.info("restoring {} that an interrupted --overwrite run set aside", dir.resolve(name));
+                        AtomicFiles.deleteRecursively(dir.resolve(name));
+                        Files.move(aside, dir.resolve(name));
+                    }
                 }
             }
         } catch (IOException e) {
@@ -217,85 +230,38 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
-    /** The entry a killed run set {@code name} aside as, or null. */
-    private Path setAsideOf(String name) throws IOException {
-        Pattern pattern = Pattern.compile(Pattern.quote(name) + SET_ASIDE_SUFFIX);
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            for (Path entry : entries) {
-                if (pattern.matcher(entry.getFileName().toString()).matches()) {
-                    return entry;
-                }
-            }
-        }
-        return null;
-    }
-
-    /**
-     * A checkpoint replaced by a run killed between its two renames: {@code step-N.old-x} is the
-     * old one while {@code step-N} is missing, and goes back in place.
-     */
-    private static void restoreInterruptedReplacements(Path checkpoints) {
-        if (!Files.isDirectory(checkpoints)) {
-            return;
-        }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(checkpoints)) {
-            for (Path entry : entries) {
-                String name = entry.getFileName().toString();
-                int old = name.indexOf(".old-");
-                if (old > 0 && CHECKPOINT_LEFTOVER.matcher(name).matches()
-                        && !Files.exists(checkpoints.resolve(name.substring(0, old)))) {
-                    LOGGER.info("restoring {} that an interrupted run was replacing", name.substring(0, old));
-                    Files.move(entry, checkpoints.resolve(name.substring(0, old)));
-                }
-            }
-        } catch (IOException e) {
-            throw new LoraProException("cannot restore a checkpoint in " + checkpoints + ": " + e.getMessage(), e);
-        }
-    }
-
     /** Whether {@code checkpoints/} holds a finished checkpoint ({@code step-N}, no temporary). */
     private boolean hasFinishedCheckpoint() {
-        Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
-        if (!Files.isDirectory(checkpoints)) {
-            return false;
-        }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(checkpoints)) {
-            for (Path entry : entries) {
-                if (FINISHED_CHECKPOINT.matcher(entry.getFileName().toString()).matches()) {
-                    return true;
-                }
-            }
-            return false;
-        } catch (IOException e) {
-            throw new LoraProException("cannot list " + checkpoints + ": " + e.getMessage(), e);
+        return !entries(dir.resolve(TrainingEngine.CHECKPOINTS_DIR), FINISHED_CHECKPOINT).isEmpty();
+    }
+
+    private static void removeAll(List<Path> leftovers) throws IOException {
+        for (Path entry : leftovers) {
+            LOGGER.info("removing {} left by an interrupted run", entry);
+            AtomicFiles.deleteRecursively(entry);
         }
     }
 
-    private static void removeLeftovers(Path parent, Pattern leftover) {
-        if (!Files.isDirectory(parent)) {
-            return;
-        }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent)) {
-            for (Path entry : entries) {
-                if (leftover.matcher(entry.getFileName().toString()).matches()) {
-                    LOGGER.info("removing {} left by an interrupted run", entry);
-                    AtomicFiles.deleteRecursively(entry);
-                }
-            }
-        } catch (IOException e) {
-            throw new LoraProException("cannot clean " + parent + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static boolean hasEntries(Path dir) {
+    /** The entries of {@code dir} whose names match {@code names}; none if it is no directory. */
+    private static List<Path> entries(Path dir, Pattern names) {
+        List<Path> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
-            return false;
+            return out;
         }
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            return entries.iterator().hasNext();
+            for (Path entry : entries) {
+                if (names.matcher(entry.getFileName().toString()).matches()) {
+                    out.add(entry);
+                }
+            }
         } catch (IOException e) {
             throw new LoraProException("cannot list " + dir + ": " + e.getMessage(), e);
         }
+        return out;
+    }
+
+    private static boolean hasEntries(Path dir) {
+        return !entries(dir, ANY).isEmpty();
     }
 
     /**
@@ -342,13 +308,11 @@ public final class RunDirectory implements AutoCloseable {
         if (!created) {
             return;
         }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            for (Path entry : entries) {
-                if (!entry.getFileName().toString().equals(RunDirectoryLock.FILE_NAME)) {
-                    return; // the run wrote something, which stays
-                }
+        try {
+            if (!entries(dir, NOT_THE_LOCK).isEmpty()) {
+                return; // the run wrote something, which stays
             }
-        } catch (IOException e) {
+        } catch (LoraProException e) {
             return;
         }
         try {

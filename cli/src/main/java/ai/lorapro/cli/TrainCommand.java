@@ -138,7 +138,7 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
     @Override
     public Integer call() throws Exception {
         TrainJob job = toJob();
-        warnAboutIdleOptions(job);
+        checkOptionCombinations(job);
         try (RunDirectory run = RunDirectory.claim(job.config().run().outputDir(), resume, overwrite)) {
             launcher.accept(job);
             // under the lock: a run started next into this directory removes temporary files
@@ -153,7 +153,7 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
      * replaces them), and warns about options that the rest of the command line makes idle, so
      * that a typo or a forgotten option does not go unseen.
      */
-    private void warnAboutIdleOptions(TrainJob job) {
+    private void checkOptionCombinations(TrainJob job) {
         if (resume != null && overwrite) {
             throw new InvalidInputException("--resume continues the run's checkpoints and --overwrite replaces them:"
                     + " pass one of them");

@@ -30,6 +30,9 @@ import java.util.stream.Stream;
  */
 public final class AtomicFiles {
 
+    /** The length of the random part of a temporary or set-aside name ({@code name.tmp-<13>}). */
+    public static final int SUFFIX_LENGTH = 13;
+
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private AtomicFiles() {}
@@ -113,7 +116,7 @@ public final class AtomicFiles {
             syncTree(tmp);
             Path old = null;
             if (Files.exists(absolute)) {
-                old = parent.resolve(absolute.getFileName() + ".old-" + randomSuffix());
+                old = parent.resolve(absolute.getFileName() + ".old-" + uniqueSuffix());
                 move(absolute, old);
             }
             try {
@@ -201,27 +204,18 @@ public final class AtomicFiles {
     }
 
     private static String tempName(Path target) {
-        return target.getFileName() + ".tmp-" + randomSuffix();
+        return target.getFileName() + ".tmp-" + uniqueSuffix();
     }
 
     /**
-     * Thirteen base-36 characters, always thirteen (the largest unsigned long has thirteen): a
-     * name a person hardly types, so that a clean-up can tell these entries from a user's backups.
-     */
-    private static String randomSuffix() {
-        String digits = Long.toUnsignedString(RANDOM.nextLong(), 36);
-        return "0".repeat(SUFFIX_LENGTH - digits.length()) + digits;
-    }
-
-    /** The length of the random part of a temporary or set-aside name ({@code name.tmp-<13>}). */
-    public static final int SUFFIX_LENGTH = 13;
-
-    /**
-     * A fresh random suffix of {@link #SUFFIX_LENGTH} base-36 characters, for a caller's own
-     * set-aside names, which a clean-up must be able to tell from a user's.
+     * A fresh random suffix of {@link #SUFFIX_LENGTH} base-36 characters, always thirteen (the
+     * largest unsigned long has thirteen): a name a person hardly types, so that a clean-up can
+     * tell the temporary and set-aside entries of this class, and of its callers, from a user's
+     * backups.
      */
     public static String uniqueSuffix() {
-        return randomSuffix();
+        String digits = Long.toUnsignedString(RANDOM.nextLong(), 36);
+        return "0".repeat(SUFFIX_LENGTH - digits.length()) + digits;
     }
 
     private static void deleteQuietly(Path path) {
