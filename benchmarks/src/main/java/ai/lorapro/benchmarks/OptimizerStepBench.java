@@ -139,17 +139,26 @@ final class OptimizerStepBench {
         // the Java pass's arrays (up to 16x the last-level cache) are garbage now: collect them before
         // any step is timed, or the collector's concurrent cycles share the two cores with the steps
         System.gc();
+        ComputePeak.Result peak = ComputePeak.measure(3);
+        out.println(
+                JsonLine.of("compute-peak")
+                        .put("lanes", peak.lanes())
+                        .put("threads", peak.cores())
+                        .put("fma_ns", peak.fmaNs())
+                        .put("sqrt_add_div_ns", peak.divideNs())
+                        .withMachine());
         for (String method : methods) {
-            measure(root, method, JIT_SHAPE[0], JIT_SHAPE[1], gbPerS, JIT_STEPS, 1);
+            measure(root, method, JIT_SHAPE[0], JIT_SHAPE[1], gbPerS, peak, JIT_STEPS, 1);
         }
         for (long[] shape : shapes) {
             for (String method : methods) {
-                out.println(measure(root, method, shape[0], shape[1], gbPerS, warmup, timed));
+                out.println(measure(root, method, shape[0], shape[1], gbPerS, peak, warmup, timed));
             }
         }
     }
 
-    private JsonLine measure(NDManager root, String method, long m, long n, double gbPerS, int warmup, int timed) {
+    private JsonLine measure(NDManager root, String method, long m, long n, double gbPerS, ComputePeak.Result peak,
+            int warmup, int timed) {
         boolean forceScalar = method.startsWith("lora-pro-full-fused") && method.endsWith(SCALAR_SUFFIX);
         String previous = System.getProperty(FusedKernels.PROPERTY);
         if (forceScalar) {
@@ -157,7 +166,7 @@ final class OptimizerStepBench {
         }
         try {
             return measure(root, method, forceScalar ? method.substring(0, method.length() - SCALAR_SUFFIX.length()) : method,
-                    m, n, gbPerS, warmup, timed);
+                    m, n, gbPerS, peak, warmup, timed);
         } finally {
             if (previous == null) {
                 System.clearProperty(FusedKernels.PROPERTY);
@@ -168,8 +177,8 @@ final class OptimizerStepBench {
     }
 
     /** One method at one shape; {@code base} is the method without {@link #SCALAR_SUFFIX}. */
-    private JsonLine measure(NDManager root, String method, String base, long m, long n, double gbPerS, int warmup,
-            int timed) {
+    private JsonLine measure(NDManager root, String method, String base, long m, long n, double gbPerS,
+            ComputePeak.Result peak, int warmup, int timed) {
         try (NDManager manager = root.newSubManager()) {
             manager.getEngine().setRandomSeed(7);
             Parameter a = parameter(manager, "lora_A.weight", new Shape(rank, n), 1 / Math.sqrt(n));
@@ -211,7 +220,12 @@ final class OptimizerStepBench {
                     boolean fused = base.startsWith("lora-pro-full-fused");
                     boolean bf16 = base.endsWith("-bf16");
                     if (fused) {
-                        line.put("kernel", FusedKernels.active());
+                        // what the kernel's arithmetic takes at the peak rates measured in this run
+                        line.put("kernel", FusedKernels.active())
+                                .put("fma_ms", peak.fmaMs(m, n, rank))
+                                .put("sqrt_add_div_ms", peak.divideMs(m, n))
+                                .put("arithmetic_ms", peak.arithmeticMs(m, n, rank))
+                                .put("ratio_to_arithmetic", median / peak.arithmeticMs(m, n, rank));
                     }
                     // the 16-byte bound of fp32 moments for every method; bf16 lines add their own
                     double boundMs = BOUND_BYTES_PER_ELEMENT * (double) m * n / (gbPerS * 1e6);
