@@ -1,5 +1,11 @@
 package ai.lorapro.optim;
 
+import ai.djl.ndarray.types.Shape;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
 import ai.djl.ndarray.NDArray;
 import ai.lorapro.InvalidFieldException;
 
@@ -14,8 +20,25 @@ import ai.lorapro.InvalidFieldException;
  */
 record AdamSettings(double beta1, double beta2, double eps) {
 
+    /** The names of a parameter's two moments, after its own name and a dot. */
+    static final Set<String> MOMENTS = Set.of("exp_avg", "exp_avg_sq");
+
     /** PyTorch's defaults: betas (0.9, 0.999), eps 1e-8. */
     static final AdamSettings DEFAULTS = new AdamSettings(0.9, 0.999, 1e-8);
+
+    /**
+     * The moments of both factors of a LoRA pair stepped one factor at a time, after the pair's name
+     * and a dot ({@code lora_A.weight.exp_avg}, ...), each shaped like its factor (null where the
+     * factor's shape is).
+     */
+    static Map<String, Shape> factorMoments(Shape a, Shape b) {
+        Map<String, Shape> moments = new HashMap<>();
+        for (String moment : MOMENTS) {
+            moments.put("lora_A.weight." + moment, a);
+            moments.put("lora_B.weight." + moment, b);
+        }
+        return moments;
+    }
 
     /** The betas and epsilon of {@code config}. */
     static AdamSettings of(OptimizerConfig config) {

@@ -7,7 +7,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
 
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * LoRA-Pro with AdamW (Algorithm 2 of the paper).
@@ -223,6 +226,28 @@ public final class LoraProAdamW extends LoraProOptimizer {
     @Override
     void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
         adam.step(this, name, weight, StateStore.stateTypeCopy(grad), learningRate, step);
+    }
+
+    /**
+     * Full mode: the two m x n moments of g~ ({@code exp_avg}, {@code exp_avg_sq}); efficient mode:
+     * each factor's moments.
+     */
+    @Override
+    Map<String, Shape> pairState(Shape a, Shape b) {
+        if (mode == Mode.EFFICIENT) {
+            return AdamSettings.factorMoments(a, b);
+        }
+        Shape full = a == null || b == null ? null : new Shape(b.get(0), a.get(1));
+        Map<String, Shape> moments = new HashMap<>();
+        for (String moment : AdamSettings.MOMENTS) {
+            moments.put(moment, full);
+        }
+        return moments;
+    }
+
+    @Override
+    Set<String> parameterState() {
+        return AdamSettings.MOMENTS;
     }
 
     /** A full-mode moment for the fused step, stored as {@link #stateDType} says. */

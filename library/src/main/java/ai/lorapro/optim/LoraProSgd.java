@@ -2,6 +2,10 @@ package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+
+import java.util.Map;
+import java.util.Set;
 
 /**
  * LoRA-Pro with SGD (Algorithm 1 of the paper): every LoRA pair steps along its adjusted
@@ -42,6 +46,17 @@ public final class LoraProSgd extends LoraProOptimizer {
     @Override
     void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
         DecoupledStep.apply(weight, grad.duplicate(), learningRate, getWeightDecay());
+    }
+
+    /** None: SGD keeps only step counts. */
+    @Override
+    Map<String, Shape> pairState(Shape a, Shape b) {
+        return Map.of();
+    }
+
+    @Override
+    Set<String> parameterState() {
+        return Set.of();
     }
 
     /** Builds a {@link LoraProSgd}. */

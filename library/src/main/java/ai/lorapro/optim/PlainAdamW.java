@@ -1,7 +1,11 @@
 package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.tracker.Tracker;
+
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Plain AdamW (decoupled weight decay, bias-corrected moments, as PyTorch's {@code AdamW}) for the
@@ -44,6 +48,17 @@ public final class PlainAdamW extends ResumableOptimizer {
     @Override
     void stepParameter(String name, NDArray weight, NDArray grad, float learningRate, int step) {
         adam.step(this, name, weight, StateStore.stateTypeCopy(grad), learningRate, step);
+    }
+
+    /** Each factor's moments, as {@link #stepParameter} keeps them for a factor stepped alone. */
+    @Override
+    Map<String, Shape> pairState(Shape a, Shape b) {
+        return AdamSettings.factorMoments(a, b);
+    }
+
+    @Override
+    Set<String> parameterState() {
+        return AdamSettings.MOMENTS;
     }
 
     /** Builds a {@link PlainAdamW}. */

@@ -384,7 +384,9 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * when first used.
      *
      * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
-     *     know (an entry that would match nothing), or an array has no step count
+     *     know (an entry that would match nothing), an array has no step count, or an array is not
+     *     one this optimizer keeps (a state of the other {@link LoraProAdamW.Mode}, or of another kind
+     *     of optimizer) or has another shape than the weights give it; the state is then unchanged
      */
     public void importState(OptimizerState saved) {
         importState(saved.getSteps(), saved.getTensors().keySet(), key -> saved.getTensors().get(key).duplicate());
@@ -399,7 +401,8 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * @param keys the names of the state arrays, as {@link #exportState} names them
      * @param reader makes the array of a name
      * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
-     *     know, or an array has no step count; the optimizer's state is then unchanged, as it is when
+     *     know, an array has no step count, or an array is not one this optimizer keeps or has another
+     *     shape than the weights give it; the optimizer's state is then unchanged, as it is when
      *     {@code reader} fails
      */
     public void importState(Map<String, Integer> steps, Collection<String> keys, Function<String, NDArray> reader) {
@@ -408,10 +411,44 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         steps.forEach((k, v) -> (DjlUpdateCounters.isCounter(k) ? counters : stateSteps).put(k, v));
         // all of it checked (and the arrays read) before any of it replaces the current state
         updateCounters.check(counters, stableNames());
-        state.load(stateSteps, keys, reader, knownNames());
+        state.load(stateSteps, keys, reader, knownNames(), layout());
         countedInRound.clear();
         updateCounters.restore(counters, stableNames());
     }
+
+    /** The arrays this optimizer keeps, with the shapes its pairs' factors already have. */
+    private StateLayout layout() {
+        // a pair's factors step with the pair: their arrays are the pair's, whatever names they also have
+        Set<String> plain = new HashSet<>();
+        parameterNames.forEach((id, name) -> {
+            if (!pairOfFactor.containsKey(id)) {
+                plain.add(name);
+            }
+        });
+        StateLayout layout = new StateLayout(plain, parameterState());
+        for (LoraPair pair : pairs.values()) {
+            layout.addPair(pair.getName(), pairState(shapeOf(pair.getLoraA()), shapeOf(pair.getLoraB())));
+        }
+        return layout;
+    }
+
+    /** The parameter's shape, or null before it is initialized. */
+    private static Shape shapeOf(Parameter parameter) {
+        return parameter.isInitialized() ? parameter.getArray().getShape() : null;
+    }
+
+    /**
+     * The state arrays this optimizer keeps for a LoRA pair whose A and B have these shapes (null
+     * where a factor is not initialized yet): each by its name after the pair's name and a dot, with
+     * its shape, or null where that is not known.
+     */
+    abstract Map<String, Shape> pairState(Shape a, Shape b);
+
+    /**
+     * The state arrays this optimizer keeps for a parameter outside the pairs: their names after the
+     * parameter's name and a dot; each is shaped like the parameter.
+     */
+    abstract Set<String> parameterState();
 
     private Set<String> knownNames() {
         Set<String> known = new HashSet<>(pairs.keySet());

@@ -201,11 +201,12 @@ final class StateStore implements AutoCloseable {
      * @param keys the names of the state arrays
      * @param reader makes the array of a name; the store takes it over
      * @param knownNames the pair and parameter names the optimizer knows
-     * @throws InvalidInputException if a step count names something unknown or an array belongs to
-     *     no step count
+     * @param layout the arrays the optimizer keeps
+     * @throws InvalidInputException if a step count names something unknown, an array belongs to no
+     *     step count, is not one the optimizer keeps or has another shape than its weights give it
      */
     void load(Map<String, Integer> savedSteps, Collection<String> keys, Function<String, NDArray> reader,
-            Set<String> knownNames) {
+            Set<String> knownNames, StateLayout layout) {
         for (String name : savedSteps.keySet()) {
             if (!knownNames.contains(name)) {
                 throw new InvalidInputException("optimizer state names unknown pair or parameter '" + name + "'");
@@ -215,6 +216,7 @@ final class StateStore implements AutoCloseable {
             if (savedSteps.keySet().stream().noneMatch(name -> key.startsWith(name + "."))) {
                 throw new InvalidInputException("optimizer state tensor '" + key + "' has no step count");
             }
+            layout.shapeOf(key);
         }
         // every array is read before anything is replaced: a reader that fails (a non-finite or
         // unreadable tensor) leaves the state as it was, not half imported
@@ -223,6 +225,13 @@ final class StateStore implements AutoCloseable {
         try {
             for (String key : keys) {
                 NDArray value = reader.apply(key);
+                Shape expected = layout.shapeOf(key);
+                if (expected != null && !expected.equals(value.getShape())) {
+                    Shape found = value.getShape();
+                    value.close();
+                    throw new InvalidInputException(
+                            "optimizer state '" + key + "' has shape " + found + ", expected " + expected);
+                }
                 if (staging == null) {
                     // our own root manager: the caller may close the manager of its arrays at once
                     staging = NDManager.newBaseManager(value.getDevice(), value.getManager().getEngine().getEngineName());

@@ -157,6 +157,11 @@ public final class TrainingCheckpoint {
             // one tensor at a time, each checked and handed over to the optimizer: never two copies of the state
             optimizer.importState(steps, source.names(), name -> ResumeLimits.requireFinite(tensorsFile, name,
                     source.load(temp, name, DataType.FLOAT32)));
+        } catch (CheckpointFormatException e) {
+            throw e;
+        } catch (InvalidInputException e) {
+            // the optimizer names the tensor; the file is ours to name
+            throw new CheckpointFormatException(tensorsFile + ": " + e.getMessage(), e);
         }
     }
 

@@ -297,6 +297,69 @@ class LoraProOptimizerTest extends ManagedTest {
         }
     }
 
+    /**
+     * A state saved in the other mode, by another kind of optimizer, for other shapes or with an
+     * array no optimizer keeps is refused at import, naming the array, and leaves the state as it
+     * was (it used to lie unused while the moments started again from zero, at a late step count).
+     */
+    @Test
+    void importRefusesArraysThisOptimizerDoesNotKeep() {
+        Random rng = new Random(14);
+        Map<LoraProAdamW.Mode, OptimizerState> saved = new java.util.EnumMap<>(LoraProAdamW.Mode.class);
+        for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
+            PairAndHead f = new PairAndHead(15);
+            try (LoraProAdamW optimizer = adamw(f).optMode(mode).build()) {
+                f.update(optimizer, f.a, random(rng, R, N));
+                f.update(optimizer, f.b, random(rng, M, R));
+                f.update(optimizer, f.head, random(rng, 3, 4));
+                saved.put(mode, optimizer.exportState(manager));
+            }
+        }
+        for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
+            LoraProAdamW.Mode other = mode == LoraProAdamW.Mode.FULL ? LoraProAdamW.Mode.EFFICIENT : LoraProAdamW.Mode.FULL;
+            PairAndHead f = new PairAndHead(16);
+            try (LoraProAdamW optimizer = adamw(f).optMode(mode).build()) {
+                InvalidInputException e = assertThrows(InvalidInputException.class,
+                        () -> optimizer.importState(saved.get(other)));
+                assertTrue(e.getMessage().contains("is not one this optimizer keeps")
+                        && e.getMessage().contains(mode == LoraProAdamW.Mode.FULL ? "layer.exp_avg_sq" : "layer.lora_B.weight.exp_avg"),
+                        e.getMessage());
+                assertEquals(Map.of(), optimizer.exportState(manager).getTensors());
+                // its own mode's state is taken
+                optimizer.importState(saved.get(mode));
+                assertEquals(saved.get(mode).getTensors().keySet(), optimizer.exportState(manager).getTensors().keySet());
+            }
+        }
+        // LoRA-Pro SGD keeps no moments at all
+        PairAndHead f = new PairAndHead(17);
+        try (LoraProSgd sgd = LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f))
+                .addLoraPair("layer", f.a, f.b, S).nameParameter("head.weight", f.head).build()) {
+            OptimizerState full = saved.get(LoraProAdamW.Mode.FULL);
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> sgd.importState(
+                    new OptimizerState(Map.of("layer.exp_avg", full.getTensors().get("layer.exp_avg")), full.getSteps())));
+            assertTrue(e.getMessage().contains("'layer.exp_avg' is not one this optimizer keeps; it keeps no array for"
+                    + " LoRA pair 'layer'"), e.getMessage());
+        }
+        // a full-mode state of another rank: refused before the first step, not at it
+        try (LoraProAdamW optimizer = adamw(new PairAndHead(18)).build()) {
+            Map<String, NDArray> tensors = new java.util.HashMap<>(saved.get(LoraProAdamW.Mode.FULL).getTensors());
+            tensors.put("layer.exp_avg", manager.zeros(new Shape(M + 1, N)));
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> optimizer.importState(new OptimizerState(tensors, saved.get(LoraProAdamW.Mode.FULL).getSteps())));
+            assertTrue(e.getMessage().contains("'layer.exp_avg' has shape (" + (M + 1) + ", " + N + "), expected (" + M
+                    + ", " + N + ")"), e.getMessage());
+            assertEquals(Map.of(), optimizer.exportState(manager).getTensors());
+        }
+        // an array a parameter does not have
+        try (LoraProAdamW optimizer = adamw(new PairAndHead(19)).build()) {
+            Map<String, NDArray> tensors = new java.util.HashMap<>(saved.get(LoraProAdamW.Mode.FULL).getTensors());
+            tensors.put("head.weight.momentum_buffer", manager.zeros(new Shape(3, 4)));
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> optimizer.importState(new OptimizerState(tensors, saved.get(LoraProAdamW.Mode.FULL).getSteps())));
+            assertTrue(e.getMessage().contains("'head.weight.momentum_buffer' is not one this optimizer keeps"), e.getMessage());
+        }
+    }
+
     @Test
     void importRejectsUnknownNames() {
         PairAndHead f = new PairAndHead(13);

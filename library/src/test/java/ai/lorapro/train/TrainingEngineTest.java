@@ -9,10 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.data.batch.Example;
+import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.io.SafetensorsFile;
+import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.models.llama.LlamaForCausalLM;
 import ai.lorapro.optim.OptimizerState;
 
@@ -202,6 +206,27 @@ class TrainingEngineTest {
         assertEquals("method", wrongMethod.field());
         assertTrue(wrongMethod.getMessage().contains("field method differs"), wrongMethod.getMessage());
         assertFalse(wrongMethod.getMessage().contains("--"), wrongMethod.getMessage());
+    }
+
+    /** A checkpoint whose optimizer file holds an array the optimizer does not keep is refused, naming the file. */
+    @Test
+    void resumeRefusesAnOptimizerFileWithForeignArrays() {
+        train(Method.LORA_PRO, tmp.resolve("run"), 4, 2, null);
+        Path checkpoint = TrainingEngine.checkpointDir(tmp.resolve("run"), 2);
+        Path file = checkpoint.resolve(TrainingCheckpoint.OPTIMIZER_FILE);
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu());
+                SafetensorsFile source = SafetensorsFile.open(file)) {
+            Map<String, NDArray> arrays = new TreeMap<>();
+            for (String name : source.names()) {
+                // full mode's m x n moments renamed as efficient mode names its factor moments
+                arrays.put(name.replace(".exp_avg", ".lora_A.weight.exp_avg"), source.load(manager, name, DataType.FLOAT32));
+            }
+            SafetensorsWriter.write(file, arrays, Map.of());
+        }
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                () -> train(Method.LORA_PRO, tmp.resolve("run"), 4, 4, checkpoint));
+        assertTrue(e.getMessage().startsWith(file + ": optimizer state tensor '")
+                && e.getMessage().contains("is not one this optimizer keeps"), e.getMessage());
     }
 
     @Test
