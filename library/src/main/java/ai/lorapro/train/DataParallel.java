@@ -110,20 +110,26 @@ final class DataParallel implements AutoCloseable {
         List<ParameterStore> stores = new ArrayList<>(List.of(new ParameterStore(manager, false)));
         List<NDManager> copyManagers = new ArrayList<>();
         List<Map<String, NDArray>> copies = new ArrayList<>();
-        for (int k = 1; k < devices.size(); k++) {
-            NDManager onDevice = manager.newSubManager(devices.get(k));
-            copyManagers.add(onDevice);
-            Map<String, NDArray> replica = new LinkedHashMap<>();
-            for (Parameter p : parameters.values()) {
-                NDArray copy = copyTo(p.getArray(), devices.get(k));
-                copy.attach(onDevice);
-                if (p.requiresGradient()) {
-                    copy.setRequiresGradient(true);
+        try {
+            for (int k = 1; k < devices.size(); k++) {
+                NDManager onDevice = manager.newSubManager(devices.get(k));
+                copyManagers.add(onDevice);
+                Map<String, NDArray> replica = new LinkedHashMap<>();
+                for (Parameter p : parameters.values()) {
+                    NDArray copy = copyTo(p.getArray(), devices.get(k));
+                    copy.attach(onDevice);
+                    if (p.requiresGradient()) {
+                        copy.setRequiresGradient(true);
+                    }
+                    replica.put(p.getId(), copy);
                 }
-                replica.put(p.getId(), copy);
+                copies.add(replica);
+                stores.add(new ReplicaStore(onDevice, k, replica));
             }
-            copies.add(replica);
-            stores.add(new ReplicaStore(onDevice, k, replica));
+        } catch (RuntimeException | Error e) {
+            // e.g. a device out of memory at its copy: the replicas already made go with the failure
+            copyManagers.forEach(NDManager::close);
+            throw e;
         }
         return new DataParallel(devices, stores, copyManagers, copies, trainable, concurrent);
     }

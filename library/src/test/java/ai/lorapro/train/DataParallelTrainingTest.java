@@ -9,7 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.UninitializedParameterException;
+import ai.djl.nn.core.Linear;
 import ai.lorapro.InvalidFieldException;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.data.batch.Example;
@@ -206,6 +210,22 @@ class DataParallelTrainingTest {
         Run one = train(Method.LORA, "one4", 4, 1, false);
         Run four = train(Method.LORA, "four", 1, 4, false);
         assertClose(one, four, "four replicas");
+    }
+
+    /** Replicas that fail part way (here at a parameter that has no array) free the copies made so far. */
+    @Test
+    void aFailedReplicaFreesTheCopiesMadeBeforeIt() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            Linear dense = Linear.builder().setUnits(8).build();
+            dense.initialize(manager, DataType.FLOAT32, new Shape(2, 8));
+            SequentialBlock model = new SequentialBlock()
+                    .add(dense)
+                    .add(Linear.builder().setUnits(4).build());   // never initialized
+            int before = manager.getManagedArrays().size();
+            assertThrows(UninitializedParameterException.class,
+                    () -> DataParallel.of(model, manager, Collections.nCopies(2, Device.cpu()), false));
+            assertEquals(before, manager.getManagedArrays().size(), "copies of the initialized layer left behind");
+        }
     }
 
     @Test
