@@ -14,8 +14,9 @@ import java.util.stream.IntStream;
  *
  * <p>Per element of an m x n pair the fused step does 4r + 4 multiply-adds or multiplies (2r for
  * the equivalent gradient, r for each of the two projections, four in the moments) and one square
- * root, add and divide. At these rates, one after the other, that is {@link #arithmeticMs}; the
- * step cannot be faster than either part.
+ * root, add and divide. The step cannot be faster than either part at these rates ({@link
+ * Result#fmaMs}, {@link Result#divideMs}), the larger of which is its floor; {@link
+ * Result#arithmeticMs}, their sum, is what it takes where the two do not overlap.
  */
 final class ComputePeak {
 
@@ -43,7 +44,7 @@ final class ComputePeak {
             return divideNs * perCore(m, n) / 1e6;
         }
 
-        /** Both, one after the other, in ms. */
+        /** Both, one after the other (not a floor: the divider may work beside the multiply-adds), in ms. */
         double arithmeticMs(long m, long n, int rank) {
             return fmaMs(m, n, rank) + divideMs(m, n);
         }
@@ -115,7 +116,8 @@ final class ComputePeak {
     private static double divideChains(int trips) {
         FloatVector m = FloatVector.broadcast(FLOATS, 0.5f);
         FloatVector eps = FloatVector.broadcast(FLOATS, 1e-3f);
-        FloatVector step = FloatVector.broadcast(FLOATS, 1e-7f);
+        // a step every chain's v feels (1e-7 would round away on 2.0 and above): nothing is loop invariant
+        FloatVector step = FloatVector.broadcast(FLOATS, 1e-3f);
         FloatVector v0 = FloatVector.broadcast(FLOATS, 1f);
         FloatVector v1 = v0.add(1);
         FloatVector v2 = v0.add(2);

@@ -9,6 +9,7 @@ import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.ModuleTree;
 
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * Finds the LoRA pairs and names the parameters of a block tree. Hugging Face style subtrees
@@ -23,14 +24,15 @@ final class LoraPairs {
     private LoraPairs() {}
 
     /**
-     * Adds every adapted {@link LoraLinear} under {@code root} to {@code pairs}, and the dotted
-     * name of every parameter to {@code names} (keyed by parameter id).
+     * Adds every adapted {@link LoraLinear} under {@code root} to {@code pairs}, and hands the dotted
+     * name of every parameter, with the parameter, to {@code names}.
      */
-    static void collect(Block root, Map<String, LoraPair> pairs, Map<String, String> names) {
+    static void collect(Block root, Map<String, LoraPair> pairs, BiConsumer<String, Parameter> names) {
         visit("", root, pairs, names);
     }
 
-    private static void visit(String path, Block block, Map<String, LoraPair> pairs, Map<String, String> names) {
+    private static void visit(String path, Block block, Map<String, LoraPair> pairs,
+            BiConsumer<String, Parameter> names) {
         if (block instanceof HfBlock) {
             for (Map.Entry<String, LoraLinear> e : LoraInjector.adaptedLayers(block).entrySet()) {
                 String name = ModuleTree.join(path, e.getKey());
@@ -44,12 +46,12 @@ final class LoraPairs {
                 pairs.put(pair.getName(), pair);
             }
             for (Map.Entry<String, Parameter> e : ModuleTree.namedParameters(block).entrySet()) {
-                names.put(e.getValue().getId(), ModuleTree.join(path, e.getKey()));
+                names.accept(ModuleTree.join(path, e.getKey()), e.getValue());
             }
             return;
         }
         for (Pair<String, Parameter> p : block.getDirectParameters()) {
-            names.put(p.getValue().getId(), ModuleTree.join(path, p.getKey()));
+            names.accept(ModuleTree.join(path, p.getKey()), p.getValue());
         }
         for (Pair<String, Block> child : block.getChildren()) {
             visit(ModuleTree.join(path, child.getKey()), child.getValue(), pairs, names);

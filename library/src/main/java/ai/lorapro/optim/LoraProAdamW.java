@@ -233,7 +233,9 @@ public final class LoraProAdamW extends LoraProOptimizer {
      * each factor's moments.
      */
     @Override
-    Map<String, Shape> pairState(Shape a, Shape b) {
+    Map<String, Shape> pairState(LoraPair pair) {
+        Shape a = shapeOf(pair.getLoraA());
+        Shape b = shapeOf(pair.getLoraB());
         if (mode == Mode.EFFICIENT) {
             return AdamSettings.factorMoments(a, b);
         }

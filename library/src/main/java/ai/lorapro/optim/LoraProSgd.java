@@ -50,7 +50,7 @@ public final class LoraProSgd extends LoraProOptimizer {
 
     /** None: SGD keeps only step counts. */
     @Override
-    Map<String, Shape> pairState(Shape a, Shape b) {
+    Map<String, Shape> pairState(LoraPair pair) {
         return Map.of();
     }
 

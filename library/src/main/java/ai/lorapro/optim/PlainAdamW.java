@@ -2,8 +2,10 @@ package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.Tracker;
 
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -52,8 +54,21 @@ public final class PlainAdamW extends ResumableOptimizer {
 
     /** Each factor's moments, as {@link #stepParameter} keeps them for a factor stepped alone. */
     @Override
-    Map<String, Shape> pairState(Shape a, Shape b) {
-        return AdamSettings.factorMoments(a, b);
+    Map<String, Shape> pairState(LoraPair pair) {
+        return AdamSettings.factorMoments(shapeOf(pair.getLoraA()), shapeOf(pair.getLoraB()));
+    }
+
+    /** The moments of the factors that train: a frozen factor has none. */
+    @Override
+    Set<String> requiredPairState(LoraPair pair) {
+        Set<String> required = new HashSet<>();
+        for (String array : pairState(pair).keySet()) {
+            Parameter factor = array.startsWith("lora_A.") ? pair.getLoraA() : pair.getLoraB();
+            if (factor.requiresGradient()) {
+                required.add(array);
+            }
+        }
+        return required;
     }
 
     @Override

@@ -80,6 +80,8 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     /** The layer of each LoRA factor, by the factor's parameter id. */
     private final Map<String, LoraPair> pairOfFactor = new HashMap<>();
     private final Map<String, String> parameterNames;
+    /** The named parameters themselves, by id (for their shapes when a state is imported). */
+    private final Map<String, Parameter> namedParameters;
 
     private final Map<String, Integer> arrivals = new HashMap<>();
     private int round;
@@ -97,6 +99,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         this.updateCounters = new DjlUpdateCounters(builder.beginNumUpdate);
         this.pairs = new LinkedHashMap<>(builder.pairs);
         this.parameterNames = new HashMap<>(builder.parameterNames);
+        this.namedParameters = new HashMap<>(builder.namedParameters);
         float weightDecay = getWeightDecay();
         InvalidFieldException.require(weightDecay >= 0 && !Float.isInfinite(weightDecay), "weight_decay",
                 "must be finite and >= 0, got " + weightDecay);
@@ -416,33 +419,43 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         updateCounters.restore(counters, stableNames());
     }
 
-    /** The arrays this optimizer keeps, with the shapes its pairs' factors already have. */
+    /** The arrays this optimizer keeps, with the shapes its weights already have. */
     private StateLayout layout() {
-        // a pair's factors step with the pair: their arrays are the pair's, whatever names they also have
-        Set<String> plain = new HashSet<>();
+        StateLayout layout = new StateLayout();
         parameterNames.forEach((id, name) -> {
+            // a pair's factors step with the pair: their arrays are the pair's, whatever names they also have
             if (!pairOfFactor.containsKey(id)) {
-                plain.add(name);
+                Shape shape = shapeOf(namedParameters.get(id));
+                Map<String, Shape> arrays = new HashMap<>();
+                parameterState().forEach(array -> arrays.put(array, shape));
+                layout.add(name, arrays, arrays.keySet());
             }
         });
-        StateLayout layout = new StateLayout(plain, parameterState());
         for (LoraPair pair : pairs.values()) {
-            layout.addPair(pair.getName(), pairState(shapeOf(pair.getLoraA()), shapeOf(pair.getLoraB())));
+            layout.add(pair.getName(), pairState(pair), requiredPairState(pair));
         }
         return layout;
     }
 
-    /** The parameter's shape, or null before it is initialized. */
-    private static Shape shapeOf(Parameter parameter) {
-        return parameter.isInitialized() ? parameter.getArray().getShape() : null;
+    /** The parameter's shape, or null where it has none yet (or is not known). */
+    static Shape shapeOf(Parameter parameter) {
+        return parameter != null && parameter.isInitialized() ? parameter.getArray().getShape() : null;
     }
 
     /**
-     * The state arrays this optimizer keeps for a LoRA pair whose A and B have these shapes (null
-     * where a factor is not initialized yet): each by its name after the pair's name and a dot, with
-     * its shape, or null where that is not known.
+     * The state arrays this optimizer keeps for {@code pair}: each by its name after the pair's name
+     * and a dot, with its shape, or null where the factors have none yet.
      */
-    abstract Map<String, Shape> pairState(Shape a, Shape b);
+    abstract Map<String, Shape> pairState(LoraPair pair);
+
+    /**
+     * Those of {@link #pairState} that a pair which has stepped has made, and so an imported state
+     * with a step count for it must hold: all of them, unless a subclass steps a frozen factor's
+     * partner alone.
+     */
+    Set<String> requiredPairState(LoraPair pair) {
+        return pairState(pair).keySet();
+    }
 
     /**
      * The state arrays this optimizer keeps for a parameter outside the pairs: their names after the
@@ -473,6 +486,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         private int beginNumUpdate;
         private final Map<String, LoraPair> pairs = new LinkedHashMap<>();
         private final Map<String, String> parameterNames = new HashMap<>();
+        private final Map<String, Parameter> namedParameters = new HashMap<>();
 
         Builder(ParameterTracker defaultLearningRate) {
             this.learningRateTracker = defaultLearningRate;
@@ -517,7 +531,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
          */
         public T addLoraLayers(Block root) {
             Map<String, LoraPair> found = new LinkedHashMap<>();
-            LoraPairs.collect(root, found, parameterNames);
+            LoraPairs.collect(root, found, this::name);
             found.values().forEach(this::addLoraPair);
             return self();
         }
@@ -527,8 +541,13 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
          * addLoraLayers} does not reach; only named parameters' state can be exported.
          */
         public T nameParameter(String name, Parameter parameter) {
-            parameterNames.put(parameter.getId(), Objects.requireNonNull(name, "name"));
+            name(Objects.requireNonNull(name, "name"), parameter);
             return self();
+        }
+
+        private void name(String name, Parameter parameter) {
+            parameterNames.put(parameter.getId(), name);
+            namedParameters.put(parameter.getId(), parameter);
         }
 
         /** Registers one LoRA layer W = W0 + s B A, named {@code name} in the optimizer state. */

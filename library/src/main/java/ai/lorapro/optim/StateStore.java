@@ -203,7 +203,8 @@ final class StateStore implements AutoCloseable {
      * @param knownNames the pair and parameter names the optimizer knows
      * @param layout the arrays the optimizer keeps
      * @throws InvalidInputException if a step count names something unknown, an array belongs to no
-     *     step count, is not one the optimizer keeps or has another shape than its weights give it
+     *     step count, is not one the optimizer keeps or has another shape than its weights give it, or
+     *     a pair or parameter with a step count lacks an array it has made
      */
     void load(Map<String, Integer> savedSteps, Collection<String> keys, Function<String, NDArray> reader,
             Set<String> knownNames, StateLayout layout) {
@@ -218,6 +219,7 @@ final class StateStore implements AutoCloseable {
             }
             layout.shapeOf(key);
         }
+        layout.requireComplete(savedSteps.keySet(), keys);
         // every array is read before anything is replaced: a reader that fails (a non-finite or
         // unreadable tensor) leaves the state as it was, not half imported
         Map<String, NDArray> staged = new HashMap<>();

@@ -160,8 +160,9 @@ public final class TrainingCheckpoint {
         } catch (CheckpointFormatException e) {
             throw e;
         } catch (InvalidInputException e) {
-            // the optimizer names the tensor; the file is ours to name
-            throw new CheckpointFormatException(tensorsFile + ": " + e.getMessage(), e);
+            // the optimizer names the tensor or step count; the files are ours to name
+            throw new CheckpointFormatException(tensorsFile + " with " + stepsFile.getFileName() + ": "
+                    + e.getMessage(), e);
         }
     }
 

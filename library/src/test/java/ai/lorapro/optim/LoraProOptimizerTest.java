@@ -338,7 +338,30 @@ class LoraProOptimizerTest extends ManagedTest {
             InvalidInputException e = assertThrows(InvalidInputException.class, () -> sgd.importState(
                     new OptimizerState(Map.of("layer.exp_avg", full.getTensors().get("layer.exp_avg")), full.getSteps())));
             assertTrue(e.getMessage().contains("'layer.exp_avg' is not one this optimizer keeps; it keeps no array for"
-                    + " LoRA pair 'layer'"), e.getMessage());
+                    + " 'layer'"), e.getMessage());
+            // and the other way: SGD's state (step counts, no arrays) into AdamW, whose moments would start at zero
+            OptimizerState sgdState = new OptimizerState(Map.of(), Map.of("layer", 5));
+            try (LoraProAdamW adamw = adamw(new PairAndHead(20)).build()) {
+                InvalidInputException missing = assertThrows(InvalidInputException.class, () -> adamw.importState(sgdState));
+                assertTrue(missing.getMessage().contains("has a step count for 'layer' but no tensor 'layer.exp_avg"),
+                        missing.getMessage());
+            }
+        }
+        // a state with one moment left out
+        try (LoraProAdamW optimizer = adamw(new PairAndHead(21)).build()) {
+            Map<String, NDArray> tensors = new java.util.HashMap<>(saved.get(LoraProAdamW.Mode.FULL).getTensors());
+            tensors.remove("layer.exp_avg_sq");
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> optimizer.importState(new OptimizerState(tensors, saved.get(LoraProAdamW.Mode.FULL).getSteps())));
+            assertTrue(e.getMessage().contains("no tensor 'layer.exp_avg_sq'"), e.getMessage());
+        }
+        // a plain parameter's moment of another shape: refused at import, not at the first step
+        try (LoraProAdamW optimizer = adamw(new PairAndHead(22)).build()) {
+            Map<String, NDArray> tensors = new java.util.HashMap<>(saved.get(LoraProAdamW.Mode.FULL).getTensors());
+            tensors.put("head.weight.exp_avg", manager.zeros(new Shape(4, 3)));
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> optimizer.importState(new OptimizerState(tensors, saved.get(LoraProAdamW.Mode.FULL).getSteps())));
+            assertTrue(e.getMessage().contains("'head.weight.exp_avg' has shape (4, 3), expected (3, 4)"), e.getMessage());
         }
         // a full-mode state of another rank: refused before the first step, not at it
         try (LoraProAdamW optimizer = adamw(new PairAndHead(18)).build()) {

@@ -74,6 +74,24 @@ class ResumeStateTest extends ManagedTest {
         assertArrayEquals(original.getArray().toFloatArray(), resumed.getArray().toFloatArray(), 0f);
     }
 
+    /** PlainAdamW steps the trainable factor of a pair alone: its state, without the frozen factor's moments, resumes. */
+    @Test
+    void aPairWithAFrozenFactorResumesWithoutItsMoments() {
+        Random rng = new Random(5);
+        Parameter a = parameter("lora_A.weight", rng, 2, 4);
+        Parameter b = parameter("lora_B.weight", rng, 3, 2);
+        a.freeze(true);
+        try (PlainAdamW first = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build();
+                PlainAdamW second = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build()) {
+            first.update(b.getId(), b.getArray(), manager.ones(new Shape(3, 2)));
+            OptimizerState state = first.exportState(manager);
+            assertEquals(java.util.Set.of("layer.lora_B.weight.exp_avg", "layer.lora_B.weight.exp_avg_sq"),
+                    state.getTensors().keySet());
+            second.importState(state);
+            assertEquals(state.getTensors().keySet(), second.exportState(manager).getTensors().keySet());
+        }
+    }
+
     @Test
     void aNegativeLearningRateIsRefusedNotClimbed() {
         Parameter w = parameter("w", new Random(3), 3, 4);

@@ -225,7 +225,8 @@ class TrainingEngineTest {
         }
         CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
                 () -> train(Method.LORA_PRO, tmp.resolve("run"), 4, 4, checkpoint));
-        assertTrue(e.getMessage().startsWith(file + ": optimizer state tensor '")
+        assertTrue(e.getMessage().startsWith(file + " with " + TrainingCheckpoint.OPTIMIZER_STEPS_FILE
+                + ": optimizer state tensor '")
                 && e.getMessage().contains("is not one this optimizer keeps"), e.getMessage());
     }
 
