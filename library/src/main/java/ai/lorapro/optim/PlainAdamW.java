@@ -2,10 +2,8 @@ package ai.lorapro.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.Tracker;
 
-import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -58,17 +56,14 @@ public final class PlainAdamW extends ResumableOptimizer {
         return AdamSettings.factorMoments(shapeOf(pair.getLoraA()), shapeOf(pair.getLoraB()));
     }
 
-    /** The moments of the factors that train: a frozen factor has none. */
+    /**
+     * None: the factors step one at a time, so a pair's step count does not say which of them made
+     * its moments (a frozen factor makes none, and a factor whose update is skipped for a non-finite
+     * gradient makes none while its partner counts the pair's step).
+     */
     @Override
     Set<String> requiredPairState(LoraPair pair) {
-        Set<String> required = new HashSet<>();
-        for (String array : pairState(pair).keySet()) {
-            Parameter factor = array.startsWith("lora_A.") ? pair.getLoraA() : pair.getLoraB();
-            if (factor.requiresGradient()) {
-                required.add(array);
-            }
-        }
-        return required;
+        return Set.of();
     }
 
     @Override

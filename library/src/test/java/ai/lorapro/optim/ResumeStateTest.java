@@ -92,6 +92,28 @@ class ResumeStateTest extends ManagedTest {
         }
     }
 
+    /**
+     * A factor whose first update is skipped (non-finite gradient) while its partner steps has no
+     * moments yet, though the pair has a step count: that state resumes too.
+     */
+    @Test
+    void aPairWhoseFactorWasSkippedResumes() {
+        Random rng = new Random(6);
+        Parameter a = parameter("lora_A.weight", rng, 2, 4);
+        Parameter b = parameter("lora_B.weight", rng, 3, 2);
+        try (PlainAdamW first = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build();
+                PlainAdamW second = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build()) {
+            first.update(a.getId(), a.getArray(), manager.ones(new Shape(2, 4)));
+            first.update(b.getId(), b.getArray(), manager.full(new Shape(3, 2), Float.POSITIVE_INFINITY));
+            OptimizerState state = first.exportState(manager);
+            assertEquals(1, state.getSteps().get("layer"));
+            assertEquals(java.util.Set.of("layer.lora_A.weight.exp_avg", "layer.lora_A.weight.exp_avg_sq"),
+                    state.getTensors().keySet());
+            second.importState(state);
+            assertEquals(state.getTensors().keySet(), second.exportState(manager).getTensors().keySet());
+        }
+    }
+
     @Test
     void aNegativeLearningRateIsRefusedNotClimbed() {
         Parameter w = parameter("w", new Random(3), 3, 4);
