@@ -21,8 +21,10 @@ import ai.lorapro.nn.Finiteness;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -347,39 +349,34 @@ class LoraProOptimizerTest extends ManagedTest {
                         missing.getMessage());
             }
         }
-        // a state with one moment left out
-        try (LoraProAdamW optimizer = adamw(new PairAndHead(21)).build()) {
-            Map<String, NDArray> tensors = new java.util.HashMap<>(saved.get(LoraProAdamW.Mode.FULL).getTensors());
-            tensors.remove("layer.exp_avg_sq");
-            InvalidInputException e = assertThrows(InvalidInputException.class,
-                    () -> optimizer.importState(new OptimizerState(tensors, saved.get(LoraProAdamW.Mode.FULL).getSteps())));
-            assertTrue(e.getMessage().contains("no tensor 'layer.exp_avg_sq'"), e.getMessage());
-        }
+        OptimizerState full = saved.get(LoraProAdamW.Mode.FULL);
+        String missing = refusedEdit(full, 21, tensors -> tensors.remove("layer.exp_avg_sq"));
+        assertTrue(missing.contains("no tensor 'layer.exp_avg_sq'"), missing);
         // a plain parameter's moment of another shape: refused at import, not at the first step
-        try (LoraProAdamW optimizer = adamw(new PairAndHead(22)).build()) {
-            Map<String, NDArray> tensors = new java.util.HashMap<>(saved.get(LoraProAdamW.Mode.FULL).getTensors());
-            tensors.put("head.weight.exp_avg", manager.zeros(new Shape(4, 3)));
-            InvalidInputException e = assertThrows(InvalidInputException.class,
-                    () -> optimizer.importState(new OptimizerState(tensors, saved.get(LoraProAdamW.Mode.FULL).getSteps())));
-            assertTrue(e.getMessage().contains("'head.weight.exp_avg' has shape (4, 3), expected (3, 4)"), e.getMessage());
-        }
-        // a full-mode state of another rank: refused before the first step, not at it
-        try (LoraProAdamW optimizer = adamw(new PairAndHead(18)).build()) {
-            Map<String, NDArray> tensors = new java.util.HashMap<>(saved.get(LoraProAdamW.Mode.FULL).getTensors());
-            tensors.put("layer.exp_avg", manager.zeros(new Shape(M + 1, N)));
-            InvalidInputException e = assertThrows(InvalidInputException.class,
-                    () -> optimizer.importState(new OptimizerState(tensors, saved.get(LoraProAdamW.Mode.FULL).getSteps())));
-            assertTrue(e.getMessage().contains("'layer.exp_avg' has shape (" + (M + 1) + ", " + N + "), expected (" + M
-                    + ", " + N + ")"), e.getMessage());
-            assertEquals(Map.of(), optimizer.exportState(manager).getTensors());
-        }
+        String plainShape = refusedEdit(full, 22, tensors -> tensors.put("head.weight.exp_avg", manager.zeros(new Shape(4, 3))));
+        assertTrue(plainShape.contains("'head.weight.exp_avg' has shape (4, 3), expected (3, 4)"), plainShape);
+        // a full-mode state of another rank
+        String pairShape = refusedEdit(full, 18, tensors -> tensors.put("layer.exp_avg", manager.zeros(new Shape(M + 1, N))));
+        assertTrue(pairShape.contains("'layer.exp_avg' has shape (" + (M + 1) + ", " + N + "), expected (" + M + ", " + N
+                + ")"), pairShape);
         // an array a parameter does not have
-        try (LoraProAdamW optimizer = adamw(new PairAndHead(19)).build()) {
-            Map<String, NDArray> tensors = new java.util.HashMap<>(saved.get(LoraProAdamW.Mode.FULL).getTensors());
-            tensors.put("head.weight.momentum_buffer", manager.zeros(new Shape(3, 4)));
+        String foreign = refusedEdit(full, 19,
+                tensors -> tensors.put("head.weight.momentum_buffer", manager.zeros(new Shape(3, 4))));
+        assertTrue(foreign.contains("'head.weight.momentum_buffer' is not one this optimizer keeps"), foreign);
+    }
+
+    /**
+     * What a fresh full-mode optimizer says when it refuses {@code saved} with {@code edit} applied to
+     * its arrays; it must keep no state.
+     */
+    private String refusedEdit(OptimizerState saved, long seed, Consumer<Map<String, NDArray>> edit) {
+        try (LoraProAdamW optimizer = adamw(new PairAndHead(seed)).build()) {
+            Map<String, NDArray> tensors = new HashMap<>(saved.getTensors());
+            edit.accept(tensors);
             InvalidInputException e = assertThrows(InvalidInputException.class,
-                    () -> optimizer.importState(new OptimizerState(tensors, saved.get(LoraProAdamW.Mode.FULL).getSteps())));
-            assertTrue(e.getMessage().contains("'head.weight.momentum_buffer' is not one this optimizer keeps"), e.getMessage());
+                    () -> optimizer.importState(new OptimizerState(tensors, saved.getSteps())));
+            assertEquals(Map.of(), optimizer.exportState(manager).getTensors());
+            return e.getMessage();
         }
     }
 

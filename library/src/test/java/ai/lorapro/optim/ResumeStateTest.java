@@ -12,6 +12,8 @@ import org.junit.jupiter.api.Test;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -81,15 +83,8 @@ class ResumeStateTest extends ManagedTest {
         Parameter a = parameter("lora_A.weight", rng, 2, 4);
         Parameter b = parameter("lora_B.weight", rng, 3, 2);
         a.freeze(true);
-        try (PlainAdamW first = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build();
-                PlainAdamW second = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build()) {
-            first.update(b.getId(), b.getArray(), manager.ones(new Shape(3, 2)));
-            OptimizerState state = first.exportState(manager);
-            assertEquals(java.util.Set.of("layer.lora_B.weight.exp_avg", "layer.lora_B.weight.exp_avg_sq"),
-                    state.getTensors().keySet());
-            second.importState(state);
-            assertEquals(state.getTensors().keySet(), second.exportState(manager).getTensors().keySet());
-        }
+        assertPairStateResumes(a, b, first -> first.update(b.getId(), b.getArray(), manager.ones(new Shape(3, 2))),
+                Set.of("layer.lora_B.weight.exp_avg", "layer.lora_B.weight.exp_avg_sq"));
     }
 
     /**
@@ -101,16 +96,25 @@ class ResumeStateTest extends ManagedTest {
         Random rng = new Random(6);
         Parameter a = parameter("lora_A.weight", rng, 2, 4);
         Parameter b = parameter("lora_B.weight", rng, 3, 2);
-        try (PlainAdamW first = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build();
-                PlainAdamW second = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build()) {
+        assertPairStateResumes(a, b, first -> {
             first.update(a.getId(), a.getArray(), manager.ones(new Shape(2, 4)));
             first.update(b.getId(), b.getArray(), manager.full(new Shape(3, 2), Float.POSITIVE_INFINITY));
+        }, Set.of("layer.lora_A.weight.exp_avg", "layer.lora_A.weight.exp_avg_sq"));
+    }
+
+    /**
+     * Steps the pair (a, b) with {@code steps} on a PlainAdamW, and checks that its state holds
+     * {@code arrays} and that a fresh PlainAdamW imports it.
+     */
+    private void assertPairStateResumes(Parameter a, Parameter b, Consumer<PlainAdamW> steps, Set<String> arrays) {
+        try (PlainAdamW first = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build();
+                PlainAdamW second = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build()) {
+            steps.accept(first);
             OptimizerState state = first.exportState(manager);
             assertEquals(1, state.getSteps().get("layer"));
-            assertEquals(java.util.Set.of("layer.lora_A.weight.exp_avg", "layer.lora_A.weight.exp_avg_sq"),
-                    state.getTensors().keySet());
+            assertEquals(arrays, state.getTensors().keySet());
             second.importState(state);
-            assertEquals(state.getTensors().keySet(), second.exportState(manager).getTensors().keySet());
+            assertEquals(arrays, second.exportState(manager).getTensors().keySet());
         }
     }
 
