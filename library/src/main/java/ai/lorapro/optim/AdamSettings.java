@@ -1,13 +1,12 @@
 package ai.lorapro.optim;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import ai.lorapro.InvalidFieldException;
 
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-
-import ai.djl.ndarray.NDArray;
-import ai.lorapro.InvalidFieldException;
 
 /**
  * Adam's hyper-parameters, set by the builders of {@link PlainAdamW} and {@link LoraProAdamW}, and
@@ -32,10 +31,16 @@ record AdamSettings(double beta1, double beta2, double eps) {
      * factor's shape is).
      */
     static Map<String, Shape> factorMoments(Shape a, Shape b) {
+        Map<String, Shape> moments = moments("lora_A.weight.", a);
+        moments.putAll(moments("lora_B.weight.", b));
+        return moments;
+    }
+
+    /** Both moments, each named {@code prefix} and its name, of {@code shape} (may be null). */
+    static Map<String, Shape> moments(String prefix, Shape shape) {
         Map<String, Shape> moments = new HashMap<>();
         for (String moment : MOMENTS) {
-            moments.put("lora_A.weight." + moment, a);
-            moments.put("lora_B.weight." + moment, b);
+            moments.put(prefix + moment, shape);
         }
         return moments;
     }

@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidInputException;
 
-import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -239,12 +238,7 @@ public final class LoraProAdamW extends LoraProOptimizer {
         if (mode == Mode.EFFICIENT) {
             return AdamSettings.factorMoments(a, b);
         }
-        Shape full = a == null || b == null ? null : new Shape(b.get(0), a.get(1));
-        Map<String, Shape> moments = new HashMap<>();
-        for (String moment : AdamSettings.MOMENTS) {
-            moments.put(moment, full);
-        }
-        return moments;
+        return AdamSettings.moments("", a == null || b == null ? null : new Shape(b.get(0), a.get(1)));
     }
 
     @Override

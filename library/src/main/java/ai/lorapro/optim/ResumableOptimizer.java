@@ -389,7 +389,8 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
      *     know (an entry that would match nothing), an array has no step count, or an array is not
      *     one this optimizer keeps (a state of the other {@link LoraProAdamW.Mode}, or of another kind
-     *     of optimizer) or has another shape than the weights give it; the state is then unchanged
+     *     of optimizer) or has another shape than the weights give it, or a pair or parameter with a
+     *     step count lacks an array it has made; the state is then unchanged
      */
     public void importState(OptimizerState saved) {
         importState(saved.getSteps(), saved.getTensors().keySet(), key -> saved.getTensors().get(key).duplicate());
@@ -404,8 +405,9 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * @param keys the names of the state arrays, as {@link #exportState} names them
      * @param reader makes the array of a name
      * @throws InvalidInputException if the state names a pair or parameter this optimizer does not
-     *     know, an array has no step count, or an array is not one this optimizer keeps or has another
-     *     shape than the weights give it; the optimizer's state is then unchanged, as it is when
+     *     know, an array has no step count, an array is not one this optimizer keeps or has another
+     *     shape than the weights give it, or a pair or parameter with a step count lacks an array it
+     *     has made; the optimizer's state is then unchanged, as it is when
      *     {@code reader} fails
      */
     public void importState(Map<String, Integer> steps, Collection<String> keys, Function<String, NDArray> reader) {
@@ -450,8 +452,8 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
 
     /**
      * Those of {@link #pairState} that a pair which has stepped has made, and so an imported state
-     * with a step count for it must hold: all of them, unless a subclass steps a frozen factor's
-     * partner alone.
+     * with a step count for it must hold: all of them, unless the factors step one at a time
+     * ({@link PlainAdamW}).
      */
     Set<String> requiredPairState(LoraPair pair) {
         return pairState(pair).keySet();
