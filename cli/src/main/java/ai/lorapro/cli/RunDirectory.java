@@ -89,6 +89,16 @@ public final class RunDirectory implements AutoCloseable {
     }
 
     /**
+     * Whether {@code resume} is one of {@code dir}'s own checkpoints, so that a run resuming it
+     * continues the run in {@code dir} (it need not exist yet: a crashed run's set-aside checkpoints
+     * come back when the directory is claimed).
+     */
+    static boolean continues(Path dir, Path resume) {
+        return resume != null && OutputDirectoryGuard.canonical(resume)
+                .startsWith(OutputDirectoryGuard.canonical(dir.resolve(TrainingEngine.CHECKPOINTS_DIR)));
+    }
+
+    /**
      * Claims {@code dir} for a run.
      *
      * @param dir the run's output directory (created when missing)
@@ -122,9 +132,7 @@ public final class RunDirectory implements AutoCloseable {
                 run.recoverAfterCrash();
             }
             Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
-            boolean continuing = resume != null && OutputDirectoryGuard.canonical(resume)
-                    .startsWith(OutputDirectoryGuard.canonical(checkpoints));
-            if (continuing) {
+            if (continues(dir, resume)) {
                 return run;
             }
             // a new run, or a checkpoint continued into another directory: the same rules

@@ -140,6 +140,9 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         TrainJob job = toJob();
         checkOptionCombinations(job);
         try (RunDirectory run = RunDirectory.claim(job.config().run().outputDir(), resume, overwrite)) {
+            if (resume != null) {
+                requireDirectory(resume, "--resume");
+            }
             launcher.accept(job);
             // under the lock: a run started next into this directory removes temporary files
             writePlot(job.config().run().outputDir());
@@ -218,9 +221,6 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         if (tokenizer != null) {
             requireFile(tokenizer, "--tokenizer");
         }
-        if (resume != null) {
-            requireDirectory(resume, "--resume");
-        }
         new OutputDirectoryGuard("--out", out).requireUsable();
         if (runName != null && RunDirectory.isOutputName(runName)) {
             throw new InvalidInputException("--run-name " + runName + " is the name of a run's own output; choose"
@@ -231,6 +231,11 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         // the run's own directory is the one that must not be, or lie in, the model's
         new OutputDirectoryGuard(runName == null ? "--out" : "--out/--run-name", outputDir)
                 .protect("--model", model).requireUsable();
+        if (resume != null && !RunDirectory.continues(outputDir, resume)) {
+            // one of the run's own is checked once the directory is claimed: a crashed --overwrite
+            // run's set-aside checkpoints are back by then
+            requireDirectory(resume, "--resume");
+        }
         TrainConfig config = new TrainConfig(EnumNames.parse(Method.class, "--method", method),
                 lora.toConfig(run.seed), optimizer.toConfig(), schedule.toConfig(), batch.toConfig(),
                 run.toConfig(outputDir));

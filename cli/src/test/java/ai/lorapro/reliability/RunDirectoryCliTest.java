@@ -223,6 +223,26 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         assertTrue(Files.isRegularFile(out.resolve("checkpoints/step-000001/trainer_state.json")));
     }
 
+    /**
+     * An --overwrite run killed before its first checkpoint set the previous run's checkpoints
+     * aside: resuming one of them finds it back (it used to be refused as missing, before the
+     * claim of the directory put them back).
+     */
+    @Test
+    void aCheckpointAKilledOverwriteRunSetAsideCanBeResumed() throws IOException {
+        Path out = tmp.resolve("run");
+        assertEquals(0, train(out, 2).code());
+        Files.move(out.resolve("checkpoints"), out.resolve("checkpoints.overwritten-0123456789abc"));
+        Files.move(out.resolve("metrics.jsonl"), out.resolve("metrics.jsonl.overwritten-0123456789abc"));
+        CliRun.Result resumed = train(out, 2, "--resume", out.resolve("checkpoints/step-000001").toString());
+        assertEquals(0, resumed.code(), resumed.err());
+        assertEquals(List.of("step-000001", "step-000002"), checkpoints(out));
+        assertFalse(Files.exists(out.resolve("checkpoints.overwritten-0123456789abc")));
+        // a checkpoint of its own that is not there is still named
+        assertOneLineBadInput("missing checkpoint", train(out, 2, "--resume",
+                out.resolve("checkpoints/step-000009").toString()), "--resume", "step-000009", "is not a directory");
+    }
+
     @Test
     void aCheckpointResumedIntoAnotherRunsDirectoryFollowsTheRulesOfANewRun() throws IOException {
         Path a = tmp.resolve("a");
