@@ -241,6 +241,11 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         // a checkpoint of its own that is not there is still named
         assertOneLineBadInput("missing checkpoint", train(out, 2, "--resume",
                 out.resolve("checkpoints/step-000009").toString()), "--resume", "step-000009", "is not a directory");
+        // and a directory claimed only to find that out is not left behind
+        Path fresh = tmp.resolve("fresh");
+        assertOneLineBadInput("missing checkpoint of a new directory", train(fresh, 2, "--resume",
+                fresh.resolve("checkpoints/step-000001").toString()), "is not a directory");
+        assertFalse(Files.exists(fresh));
     }
 
     @Test
