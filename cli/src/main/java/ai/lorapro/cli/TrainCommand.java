@@ -140,7 +140,8 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         TrainJob job = toJob();
         checkOptionCombinations(job);
         try (RunDirectory run = RunDirectory.claim(job.config().run().outputDir(), resume, overwrite)) {
-            if (resume != null) {
+            if (RunDirectory.continues(job.config().run().outputDir(), resume)) {
+                // checked here, not in toJob: a crashed --overwrite run's set-aside checkpoints are back now
                 requireDirectory(resume, "--resume");
             }
             launcher.accept(job);
@@ -232,8 +233,7 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         new OutputDirectoryGuard(runName == null ? "--out" : "--out/--run-name", outputDir)
                 .protect("--model", model).requireUsable();
         if (resume != null && !RunDirectory.continues(outputDir, resume)) {
-            // one of the run's own is checked once the directory is claimed: a crashed --overwrite
-            // run's set-aside checkpoints are back by then
+            // one of the run's own checkpoints is checked once the directory is claimed (call)
             requireDirectory(resume, "--resume");
         }
         TrainConfig config = new TrainConfig(EnumNames.parse(Method.class, "--method", method),
