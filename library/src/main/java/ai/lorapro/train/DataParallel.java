@@ -55,6 +55,8 @@ final class DataParallel implements AutoCloseable {
     private final List<Parameter> trainable;
     private final ExecutorService threads;
     private final boolean[] ranLastStep;
+    /** Whether the replicas have run once: until then they run in turn even when {@link #threads} exists. */
+    private boolean ranOnce;
 
     private DataParallel(List<Device> devices, List<ParameterStore> stores, List<NDManager> copyManagers,
             List<Map<String, NDArray>> copies, List<Parameter> trainable, boolean concurrent) {
@@ -180,7 +182,8 @@ final class DataParallel implements AutoCloseable {
 
     /**
      * Runs every replica's passes, each in a sub-manager of {@code stepManager} on the replica's
-     * device; concurrently when this was built so.
+     * device; concurrently when this was built so, from the second call on (the first initializes
+     * the shared blocks, on one thread).
      *
      * @param stepManager the step's manager
      * @param slices each replica's slices, from {@link #split}
@@ -194,12 +197,16 @@ final class DataParallel implements AutoCloseable {
             managers.add(size() == 1 ? stepManager : stepManager.newSubManager(devices.get(i)));
         }
         double sum = 0;
-        if (threads == null) {
+        // the first passes run in turn: a DJL block that was never initialized does so in its first
+        // forward, adding to lists of its own, and the replicas share the blocks (two threads at once
+        // corrupted those lists)
+        if (threads == null || !ranOnce) {
             for (int i = 0; i < size(); i++) {
                 if (ranLastStep[i]) {
                     sum += work.run(stores.get(i), managers.get(i), slices.get(i));
                 }
             }
+            ranOnce = true;
             return sum;
         }
         List<Future<Double>> results = new ArrayList<>();

@@ -2,6 +2,7 @@ package ai.lorapro.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -200,6 +201,37 @@ class DataParallelTrainingTest {
         Run inTurn = train(Method.LORA_PRO, "turn", 1, 2, false);
         Run threaded = train(Method.LORA_PRO, "threads", 1, 2, true);
         assertClose(inTurn, threaded, "threaded replicas");
+    }
+
+    /**
+     * Threaded replicas run their first passes in turn: the shared blocks initialize in their first
+     * forward, and two threads doing so at once corrupted a block's lists (an index out of bounds in
+     * DJL's AbstractBaseBlock, seen once on Java 25).
+     */
+    @Test
+    void threadedReplicasRunTheirFirstPassesInTurn() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 11);
+            try (DataParallel two = DataParallel.of(model, manager, Collections.nCopies(2, Device.cpu()), true)) {
+                List<List<Batch>> slices = two.split(List.of(Batch.collate(train.subList(0, 2), 0)));
+                Thread caller = Thread.currentThread();
+                for (int call = 0; call < 2; call++) {
+                    List<Thread> ran = Collections.synchronizedList(new ArrayList<>());
+                    try (NDManager step = manager.newSubManager()) {
+                        two.runReplicas(step, slices, (store, replicaManager, replicaSlices) -> {
+                            ran.add(Thread.currentThread());
+                            return 0;
+                        });
+                    }
+                    assertEquals(2, ran.size());
+                    if (call == 0) {
+                        assertEquals(List.of(caller, caller), ran, "the first passes run in turn on the caller");
+                    } else {
+                        assertFalse(ran.contains(caller), "later passes run on the replicas' threads");
+                    }
+                }
+            }
+        }
     }
 
     @Test
