@@ -22,6 +22,10 @@ record AdamSettings(double beta1, double beta2, double eps) {
     /** The names of a parameter's two moments, after its own name and a dot. */
     static final Set<String> MOMENTS = Set.of("exp_avg", "exp_avg_sq");
 
+    /** The prefixes of the LoRA factors' moments after their pair's name, in {@link #factorMoments}. */
+    static final String FACTOR_A = "lora_A.weight.";
+    static final String FACTOR_B = "lora_B.weight.";
+
     /** PyTorch's defaults: betas (0.9, 0.999), eps 1e-8. */
     static final AdamSettings DEFAULTS = new AdamSettings(0.9, 0.999, 1e-8);
 
@@ -31,8 +35,8 @@ record AdamSettings(double beta1, double beta2, double eps) {
      * factor's shape is).
      */
     static Map<String, Shape> factorMoments(Shape a, Shape b) {
-        Map<String, Shape> moments = moments("lora_A.weight.", a);
-        moments.putAll(moments("lora_B.weight.", b));
+        Map<String, Shape> moments = moments(FACTOR_A, a);
+        moments.putAll(moments(FACTOR_B, b));
         return moments;
     }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.tracker.Tracker;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -57,13 +58,15 @@ public final class PlainAdamW extends ResumableOptimizer {
     }
 
     /**
-     * None: the factors step one at a time, so a pair's step count does not say which of them made
-     * its moments (a frozen factor makes none, and a factor whose update is skipped for a non-finite
-     * gradient makes none while its partner counts the pair's step).
+     * Each factor's two moments, one group per factor: the factors step one at a time, so a pair's
+     * step count does not say which of them made its moments (a frozen factor makes none, and a
+     * factor whose update is skipped for a non-finite gradient makes none while its partner counts
+     * the pair's step), but a pair that has stepped has made one factor's moments at least.
      */
     @Override
-    Set<String> requiredPairState(LoraPair pair) {
-        return Set.of();
+    List<Set<String>> pairStateGroups(LoraPair pair) {
+        return List.of(AdamSettings.moments(AdamSettings.FACTOR_A, null).keySet(),
+                AdamSettings.moments(AdamSettings.FACTOR_B, null).keySet());
     }
 
     @Override

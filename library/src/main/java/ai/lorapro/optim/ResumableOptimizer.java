@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -416,7 +415,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         steps.forEach((k, v) -> (DjlUpdateCounters.isCounter(k) ? counters : stateSteps).put(k, v));
         // all of it checked (and the arrays read) before any of it replaces the current state
         updateCounters.check(counters, stableNames());
-        state.load(stateSteps, keys, reader, knownNames(), layout());
+        state.load(stateSteps, keys, reader, layout());
         countedInRound.clear();
         updateCounters.restore(counters, stableNames());
     }
@@ -425,16 +424,22 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     private StateLayout layout() {
         StateLayout layout = new StateLayout();
         parameterNames.forEach((id, name) -> {
-            // a pair's factors step with the pair: their arrays are the pair's, whatever names they also have
-            if (!pairOfFactor.containsKey(id)) {
-                Shape shape = shapeOf(namedParameters.get(id));
+            Parameter parameter = namedParameters.get(id);
+            if (pairOfFactor.containsKey(id)) {
+                // a pair's factors step with the pair: their arrays are the pair's, whatever names they also have
+                return;
+            }
+            if (parameter != null && !parameter.requiresGradient()) {
+                layout.addFrozen(name);
+            } else {
+                Shape shape = shapeOf(parameter);
                 Map<String, Shape> arrays = new HashMap<>();
                 parameterState().forEach(array -> arrays.put(array, shape));
-                layout.add(name, arrays, arrays.keySet());
+                layout.add(name, arrays, List.of(arrays.keySet()));
             }
         });
         for (LoraPair pair : pairs.values()) {
-            layout.add(pair.getName(), pairState(pair), requiredPairState(pair));
+            layout.add(pair.getName(), pairState(pair), pairStateGroups(pair));
         }
         return layout;
     }
@@ -451,12 +456,12 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     abstract Map<String, Shape> pairState(LoraPair pair);
 
     /**
-     * Those of {@link #pairState} that a pair which has stepped has made, and so an imported state
-     * with a step count for it must hold: all of them, unless the factors step one at a time
-     * ({@link PlainAdamW}).
+     * The arrays of {@link #pairState} that a pair which has stepped has made, and so an imported
+     * state with a step count for it must hold, in groups: each group whole or not at all, and at
+     * least one. One group of all of them, unless the factors step one at a time ({@link PlainAdamW}).
      */
-    Set<String> requiredPairState(LoraPair pair) {
-        return pairState(pair).keySet();
+    List<Set<String>> pairStateGroups(LoraPair pair) {
+        return List.of(pairState(pair).keySet());
     }
 
     /**
@@ -464,12 +469,6 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * parameter's name and a dot; each is shaped like the parameter.
      */
     abstract Set<String> parameterState();
-
-    private Set<String> knownNames() {
-        Set<String> known = new HashSet<>(pairs.keySet());
-        known.addAll(parameterNames.values());
-        return known;
-    }
 
     /** Frees the state arrays. */
     @Override

@@ -200,19 +200,14 @@ final class StateStore implements AutoCloseable {
      * @param savedSteps step counts by pair or parameter name
      * @param keys the names of the state arrays
      * @param reader makes the array of a name; the store takes it over
-     * @param knownNames the pair and parameter names the optimizer knows
      * @param layout the arrays the optimizer keeps
-     * @throws InvalidInputException if a step count names something unknown, an array belongs to no
+     * @throws InvalidInputException if a step count names something unknown or frozen, an array belongs to no
      *     step count, is not one the optimizer keeps or has another shape than its weights give it, or
      *     a pair or parameter with a step count lacks an array it has made
      */
     void load(Map<String, Integer> savedSteps, Collection<String> keys, Function<String, NDArray> reader,
-            Set<String> knownNames, StateLayout layout) {
-        for (String name : savedSteps.keySet()) {
-            if (!knownNames.contains(name)) {
-                throw new InvalidInputException("optimizer state names unknown pair or parameter '" + name + "'");
-            }
-        }
+            StateLayout layout) {
+        savedSteps.keySet().forEach(layout::requireOwner);
         for (String key : keys) {
             if (savedSteps.keySet().stream().noneMatch(name -> key.startsWith(name + "."))) {
                 throw new InvalidInputException("optimizer state tensor '" + key + "' has no step count");

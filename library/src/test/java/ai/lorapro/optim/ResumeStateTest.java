@@ -118,6 +118,49 @@ class ResumeStateTest extends ManagedTest {
         }
     }
 
+    /**
+     * A pair with a step count has made one factor's moments at least, each factor's two together:
+     * a state with none (LoRA-Pro SGD's, say), or with half of a factor's, is refused by name
+     * instead of starting both factors' moments from zero at that step count.
+     */
+    @Test
+    void aPairWithAStepCountButNoWholeFactorMomentsIsRefused() {
+        Random rng = new Random(7);
+        Parameter a = parameter("lora_A.weight", rng, 2, 4);
+        Parameter b = parameter("lora_B.weight", rng, 3, 2);
+        try (PlainAdamW adamw = PlainAdamW.builder().addLoraPair("layer", a, b, 1f).build()) {
+            InvalidInputException none = assertThrows(InvalidInputException.class,
+                    () -> adamw.importState(new OptimizerState(Map.of(), Map.of("layer", 3))));
+            assertTrue(none.getMessage().contains("step count for 'layer' but none of its tensors"
+                    + " layer.lora_A.weight.exp_avg, layer.lora_A.weight.exp_avg_sq"), none.getMessage());
+            InvalidInputException half = assertThrows(InvalidInputException.class, () -> adamw.importState(
+                    new OptimizerState(Map.of("layer.lora_A.weight.exp_avg", manager.zeros(new Shape(2, 4))),
+                            Map.of("layer", 3))));
+            assertTrue(half.getMessage().contains("no tensor 'layer.lora_A.weight.exp_avg_sq'"), half.getMessage());
+            assertEquals(Map.of(), adamw.exportState(manager).getSteps());
+        }
+    }
+
+    /** A parameter frozen here keeps nothing: moments or a step count saved for it when it trained are refused. */
+    @Test
+    void stateOfAFrozenParameterIsRefused() {
+        Parameter w = parameter("w", new Random(8), 3, 4);
+        OptimizerState trained;
+        try (PlainAdamW adamw = PlainAdamW.builder().nameParameter("w", w).build()) {
+            adamw.update(w.getId(), w.getArray(), manager.ones(new Shape(3, 4)));
+            trained = adamw.exportState(manager);
+        }
+        w.freeze(true);
+        try (PlainAdamW adamw = PlainAdamW.builder().nameParameter("w", w).build()) {
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> adamw.importState(trained));
+            assertTrue(e.getMessage().contains("step count for 'w', a parameter that does not train here"), e.getMessage());
+            assertThrows(InvalidInputException.class,
+                    () -> adamw.importState(new OptimizerState(Map.of(), Map.of("w", 1))));
+            // nothing of it: the empty state of a run that trained only other parameters is taken
+            adamw.importState(new OptimizerState(Map.of(), Map.of()));
+        }
+    }
+
     @Test
     void aNegativeLearningRateIsRefusedNotClimbed() {
         Parameter w = parameter("w", new Random(3), 3, 4);
