@@ -94,12 +94,8 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
         if (task != null) {
             return evaluateTask(settings);
         }
-        for (String option : List.of("--out", "--overwrite", "--limit", "--max-new-tokens", "--model-id",
-                "--allow-code-execution")) {
-            if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
-                spec.commandLine().getErr().println("lorapro: warning: " + option + " has no effect without --task");
-            }
-        }
+        new IdleOptions(spec).when(true, List.of("--out", "--overwrite", "--limit", "--max-new-tokens", "--model-id",
+                "--allow-code-execution"), "without --task").print(spec.commandLine().getErr());
         ModelArchitecture config = modelOptions.config();
         DefaultTasks.requireJsonLines(config);
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {

@@ -10,7 +10,6 @@ import ai.lorapro.train.Method;
 import ai.lorapro.train.OutputPaths;
 import ai.lorapro.train.TrainConfig;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,7 +19,6 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -162,23 +160,13 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
             throw new InvalidInputException("--resume continues the run's checkpoints and --overwrite replaces them:"
                     + " pass one of them");
         }
-        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
-        List<String> idle = new ArrayList<>();
-        if (job.inputs().evalData() == null && parsed.hasMatchedOption("--eval-interval")) {
-            idle.add("--eval-interval has no effect without --eval-data");
-        }
-        if (resume == null && parsed.hasMatchedOption("--allow-resume-change")) {
-            idle.add("--allow-resume-change has no effect without --resume");
-        }
-        if (!job.config().method().usesAdapters()) {
-            for (String option : List.of("--r", "--alpha", "--rslora", "--lora-dropout", "--target-modules")) {
-                if (parsed.hasMatchedOption(option)) {
-                    idle.add(option + " has no effect with --method " + job.config().method().id());
-                }
-            }
-        }
-        idle.forEach(warning -> spec.commandLine().getErr().println("lorapro: warning: " + warning));
-        spec.commandLine().getErr().flush();
+        new IdleOptions(spec)
+                .when(job.inputs().evalData() == null, List.of("--eval-interval"), "without --eval-data")
+                .when(resume == null, List.of("--allow-resume-change"), "without --resume")
+                .when(!job.config().method().usesAdapters(),
+                        List.of("--r", "--alpha", "--rslora", "--lora-dropout", "--target-modules"),
+                        "with --method " + job.config().method().id())
+                .print(spec.commandLine().getErr());
     }
 
     /** The loss curves of the finished run as PNG; a plot that cannot be drawn only warns. */
