@@ -10,7 +10,13 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src/main/java/ai/lorapro/examples"
 cp "$root/consumer/pom.xml" "$work/pom.xml"
 cp "$root/examples/src/main/java/ai/lorapro/examples/QuickStart.java" "$work/src/main/java/ai/lorapro/examples/"
-mvn=("$root/mvnw" -B -q -f "$work/pom.xml")
+# the version the build just installed (the parent pom's own), whatever consumer/pom.xml says
+version="$(sed -n '/<artifactId>lorapro-parent<\/artifactId>/,/<version>/s/.*<version>\(.*\)<\/version>.*/\1/p' "$root/pom.xml")"
+if [[ -z "$version" ]]; then
+    echo "consumer: cannot read the version of lorapro-parent in $root/pom.xml" >&2
+    exit 1
+fi
+mvn=("$root/mvnw" -B -q -f "$work/pom.xml" "-Dlorapro.version=$version")
 # The wrapper looks for .mvn beside the project it builds.
 cp -r "$root/.mvn" "$work/.mvn"
 

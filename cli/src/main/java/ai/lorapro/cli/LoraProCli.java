@@ -96,7 +96,8 @@ public final class LoraProCli implements Callable<Integer> {
         cli.addSubcommand("demo", new DemoCommand());
         cli.addSubcommand("random-model", new RandomModelCommand());
         cli.addSubcommand("help", new CommandLine.HelpCommand());
-        for (String computing : List.of("train", "eval", "generate", "merge", "demo")) {
+        // merge computes in plain Java, and the demo always on one thread (Demo.singleThreaded)
+        for (String computing : List.of("train", "eval", "generate")) {
             cli.getSubcommands().get(computing).addMixin(THREADS, new ThreadsOption());
         }
         // every usage line offers -V: it prints the version from any command, not nothing

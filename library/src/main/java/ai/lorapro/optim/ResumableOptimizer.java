@@ -58,7 +58,7 @@ import java.util.function.Supplier;
  * parameter, each time with the gradient summed over the copies. The first copy takes one step
  * (state and step count live with it); the others receive its new value, so all copies are equal
  * after every step (see {@link DeviceCopies}). The gradient is the sum, as for DJL's own
- * optimizers; {@code optRescaleGrad(1f / devices)} averages it, which makes k devices on k equal
+ * optimizers; {@code setRescaleGrad(1f / devices)} averages it, which makes k devices on k equal
  * splits step exactly like one device on the whole batch when the loss is a mean over each split.
  *
  * <p>Not thread safe: one trainer drives one optimizer. {@link #close()} frees the state arrays.
