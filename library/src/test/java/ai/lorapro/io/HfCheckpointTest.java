@@ -139,6 +139,30 @@ class HfCheckpointTest {
         }
     }
 
+    /**
+     * The Hugging Face hub's cache: every file of {@code snapshots/<rev>/} is a link to {@code
+     * ../../blobs/<hash>}. A sharded model there opens as its copy does (it was refused as linking
+     * outside the model directory).
+     */
+    @Test
+    void shardsThatAreLinksIntoTheHubCacheBlobsOpen() throws IOException {
+        Path repo = tmp.resolve("hub/models--tiny");
+        Path blobs = Files.createDirectories(repo.resolve("blobs"));
+        Path snapshot = Files.createDirectories(repo.resolve("snapshots/0123abc"));
+        int n = 0;
+        try (Stream<Path> files = Files.list(sharded())) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path blob = Files.copy(f, blobs.resolve("blob" + n++));
+                Files.createSymbolicLink(snapshot.resolve(f.getFileName().toString()),
+                        snapshot.relativize(blob));
+            }
+        }
+        try (HfCheckpoint linked = HfCheckpoint.open(snapshot); HfCheckpoint copy = HfCheckpoint.open(sharded())) {
+            assertEquals(copy.shardCount(), linked.shardCount());
+            assertEquals(copy.names(), linked.names());
+        }
+    }
+
     @Test
     void malformedIndexIsRefused() throws IOException {
         Path dir = copyOfSharded();
