@@ -9,6 +9,8 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -45,10 +47,15 @@ public final class RunDirectoryLock implements AutoCloseable {
      */
     public static RunDirectoryLock acquire(Path dir, String option) {
         Path file = dir.resolve(FILE_NAME);
+        if (Files.isSymbolicLink(file)) {
+            // writing our PID through it would truncate whatever file it names
+            throw new InvalidInputException(option + ": " + file + " is a symbolic link; the run's lock file must be"
+                    + " a plain file (remove the link)");
+        }
         FileChannel channel = null;
         try {
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
             FileLock lock;
             try {
                 lock = channel.tryLock();

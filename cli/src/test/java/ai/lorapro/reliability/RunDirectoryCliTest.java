@@ -69,6 +69,17 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         assertEquals(0, train(out, 1).code(), "the lock is free again");
     }
 
+    /** A lock file that is a link is refused, and the file it names is left as it was (not truncated to a PID). */
+    @Test
+    void aLockFileThatIsALinkIsRefusedAndItsTargetUntouched() throws IOException {
+        Path out = Files.createDirectories(tmp.resolve("run"));
+        Path precious = Files.writeString(tmp.resolve("precious.txt"), "keep me\n");
+        Files.createSymbolicLink(out.resolve(RunDirectoryLock.FILE_NAME), precious);
+        assertOneLineBadInput("linked lock", train(out, 1), "is a symbolic link");
+        assertEquals("keep me\n", Files.readString(precious));
+        assertFalse(Files.exists(out.resolve("checkpoints")));
+    }
+
     /** Another process holds the lock (fcntl, as the JVM's file lock): its PID is named. */
     @Test
     void aLockHeldByAnotherProcessNamesItsPid() throws Exception {

@@ -132,7 +132,9 @@ public final class TrainingCheckpoint {
                     throw new CheckpointFormatException(file + ": tensor '" + e.getKey() + "' has shape "
                             + array.getShape() + ", expected " + e.getValue().getArray().getShape());
                 }
-                Weights.assign(e.getValue(), array);
+                if (!Weights.assign(e.getValue(), array)) {
+                    array.close(); // copied into the parameter: one weight at a time is held twice, not all
+                }
             }
         }
     }
