@@ -184,13 +184,13 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
             scope.suppressNotUsedWarning();
             if (!Float.isFinite(learningRate) || learningRate < 0) {
                 // a negative rate would climb the loss, silently
-                throw new IllegalStateException("learning rate is " + learningRate + " for " + parameterId
-                        + " (it must be finite and >= 0)");
+                throw new IllegalStateException("learning rate is " + learningRate + " for "
+                        + stableNames().getOrDefault(parameterId, parameterId) + " (it must be finite and >= 0)");
             }
             beginRoundIfNew(parameterId);
-            NDArray gradient = preprocess(grad);
-            boolean finite = !checkGradient || Finiteness.isAllFinite(gradient);
-            arrive(parameterId, weight, gradient, learningRate, finite);
+            // the raw gradient: clipping would turn an infinity into a full-size finite step
+            boolean finite = !checkGradient || Finiteness.isAllFinite(grad);
+            arrive(parameterId, weight, preprocess(grad), learningRate, finite);
         }
     }
 

@@ -174,6 +174,21 @@ class ResumeStateTest extends ManagedTest {
         }
     }
 
+    /** Clipping turns an infinity into a finite value: the DJL path checks the gradient before it clips. */
+    @Test
+    void anInfiniteGradientIsSkippedEvenWhenClipped() {
+        Parameter w = parameter("w", new Random(9), 3, 4);
+        try (PlainAdamW adamw = PlainAdamW.builder().optClipGrad(1f).nameParameter("w", w).build()) {
+            float[] before = w.getArray().toFloatArray();
+            NDArray grad = manager.ones(new Shape(3, 4));
+            grad.set(new NDIndex("0, 0"), Float.POSITIVE_INFINITY);
+            adamw.update(w.getId(), w.getArray(), grad);
+            assertEquals(1, adamw.getSkippedSteps());
+            assertArrayEquals(before, w.getArray().toFloatArray(), 0f);
+            assertEquals(null, adamw.exportState(manager).getSteps().get("w"), "no step counted");
+        }
+    }
+
     @Test
     void aFailedImportLeavesTheStateAsItWas() {
         Parameter w = parameter("w", new Random(4), 3, 4);
