@@ -175,6 +175,7 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
         private NDArray pendingWeight;
         private NDArray pendingGrad;
         private boolean pendingFinite;
+        private float pendingRate;
 
         PairSlot(LoraPair pair) {
             this.pair = pair;
@@ -192,6 +193,7 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
                 pendingId = parameterId;
                 pendingWeight = weight;
                 pendingFinite = gradientFinite;
+                pendingRate = learningRate;
                 // DJL closes grad when update returns
                 pendingGrad = grad.duplicate();
                 NDScope.unregister(pendingGrad);
@@ -207,6 +209,13 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
             NDArray gradA = firstIsA ? pendingGrad : grad;
             NDArray gradB = firstIsA ? grad : pendingGrad;
             try {
+                if (Float.compare(pendingRate, learningRate) != 0) {
+                    // the equivalent gradient s (B gA + gB A) is a step of W only at one rate for both
+                    throw new IllegalStateException("LoRA pair " + pair.getName() + ": LoRA-Pro steps A and B jointly"
+                            + " at one learning rate, but " + factorLabel(pair, pendingId) + " got " + pendingRate
+                            + " and " + factorLabel(pair, parameterId) + " " + learningRate
+                            + " (a schedule with a rate per factor, LoRA+ style, is not supported)");
+                }
                 if (!pendingFinite || !gradientFinite) {
                     skip("LoRA pair " + pair.getName(), NON_FINITE_GRADIENT);
                 } else {

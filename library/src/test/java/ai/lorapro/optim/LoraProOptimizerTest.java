@@ -78,6 +78,20 @@ class LoraProOptimizerTest extends ManagedTest {
         assertTrue(e.getMessage().contains("layer"), e.getMessage());
     }
 
+    /** A rate per factor (LoRA+ style) is refused by name, not stepped at whichever factor arrived last. */
+    @Test
+    void factorsAtDifferentLearningRatesAreAnError() {
+        PairAndHead f = new PairAndHead(4);
+        LoraProAdamW optimizer = adamw(f).build();
+        float[] a = f.a.getArray().toFloatArray();
+        optimizer.update(f.a.getId(), f.a.getArray(), manager.ones(new Shape(R, N)), 1e-3f);
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> optimizer.update(f.b.getId(), f.b.getArray(), manager.ones(new Shape(M, R)), 1.6e-2f));
+        assertTrue(e.getMessage().contains("layer: LoRA-Pro steps A and B jointly at one learning rate, but lora_A got"
+                + " 0.001 and lora_B 0.016"), e.getMessage());
+        assertArrayEquals(a, f.a.getArray().toFloatArray(), 0f);
+    }
+
     /**
      * Runs {@code body} in a trainer on a layer whose B is frozen and non-zero (so that A has a
      * gradient), stepped by the optimizer {@code factory} builds for the layer.
