@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 
 import java.util.Locale;
@@ -323,10 +324,8 @@ public final class LoraProAdamW extends LoraProOptimizer {
         public LoraProAdamW build() {
             validate();
             adam.validate();
-            if (stateDType != StateDType.FP32 && (mode != Mode.FULL || !fusedCpuStep)) {
-                throw new IllegalArgumentException(
-                        "state dtype " + stateDType.id() + " applies to full mode with the fused CPU step only");
-            }
+            InvalidFieldException.require(stateDType == StateDType.FP32 || mode == Mode.FULL && fusedCpuStep,
+                    "state_dtype", stateDType.id() + " applies to full mode with the fused CPU step only");
             return new LoraProAdamW(this);
         }
     }

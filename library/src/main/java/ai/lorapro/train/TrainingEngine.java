@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.DataPosition;
 import ai.lorapro.data.batch.Example;
@@ -13,6 +14,7 @@ import ai.lorapro.data.batch.TrainBatches;
 import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.Gradients;
 import ai.lorapro.optim.ResumableOptimizer;
+import ai.lorapro.optim.StateDType;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,6 +101,7 @@ public final class TrainingEngine implements AutoCloseable {
         // with k devices a pass takes micro-batch x k examples, split across the replicas
         int k = b.devices.isEmpty() ? 1 : b.devices.size();
         config.batch().requireSplitsOver(k);
+        requireStateOnCpu(config, b.devices.isEmpty() ? List.of(manager.getDevice()) : b.devices);
         // settings that need no model are checked before the model is changed
         this.scaler = new LossScaler(config.run().fp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
         Block model = task.model();
@@ -141,6 +144,17 @@ public final class TrainingEngine implements AutoCloseable {
     /** The optimizer (for its state and counters). */
     public ResumableOptimizer getOptimizer() {
         return optimizer;
+    }
+
+    /**
+     * bf16 moments live in the fused CPU step's memory: a run on a GPU (chosen by {@code auto} or a
+     * device list, which the config cannot see) is refused before anything trains.
+     */
+    private static void requireStateOnCpu(TrainConfig config, List<Device> devices) {
+        StateDType stateDType = config.optimizer().stateDType();
+        InvalidFieldException.require(stateDType == StateDType.FP32 || devices.stream().noneMatch(Device::isGpu),
+                "state_dtype", stateDType.id() + " runs on the CPU only (the fused CPU step), and this run trains on "
+                        + devices);
     }
 
     /** The replicas of data-parallel training (one without {@code optDevices}). */

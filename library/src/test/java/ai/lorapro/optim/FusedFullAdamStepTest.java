@@ -378,9 +378,10 @@ class FusedFullAdamStepTest {
     @Test
     void bf16NeedsFullModeAndTheFusedStep() {
         Pair pair = new Pair(8, 6, 2, false, 61);
-        assertThrows(IllegalArgumentException.class,
+        ai.lorapro.InvalidFieldException efficient = assertThrows(ai.lorapro.InvalidFieldException.class,
                 () -> adamw(pair, 2f, 0f).optStateDType(StateDType.BF16).optMode(LoraProAdamW.Mode.EFFICIENT).build());
-        assertThrows(IllegalArgumentException.class,
+        assertEquals("state_dtype", efficient.field());
+        assertThrows(ai.lorapro.InvalidFieldException.class,
                 () -> adamw(pair, 2f, 0f).optStateDType(StateDType.BF16).optFusedCpuStep(false).build());
         assertThrows(ai.lorapro.InvalidInputException.class, () -> StateDType.fromString("fp16"));
         assertEquals(StateDType.BF16, StateDType.fromString(" BF16 "));

@@ -329,6 +329,24 @@ class DataParallelTrainingTest {
         }
     }
 
+    /** bf16 moments on a GPU that the config could not see (a device list): refused before anything trains. */
+    @Test
+    void bf16MomentsOnAGpuOfTheDeviceListAreRefusedNamingTheField() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 11);
+            InvalidFieldException e = assertThrows(InvalidFieldException.class, () -> TrainingEngine.builder()
+                    .setTask(new CausalLmTask(model))
+                    .setConfig(config(Method.LORA_PRO, tmp.resolve("bf16"), 2).toBuilder()
+                            .optStateDType(ai.lorapro.optim.StateDType.BF16).build())
+                    .setManager(manager)
+                    .setTrainExamples(train)
+                    .optDevices(List.of(Device.cpu(), Device.gpu(0)))
+                    .build());
+            assertEquals("state_dtype", e.field());
+            assertTrue(e.getMessage().contains("runs on the CPU only"), e.getMessage());
+        }
+    }
+
     private static double maxDifference(float[] a, float[] b) {
         double max = 0;
         for (int i = 0; i < a.length; i++) {
