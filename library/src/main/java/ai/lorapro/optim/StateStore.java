@@ -71,10 +71,7 @@ final class StateStore implements AutoCloseable {
         if (existing != null) {
             return existing;
         }
-        // a root manager of the array's own device: the array's manager may be of another device
-        // or a short-lived one
-        NDManager manager = managers.computeIfAbsent(
-                like.getDevice(), d -> NDManager.newBaseManager(d, like.getManager().getEngine().getEngineName()));
+        NDManager manager = managerFor(like);
         NDArray created;
         NDArray source = imported.remove(key);
         if (source == null) {
@@ -100,6 +97,15 @@ final class StateStore implements AutoCloseable {
         return keep(key, created, manager);
     }
 
+    /**
+     * The store's root manager of {@code like}'s device: the array's own manager may be of another
+     * device or a short-lived one, and closing it (or the model's) must not free the state.
+     */
+    private NDManager managerFor(NDArray like) {
+        return managers.computeIfAbsent(
+                like.getDevice(), d -> NDManager.newBaseManager(d, like.getManager().getEngine().getEngineName()));
+    }
+
     private NDArray keep(String key, NDArray created, NDManager manager) {
         created.attach(manager);
         NDScope.unregister(created);
@@ -119,7 +125,7 @@ final class StateStore implements AutoCloseable {
         if (existing != null) {
             return existing;
         }
-        NDManager manager = managers.computeIfAbsent(like.getDevice(), d -> like.getManager().newSubManager(d));
+        NDManager manager = managerFor(like);
         NDArray created = manager.zeros(MomentRows.packedShape(shape), DataType.UINT8);
         NDArray source = imported.remove(key);
         if (source != null) {

@@ -375,6 +375,32 @@ class FusedFullAdamStepTest {
         }
     }
 
+    /** The bf16 moments belong to the optimizer: closing the manager of the model's factors does not free them. */
+    @Test
+    void bf16MomentsOutliveTheFactorsManager() {
+        Random rng = new Random(71);
+        try (LoraProAdamW bf16 = buildAndStepOnce(rng)) {
+            OptimizerState state = bf16.exportState(manager);
+            assertEquals(java.util.Set.of("pair.exp_avg", "pair.exp_avg_sq"), state.getTensors().keySet());
+            assertTrue(state.getTensors().get("pair.exp_avg_sq").toFloatArray()[0] > 0);
+        }
+    }
+
+    /** A bf16 optimizer stepped once on a pair whose factors' manager is closed when this returns. */
+    private LoraProAdamW buildAndStepOnce(Random rng) {
+        try (NDManager model = manager.newSubManager()) {
+            Parameter a = parameter("lora_A.weight", gaussian(rng, 2, 6, 0.4));
+            Parameter b = parameter("lora_B.weight", gaussian(rng, 8, 2, 0.1));
+            a.getArray().attach(model);
+            b.getArray().attach(model);
+            LoraProAdamW bf16 = LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-3f))
+                    .optStateDType(StateDType.BF16).addLoraPair("pair", a, b, 2f).build();
+            bf16.update(a.getId(), a.getArray(), model.ones(new Shape(2, 6)));
+            bf16.update(b.getId(), b.getArray(), model.ones(new Shape(8, 2)));
+            return bf16;
+        }
+    }
+
     @Test
     void bf16NeedsFullModeAndTheFusedStep() {
         Pair pair = new Pair(8, 6, 2, false, 61);
