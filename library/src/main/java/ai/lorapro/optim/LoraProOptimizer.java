@@ -229,6 +229,14 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
         }
 
         private void step(NDArray a, NDArray b, NDArray gradA, NDArray gradB, float learningRate) {
+            for (NDArray factor : List.of(a, b)) {
+                if (factor.getDataType() != DataType.FLOAT32 && factor.getDataType() != DataType.FLOAT64) {
+                    // (1/s^2)(B^T B)^-1 is about 1e8 at the B = 0 start: infinite in float16, and every step skipped
+                    throw new IllegalStateException("LoRA pair " + pair.getName() + ": its factors are "
+                            + factor.getDataType() + ", but LoRA-Pro steps float32 (or float64) factors; keep them in"
+                            + " float32 (--fp16-frozen casts the frozen weights only)");
+                }
+            }
             int step = nextStep(pair.getName());
             try (DeviceScope onDevice = DeviceScope.of(a, b, gradA, gradB)) {
                 stepPair(pair, a, b, gradA, gradB, learningRate, step);

@@ -4,6 +4,7 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
@@ -76,6 +77,20 @@ class LoraProOptimizerTest extends ManagedTest {
         IllegalStateException e =
                 assertThrows(IllegalStateException.class, () -> f.update(optimizer, f.a, manager.ones(new Shape(R, N))));
         assertTrue(e.getMessage().contains("layer"), e.getMessage());
+    }
+
+    /** float16 factors would overflow (B^T B)^-1 at the B = 0 start and skip every step: refused by name. */
+    @Test
+    void float16FactorsAreRefusedNamingThePair() {
+        Parameter a = trainable("lora_A.weight", manager.ones(new Shape(R, N)).toType(DataType.FLOAT16, false));
+        Parameter b = trainable("lora_B.weight", manager.zeros(new Shape(M, R)).toType(DataType.FLOAT16, false));
+        try (LoraProSgd sgd = LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f))
+                .addLoraPair("layer", a, b, S).build()) {
+            sgd.update(a.getId(), a.getArray(), manager.ones(new Shape(R, N)).toType(DataType.FLOAT16, false), 0.1f);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> sgd.update(b.getId(),
+                    b.getArray(), manager.ones(new Shape(M, R)).toType(DataType.FLOAT16, false), 0.1f));
+            assertTrue(e.getMessage().contains("LoRA pair layer: its factors are float16"), e.getMessage());
+        }
     }
 
     /** A rate per factor (LoRA+ style) is refused by name, not stepped at whichever factor arrived last. */
