@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The rule every command that writes an output directory follows: a command never deletes what it
@@ -118,10 +120,29 @@ public final class OutputDirectoryGuard {
     public void requireReplaceable(boolean overwrite) {
         requireCreatable();
         refuseOverlaps(true);
+        refuseWorkingOrHomeDirectory();
         if (!overwrite && !isEmptyOrAbsent(out)) {
             throw new InvalidInputException(option + ": " + out
                     + " is not empty; choose a new directory or pass --overwrite to replace it");
         }
+    }
+
+    /**
+     * Refuses replacing the current directory or the home directory, or a directory holding either,
+     * even with {@code --overwrite}: {@code --out .} or {@code --out ~} is never what was meant.
+     */
+    private void refuseWorkingOrHomeDirectory() {
+        Path outReal = canonical(out);
+        Map<String, Path> places = new LinkedHashMap<>();
+        places.put("the current directory", Path.of(""));
+        places.put("the home directory", Path.of(System.getProperty("user.home")));
+        places.forEach((name, place) -> {
+            Path real = canonical(place);
+            if (real.startsWith(outReal)) {
+                throw new InvalidInputException(option + ": " + out + (real.equals(outReal) ? " is " : " contains ")
+                        + name + ", which replacing it would delete; choose a new directory");
+            }
+        });
     }
 
     /** Refuses a path whose nearest existing ancestor (or itself) is not a writable directory. */

@@ -4,9 +4,12 @@ import static ai.lorapro.reliability.BadCheckpointCliTest.assertOneLineBadInput;
 import static ai.lorapro.reliability.TinyHfModel.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.cli.CliRun;
+import ai.lorapro.cli.OutputDirectoryGuard;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -93,6 +96,23 @@ class OutputDirectoryCliTest extends TinyModelCliTestBase {
             assertOneLineBadInput("merge --out " + c[0], merge(Path.of(c[0])), c[0]);
         }
         assertEquals(before, listing(root));
+    }
+
+    /**
+     * The current directory and what holds it are never replaced, nor the home directory, even with
+     * {@code --overwrite} (checked on the guard alone: a merge that ran would replace them).
+     */
+    @Test
+    void theCurrentAndHomeDirectoriesAndTheirAncestorsAreRefused() {
+        Path cwd = Path.of("").toAbsolutePath();
+        for (Path out : List.of(Path.of("."), cwd, cwd.getParent(), cwd.resolve("sub/../.."),
+                Path.of(System.getProperty("user.home")))) {
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> new OutputDirectoryGuard("--out", out).requireReplaceable(true), out.toString());
+            if (Files.isWritable(out)) {
+                assertTrue(e.getMessage().contains("which replacing it would delete"), e.getMessage());
+            }
+        }
     }
 
     @Test

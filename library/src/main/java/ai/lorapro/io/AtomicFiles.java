@@ -1,6 +1,10 @@
 package ai.lorapro.io;
 
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.LoraProException;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -29,6 +33,8 @@ import java.util.stream.Stream;
  * target is left as it was.
  */
 public final class AtomicFiles {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(AtomicFiles.class);
 
     /** The length of the random part of a temporary or set-aside name ({@code name.tmp-<13>}). */
     public static final int SUFFIX_LENGTH = 13;
@@ -96,15 +102,24 @@ public final class AtomicFiles {
     /**
      * Atomically publishes a directory: {@code writer} fills {@code <name>.tmp-<random>} next to
      * {@code target}, which is then renamed to {@code target}. An existing {@code target} is first
-     * renamed aside and deleted only after the new directory is in place, so a crash leaves either
-     * the old or the new directory under its name (plus, at worst, a leftover {@code .old-}
-     * directory).
+     * renamed aside to {@code <name>.old-<random>} and deleted only after the new directory is in
+     * place (a copy that cannot be deleted then is only logged). A crash leaves the old or the new
+     * directory under its name, except between the two renames, where the old one is left as its
+     * {@code .old-} copy (a run directory puts such a checkpoint back at its next start); a crash
+     * while writing leaves the {@code .tmp-} directory.
      *
+     * @throws InvalidInputException if {@code target} is the current directory or holds it (the
+     *     root among them), before anything is written
      * @throws LoraProException if the directory cannot be written; {@code target} is then unchanged
      */
     public static void publishDirectory(Path target, DirectoryWriter writer) {
-        Path absolute = target.toAbsolutePath();
+        Path absolute = target.toAbsolutePath().normalize();
         Path parent = absolute.getParent();
+        if (parent == null || Path.of("").toAbsolutePath().normalize().startsWith(absolute)) {
+            // "." would be written into itself and then moved from under the process
+            throw new InvalidInputException(target + ": cannot be replaced as a whole: it is the current directory or"
+                    + " holds it; choose a new directory");
+        }
         Path tmp = null;
         try {
             Files.createDirectories(parent);
@@ -130,7 +145,12 @@ public final class AtomicFiles {
             tmp = null;
             syncDirectory(parent);
             if (old != null) {
-                deleteRecursively(old);
+                try {
+                    deleteRecursively(old);
+                } catch (IOException e) {
+                    // the new directory is in place: the command succeeded, only the old copy stays
+                    LOGGER.warn("{} is written; its previous copy {} could not be deleted: {}", target, old, e.toString());
+                }
             }
         } catch (IOException e) {
             throw new LoraProException("cannot write directory " + target + ": " + e, e);

@@ -221,4 +221,22 @@ class SafetensorsWriterTest {
         AtomicFiles.writeString(tmp.resolve("x/y.json"), "{}");
         assertEquals("{}", Files.readString(tmp.resolve("x/y.json")));
     }
+
+    /**
+     * A target named with "." or ".." is the directory it names; the current directory (or one
+     * holding it) is refused before anything is written: it would be written into itself.
+     */
+    @Test
+    void aDirectoryIsPublishedUnderItsNormalNameAndNeverOverTheCurrentDirectory() throws IOException {
+        Path dir = tmp.resolve("ckpt");
+        AtomicFiles.publishDirectory(tmp.resolve("ckpt/sub/.."), d -> Files.writeString(d.resolve("a.txt"), "one"));
+        assertEquals("one", Files.readString(dir.resolve("a.txt")));
+        boolean[] written = {false};
+        Path cwd = Path.of("").toAbsolutePath();
+        for (Path target : List.of(Path.of("."), cwd, cwd.getParent())) {
+            assertThrows(ai.lorapro.InvalidInputException.class,
+                    () -> AtomicFiles.publishDirectory(target, d -> written[0] = true), target.toString());
+        }
+        assertFalse(written[0]);
+    }
 }
