@@ -1,9 +1,11 @@
 package ai.lorapro.io;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.stream.JsonReader;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,6 +34,43 @@ final class JsonFiles {
             throw new CheckpointFormatException(file + ": cannot read: " + e.getMessage(), e);
         } catch (JsonParseException e) {
             throw new CheckpointFormatException(file + ": malformed JSON: " + firstLine(e.getMessage()), e);
+        }
+    }
+
+    /**
+     * The next value of {@code reader} as a tree, like {@link JsonParser#parseReader(JsonReader)}
+     * but refusing a name repeated in one object (Gson keeps the last, silently, so that a file
+     * could mean one thing to us and another to a tool that keeps the first).
+     *
+     * @throws JsonParseException naming the repeated name
+     */
+    static JsonElement readTreeWithoutDuplicates(JsonReader reader) throws IOException {
+        switch (reader.peek()) {
+            case BEGIN_OBJECT -> {
+                JsonObject object = new JsonObject();
+                reader.beginObject();
+                while (reader.hasNext()) {
+                    String name = reader.nextName();
+                    if (object.has(name)) {
+                        throw new JsonParseException("the name '" + name + "' appears twice in one object");
+                    }
+                    object.add(name, readTreeWithoutDuplicates(reader));
+                }
+                reader.endObject();
+                return object;
+            }
+            case BEGIN_ARRAY -> {
+                JsonArray array = new JsonArray();
+                reader.beginArray();
+                while (reader.hasNext()) {
+                    array.add(readTreeWithoutDuplicates(reader));
+                }
+                reader.endArray();
+                return array;
+            }
+            default -> {
+                return JsonParser.parseReader(reader);
+            }
         }
     }
 

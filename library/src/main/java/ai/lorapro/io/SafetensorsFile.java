@@ -8,7 +8,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
@@ -19,6 +18,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -75,7 +76,14 @@ public final class SafetensorsFile implements TensorSource {
         ByteBuffer header = ByteBuffer.allocate((int) headerLength);
         readFully(header, 8);
         this.dataStart = 8 + headerLength;
-        String json = new String(header.array(), StandardCharsets.UTF_8);
+        String json;
+        try {
+            // strictly: a malformed byte would become U+FFFD, and two different names one
+            json = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(header.flip()).toString();
+        } catch (CharacterCodingException e) {
+            throw error("header is not valid UTF-8: " + e);
+        }
         Map<String, String> meta = new LinkedHashMap<>();
         this.tensors = Collections.unmodifiableMap(parseHeader(json, fileSize - dataStart, meta));
         this.metadata = Collections.unmodifiableMap(meta);
@@ -123,7 +131,7 @@ public final class SafetensorsFile implements TensorSource {
         try (JsonReader reader = new JsonReader(new StringReader(json))) {
             // strict, so that only what the reference implementation accepts is read
             reader.setStrictness(Strictness.STRICT);
-            JsonElement parsed = JsonParser.parseReader(reader);
+            JsonElement parsed = JsonFiles.readTreeWithoutDuplicates(reader);
             if (!parsed.isJsonObject()) {
                 throw error("header is not a JSON object");
             }

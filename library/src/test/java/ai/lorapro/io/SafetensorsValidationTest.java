@@ -130,6 +130,25 @@ class SafetensorsValidationTest {
         refused(withRawHeader(b, json.replace("\"dtype\"", "dtype")), "malformed JSON");
     }
 
+    /**
+     * A name twice (Gson kept the last silently: the first entry was never checked, and other tools
+     * may keep it) and bytes that are not UTF-8 (two different names could decode to one) are refused.
+     */
+    @Test
+    void repeatedNamesAndMalformedUtf8AreRefused() throws IOException {
+        byte[] b = fixture();
+        String json = new String(b, 8, (int) headerLength(b), StandardCharsets.UTF_8);
+        JsonObject first = JsonParser.parseString(json).getAsJsonObject().getAsJsonObject(FIRST);
+        String repeated = json.substring(0, json.lastIndexOf('}')) + ",\"" + FIRST + "\":" + first + "}";
+        refused(withRawHeader(b, repeated), "malformed JSON", "'" + FIRST + "' appears twice");
+        refused(withRawHeader(b, json.replaceFirst("\"dtype\":\"F32\"", "\"dtype\":\"F16\",\"dtype\":\"F32\"")),
+                "'dtype' appears twice");
+        byte[] bad = b.clone();
+        int at = new String(b, 8, (int) headerLength(b), StandardCharsets.ISO_8859_1).indexOf("lora_A") + 8;
+        bad[at] = (byte) 0xFF;
+        refused(bad, "not valid UTF-8");
+    }
+
     @Test
     void unknownDtype() throws IOException {
         refused(withHeader(fixture(), h -> tensor(h, FIRST).addProperty("dtype", "F8_E9M9")), "F8_E9M9", FIRST);
