@@ -43,11 +43,12 @@ final class FusedAdamKernel {
     /** Fewest rows worth a task of their own. */
     private static final int MIN_ROWS_PER_TASK = 16;
     /**
-     * Row ranges per worker: more ranges than threads let a thread that was scheduled earlier take
-     * over the work of one that waits for a core (the fork-join pool steals), which matters on a
-     * shared machine.
+     * At most this many row ranges, whatever the number of workers, so that the partial sums, and
+     * so the result, are the same on every machine (a run resumed on another core count continues
+     * bit for bit); more ranges than threads also let a thread that was scheduled earlier take over
+     * the work of one that waits for a core (the fork-join pool steals).
      */
-    private static final int TASKS_PER_WORKER = 4;
+    private static final int MAX_TASKS = 16;
 
     private final FusedStepFactors factors;
     private final int rank;
@@ -104,8 +105,8 @@ final class FusedAdamKernel {
      * Updates both moments in place and returns (B^T u, u A^T) as row-major arrays of r x n and
      * m x r (unscaled).
      *
-     * @param workers how many threads may share the rows (the result depends on it only through the
-     *     split into row ranges, which is fixed for a given count)
+     * @param workers how many threads may share the rows (the result does not depend on it: the
+     *     split into row ranges depends on the shape alone)
      */
     float[][] run(MomentRows m, MomentRows v, int workers) {
         int rows = Math.toIntExact(m.rows());
@@ -120,11 +121,11 @@ final class FusedAdamKernel {
             right = tiled(factors.right(), 2 * rank);
             a = tiled(factors.a(), rank);
         }
-        int parts = Math.max(1, Math.min(workers * TASKS_PER_WORKER, rows / MIN_ROWS_PER_TASK));
+        int parts = Math.max(1, Math.min(MAX_TASKS, rows / MIN_ROWS_PER_TASK));
         float[][][][] partialA = new float[parts][][][];
         float[] projectedB = new float[rows * rank];
         IntStream range = IntStream.range(0, parts);
-        (parts > 1 ? range.parallel() : range).forEach(p -> {
+        (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
             int from = (int) ((long) rows * p / parts);
             int to = (int) ((long) rows * (p + 1) / parts);
             partialA[p] = new Worker(m.cursor(), v.cursor()).rows(from, to, projectedB);

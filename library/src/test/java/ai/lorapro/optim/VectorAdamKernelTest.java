@@ -109,14 +109,20 @@ class VectorAdamKernelTest {
         }
     }
 
+    /** Either kernel: a run resumed on a machine with another core count continues bit for bit. */
     @Test
     void theResultDoesNotDependOnTheNumberOfThreads() {
-        for (boolean bf16 : new boolean[] {false, true}) {
-            // 203 rows: an odd row count (single rows after the groups of four) and several row parts
-            float[][] one = KernelPass.run(manager, "vector", 203, 1100, 8, bf16, 1);
-            float[][] many = KernelPass.run(manager, "vector", 203, 1100, 8, bf16, 4);
-            for (int i = 0; i < one.length; i++) {
-                assertArrayEquals(one[i], many[i], 0f, "output " + i + (bf16 ? " (bf16)" : ""));
+        for (String kernel : new String[] {"vector", "scalar"}) {
+            for (boolean bf16 : new boolean[] {false, true}) {
+                // 203 rows: an odd row count (single rows after the groups of four) and several row parts
+                float[][] one = KernelPass.run(manager, kernel, 203, 1100, 8, bf16, 1);
+                for (int workers : new int[] {2, 4, 7}) {
+                    float[][] many = KernelPass.run(manager, kernel, 203, 1100, 8, bf16, workers);
+                    for (int i = 0; i < one.length; i++) {
+                        assertArrayEquals(one[i], many[i], 0f,
+                                kernel + " output " + i + (bf16 ? " (bf16)" : "") + ", " + workers + " workers");
+                    }
+                }
             }
         }
     }
