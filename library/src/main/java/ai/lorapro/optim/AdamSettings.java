@@ -15,7 +15,7 @@ import java.util.Set;
  *
  * @param beta1 the first moment's decay, in [0, 1)
  * @param beta2 the second moment's decay, in [0, 1)
- * @param eps the epsilon of u = m_hat / (sqrt(v_hat) + eps), finite and positive
+ * @param eps the epsilon of u = m_hat / (sqrt(v_hat) + eps), finite and at least {@value #SMALLEST_EPS}
  */
 record AdamSettings(double beta1, double beta2, double eps) {
 
@@ -25,6 +25,12 @@ record AdamSettings(double beta1, double beta2, double eps) {
     /** The prefixes of the LoRA factors' moments after their pair's name, in {@link #factorMoments}. */
     static final String FACTOR_A = "lora_A.weight.";
     static final String FACTOR_B = "lora_B.weight.";
+
+    /**
+     * The smallest epsilon: the steps divide by eps' = eps sqrt(1 - beta2^t) in float32, which a
+     * smaller one (times sqrt(1 - beta2) >= 1e-8) could round to 0, and 0 / 0 where m = v = 0.
+     */
+    static final double SMALLEST_EPS = 1e-30;
 
     /** PyTorch's defaults: betas (0.9, 0.999), eps 1e-8. */
     static final AdamSettings DEFAULTS = new AdamSettings(0.9, 0.999, 1e-8);
@@ -66,12 +72,14 @@ record AdamSettings(double beta1, double beta2, double eps) {
 
     /**
      * @throws InvalidFieldException naming {@code beta1}, {@code beta2} or {@code eps} if a beta is
-     *     outside [0, 1) or eps is not finite and positive (as {@link OptimizerConfig} names them)
+     *     outside [0, 1) or eps is not finite and at least {@value #SMALLEST_EPS} (as {@link
+     *     OptimizerConfig} names them)
      */
     void validate() {
         InvalidFieldException.require(beta1 >= 0 && beta1 < 1, "beta1", "must be in [0, 1), got " + beta1);
         InvalidFieldException.require(beta2 >= 0 && beta2 < 1, "beta2", "must be in [0, 1), got " + beta2);
-        InvalidFieldException.require(eps > 0 && !Double.isInfinite(eps), "eps", "must be finite and > 0, got " + eps);
+        InvalidFieldException.require(eps >= SMALLEST_EPS && Double.isFinite(eps), "eps",
+                "must be finite and at least " + SMALLEST_EPS + ", got " + eps);
     }
 
     /**

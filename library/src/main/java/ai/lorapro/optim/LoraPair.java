@@ -1,6 +1,7 @@
 package ai.lorapro.optim;
 
 import ai.djl.nn.Parameter;
+import ai.lorapro.InvalidFieldException;
 
 import java.util.Objects;
 
@@ -24,14 +25,15 @@ public final class LoraPair {
      * @param loraA A (r x n)
      * @param loraB B (m x r)
      * @param scaling s, finite and positive
+     * @throws InvalidFieldException naming {@code scaling} if it is not
+     * @throws IllegalArgumentException if A and B are one parameter
      */
     public LoraPair(String name, Parameter loraA, Parameter loraB, float scaling) {
         this.name = Objects.requireNonNull(name, "name");
         this.loraA = Objects.requireNonNull(loraA, "loraA");
         this.loraB = Objects.requireNonNull(loraB, "loraB");
-        if (!(scaling > 0) || Float.isInfinite(scaling)) {
-            throw new IllegalArgumentException("LoRA scaling must be finite and > 0, got " + scaling + " for " + name);
-        }
+        InvalidFieldException.require(scaling > 0 && Float.isFinite(scaling), "scaling",
+                "must be finite and > 0, got " + scaling + " for LoRA pair " + name);
         if (loraA.getId().equals(loraB.getId())) {
             throw new IllegalArgumentException("LoRA pair " + name + " uses the same parameter as A and B");
         }

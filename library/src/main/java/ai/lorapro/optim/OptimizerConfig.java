@@ -16,7 +16,7 @@ import java.util.Objects;
  *
  * @param beta1 Adam's first-moment decay, in [0, 1)
  * @param beta2 Adam's second-moment decay, in [0, 1)
- * @param eps Adam's epsilon, finite and > 0
+ * @param eps Adam's epsilon, finite and at least 1e-30
  * @param weightDecay the decoupled weight decay wd (w ← w - lr (update + wd w)), finite and >= 0
  * @param xMode how LoRA-Pro chooses X
  * @param stateDType how LoRA-Pro AdamW's full mode stores its moments
@@ -31,9 +31,7 @@ public record OptimizerConfig(double beta1, double beta2, double eps, float weig
 
     /** Validates every field. */
     public OptimizerConfig {
-        require(beta1 >= 0 && beta1 < 1, "beta1", "must be in [0, 1), got " + beta1);
-        require(beta2 >= 0 && beta2 < 1, "beta2", "must be in [0, 1), got " + beta2);
-        require(eps > 0 && Double.isFinite(eps), "eps", "must be finite and > 0, got " + eps);
+        new AdamSettings(beta1, beta2, eps).validate();
         require(weightDecay >= 0 && Float.isFinite(weightDecay), "weight_decay",
                 "must be finite and >= 0, got " + weightDecay);
         Objects.requireNonNull(xMode, "xMode");

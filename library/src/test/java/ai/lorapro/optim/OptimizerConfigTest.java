@@ -22,6 +22,12 @@ class OptimizerConfigTest {
                 () -> OptimizerConfig.DEFAULTS.withBetas(0.9, -0.1)).field());
         assertEquals("eps", assertThrows(InvalidFieldException.class,
                 () -> OptimizerConfig.DEFAULTS.withEps(Double.POSITIVE_INFINITY)).field());
+        // eps sqrt(1 - beta2) would round to 0 in float32: 0 / 0 where m = v = 0
+        assertEquals("eps", assertThrows(InvalidFieldException.class,
+                () -> OptimizerConfig.DEFAULTS.withEps(1e-45)).field());
+        assertEquals(1e-30, OptimizerConfig.DEFAULTS.withEps(1e-30).eps());
+        assertEquals("scaling", assertThrows(InvalidFieldException.class, () -> new LoraPair("layer",
+                pair().getLoraA(), pair().getLoraB(), Float.NaN)).field());
         assertEquals("weight_decay", assertThrows(InvalidFieldException.class,
                 () -> OptimizerConfig.DEFAULTS.withWeightDecay(Float.NaN)).field());
     }
