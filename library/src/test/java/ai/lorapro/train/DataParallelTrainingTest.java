@@ -315,35 +315,32 @@ class DataParallelTrainingTest {
 
     @Test
     void aGlobalBatchThatDoesNotSplitIsRefusedNamingTheField() {
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 11);
-            InvalidFieldException e = assertThrows(InvalidFieldException.class, () -> TrainingEngine.builder()
-                    .setTask(new CausalLmTask(model))
-                    .setConfig(config(Method.LORA, tmp.resolve("bad"), 2))
-                    .setManager(manager)
-                    .setTrainExamples(train)
-                    .optDevices(Collections.nCopies(3, Device.cpu()))
-                    .build());
-            assertEquals("global_batch", e.field());
-            assertEquals("global_batch 4 must be a multiple of micro_batch 2 x 3 devices (= 6)", e.getMessage());
-        }
+        InvalidFieldException e = refusedBuild(config(Method.LORA, tmp.resolve("bad"), 2),
+                Collections.nCopies(3, Device.cpu()));
+        assertEquals("global_batch", e.field());
+        assertEquals("global_batch 4 must be a multiple of micro_batch 2 x 3 devices (= 6)", e.getMessage());
     }
 
     /** bf16 moments on a GPU that the config could not see (a device list): refused before anything trains. */
     @Test
     void bf16MomentsOnAGpuOfTheDeviceListAreRefusedNamingTheField() {
+        InvalidFieldException e = refusedBuild(config(Method.LORA_PRO, tmp.resolve("bf16"), 2).toBuilder()
+                .optStateDType(ai.lorapro.optim.StateDType.BF16).build(), List.of(Device.cpu(), Device.gpu(0)));
+        assertEquals("state_dtype", e.field());
+        assertTrue(e.getMessage().contains("runs on the CPU only"), e.getMessage());
+    }
+
+    /** What building an engine of {@code config} on {@code devices} throws. */
+    private InvalidFieldException refusedBuild(TrainConfig config, List<Device> devices) {
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 11);
-            InvalidFieldException e = assertThrows(InvalidFieldException.class, () -> TrainingEngine.builder()
+            return assertThrows(InvalidFieldException.class, () -> TrainingEngine.builder()
                     .setTask(new CausalLmTask(model))
-                    .setConfig(config(Method.LORA_PRO, tmp.resolve("bf16"), 2).toBuilder()
-                            .optStateDType(ai.lorapro.optim.StateDType.BF16).build())
+                    .setConfig(config)
                     .setManager(manager)
                     .setTrainExamples(train)
-                    .optDevices(List.of(Device.cpu(), Device.gpu(0)))
+                    .optDevices(devices)
                     .build());
-            assertEquals("state_dtype", e.field());
-            assertTrue(e.getMessage().contains("runs on the CPU only"), e.getMessage());
         }
     }
 
