@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import ai.lorapro.cli.CliRun;
 import ai.lorapro.tasks.TaskEvaluator;
 import ai.lorapro.tasks.eval.HumanEvalEvaluation;
+import ai.lorapro.tasks.eval.HumanEvalProblem;
 import ai.lorapro.tasks.eval.PythonRunner;
 import ai.lorapro.tasks.eval.SandboxLimits;
 
@@ -26,7 +27,9 @@ import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -168,6 +171,58 @@ class CodeExecutionSandboxTest extends TinyModelCliTestBase {
         assertEquals(PythonRunner.Outcome.PASSED, runner().run(program));
         assertEquals("keep", Files.readString(victim));
         assertFalse(Files.exists(tmp.resolve("new.txt")));
+    }
+
+    /** A program that takes the permissions of its own directories away leaves nothing behind. */
+    @Test
+    void aProgramsDirectoryIsDeletedEvenWhenItLockedItsFiles() throws IOException {
+        runner();
+        Path temp = Path.of(System.getProperty("java.io.tmpdir"));
+        List<Path> before = sandboxDirectories(temp);
+        String program = "import os\n"
+                + "os.makedirs('d/e')\n"
+                + "open('d/e/f', 'w').write('x' * 1000)\n"
+                + "os.chmod('d/e', 0)\n"
+                + "os.chmod('d', 0)\n";
+        assertEquals(PythonRunner.Outcome.PASSED, runner().run(program));
+        assertEquals(before, sandboxDirectories(temp));
+    }
+
+    private static List<Path> sandboxDirectories(Path temp) throws IOException {
+        try (java.util.stream.Stream<Path> all = Files.list(temp)) {
+            return all.filter(p -> p.getFileName().toString().startsWith("lorapro-sandbox")).sorted().toList();
+        }
+    }
+
+    /** A completion that exits with status 0 before the tests run fails, as in the reference harness. */
+    @Test
+    void aCompletionThatExitsBeforeTheTestsFails() {
+        runner();
+        HumanEvalProblem add = new HumanEvalProblem("HumanEval/0", "def add(a, b):\n", "add",
+                "def check(candidate):\n    assert candidate(2, 3) == 5\n", "    return a + b\n", 1);
+        List<String> completions = List.of("    return a + b\n", "    return a - b\nimport sys\nsys.exit(0)\n",
+                "    return 0\nimport os\nos._exit(0)\n", "    return a - b\nraise SystemExit\n");
+        Map<String, Object> metrics = HumanEvalEvaluation.score(Collections.nCopies(completions.size(), add),
+                completions, python, tmp);
+        assertEquals(1, metrics.get("passed"), metrics.toString());
+    }
+
+    /**
+     * A read-only mount does not stop connect() to a socket: /run (the session bus, a container
+     * daemon) and the home directory are hidden, so no socket there leads outside. Only the
+     * interpreter's own installation is mounted back where it lies in the home directory (pyenv).
+     */
+    @Test
+    void aProgramSeesNoSocketDirectoryAndNoHome() {
+        assumeTrue(runner().sandbox().hasReadOnlyFileSystem(), "no read-only file system here");
+        String home = System.getProperty("user.home");
+        String program = "import os, sys\n"
+                + "home = r'" + home + "'\n"
+                + "exe = os.path.realpath(sys.executable)\n"
+                + "seen = os.listdir('/run') + [e for e in (os.listdir(home) if os.path.isdir(home) else [])\n"
+                + "                             if not exe.startswith(os.path.join(home, e) + '/')]\n"
+                + "sys.exit(1 if seen else 0)\n";
+        assertEquals(PythonRunner.Outcome.PASSED, runner().run(program));
     }
 
     @Test

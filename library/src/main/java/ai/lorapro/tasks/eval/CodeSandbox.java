@@ -17,8 +17,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <ol>
  *   <li>{@code bwrap} (bubblewrap): the whole file system read-only except the working directory
- *       and a private {@code /tmp}; no network; own PID, IPC and UTS namespaces; killed with its
- *       parent;
+ *       and a private {@code /tmp}; {@code /run}, {@code /var/run} and the home directory hidden
+ *       (empty), since a read-only mount does not stop a {@code connect()} to the sockets there
+ *       (the session bus, a container daemon's) and such a socket would reach outside; no network;
+ *       own PID, IPC and UTS namespaces; killed with its parent;
  *   <li>{@code unshare}: no network and an own PID namespace (every process of the program dies
  *       with it); the file system stays writable where the user can write;
  *   <li>nothing more: network and file system as the user's.
@@ -33,8 +35,8 @@ public final class CodeSandbox {
 
     /** The namespaces a program runs in. */
     enum Isolation {
-        BWRAP("bubblewrap: read-only file system except the working directory and a private /tmp, no network,"
-                + " own PID/IPC/UTS namespaces"),
+        BWRAP("bubblewrap: read-only file system except the working directory and a private /tmp, /run and the"
+                + " home directory hidden, no network, own PID/IPC/UTS namespaces"),
         UNSHARE("unshare: no network, own PID namespace; the file system is not read-only"),
         NONE("no namespaces: the program sees the network and can write wherever the user can");
 
@@ -53,14 +55,54 @@ public final class CodeSandbox {
     private final boolean prlimit;
     private final boolean root;
     private final SandboxLimits limits;
+    /** What bubblewrap hides under an empty tmpfs: where sockets that lead outside live. */
+    private final List<String> hidden;
+    /** The interpreter's installation where it lies in a hidden directory, mounted back read-only. */
+    private final List<String> exposed;
 
     private CodeSandbox(Isolation isolation, boolean dropToNobody, boolean prlimit, boolean root,
-            SandboxLimits limits) {
+            SandboxLimits limits, String interpreter) {
         this.isolation = isolation;
         this.dropToNobody = dropToNobody;
         this.prlimit = prlimit;
         this.root = root;
         this.limits = limits;
+        this.hidden = hiddenDirectories();
+        this.exposed = installationIn(interpreter, hidden);
+    }
+
+    /** /run, /var/run where it is a directory of its own, and the home directory (never /). */
+    private static List<String> hiddenDirectories() {
+        List<String> dirs = new ArrayList<>();
+        for (String dir : List.of("/run", "/var/run", System.getProperty("user.home", ""))) {
+            Path path = Path.of(dir.isEmpty() ? "/" : dir);
+            if (path.isAbsolute() && path.getParent() != null
+                    && Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && !dirs.contains(path.toString())) {
+                dirs.add(path.toString());
+            }
+        }
+        return List.copyOf(dirs);
+    }
+
+    /**
+     * The directory above the interpreter's {@code bin/} (its installation, with the standard
+     * library) when it lies in one of {@code hidden} (a Python under the home directory), else none.
+     */
+    private static List<String> installationIn(String interpreter, List<String> hidden) {
+        try {
+            Path real = Path.of(interpreter).toRealPath();
+            Path installation = real.getParent() == null || real.getParent().getParent() == null ? real
+                    : real.getParent().getParent();
+            for (String dir : hidden) {
+                if (installation.startsWith(dir) && !installation.equals(Path.of(dir))) {
+                    return List.of(installation.toString());
+                }
+            }
+            return List.of();
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
     }
 
     /**
@@ -76,9 +118,9 @@ public final class CodeSandbox {
         List<CodeSandbox> candidates = new ArrayList<>();
         for (Isolation isolation : Isolation.values()) {
             if (root) {
-                candidates.add(new CodeSandbox(isolation, true, prlimit, true, limits));
+                candidates.add(new CodeSandbox(isolation, true, prlimit, true, limits, interpreter));
             }
-            candidates.add(new CodeSandbox(isolation, false, prlimit, root, limits));
+            candidates.add(new CodeSandbox(isolation, false, prlimit, root, limits, interpreter));
         }
         for (CodeSandbox candidate : candidates) {
             Path dir = null;
@@ -120,9 +162,13 @@ public final class CodeSandbox {
         }
         String dir = workDir.toAbsolutePath().toString();
         switch (isolation) {
-            case BWRAP -> cmd.addAll(List.of("bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                    "--tmpfs", "/tmp", "--bind", dir, dir, "--chdir", dir, "--unshare-all", "--die-with-parent",
-                    "--new-session", "--"));
+            case BWRAP -> {
+                cmd.addAll(List.of("bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"));
+                hidden.forEach(hide -> cmd.addAll(List.of("--tmpfs", hide)));
+                exposed.forEach(keep -> cmd.addAll(List.of("--ro-bind", keep, keep)));
+                cmd.addAll(List.of("--bind", dir, dir, "--chdir", dir, "--unshare-all", "--die-with-parent",
+                        "--new-session", "--"));
+            }
             case UNSHARE -> {
                 cmd.add("unshare");
                 if (!root || dropToNobody) {

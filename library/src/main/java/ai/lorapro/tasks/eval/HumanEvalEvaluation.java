@@ -156,7 +156,8 @@ public final class HumanEvalEvaluation {
             int passed = 0;
             for (int i = 0; i < problems.size(); i++) {
                 HumanEvalProblem problem = problems.get(i);
-                PythonRunner.Outcome outcome = runner.get().run(problem.program(completions.get(i)));
+                String marker = PythonRunner.newMarker();
+                PythonRunner.Outcome outcome = runner.get().run(problem.program(completions.get(i), marker), marker);
                 passed += outcome == PythonRunner.Outcome.PASSED ? 1 : 0;
                 JsonObject row = new JsonObject();
                 row.addProperty("task_id", problem.taskId());

@@ -17,4 +17,13 @@ public record HumanEvalProblem(
     public String program(String completion) {
         return prompt + completion + "\n\n" + test + "\n\ncheck(" + entryPoint + ")\n";
     }
+
+    /**
+     * {@link #program} followed by printing {@code marker}: a program passes only when it gets
+     * there, not when the completion exits with status 0 before the tests run ({@code sys.exit(0)},
+     * {@code os._exit(0)}), which the reference harness counts as a failure too.
+     */
+    public String program(String completion, String marker) {
+        return program(completion) + "print(" + PythonRunner.pythonString(marker) + ", flush=True)\n";
+    }
 }

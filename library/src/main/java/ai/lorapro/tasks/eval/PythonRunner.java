@@ -3,11 +3,19 @@ package ai.lorapro.tasks.eval;
 import ai.lorapro.LoraProException;
 import ai.lorapro.io.AtomicFiles;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.security.SecureRandom;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -23,13 +31,16 @@ public final class PythonRunner {
 
     /** The outcome of one program. */
     public enum Outcome {
-        /** Exit status 0. */
+        /** Exit status 0 (and, for a run with a marker, the marker printed). */
         PASSED,
         /** A non-zero exit status (an exception, a failed assertion, a limit hit). */
         FAILED,
         /** Still running at the timeout; killed. */
         TIMED_OUT
     }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Logger LOGGER = LoggerFactory.getLogger(PythonRunner.class);
 
     private final String interpreter;
     private final Duration timeout;
@@ -101,7 +112,41 @@ public final class PythonRunner {
      * @throws LoraProException if the program cannot be written or the interpreter cannot start
      */
     public Outcome run(String program) {
+        return run(program, null);
+    }
+
+    /**
+     * A marker for {@link #run(String, String)}: random, so that a program cannot print it by
+     * chance.
+     */
+    public static String newMarker() {
+        byte[] bytes = new byte[16];
+        RANDOM.nextBytes(bytes);
+        return "lorapro-reached-" + HexFormat.of().formatHex(bytes);
+    }
+
+    /** {@code text} (ASCII letters, digits and dashes) as a Python string literal. */
+    static String pythonString(String text) {
+        if (!text.matches("[A-Za-z0-9-]*")) {
+            throw new IllegalArgumentException("not a plain marker: " + text);
+        }
+        return "'" + text + "'";
+    }
+
+    /**
+     * Runs one program that prints {@code marker} as its last line when it gets to its end.
+     *
+     * @param program the Python source
+     * @param marker what the program prints last ({@link #newMarker}), or null to go by the exit
+     *     status alone
+     * @return passed when it exited with 0 and (with a marker) printed it, failed otherwise, or
+     *     timed out
+     * @throws LoraProException if the program cannot be written or the interpreter cannot start
+     */
+    public Outcome run(String program, String marker) {
         Path dir = null;
+        Process process = null;
+        Thread reaper = null;
         try {
             dir = CodeSandbox.workDirectory();
             Path source = dir.resolve("program.py");
@@ -113,27 +158,78 @@ public final class PythonRunner {
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("output.txt").toFile());
             builder.environment().clear();
-            Process process = builder.start();
+            process = builder.start();
+            // a JVM stopped by Ctrl-C takes the program with it (outside bubblewrap nothing else would)
+            Process started = process;
+            reaper = new Thread(() -> killGroup(started), "lorapro-sandbox-reaper");
+            Runtime.getRuntime().addShutdownHook(reaper);
             process.getOutputStream().close();
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 killGroup(process);
                 return Outcome.TIMED_OUT;
             }
             process.descendants().forEach(ProcessHandle::destroyForcibly);
-            return process.exitValue() == 0 ? Outcome.PASSED : Outcome.FAILED;
+            boolean reached = marker == null || printed(dir.resolve("output.txt"), marker);
+            return process.exitValue() == 0 && reached ? Outcome.PASSED : Outcome.FAILED;
         } catch (IOException e) {
             throw new LoraProException("cannot run " + interpreter + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new LoraProException("interrupted while running " + interpreter, e);
         } finally {
-            if (dir != null) {
+            if (process != null && process.isAlive()) {
+                killGroup(process); // an interrupted or failed wait
+            }
+            if (reaper != null) {
                 try {
-                    AtomicFiles.deleteRecursively(dir);
-                } catch (IOException e) {
-                    // a leftover temporary directory does not change the result
+                    Runtime.getRuntime().removeShutdownHook(reaper);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook runs anyway
                 }
             }
+            if (dir != null) {
+                deleteWorkDirectory(dir);
+            }
+        }
+    }
+
+    /**
+     * Deletes a program's working directory, giving back the permissions the program may have
+     * taken from its own files ({@code chmod 000} on a directory would otherwise keep everything
+     * in it, up to the file-size limit times the number of files); what still cannot be deleted
+     * is logged (it does not change the result).
+     */
+    private static void deleteWorkDirectory(Path dir) {
+        try {
+            AtomicFiles.deleteRecursively(dir);
+        } catch (IOException first) {
+            try {
+                makeRemovable(dir);
+                AtomicFiles.deleteRecursively(dir);
+            } catch (IOException | RuntimeException e) {
+                LOGGER.warn("cannot delete the sandbox directory {}: {}", dir, e.toString());
+            }
+        }
+    }
+
+    private static void makeRemovable(Path dir) throws IOException {
+        File file = dir.toFile();
+        file.setReadable(true, true);
+        file.setWritable(true, true);
+        file.setExecutable(true, true);
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+                    makeRemovable(entry);
+                }
+            }
+        }
+    }
+
+    /** Whether {@code output} holds {@code marker} as a line of its own. */
+    private static boolean printed(Path output, String marker) throws IOException {
+        try (java.util.stream.Stream<String> lines = Files.lines(output, StandardCharsets.ISO_8859_1)) {
+            return lines.anyMatch(marker::equals);
         }
     }
 
@@ -142,16 +238,22 @@ public final class PythonRunner {
      * new session, so the group id is its PID, not yet reused because the process is not reaped)
      * and its process tree.
      */
-    private static void killGroup(Process process) throws InterruptedException {
+    private static void killGroup(Process process) {
         try {
             Process kill = new ProcessBuilder("kill", "-KILL", "--", "-" + process.pid())
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             kill.waitFor(10, TimeUnit.SECONDS);
         } catch (IOException e) {
             // no kill command: the process tree below still goes
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // kill on, without waiting
         }
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
