@@ -84,7 +84,7 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
     @Override
     public Map<String, String> flags() {
         return Map.of("task", "--task", "batch_size", "--batch", "max_new_tokens", "--max-new-tokens",
-                "max_input_length", "--max-seq-length", "limit", "--limit");
+                "max_input_length", "--max-seq-length", "limit", "--limit", "model_id", "--model-id");
     }
 
     @Override

@@ -1,6 +1,7 @@
 package ai.lorapro.tasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.lorapro.cli.CliRun;
@@ -65,5 +66,19 @@ class TaskCliTest {
         CliRun.Result missing = CliRun.cli("eval", "--task", "gsm8k", "--model", t5.toString(), "--data", train.toString());
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("--out is required with --task"), missing.err());
+    }
+
+    /** The MT-Bench model id names the answers' file in --out: a path in it is refused before anything runs. */
+    @Test
+    void aModelIdThatIsAPathIsRefused() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("model"));
+        Path questions = Files.writeString(dir.resolve("question.jsonl"), "");
+        for (String id : List.of("../../train", "org/name", ".hidden", "")) {
+            CliRun.Result run = CliRun.cli("eval", "--task", "mt-bench", "--model", model.toString(), "--data",
+                    questions.toString(), "--out", dir.resolve("out").toString(), "--model-id", id);
+            assertEquals(2, run.code(), run.err());
+            assertTrue(run.err().contains("--model-id") && run.err().contains("must be a file name"), run.err());
+        }
+        assertFalse(Files.exists(dir.resolve("out")));
     }
 }

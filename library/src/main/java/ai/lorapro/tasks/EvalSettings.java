@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param maxInputLength the most prompt (or source) tokens kept
  * @param limit evaluate only the first {@code limit} records; 0 for all
  * @param skipBadRecords skip and count bad records instead of failing
- * @param modelId the model id written into MT-Bench answers
+ * @param modelId the model id written into MT-Bench answers and naming their file ({@code
+ *     <out>/<modelId>.jsonl}): letters, digits, '.', '_', '-' and '+', not starting with '.'
  */
 public record EvalSettings(int batchSize, int maxNewTokens, int maxInputLength, int limit, boolean skipBadRecords,
         String modelId) {
@@ -28,6 +29,10 @@ public record EvalSettings(int batchSize, int maxNewTokens, int maxInputLength, 
         require(maxInputLength >= 2, "max_input_length", "must be >= 2, got " + maxInputLength);
         require(limit >= 0, "limit", "must be >= 0 (0 for all), got " + limit);
         Objects.requireNonNull(modelId, "modelId");
+        // it names a file in the output directory: no path ("../../data/train" replaced that file)
+        require(modelId.matches("[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,199}"), "model_id",
+                "must be a file name of letters, digits, '.', '_', '-' and '+' (not starting with '.'), got '"
+                        + modelId + "'");
     }
 
     /** Batch 8, 256 new tokens, 1024 input tokens, every record, fail on bad records, model id "lorapro". */
