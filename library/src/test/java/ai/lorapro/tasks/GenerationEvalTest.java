@@ -42,6 +42,9 @@ class GenerationEvalTest {
         assertEquals(Optional.empty(), NumberAnswers.reference("no marker 12"));
         assertEquals(Optional.of("18"), NumberAnswers.prediction("3 + 5 = 8, so 18 in all. The answer is 18. Check: 20"));
         assertEquals(Optional.of("-3.5"), NumberAnswers.prediction("It drops by 2 then by -3.5"));
+        // lower-casing 'İ' gives two chars: the mark's index must be the output's own
+        assertEquals(Optional.of("7"), NumberAnswers.prediction("İİİİ The ANSWER is 7."));
+        assertEquals(Optional.of("7"), NumberAnswers.prediction("İİ 3 apples. The answer is 7. Then 9"));
         assertEquals(Optional.of("1000"), NumberAnswers.prediction("The answer is: $1,000."));
         assertEquals(Optional.empty(), NumberAnswers.prediction("no idea"));
         assertTrue(NumberAnswers.sameValue("18.00", "18"));

@@ -1,7 +1,6 @@
 package ai.lorapro.tasks.eval;
 
 import java.math.BigDecimal;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -30,7 +29,9 @@ public final class NumberAnswers {
 
     /** The model's final number, empty if it wrote none. */
     public static Optional<String> prediction(String output) {
-        int mark = output.toLowerCase(Locale.ROOT).lastIndexOf(ANSWER_MARK);
+        // the mark is searched in the output itself: lower-casing can change a string's length
+        // ('İ' becomes two chars), and an index into the lower-cased copy would miss or overrun
+        int mark = lastIndexIgnoringCase(output, ANSWER_MARK);
         if (mark >= 0) {
             Optional<String> after = firstNumber(output.substring(mark + ANSWER_MARK.length()));
             if (after.isPresent()) {
@@ -43,6 +44,16 @@ public final class NumberAnswers {
             last = matcher.group();
         }
         return Optional.ofNullable(last).map(NumberAnswers::clean);
+    }
+
+    /** The last index of {@code mark} (lower case ASCII) in {@code text}, in any case; -1 if none. */
+    private static int lastIndexIgnoringCase(String text, String mark) {
+        for (int i = text.length() - mark.length(); i >= 0; i--) {
+            if (text.regionMatches(true, i, mark, 0, mark.length())) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Whether two extracted numbers are equal by value. */
