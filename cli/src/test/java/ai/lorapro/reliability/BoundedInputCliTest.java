@@ -189,6 +189,21 @@ class BoundedInputCliTest extends TinyModelCliTestBase {
                 "do not belong together");
     }
 
+    /** A padding id without an embedding row would fail mid-run in the engine: refused up front, naming it. */
+    @Test
+    void aTokenizerPaddingIdOutsideTheVocabularyIsRefused() throws IOException {
+        Path copy = TinyHfModel.copy(model, tmp.resolve("bad-pad"));
+        Path tokenizer = copy.resolve("tokenizer.json");
+        JsonObject o = JsonParser.parseString(Files.readString(tokenizer)).getAsJsonObject();
+        o.add("padding", JsonParser.parseString("{\"strategy\": \"BatchLongest\", \"direction\": \"Right\","
+                + " \"pad_to_multiple_of\": null, \"pad_id\": 70000, \"pad_type_id\": 0, \"pad_token\": \"<pad>\"}"));
+        Files.writeString(tokenizer, o.toString());
+        Path gsm = Files.writeString(tmp.resolve("gsm.jsonl"), "{\"question\": \"1+1?\", \"answer\": \"#### 2\"}\n");
+        assertRefusedInTime("eval --task with a padding id beyond the vocabulary", () -> cli("eval", "--task", "gsm8k",
+                "--model", copy.toString(), "--data", gsm.toString(), "--out", tmp.resolve("e").toString()),
+                "padding.pad_id 70000");
+    }
+
     @Test
     void usageErrorsAreOneLineWithAHint() {
         for (String[] args : new String[][] {{"train", "--bogus"}, {"train"}, {"merge", "--model"},

@@ -37,6 +37,9 @@ public final class HfTokenizer implements AutoCloseable {
     private static final List<String> EOS_NAMES = List.of("</s>", "<|endoftext|>", "<|end_of_text|>", "<eos>", "[SEP]");
 
     private final Path path;
+    /** The largest tokenizer.json read (real ones are under 40 MB). */
+    static final long MAX_FILE_BYTES = 512L << 20;
+
     private final HuggingFaceTokenizer tokenizer;
     private final int vocabSize;
     private final OptionalLong padId;
@@ -78,6 +81,12 @@ public final class HfTokenizer implements AutoCloseable {
                     + " --tokenizer FILE)");
         }
         try {
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                // it is held several times over (text, JSON tree, bytes, the native tokenizer)
+                throw new InvalidInputException(file + ": " + size + " bytes is beyond the " + MAX_FILE_BYTES
+                        + " bytes of any tokenizer.json");
+            }
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new InvalidInputException(file + ": cannot read tokenizer: " + e.getMessage(), e);

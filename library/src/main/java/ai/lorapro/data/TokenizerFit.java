@@ -4,7 +4,8 @@ import ai.lorapro.InvalidInputException;
 
 /**
  * Checks that a tokenizer belongs to a model before any text is encoded: every id it can produce
- * must have an embedding row (its vocabulary fits {@code vocab_size}).
+ * must have an embedding row (its vocabulary fits {@code vocab_size}), and so must the padding id
+ * it names (which padded batches are filled with).
  */
 public final class TokenizerFit {
 
@@ -22,5 +23,11 @@ public final class TokenizerFit {
             throw new InvalidInputException("tokenizer " + tokenizer.path() + " has " + tokenizer.vocabSize()
                     + " ids but the model's vocab_size is " + vocabSize + ": they do not belong together");
         }
+        tokenizer.padId().ifPresent(pad -> {
+            if (pad < 0 || pad >= vocabSize) {
+                throw new InvalidInputException("tokenizer " + tokenizer.path() + ": padding.pad_id " + pad
+                        + " is outside the model's vocab_size " + vocabSize);
+            }
+        });
     }
 }
