@@ -42,6 +42,12 @@ public final class CausalLmTask implements TrainTask {
         return CausalLmLoss.sumAndCount(logits, arrays.get(2));
     }
 
+    /** {@inheritDoc} The labels after each row's first: position 0 is predicted from nothing, never scored. */
+    @Override
+    public long lossItemCount(Batch batch) {
+        return batch.supervisedTokenCount(1);
+    }
+
     /** {@inheritDoc} A {@link LayeredModel} has one: its decoder layers. */
     @Override
     public LayeredLoss layeredLoss(ParameterStore store, NDManager manager, Batch batch) {

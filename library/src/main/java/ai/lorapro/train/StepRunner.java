@@ -42,7 +42,7 @@ final class StepRunner {
         long supervised = 0;
         long tokens = 0;
         for (Batch batch : batches) {
-            supervised += batch.supervisedTokenCount();
+            supervised += task.lossItemCount(batch);
             tokens += batch.tokenCount();
         }
         if (supervised == 0) {

@@ -35,6 +35,15 @@ public interface TrainTask {
     NDArray[] lossSumAndCount(ParameterStore store, NDManager manager, Batch batch, boolean training);
 
     /**
+     * The count {@link #lossSumAndCount} gives for {@code batch}, known before any pass: the engine
+     * divides the step's summed loss by the total over its micro-batches. By default every
+     * supervised label.
+     */
+    default long lossItemCount(Batch batch) {
+        return batch.supervisedTokenCount();
+    }
+
+    /**
      * Runs the forward and backward passes of one training micro-batch: back-propagates its summed
      * loss times {@code factor} into the parameters' gradients and returns the summed loss. With
      * {@code recomputeLayers}, a task that has a {@link #layeredLoss} keeps only the hidden state

@@ -350,6 +350,36 @@ class TrainingEngineTest {
         }
     }
 
+    /**
+     * Plain text supervises every token, the first included, which a causal LM never scores (it is
+     * predicted from nothing): the step's loss is the mean over the scored tokens, the evaluation's
+     * (it was divided by one more token per example, 1/7 too low here).
+     */
+    @Test
+    void theStepLossOfPlainTextIsTheMeanOverTheScoredTokens() {
+        java.util.Random random = new java.util.Random(3);
+        List<Example> text = new ArrayList<>();
+        for (int n = 0; n < 8; n++) {
+            long[] ids = new long[8];
+            for (int t = 0; t < ids.length; t++) {
+                ids[t] = 4 + random.nextInt(VOCAB - 5);
+            }
+            text.add(new Example(ids, ids.clone()));
+        }
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            CausalLmTask task = new CausalLmTask(model);
+            double evaluated = Evaluator.evaluate(task, manager, text, 4, 0).get("loss");
+            try (TrainingEngine engine = TrainingEngine.builder().setTask(task)
+                    .setConfig(config(Method.LORA, tmp.resolve("mean"), 1)).setManager(manager)
+                    .setTrainExamples(text).build()) {
+                // B = 0: the adapted model computes what the model did, before the step
+                double trained = engine.runUntil(1).finalLoss();
+                assertEquals(evaluated, trained, 1e-5 * evaluated);
+            }
+        }
+    }
+
     @Test
     void gradientAccumulationMatchesOneLargeBatch() {
         Map<String, float[]> accumulated = oneStep(2);

@@ -111,10 +111,21 @@ public final class Batch {
 
     /** The number of labels that count in the loss. */
     public long supervisedTokenCount() {
+        return supervisedTokenCount(0);
+    }
+
+    /**
+     * The number of labels that count in the loss at positions {@code first} and after of each row
+     * (1 for a causal LM, whose loss predicts position t from the positions before it and so never
+     * scores position 0).
+     */
+    public long supervisedTokenCount(int first) {
         long n = 0;
-        for (long label : labels) {
-            if (label != Example.IGNORE_INDEX) {
-                n++;
+        for (int row = 0; row < batchSize; row++) {
+            for (int t = first; t < seqLength; t++) {
+                if (labels[row * seqLength + t] != Example.IGNORE_INDEX) {
+                    n++;
+                }
             }
         }
         return n;
