@@ -127,8 +127,12 @@ public final class TrainingEngine implements AutoCloseable {
             }
             this.batches = new TrainBatches(trainExamples, config.batch().microBatch() * k, config.batch().gradientAccumulation() / k,
                     config.run().seed(), true, padId, start);
+            // GPUs run their replicas on threads, but not with layer recompute (fp16_frozen): it reseeds the
+            // engine's one random generator before each layer's passes, so a replica on another thread
+            // would draw the other's dropout masks, and a layer's recompute would not be its forward pass
+            boolean concurrent = !b.devices.isEmpty() && b.devices.get(0).isGpu() && !config.run().fp16Frozen();
             this.replicas = b.devices.isEmpty() ? DataParallel.single(manager)
-                    : DataParallel.of(model, manager, b.devices, b.concurrentReplicas.orElse(b.devices.get(0).isGpu()));
+                    : DataParallel.of(model, manager, b.devices, b.concurrentReplicas.orElse(concurrent));
         } catch (RuntimeException | Error e) {
             // a refused resume or device list: the optimizer's state (restored moments) is freed
             optimizer.close();
