@@ -83,6 +83,7 @@ public record LlamaConfig(
         ConfigFieldException.requirePositive("rope_theta", ropeTheta);
         ConfigFieldException.requirePositive("max_position_embeddings", maxPositionEmbeddings);
         ConfigFieldException.requireDropout("attention_dropout", attentionDropout);
+        ConfigFieldException.requirePositive("initializer_range", initializerRange);
         eosTokenIds = List.copyOf(eosTokenIds);
         ConfigFieldException.requireTokenId("bos_token_id", bosTokenId, vocabSize);
         for (Integer id : eosTokenIds) {

@@ -6,6 +6,7 @@ import ai.lorapro.models.clip.ClipModel;
 import ai.lorapro.models.clip.ClipTextConfig;
 import ai.lorapro.models.clip.ClipTowerConfig;
 import ai.lorapro.models.common.CheckpointLoader;
+import ai.lorapro.models.common.ConfigFieldException;
 import ai.lorapro.models.common.ConfigJson;
 
 import java.nio.file.Path;
@@ -28,7 +29,7 @@ final class ClipRandomLayout {
     static RandomModelLayout of(Path configFile) {
         ClipConfig c = ClipConfig.fromJson(configFile);
         ConfigJson json = ConfigJson.read(configFile);
-        double factor = json.optNumber("initializer_factor", 1.0);
+        double factor = ConfigFieldException.requirePositive("initializer_factor", json.optNumber("initializer_factor", 1.0));
         ClipTowerConfig text = c.text().tower();
         ClipTowerConfig vision = c.vision().tower();
         double visionRange = json.object("vision_config").optNumber("initializer_range", 0.02);

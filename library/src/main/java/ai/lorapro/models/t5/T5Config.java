@@ -84,6 +84,14 @@ public record T5Config(
             throw new ConfigFieldException("relative_attention_num_buckets",
                     "must be at least 4, got " + relativeAttentionNumBuckets);
         }
+        // below half the buckets (the decoder's exact range), the log-spaced buckets of long
+        // distances would come out negative: an embedding index out of range mid-run
+        if (relativeAttentionMaxDistance < relativeAttentionNumBuckets / 2) {
+            throw new ConfigFieldException("relative_attention_max_distance", "must be at least"
+                    + " relative_attention_num_buckets / 2 = " + relativeAttentionNumBuckets / 2 + ", got "
+                    + relativeAttentionMaxDistance);
+        }
+        ConfigFieldException.requirePositive("initializer_factor", initializerFactor);
         activation(feedForwardProj);
         ConfigFieldException.requirePositive("layer_norm_epsilon", layerNormEpsilon);
         ConfigFieldException.requireTokenId("pad_token_id", padTokenId, vocabSize);
