@@ -36,6 +36,20 @@ class GenerationEvalTest {
     @TempDir
     Path dir;
 
+    /** New samples never sit beside an earlier run's results and pass@1 (a rerun stopped while programs ran). */
+    @Test
+    void humanEvalScoringRemovesAnEarlierRunsResults() throws Exception {
+        Files.writeString(dir.resolve(HumanEvalEvaluation.RESULTS_FILE), "{\"task_id\": \"old\"}\n");
+        Files.writeString(dir.resolve("metrics.json"), "{\"pass@1\": 1.0}");
+        HumanEvalProblem add = new HumanEvalProblem("HumanEval/0", "def add(a, b):\n", "add",
+                "def check(candidate):\n    assert candidate(2, 3) == 5\n", "    return a + b\n", 1);
+        Map<String, Object> metrics = HumanEvalEvaluation.score(List.of(add), List.of("    return a + b\n"),
+                Optional.empty(), dir);
+        assertFalse(Files.exists(dir.resolve(HumanEvalEvaluation.RESULTS_FILE)));
+        assertEquals(false, metrics.get("executed"));
+        assertFalse(Files.readString(dir.resolve("metrics.json")).contains("pass@1"));
+    }
+
     @Test
     void gsm8kReferencesAndPredictions() {
         assertEquals(Optional.of("1234"), NumberAnswers.reference("Natalia sold 48/2 = <<48/2=24>>24 clips.\n#### 1,234"));

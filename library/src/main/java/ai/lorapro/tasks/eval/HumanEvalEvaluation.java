@@ -1,6 +1,7 @@
 package ai.lorapro.tasks.eval;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.LoraProException;
 import ai.lorapro.tasks.BadRecords;
 import ai.lorapro.tasks.JsonLines;
 import ai.lorapro.tasks.Records;
@@ -13,6 +14,8 @@ import com.google.gson.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -136,6 +139,15 @@ public final class HumanEvalEvaluation {
         if (completions.size() != problems.size()) {
             throw new IllegalArgumentException(completions.size() + " completions for " + problems.size() + " problems");
         }
+        // a rerun into the same directory (--overwrite) that fails or is stopped while its programs
+        // run must not leave the last run's results and pass@1 beside its own samples
+        for (String stale : List.of(RESULTS_FILE, TaskOutputs.METRICS_FILE)) {
+            try {
+                Files.deleteIfExists(dir.resolve(stale));
+            } catch (IOException e) {
+                throw new LoraProException("cannot replace " + dir.resolve(stale) + ": " + e.getMessage(), e);
+            }
+        }
         List<JsonObject> samples = new ArrayList<>();
         for (int i = 0; i < problems.size(); i++) {
             JsonObject sample = new JsonObject();
@@ -152,6 +164,10 @@ public final class HumanEvalEvaluation {
             metrics.put("executed", false);
             metrics.put("note", notExecuted);
         } else {
+            if (!runner.get().sandbox().hasNoNetwork()) {
+                LOGGER.warn("running {} generated programs without namespaces: they can use the network and write"
+                        + " wherever this user can (docs/reliability.md, Code execution)", problems.size());
+            }
             List<JsonObject> results = new ArrayList<>();
             int passed = 0;
             for (int i = 0; i < problems.size(); i++) {
