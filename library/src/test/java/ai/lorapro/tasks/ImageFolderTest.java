@@ -105,6 +105,25 @@ class ImageFolderTest {
         assertTrue(z.getMessage().startsWith(onlyZebra.resolve("zebra/z.png") + ": class \"zebra\""), z.getMessage());
     }
 
+    /** A small PNG that declares 30000 x 30000 pixels (3.6 GB decoded) is refused by its header, naming the file. */
+    @Test
+    void anImageDeclaringTooManyPixelsIsRefusedBeforeDecoding() throws Exception {
+        Path small = root.resolve("small.png");
+        image(small, 5, "png");
+        byte[] png = Files.readAllBytes(small);
+        // IHDR: length (4), type (4), width (4), height (4), ... then a CRC of type and data
+        java.nio.ByteBuffer header = java.nio.ByteBuffer.wrap(png);
+        header.putInt(16, 30000).putInt(20, 30000);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(png, 12, 17);
+        header.putInt(29, (int) crc.getValue());
+        Path bomb = Files.write(root.resolve("bomb.png"), png);
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> ImageFolder.read(bomb));
+        assertTrue(e.getMessage().contains(bomb.toString()) && e.getMessage().contains("30000 x 30000 pixels"),
+                e.getMessage());
+        assertEquals(ImageFolder.read(small).getWidth(), ImageIO.read(small.toFile()).getWidth());
+    }
+
     @Test
     void zeroShotClassifierAccuracyIsWritten() {
         Path dir = Fixtures.hfTiny().resolve("clip-tiny");

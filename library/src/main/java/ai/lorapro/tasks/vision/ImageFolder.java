@@ -9,11 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * An image-classification dataset in torchvision's ImageFolder layout: {@code root/train/<class>/
@@ -23,6 +26,10 @@ import javax.imageio.ImageIO;
  * either fails naming the file or is skipped and counted). Other files are ignored.
  */
 public final class ImageFolder {
+
+    /** The most pixels an image may declare: 64 megapixels (256 MB decoded). */
+    static final long MAX_PIXELS = 64L << 20;
+
 
     private final List<String> classes;
     private final List<ImageRecord> images;
@@ -90,17 +97,29 @@ public final class ImageFolder {
     }
 
     /**
-     * Decodes an image file.
+     * Decodes an image file of at most {@link #MAX_PIXELS} pixels.
      *
-     * @throws InvalidInputException naming the file if it cannot be read or decoded
+     * @throws InvalidInputException naming the file if it cannot be read or decoded, or declares
+     *     more pixels (a small compressed file can declare gigabytes of them)
      */
     public static BufferedImage read(Path file) {
-        try {
-            BufferedImage image = ImageIO.read(file.toFile());
-            if (image == null) {
+        try (ImageInputStream input = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = input == null ? null : ImageIO.getImageReaders(input);
+            if (readers == null || !readers.hasNext()) {
                 throw new InvalidInputException(file + ": not a readable image (no decoder recognises it)");
             }
-            return image;
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(input, true, true);
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > MAX_PIXELS) {
+                    throw new InvalidInputException(file + ": " + reader.getWidth(0) + " x " + reader.getHeight(0)
+                            + " pixels is beyond the " + MAX_PIXELS + " an image may have here");
+                }
+                return reader.read(0);
+            } finally {
+                reader.dispose();
+            }
         } catch (IOException | RuntimeException e) {
             if (e instanceof InvalidInputException invalid) {
                 throw invalid;
