@@ -34,7 +34,7 @@ public final class Demo {
      * docs/reproduction.md).
      */
     public static final Map<Method, Float> CHOSEN_LEARNING_RATES = Map.of(
-            Method.FULL, 5e-3f, Method.LORA, 5e-3f, Method.LORA_PRO, 2e-3f);
+            Method.FULL, 2e-3f, Method.LORA, 5e-3f, Method.LORA_PRO, 5e-3f);
     /** The learning rates the sweep tries, for every method. */
     public static final List<Float> SWEEP_GRID = List.of(5e-4f, 1e-3f, 2e-3f, 5e-3f, 1e-2f);
     /** The skill of the default demo. */
