@@ -84,10 +84,11 @@ public record T5Config(
             throw new ConfigFieldException("relative_attention_num_buckets",
                     "must be at least 4, got " + relativeAttentionNumBuckets);
         }
-        // below half the buckets (the decoder's exact range), the log-spaced buckets of long
-        // distances would come out negative: an embedding index out of range mid-run
-        if (relativeAttentionMaxDistance < relativeAttentionNumBuckets / 2) {
-            throw new ConfigFieldException("relative_attention_max_distance", "must be at least"
+        // up to half the buckets (the decoder's exact range), the log-spaced buckets of long
+        // distances would come out negative (at half, log(1) = 0 divides): an embedding index out of
+        // range mid-run
+        if (relativeAttentionMaxDistance <= relativeAttentionNumBuckets / 2) {
+            throw new ConfigFieldException("relative_attention_max_distance", "must be more than"
                     + " relative_attention_num_buckets / 2 = " + relativeAttentionNumBuckets / 2 + ", got "
                     + relativeAttentionMaxDistance);
         }

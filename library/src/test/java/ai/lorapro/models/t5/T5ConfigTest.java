@@ -136,9 +136,13 @@ class T5ConfigTest {
                 32, 128, "relu", 1e-6f, true, true, 0, 0, 10, 1f, 0.1f));
         assertEquals("eos_token_id", bad.field());
         // a decoder's max distance below half its buckets gives negative bucket indices for long distances
-        ConfigFieldException near = assertThrows(ConfigFieldException.class, () -> new T5Config(10, 8, 2, 16, 1, 1, 4,
-                32, 8, "relu", 1e-6f, true, true, 0, 0, 1, 1f, 0.1f));
-        assertEquals("relative_attention_max_distance", near.field());
+        for (int maxDistance : new int[] {8, 16}) {
+            ConfigFieldException near = assertThrows(ConfigFieldException.class, () -> new T5Config(10, 8, 2, 16, 1,
+                    1, 4, 32, maxDistance, "relu", 1e-6f, true, true, 0, 0, 1, 1f, 0.1f));
+            assertEquals("relative_attention_max_distance", near.field());
+        }
+        assertEquals(17, new T5Config(10, 8, 2, 16, 1, 1, 4, 32, 17, "relu", 1e-6f, true, true, 0, 0, 1, 1f, 0.1f)
+                .relativeAttentionMaxDistance());
         ConfigFieldException scale = assertThrows(ConfigFieldException.class, () -> new T5Config(10, 8, 2, 16, 1, 1, 4,
                 32, 128, "relu", 1e-6f, true, true, 0, 0, 1, 0f, 0.1f));
         assertEquals("initializer_factor", scale.field());
