@@ -188,9 +188,12 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
                         + stableNames().getOrDefault(parameterId, parameterId) + " (it must be finite and >= 0)");
             }
             beginRoundIfNew(parameterId);
-            // the raw gradient: clipping would turn an infinity into a full-size finite step
-            boolean finite = !checkGradient || Finiteness.isAllFinite(grad);
-            arrive(parameterId, weight, preprocess(grad), learningRate, finite);
+            // checked after rescaling (which can overflow) and before clipping (which would turn an
+            // infinity into a full-size finite step)
+            NDArray rescaled = rescaleGrad != 1f ? grad.mul(rescaleGrad) : grad;
+            boolean finite = !checkGradient || Finiteness.isAllFinite(rescaled);
+            arrive(parameterId, weight, clipGrad > 0 ? rescaled.clip(-clipGrad, clipGrad) : rescaled, learningRate,
+                    finite);
         }
     }
 
@@ -268,18 +271,6 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     /** The parameter holds this iteration's value: its other device copies take it. */
     final void settle(String parameterId) {
         copies.settle(parameterId);
-    }
-
-    /** Applies the builder's gradient rescaling and clipping; may return {@code grad} itself. */
-    private NDArray preprocess(NDArray grad) {
-        NDArray g = grad;
-        if (rescaleGrad != 1f) {
-            g = g.mul(rescaleGrad);
-        }
-        if (clipGrad > 0) {
-            g = g.clip(-clipGrad, clipGrad);
-        }
-        return g;
     }
 
     /**

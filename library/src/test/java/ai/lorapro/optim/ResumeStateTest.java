@@ -187,6 +187,13 @@ class ResumeStateTest extends ManagedTest {
             assertArrayEquals(before, w.getArray().toFloatArray(), 0f);
             assertEquals(null, adamw.exportState(manager).getSteps().get("w"), "no step counted");
         }
+        // a finite gradient that the rescaling overflows is skipped too
+        try (PlainAdamW adamw = PlainAdamW.builder().setRescaleGrad(1e30f).nameParameter("w", w).build()) {
+            float[] before = w.getArray().toFloatArray();
+            adamw.update(w.getId(), w.getArray(), manager.full(new Shape(3, 4), 1e10f));
+            assertEquals(1, adamw.getSkippedSteps());
+            assertArrayEquals(before, w.getArray().toFloatArray(), 0f);
+        }
     }
 
     @Test
