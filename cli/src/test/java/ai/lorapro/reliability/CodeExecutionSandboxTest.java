@@ -194,17 +194,21 @@ class CodeExecutionSandboxTest extends TinyModelCliTestBase {
         }
     }
 
-    /** A completion that exits with status 0 before the tests run fails, as in the reference harness. */
+    /**
+     * A completion that exits with status 0 before the tests run fails, as in the reference
+     * harness; one that passes but leaves a line unfinished or silences stdout still passes.
+     */
     @Test
     void aCompletionThatExitsBeforeTheTestsFails() {
         runner();
         HumanEvalProblem add = new HumanEvalProblem("HumanEval/0", "def add(a, b):\n", "add",
                 "def check(candidate):\n    assert candidate(2, 3) == 5\n", "    return a + b\n", 1);
         List<String> completions = List.of("    return a + b\n", "    return a - b\nimport sys\nsys.exit(0)\n",
-                "    return 0\nimport os\nos._exit(0)\n", "    return a - b\nraise SystemExit\n");
+                "    return 0\nimport os\nos._exit(0)\n", "    return a - b\nraise SystemExit\n",
+                "    return a + b\nprint('unfinished', end='')\n", "    return a + b\nimport sys\nsys.stdout = None\n");
         Map<String, Object> metrics = HumanEvalEvaluation.score(Collections.nCopies(completions.size(), add),
                 completions, python, tmp);
-        assertEquals(1, metrics.get("passed"), metrics.toString());
+        assertEquals(3, metrics.get("passed"), metrics.toString());
     }
 
     /**

@@ -164,9 +164,9 @@ public final class HumanEvalEvaluation {
             metrics.put("executed", false);
             metrics.put("note", notExecuted);
         } else {
-            if (!runner.get().sandbox().hasNoNetwork()) {
-                LOGGER.warn("running {} generated programs without namespaces: they can use the network and write"
-                        + " wherever this user can (docs/reliability.md, Code execution)", problems.size());
+            if (!runner.get().sandbox().hasReadOnlyFileSystem()) {
+                LOGGER.warn("running {} generated programs without bubblewrap's read-only file system ({}); see"
+                        + " docs/reliability.md, Code execution", problems.size(), runner.get().isolation());
             }
             List<JsonObject> results = new ArrayList<>();
             int passed = 0;

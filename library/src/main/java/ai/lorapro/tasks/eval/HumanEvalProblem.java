@@ -19,11 +19,14 @@ public record HumanEvalProblem(
     }
 
     /**
-     * {@link #program} followed by printing {@code marker}: a program passes only when it gets
+     * {@link #program} followed by writing {@code marker}: a program passes only when it gets
      * there, not when the completion exits with status 0 before the tests run ({@code sys.exit(0)},
-     * {@code os._exit(0)}), which the reference harness counts as a failure too.
+     * {@code os._exit(0)}), which the reference harness counts as a failure too. The marker goes
+     * straight to file descriptor 1 on a line of its own, so that a completion that rebinds {@code
+     * print} or {@code sys.stdout}, or leaves a line unfinished, does not hide it.
      */
     public String program(String completion, String marker) {
-        return program(completion) + "print(" + PythonRunner.pythonString(marker) + ", flush=True)\n";
+        return program(completion) + "import os as _lorapro_os\n_lorapro_os.write(1, b'\\n"
+                + PythonRunner.plainMarker(marker) + "\\n')\n";
     }
 }

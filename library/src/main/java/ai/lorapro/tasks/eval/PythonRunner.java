@@ -83,7 +83,9 @@ public final class PythonRunner {
             if (process.exitValue() != 0 || !answer.startsWith("3 /")) {
                 return Optional.empty();
             }
-            String interpreter = answer.substring(2);
+            // the real file, not a virtual environment's link to it: the programs need the standard
+            // library alone, and a link under the home directory would be hidden by the sandbox
+            String interpreter = Path.of(answer.substring(2)).toRealPath().toString();
             return CodeSandbox.probe(interpreter, SandboxLimits.forTimeout(timeout))
                     .map(sandbox -> new PythonRunner(interpreter, timeout, sandbox));
         } catch (IOException e) {
@@ -125,12 +127,12 @@ public final class PythonRunner {
         return "lorapro-reached-" + HexFormat.of().formatHex(bytes);
     }
 
-    /** {@code text} (ASCII letters, digits and dashes) as a Python string literal. */
-    static String pythonString(String text) {
-        if (!text.matches("[A-Za-z0-9-]*")) {
+    /** {@code text}, checked to be ASCII letters, digits and dashes (safe inside a Python literal). */
+    static String plainMarker(String text) {
+        if (!text.matches("[A-Za-z0-9-]+")) {
             throw new IllegalArgumentException("not a plain marker: " + text);
         }
-        return "'" + text + "'";
+        return text;
     }
 
     /**
@@ -226,10 +228,10 @@ public final class PythonRunner {
         }
     }
 
-    /** Whether {@code output} holds {@code marker} as a line of its own. */
+    /** Whether {@code output} holds {@code marker} (on one of its lines). */
     private static boolean printed(Path output, String marker) throws IOException {
         try (java.util.stream.Stream<String> lines = Files.lines(output, StandardCharsets.ISO_8859_1)) {
-            return lines.anyMatch(marker::equals);
+            return lines.anyMatch(line -> line.contains(marker));
         }
     }
 
