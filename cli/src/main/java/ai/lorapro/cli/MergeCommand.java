@@ -81,7 +81,7 @@ public final class MergeCommand implements Callable<Integer> {
         TensorDType floatType = "base".equalsIgnoreCase(dtype.trim()) ? null : WeightFiles.dtype(dtype);
         long maxShardBytes = WeightFiles.size(shardSize);
         new OutputDirectoryGuard("--out", out).protect("--model", model).protect("--adapter", adapter)
-                .requireReplaceable(overwrite);
+                .protectLinkTargets("--model", model).requireReplaceable(overwrite);
         if (!Files.isDirectory(adapter)) {
             throw new InvalidInputException("--adapter: " + adapter + " is not a directory");
         }

@@ -10,8 +10,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The rule every command that writes an output directory follows: a command never deletes what it
@@ -34,7 +36,8 @@ public final class OutputDirectoryGuard {
 
     private final String option;
     private final Path out;
-    private final List<String> protectedOptions = new ArrayList<>();
+    /** What each protected directory is, for messages ("the --model directory"). */
+    private final List<String> protectedNames = new ArrayList<>();
     private final List<Path> protectedDirs = new ArrayList<>();
 
     /**
@@ -56,8 +59,42 @@ public final class OutputDirectoryGuard {
      * @return this guard
      */
     public OutputDirectoryGuard protect(String inputOption, Path dir) {
+        return protectNamed("the " + inputOption + " directory", dir);
+    }
+
+    /**
+     * Also marks the directories that the symbolic links in an input directory lead into: a
+     * Hugging Face hub snapshot's files are links to {@code ../../blobs/<hash>}, and replacing
+     * {@code blobs/} would delete the input's weights.
+     *
+     * @param inputOption the option that named the input directory, for messages
+     * @param dir the input directory; {@code null} or a file is ignored
+     * @return this guard
+     */
+    public OutputDirectoryGuard protectLinkTargets(String inputOption, Path dir) {
+        if (dir == null || !Files.isDirectory(dir)) {
+            return this;
+        }
+        Set<Path> targets = new LinkedHashSet<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                if (Files.isSymbolicLink(entry) && Files.exists(entry)) {
+                    Path parent = entry.toRealPath().getParent();
+                    if (parent != null) {
+                        targets.add(parent);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+        targets.forEach(target -> protectNamed("the directory that " + inputOption + "'s files link into,", target));
+        return this;
+    }
+
+    private OutputDirectoryGuard protectNamed(String name, Path dir) {
         if (dir != null) {
-            protectedOptions.add(inputOption);
+            protectedNames.add(name);
             protectedDirs.add(dir);
         }
         return this;
@@ -84,11 +121,11 @@ public final class OutputDirectoryGuard {
         Path outReal = canonical(out);
         for (int i = 0; i < protectedDirs.size(); i++) {
             Path input = canonical(protectedDirs.get(i));
-            String how = input.equals(outReal) ? " is the "
-                    : outReal.startsWith(input) ? " lies inside the "
-                    : orContainsOne && input.startsWith(outReal) ? " contains the " : null;
+            String how = input.equals(outReal) ? " is "
+                    : outReal.startsWith(input) ? " lies inside "
+                    : orContainsOne && input.startsWith(outReal) ? " contains " : null;
             if (how != null) {
-                throw new InvalidInputException(option + ": " + out + how + protectedOptions.get(i) + " directory "
+                throw new InvalidInputException(option + ": " + out + how + protectedNames.get(i) + " "
                         + protectedDirs.get(i) + "; choose another output directory");
             }
         }

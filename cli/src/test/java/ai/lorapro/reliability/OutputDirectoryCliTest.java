@@ -99,6 +99,33 @@ class OutputDirectoryCliTest extends TinyModelCliTestBase {
     }
 
     /**
+     * A model in the Hugging Face hub's layout (its files are links into {@code blobs/}) merges, and
+     * {@code blobs/} itself, or what holds it, is refused as --out even with --overwrite: replacing
+     * it would delete the model's weights.
+     */
+    @Test
+    void theDirectoryAModelsLinksLeadIntoIsRefused() throws IOException {
+        saveModelAndAdapter(tmp);
+        Path repo = tmp.resolve("hub/models--tiny");
+        Path blobs = Files.createDirectories(repo.resolve("blobs"));
+        Path snapshot = Files.createDirectories(repo.resolve("snapshots/0123abc"));
+        try (Stream<Path> files = Files.list(model)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path blob = Files.move(f, blobs.resolve("blob-" + f.getFileName()));
+                Files.createSymbolicLink(snapshot.resolve(f.getFileName()), snapshot.relativize(blob));
+            }
+        }
+        model = snapshot;
+        List<String> before = listing(blobs);
+        assertOneLineBadInput("merge --out blobs", merge(blobs, "--overwrite"), "--model's files link into");
+        assertOneLineBadInput("merge --out blobs/x", merge(blobs.resolve("x"), "--overwrite"), "lies inside");
+        assertOneLineBadInput("merge --out the repository", merge(repo, "--overwrite"), "contains");
+        assertEquals(before, listing(blobs));
+        CliRun.Result merged = merge(tmp.resolve("merged"));
+        assertEquals(0, merged.code(), merged.err());
+    }
+
+    /**
      * The current directory and what holds it are never replaced, nor the home directory, even with
      * {@code --overwrite} (checked on the guard alone: a merge that ran would replace them).
      */
