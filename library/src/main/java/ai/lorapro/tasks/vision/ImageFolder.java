@@ -27,8 +27,8 @@ import javax.imageio.stream.ImageInputStream;
  */
 public final class ImageFolder {
 
-    /** The most pixels an image may declare: 64 megapixels (256 MB decoded). */
-    static final long MAX_PIXELS = 64L << 20;
+    /** The most pixels an image may declare: 256 megapixels (about 1 GB decoded), above any camera's. */
+    static final long MAX_PIXELS = 256L << 20;
 
 
     private final List<String> classes;
@@ -103,6 +103,9 @@ public final class ImageFolder {
      *     more pixels (a small compressed file can declare gigabytes of them)
      */
     public static BufferedImage read(Path file) {
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw new InvalidInputException(file + ": cannot read the image (missing, not a file, or not readable)");
+        }
         try (ImageInputStream input = ImageIO.createImageInputStream(file.toFile())) {
             Iterator<ImageReader> readers = input == null ? null : ImageIO.getImageReaders(input);
             if (readers == null || !readers.hasNext()) {
