@@ -10,7 +10,8 @@ import java.util.Map;
  * @param finalLoss the training loss of the last step
  * @param losses the training loss of every step this process ran
  * @param finalEval the metrics of the final evaluation, empty without eval data
- * @param skippedSteps steps skipped for a non-finite loss or gradient norm (over the whole run)
+ * @param skippedSteps steps skipped for a non-finite loss or gradient norm, or for scoring no token (over
+ *     the whole run)
  * @param trainableParameters trainable values of the model
  * @param optimizerStateBytes bytes of optimizer state at the end
  * @param seconds wall time of the training loop in this process

@@ -242,13 +242,27 @@ public final class TrainingEngine implements AutoCloseable {
         try (NDManager stepManager = manager.newSubManager()) {
             passes = runner.run(stepManager, batches.nextStep(), scaler.scale());
             long t1 = System.nanoTime();
-            norm = applyGradients(passes.loss(), lr);
+            norm = passes.supervisedTokens() == 0 ? skipEmptyStep() : applyGradients(passes.loss(), lr);
             optimizerNanos = System.nanoTime() - t1;
         }
         globalStep++;
         double seconds = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
         return new StepListener.StepRecord(globalStep, position, passes.loss(), lr, norm, passes.tokens() / seconds,
                 seconds, optimizerNanos / 1e9, globalStep == end);
+    }
+
+    /**
+     * Skips a step whose batches score no token (every label ignored, or only first positions,
+     * which a causal LM never scores): nothing to learn from, and no overflow, so the loss scale
+     * stays as it is.
+     *
+     * @return NaN, the step's gradient norm
+     */
+    private double skipEmptyStep() {
+        skippedSteps++;
+        LOGGER.warn("step {}: its batches score no token (every label is ignored); step skipped ({} so far)",
+                globalStep + 1, skippedSteps);
+        return Double.NaN;
     }
 
     /**

@@ -380,6 +380,29 @@ class TrainingEngineTest {
         }
     }
 
+    /** A step whose only labels are first positions (never scored) is skipped as empty, not as an overflow. */
+    @Test
+    void aStepThatScoresNoTokenIsSkippedAsEmpty() {
+        List<Example> firstOnly = new ArrayList<>();
+        for (int n = 0; n < 8; n++) {
+            firstOnly.add(new Example(new long[] {5 + n, 6, 7}, new long[] {5 + n, Example.IGNORE_INDEX,
+                    Example.IGNORE_INDEX}));
+        }
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            try (TrainingEngine engine = TrainingEngine.builder().setTask(new CausalLmTask(model))
+                    .setConfig(config(Method.LORA, tmp.resolve("empty"), 1)).setManager(manager)
+                    .setTrainExamples(firstOnly).build()) {
+                Map<String, float[]> before = new LinkedHashMap<>();
+                engine.getTrainableParameters().forEach((k, p) -> before.put(k, p.getArray().toFloatArray()));
+                TrainResult result = engine.runUntil(1);
+                assertEquals(1, result.skippedSteps());
+                engine.getTrainableParameters().forEach((k, p) -> assertArrayEquals(before.get(k),
+                        p.getArray().toFloatArray(), 0f, k));
+            }
+        }
+    }
+
     @Test
     void gradientAccumulationMatchesOneLargeBatch() {
         Map<String, float[]> accumulated = oneStep(2);
