@@ -98,6 +98,7 @@ class TaskEvaluatorTest {
         assertEquals("HumanEval/0", sample.get("task_id").getAsString());
         assertTrue(sample.has("completion"));
         assertTrue(code.containsKey("executed"));
+        assertEquals(0L, json(dir.resolve("he").resolve(TaskOutputs.METRICS_FILE)).get("skipped").getAsLong());
 
         Path questions = dir.resolve("question.jsonl");
         Files.writeString(questions, "{\"question_id\": 81, \"category\": \"writing\", \"turns\": [\"Hi.\", \"More.\"]}\n");
