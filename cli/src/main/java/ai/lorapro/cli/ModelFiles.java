@@ -108,6 +108,19 @@ final class ModelFiles {
                 tokens.pad());
     }
 
+    /**
+     * Checks, before any weight is loaded, that {@code adapterDir} holds a readable PEFT adapter: a
+     * mistyped path or a broken config is refused in a second, not after minutes of loading.
+     *
+     * @throws InvalidInputException naming the directory or file
+     */
+    static void requireAdapter(Path adapterDir) {
+        if (!Files.isDirectory(adapterDir)) {
+            throw new InvalidInputException("--adapter: " + adapterDir + " is not a directory");
+        }
+        PeftAdapter.requireReadable(adapterDir);
+    }
+
     /** Adds the adapter at {@code adapterDir} to {@code model} (PEFT format). */
     static void applyAdapter(Block model, Path adapterDir) {
         if (!Files.isDirectory(adapterDir)) {

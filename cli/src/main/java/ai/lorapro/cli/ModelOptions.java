@@ -74,6 +74,9 @@ final class ModelOptions {
      * the float32 computation with the weights rounded to float16.
      */
     Block load(ModelArchitecture config, NDManager manager) {
+        if (adapter != null) {
+            ModelFiles.requireAdapter(adapter);
+        }
         reportMemory(config, manager.getDevice());
         Block m;
         try {

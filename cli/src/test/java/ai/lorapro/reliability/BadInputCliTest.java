@@ -157,6 +157,28 @@ class BadInputCliTest {
         assertAdapterRefused(dir, "adapter");
     }
 
+    /**
+     * A mistyped or broken --adapter is refused before the base weights load (a 7B model takes
+     * minutes): here the base weights are broken too, and the adapter is what the error names.
+     */
+    @Test
+    void aBadAdapterIsRefusedBeforeTheModelLoads() throws IOException {
+        Path broken = TinyHfModel.copy(model, tmp.resolve("broken-model"));
+        Path weights = broken.resolve("model.safetensors");
+        Files.write(weights, java.util.Arrays.copyOf(Files.readAllBytes(weights), 100));
+        Path missing = tmp.resolve("no-such-adapter");
+        Path noWeights = Files.createDirectories(tmp.resolve("config-only"));
+        Files.copy(adapter(tmp.resolve("whole"), TinyHfModel.HIDDEN).resolve(PeftAdapter.CONFIG_NAME),
+                noWeights.resolve(PeftAdapter.CONFIG_NAME));
+        for (Path a : List.of(missing, noWeights)) {
+            assertOneLineBadInput("generate --adapter " + a, cli("generate", "--model", broken.toString(), "--adapter",
+                    a.toString(), "--prompt", "one", "--max-new-tokens", "1", "--device", "cpu"), a.toString());
+            assertOneLineBadInput("eval --task --adapter " + a, cli("eval", "--task", "gsm8k", "--model", broken.toString(),
+                    "--adapter", a.toString(), "--data", data.toString(), "--out", tmp.resolve("e").toString()),
+                    a.toString());
+        }
+    }
+
     @Test
     void pickleAdapterIsRefusedWithAConversionHint() throws IOException {
         Path dir = adapter(tmp.resolve("pickle"), TinyHfModel.HIDDEN);

@@ -340,10 +340,23 @@ public final class PeftAdapter {
         }
     }
 
-    /** {@link #layout} without changing the model. */
-    private static Checked check(Path adapterDir, Block model, Function<String, Shape> parameterShape) {
-        LoraConfig config = readConfig(adapterDir);
-        Path configFile = adapterDir.resolve(CONFIG_NAME);
+    /**
+     * Checks what can be checked of an adapter without a model, in a moment: its config, and a
+     * weights file in safetensors whose header reads (so that a command can refuse a mistyped or
+     * broken adapter before it spends minutes loading the base model).
+     *
+     * @throws CheckpointFormatException naming the file if the config or the weights are missing or
+     *     malformed
+     * @throws InvalidInputException if the weights are a pickle, or the config asks for what we do
+     *     not implement (see {@link #readConfig})
+     */
+    public static void requireReadable(Path adapterDir) {
+        readConfig(adapterDir);
+        SafetensorsFile.open(weightsFile(adapterDir)).close();
+    }
+
+    /** The adapter's safetensors weights, which must exist (a pickle beside them is refused by name). */
+    private static Path weightsFile(Path adapterDir) {
         Path weights = adapterDir.resolve(WEIGHTS_NAME);
         if (!Files.isRegularFile(weights)) {
             Path pickle = adapterDir.resolve("adapter_model.bin");
@@ -356,6 +369,14 @@ public final class PeftAdapter {
             }
             throw new CheckpointFormatException(weights + ": adapter weights file does not exist");
         }
+        return weights;
+    }
+
+    /** {@link #layout} without changing the model. */
+    private static Checked check(Path adapterDir, Block model, Function<String, Shape> parameterShape) {
+        LoraConfig config = readConfig(adapterDir);
+        Path configFile = adapterDir.resolve(CONFIG_NAME);
+        Path weights = weightsFile(adapterDir);
         Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
         boolean inject = adapted.isEmpty();
         if (inject) {
