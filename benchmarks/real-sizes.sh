@@ -38,15 +38,23 @@ if [[ "${1:-}" == parse ]]; then
     exit 0
 fi
 
+if (( $# < 3 )); then
+    echo "usage: benchmarks/real-sizes.sh MODEL_DIR DATA_FILE METHOD [--fp16-frozen]" >&2
+    exit 2
+fi
 model=$1 data=$2 method=$3 fp16=false
 extra=()
 if [[ "${4:-}" == --fp16-frozen ]]; then fp16=true; extra=(--fp16-frozen); fi
 out=$(mktemp -d)
 log="$out/run.log"
 echo "load before: $(uptime)" >"$log"
-OMP_NUM_THREADS=1 /usr/bin/time -v "$root/lorapro" train --model "$model" --data "$data" --out "$out/run" \
+if ! OMP_NUM_THREADS=1 /usr/bin/time -v "$root/lorapro" train --model "$model" --data "$data" --out "$out/run" \
     --method "$method" --max-steps 4 --global-batch 4 --micro-batch 4 --max-seq-length 64 --log-interval 1 \
-    "${extra[@]}" >>"$log" 2>&1
+    ${extra[@]+"${extra[@]}"} >>"$log" 2>&1; then
+    echo "real-sizes: the run failed; its log (kept): $log" >&2
+    tail -n 5 "$log" >&2
+    exit 1
+fi
 echo "load after: $(uptime)" >>"$log"
 parse "$log" "$(basename "$model")" "$method" "$fp16" | tee -a "$results"
 rm -rf "$out"

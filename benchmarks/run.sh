@@ -33,7 +33,7 @@ fi
 cpfile="$(mktemp)"
 trap 'rm -f "$cpfile"' EXIT
 # The benchmarks module and what it needs (the library, packaged), and its runtime class path.
-./mvnw -B -q "${profile[@]}" -pl benchmarks -am -DskipTests package dependency:build-classpath \
+./mvnw -B -q ${profile[@]+"${profile[@]}"} -pl benchmarks -am -DskipTests package dependency:build-classpath \
   -DincludeScope=runtime -Dmdep.outputFile="$cpfile" >&2
 classpath="benchmarks/target/classes:$(cat "$cpfile")"
 
@@ -55,7 +55,7 @@ if [[ -n "${JAVA_HOME:-}" ]]; then
 fi
 run_java() {
   # shellcheck disable=SC2086
-  "$java_cmd" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED "${heap[@]}" ${JAVA_OPTS:-} \
+  "$java_cmd" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED ${heap[@]+"${heap[@]}"} ${JAVA_OPTS:-} \
     -Dai.djl.offline=true -cp "$classpath" \
     ai.lorapro.benchmarks.Bench "$@" | tee -a "$results"
 }
@@ -71,7 +71,7 @@ elif [[ "$bench" == memory ]]; then
   done
   IFS=',' read -r -a list <<< "$methods"
   for method in "${list[@]}"; do
-    run_java memory --method "$method" "${args[@]}"
+    run_java memory --method "$method" ${args[@]+"${args[@]}"}
   done
 else
   run_java "$bench" "$@"
