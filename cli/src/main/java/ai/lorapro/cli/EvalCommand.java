@@ -53,6 +53,11 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
     @Option(names = "--task", paramLabel = "TASK",
             description = "One of the paper's evaluations: glue-sst2, glue-mnli, glue-cola, glue-qnli, glue-mrpc,"
                     + " gsm8k, humaneval, mt-bench, image-folder (--data in that task's format; see docs/tasks.md).")
+    private void task(String name) {
+        // in any case, as the library takes it: GLUE-SST2 is glue-sst2 here too
+        task = name.strip().toLowerCase(Locale.ROOT);
+    }
+
     private String task;
 
     @Option(names = "--out", paramLabel = "DIR",

@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
@@ -48,6 +49,11 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
             description = "One of the paper's tasks: glue-sst2, glue-mnli, glue-cola, glue-qnli, glue-mrpc,"
                     + " metamath, codefeedback, wizardlm, image-folder (--data in that task's format; see"
                     + " docs/tasks.md). Default: JSON lines on a causal LM.")
+    private void task(String name) {
+        // in any case, as the library takes it: GLUE-SST2 is glue-sst2 here too
+        task = name.strip().toLowerCase(Locale.ROOT);
+    }
+
     private String task;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -187,6 +193,7 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         requireDirectory(model, "--model");
         Path trainFile = data;
         Path evalFile = evalData;
+        boolean imageFolder = "image-folder".equals(task) || task == null && ModelFiles.trainsOnDirectories(model);
         if ("image-folder".equals(task)) {
             requireDirectory(data, "--data");
         } else if (task != null && task.startsWith("glue-") && Files.isDirectory(data)) {
@@ -204,7 +211,10 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         } else if (task != null || !Files.isDirectory(data) || !ModelFiles.trainsOnDirectories(model)) {
             requireFile(data, "--data");
         }
-        if (evalData != null) {
+        if (evalData != null && imageFolder) {
+            // the test images, DIR/<class>/<image>, instead of --data's test/
+            requireDirectory(evalData, "--eval-data");
+        } else if (evalData != null) {
             requireFile(evalData, "--eval-data");
         }
         if (tokenizer != null) {

@@ -68,6 +68,28 @@ class TaskCliTest {
         assertTrue(missing.err().contains("--out is required with --task"), missing.err());
     }
 
+    /**
+     * Task names in any case, as the library takes them; an image folder's --eval-data is a folder
+     * of test images (a file was accepted and then silently not evaluated).
+     */
+    @Test
+    void taskNamesInAnyCaseAndAnImageFoldersEvalDataIsAFolder() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("model"));
+        Path glue = Files.createDirectories(dir.resolve("SST-2"));
+        Files.write(glue.resolve("train.tsv"), List.of("sentence\tlabel", "ok\t7"));
+        CliRun.Result upper = CliRun.cli("train", "--task", "GLUE-SST2", "--model", model.toString(), "--data",
+                glue.toString(), "--out", dir.resolve("out").toString());
+        assertEquals(2, upper.code(), upper.err());
+        assertTrue(upper.err().contains(glue.resolve("train.tsv") + ":2: label \"7\""), upper.err());
+        Path images = Files.createDirectories(dir.resolve("images/train/cat"));
+        Path notAFolder = Files.writeString(dir.resolve("test.jsonl"), "{}\n");
+        CliRun.Result file = CliRun.cli("train", "--task", "image-folder", "--model", model.toString(), "--data",
+                images.getParent().getParent().toString(), "--eval-data", notAFolder.toString(), "--out",
+                dir.resolve("out2").toString());
+        assertEquals(2, file.code(), file.err());
+        assertTrue(file.err().contains("--eval-data"), file.err());
+    }
+
     /** The MT-Bench model id names the answers' file in --out: a path in it is refused before anything runs. */
     @Test
     void aModelIdThatIsAPathIsRefused() throws Exception {
