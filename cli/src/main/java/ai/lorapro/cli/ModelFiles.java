@@ -126,7 +126,7 @@ final class ModelFiles {
         if (!Files.isDirectory(adapterDir)) {
             throw new InvalidInputException("--adapter: " + adapterDir + " is not a directory");
         }
-        LoraInjector.inject(model, PeftAdapter.readConfig(adapterDir));
+        LoraInjector.inject(model, PeftAdapter.readConfig(adapterDir), LoraInjector.UnmatchedNames.WARN);
         PeftAdapter.load(adapterDir, model);
         ModuleTree.namedParameters(model).forEach((name, p) -> {
             if (name.contains(".lora_") && !Finiteness.isAllFinite(p.getArray())) {

@@ -150,6 +150,30 @@ class BadInputCliTest {
         assertAdapterRefused(keysToo, "w_proj");
     }
 
+    /**
+     * An adapter whose saved target list also names modules this model lacks (a list shared between
+     * architectures) loads, as PEFT loads it, as long as one name matches; a list the user types is
+     * still held to every name (LoraInjectorTest).
+     */
+    @Test
+    void anAdapterWhoseTargetsAlsoNameAbsentModulesIsAccepted() throws IOException {
+        Path dir = adapter(tmp.resolve("shared-targets"), TinyHfModel.HIDDEN);
+        editAdapterConfig(dir, c -> {
+            JsonArray targets = new JsonArray();
+            for (String name : List.of("q_proj", "v_proj", "query_key_value")) {
+                targets.add(name);
+            }
+            c.add("target_modules", targets);
+        });
+        CliRun.Result generated = cli("generate", "--model", model.toString(), "--adapter", dir.toString(), "--prompt",
+                "after one comes", "--max-new-tokens", "2", "--device", "cpu");
+        assertEquals(0, generated.code(), generated.err());
+        Path merged = tmp.resolve("merged-shared");
+        CliRun.Result merge = cli("merge", "--model", model.toString(), "--adapter", dir.toString(), "--out",
+                merged.toString());
+        assertEquals(0, merge.code(), merge.err());
+    }
+
     @Test
     void adapterRankDiffersFromItsConfig() throws IOException {
         Path dir = adapter(tmp.resolve("rank"), TinyHfModel.HIDDEN);

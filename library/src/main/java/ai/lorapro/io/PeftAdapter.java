@@ -335,7 +335,7 @@ public final class PeftAdapter {
 
         void injectIfNeeded(Block model) {
             if (inject) {
-                LoraInjector.inject(model, layout.config());
+                LoraInjector.inject(model, layout.config(), LoraInjector.UnmatchedNames.WARN);
             }
         }
     }
@@ -380,7 +380,7 @@ public final class PeftAdapter {
         Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
         boolean inject = adapted.isEmpty();
         if (inject) {
-            adapted = LoraInjector.targets(model, config);
+            adapted = LoraInjector.targets(model, config, LoraInjector.UnmatchedNames.WARN);
         } else {
             requireSameScaling(adapted, config, configFile);
         }

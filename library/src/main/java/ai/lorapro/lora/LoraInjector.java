@@ -6,7 +6,11 @@ import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.nn.PassEntry;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -21,10 +25,24 @@ import java.util.Set;
  */
 public final class LoraInjector {
 
+    private static final Logger LOGGER = LoggerFactory.getLogger(LoraInjector.class);
+
+    /** What a target module name that matches no layer of the model means. */
+    public enum UnmatchedNames {
+        /** An error: the user's own targets, where such a name is most likely a typo. */
+        REFUSE,
+        /**
+         * A warning: an adapter's saved configuration, which PEFT loads as long as one name
+         * matches (a list shared between architectures names modules some of them lack).
+         */
+        WARN
+    }
+
     private LoraInjector() {}
 
     /**
-     * Adds an adapter to every targeted linear layer under {@code root}.
+     * Adds an adapter to every targeted linear layer under {@code root}; a target name that matches
+     * no layer is refused.
      *
      * @return the dotted paths of the adapted modules, in model order
      * @throws InvalidInputException if the configuration targets nothing, or names a module that
@@ -33,7 +51,22 @@ public final class LoraInjector {
      *     everything else, before the first layer is changed)
      */
     public static List<String> inject(Block root, LoraConfig config) {
-        Map<String, LoraLinear> targets = targets(root, config);
+        return inject(root, config, UnmatchedNames.REFUSE);
+    }
+
+    /**
+     * {@link #inject(Block, LoraConfig)}, with target names that match no layer refused or only
+     * warned about.
+     *
+     * @throws InvalidInputException if the configuration targets nothing, or (with {@code REFUSE})
+     *     names a module that the model does not have
+     */
+    public static List<String> inject(Block root, LoraConfig config, UnmatchedNames unmatched) {
+        Map<String, LoraLinear> targets = targets(root, config, unmatched);
+        Set<String> unused = unmatchedNames(config, targets.keySet());
+        if (!unused.isEmpty()) {
+            LOGGER.warn("LoRA target module(s) {} match no linear layer of the model; the others are adapted", unused);
+        }
         // every target checked before the first is changed: a refused configuration changes nothing
         List<String> adapted = new ArrayList<>();
         for (Map.Entry<String, LoraLinear> e : targets.entrySet()) {
@@ -54,13 +87,16 @@ public final class LoraInjector {
      * @throws InvalidInputException as {@link #inject} does
      */
     public static Map<String, LoraLinear> targets(Block root, LoraConfig config) {
+        return targets(root, config, UnmatchedNames.REFUSE);
+    }
+
+    /** {@link #targets(Block, LoraConfig)}, with unmatched target names as {@code onUnmatched} says. */
+    public static Map<String, LoraLinear> targets(Block root, LoraConfig config, UnmatchedNames onUnmatched) {
         Set<String> heads =
                 root instanceof HasOutputHead
                         ? ((HasOutputHead) root).outputHeadPaths()
                         : Collections.emptySet();
         Map<String, LoraLinear> targets = new LinkedHashMap<>();
-        Set<String> unmatched = new LinkedHashSet<>(config.getTargetModules());
-        unmatched.remove(LoraConfig.ALL_LINEAR);
         for (Map.Entry<String, Block> e : ModuleTree.namedModules(root).entrySet()) {
             if (!(e.getValue() instanceof LoraLinear)) {
                 continue;
@@ -69,7 +105,6 @@ public final class LoraInjector {
             if (!config.matches(path, heads.contains(path))) {
                 continue;
             }
-            unmatched.removeIf(name -> ModuleTree.isNamed(path, name));
             LoraLinear layer = (LoraLinear) e.getValue();
             if (layer.hasAdapter()) {
                 throw new IllegalStateException("layer " + path + " already has a LoRA adapter");
@@ -77,7 +112,8 @@ public final class LoraInjector {
             config.checkFits(path, layer.getInFeatures(), layer.getOutFeatures());
             targets.put(path, layer);
         }
-        if (!unmatched.isEmpty()) {
+        Set<String> unmatched = unmatchedNames(config, targets.keySet());
+        if (!unmatched.isEmpty() && (onUnmatched == UnmatchedNames.REFUSE || targets.isEmpty())) {
             throw new InvalidInputException(
                     "LoRA target module(s) " + unmatched + " match no linear layer of the model");
         }
@@ -85,6 +121,14 @@ public final class LoraInjector {
             throw new InvalidInputException("LoRA configuration " + config + " targets no layer");
         }
         return targets;
+    }
+
+    /** The target module names of {@code config} that name none of {@code paths}. */
+    private static Set<String> unmatchedNames(LoraConfig config, Collection<String> paths) {
+        Set<String> unmatched = new LinkedHashSet<>(config.getTargetModules());
+        unmatched.remove(LoraConfig.ALL_LINEAR);
+        unmatched.removeIf(name -> paths.stream().anyMatch(path -> ModuleTree.isNamed(path, name)));
+        return unmatched;
     }
 
     /** Every adapted layer under {@code root}, keyed by module path. */

@@ -100,6 +100,15 @@ class LoraInjectorTest {
                 InvalidInputException.class,
                 () -> LoraInjector.inject(model, config().optTargetModules("q_proj", "k_proj").build()));
         assertTrue(e.getMessage().contains("k_proj"), e.getMessage());
+        // an adapter's saved list: the names that match are adapted, the others only warned about
+        assertEquals(List.of(), LoraInjector.adaptedLayers(model).keySet().stream().toList());
+        List<String> adapted = LoraInjector.inject(model, config().optTargetModules("q_proj", "k_proj").build(),
+                LoraInjector.UnmatchedNames.WARN);
+        assertTrue(!adapted.isEmpty() && adapted.stream().allMatch(path -> path.endsWith("q_proj")), adapted.toString());
+        // but not when nothing matches
+        InvalidInputException none = assertThrows(InvalidInputException.class, () -> LoraInjector.inject(
+                new TinyModel(), config().optTargetModules("k_proj").build(), LoraInjector.UnmatchedNames.WARN));
+        assertTrue(none.getMessage().contains("k_proj"), none.getMessage());
     }
 
     @Test
