@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The bytes that start a {@code .safetensors} file: an 8-byte little-endian header length, then a
@@ -32,16 +33,16 @@ final class SafetensorsHeader {
     }
 
     /**
-     * The length prefix and padded header of a file holding {@code tensors} in iteration order.
+     * The length prefix and padded header of a file holding {@code tensors} in iteration order (the
+     * header lists them by name, as the reference does; their offsets follow the data's order).
      *
      * @param tensors name to layout, in the order the data follows
      * @param metadata the {@code __metadata__} strings
      */
     static byte[] encode(Map<String, Layout> tensors, Map<String, String> metadata) {
-        JsonObject header = new JsonObject();
         JsonObject meta = new JsonObject();
         metadata.forEach(meta::addProperty);
-        header.add("__metadata__", meta);
+        Map<String, JsonObject> byName = new TreeMap<>();
         long offset = 0;
         for (Map.Entry<String, Layout> e : tensors.entrySet()) {
             Layout t = e.getValue();
@@ -57,8 +58,11 @@ final class SafetensorsHeader {
             offset += t.byteLength();
             offsets.add(offset);
             o.add("data_offsets", offsets);
-            header.add(e.getKey(), o);
+            byName.put(e.getKey(), o);
         }
+        JsonObject header = new JsonObject();
+        header.add("__metadata__", meta);
+        byName.forEach(header::add);
         byte[] json = new GsonBuilder().disableHtmlEscaping().create().toJson(header)
                 .getBytes(StandardCharsets.UTF_8);
         int padded = (json.length + 7) / 8 * 8;

@@ -8,8 +8,10 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -20,8 +22,8 @@ import java.util.function.Supplier;
  *
  * <p>The layout follows the reference implementation: an 8-byte little-endian header length, a
  * compact JSON header whose {@code __metadata__} holds {@code "format": "pt"} plus the caller's
- * strings, padded with spaces to a multiple of 8 bytes, then the tensor bytes in sorted-name order
- * with no gaps. NDArrays are read only when {@link #write(Path)} runs, one at a time, so they
+ * strings, padded with spaces to a multiple of 8 bytes, then the tensor bytes with no gaps, in
+ * the reference's order ({@link TensorDType#fileOrder}: wider dtypes first, then names). NDArrays are read only when {@link #write(Path)} runs, one at a time, so they
  * must stay open until then; {@link #addContiguous} writes them through a 64 KiB buffer without
  * any copy of a whole tensor.
  */
@@ -188,13 +190,15 @@ public final class SafetensorsWriter {
      * {@code path}. On failure nothing is left at {@code path} that was not there before.
      */
     public void write(Path path) {
+        List<Map.Entry<String, Entry>> ordered = new ArrayList<>(tensors.entrySet());
+        ordered.sort(TensorDType.<Map.Entry<String, Entry>>fileOrder(e -> e.getValue().dtype, Map.Entry::getKey));
         Map<String, SafetensorsHeader.Layout> layouts = new LinkedHashMap<>();
-        tensors.forEach((name, t) -> layouts.put(name, new SafetensorsHeader.Layout(t.dtype, t.shape)));
+        ordered.forEach(e -> layouts.put(e.getKey(), new SafetensorsHeader.Layout(e.getValue().dtype, e.getValue().shape)));
         byte[] header = SafetensorsHeader.encode(layouts, metadata);
         AtomicFiles.write(path, out -> {
             out.write(header);
             byte[] chunk = new byte[CHUNK_BYTES];
-            for (Map.Entry<String, Entry> e : tensors.entrySet()) {
+            for (Map.Entry<String, Entry> e : ordered) {
                 writeTensor(out, e.getKey(), e.getValue(), chunk);
             }
         });

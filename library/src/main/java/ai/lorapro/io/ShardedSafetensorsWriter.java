@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -64,7 +63,7 @@ public final class ShardedSafetensorsWriter {
                     ? HfCheckpoint.SAFETENSORS_NAME
                     : String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", i + 1, shards.size());
             List<StreamedTensor> shard = new ArrayList<>(shards.get(i));
-            shard.sort(Comparator.comparing(StreamedTensor::name));
+            shard.sort(TensorDType.fileOrder(StreamedTensor::dtype, StreamedTensor::name));
             writeShard(dir.resolve(file), shard, meta);
             for (StreamedTensor t : shard) {
                 weightMap.put(t.name(), file);

@@ -36,6 +36,33 @@ public enum TensorDType {
         return byteSize;
     }
 
+    /**
+     * The order of tensors in a file, as the reference writer lays them out: dtypes in descending
+     * order of its {@code Dtype} enum (which keeps every tensor aligned to its element size: wider
+     * types first), then names. A merged checkpoint mixing float32 norms with float16 weights would
+     * otherwise put a float32 tensor at an odd offset, which readers that map tensors in place refuse.
+     */
+    public static <T> java.util.Comparator<T> fileOrder(java.util.function.Function<T, TensorDType> dtype,
+            java.util.function.Function<T, String> name) {
+        return java.util.Comparator.<T>comparingInt(t -> -dtype.apply(t).referenceRank())
+                .thenComparing(name, java.util.Comparator.naturalOrder());
+    }
+
+    /** The position in the reference implementation's {@code Dtype} enum (BOOL, U8, I8, F16, BF16, I32, F32, F64, I64). */
+    private int referenceRank() {
+        return switch (this) {
+            case BOOL -> 0;
+            case U8 -> 1;
+            case I8 -> 2;
+            case F16 -> 3;
+            case BF16 -> 4;
+            case I32 -> 5;
+            case F32 -> 6;
+            case F64 -> 7;
+            case I64 -> 8;
+        };
+    }
+
     /** The DJL type an array of this dtype is loaded as (BF16 becomes FLOAT32). */
     public DataType djlType() {
         return djlType;
