@@ -136,7 +136,7 @@ public final class PeftAdapter {
         o.add("loftq_config", new JsonObject());
         o.add("lora_alpha", number(config.getAlpha()));
         o.addProperty("lora_bias", false);
-        o.add("lora_dropout", new JsonPrimitive((double) config.getDropout()));
+        o.add("lora_dropout", shortest(config.getDropout()));
         o.add("lora_ga_config", JsonNull.INSTANCE);
         o.add("megatron_config", JsonNull.INSTANCE);
         o.addProperty("megatron_core", "megatron.core");
@@ -165,7 +165,12 @@ public final class PeftAdapter {
         if (value == Math.rint(value) && Math.abs(value) < 1e9) {
             return new JsonPrimitive((long) value);
         }
-        return new JsonPrimitive((double) value);
+        return shortest(value);
+    }
+
+    /** A float as its shortest decimal, as the user wrote it (0.05, not the double 0.05000000074505806). */
+    private static JsonPrimitive shortest(float value) {
+        return new JsonPrimitive(new java.math.BigDecimal(Float.toString(value)));
     }
 
     /**

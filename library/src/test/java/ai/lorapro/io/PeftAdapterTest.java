@@ -201,6 +201,13 @@ class PeftAdapterTest {
         assertEquals(3, json.get("r").getAsInt());
         assertEquals("6", json.get("lora_alpha").toString());
         assertEquals(0.0, json.get("lora_dropout").getAsDouble());
+        // floats as written, not as the doubles nearest them (0.05000000074505806)
+        TinyModel dropped = adaptedModel(LoraConfig.builder().setR(3).setAlpha(6.5f).optDropout(0.05f)
+                .optTargetModules("q_proj").build(), 8);
+        Path droppedDir = tmp.resolve("dropout");
+        PeftAdapter.save(dropped, droppedDir, "llama-tiny", "CAUSAL_LM");
+        String text = Files.readString(droppedDir.resolve(PeftAdapter.CONFIG_NAME));
+        assertTrue(text.contains("\"lora_dropout\": 0.05,") && text.contains("\"lora_alpha\": 6.5,"), text);
         assertEquals("[\"down_proj\",\"q_proj\",\"v_proj\"]", json.get("target_modules").toString());
         assertFalse(json.get("use_rslora").getAsBoolean());
         assertEquals("none", json.get("bias").getAsString());
