@@ -629,6 +629,8 @@ public final class PeftAdapter {
         /**
          * {@code init_lora_weights} only matters for fresh adapters, except for schemes that also
          * rewrite the base weights (PiSSA, OLoRA, LoftQ, ...), which the saved adapter depends on.
+         * Orthogonal and EVA initialisation set the factors alone (B A = 0 at the start), so their
+         * trained adapters are plain LoRA.
          */
         LoraConfig.Init init() {
             JsonElement v = get("init_lora_weights");
@@ -637,6 +639,10 @@ public final class PeftAdapter {
             }
             if (v.isJsonPrimitive() && v.getAsJsonPrimitive().isString() && "gaussian".equals(v.getAsString())) {
                 return LoraConfig.Init.GAUSSIAN;
+            }
+            if (v.isJsonPrimitive() && v.getAsJsonPrimitive().isString()
+                    && List.of("orthogonal", "eva").contains(v.getAsString())) {
+                return LoraConfig.Init.KAIMING_UNIFORM;
             }
             throw unsupported("init_lora_weights", abbreviate(v.toString()));
         }

@@ -431,6 +431,13 @@ class PeftAdapterTest {
             assertThrows(InvalidInputException.class, () -> PeftAdapter.load(dir, newModel()));
             deleteTree(dir);
         }
+        // orthogonal and EVA initialisation leave the base weights alone: their adapters are plain LoRA
+        for (String init : List.of("orthogonal", "eva")) {
+            Path dir = savedAdapter();
+            editConfig(dir, o -> o.addProperty("init_lora_weights", init));
+            assertEquals(6, PeftAdapter.load(dir, newModel()).size(), init);
+            deleteTree(dir);
+        }
     }
 
     @Test
