@@ -60,9 +60,13 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         new OutputDirectoryGuard("--out", out).requireUsable();
+        List<Method> compared = methods.stream().map(m -> EnumNames.parse(Method.class, "--methods", m)).toList();
+        new IdleOptions(spec).when(quick, List.of("--seeds"), "with --quick (one seed)")
+                .when(!compared.contains(Method.LORA_PRO), List.of("--state-dtype"), "without lora-pro in --methods")
+                .print(spec.commandLine().getErr());
         Demo demo = Demo.builder().optOut(out).optSeed(seed).optSeeds(quick ? 1 : seeds).optSteps(steps)
                 .optPretrainSteps(pretrainSteps).optSkill(Skill.fromCliName(skill))
-                .optMethods(methods.stream().map(m -> EnumNames.parse(Method.class, "--methods", m)).toList())
+                .optMethods(compared)
                 .optStateDType(EnumNames.parse(StateDType.class, "--state-dtype", stateDType)).build();
         if (sweep) {
             demo.sweep(spec.commandLine().getOut());

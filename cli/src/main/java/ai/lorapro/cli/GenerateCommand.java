@@ -60,6 +60,9 @@ public final class GenerateCommand implements Callable<Integer> {
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new InvalidInputException("--temperature must be > 0, got " + temperature);
         }
+        new IdleOptions(spec)
+                .when(topP == null, List.of("--temperature", "--seed"), "without --top-p (decoding is greedy)")
+                .print(spec.commandLine().getErr());
         ModelArchitecture config = modelOptions.config();
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
             SpecialTokens tokens = ModelFiles.specialTokens(tok, config);

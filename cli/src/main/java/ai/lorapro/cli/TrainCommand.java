@@ -172,6 +172,11 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
                 .when(!job.config().method().usesAdapters(),
                         List.of("--r", "--alpha", "--rslora", "--lora-dropout", "--target-modules"),
                         "with --method " + job.config().method().id())
+                // X is LoRA-Pro's; Adam's settings are not SGD's
+                .when(job.config().method() == Method.FULL || job.config().method() == Method.LORA, List.of("--x-mode"),
+                        "with --method " + job.config().method().id())
+                .when(job.config().method() == Method.LORA_PRO_SGD, List.of("--beta1", "--beta2", "--eps"),
+                        "with --method " + job.config().method().id())
                 .print(spec.commandLine().getErr());
     }
 

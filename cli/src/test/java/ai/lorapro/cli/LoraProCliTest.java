@@ -81,10 +81,18 @@ class LoraProCliTest {
         err.getBuffer().setLength(0);
         assertEquals(0, run(train("--r", "4")));
         assertFalse(err.toString().contains("warning"), err.toString());
+        // X is LoRA-Pro's, Adam's settings are not SGD's
+        assertEquals(0, run(train("--method", "lora", "--x-mode", "zero")));
+        assertTrue(err.toString().contains("warning: --x-mode has no effect with --method lora"), err.toString());
+        assertEquals(0, run(train("--method", "lora-pro-sgd", "--beta1", "0.8")));
+        assertTrue(err.toString().contains("warning: --beta1 has no effect with --method lora-pro-sgd"), err.toString());
+        err.getBuffer().setLength(0);
+        assertEquals(0, run(train("--method", "lora-pro", "--x-mode", "zero", "--beta1", "0.8")));
+        assertFalse(err.toString().contains("warning"), err.toString());
         Path resume = Files.createDirectory(dir.resolve("ckpt"));
         assertEquals(2, run(train("--resume", resume.toString(), "--overwrite")));
         assertTrue(err.toString().contains("pass one of them"), err.toString());
-        assertEquals(2, launched.size(), "the refused run was not launched");
+        assertEquals(5, launched.size(), "the refused run was not launched");
     }
 
     @Test

@@ -174,6 +174,19 @@ class BadInputCliTest {
         assertEquals(0, merge.code(), merge.err());
     }
 
+    /** --temperature and --seed shape top-p sampling only: alone they are warned about, not silently ignored. */
+    @Test
+    void samplingOptionsWithoutTopPAreWarnedAbout() {
+        CliRun.Result greedy = cli("generate", "--model", model.toString(), "--prompt", "after one comes",
+                "--max-new-tokens", "1", "--temperature", "0.7", "--device", "cpu");
+        assertEquals(0, greedy.code(), greedy.err());
+        assertTrue(greedy.err().contains("warning: --temperature has no effect without --top-p"), greedy.err());
+        CliRun.Result sampled = cli("generate", "--model", model.toString(), "--prompt", "after one comes",
+                "--max-new-tokens", "1", "--temperature", "0.7", "--top-p", "0.9", "--device", "cpu");
+        assertEquals(0, sampled.code(), sampled.err());
+        assertFalse(sampled.err().contains("warning"), sampled.err());
+    }
+
     @Test
     void adapterRankDiffersFromItsConfig() throws IOException {
         Path dir = adapter(tmp.resolve("rank"), TinyHfModel.HIDDEN);
