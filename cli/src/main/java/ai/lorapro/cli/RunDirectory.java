@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,7 +39,8 @@ import java.util.regex.Pattern;
  *       checkpoints/step-000010.tmp-x}, x thirteen random characters) are removed, and a
  *       checkpoint whose replacement was killed between its two renames is put back (the lock
  *       guarantees no other run is writing them); no other entry is ever touched;
- *   <li>a directory the claim created is removed again if the run wrote nothing into it.
+ *   <li>a directory the claim created is removed again if the run wrote nothing into it, and so
+ *       are the empty parents it created with it ({@code --out runs/new --run-name a}).
  * </ul>
  */
 public final class RunDirectory implements AutoCloseable {
@@ -77,14 +79,15 @@ public final class RunDirectory implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(RunDirectory.class);
 
     private final Path dir;
-    private final boolean created;
+    /** The highest directory the claim created ({@code dir} or an ancestor), or null if {@code dir} existed. */
+    private final Path createdTop;
     private final RunDirectoryLock lock;
     private final List<Path[]> setAside = new ArrayList<>();
     private boolean completed;
 
-    private RunDirectory(Path dir, boolean created, RunDirectoryLock lock) {
+    private RunDirectory(Path dir, Path createdTop, RunDirectoryLock lock) {
         this.dir = dir;
-        this.created = created;
+        this.createdTop = createdTop;
         this.lock = lock;
     }
 
@@ -109,7 +112,7 @@ public final class RunDirectory implements AutoCloseable {
      *     run's outputs and no flag says what to do
      */
     public static RunDirectory claim(Path dir, Path resume, boolean overwrite) {
-        boolean created = !Files.exists(dir);
+        Path created = highestMissing(dir);
         // only where a run of this library has been (its lock file stays) are leftovers looked for
         boolean usedBefore = Files.exists(dir.resolve(RunDirectoryLock.FILE_NAME));
         try {
@@ -299,8 +302,8 @@ public final class RunDirectory implements AutoCloseable {
         } finally {
             try {
                 // while the lock is held, so that no run that takes it next loses its lock file
-                if (created && !completed) {
-                    removeIfCreated(dir, true);
+                if (createdTop != null && !completed) {
+                    removeIfCreated(dir, createdTop);
                 }
             } finally {
                 lock.close();
@@ -308,12 +311,23 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
+    /** The highest of {@code dir} and its ancestors that does not exist, or null if {@code dir} does. */
+    private static Path highestMissing(Path dir) {
+        Path absolute = dir.toAbsolutePath().normalize();
+        Path missing = null;
+        for (Path p = absolute; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+            missing = p;
+        }
+        return missing;
+    }
+
     /**
-     * Removes {@code dir} when {@code created} and it holds nothing but the lock file; a directory
-     * the run wrote into keeps its lock file too (it marks a run's directory).
+     * Removes {@code dir} when the claim created it ({@code createdTop} not null) and it holds
+     * nothing but the lock file, then its parents up to {@code createdTop} while they are empty; a
+     * directory the run wrote into keeps its lock file too (it marks a run's directory).
      */
-    private static void removeIfCreated(Path dir, boolean created) {
-        if (!created) {
+    private static void removeIfCreated(Path dir, Path createdTop) {
+        if (createdTop == null) {
             return;
         }
         try {
@@ -326,6 +340,10 @@ public final class RunDirectory implements AutoCloseable {
         try {
             Files.deleteIfExists(dir.resolve(RunDirectoryLock.FILE_NAME));
             Files.deleteIfExists(dir);
+            for (Path p = dir.toAbsolutePath().normalize().getParent(); p != null && p.startsWith(createdTop);
+                    p = p.getParent()) {
+                Files.deleteIfExists(p); // only while empty: a non-empty one stops here
+            }
         } catch (IOException e) {
             // a file appeared meanwhile: it stays, and so does the directory
         }

@@ -296,5 +296,11 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
                 "--max-steps", "1", "--device", "cpu");
         assertEquals(2, r.code(), r.err());
         assertFalse(Files.exists(out), "left " + out);
+        // with a run name, the parents the claim created go too, and a parent that existed stays
+        Path parent = tmp.resolve("runs/new");
+        CliRun.Result named = cli("train", "--model", model.toString(), "--data", bad.toString(), "--out",
+                parent.toString(), "--run-name", "a", "--max-steps", "1", "--device", "cpu");
+        assertEquals(2, named.code(), named.err());
+        assertFalse(Files.exists(tmp.resolve("runs")), "left " + tmp.resolve("runs"));
     }
 }
