@@ -38,6 +38,8 @@ public final class OutputDirectoryGuard {
     private final Path out;
     /** What each protected directory is, for messages ("the --model directory"). */
     private final List<String> protectedNames = new ArrayList<>();
+    /** Whether an output may lie inside each protected directory (it replaces nothing of it). */
+    private final List<Boolean> insideAllowed = new ArrayList<>();
     private final List<Path> protectedDirs = new ArrayList<>();
 
     /**
@@ -59,7 +61,7 @@ public final class OutputDirectoryGuard {
      * @return this guard
      */
     public OutputDirectoryGuard protect(String inputOption, Path dir) {
-        return protectNamed("the " + inputOption + " directory", dir);
+        return protectNamed("the " + inputOption + " directory", dir, false);
     }
 
     /**
@@ -88,14 +90,17 @@ public final class OutputDirectoryGuard {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + dir, e);
         }
-        targets.forEach(target -> protectNamed("the directory that " + inputOption + "'s files link into,", target));
+        // replacing a directory below it deletes none of its files: only it, and what holds it, are refused
+        targets.forEach(target -> protectNamed("the directory that " + inputOption + "'s files link into,", target,
+                true));
         return this;
     }
 
-    private OutputDirectoryGuard protectNamed(String name, Path dir) {
+    private OutputDirectoryGuard protectNamed(String name, Path dir, boolean outputInsideAllowed) {
         if (dir != null) {
             protectedNames.add(name);
             protectedDirs.add(dir);
+            insideAllowed.add(outputInsideAllowed);
         }
         return this;
     }
@@ -122,7 +127,7 @@ public final class OutputDirectoryGuard {
         for (int i = 0; i < protectedDirs.size(); i++) {
             Path input = canonical(protectedDirs.get(i));
             String how = input.equals(outReal) ? " is "
-                    : outReal.startsWith(input) ? " lies inside "
+                    : outReal.startsWith(input) && !insideAllowed.get(i) ? " lies inside "
                     : orContainsOne && input.startsWith(outReal) ? " contains " : null;
             if (how != null) {
                 throw new InvalidInputException(option + ": " + out + how + protectedNames.get(i) + " "
