@@ -12,7 +12,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -311,11 +310,14 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
-    /** The highest of {@code dir} and its ancestors that does not exist, or null if {@code dir} does. */
+    /**
+     * The highest of {@code dir} and its ancestors, as written (the file system resolves them as
+     * creating and deleting them does, links included), that does not exist, or null if {@code dir}
+     * does.
+     */
     private static Path highestMissing(Path dir) {
-        Path absolute = dir.toAbsolutePath().normalize();
         Path missing = null;
-        for (Path p = absolute; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+        for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) {
             missing = p;
         }
         return missing;
@@ -340,8 +342,7 @@ public final class RunDirectory implements AutoCloseable {
         try {
             Files.deleteIfExists(dir.resolve(RunDirectoryLock.FILE_NAME));
             Files.deleteIfExists(dir);
-            for (Path p = dir.toAbsolutePath().normalize().getParent(); p != null && p.startsWith(createdTop);
-                    p = p.getParent()) {
+            for (Path p = dir.getParent(); p != null && p.startsWith(createdTop); p = p.getParent()) {
                 Files.deleteIfExists(p); // only while empty: a non-empty one stops here
             }
         } catch (IOException e) {
