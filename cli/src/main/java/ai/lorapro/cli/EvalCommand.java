@@ -50,14 +50,9 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
     @Mixin
     private MaxSeqLengthOption maxSeqLength = new MaxSeqLengthOption();
 
-    @Option(names = "--task", paramLabel = "TASK",
+    @Option(names = "--task", paramLabel = "TASK", converter = LowerCase.class,
             description = "One of the paper's evaluations: glue-sst2, glue-mnli, glue-cola, glue-qnli, glue-mrpc,"
                     + " gsm8k, humaneval, mt-bench, image-folder (--data in that task's format; see docs/tasks.md).")
-    private void task(String name) {
-        // in any case, as the library takes it: GLUE-SST2 is glue-sst2 here too
-        task = name.strip().toLowerCase(Locale.ROOT);
-    }
-
     private String task;
 
     @Option(names = "--out", paramLabel = "DIR",

@@ -20,7 +20,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
@@ -45,15 +44,10 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--task", paramLabel = "TASK",
+    @Option(names = "--task", paramLabel = "TASK", converter = LowerCase.class,
             description = "One of the paper's tasks: glue-sst2, glue-mnli, glue-cola, glue-qnli, glue-mrpc,"
                     + " metamath, codefeedback, wizardlm, image-folder (--data in that task's format; see"
                     + " docs/tasks.md). Default: JSON lines on a causal LM.")
-    private void task(String name) {
-        // in any case, as the library takes it: GLUE-SST2 is glue-sst2 here too
-        task = name.strip().toLowerCase(Locale.ROOT);
-    }
-
     private String task;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
