@@ -34,7 +34,7 @@ final class SafetensorsHeader {
 
     /**
      * The length prefix and padded header of a file holding {@code tensors} in iteration order (the
-     * header lists them by name, as the reference does; their offsets follow the data's order).
+     * header lists them by name; their offsets follow the data's order, and readers go by offsets).
      *
      * @param tensors name to layout, in the order the data follows
      * @param metadata the {@code __metadata__} strings

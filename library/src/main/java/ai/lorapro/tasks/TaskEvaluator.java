@@ -212,13 +212,11 @@ public final class TaskEvaluator {
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
             CausalLanguageModel model = llama(manager, "humaneval");
             Optional<PythonRunner> python = allowCodeExecution ? PythonRunner.find(HUMANEVAL_TIMEOUT) : Optional.empty();
-            Map<String, Object> metrics = new LinkedHashMap<>(HumanEvalEvaluation.evaluate(
-                    settings.limited(records.records()), llamaGenerator(model, tokenizer, manager), python,
-                    allowCodeExecution ? HumanEvalEvaluation.NO_PYTHON : HumanEvalEvaluation.NOT_ALLOWED, outDir));
-            // pass@1 is over the problems read: say how many bad lines were skipped, as the other tasks do
-            metrics.put("skipped", records.skipped());
-            TaskOutputs.writeMetrics(outDir.resolve(TaskOutputs.METRICS_FILE), metrics);
-            return metrics;
+            // pass@1 is over the problems read: the metrics say how many bad lines were skipped
+            return HumanEvalEvaluation.evaluate(settings.limited(records.records()),
+                    llamaGenerator(model, tokenizer, manager), python,
+                    allowCodeExecution ? HumanEvalEvaluation.NO_PYTHON : HumanEvalEvaluation.NOT_ALLOWED, outDir,
+                    records.skipped());
         }
     }
 

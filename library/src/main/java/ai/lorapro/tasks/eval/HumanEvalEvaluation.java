@@ -106,18 +106,20 @@ public final class HumanEvalEvaluation {
      */
     public static Map<String, Object> evaluate(List<HumanEvalProblem> problems, TextGenerator generator,
             Optional<PythonRunner> runner, Path dir) {
-        return evaluate(problems, generator, runner, NO_PYTHON, dir);
+        return evaluate(problems, generator, runner, NO_PYTHON, dir, 0);
     }
 
     /**
      * As {@link #evaluate(List, TextGenerator, Optional, Path)}, saying {@code notExecuted} in the
-     * metrics and the log when there is no runner.
+     * metrics and the log when there is no runner, and recording the bad lines the reading skipped.
+     *
+     * @param skipped the records skipped as bad (pass@1 is over the problems given)
      */
     public static Map<String, Object> evaluate(List<HumanEvalProblem> problems, TextGenerator generator,
-            Optional<PythonRunner> runner, String notExecuted, Path dir) {
+            Optional<PythonRunner> runner, String notExecuted, Path dir, long skipped) {
         List<String> outputs = generator.generate(problems.stream().map(HumanEvalEvaluation::prompt).toList());
         List<String> completions = outputs.stream().map(HumanEvalEvaluation::completion).toList();
-        return score(problems, completions, runner, notExecuted, dir);
+        return score(problems, completions, runner, notExecuted, dir, skipped);
     }
 
     /**
@@ -127,15 +129,17 @@ public final class HumanEvalEvaluation {
      */
     public static Map<String, Object> score(List<HumanEvalProblem> problems, List<String> completions,
             Optional<PythonRunner> runner, Path dir) {
-        return score(problems, completions, runner, NO_PYTHON, dir);
+        return score(problems, completions, runner, NO_PYTHON, dir, 0);
     }
 
     /**
      * As {@link #score(List, List, Optional, Path)}, saying {@code notExecuted} in the metrics and
      * the log when there is no runner; with one, the metrics name the sandbox that was in force.
+     *
+     * @param skipped the records skipped as bad, recorded in the metrics
      */
     public static Map<String, Object> score(List<HumanEvalProblem> problems, List<String> completions,
-            Optional<PythonRunner> runner, String notExecuted, Path dir) {
+            Optional<PythonRunner> runner, String notExecuted, Path dir, long skipped) {
         if (completions.size() != problems.size()) {
             throw new IllegalArgumentException(completions.size() + " completions for " + problems.size() + " problems");
         }
@@ -159,6 +163,7 @@ public final class HumanEvalEvaluation {
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("task", "humaneval");
         metrics.put("total", problems.size());
+        metrics.put("skipped", skipped);
         if (runner.isEmpty()) {
             LOGGER.warn("wrote {} without executing it: {}", SAMPLES_FILE, notExecuted);
             metrics.put("executed", false);

@@ -1,5 +1,8 @@
 package ai.lorapro.tasks.eval;
 
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+
 /**
  * One HumanEval problem, as in {@code HumanEval.jsonl}.
  *
@@ -23,10 +26,13 @@ public record HumanEvalProblem(
      * there, not when the completion exits with status 0 before the tests run ({@code sys.exit(0)},
      * {@code os._exit(0)}), which the reference harness counts as a failure too. The marker goes
      * straight to file descriptor 1 on a line of its own, so that a completion that rebinds {@code
-     * print} or {@code sys.stdout}, or leaves a line unfinished, does not hide it.
+     * print} or {@code sys.stdout}, or leaves a line unfinished, does not hide it. The source holds
+     * it in hexadecimal only, so that output echoing the source (a traceback of that line) cannot
+     * show it.
      */
     public String program(String completion, String marker) {
-        return program(completion) + "import os as _lorapro_os\n_lorapro_os.write(1, b'\\n"
-                + PythonRunner.plainMarker(marker) + "\\n')\n";
+        String hex = HexFormat.of().formatHex(PythonRunner.plainMarker(marker).getBytes(StandardCharsets.US_ASCII));
+        return program(completion) + "import os as _lorapro_os\n_lorapro_os.write(1, b'\\n' + bytes.fromhex('" + hex
+                + "') + b'\\n')\n";
     }
 }
