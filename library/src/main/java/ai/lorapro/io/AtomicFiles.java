@@ -121,28 +121,37 @@ public final class AtomicFiles {
                     + " holds it; choose a new directory");
         }
         Path tmp = null;
+        Abandon abandon = null;
         try {
             Files.createDirectories(parent);
             tmp = parent.resolve(tempName(absolute));
             Files.createDirectory(tmp);
+            // a JVM stopped while writing (Ctrl-C in a merge of many gigabytes) deletes what it wrote
+            abandon = new Abandon(tmp);
+            Runtime.getRuntime().addShutdownHook(abandon);
             writer.write(tmp);
             // every file on disk before the rename publishes them: after a power cut the directory
             // is either the old one or the whole new one, never one of empty files
             syncTree(tmp);
             Path old = null;
-            if (Files.exists(absolute)) {
-                old = parent.resolve(absolute.getFileName() + ".old-" + uniqueSuffix());
-                move(absolute, old);
-            }
-            try {
-                move(tmp, absolute);
-            } catch (IOException e) {
-                if (old != null) {
-                    move(old, absolute);
+            synchronized (abandon.lock) {
+                if (abandon.started) {
+                    throw new IOException("the JVM is shutting down");
                 }
-                throw e;
+                if (Files.exists(absolute)) {
+                    old = parent.resolve(absolute.getFileName() + ".old-" + uniqueSuffix());
+                    move(absolute, old);
+                }
+                try {
+                    move(tmp, absolute);
+                } catch (IOException e) {
+                    if (old != null) {
+                        move(old, absolute);
+                    }
+                    throw e;
+                }
+                tmp = null;
             }
-            tmp = null;
             syncDirectory(parent);
             if (old != null) {
                 try {
@@ -155,8 +164,42 @@ public final class AtomicFiles {
         } catch (IOException e) {
             throw new LoraProException("cannot write directory " + target + ": " + e, e);
         } finally {
+            if (abandon != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(abandon);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook runs, or has run
+                }
+            }
             if (tmp != null) {
                 deleteRecursivelyQuietly(tmp);
+            }
+        }
+    }
+
+    /**
+     * The shutdown hook of a directory being written: deletes it, unless its publication began
+     * first (the two take the hook's lock, so a directory is never deleted while it is renamed
+     * into place, nor renamed once it is being deleted).
+     */
+    private static final class Abandon extends Thread {
+        private final Path tmp;
+        /** Held by the hook while it deletes and by the publication while it renames. */
+        private final Object lock = new Object();
+        private boolean started;
+
+        Abandon(Path tmp) {
+            super("lorapro-abandon-" + tmp.getFileName());
+            this.tmp = tmp;
+        }
+
+        @Override
+        public void run() {
+            synchronized (lock) {
+                started = true;
+                if (Files.exists(tmp)) {
+                    deleteRecursivelyQuietly(tmp);
+                }
             }
         }
     }

@@ -233,6 +233,36 @@ class SafetensorsWriterTest {
     }
 
     /**
+     * A JVM stopped (SIGTERM, as Ctrl-C) while it writes a directory leaves no temporary copy
+     * beside the target: a merge of many gigabytes stopped half-way used to leave them all.
+     */
+    @Test
+    void aStoppedPublicationLeavesNoTemporaryDirectory() throws Exception {
+        Path target = tmp.resolve("stopped/out");
+        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), StoppedPublishMain.class.getName(), target.toString())
+                .redirectErrorStream(true).start();
+        try (java.io.BufferedReader out = new java.io.BufferedReader(
+                new java.io.InputStreamReader(child.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = out.readLine()) != null && !line.equals("writing")) {
+                // the JVM's own start-up lines, if any
+            }
+            assertEquals("writing", line);
+            try (Stream<Path> during = Files.list(target.getParent())) {
+                assertEquals(1, during.filter(p -> p.getFileName().toString().contains(".tmp-")).count());
+            }
+            child.destroy();
+            assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the child JVM did not stop");
+        } finally {
+            child.destroyForcibly();
+        }
+        try (Stream<Path> left = Files.list(target.getParent())) {
+            assertEquals(List.of(), left.toList());
+        }
+    }
+
+    /**
      * A target named with "." or ".." is the directory it names; the current directory (or one
      * holding it) is refused before anything is written: it would be written into itself.
      */
