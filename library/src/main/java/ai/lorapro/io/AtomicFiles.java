@@ -23,6 +23,8 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -128,7 +130,11 @@ public final class AtomicFiles {
             Files.createDirectory(tmp);
             // a JVM stopped while writing (Ctrl-C in a merge of many gigabytes) deletes what it wrote
             abandon = new Abandon(tmp);
-            Runtime.getRuntime().addShutdownHook(abandon);
+            try {
+                Runtime.getRuntime().addShutdownHook(abandon);
+            } catch (IllegalStateException shuttingDown) {
+                // published from a shutdown path itself: without the hook, as before it existed
+            }
             writer.write(tmp);
             // every file on disk before the rename publishes them: after a power cut the directory
             // is either the old one or the whole new one, never one of empty files
@@ -174,6 +180,9 @@ public final class AtomicFiles {
             if (tmp != null) {
                 deleteRecursivelyQuietly(tmp);
             }
+            if (abandon != null) {
+                abandon.done.countDown();
+            }
         }
     }
 
@@ -186,6 +195,8 @@ public final class AtomicFiles {
         private final Path tmp;
         /** Held by the hook while it deletes and by the publication while it renames. */
         private final Object lock = new Object();
+        /** Counted down when the publication has ended, its writer included. */
+        private final CountDownLatch done = new CountDownLatch(1);
         private boolean started;
 
         Abandon(Path tmp) {
@@ -197,10 +208,16 @@ public final class AtomicFiles {
         public void run() {
             synchronized (lock) {
                 started = true;
-                if (Files.exists(tmp)) {
-                    deleteRecursivelyQuietly(tmp);
-                }
             }
+            // the writer runs on while hooks run, and may create files (or the directory) again:
+            // delete, give the publication a moment to end, delete what it wrote meanwhile
+            deleteRecursivelyQuietly(tmp);
+            try {
+                done.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            deleteRecursivelyQuietly(tmp);
         }
     }
 

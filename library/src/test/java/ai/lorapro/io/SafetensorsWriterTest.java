@@ -237,6 +237,8 @@ class SafetensorsWriterTest {
      * beside the target: a merge of many gigabytes stopped half-way used to leave them all.
      */
     @Test
+    @org.junit.jupiter.api.Timeout(120)
+    @org.junit.jupiter.api.condition.DisabledOnOs(org.junit.jupiter.api.condition.OS.WINDOWS) // no hooks on destroy
     void aStoppedPublicationLeavesNoTemporaryDirectory() throws Exception {
         Path target = tmp.resolve("stopped/out");
         Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
