@@ -123,9 +123,7 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
                 .protect("--adapter", modelOptions.adapter)
                 .protect("--data", Files.isDirectory(data) ? data : null)
                 .requireEmptyUnless(overwrite);
-        if (modelOptions.adapter != null) {
-            ModelFiles.requireAdapter(modelOptions.adapter);
-        }
+        modelOptions.requireReadableAdapter();
         modelOptions.reportMemory(modelOptions.config(), modelOptions.device());
         TaskEvaluator evaluator = new TaskEvaluator(
                 modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings)

@@ -121,11 +121,8 @@ final class ModelFiles {
         PeftAdapter.requireReadable(adapterDir);
     }
 
-    /** Adds the adapter at {@code adapterDir} to {@code model} (PEFT format). */
+    /** Adds the adapter at {@code adapterDir}, checked by {@link #requireAdapter}, to {@code model} (PEFT format). */
     static void applyAdapter(Block model, Path adapterDir) {
-        if (!Files.isDirectory(adapterDir)) {
-            throw new InvalidInputException("--adapter: " + adapterDir + " is not a directory");
-        }
         LoraInjector.inject(model, PeftAdapter.readConfig(adapterDir), LoraInjector.UnmatchedNames.WARN);
         PeftAdapter.load(adapterDir, model);
         ModuleTree.namedParameters(model).forEach((name, p) -> {

@@ -68,15 +68,20 @@ final class ModelOptions {
         return fp16Frozen ? DataType.FLOAT16 : DataType.FLOAT32;
     }
 
+    /** Refuses a mistyped or broken {@code --adapter}, if one was given, before anything loads. */
+    void requireReadableAdapter() {
+        if (adapter != null) {
+            ModelFiles.requireAdapter(adapter);
+        }
+    }
+
     /**
      * The model on {@code manager}, with the adapter applied when one was given. With {@code
      * --fp16-frozen} the weights stay float16 and each is widened for its product, so the result is
      * the float32 computation with the weights rounded to float16.
      */
     Block load(ModelArchitecture config, NDManager manager) {
-        if (adapter != null) {
-            ModelFiles.requireAdapter(adapter);
-        }
+        requireReadableAdapter();
         reportMemory(config, manager.getDevice());
         Block m;
         try {

@@ -160,17 +160,16 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
             throw new InvalidInputException("--resume continues the run's checkpoints and --overwrite replaces them:"
                     + " pass one of them");
         }
+        Method method = job.config().method();
+        String withMethod = "with --method " + method.id();
         new IdleOptions(spec)
                 .when(job.inputs().evalData() == null, List.of("--eval-interval"), "without --eval-data")
                 .when(resume == null, List.of("--allow-resume-change"), "without --resume")
-                .when(!job.config().method().usesAdapters(),
-                        List.of("--r", "--alpha", "--rslora", "--lora-dropout", "--target-modules"),
-                        "with --method " + job.config().method().id())
+                .when(!method.usesAdapters(),
+                        List.of("--r", "--alpha", "--rslora", "--lora-dropout", "--target-modules"), withMethod)
                 // X is LoRA-Pro's; Adam's settings are not SGD's
-                .when(job.config().method() == Method.FULL || job.config().method() == Method.LORA, List.of("--x-mode"),
-                        "with --method " + job.config().method().id())
-                .when(job.config().method() == Method.LORA_PRO_SGD, List.of("--beta1", "--beta2", "--eps"),
-                        "with --method " + job.config().method().id())
+                .when(method == Method.FULL || method == Method.LORA, List.of("--x-mode"), withMethod)
+                .when(method == Method.LORA_PRO_SGD, List.of("--beta1", "--beta2", "--eps"), withMethod)
                 .print(spec.commandLine().getErr());
     }
 

@@ -170,17 +170,15 @@ public final class AtomicFiles {
         } catch (IOException e) {
             throw new LoraProException("cannot write directory " + target + ": " + e, e);
         } finally {
+            if (tmp != null) {
+                deleteRecursivelyQuietly(tmp);
+            }
             if (abandon != null) {
                 try {
                     Runtime.getRuntime().removeShutdownHook(abandon);
                 } catch (IllegalStateException shuttingDown) {
                     // the hook runs, or has run
                 }
-            }
-            if (tmp != null) {
-                deleteRecursivelyQuietly(tmp);
-            }
-            if (abandon != null) {
                 abandon.done.countDown();
             }
         }

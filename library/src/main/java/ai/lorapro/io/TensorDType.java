@@ -2,6 +2,9 @@ package ai.lorapro.io;
 
 import ai.djl.ndarray.types.DataType;
 
+import java.util.Comparator;
+import java.util.function.Function;
+
 /** The safetensors dtypes we read and write, with their element sizes. */
 public enum TensorDType {
     /** IEEE float32. */
@@ -42,10 +45,9 @@ public enum TensorDType {
      * types first), then names. A merged checkpoint mixing float32 norms with float16 weights would
      * otherwise put a float32 tensor at an odd offset, which readers that map tensors in place refuse.
      */
-    public static <T> java.util.Comparator<T> fileOrder(java.util.function.Function<T, TensorDType> dtype,
-            java.util.function.Function<T, String> name) {
-        return java.util.Comparator.<T>comparingInt(t -> -dtype.apply(t).referenceRank())
-                .thenComparing(name, java.util.Comparator.naturalOrder());
+    public static <T> Comparator<T> fileOrder(Function<T, TensorDType> dtype, Function<T, String> name) {
+        return Comparator.<T>comparingInt(t -> -dtype.apply(t).referenceRank())
+                .thenComparing(name, Comparator.naturalOrder());
     }
 
     /** The position in the reference implementation's {@code Dtype} enum (BOOL, U8, I8, F16, BF16, I32, F32, F64, I64). */
