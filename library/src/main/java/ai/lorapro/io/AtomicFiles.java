@@ -22,7 +22,10 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -76,28 +79,53 @@ public final class AtomicFiles {
      * @throws LoraProException if the file cannot be written; the target is then unchanged
      */
     public static void write(Path target, StreamWriter writer) {
-        Path absolute = target.toAbsolutePath();
-        Path dir = absolute.getParent();
-        Path tmp = null;
+        writeAll(Map.of(target, writer));
+    }
+
+    /**
+     * Replaces files that belong together (an adapter's weights and its config) so that a failure
+     * while writing changes none of them: each is written in full to a temporary file next to its
+     * target and forced to disk, and only then are they renamed over their targets, in the map's
+     * iteration order. Only a crash between those renames, which take microseconds, can leave some
+     * targets new and others old.
+     *
+     * @param files the targets (missing parent directories are created) and what to write to each
+     * @throws LoraProException if a file cannot be written; every target is then unchanged, and no
+     *     temporary file is left
+     */
+    public static void writeAll(Map<Path, StreamWriter> files) {
+        Map<Path, Path> written = new LinkedHashMap<>();
+        Path current = null;
         try {
-            Files.createDirectories(dir);
-            tmp = dir.resolve(tempName(absolute));
-            try (FileChannel ch =
-                    FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-                writer.write(out);
-                out.flush();
-                ch.force(true);
+            for (Map.Entry<Path, StreamWriter> file : files.entrySet()) {
+                current = file.getKey();
+                Path absolute = current.toAbsolutePath();
+                Path dir = absolute.getParent();
+                Files.createDirectories(dir);
+                Path tmp = dir.resolve(tempName(absolute));
+                if (written.putIfAbsent(absolute, tmp) != null) {
+                    throw new IllegalArgumentException(current + " is named twice");
+                }
+                try (FileChannel ch =
+                        FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+                    file.getValue().write(out);
+                    out.flush();
+                    ch.force(true);
+                }
             }
-            move(tmp, absolute);
-            tmp = null;
-            syncDirectory(dir);
+            Iterator<Map.Entry<Path, Path>> renames = written.entrySet().iterator();
+            while (renames.hasNext()) {
+                Map.Entry<Path, Path> rename = renames.next();
+                current = rename.getKey();
+                move(rename.getValue(), rename.getKey());
+                renames.remove();
+                syncDirectory(rename.getKey().getParent());
+            }
         } catch (IOException e) {
-            throw new LoraProException("cannot write " + target + ": " + e, e);
+            throw new LoraProException("cannot write " + current + ": " + e, e);
         } finally {
-            if (tmp != null) {
-                deleteQuietly(tmp);
-            }
+            written.values().forEach(AtomicFiles::deleteQuietly);
         }
     }
 

@@ -19,6 +19,7 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,8 +57,8 @@ public final class PeftAdapter {
     private PeftAdapter() {}
 
     /**
-     * Saves the adapters of {@code model} to {@code adapterDir} (created if missing); both files
-     * are written atomically.
+     * Saves the adapters of {@code model} to {@code adapterDir} (created if missing). Both files
+     * are written in full before either replaces an older one ({@link AtomicFiles#writeAll}).
      *
      * @param baseModelNameOrPath written as {@code base_model_name_or_path}
      * @param taskType PEFT's task type, e.g. {@code CAUSAL_LM}, {@code SEQ_2_SEQ_LM}, or null
@@ -82,8 +83,11 @@ public final class PeftAdapter {
         JsonObject json = configJson(model, adapted, config, baseModelNameOrPath, taskType);
         json.add("modules_to_save", PeftModulesToSave.configValue(trained));
         String text = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create().toJson(json);
-        writer.write(adapterDir.resolve(WEIGHTS_NAME));
-        AtomicFiles.writeString(adapterDir.resolve(CONFIG_NAME), text + "\n");
+        // both written in full before either replaces an older adapter: a failure leaves that one whole
+        Map<Path, AtomicFiles.StreamWriter> files = new LinkedHashMap<>();
+        files.put(adapterDir.resolve(WEIGHTS_NAME), writer::writeTo);
+        files.put(adapterDir.resolve(CONFIG_NAME), out -> out.write((text + "\n").getBytes(StandardCharsets.UTF_8)));
+        AtomicFiles.writeAll(files);
     }
 
     private static LoraConfig commonConfig(Map<String, LoraLinear> adapted) {

@@ -190,18 +190,23 @@ public final class SafetensorsWriter {
      * {@code path}. On failure nothing is left at {@code path} that was not there before.
      */
     public void write(Path path) {
+        AtomicFiles.write(path, this::writeTo);
+    }
+
+    /**
+     * Writes the whole file (header, then the tensors' bytes) to {@code out}, e.g. for {@link
+     * AtomicFiles#writeAll} with the files that go with it.
+     */
+    public void writeTo(OutputStream out) throws IOException {
         List<Map.Entry<String, Entry>> ordered = new ArrayList<>(tensors.entrySet());
         ordered.sort(TensorDType.<Map.Entry<String, Entry>>fileOrder(e -> e.getValue().dtype, Map.Entry::getKey));
         Map<String, SafetensorsHeader.Layout> layouts = new LinkedHashMap<>();
         ordered.forEach(e -> layouts.put(e.getKey(), new SafetensorsHeader.Layout(e.getValue().dtype, e.getValue().shape)));
-        byte[] header = SafetensorsHeader.encode(layouts, metadata);
-        AtomicFiles.write(path, out -> {
-            out.write(header);
-            byte[] chunk = new byte[CHUNK_BYTES];
-            for (Map.Entry<String, Entry> e : ordered) {
-                writeTensor(out, e.getKey(), e.getValue(), chunk);
-            }
-        });
+        out.write(SafetensorsHeader.encode(layouts, metadata));
+        byte[] chunk = new byte[CHUNK_BYTES];
+        for (Map.Entry<String, Entry> e : ordered) {
+            writeTensor(out, e.getKey(), e.getValue(), chunk);
+        }
     }
 
     private static void writeTensor(OutputStream out, String name, Entry t, byte[] chunk) throws IOException {
