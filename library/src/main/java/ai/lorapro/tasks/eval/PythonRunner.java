@@ -8,17 +8,21 @@ import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Runs untrusted Python programs (HumanEval completions) in a {@link CodeSandbox}, one at a time,
@@ -40,6 +44,8 @@ public final class PythonRunner {
     }
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** How long the interpreter may take to say what it is. */
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(30);
     private static final Logger LOGGER = LoggerFactory.getLogger(PythonRunner.class);
 
     private final String interpreter;
@@ -71,15 +77,28 @@ public final class PythonRunner {
      * @param timeout the longest a program may run
      */
     public static Optional<PythonRunner> find(String executable, Duration timeout) {
+        return find(executable, timeout, PROBE_TIMEOUT);
+    }
+
+    /** {@link #find(String, Duration)}, waiting at most {@code probeTimeout} for the interpreter's answer. */
+    static Optional<PythonRunner> find(String executable, Duration timeout, Duration probeTimeout) {
+        Process process = null;
         try {
-            Process process = new ProcessBuilder(executable, "-I", "-c",
+            process = new ProcessBuilder(executable, "-I", "-c",
                     "import sys; print(sys.version_info[0], sys.executable)").redirectErrorStream(true).start();
             process.getOutputStream().close();
-            String answer = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+            // read on a thread of its own: an executable that never ends (a shim waiting for input)
+            // must not hold the caller past the timeout
+            InputStream stdout = process.getInputStream();
+            FutureTask<byte[]> output = new FutureTask<>(stdout::readAllBytes);
+            Thread reader = new Thread(output, "lorapro-python-probe");
+            reader.setDaemon(true);
+            reader.start();
+            if (!process.waitFor(probeTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 return Optional.empty();
             }
+            String answer = new String(output.get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS),
+                    StandardCharsets.UTF_8).strip();
             if (process.exitValue() != 0 || !answer.startsWith("3 /")) {
                 return Optional.empty();
             }
@@ -88,11 +107,16 @@ public final class PythonRunner {
             String interpreter = Path.of(answer.substring(2)).toRealPath().toString();
             return CodeSandbox.probe(interpreter, SandboxLimits.forTimeout(timeout))
                     .map(sandbox -> new PythonRunner(interpreter, timeout, sandbox));
-        } catch (IOException e) {
+        } catch (IOException | ExecutionException | TimeoutException e) {
             return Optional.empty();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
+        } finally {
+            if (process != null && process.isAlive()) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }
         }
     }
 
