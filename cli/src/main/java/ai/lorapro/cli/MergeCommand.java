@@ -2,7 +2,6 @@ package ai.lorapro.cli;
 
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
-import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.AdapterMerge;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.HfCheckpoint;
@@ -82,9 +81,7 @@ public final class MergeCommand implements Callable<Integer> {
         long maxShardBytes = WeightFiles.size(shardSize);
         new OutputDirectoryGuard("--out", out).protect("--model", model).protect("--adapter", adapter)
                 .protectLinkTargets("--model", model).requireReplaceable(overwrite);
-        if (!Files.isDirectory(adapter)) {
-            throw new InvalidInputException("--adapter: " + adapter + " is not a directory");
-        }
+        ModelFiles.requireAdapter(adapter);
         PrintWriter log = spec.commandLine().getOut();
         long start = System.nanoTime();
         try (HfCheckpoint base = HfCheckpoint.open(model)) {

@@ -9,13 +9,10 @@ import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.RegularFiles;
-import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.SpecialTokens;
 import ai.lorapro.tasks.DefaultTasks;
-import ai.lorapro.nn.Finiteness;
-import ai.lorapro.nn.ModuleTree;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,15 +118,11 @@ final class ModelFiles {
         PeftAdapter.requireReadable(adapterDir);
     }
 
-    /** Adds the adapter at {@code adapterDir}, checked by {@link #requireAdapter}, to {@code model} (PEFT format). */
+    /**
+     * Adds the adapter at {@code adapterDir}, checked by {@link #requireAdapter}, to {@code model}
+     * (PEFT format; {@link PeftAdapter#load} refuses a tensor that is not finite).
+     */
     static void applyAdapter(Block model, Path adapterDir) {
-        LoraInjector.inject(model, PeftAdapter.readConfig(adapterDir), LoraInjector.UnmatchedNames.WARN);
         PeftAdapter.load(adapterDir, model);
-        ModuleTree.namedParameters(model).forEach((name, p) -> {
-            if (name.contains(".lora_") && !Finiteness.isAllFinite(p.getArray())) {
-                throw new InvalidInputException("--adapter: " + adapterDir.resolve(PeftAdapter.WEIGHTS_NAME)
-                        + ": tensor of '" + name + "' holds NaN or infinity");
-            }
-        });
     }
 }

@@ -175,6 +175,13 @@ class CheckedResumeCliTest extends TinyModelCliTestBase {
     }
 
     @Test
+    void aNonFiniteAdapterInTheCheckpointIsRefused() throws IOException {
+        Path copy = copyOfCheckpoint();
+        poisonFirstTensor(copy.resolve(TrainingCheckpoint.ADAPTER_DIR).resolve(PeftAdapter.WEIGHTS_NAME), Float.NaN);
+        assertOneLineBadInput("adapter NaN", resume(copy), PeftAdapter.WEIGHTS_NAME, "NaN or infinity");
+    }
+
+    @Test
     void aCheckpointThatDoesNotSayWhatItBelongsToIsRefused() throws IOException {
         Path copy = copyOfCheckpoint();
         Files.delete(copy.resolve(RunIdentity.FILE_NAME));

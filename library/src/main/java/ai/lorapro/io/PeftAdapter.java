@@ -9,6 +9,7 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.nn.Weights;
 
@@ -424,10 +425,12 @@ public final class PeftAdapter {
      * Loads an adapter into {@code model}. If the model has no adapter yet, adapters are first
      * injected per {@code adapter_config.json}. Every tensor of {@code adapter_model.safetensors}
      * is checked against the model before the model is changed ({@link #layout}), so a bad file
-     * leaves the model as it was.
+     * leaves the model as it was; then every tensor is read, and one that holds NaN or infinity is
+     * refused before any parameter is assigned (adapters injected for the file stay, as initialised).
      *
      * @return the adapted module paths
-     * @throws CheckpointFormatException as {@link #layout} does
+     * @throws CheckpointFormatException as {@link #layout} does, or naming a tensor that holds NaN
+     *     or infinity
      * @throws IllegalStateException if the model's base weights hold no arrays yet
      */
     public static List<String> load(Path adapterDir, Block model) {
@@ -443,15 +446,44 @@ public final class PeftAdapter {
         checked.injectIfNeeded(model);
         Layout layout = checked.layout();
         Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
-        try (SafetensorsFile file = SafetensorsFile.open(layout.weights())) {
-            layout.lora().forEach((module, keys) -> {
-                LoraLinear layer = adapted.get(module);
-                assign(file, keys.a(), layer.getLoraA());
-                assign(file, keys.b(), layer.getLoraB());
-            });
-            layout.saved().forEach((key, path) -> assign(file, key, params.get(path)));
-        }
+        Map<String, Parameter> targets = new LinkedHashMap<>();
+        layout.lora().forEach((module, keys) -> {
+            LoraLinear layer = adapted.get(module);
+            targets.put(keys.a(), layer.getLoraA());
+            targets.put(keys.b(), layer.getLoraB());
+        });
+        layout.saved().forEach((key, path) -> targets.put(key, params.get(path)));
+        assignAll(layout.weights(), targets);
         return new ArrayList<>(adapted.keySet());
+    }
+
+    /**
+     * Reads every tensor named in {@code targets} and checks that it is finite, and only then
+     * assigns them all: a tensor holding NaN or infinity leaves every parameter as it was.
+     *
+     * @throws CheckpointFormatException naming the file and the tensor that is not finite
+     */
+    private static void assignAll(Path weights, Map<String, Parameter> targets) {
+        Map<Parameter, NDArray> values = new LinkedHashMap<>();
+        try (SafetensorsFile file = SafetensorsFile.open(weights)) {
+            for (Map.Entry<String, Parameter> target : targets.entrySet()) {
+                NDArray array = target.getValue().getArray();
+                NDArray value = file.load(array.getManager(), target.getKey(), array.getDataType());
+                values.put(target.getValue(), value);
+                if (!Finiteness.isAllFinite(value)) {
+                    throw new CheckpointFormatException(
+                            weights + ": tensor '" + target.getKey() + "' holds NaN or infinity");
+                }
+            }
+        } catch (RuntimeException e) {
+            values.values().forEach(NDArray::close);
+            throw e;
+        }
+        values.forEach((parameter, value) -> {
+            if (!Weights.assign(parameter, value)) {
+                value.close();
+            }
+        });
     }
 
     /**
@@ -533,15 +565,6 @@ public final class PeftAdapter {
             throw new CheckpointFormatException(
                     file.path() + ": tensor '" + key + "' has shape " + Arrays.toString(shape) + ", the model needs "
                             + Arrays.toString(expected));
-        }
-    }
-
-    static void assign(SafetensorsFile file, String key, Parameter parameter) {
-        NDArray target = parameter.getArray();
-        NDManager manager = target.getManager();
-        NDArray value = file.load(manager, key, target.getDataType());
-        if (!Weights.assign(parameter, value)) {
-            value.close();
         }
     }
 
