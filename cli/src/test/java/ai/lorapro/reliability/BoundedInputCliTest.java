@@ -202,6 +202,11 @@ class BoundedInputCliTest extends TinyModelCliTestBase {
         assertRefusedInTime("eval --task with a padding id beyond the vocabulary", () -> cli("eval", "--task", "gsm8k",
                 "--model", copy.toString(), "--data", gsm.toString(), "--out", tmp.resolve("e").toString()),
                 "padding.pad_id 70000");
+        Path metamath = Files.writeString(tmp.resolve("metamath.json"),
+                "[{\"query\": \"What is 2+3?\", \"response\": \"The answer is: 5\"}]");
+        assertRefusedInTime("train --task with a padding id beyond the vocabulary", () -> cli("train", "--task",
+                "metamath", "--model", copy.toString(), "--data", metamath.toString(), "--max-steps", "1", "--out",
+                tmp.resolve("t").toString()), "padding.pad_id 70000");
     }
 
     @Test

@@ -9,10 +9,10 @@ import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.TensorSource;
+import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.clip.ClipModel;
-import ai.lorapro.models.common.ConfigJson;
 import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.nn.PassEntry;
@@ -135,13 +135,7 @@ public final class TaskEvaluator {
     private HfTokenizer tokenizer() {
         HfTokenizer tokenizer = HfTokenizer.load(tokenizerFile != null ? tokenizerFile : modelDir.resolve("tokenizer.json"));
         try {
-            ConfigJson config = ConfigJson.read(modelDir.resolve("config.json"));
-            // causal LMs and T5 keep vocab_size at the top; CLIP in its text_config
-            ConfigJson text = config.has("vocab_size") || !config.has("text_config") ? config : config.object("text_config");
-            Integer vocabSize = text.optInt("vocab_size");
-            if (vocabSize != null) {
-                TokenizerFit.require(tokenizer, vocabSize);
-            }
+            TokenizerFit.require(tokenizer, ModelFamilies.readModelDir(modelDir).vocabSize());
             return tokenizer;
         } catch (RuntimeException e) {
             tokenizer.close();

@@ -5,13 +5,14 @@ import ai.djl.ndarray.types.DataType;
 import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.data.jsonl.TextRecord;
+import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.clip.ClipModel;
-import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.tasks.glue.GlueEvaluation;
@@ -124,13 +125,6 @@ public final class TaskTrainer {
         return HfTokenizer.load(file);
     }
 
-    private static void checkVocabulary(HfTokenizer tokenizer, int vocabSize, Path modelDir) {
-        if (tokenizer.vocabSize() > vocabSize) {
-            throw new InvalidInputException(tokenizer.path() + ": tokenizer has " + tokenizer.vocabSize()
-                    + " ids but the model in " + modelDir + " embeds only " + vocabSize);
-        }
-    }
-
     private static DataType frozenType(TrainConfig config) {
         return config.run().fp16Frozen() ? DataType.FLOAT16 : DataType.FLOAT32;
     }
@@ -162,7 +156,7 @@ public final class TaskTrainer {
                 NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             T5ForConditionalGeneration model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     T5ForConditionalGeneration.class, task.cliName());
-            checkVocabulary(tokenizer, model.getConfig().vocabSize(), inputs.modelDir());
+            TokenizerFit.require(tokenizer, model.getConfig().vocabSize());
             Seq2SeqExamples encoder = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, false),
                     config.batch().maxSeqLength(), MAX_TARGET_TOKENS);
             List<Example> trainExamples = GlueEvaluation.trainingExamples(train.records(), encoder);
@@ -189,7 +183,7 @@ public final class TaskTrainer {
                 NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             CausalLanguageModel model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     CausalLanguageModel.class, format.cliName());
-            checkVocabulary(tokenizer, ModelFamilies.readModelDir(inputs.modelDir()).vocabSize(), inputs.modelDir());
+            TokenizerFit.require(tokenizer, ModelFamilies.readModelDir(inputs.modelDir()).vocabSize());
             TextEncoder encoder = TaskTokenizers.encoder(tokenizer, true);
             List<Example> trainExamples = InstructionReader.examples(inputs.data(), train.records(), encoder,
                     config.batch().maxSeqLength());
@@ -208,12 +202,16 @@ public final class TaskTrainer {
         ImageFolder train = ImageFolder.scan(root.resolve("train"), classes, bad);
         Path testDir = inputs.evalData() != null ? inputs.evalData() : root.resolve("test");
         BadRecords badTest = BadRecords.of(inputs.skipBadRecords()); // reported alone in the test metrics
+        if (inputs.evalData() != null && !Files.isDirectory(testDir)) {
+            throw new InvalidInputException("evaluation data " + testDir + " is not a directory of class folders");
+        }
+        // without evaluation data given, <data>/test is evaluated when it is there
         ImageFolder test = Files.isDirectory(testDir) ? ImageFolder.scan(testDir, classes, badTest) : null;
         try (HfTokenizer tokenizer = tokenizer(inputs);
                 NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             ClipModel clip = TaskModels.load(inputs.modelDir(), manager, frozenType(config), ClipModel.class,
                     IMAGE_FOLDER);
-            checkVocabulary(tokenizer, clip.getConfig().text().vocabSize(), inputs.modelDir());
+            TokenizerFit.require(tokenizer, clip.getConfig().text().vocabSize());
             Function<String, long[]> prompts = prompt -> tokenizer.encode(prompt, true);
             ClipImageClassifier classifier =
                     ClipImageClassifier.zeroShot(clip, prompts, ImageFolder.promptNames(classes), manager);

@@ -14,6 +14,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -113,6 +114,17 @@ class TaskTrainerTest {
         JsonObject metrics = metrics(out);
         assertEquals(2, metrics.get("total").getAsInt());
         assertEquals("image-folder", metrics.get("task").getAsString());
+    }
+
+    @Test
+    void imageFolderRefusesEvaluationDataThatIsNotADirectory() throws Exception {
+        Path root = dir.resolve("images-bad-eval");
+        ImageFolderTest.twoClassFolder(root);
+        Path missing = dir.resolve("no-such-test-folder");
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> TaskTrainer.train("image-folder",
+                config("lora", 1e-2f, 1, dir.resolve("images-bad-eval-out")),
+                new TrainInputs(models.resolve("clip"), null, root, missing, null, false)));
+        assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
     }
 
     /**
