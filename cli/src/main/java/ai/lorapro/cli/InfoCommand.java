@@ -1,8 +1,6 @@
 package ai.lorapro.cli;
 
-import ai.djl.ndarray.types.Shape;
 import ai.lorapro.InvalidInputException;
-import ai.lorapro.io.CheckpointFormatException;
 import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.models.common.CheckpointLoader;
@@ -22,7 +20,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
 /**
@@ -118,24 +115,9 @@ public final class InfoCommand implements Callable<Integer>, FieldOptions {
         return String.format(Locale.ROOT, "%.1f KB", bytes / 1e3);
     }
 
+    /** Checks every tensor of the checkpoint against the model, as loading would. */
     private static void validate(ModelArchitecture config, HfCheckpoint checkpoint) {
-        Map<String, Shape> expected = CheckpointLoader.expectedShapes(config.newModel(checkpoint.names()));
-        String where = checkpoint.directory().toString();
-        for (Map.Entry<String, Shape> e : expected.entrySet()) {
-            if (!checkpoint.contains(e.getKey())) {
-                throw new CheckpointFormatException(where + ": missing tensor '" + e.getKey() + "'");
-            }
-            Shape actual = checkpoint.info(e.getKey()).shape();
-            if (!actual.equals(e.getValue())) {
-                throw new CheckpointFormatException(where + ": tensor '" + e.getKey() + "' has shape " + actual
-                        + ", expected " + e.getValue());
-            }
-        }
-        TreeSet<String> unexpected = new TreeSet<>(checkpoint.names());
-        unexpected.removeAll(expected.keySet());
-        unexpected.removeIf(config.ignorableTensors());
-        if (!unexpected.isEmpty()) {
-            throw new CheckpointFormatException(where + ": unexpected tensor '" + unexpected.first() + "'");
-        }
+        CheckpointLoader.check(config.newModel(checkpoint.names()), checkpoint, checkpoint.directory().toString(),
+                config.ignorableTensors());
     }
 }

@@ -2,7 +2,6 @@ package ai.lorapro.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -206,21 +205,30 @@ class LoraProCliTest {
 
     @Test
     void djlIsConfiguredOfflineWithoutOverridingTheCaller() {
-        String before = System.getProperty("ai.djl.offline");
+        String offline = System.getProperty("ai.djl.offline");
+        String tracking = System.getProperty("OPT_OUT_TRACKING");
         try {
             System.setProperty("ai.djl.offline", "false");
+            System.setProperty("OPT_OUT_TRACKING", "false");
             LoraProCli.configureDjl();
             assertEquals("false", System.getProperty("ai.djl.offline"));
+            assertEquals("false", System.getProperty("OPT_OUT_TRACKING"));
             System.clearProperty("ai.djl.offline");
+            System.clearProperty("OPT_OUT_TRACKING");
             LoraProCli.configureDjl();
             assertEquals("true", System.getProperty("ai.djl.offline"));
-            assertNotNull(System.getProperty("OPT_OUT_TRACKING"));
+            assertEquals("true", System.getProperty("OPT_OUT_TRACKING"));
         } finally {
-            if (before == null) {
-                System.clearProperty("ai.djl.offline");
-            } else {
-                System.setProperty("ai.djl.offline", before);
-            }
+            restore("ai.djl.offline", offline);
+            restore("OPT_OUT_TRACKING", tracking);
+        }
+    }
+
+    private static void restore(String property, String value) {
+        if (value == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, value);
         }
     }
 

@@ -205,21 +205,6 @@ final class MomentRows {
             shortChunks[chunk].put(at, packed, 0, len);
         }
 
-        /**
-         * Copies the bfloat16 bit patterns of elements [offset, offset + len) into {@code out[0,
-         * len)}, for a kernel that converts them itself; bf16 storage only.
-         */
-        void readBits(long offset, short[] out, int len) {
-            int chunk = chunkOf(offset);
-            shortChunks[chunk].get((int) (offset - (long) chunk * rowsPerChunk * cols), out, 0, len);
-        }
-
-        /** Stores bfloat16 bit patterns {@code bits[0, len)} as elements [offset, offset + len); bf16 storage only. */
-        void writeBits(long offset, short[] bits, int len) {
-            int chunk = chunkOf(offset);
-            shortChunks[chunk].put((int) (offset - (long) chunk * rowsPerChunk * cols), bits, 0, len);
-        }
-
         private int chunkOf(long offset) {
             return (int) (offset / cols / rowsPerChunk);
         }

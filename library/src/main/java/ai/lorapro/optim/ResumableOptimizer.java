@@ -571,10 +571,10 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
             return pairs.size();
         }
 
-        void validate() {
-            if (learningRateTracker == null) {
-                throw new IllegalArgumentException("a learning rate tracker is required");
-            }
-        }
+        /**
+         * Checks the settings before {@code build}; subclasses add their own checks. Nothing is left
+         * to check here: the rate has a default, and its setters refuse null.
+         */
+        void validate() {}
     }
 }

@@ -54,11 +54,6 @@ public final class BadRecords {
         }
     }
 
-    /** Whether bad records are skipped. */
-    public boolean skips() {
-        return skip;
-    }
-
     /** The records skipped so far. */
     public int skipped() {
         return skipped;

@@ -30,11 +30,6 @@ public final class CausalLmTask implements TrainTask {
         return model;
     }
 
-    /** The language model. */
-    public CausalLanguageModel languageModel() {
-        return model;
-    }
-
     @Override
     public NDArray[] lossSumAndCount(ParameterStore store, NDManager manager, Batch batch, boolean training) {
         NDList arrays = batch.toNDList(manager);

@@ -51,17 +51,6 @@ public final class ResumeLimits {
     }
 
     /**
-     * Refuses an optimizer state tensor holding NaN or infinity.
-     *
-     * @throws CheckpointFormatException naming the file and the tensor
-     */
-    public static void requireFinite(Path file, Map<String, NDArray> tensors) {
-        for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
-            requireFinite(file, e.getKey(), e.getValue());
-        }
-    }
-
-    /**
      * {@code tensor} itself when every value is finite.
      *
      * @throws CheckpointFormatException naming the file and tensor otherwise

@@ -2,8 +2,8 @@ package ai.lorapro.train;
 
 /**
  * Runs beside the {@link TrainingEngine}'s loop, in the spirit of DJL's {@code TrainingListener}:
- * metrics, progress, evaluation, checkpoints and the plot each listen to the steps instead of
- * living in the loop.
+ * metrics, progress, evaluation and checkpoints each listen to the steps instead of living in
+ * the loop.
  */
 interface StepListener {
 

@@ -64,12 +64,6 @@ public final class TrainBatches {
         return position;
     }
 
-    /** The number of steps in one epoch: ceil(examples / (microBatch * accumulation)). */
-    public int stepsPerEpoch() {
-        int global = microBatch * accumulation;
-        return (examples.size() + global - 1) / global;
-    }
-
     /**
      * The micro-batches of the next optimizer step; advances the position, moving to the next
      * epoch (and its order) after the epoch's last example.

@@ -61,7 +61,6 @@ class TrainBatchesTest {
     void stepsSplitIntoMicroBatchesAndNeverSpanEpochs() {
         TrainBatches loader = new TrainBatches(examples(10), 2, 2, 7, true, PAD,
                 DataPosition.START);
-        assertEquals(3, loader.stepsPerEpoch());
         assertEquals(List.of(2, 2), sizes(loader.nextStep()));
         assertEquals(new DataPosition(0, 4), loader.position());
         assertEquals(List.of(2, 2), sizes(loader.nextStep()));
@@ -98,7 +97,7 @@ class TrainBatchesTest {
         DataPosition saved = null;
         for (int step = 0; step < 9; step++) {
             if (step == 5) {
-                saved = DataPosition.fromJson(full.position().toJson(), "state.json");
+                saved = full.position();
             }
             for (Batch b : full.nextStep()) {
                 reference.add(b.inputIds());
@@ -130,8 +129,6 @@ class TrainBatchesTest {
         assertThrows(InvalidInputException.class, () -> new TrainBatches(examples(3), 1, 1,
                 0, true, PAD, new DataPosition(0, 3)));
         assertThrows(IllegalArgumentException.class, () -> new DataPosition(-1, 0));
-        assertThrows(InvalidInputException.class,
-                () -> DataPosition.fromJson("{\"epoch\":1}", "state.json"));
     }
 
     private static List<Integer> sizes(List<Batch> batches) {
