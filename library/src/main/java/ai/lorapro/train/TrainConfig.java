@@ -111,6 +111,8 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
      * validates its own fields.
      */
     public static final class Builder {
+        /** The run settings' defaults ({@link RunConfig#defaults}); the output directory has none. */
+        private static final RunConfig RUN_DEFAULTS = RunConfig.defaults(Path.of("."));
 
         private Method method = Method.LORA_PRO;
         /** The adapters but their seed, which is the run's. */
@@ -125,13 +127,13 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
         private int epochs = BatchConfig.DEFAULTS.epochs();
         private int maxSteps = BatchConfig.DEFAULTS.maxSteps();
         private Path outputDir;
-        private long seed = 42;
-        private DeviceChoice device = DeviceChoice.AUTO;
-        private boolean fp16Frozen;
-        private double clipNorm = 1.0;
-        private int evalInterval;
-        private int checkpointInterval;
-        private int logInterval = 10;
+        private long seed = RUN_DEFAULTS.seed();
+        private DeviceChoice device = RUN_DEFAULTS.device();
+        private boolean fp16Frozen = RUN_DEFAULTS.fp16Frozen();
+        private double clipNorm = RUN_DEFAULTS.clipNorm();
+        private int evalInterval = RUN_DEFAULTS.evalInterval();
+        private int checkpointInterval = RUN_DEFAULTS.checkpointInterval();
+        private int logInterval = RUN_DEFAULTS.logInterval();
         private Collection<String> allowedResumeChanges = Set.of();
 
         private Builder() {}
