@@ -1,6 +1,7 @@
 package ai.lorapro.models.t5;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -103,7 +104,15 @@ class T5CheckpointTest {
             assertTrue(model.getConfig().scaleDecoderOutputs());
             // the stored head equals shared here, so the logits are those of the tied model
             T5ForConditionalGeneration tied = T5ForConditionalGeneration.fromPretrained(dir, manager);
-            assertArrayEquals(logits(tied, manager, ref), logits(model, manager, ref), 1e-6f);
+            float[] tiedLogits = logits(tied, manager, ref);
+            assertArrayEquals(tiedLogits, logits(model, manager, ref), 1e-6f);
+            // and they come from the head: doubled, it doubles them (shared, which the encoder and
+            // decoder embed with, stays as it was)
+            model.getLmHead().getWeight().getArray().muli(2);
+            float[] doubled = logits(model, manager, ref);
+            for (int i = 0; i < tiedLogits.length; i++) {
+                assertEquals(2 * tiedLogits[i], doubled[i], 1e-5f * Math.max(1, Math.abs(tiedLogits[i])), "logit " + i);
+            }
         }
     }
 
