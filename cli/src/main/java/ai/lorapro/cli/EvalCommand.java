@@ -9,6 +9,7 @@ import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.tasks.DefaultTasks;
 import ai.lorapro.tasks.EvalSettings;
+import ai.lorapro.tasks.TaskTokenizers;
 import ai.lorapro.tasks.glue.GlueFiles;
 import ai.lorapro.tasks.glue.GlueTask;
 import ai.lorapro.tasks.TaskEvaluator;
@@ -99,7 +100,7 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
         ModelArchitecture config = modelOptions.config();
         DefaultTasks.requireJsonLines(config);
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
-            TextEncoder encoder = ModelFiles.encoder(tok, config);
+            TextEncoder encoder = TaskTokenizers.encoder(tok, config);
             List<Example> examples = DefaultTasks.examples(config, data, encoder, settings.maxInputLength(),
                     settings.skipBadRecords());
             try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {

@@ -7,6 +7,7 @@ import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.SpecialTokens;
+import ai.lorapro.tasks.TaskTokenizers;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -65,7 +66,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 .print(spec.commandLine().getErr());
         ModelArchitecture config = modelOptions.config();
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
-            SpecialTokens tokens = ModelFiles.specialTokens(tok, config);
+            SpecialTokens tokens = TaskTokenizers.specialTokens(tok, config);
             List<long[]> ids = new ArrayList<>();
             for (int i = 0; i < prompts.size(); i++) {
                 ids.add(tok.encode(prompts.get(i), false));

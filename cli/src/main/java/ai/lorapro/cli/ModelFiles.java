@@ -6,12 +6,10 @@ import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.TokenizerFit;
-import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.RegularFiles;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
-import ai.lorapro.models.SpecialTokens;
 import ai.lorapro.tasks.DefaultTasks;
 
 import java.nio.file.Files;
@@ -91,18 +89,6 @@ final class ModelFiles {
             throw new InvalidInputException("--max-new-tokens " + maxNewTokens + " with a prompt of " + promptTokens
                     + " tokens exceeds the model's max_position_embeddings " + config.maxPositions());
         }
-    }
-
-    /** The special tokens: the tokenizer's where it has them, else the config's. */
-    static SpecialTokens specialTokens(HfTokenizer tokenizer, ModelArchitecture config) {
-        return config.specialTokens().overriddenBy(tokenizer.bosId(), tokenizer.eosId(), tokenizer.padId());
-    }
-
-    /** The text encoder: the tokenizer's ids, BOS/EOS/PAD from the tokenizer or else the config. */
-    static TextEncoder encoder(HfTokenizer tokenizer, ModelArchitecture config) {
-        SpecialTokens tokens = specialTokens(tokenizer, config);
-        return TextEncoder.withSpecialTokens(text -> tokenizer.encode(text, false), tokens.bos(), tokens.firstEos(),
-                tokens.pad());
     }
 
     /**

@@ -10,9 +10,9 @@ import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.tasks.DefaultTasks;
+import ai.lorapro.tasks.TaskTokenizers;
 import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.tasks.TaskTrainer;
-import ai.lorapro.train.Devices;
 import ai.lorapro.train.MemoryCheck;
 import ai.lorapro.train.MemoryEstimate;
 import ai.lorapro.train.TrainConfig;
@@ -66,7 +66,7 @@ public final class TrainLauncher {
         }
         try (HfTokenizer tokenizer = ModelFiles.tokenizer(inputs.modelDir(), inputs.tokenizerFile())) {
             ModelFiles.checkFit(tokenizer, modelConfig);
-            TextEncoder encoder = ModelFiles.encoder(tokenizer, modelConfig);
+            TextEncoder encoder = TaskTokenizers.encoder(tokenizer, modelConfig);
             List<Example> train = DefaultTasks.examples(modelConfig, inputs.data(), encoder, config.batch().maxSeqLength(),
                     inputs.skipBadRecords());
             List<Example> eval = inputs.evalData() == null ? List.of()

@@ -2,12 +2,14 @@ package ai.lorapro.tasks;
 
 import ai.djl.ndarray.NDManager;
 import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.models.SpecialTokens;
 import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.common.Generator;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Generation with a causal language model: each prompt is tokenised with the tokenizer's special
@@ -47,20 +49,21 @@ public final class CausalLmTextGenerator implements TextGenerator {
     }
 
     /**
-     * Greedy decoding settings for a tokenizer: its EOS ends an output and its PAD (else EOS, else
-     * 0) pads.
+     * Greedy decoding settings for a model's special tokens ({@link TaskTokenizers#specialTokens}):
+     * each of its EOS ids ends an output, and its padding id pads.
      */
-    public static Generator greedy(HfTokenizer tokenizer, int maxNewTokens) {
+    public static Generator greedy(SpecialTokens tokens, int maxNewTokens) {
         Generator.Builder builder = Generator.builder().optMaxNewTokens(maxNewTokens);
-        tokenizer.eosId().ifPresent(eos -> builder.optEosTokenIds(java.util.Set.of(eos)));
-        builder.optPadTokenId(tokenizer.padId().orElse(tokenizer.eosId().orElse(0)));
-        return builder.build();
+        if (!tokens.eos().isEmpty()) {
+            builder.optEosTokenIds(Set.copyOf(tokens.eos()));
+        }
+        return builder.optPadTokenId(tokens.paddingId()).build();
     }
 
     @Override
     public List<String> generate(List<String> prompts) {
         List<String> out = new ArrayList<>();
-        long pad = tokenizer.padId().orElse(tokenizer.eosId().orElse(0));
+        long pad = generator.padTokenId();
         for (int start = 0; start < prompts.size(); start += batchSize) {
             List<String> chunk = prompts.subList(start, Math.min(prompts.size(), start + batchSize));
             long[][] ids = new long[chunk.size()][];

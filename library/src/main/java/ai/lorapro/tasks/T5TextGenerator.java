@@ -40,7 +40,7 @@ public final class T5TextGenerator implements TextGenerator {
         this.model = model;
         this.tokenizer = tokenizer;
         this.manager = manager;
-        this.sources = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, false), maxSourceLength, maxNewTokens);
+        this.sources = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, new T5Family.Architecture(model.getConfig())), maxSourceLength, maxNewTokens);
         if (maxNewTokens < 1) {
             throw new IllegalArgumentException("max new tokens must be positive, got " + maxNewTokens);
         }

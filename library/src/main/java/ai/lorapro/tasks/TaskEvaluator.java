@@ -10,6 +10,7 @@ import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.models.ModelFamilies;
+import ai.lorapro.models.SpecialTokens;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.clip.ClipModel;
@@ -172,8 +173,9 @@ public final class TaskEvaluator {
 
     private CausalLmTextGenerator llamaGenerator(CausalLanguageModel model, HfTokenizer tokenizer,
             NDManager manager) {
+        SpecialTokens tokens = TaskTokenizers.specialTokens(tokenizer, ModelFamilies.readModelDir(modelDir));
         return new CausalLmTextGenerator(model, tokenizer, manager,
-                CausalLmTextGenerator.greedy(tokenizer, settings.maxNewTokens()), settings.maxInputLength(),
+                CausalLmTextGenerator.greedy(tokens, settings.maxNewTokens()), settings.maxInputLength(),
                 settings.batchSize());
     }
 

@@ -2,22 +2,36 @@ package ai.lorapro.tasks;
 
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.jsonl.TextEncoder;
+import ai.lorapro.models.ModelArchitecture;
+import ai.lorapro.models.SpecialTokens;
 
-/** Adapts an {@link HfTokenizer} to the data pipeline's {@link TextEncoder}. */
+/**
+ * A model's special tokens as every command uses them (the tokenizer's where it has them, else the
+ * model config's), and the data pipeline's {@link TextEncoder} built on them.
+ */
 public final class TaskTokenizers {
 
     private TaskTokenizers() {}
 
     /**
-     * An encoder without special tokens whose BOS, EOS and PAD come from the tokenizer file.
-     *
-     * @param tokenizer the tokenizer
-     * @param addBos whether examples start with the BOS token (causal LMs such as Llama: yes;
-     *     T5: the tokenizer has none)
+     * The special tokens: the tokenizer's BOS and PAD where it has them, else the config's; its EOS
+     * first among the config's EOS ids (a Llama 3 instruct model stops at each of them).
      */
-    public static TextEncoder encoder(HfTokenizer tokenizer, boolean addBos) {
-        long bos = addBos ? tokenizer.bosId().orElse(TextEncoder.NONE) : TextEncoder.NONE;
-        return TextEncoder.withSpecialTokens(text -> tokenizer.encode(text, false), bos,
-                tokenizer.eosId().orElse(TextEncoder.NONE), tokenizer.padId().orElse(TextEncoder.NONE));
+    public static SpecialTokens specialTokens(HfTokenizer tokenizer, ModelArchitecture architecture) {
+        return architecture.specialTokens().overriddenBy(tokenizer.bosId(), tokenizer.eosId(), tokenizer.padId());
+    }
+
+    /**
+     * An encoder of the tokenizer's ids without special tokens, whose BOS, EOS and PAD are {@code
+     * tokens}' (a T5 has no BOS, so its examples start without one).
+     */
+    public static TextEncoder encoder(HfTokenizer tokenizer, SpecialTokens tokens) {
+        return TextEncoder.withSpecialTokens(text -> tokenizer.encode(text, false), tokens.bos(), tokens.firstEos(),
+                tokens.pad());
+    }
+
+    /** {@link #encoder(HfTokenizer, SpecialTokens)} with {@link #specialTokens}. */
+    public static TextEncoder encoder(HfTokenizer tokenizer, ModelArchitecture architecture) {
+        return encoder(tokenizer, specialTokens(tokenizer, architecture));
     }
 }

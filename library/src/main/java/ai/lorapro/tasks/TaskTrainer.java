@@ -9,11 +9,13 @@ import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.data.jsonl.TextRecord;
+import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.clip.ClipModel;
 import ai.lorapro.models.common.CausalLanguageModel;
+import ai.lorapro.models.t5.T5Family;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.tasks.glue.GlueEvaluation;
 import ai.lorapro.tasks.glue.GlueExample;
@@ -157,7 +159,7 @@ public final class TaskTrainer {
             T5ForConditionalGeneration model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     T5ForConditionalGeneration.class, task.cliName());
             TokenizerFit.require(tokenizer, model.getConfig().vocabSize());
-            Seq2SeqExamples encoder = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, false),
+            Seq2SeqExamples encoder = new Seq2SeqExamples(TaskTokenizers.encoder(tokenizer, new T5Family.Architecture(model.getConfig())),
                     config.batch().maxSeqLength(), MAX_TARGET_TOKENS);
             List<Example> trainExamples = GlueEvaluation.trainingExamples(train.records(), encoder);
             List<Example> evalExamples = dev == null ? List.of() : GlueEvaluation.trainingExamples(dev.records(), encoder);
@@ -183,8 +185,9 @@ public final class TaskTrainer {
                 NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             CausalLanguageModel model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),
                     CausalLanguageModel.class, format.cliName());
-            TokenizerFit.require(tokenizer, ModelFamilies.readModelDir(inputs.modelDir()).vocabSize());
-            TextEncoder encoder = TaskTokenizers.encoder(tokenizer, true);
+            ModelArchitecture architecture = ModelFamilies.readModelDir(inputs.modelDir());
+            TokenizerFit.require(tokenizer, architecture.vocabSize());
+            TextEncoder encoder = TaskTokenizers.encoder(tokenizer, architecture);
             List<Example> trainExamples = InstructionReader.examples(inputs.data(), train.records(), encoder,
                     config.batch().maxSeqLength());
             List<Example> evalExamples = eval == null ? List.of()

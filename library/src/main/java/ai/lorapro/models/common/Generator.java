@@ -42,6 +42,11 @@ public final class Generator {
         this.seed = b.seed;
     }
 
+    /** The id a finished sequence is filled with (and a batch's shorter prompts padded with). */
+    public long padTokenId() {
+        return padTokenId;
+    }
+
     /** A builder: greedy, 32 new tokens, KV cache on, no end-of-sequence token, pad id 0. */
     public static Builder builder() {
         return new Builder();
