@@ -126,6 +126,10 @@ class LowRankRegressionReproTest {
             LoraConfig config = LoraConfig.builder().setR(RANK).setAlpha(2 * RANK).optSeed(seed + 100).build();
             LoraLinear layer = LoraLinear.builder().setInFeatures(IN).setOutFeatures(OUT)
                     .optLora(variant == Variant.FULL ? null : config).build();
+            // A is drawn from the config seed and this salt alone: LoRA and LoRA-Pro start from the same
+            // A, and the table below is the same in every JVM (unsalted, a layer draws its salt from
+            // DJL's generator, which nothing here seeds)
+            layer.setSeedSalt(seed);
             Weights.assign(layer.getWeight(), manager.create(w0, new Shape(OUT, IN)));
             layer.initialize(manager, DataType.FLOAT32, new Shape(SAMPLES, IN));
             layer.setBaseTrainable(variant == Variant.FULL);
