@@ -128,6 +128,18 @@ class BadCheckpointCliTest {
     }
 
     @Test
+    void aMalformedConfigIsOneLine() throws IOException {
+        Path copy = TinyHfModel.copy(good, tmp.resolve("bad-config"));
+        Path config = copy.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replaceFirst("\\{", "{,"));
+        // Gson appends a troubleshooting link on a second line, which used to be printed too
+        assertOneLineBadInput("info --config", cli("info", "--config", config.toString()), "config.json",
+                "malformed JSON");
+        assertOneLineBadInput("info --model", cli("info", "--model", copy.toString()), "config.json",
+                "malformed JSON");
+    }
+
+    @Test
     void truncatedFile() throws IOException {
         assertRefused(withWeights("truncated", b -> Arrays.copyOf(b, b.length / 2)), "model.safetensors");
         assertRefused(withWeights("truncated-in-length", b -> Arrays.copyOf(b, 5)), "model.safetensors");

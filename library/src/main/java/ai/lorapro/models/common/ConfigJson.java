@@ -1,6 +1,7 @@
 package ai.lorapro.models.common;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.data.jsonl.StrictJson;
 import ai.lorapro.io.RegularFiles;
 import ai.lorapro.io.TensorDType;
 
@@ -58,7 +59,7 @@ public final class ConfigJson {
         } catch (IOException e) {
             throw new InvalidInputException(origin + ": cannot read: " + e.getMessage(), e);
         } catch (JsonParseException e) {
-            throw new InvalidInputException(origin + ": malformed JSON: " + e.getMessage(), e);
+            throw new InvalidInputException(origin + ": malformed JSON: " + StrictJson.describe(e.getMessage()), e);
         }
     }
 
