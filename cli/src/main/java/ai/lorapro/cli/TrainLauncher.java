@@ -11,16 +11,19 @@ import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.tasks.DefaultTasks;
 import ai.lorapro.tasks.TaskTokenizers;
-import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.tasks.TaskTrainer;
+import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.train.MemoryCheck;
 import ai.lorapro.train.MemoryEstimate;
+import ai.lorapro.train.Method;
 import ai.lorapro.train.TrainConfig;
 import ai.lorapro.train.TrainResult;
+import ai.lorapro.train.TrainingCheckpoint;
 import ai.lorapro.train.TrainingEngine;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -90,14 +93,14 @@ public final class TrainLauncher {
                         .optBaseModel(inputs.modelDir().toString())
                         .build()) {
                     TrainResult result = engine.run();
-                    out.printf(Locale.ROOT, "trained %s for %d steps on %s: final loss %.4f%s, %d skipped steps%n",
-                            config.method().id(), result.globalStep(),
+                    out.printf(Locale.ROOT, "trained %s for %s on %s: final loss %.4f%s, %d skipped steps%n",
+                            config.method().id(), stepsRun(result),
                             inputs.devices().isEmpty() ? device : inputs.devices(), result.finalLoss(),
                             result.finalEval().containsKey("loss")
                                     ? String.format(Locale.ROOT, ", eval loss %.4f", result.finalEval().get("loss"))
                                     : "",
                             result.skippedSteps());
-                    out.println("checkpoint: " + result.checkpoint());
+                    printCheckpoint(result.checkpoint(), config.method());
                     out.flush();
                 }
             }
@@ -119,13 +122,29 @@ public final class TrainLauncher {
             // named by the task below
         }
         TaskTrainer.Result result = TaskTrainer.train(task, job.config(), job.inputs());
-        out.printf(Locale.ROOT, "trained %s on %s for %d steps: final loss %.4f, %d skipped steps, %d bad records"
-                        + " skipped%n", job.config().method().id(), task, result.train().globalStep(),
+        out.printf(Locale.ROOT, "trained %s on %s for %s: final loss %.4f, %d skipped steps, %d bad records"
+                        + " skipped%n", job.config().method().id(), task, stepsRun(result.train()),
                 result.train().finalLoss(), result.train().skippedSteps(), result.skipped());
         if (!result.metrics().isEmpty()) {
             out.println("eval: " + result.metrics());
         }
-        out.println("checkpoint: " + result.train().checkpoint());
+        printCheckpoint(result.train().checkpoint(), job.config().method());
         out.flush();
+    }
+
+    /** "20 steps", or "10 steps (11-20, resumed)" for a run that resumed at step 10. */
+    static String stepsRun(TrainResult result) {
+        long run = result.losses().length;
+        String steps = run + (run == 1 ? " step" : " steps");
+        return run == result.globalStep() ? steps
+                : steps + " (" + (result.globalStep() - run + 1) + "-" + result.globalStep() + ", resumed)";
+    }
+
+    /** The last checkpoint, and the adapter in it that generate, eval and merge take as --adapter. */
+    private void printCheckpoint(Path checkpoint, Method method) {
+        out.println("checkpoint: " + checkpoint);
+        if (checkpoint != null && method.usesAdapters()) {
+            out.println("adapter (PEFT, for --adapter): " + checkpoint.resolve(TrainingCheckpoint.ADAPTER_DIR));
+        }
     }
 }

@@ -139,6 +139,9 @@ class CliEndToEndTest {
         Path resumedOut = tmp.resolve("resumed");
         CliRun.Result resumed = CliRun.cli(trainArgs(method, resumedOut, "--resume", step2.toString()));
         assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("trained " + method.id() + " for 2 steps (3-4, resumed)"), resumed.out());
+        assertEquals(method.usesAdapters(), resumed.out().contains("adapter (PEFT, for --adapter): "
+                + TrainingEngine.checkpointDir(resumedOut, 4).resolve("adapter")), resumed.out());
         String weights = method.usesAdapters() ? "adapter/adapter_model.safetensors" : "model.safetensors";
         assertSameTensors(step4.resolve(weights), TrainingEngine.checkpointDir(resumedOut, 4).resolve(weights));
         assertSameTensors(step4.resolve("optimizer.safetensors"),

@@ -110,7 +110,7 @@ class RandomModelCommandTest {
                 "--out", tmp.resolve("run").toString(), "--method", "lora-pro", "--max-steps", "1",
                 "--global-batch", "2", "--micro-batch", "2", "--device", "cpu", "--max-seq-length", "32");
         assertEquals(0, trained.code(), trained.err());
-        assertTrue(trained.out().contains("trained lora-pro for 1 steps"), trained.out());
+        assertTrue(trained.out().contains("trained lora-pro for 1 step on"), trained.out());
         double loss = Double.parseDouble(trained.out().replaceAll("(?s).*final loss ([0-9.]+).*", "$1"));
         assertEquals(Math.log(320), loss, 0.5, "a random model starts near the uniform loss");
     }

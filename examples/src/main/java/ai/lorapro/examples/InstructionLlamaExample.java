@@ -5,6 +5,7 @@ import ai.lorapro.tasks.TaskTrainer;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.TrainConfig;
+import ai.lorapro.train.TrainingCheckpoint;
 
 import java.nio.file.Path;
 
@@ -47,6 +48,7 @@ public final class InstructionLlamaExample {
                 .build();
         TaskTrainer.Result result = TaskTrainer.train(args[1], config,
                 new TrainInputs(Path.of(args[0]), null, Path.of(args[2]), null, null, false));
-        System.out.println("final loss " + result.train().finalLoss() + ", adapter in " + result.train().checkpoint());
+        System.out.println("final loss " + result.train().finalLoss() + ", adapter in "
+                + result.train().checkpoint().resolve(TrainingCheckpoint.ADAPTER_DIR));
     }
 }

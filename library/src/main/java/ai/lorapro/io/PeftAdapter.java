@@ -223,6 +223,13 @@ public final class PeftAdapter {
      */
     public static LoraConfig readConfig(Path adapterDir) {
         Path file = adapterDir.resolve(CONFIG_NAME);
+        if (!Files.exists(file)) {
+            // a training checkpoint holds its adapter one level down
+            Path inner = adapterDir.resolve("adapter");
+            throw new CheckpointFormatException(file + " does not exist" + (Files.isRegularFile(inner.resolve(CONFIG_NAME))
+                    ? ": " + adapterDir + " is a training checkpoint; its adapter is " + inner
+                    : ": a PEFT adapter directory holds " + CONFIG_NAME + " and " + WEIGHTS_NAME));
+        }
         JsonObject o = JsonFiles.readObject(file);
         ConfigReader c = new ConfigReader(file, o);
         String peftType = c.string("peft_type", "LORA");

@@ -121,6 +121,7 @@ public final class TrainingEngine implements AutoCloseable {
                 TrainerState state = CheckpointListener.restore(b.resumeDir, model, config, optimizer, manager,
                         fingerprint);
                 globalStep = state.globalStep();
+                LOGGER.info("resuming from {} at step {} of {}", b.resumeDir, globalStep, totalSteps);
                 skippedSteps = state.skippedSteps();
                 start = state.position();
                 scaler.restore(state.lossScale(), state.lossScaleGoodSteps());

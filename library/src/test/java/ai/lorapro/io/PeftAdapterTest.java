@@ -168,6 +168,19 @@ class PeftAdapterTest {
     }
 
     @Test
+    void aTrainingCheckpointGivenAsAdapterIsNamedWithItsAdapterDirectory(@TempDir Path tmp) throws IOException {
+        Path checkpoint = tmp.resolve("step-000020");
+        Files.createDirectories(checkpoint.resolve("adapter"));
+        Files.writeString(checkpoint.resolve("adapter").resolve(PeftAdapter.CONFIG_NAME), "{}");
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                () -> PeftAdapter.requireReadable(checkpoint));
+        assertTrue(e.getMessage().contains("its adapter is " + checkpoint.resolve("adapter")), e.getMessage());
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        e = assertThrows(CheckpointFormatException.class, () -> PeftAdapter.requireReadable(empty));
+        assertTrue(e.getMessage().contains("does not exist: a PEFT adapter directory holds"), e.getMessage());
+    }
+
+    @Test
     void saveThenLoadRestoresEveryFactorExactly() {
         TinyModel source = adaptedModel(config(), 7);
         Path dir = tmp.resolve("out/adapter");
