@@ -49,7 +49,7 @@ public final class InfoCommand implements Callable<Integer>, FieldOptions {
     @Option(names = "--r", paramLabel = "N", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
     private int r = LoraConfig.builder().build().getR();
 
-    @Option(names = "--targets", split = ",", paramLabel = "NAMES",
+    @Option(names = {"--targets", "--target-modules"}, split = ",", paramLabel = "NAMES",
             description = "Target modules, or all-linear (default: the model family's, all-linear for language"
                     + " models).")
     private List<String> targets;

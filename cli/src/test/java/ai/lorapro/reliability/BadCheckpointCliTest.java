@@ -140,6 +140,15 @@ class BadCheckpointCliTest {
     }
 
     @Test
+    void infoRefusesATargetModuleThatMatchesNoLayerAsTrainDoes() {
+        // it used to count the layers of the names that matched and report them
+        assertOneLineBadInput("info --targets", cli("info", "--model", good.toString(), "--targets", "q_proj,vv_proj"),
+                "vv_proj", "match no linear layer");
+        assertOneLineBadInput("info --target-modules", cli("info", "--config", good.resolve("config.json").toString(),
+                "--target-modules", "vv_proj"), "vv_proj");
+    }
+
+    @Test
     void truncatedFile() throws IOException {
         assertRefused(withWeights("truncated", b -> Arrays.copyOf(b, b.length / 2)), "model.safetensors");
         assertRefused(withWeights("truncated-in-length", b -> Arrays.copyOf(b, 5)), "model.safetensors");

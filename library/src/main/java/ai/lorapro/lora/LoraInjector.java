@@ -123,8 +123,11 @@ public final class LoraInjector {
         return targets;
     }
 
-    /** The target module names of {@code config} that name none of {@code paths}. */
-    private static Set<String> unmatchedNames(LoraConfig config, Collection<String> paths) {
+    /**
+     * The target module names of {@code config} that name none of {@code paths} (module paths of
+     * linear layers); {@code all-linear} is never among them.
+     */
+    public static Set<String> unmatchedNames(LoraConfig config, Collection<String> paths) {
         Set<String> unmatched = new LinkedHashSet<>(config.getTargetModules());
         unmatched.remove(LoraConfig.ALL_LINEAR);
         unmatched.removeIf(name -> paths.stream().anyMatch(path -> ModuleTree.isNamed(path, name)));

@@ -1,7 +1,9 @@
 package ai.lorapro.models.common;
 
 import ai.djl.nn.Block;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.ModuleTree;
@@ -27,7 +29,8 @@ public record LoraSizes(int adaptedLayers, long trainableParameters, long adapte
      * does.
      *
      * @throws ai.lorapro.InvalidInputException when r is larger than a targeted layer allows ({@link
-     *     LoraConfig#checkFits}), as injecting the adapters would be
+     *     LoraConfig#checkFits}), or a target module name matches no layer, as injecting the adapters
+     *     would be
      */
     public static LoraSizes of(Map<String, long[]> linearShapes, Set<String> outputHeads, LoraConfig config) {
         int layers = 0;
@@ -43,6 +46,11 @@ public record LoraSizes(int adaptedLayers, long trainableParameters, long adapte
             layers++;
             trainable += (long) config.getR() * (m + n);
             full += m * n;
+        }
+        Set<String> unmatched = LoraInjector.unmatchedNames(config, linearShapes.keySet());
+        if (!unmatched.isEmpty()) {
+            // as injecting the adapters would refuse them: a mistyped name would be counted as nothing
+            throw new InvalidInputException("LoRA target module(s) " + unmatched + " match no linear layer of the model");
         }
         return new LoraSizes(layers, trainable, full);
     }
