@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -149,7 +150,7 @@ public final class RunDirectory implements AutoCloseable {
             } else if (!overwrite) {
                 for (String name : OUTPUTS) {
                     Path output = dir.resolve(name);
-                    if (Files.isDirectory(output) ? hasEntries(output) : Files.exists(output)) {
+                    if (holdsSomething(output)) {
                         throw new InvalidInputException("--out: " + dir + " holds " + name + ", which this run would"
                                 + " replace; " + (resume == null ? "pass --overwrite to replace it, or choose another"
                                 + " directory" : how));
@@ -250,6 +251,25 @@ public final class RunDirectory implements AutoCloseable {
             LOGGER.info("removing {} left by an interrupted run", entry);
             AtomicFiles.deleteRecursively(entry);
         }
+    }
+
+    /**
+     * Whether a run's output holds anything a new run would lose: a directory with entries, a file
+     * with bytes (the empty metrics.jsonl of a run refused at its first step holds nothing), or
+     * anything else that exists.
+     */
+    private static boolean holdsSomething(Path output) {
+        if (Files.isDirectory(output, LinkOption.NOFOLLOW_LINKS)) {
+            return hasEntries(output);
+        }
+        if (Files.isRegularFile(output, LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                return Files.size(output) > 0;
+            } catch (IOException e) {
+                return true; // unreadable: kept, as anything unknown is
+            }
+        }
+        return Files.exists(output, LinkOption.NOFOLLOW_LINKS);
     }
 
     /** The entries of {@code dir} whose names match {@code names}; none if it is no directory. */

@@ -2,6 +2,7 @@ package ai.lorapro.cli;
 
 import ai.djl.Device;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.optim.FusedKernels;
 import ai.lorapro.plot.LossCurvePlot;
 import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.tasks.glue.GlueFiles;
@@ -137,6 +138,10 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
     public Integer call() throws Exception {
         TrainJob job = toJob();
         checkOptionCombinations(job);
+        if (job.config().method() == Method.LORA_PRO) {
+            // a mistyped -Dlorapro.fused.kernel is refused before the run directory is touched
+            FusedKernels.active();
+        }
         try (RunDirectory run = RunDirectory.claim(job.config().run().outputDir(), resume, overwrite)) {
             if (RunDirectory.continues(job.config().run().outputDir(), resume)) {
                 // checked here, not in toJob: a crashed --overwrite run's set-aside checkpoints are back now

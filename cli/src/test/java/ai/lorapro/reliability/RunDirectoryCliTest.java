@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.lorapro.cli.CliRun;
 import ai.lorapro.cli.RunDirectoryLock;
+import ai.lorapro.optim.FusedKernels;
+import ai.lorapro.train.TrainingEngine;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -108,6 +110,36 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
             assertTrue(p.waitFor(10, TimeUnit.SECONDS));
         }
         assertEquals(0, train(out, 1).code(), "the lock died with its holder");
+    }
+
+    /**
+     * A run refused at its first step (here a mistyped kernel property, now refused before the
+     * directory is touched) leaves at most an empty metrics.jsonl, which does not block the rerun;
+     * one with lines still does.
+     */
+    @Test
+    void anEmptyMetricsFileDoesNotBlockARerunButAWrittenOneDoes() throws IOException {
+        Path out = Files.createDirectories(tmp.resolve("run"));
+        String before = System.getProperty(FusedKernels.PROPERTY);
+        try {
+            System.setProperty(FusedKernels.PROPERTY, "vectr");
+            assertOneLineBadInput("mistyped kernel", cli("train", "--model", model.toString(), "--data",
+                    data.toString(), "--out", out.toString(), "--max-steps", "1", "--device", "cpu", "--method",
+                    "lora-pro"), FusedKernels.PROPERTY, "vectr");
+        } finally {
+            if (before == null) {
+                System.clearProperty(FusedKernels.PROPERTY);
+            } else {
+                System.setProperty(FusedKernels.PROPERTY, before);
+            }
+        }
+        assertFalse(Files.exists(out.resolve(TrainingEngine.METRICS_FILE)));
+        Files.createFile(out.resolve(TrainingEngine.METRICS_FILE));
+        CliRun.Result rerun = train(out, 1);
+        assertEquals(0, rerun.code(), rerun.err());
+        Path other = Files.createDirectories(tmp.resolve("other"));
+        Files.writeString(other.resolve(TrainingEngine.METRICS_FILE), "{\"step\": 1}\n");
+        assertOneLineBadInput("written metrics", train(other, 1), TrainingEngine.METRICS_FILE, "--overwrite");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package ai.lorapro.optim;
 
+import ai.lorapro.InvalidInputException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +51,7 @@ public final class FusedKernels {
     /**
      * The kernel the next fused step runs: {@code "vector"} or {@code "scalar"}.
      *
-     * @throws IllegalStateException if the property asks for the vector kernel where it cannot run,
+     * @throws InvalidInputException if the property asks for the vector kernel where it cannot run,
      *     or has an unknown value
      */
     public static String active() {
@@ -59,16 +60,16 @@ public final class FusedKernels {
                 return "scalar";
             case "vector":
                 if (!MODULE_PRESENT) {
-                    throw new IllegalStateException(PROPERTY + "=vector needs the JVM flag --add-modules " + VECTOR_MODULE);
+                    throw new InvalidInputException(PROPERTY + "=vector needs the JVM flag --add-modules " + VECTOR_MODULE);
                 }
                 if (VectorHolder.KERNEL == null) {
-                    throw new IllegalStateException(PROPERTY + "=vector cannot run: " + VectorHolder.FAILURE);
+                    throw new InvalidInputException(PROPERTY + "=vector cannot run: " + VectorHolder.FAILURE);
                 }
                 return "vector";
             case "auto":
                 return vectorAvailable() ? "vector" : "scalar";
             default:
-                throw new IllegalStateException(
+                throw new InvalidInputException(
                         PROPERTY + " must be auto, scalar or vector, got '" + System.getProperty(PROPERTY) + "'");
         }
     }
