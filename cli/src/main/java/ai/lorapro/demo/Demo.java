@@ -8,7 +8,10 @@ import ai.lorapro.models.llama.LlamaConfig;
 import ai.lorapro.optim.StateDType;
 import ai.lorapro.train.Method;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -84,6 +87,30 @@ public final class Demo {
     /** One seed's data and pretrained model. */
     private record Seeded(long seed, Path dir, Path base, List<ArithmeticCorpus.Problem> train,
             List<ArithmeticCorpus.Problem> validation, List<ArithmeticCorpus.Problem> test) {}
+
+    /**
+     * Deletes what a demo or a sweep writes into {@code out} (seed folders, the seed-42 adapters,
+     * the reports and the plot), leaving any other entry alone.
+     *
+     * @throws IOException if one cannot be deleted
+     */
+    public static void deleteOutputs(Path out) throws IOException {
+        if (!Files.isDirectory(out)) {
+            return;
+        }
+        List<Path> own = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(out)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (name.matches("seed-\\d+") || List.of("adapters", TABLE_FILE, SWEEP_FILE, PLOT_FILE).contains(name)) {
+                    own.add(entry);
+                }
+            }
+        }
+        for (Path entry : own) {
+            AtomicFiles.deleteRecursively(entry);
+        }
+    }
 
     /**
      * Runs the demo, printing progress and the report to {@code console}, and writes the report

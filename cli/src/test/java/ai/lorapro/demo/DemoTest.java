@@ -65,6 +65,21 @@ class DemoTest {
         String report = Files.readString(tmp.resolve(Demo.TABLE_FILE));
         assertTrue(report.contains("One seed: no spread is measured"), report);
         assertFalse(report.contains("larger than the spread?"), report);
+
+        // a second run into the same directory would leave the first one's seed folders beside its own
+        StringWriter err = new StringWriter();
+        cli.setErr(new PrintWriter(err));
+        String[] again = {"demo", "--out", tmp.toString(), "--steps", "2", "--pretrain-steps", "1", "--quick",
+            "--methods", "lora", "--seed", "43"};
+        assertEquals(2, cli.execute(again));
+        assertTrue(err.toString().contains("--overwrite"), err.toString());
+        Path notes = Files.writeString(tmp.resolve("notes.txt"), "mine");
+        String[] overwrite = java.util.Arrays.copyOf(again, again.length + 1);
+        overwrite[again.length] = "--overwrite";
+        assertEquals(0, cli.execute(overwrite));
+        assertFalse(Files.exists(tmp.resolve("seed-42")), "the earlier run's seed folder is deleted");
+        assertTrue(Files.isDirectory(tmp.resolve("seed-43")));
+        assertEquals("mine", Files.readString(notes), "other files are left alone");
     }
 
     @Test
