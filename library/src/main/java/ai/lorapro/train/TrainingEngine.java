@@ -109,6 +109,12 @@ public final class TrainingEngine implements AutoCloseable {
         this.trainable = MethodSetup.trainableParameters(model);
         this.totalSteps = config.batch().totalSteps(trainExamples.size());
         this.schedule = config.schedule().over(totalSteps);
+        if (totalSteps == 1 && schedule.valueAfter(0) == 0) {
+            // Hugging Face's warm-up starts at 0 too; on a sample data set that fits one batch this
+            // is the whole run
+            LOGGER.warn("the run has one step, and its warm-up gives that step learning rate 0: the weights will not"
+                    + " change; run more steps (--epochs, --max-steps) or set warmup_ratio 0 (--warmup-ratio 0)");
+        }
         // the engine hands each step's rate to the optimizer; the tracker serves DJL's update(...) only
         this.optimizer = MethodSetup.optimizer(model, config, schedule);
         try {
