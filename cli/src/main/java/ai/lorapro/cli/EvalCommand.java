@@ -68,7 +68,8 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
             description = "Tokens generated per answer with --task (default: ${DEFAULT-VALUE}).")
     private int maxNewTokens = 512;
 
-    @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N records with --task.")
+    @Option(names = "--limit", paramLabel = "N",
+            description = "Evaluate only the first N records with --task (0, the default: all).")
     private int limit;
 
     @Option(names = "--model-id", paramLabel = "ID",

@@ -228,7 +228,7 @@ public final class Demo {
     }
 
     private void writePlot(List<MethodRun> runs) {
-        BandPlot plot = new BandPlot("Fine-tuning on " + skill.description() + " (" + seeds + " seeds)");
+        BandPlot plot = new BandPlot("Fine-tuning on " + skill.description() + " (" + seeds + (seeds == 1 ? " seed)" : " seeds)"));
         for (Method method : methods) {
             plot.add(method.id(), runs.stream().filter(r -> r.method() == method).map(MethodRun::losses).toList());
         }

@@ -24,7 +24,7 @@ public final class RegularFiles {
      */
     public static void requireRegularIfPresent(Path file) {
         if (Files.exists(file) && !Files.isRegularFile(file)) {
-            String kind = Files.isDirectory(file) ? "a directory" : Files.isSymbolicLink(file)
+            String kind = Files.isDirectory(file) ? "a directory, where a file is expected" : Files.isSymbolicLink(file)
                     && !Files.exists(file, LinkOption.NOFOLLOW_LINKS) ? "a broken link" : "not a regular file"
                     + " (a FIFO, device or socket is not read)";
             throw new InvalidInputException(file + ": " + kind);
