@@ -3,6 +3,7 @@ package ai.lorapro.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.IParameterExceptionHandler;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * Reports a usage error (an unknown option, a missing or malformed value) as one {@code error:}
@@ -19,6 +20,10 @@ final class UsageErrors implements IParameterExceptionHandler {
         // picocli words some of its messages "Error: ..." (mutually exclusive options): one prefix is enough
         if (message.startsWith("Error: ")) {
             message = message.substring("Error: ".length());
+        }
+        // a mistyped command or option: picocli knows the near names ("trian" -> train)
+        if (e instanceof UnmatchedArgumentException unmatched && !unmatched.getSuggestions().isEmpty()) {
+            message += "; did you mean " + String.join(" or ", unmatched.getSuggestions()) + "?";
         }
         cmd.getErr().println("error: " + message + " (see '" + name + " --help')");
         cmd.getErr().flush();

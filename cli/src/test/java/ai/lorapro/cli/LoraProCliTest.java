@@ -203,35 +203,6 @@ class LoraProCliTest {
         assertTrue(err.toString().contains("error: boom"), err.toString());
     }
 
-    @Test
-    void djlIsConfiguredOfflineWithoutOverridingTheCaller() {
-        String offline = System.getProperty("ai.djl.offline");
-        String tracking = System.getProperty("OPT_OUT_TRACKING");
-        try {
-            System.setProperty("ai.djl.offline", "false");
-            System.setProperty("OPT_OUT_TRACKING", "false");
-            LoraProCli.configureDjl();
-            assertEquals("false", System.getProperty("ai.djl.offline"));
-            assertEquals("false", System.getProperty("OPT_OUT_TRACKING"));
-            System.clearProperty("ai.djl.offline");
-            System.clearProperty("OPT_OUT_TRACKING");
-            LoraProCli.configureDjl();
-            assertEquals("true", System.getProperty("ai.djl.offline"));
-            assertEquals("true", System.getProperty("OPT_OUT_TRACKING"));
-        } finally {
-            restore("ai.djl.offline", offline);
-            restore("OPT_OUT_TRACKING", tracking);
-        }
-    }
-
-    private static void restore(String property, String value) {
-        if (value == null) {
-            System.clearProperty(property);
-        } else {
-            System.setProperty(property, value);
-        }
-    }
-
     private void assertBadInput(String option, String[] args) {
         StringWriter before = new StringWriter();
         before.write(err.toString());

@@ -220,6 +220,10 @@ class BoundedInputCliTest extends TinyModelCliTestBase {
         CliRun.Result both = cli("info", "--config", "c.json", "--model", "m");
         assertOneLineBadInput("info --config --model", both, "mutually exclusive");
         assertTrue(both.err().startsWith("error: ") && !both.err().contains("Error:"), both.err());
+        // a mistyped command or option names the near one
+        assertOneLineBadInput("trian", cli("trian"), "did you mean train");
+        assertOneLineBadInput("train --max-step", cli("train", "--model", "m", "--data", "d", "--out", "o", "--max-step", "1"),
+                "did you mean --max-steps");
     }
 
     @Test

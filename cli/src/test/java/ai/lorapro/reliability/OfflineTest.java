@@ -110,6 +110,12 @@ class OfflineTest {
             LoraProCli.configureDjl();
             assertEquals("true", System.getProperty("ai.djl.offline"));
             assertEquals("true", System.getProperty("OPT_OUT_TRACKING"));
+            // and never overrides what the caller set
+            System.setProperty("ai.djl.offline", "false");
+            System.setProperty("OPT_OUT_TRACKING", "false");
+            LoraProCli.configureDjl();
+            assertEquals("false", System.getProperty("ai.djl.offline"));
+            assertEquals("false", System.getProperty("OPT_OUT_TRACKING"));
         } finally {
             restore("ai.djl.offline", offline);
             restore("OPT_OUT_TRACKING", tracking);

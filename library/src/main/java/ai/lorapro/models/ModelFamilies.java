@@ -97,7 +97,12 @@ public final class ModelFamilies {
     public static ModelArchitecture readModelDir(Path modelDir) {
         Path file = modelDir.resolve(CONFIG_FILE);
         if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException(file + " does not exist");
+            // a full fine-tuning checkpoint holds the weights but not the model's own files
+            boolean checkpoint = Files.isRegularFile(modelDir.resolve("trainer_state.json"));
+            throw new InvalidInputException(file + " does not exist" + (checkpoint
+                    ? ": " + modelDir + " is a training checkpoint; copy the base model's config.json and"
+                            + " tokenizer.json into it to use it as a model (docs/training.md)"
+                    : ""));
         }
         return readConfig(file);
     }

@@ -1,0 +1,31 @@
+package ai.lorapro.models;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.InvalidInputException;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** A directory that is not a model says what it is missing, and what it is when we can tell. */
+class ModelDirectoryTest {
+
+    @TempDir Path tmp;
+
+    @Test
+    void aFullFineTuningCheckpointGivenAsModelIsNamedWithWhatToCopy() throws IOException {
+        Path checkpoint = Files.createDirectories(tmp.resolve("step-000020"));
+        Files.writeString(checkpoint.resolve("trainer_state.json"), "{}");
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(checkpoint));
+        assertTrue(e.getMessage().contains("config.json does not exist: " + checkpoint + " is a training checkpoint;"
+                + " copy the base model's config.json and tokenizer.json"), e.getMessage());
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(empty));
+        assertTrue(e.getMessage().endsWith("config.json does not exist"), e.getMessage());
+    }
+}
