@@ -8,7 +8,9 @@ import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.ModuleTree;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -36,10 +38,12 @@ public record LoraSizes(int adaptedLayers, long trainableParameters, long adapte
         int layers = 0;
         long trainable = 0;
         long full = 0;
+        List<String> adapted = new ArrayList<>();
         for (Map.Entry<String, long[]> e : linearShapes.entrySet()) {
             if (!config.matches(e.getKey(), outputHeads.contains(e.getKey()))) {
                 continue;
             }
+            adapted.add(e.getKey());
             long m = e.getValue()[0];
             long n = e.getValue()[1];
             config.checkFits(e.getKey(), (int) n, (int) m);
@@ -47,7 +51,7 @@ public record LoraSizes(int adaptedLayers, long trainableParameters, long adapte
             trainable += (long) config.getR() * (m + n);
             full += m * n;
         }
-        Set<String> unmatched = LoraInjector.unmatchedNames(config, linearShapes.keySet());
+        Set<String> unmatched = LoraInjector.unmatchedNames(config, adapted);
         if (!unmatched.isEmpty()) {
             // as injecting the adapters would refuse them: a mistyped name would be counted as nothing
             throw new InvalidInputException("LoRA target module(s) " + unmatched + " match no linear layer of the model");
