@@ -3,6 +3,7 @@ package ai.lorapro.cli;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
@@ -20,6 +21,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -91,6 +93,14 @@ public final class InfoCommand implements Callable<Integer>, FieldOptions {
         LoraSizes sizes = config.loraSizes(lora);
         if (sizes.adaptedLayers() == 0) {
             throw new InvalidInputException("--targets " + chosen + " match no linear layer of the model");
+        }
+        // a mistyped name among good ones: said, not refused (the counted model may lack layers a
+        // checkpoint adds, such as a stored lm_head or a classification head)
+        Set<String> unmatched = LoraInjector.unmatchedNames(lora, LoraSizes.linearShapes(config.newModel()).keySet());
+        if (!unmatched.isEmpty()) {
+            spec.commandLine().getErr().println("warning: --targets " + String.join(",", unmatched)
+                    + " match no linear layer of the model and are not counted");
+            spec.commandLine().getErr().flush();
         }
         long base = config.baseParameters();
         out.printf(Locale.ROOT, "model: %s, %s, %,d base parameters%n", config.modelType(), config.summary(), base);

@@ -1,16 +1,12 @@
 package ai.lorapro.models.common;
 
 import ai.djl.nn.Block;
-import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
-import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.ModuleTree;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -31,30 +27,22 @@ public record LoraSizes(int adaptedLayers, long trainableParameters, long adapte
      * does.
      *
      * @throws ai.lorapro.InvalidInputException when r is larger than a targeted layer allows ({@link
-     *     LoraConfig#checkFits}), or a target module name matches no layer, as injecting the adapters
-     *     would be
+     *     LoraConfig#checkFits}), as injecting the adapters would be
      */
     public static LoraSizes of(Map<String, long[]> linearShapes, Set<String> outputHeads, LoraConfig config) {
         int layers = 0;
         long trainable = 0;
         long full = 0;
-        List<String> adapted = new ArrayList<>();
         for (Map.Entry<String, long[]> e : linearShapes.entrySet()) {
             if (!config.matches(e.getKey(), outputHeads.contains(e.getKey()))) {
                 continue;
             }
-            adapted.add(e.getKey());
             long m = e.getValue()[0];
             long n = e.getValue()[1];
             config.checkFits(e.getKey(), (int) n, (int) m);
             layers++;
             trainable += (long) config.getR() * (m + n);
             full += m * n;
-        }
-        Set<String> unmatched = LoraInjector.unmatchedNames(config, adapted);
-        if (!unmatched.isEmpty()) {
-            // as injecting the adapters would refuse them: a mistyped name would be counted as nothing
-            throw new InvalidInputException("LoRA target module(s) " + unmatched + " match no linear layer of the model");
         }
         return new LoraSizes(layers, trainable, full);
     }
