@@ -58,14 +58,13 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Storage of lora-pro's full-mode moments: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private String stateDType = EnumNames.of(StateDType.FP32);
 
-    @Option(names = "--overwrite", description = "Write into a non-empty --out: an earlier demo's outputs there (seed"
-            + " folders, adapters, reports, plot) are deleted first, anything else is left alone.")
+    @Option(names = "--overwrite", description = "Replace an earlier demo's outputs in --out (its seed folders,"
+            + " adapters, reports and plot; a directory no demo wrote is refused).")
     private boolean overwrite;
 
     @Override
     public Integer call() throws IOException {
-        // an earlier run's seed folders would otherwise sit beside this run's, and its report stay
-        new OutputDirectoryGuard("--out", out).requireEmptyUnless(overwrite);
+        new OutputDirectoryGuard("--out", out).requireUsable();
         List<Method> compared = methods.stream().map(m -> EnumNames.parse(Method.class, "--methods", m)).toList();
         new IdleOptions(spec).when(quick, List.of("--seeds"), "with --quick (one seed)")
                 .when(!compared.contains(Method.LORA_PRO), List.of("--state-dtype"), "without lora-pro in --methods")
@@ -74,9 +73,8 @@ public final class DemoCommand implements Callable<Integer> {
                 .optPretrainSteps(pretrainSteps).optSkill(Skill.fromCliName(skill))
                 .optMethods(compared)
                 .optStateDType(EnumNames.parse(StateDType.class, "--state-dtype", stateDType)).build();
-        if (overwrite) {
-            Demo.deleteOutputs(out);
-        }
+        // an earlier run's seed folders would otherwise sit beside this run's, and its report stay
+        Demo.prepareOutput(out, overwrite);
         if (sweep) {
             demo.sweep(spec.commandLine().getOut());
         } else {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -48,6 +49,8 @@ public final class Demo {
     public static final String SWEEP_FILE = "sweep.md";
     /** The loss curves written to the output directory. */
     public static final String PLOT_FILE = "loss_curves.png";
+    /** The file that marks a directory as a demo's output. */
+    public static final String MARKER = ".lorapro-demo";
 
     private static final int MAX_OPERAND = 49;
 
@@ -89,27 +92,44 @@ public final class Demo {
             List<ArithmeticCorpus.Problem> validation, List<ArithmeticCorpus.Problem> test) {}
 
     /**
-     * Deletes what a demo or a sweep writes into {@code out} (seed folders, the seed-42 adapters,
-     * the reports and the plot), leaving any other entry alone.
+     * Readies {@code out} for a demo or a sweep: a new or empty directory is taken as it is; a
+     * non-empty one only with {@code overwrite}, and only if an earlier demo wrote it (its {@value
+     * #MARKER} file), whose outputs there (seed folders, the first seed's adapters, the reports,
+     * the plot) are then deleted; anything else in it is left alone. The directory is marked.
      *
-     * @throws IOException if one cannot be deleted
+     * @throws InvalidInputException naming the directory, before anything is deleted
+     * @throws IOException if an earlier output cannot be deleted
      */
-    public static void deleteOutputs(Path out) throws IOException {
-        if (!Files.isDirectory(out)) {
-            return;
+    public static void prepareOutput(Path out, boolean overwrite) throws IOException {
+        List<Path> entries = new ArrayList<>();
+        if (Files.isDirectory(out)) {
+            try (DirectoryStream<Path> listing = Files.newDirectoryStream(out)) {
+                listing.forEach(entries::add);
+            }
         }
-        List<Path> own = new ArrayList<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(out)) {
+        if (!entries.isEmpty()) {
+            if (!overwrite) {
+                throw new InvalidInputException("--out: " + out + " is not empty; pass --overwrite to replace an earlier"
+                        + " demo's outputs there, or choose another directory");
+            }
+            if (!Files.isRegularFile(out.resolve(MARKER), LinkOption.NOFOLLOW_LINKS)) {
+                throw new InvalidInputException("--out: " + out + " was not written by a demo (it has no " + MARKER
+                        + "), and --overwrite deletes only a demo's own outputs; choose a new or empty directory");
+            }
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
                 if (name.matches("seed-\\d+") || List.of("adapters", TABLE_FILE, SWEEP_FILE, PLOT_FILE).contains(name)) {
-                    own.add(entry);
+                    AtomicFiles.deleteRecursively(entry);
                 }
             }
         }
-        for (Path entry : own) {
-            AtomicFiles.deleteRecursively(entry);
-        }
+        mark(out);
+    }
+
+    /** Marks {@code out} as a demo's, so that a later {@code --overwrite} may replace what is in it. */
+    private static void mark(Path out) {
+        AtomicFiles.writeString(out.resolve(MARKER), "written by lorapro demo: --overwrite replaces its seed folders,"
+                + " adapters, reports and plot\n");
     }
 
     /**
@@ -119,6 +139,7 @@ public final class Demo {
      * @return every fine-tuning run
      */
     public List<MethodRun> run(PrintWriter console) {
+        mark(out);
         return singleThreaded(() -> {
             FineTuning fineTuning = fineTuning();
             List<MethodRun> runs = new ArrayList<>();
@@ -157,6 +178,7 @@ public final class Demo {
      * @return the best rate of each method
      */
     public Map<Method, Float> sweep(PrintWriter console) {
+        mark(out);
         return singleThreaded(() -> {
             FineTuning fineTuning = fineTuning();
             Map<Method, double[][]> losses = new EnumMap<>(Method.class);

@@ -80,6 +80,15 @@ class DemoTest {
         assertFalse(Files.exists(tmp.resolve("seed-42")), "the earlier run's seed folder is deleted");
         assertTrue(Files.isDirectory(tmp.resolve("seed-43")));
         assertEquals("mine", Files.readString(notes), "other files are left alone");
+
+        // a directory no demo wrote is never emptied, with or without --overwrite
+        Path theirs = Files.createDirectories(tmp.resolve("theirs"));
+        Path precious = Files.writeString(Files.createDirectories(theirs.resolve("seed-1")).resolve("data.txt"), "keep");
+        String[] intoTheirs = overwrite.clone();
+        intoTheirs[2] = theirs.toString();
+        assertEquals(2, cli.execute(intoTheirs));
+        assertTrue(err.toString().contains("was not written by a demo"), err.toString());
+        assertEquals("keep", Files.readString(precious));
     }
 
     @Test
