@@ -2,12 +2,18 @@ package ai.lorapro.nn;
 
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.BiConsumer;
 
-/** Walks a tree of {@link HfBlock}s by Hugging Face module path. */
+/**
+ * Walks a tree of blocks by module path: an {@link HfBlock}'s children and parameters by their
+ * Hugging Face names, any other DJL block's (a {@code SequentialBlock} of {@code LoraLinear}s, say)
+ * by DJL's own names ({@code 01LoraLinear}). Injection, adapters, merging and the optimizers all
+ * walk a model through here, so they see the same layers under the same names.
+ */
 public final class ModuleTree {
 
     private ModuleTree() {}
@@ -15,15 +21,15 @@ public final class ModuleTree {
     /** Every parameter under {@code root}, keyed by its full dotted path, in model order. */
     public static Map<String, Parameter> namedParameters(Block root) {
         Map<String, Parameter> out = new LinkedHashMap<>();
-        forEachModule(
-                root,
-                (path, block) -> {
-                    if (block instanceof HfBlock) {
-                        ((HfBlock) block)
-                                .namedParameters()
-                                .forEach((name, p) -> out.put(join(path, name), p));
-                    }
-                });
+        forEachModule(root, (path, block) -> {
+            if (block instanceof HfBlock) {
+                ((HfBlock) block).namedParameters().forEach((name, p) -> out.put(join(path, name), p));
+            } else {
+                for (Pair<String, Parameter> p : block.getDirectParameters()) {
+                    out.put(join(path, p.getKey()), p.getValue());
+                }
+            }
+        });
         return out;
     }
 
@@ -34,7 +40,7 @@ public final class ModuleTree {
         return out;
     }
 
-    /** Visits {@code root} and every {@link HfBlock} descendant in pre-order. */
+    /** Visits {@code root} and every descendant in pre-order. */
     public static void forEachModule(Block root, BiConsumer<String, Block> visitor) {
         visit("", root, visitor);
     }
@@ -44,6 +50,10 @@ public final class ModuleTree {
         if (block instanceof HfBlock) {
             for (Map.Entry<String, Block> e : ((HfBlock) block).modules().entrySet()) {
                 visit(join(path, e.getKey()), e.getValue(), visitor);
+            }
+        } else {
+            for (Pair<String, Block> child : block.getChildren()) {
+                visit(join(path, child.getKey()), child.getValue(), visitor);
             }
         }
     }
