@@ -4,6 +4,7 @@ import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.SequentialBlock;
@@ -42,12 +43,20 @@ public final class QuickStart {
                 NDArray x = trainer.getManager().randomNormal(new Shape(64, 16));
                 NDArray y = x.sum(new int[] {1}, true).sin();
                 for (int step = 1; step <= 20; step++) {
-                    try (GradientCollector collector = trainer.newGradientCollector()) {
-                        NDArray loss = trainer.getLoss().evaluate(new NDList(y), trainer.forward(new NDList(x)));
-                        collector.backward(loss);
-                        System.out.println("step " + step + " loss " + loss.getFloat());
+                    // a step's arrays live in its own manager, closed after the update: in the trainer's
+                    // manager every step's activations would stay until the end
+                    try (NDManager stepManager = trainer.getManager().newSubManager()) {
+                        NDList input = new NDList(x.duplicate());
+                        NDList label = new NDList(y.duplicate());
+                        input.attach(stepManager);
+                        label.attach(stepManager);
+                        try (GradientCollector collector = trainer.newGradientCollector()) {
+                            NDArray loss = trainer.getLoss().evaluate(label, trainer.forward(input));
+                            collector.backward(loss);
+                            System.out.println("step " + step + " loss " + loss.getFloat());
+                        }
+                        trainer.step();
                     }
-                    trainer.step();
                 }
             }
         }
