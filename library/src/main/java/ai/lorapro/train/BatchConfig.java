@@ -7,7 +7,9 @@ import static ai.lorapro.InvalidFieldException.require;
  *
  * @param globalBatch examples per optimizer step, >= 1
  * @param microBatch examples per forward/backward pass, >= 1, dividing the global batch
- * @param maxSeqLength examples are truncated to this many tokens, >= 2
+ * @param maxSeqLength the most tokens the encoders keep of a text (the command line's and the tasks';
+ *     a seq2seq example holds a source this long and its target), >= 2; the memory estimate assumes
+ *     it, and the engine takes its examples as they are given, without truncating them
  * @param epochs passes over the data, >= 1 (ignored when {@code maxSteps} is set)
  * @param maxSteps a fixed number of optimizer steps, or -1 to run for the epochs
  * @throws ai.lorapro.InvalidFieldException naming the first invalid field

@@ -235,7 +235,10 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
             return this;
         }
 
-        /** The maximum tokens per example; 512 by default. */
+        /**
+         * The most tokens the encoders keep of a text; 512 by default. The engine does not truncate
+         * the examples it is given: encode them to this length ({@link BatchConfig#maxSeqLength}).
+         */
         public Builder optMaxSeqLength(int maxSeqLength) {
             this.maxSeqLength = maxSeqLength;
             return this;
