@@ -572,9 +572,16 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         }
 
         /**
-         * Checks the settings before {@code build}; subclasses add their own checks. Nothing is left
-         * to check here: the rate has a default, and its setters refuse null.
+         * Checks the settings before {@code build}; subclasses add their own checks. The learning rate
+         * is required where the subclass gives no default (SGD has none).
+         *
+         * @throws IllegalArgumentException naming the setter when no learning rate was set
          */
-        void validate() {}
+        void validate() {
+            if (learningRateTracker == null) {
+                throw new IllegalArgumentException("a learning rate is required: setLearningRateTracker(Tracker.fixed(lr))"
+                        + " or a schedule");
+            }
+        }
     }
 }

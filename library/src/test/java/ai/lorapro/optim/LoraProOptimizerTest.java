@@ -48,6 +48,13 @@ class LoraProOptimizerTest extends ManagedTest {
     }
 
     @Test
+    void sgdWithoutALearningRateIsRefusedWhenBuilt() {
+        // SGD has no default rate: building without one used to succeed and fail at the first step
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraProSgd.builder().build());
+        assertTrue(e.getMessage().contains("setLearningRateTracker"), e.getMessage());
+    }
+
+    @Test
     void arrivalOrderDoesNotMatter() {
         for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
             PairAndHead first = new PairAndHead(1);
