@@ -9,11 +9,16 @@ import ai.djl.training.tracker.ParameterTracker;
 import ai.lorapro.InvalidFieldException;
 import ai.lorapro.nn.Finiteness;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * What {@link LoraProSgd} and {@link LoraProAdamW} add to a {@link ResumableOptimizer}: the two
@@ -36,9 +41,13 @@ import java.util.Objects;
  */
 public abstract class LoraProOptimizer extends ResumableOptimizer {
 
+    private static final Logger LOGGER = LoggerFactory.getLogger(LoraProOptimizer.class);
+
     private final double delta;
     private final XMode xMode;
     private final Map<String, PairSlot> slotsByParameterId = new HashMap<>();
+    /** Parameters outside the registered model, warned about once each. */
+    private final Set<String> unregisteredWarned = new HashSet<>();
     private final List<PairSlot> slots = new ArrayList<>();
 
     LoraProOptimizer(Builder<?> builder) {
@@ -74,6 +83,13 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
     void arrive(String parameterId, NDArray weight, NDArray grad, float learningRate, boolean gradientFinite) {
         PairSlot slot = slotsByParameterId.get(parameterId);
         if (slot == null) {
+            if (!hasName(parameterId) && unregisteredWarned.add(parameterId)) {
+                // a factor of another model instance, or of adapters injected after addLoraLayers, would
+                // otherwise train as plain LoRA without a word
+                LOGGER.warn("parameter {} is not in the model given to addLoraLayers: it takes a plain step, not"
+                        + " LoRA-Pro's (register the model the trainer runs, after injecting its adapters)",
+                        parameterId);
+            }
             super.arrive(parameterId, weight, grad, learningRate, gradientFinite);
         } else {
             slot.arrive(parameterId, weight, grad, learningRate, gradientFinite);

@@ -340,6 +340,11 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         return new OptimizerState(exported.getTensors(), steps);
     }
 
+    /** Whether the parameter has a name: it belongs to the registered model, or was named. */
+    boolean hasName(String parameterId) {
+        return parameterNames.containsKey(parameterId);
+    }
+
     /** Stable names by parameter id: the registered names, and pair.lora_A/B.weight for factors. */
     private Map<String, String> stableNames() {
         Map<String, String> names = new HashMap<>(parameterNames);
