@@ -79,6 +79,8 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     /** The layer of each LoRA factor, by the factor's parameter id. */
     private final Map<String, LoraPair> pairOfFactor = new HashMap<>();
     private final Map<String, String> parameterNames;
+    /** Set by {@link #close()}. */
+    private volatile boolean closed;
     /** The named parameters themselves, by id (for their shapes when a state is imported). */
     private final Map<String, Parameter> namedParameters;
 
@@ -180,6 +182,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     }
 
     private void step(String parameterId, NDArray weight, NDArray grad, float learningRate, boolean checkGradient) {
+        requireOpen();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             if (!Float.isFinite(learningRate) || learningRate < 0) {
@@ -315,6 +318,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      *     process, so the state could never be imported again
      */
     public OptimizerState exportState(NDManager manager) {
+        requireOpen();
         Map<String, Integer> counters = updateCounters.export(stableNames());
         return withCounters(state.export(manager), counters, true);
     }
@@ -406,6 +410,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      *     {@code reader} fails
      */
     public void importState(Map<String, Integer> steps, Collection<String> keys, Function<String, NDArray> reader) {
+        requireOpen();
         Map<String, Integer> stateSteps = new LinkedHashMap<>();
         Map<String, Integer> counters = new HashMap<>();
         steps.forEach((k, v) -> (DjlUpdateCounters.isCounter(k) ? counters : stateSteps).put(k, v));
@@ -466,10 +471,18 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      */
     abstract Set<String> parameterState();
 
-    /** Frees the state arrays. */
+    /** Frees the state arrays; the optimizer cannot step, export or import afterwards. */
     @Override
     public void close() {
+        closed = true;
         state.close();
+    }
+
+    /** Refuses use after {@link #close()}: the moments are gone, and would restart at zero mid-run. */
+    void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("this optimizer is closed and its state freed: build a new one");
+        }
     }
 
     /**

@@ -78,6 +78,20 @@ class LoraProOptimizerTest extends ManagedTest {
     }
 
     @Test
+    void aClosedOptimizerRefusesToStep() {
+        PairAndHead f = new PairAndHead(1);
+        LoraProAdamW optimizer = adamw(f).build();
+        Random rng = new Random(4);
+        f.update(optimizer, f.head, random(rng, 3, 4));
+        optimizer.close();
+        // its moments are freed: a step would start them again from zero at the old step count
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> f.update(optimizer, f.head, random(rng, 3, 4)));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> optimizer.exportState(manager));
+    }
+
+    @Test
     void arrivalOrderDoesNotMatter() {
         for (LoraProAdamW.Mode mode : LoraProAdamW.Mode.values()) {
             PairAndHead first = new PairAndHead(1);
