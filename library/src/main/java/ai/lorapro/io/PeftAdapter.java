@@ -1,7 +1,6 @@
 package ai.lorapro.io;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
@@ -465,32 +464,31 @@ public final class PeftAdapter {
     }
 
     /**
-     * Reads every tensor named in {@code targets} and checks that it is finite, and only then
-     * assigns them all: a tensor holding NaN or infinity leaves every parameter as it was.
+     * Checks that every tensor named in {@code targets} is finite, then assigns them one at a time:
+     * a tensor holding NaN or infinity leaves every parameter as it was. The file is read twice (it is
+     * memory-mapped), so that at most one tensor is held beside the model at a time.
      *
      * @throws CheckpointFormatException naming the file and the tensor that is not finite
      */
     private static void assignAll(Path weights, Map<String, Parameter> targets) {
-        Map<Parameter, NDArray> values = new LinkedHashMap<>();
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
             for (Map.Entry<String, Parameter> target : targets.entrySet()) {
                 NDArray array = target.getValue().getArray();
-                NDArray value = file.load(array.getManager(), target.getKey(), array.getDataType());
-                values.put(target.getValue(), value);
-                if (!Finiteness.isAllFinite(value)) {
-                    throw new CheckpointFormatException(
-                            weights + ": tensor '" + target.getKey() + "' holds NaN or infinity");
+                try (NDArray value = file.load(array.getManager(), target.getKey(), array.getDataType())) {
+                    if (!Finiteness.isAllFinite(value)) {
+                        throw new CheckpointFormatException(weights + ": tensor '" + target.getKey()
+                                + "' holds NaN or infinity (as " + array.getDataType() + ")");
+                    }
                 }
             }
-        } catch (RuntimeException e) {
-            values.values().forEach(NDArray::close);
-            throw e;
-        }
-        values.forEach((parameter, value) -> {
-            if (!Weights.assign(parameter, value)) {
-                value.close();
+            for (Map.Entry<String, Parameter> target : targets.entrySet()) {
+                NDArray array = target.getValue().getArray();
+                NDArray value = file.load(array.getManager(), target.getKey(), array.getDataType());
+                if (!Weights.assign(target.getValue(), value)) {
+                    value.close();
+                }
             }
-        });
+        }
     }
 
     /**
