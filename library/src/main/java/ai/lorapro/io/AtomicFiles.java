@@ -86,20 +86,25 @@ public final class AtomicFiles {
      * Replaces files that belong together (an adapter's weights and its config) so that a failure
      * while writing changes none of them: each is written in full to a temporary file next to its
      * target and forced to disk, and only then are they renamed over their targets, in the map's
-     * iteration order. Only a crash between those renames, which take microseconds, can leave some
-     * targets new and others old.
+     * iteration order. A target that is a directory is refused before anything is renamed. A rename
+     * that still fails (a file held open on Windows), or a crash between the renames, can leave the
+     * targets before it new and the others old; the exception then names those already replaced.
      *
      * @param files the targets (missing parent directories are created) and what to write to each
-     * @throws LoraProException if a file cannot be written; every target is then unchanged, and no
-     *     temporary file is left
+     * @throws IllegalArgumentException if two targets are the same file
+     * @throws LoraProException if a file cannot be written or renamed; no temporary file is left
      */
     public static void writeAll(Map<Path, StreamWriter> files) {
         Map<Path, Path> written = new LinkedHashMap<>();
+        List<Path> replaced = new ArrayList<>();
         Path current = null;
         try {
             for (Map.Entry<Path, StreamWriter> file : files.entrySet()) {
                 current = file.getKey();
-                Path absolute = current.toAbsolutePath();
+                Path absolute = current.toAbsolutePath().normalize();
+                if (Files.isDirectory(absolute)) {
+                    throw new IOException("it is a directory");
+                }
                 Path dir = absolute.getParent();
                 Files.createDirectories(dir);
                 Path tmp = dir.resolve(tempName(absolute));
@@ -120,10 +125,12 @@ public final class AtomicFiles {
                 current = rename.getKey();
                 move(rename.getValue(), rename.getKey());
                 renames.remove();
+                replaced.add(rename.getKey());
                 syncDirectory(rename.getKey().getParent());
             }
         } catch (IOException e) {
-            throw new LoraProException("cannot write " + current + ": " + e, e);
+            throw new LoraProException("cannot write " + current + ": " + e
+                    + (replaced.isEmpty() ? "" : " (already replaced: " + replaced + ")"), e);
         } finally {
             written.values().forEach(AtomicFiles::deleteQuietly);
         }
