@@ -48,7 +48,9 @@ public final class InstructionLlamaExample {
                 .build();
         TaskTrainer.Result result = TaskTrainer.train(args[1], config,
                 new TrainInputs(Path.of(args[0]), null, Path.of(args[2]), null, null, false));
-        System.out.println("final loss " + result.train().finalLoss() + ", adapter in "
-                + result.train().checkpoint().resolve(TrainingCheckpoint.ADAPTER_DIR));
+        Path checkpoint = result.train().checkpoint();
+        System.out.println("final loss " + result.train().finalLoss() + (config.method().usesAdapters()
+                ? ", adapter in " + checkpoint.resolve(TrainingCheckpoint.ADAPTER_DIR)
+                : ", weights in " + checkpoint));
     }
 }

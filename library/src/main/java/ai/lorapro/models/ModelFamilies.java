@@ -97,13 +97,26 @@ public final class ModelFamilies {
     public static ModelArchitecture readModelDir(Path modelDir) {
         Path file = modelDir.resolve(CONFIG_FILE);
         if (!Files.isRegularFile(file)) {
-            // a full fine-tuning checkpoint holds the weights but not the model's own files
-            boolean checkpoint = Files.isRegularFile(modelDir.resolve("trainer_state.json"));
-            throw new InvalidInputException(file + " does not exist" + (checkpoint
-                    ? ": " + modelDir + " is a training checkpoint; copy the base model's config.json and"
-                            + " tokenizer.json into it to use it as a model (docs/training.md)"
-                    : ""));
+            throw new InvalidInputException(file + " does not exist" + checkpointHint(modelDir));
         }
         return readConfig(file);
+    }
+
+    /**
+     * What to do with a training checkpoint given as a model directory: its adapter goes with the
+     * base model; a full fine-tuning checkpoint needs the base model's config and tokenizer beside
+     * its weights. Empty for any other directory.
+     */
+    private static String checkpointHint(Path dir) {
+        if (!Files.isRegularFile(dir.resolve("trainer_state.json"))) {
+            return "";
+        }
+        Path adapter = dir.resolve("adapter");
+        if (Files.isRegularFile(adapter.resolve("adapter_config.json"))) {
+            return ": " + dir + " is a LoRA training checkpoint; pass the base model as --model and " + adapter
+                    + " as --adapter";
+        }
+        return ": " + dir + " is a training checkpoint; copy the base model's config.json and tokenizer.json into"
+                + " it to use it as a model (docs/training.md)";
     }
 }

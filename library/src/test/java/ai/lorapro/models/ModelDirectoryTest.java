@@ -24,6 +24,12 @@ class ModelDirectoryTest {
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(checkpoint));
         assertTrue(e.getMessage().contains("config.json does not exist: " + checkpoint + " is a training checkpoint;"
                 + " copy the base model's config.json and tokenizer.json"), e.getMessage());
+        Path lora = Files.createDirectories(tmp.resolve("step-000010/adapter"));
+        Files.writeString(lora.resolve("adapter_config.json"), "{}");
+        Files.writeString(lora.getParent().resolve("trainer_state.json"), "{}");
+        e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(lora.getParent()));
+        assertTrue(e.getMessage().contains("is a LoRA training checkpoint; pass the base model as --model and " + lora
+                + " as --adapter"), e.getMessage());
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(empty));
         assertTrue(e.getMessage().endsWith("config.json does not exist"), e.getMessage());

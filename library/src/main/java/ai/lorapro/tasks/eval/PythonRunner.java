@@ -94,11 +94,15 @@ public final class PythonRunner {
             Thread reader = new Thread(output, "lorapro-python-probe");
             reader.setDaemon(true);
             reader.start();
-            if (!process.waitFor(probeTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                return Optional.empty();
+            // one deadline for the exit and the output (a child may hold the output open after it)
+            long deadline = System.nanoTime() + probeTimeout.toNanos();
+            byte[] bytes;
+            if (process.waitFor(probeTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                bytes = output.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } else {
+                throw new TimeoutException();
             }
-            String answer = new String(output.get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS),
-                    StandardCharsets.UTF_8).strip();
+            String answer = new String(bytes, StandardCharsets.UTF_8).strip();
             if (process.exitValue() != 0 || !answer.startsWith("3 /")) {
                 return Optional.empty();
             }
@@ -107,13 +111,18 @@ public final class PythonRunner {
             String interpreter = Path.of(answer.substring(2)).toRealPath().toString();
             return CodeSandbox.probe(interpreter, SandboxLimits.forTimeout(timeout))
                     .map(sandbox -> new PythonRunner(interpreter, timeout, sandbox));
-        } catch (IOException | ExecutionException | TimeoutException e) {
+        } catch (TimeoutException e) {
+            LOGGER.warn("{} did not say what it is within {} s; code execution will not use it", executable,
+                    probeTimeout.toSeconds());
+            return Optional.empty();
+        } catch (IOException | ExecutionException e) {
             return Optional.empty();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
         } finally {
-            if (process != null && process.isAlive()) {
+            if (process != null) {
+                // its children too (a shim's interpreter), while they are still its own
                 process.descendants().forEach(ProcessHandle::destroyForcibly);
                 process.destroyForcibly();
             }

@@ -23,7 +23,10 @@ class PythonRunnerProbeTest {
         // like a shim that waits for input: it holds its output open and never exits
         Files.writeString(hanging, "#!/bin/sh\nsleep 600\n");
         assertTrue(hanging.toFile().setExecutable(true));
+        long start = System.nanoTime();
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertTrue(
                 PythonRunner.find(hanging.toString(), Duration.ofSeconds(5), Duration.ofSeconds(1)).isEmpty()));
+        // it did run and was waited for (a script that cannot start, on a noexec /tmp, returns at once)
+        assertTrue(System.nanoTime() - start >= 900_000_000L, "returned before the probe timeout");
     }
 }
