@@ -4,6 +4,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.lora.LoraInjector;
+import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.optim.LoraProAdamW;
 import ai.lorapro.optim.LoraProSgd;
 import ai.lorapro.optim.PlainAdamW;
@@ -40,6 +41,15 @@ public final class MethodSetup {
      * @throws ai.lorapro.InvalidInputException when a target module matches no layer
      */
     public static List<String> prepare(Block model, TrainConfig config) {
+        for (Map.Entry<String, Block> module : ModuleTree.namedModules(model).entrySet()) {
+            if (module.getValue() instanceof LoraLinear layer && (layer.hasAdapter() || layer.isMerged())) {
+                // the engine injects the adapters of TrainConfig.lora() itself
+                throw new IllegalStateException("layer " + module.getKey() + " already has a LoRA adapter"
+                        + (layer.isMerged() ? ", merged into its weight" : "") + ": the training engine injects"
+                        + " the adapters of TrainConfig.lora() itself; give it the model without adapters (to"
+                        + " continue an adapter's training, resume from its checkpoint)");
+            }
+        }
         if (config.method().usesAdapters()) {
             return LoraInjector.inject(model, config.lora());
         }
