@@ -23,7 +23,8 @@ public final class TaskTokenizers {
 
     /**
      * An encoder of the tokenizer's ids without special tokens, whose BOS, EOS and PAD are {@code
-     * tokens}' (a T5 has no BOS, so its examples start without one).
+     * tokens}' (T5's config names no BOS and its tokenizers have none, so its examples start without
+     * one; a tokenizer that does name one is followed).
      */
     public static TextEncoder encoder(HfTokenizer tokenizer, SpecialTokens tokens) {
         return TextEncoder.withSpecialTokens(text -> tokenizer.encode(text, false), tokens.bos(), tokens.firstEos(),

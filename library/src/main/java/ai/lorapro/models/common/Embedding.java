@@ -9,6 +9,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.nn.FrozenCast;
 import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.PassEntry;
@@ -83,6 +84,7 @@ public final class Embedding extends HfBlock implements ShapedParameters, PassEn
      *     gradient)
      */
     public NDArray embed(ParameterStore store, NDArray ids, boolean training) {
+        requireInTable(ids);
         NDArray w = store.getValue(weight, ids.getDevice(), training);
         NDArray rows = ids.getNDArrayInternal().embedding(ids, w, SparseFormat.DENSE).singletonOrThrow();
         if (!widenFloat16 || rows.getDataType() != DataType.FLOAT16) {
@@ -101,6 +103,28 @@ public final class Embedding extends HfBlock implements ShapedParameters, PassEn
         NDArray w = store.getValue(weight, hidden.getDevice(), training);
         // a float16 table under float32 hidden states (adapted layers) is widened for the product
         return FrozenCast.apply(w, hidden.getDataType(), wide -> Linear.linear(hidden, wide).singletonOrThrow());
+    }
+
+    /**
+     * Refuses an id without a row (PyTorch's own error, "index out of range in self", names
+     * neither): a tokenizer that does not belong to the model, or data encoded with another one.
+     */
+    private void requireInTable(NDArray ids) {
+        if (ids.size() == 0) {
+            return;
+        }
+        try (NDArray max = ids.max();
+                NDArray min = ids.min();
+                NDArray top = max.toType(DataType.INT64, false);
+                NDArray bottom = min.toType(DataType.INT64, false)) {
+            long high = top.getLong();
+            long low = bottom.getLong();
+            if (low < 0 || high >= numEmbeddings) {
+                throw new InvalidInputException("token id " + (low < 0 ? low : high) + " has no row in the embedding"
+                        + " table of " + numEmbeddings + " rows (vocab_size): the token ids come from another"
+                        + " tokenizer than the model's");
+            }
+        }
     }
 
     @Override

@@ -48,6 +48,17 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
     }
 
     /**
+     * Loads a Hugging Face checkpoint directory (config.json and safetensors weights) as float32
+     * weights, as {@code T5ForConditionalGeneration} and {@code ClipModel} do.
+     *
+     * @throws ai.lorapro.InvalidInputException for a bad config; its subclass {@link
+     *     ai.lorapro.io.CheckpointFormatException} for a missing, unexpected or misshapen tensor
+     */
+    public static LlamaForCausalLM fromPretrained(Path dir, NDManager manager) {
+        return fromPretrained(dir, manager, DataType.FLOAT32);
+    }
+
+    /**
      * Loads a Hugging Face checkpoint directory holding {@code config.json} and {@code
      * model.safetensors} (or shards with {@code model.safetensors.index.json}; bf16 is widened on the
      * host).

@@ -60,6 +60,24 @@ class CommonLayersTest {
     }
 
     @Test
+    void anIdWithoutARowIsRefusedNamingTheTable() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ParameterStore store = new ParameterStore(m, false);
+            Embedding embedding = new Embedding(10, 4);
+            embedding.getWeight().setArray(m.create(randn(40, 5), new Shape(10, 4)));
+            assertEquals(new Shape(1, 2, 4), embedding.embed(store, m.create(new long[] {0, 9}, new Shape(1, 2)), false)
+                    .getShape());
+            // PyTorch's own error ("index out of range in self") named neither the id nor the table
+            for (long id : new long[] {10, -1}) {
+                InvalidInputException e = assertThrows(InvalidInputException.class,
+                        () -> embedding.embed(store, m.create(new long[] {3, id}, new Shape(1, 2)), false));
+                assertTrue(e.getMessage().contains("token id " + id + " has no row in the embedding table of 10 rows"),
+                        e.getMessage());
+            }
+        }
+    }
+
+    @Test
     void rmsNormAndLayerNormMatchTheirFormulas() {
         int rows = 3;
         int width = 8;
