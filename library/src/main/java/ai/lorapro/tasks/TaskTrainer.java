@@ -19,6 +19,7 @@ import ai.lorapro.models.t5.T5Family;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
 import ai.lorapro.tasks.glue.GlueEvaluation;
 import ai.lorapro.tasks.glue.GlueExample;
+import ai.lorapro.tasks.glue.GlueFiles;
 import ai.lorapro.tasks.glue.GlueReader;
 import ai.lorapro.tasks.glue.GlueTask;
 import ai.lorapro.tasks.instruct.InstructionFormat;
@@ -152,8 +153,11 @@ public final class TaskTrainer {
         BadRecords bad = BadRecords.of(inputs.skipBadRecords());
         // the evaluation's skipped records are counted apart: its metrics.json reports them alone
         BadRecords badDev = BadRecords.of(inputs.skipBadRecords());
-        Records<GlueExample> train = GlueReader.read(task, inputs.data(), bad);
-        Records<GlueExample> dev = inputs.evalData() == null ? null : GlueReader.read(task, inputs.evalData(), badDev);
+        // a GLUE task directory as the distribution ships it: train.tsv, and its dev file for evaluation
+        Path evalData = inputs.evalData() != null ? GlueFiles.dev(inputs.evalData(), task)
+                : GlueFiles.hasDev(inputs.data(), task) ? GlueFiles.dev(inputs.data(), task) : null;
+        Records<GlueExample> train = GlueReader.read(task, GlueFiles.train(inputs.data()), bad);
+        Records<GlueExample> dev = evalData == null ? null : GlueReader.read(task, evalData, badDev);
         try (HfTokenizer tokenizer = tokenizer(inputs);
                 NDManager manager = NDManager.newBaseManager(inputs.modelDevice(config.run().device()))) {
             T5ForConditionalGeneration model = TaskModels.load(inputs.modelDir(), manager, frozenType(config),

@@ -117,6 +117,18 @@ class TaskTrainerTest {
     }
 
     @Test
+    void glueTakesTheTaskDirectoryAsTheCommandLineDoes() throws Exception {
+        // the GLUE distribution's SST-2 folder: train.tsv, and dev.tsv for evaluation
+        Path folder = Files.createDirectories(dir.resolve("SST-2"));
+        TaskData.sst2Train(folder);
+        Files.write(folder.resolve("dev.tsv"), List.of("sentence\tlabel", "a gripping , funny film\t1", "a dull mess\t0"));
+        Path out = dir.resolve("sst2-folder");
+        TaskTrainer.train("glue-sst2", config("lora", 5e-3f, 2, out),
+                new TrainInputs(models.resolve("t5"), null, folder, null, null, false));
+        assertEquals(2, metrics(out).get("total").getAsInt());
+    }
+
+    @Test
     void imageFolderRefusesEvaluationDataThatIsNotADirectory() throws Exception {
         Path root = dir.resolve("images-bad-eval");
         ImageFolderTest.twoClassFolder(root);
