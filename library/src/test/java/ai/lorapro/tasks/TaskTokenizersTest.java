@@ -44,6 +44,8 @@ class TaskTokenizersTest {
             assertEquals(new SpecialTokens(1, List.of(2L, 7L), 0), tokens);
             TextEncoder encoder = TaskTokenizers.encoder(tokenizer, architecture);
             assertEquals(List.of(1L, 2L, 0L), List.of(encoder.bosId(), encoder.eosId(), encoder.padId()));
+            // generation for a task stops at either EOS id (it used to know the tokenizer's alone)
+            assertEquals(java.util.Set.of(2L, 7L), CausalLmTextGenerator.greedy(tokens, 4).eosTokenIds());
             assertEquals(0, CausalLmTextGenerator.greedy(tokens, 4).padTokenId());
         }
     }

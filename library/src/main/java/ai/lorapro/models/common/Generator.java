@@ -42,6 +42,11 @@ public final class Generator {
         this.seed = b.seed;
     }
 
+    /** The ids that end a sequence. */
+    public Set<Long> eosTokenIds() {
+        return eosTokenIds;
+    }
+
     /** The id a finished sequence is filled with (and a batch's shorter prompts padded with). */
     public long padTokenId() {
         return padTokenId;
