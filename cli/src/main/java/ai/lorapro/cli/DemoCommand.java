@@ -74,7 +74,7 @@ public final class DemoCommand implements Callable<Integer> {
                 .optMethods(compared)
                 .optStateDType(EnumNames.parse(StateDType.class, "--state-dtype", stateDType)).build();
         // an earlier run's seed folders would otherwise sit beside this run's, and its report stay
-        Demo.prepareOutput(out, overwrite);
+        demo.prepareOutput(overwrite, sweep);
         if (sweep) {
             demo.sweep(spec.commandLine().getOut());
         } else {

@@ -49,7 +49,7 @@ public final class Demo {
     public static final String SWEEP_FILE = "sweep.md";
     /** The loss curves written to the output directory. */
     public static final String PLOT_FILE = "loss_curves.png";
-    /** The file that marks a directory as a demo's output. */
+    /** The file that marks a directory as a demo's output and lists the entries the demo created. */
     public static final String MARKER = ".lorapro-demo";
 
     private static final int MAX_OPERAND = 49;
@@ -92,44 +92,46 @@ public final class Demo {
             List<ArithmeticCorpus.Problem> validation, List<ArithmeticCorpus.Problem> test) {}
 
     /**
-     * Readies {@code out} for a demo or a sweep: a new or empty directory is taken as it is; a
-     * non-empty one only with {@code overwrite}, and only if an earlier demo wrote it (its {@value
-     * #MARKER} file), whose outputs there (seed folders, the first seed's adapters, the reports,
-     * the plot) are then deleted; anything else in it is left alone. The directory is marked.
+     * Readies the output directory for {@link #run} (or, with {@code sweep}, {@link #sweep}): a new or
+     * empty directory is taken as it is; a non-empty one only with {@code overwrite}, and only if an
+     * earlier demo wrote its {@value #MARKER} file, which lists the entries that demo created there:
+     * those are deleted, and nothing else. The mark is then written anew, listing what this run will
+     * create.
      *
      * @throws InvalidInputException naming the directory, before anything is deleted
-     * @throws IOException if an earlier output cannot be deleted
+     * @throws IOException if the mark cannot be read or an earlier output cannot be deleted
      */
-    public static void prepareOutput(Path out, boolean overwrite) throws IOException {
-        List<Path> entries = new ArrayList<>();
+    public void prepareOutput(boolean overwrite, boolean sweep) throws IOException {
+        boolean empty = true;
         if (Files.isDirectory(out)) {
             try (DirectoryStream<Path> listing = Files.newDirectoryStream(out)) {
-                listing.forEach(entries::add);
+                empty = !listing.iterator().hasNext();
             }
         }
-        if (!entries.isEmpty()) {
+        if (!empty) {
             if (!overwrite) {
                 throw new InvalidInputException("--out: " + out + " is not empty; pass --overwrite to replace an earlier"
                         + " demo's outputs there, or choose another directory");
             }
-            if (!Files.isRegularFile(out.resolve(MARKER), LinkOption.NOFOLLOW_LINKS)) {
-                throw new InvalidInputException("--out: " + out + " was not written by a demo (it has no " + MARKER
-                        + "), and --overwrite deletes only a demo's own outputs; choose a new or empty directory");
+            Path marker = out.resolve(MARKER);
+            if (!Files.isRegularFile(marker, LinkOption.NOFOLLOW_LINKS)) {
+                throw new InvalidInputException("--out: " + out + " has no " + MARKER + " mark (it is not a demo's, or"
+                        + " was written before demos marked their directories), and --overwrite deletes only what a"
+                        + " demo lists there; choose a new or empty directory");
             }
-            for (Path entry : entries) {
-                String name = entry.getFileName().toString();
+            for (String name : Files.readAllLines(marker)) {
+                // only plain entry names of this directory, as a demo writes them
                 if (name.matches("seed-\\d+") || List.of("adapters", TABLE_FILE, SWEEP_FILE, PLOT_FILE).contains(name)) {
-                    AtomicFiles.deleteRecursively(entry);
+                    AtomicFiles.deleteRecursively(out.resolve(name));
                 }
             }
         }
-        mark(out);
-    }
-
-    /** Marks {@code out} as a demo's, so that a later {@code --overwrite} may replace what is in it. */
-    private static void mark(Path out) {
-        AtomicFiles.writeString(out.resolve(MARKER), "written by lorapro demo: --overwrite replaces its seed folders,"
-                + " adapters, reports and plot\n");
+        List<String> created = new ArrayList<>();
+        for (int i = 0; i < seeds; i++) {
+            created.add("seed-" + (firstSeed + i));
+        }
+        created.addAll(sweep ? List.of(SWEEP_FILE) : List.of("adapters", TABLE_FILE, PLOT_FILE));
+        AtomicFiles.writeString(out.resolve(MARKER), String.join("\n", created) + "\n");
     }
 
     /**
@@ -139,7 +141,6 @@ public final class Demo {
      * @return every fine-tuning run
      */
     public List<MethodRun> run(PrintWriter console) {
-        mark(out);
         return singleThreaded(() -> {
             FineTuning fineTuning = fineTuning();
             List<MethodRun> runs = new ArrayList<>();
@@ -178,7 +179,6 @@ public final class Demo {
      * @return the best rate of each method
      */
     public Map<Method, Float> sweep(PrintWriter console) {
-        mark(out);
         return singleThreaded(() -> {
             FineTuning fineTuning = fineTuning();
             Map<Method, double[][]> losses = new EnumMap<>(Method.class);

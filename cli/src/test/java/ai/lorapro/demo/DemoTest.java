@@ -80,6 +80,13 @@ class DemoTest {
         assertFalse(Files.exists(tmp.resolve("seed-42")), "the earlier run's seed folder is deleted");
         assertTrue(Files.isDirectory(tmp.resolve("seed-43")));
         assertEquals("mine", Files.readString(notes), "other files are left alone");
+        // a folder put there later, even one named as a demo names its own, is not in the mark's list
+        Path later = Files.writeString(Files.createDirectories(tmp.resolve("seed-99")).resolve("data.txt"), "later");
+        String[] third = overwrite.clone();
+        third[third.length - 2] = "44";
+        assertEquals(0, cli.execute(third));
+        assertFalse(Files.exists(tmp.resolve("seed-43")));
+        assertEquals("later", Files.readString(later));
 
         // a directory no demo wrote is never emptied, with or without --overwrite
         Path theirs = Files.createDirectories(tmp.resolve("theirs"));
@@ -87,7 +94,7 @@ class DemoTest {
         String[] intoTheirs = overwrite.clone();
         intoTheirs[2] = theirs.toString();
         assertEquals(2, cli.execute(intoTheirs));
-        assertTrue(err.toString().contains("was not written by a demo"), err.toString());
+        assertTrue(err.toString().contains("has no .lorapro-demo mark"), err.toString());
         assertEquals("keep", Files.readString(precious));
     }
 
