@@ -150,6 +150,15 @@ class BadCheckpointCliTest {
     }
 
     @Test
+    void aLoraCheckpointGivenAsModelIsNamedWithItsAdapter() throws IOException {
+        Path checkpoint = Files.createDirectories(tmp.resolve("step-000010/adapter")).getParent();
+        Files.writeString(checkpoint.resolve("adapter/adapter_config.json"), "{}");
+        Files.writeString(checkpoint.resolve("trainer_state.json"), "{}");
+        assertOneLineBadInput("generate --model <checkpoint>", cli("generate", "--model", checkpoint.toString(),
+                "--prompt", "x"), "is a LoRA training checkpoint", "--adapter");
+    }
+
+    @Test
     void truncatedFile() throws IOException {
         assertRefused(withWeights("truncated", b -> Arrays.copyOf(b, b.length / 2)), "model.safetensors");
         assertRefused(withWeights("truncated-in-length", b -> Arrays.copyOf(b, 5)), "model.safetensors");

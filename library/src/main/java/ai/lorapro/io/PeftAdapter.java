@@ -484,8 +484,13 @@ public final class PeftAdapter {
             for (Map.Entry<String, Parameter> target : targets.entrySet()) {
                 NDArray array = target.getValue().getArray();
                 NDArray value = file.load(array.getManager(), target.getKey(), array.getDataType());
-                if (!Weights.assign(target.getValue(), value)) {
-                    value.close();
+                boolean kept = false;
+                try {
+                    kept = Weights.assign(target.getValue(), value);
+                } finally {
+                    if (!kept) {
+                        value.close(); // copied into the parameter, or the assignment failed
+                    }
                 }
             }
         }

@@ -103,18 +103,21 @@ public final class ModelFamilies {
     }
 
     /**
-     * What to do with a training checkpoint given as a model directory: its adapter goes with the
-     * base model; a full fine-tuning checkpoint needs the base model's config and tokenizer beside
-     * its weights. Empty for any other directory.
+     * What to do with a training checkpoint given as a model directory, to follow "config.json does
+     * not exist": a LoRA checkpoint's adapter goes with its base model; a full fine-tuning checkpoint
+     * needs the base model's config and tokenizer beside its weights. Empty for any other directory.
+     *
+     * @param dir the directory given as the model
      */
-    private static String checkpointHint(Path dir) {
+    public static String checkpointHint(Path dir) {
         if (!Files.isRegularFile(dir.resolve("trainer_state.json"))) {
             return "";
         }
         Path adapter = dir.resolve("adapter");
         if (Files.isRegularFile(adapter.resolve("adapter_config.json"))) {
-            return ": " + dir + " is a LoRA training checkpoint; pass the base model as --model and " + adapter
-                    + " as --adapter";
+            return ": " + dir + " is a LoRA training checkpoint; its adapter " + adapter + " goes with the base"
+                    + " model (generate, eval and merge take it as --adapter; train continues it with --resume "
+                    + dir + ")";
         }
         return ": " + dir + " is a training checkpoint; copy the base model's config.json and tokenizer.json into"
                 + " it to use it as a model (docs/training.md)";

@@ -83,12 +83,12 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
     void arrive(String parameterId, NDArray weight, NDArray grad, float learningRate, boolean gradientFinite) {
         PairSlot slot = slotsByParameterId.get(parameterId);
         if (slot == null) {
-            if (!hasName(parameterId) && unregisteredWarned.add(parameterId)) {
+            if (registeredModel() && !hasName(parameterId) && unregisteredWarned.add(parameterId)) {
                 // a factor of another model instance, or of adapters injected after addLoraLayers, would
                 // otherwise train as plain LoRA without a word
-                LOGGER.warn("parameter {} is not in the model given to addLoraLayers: it takes a plain step, not"
-                        + " LoRA-Pro's (register the model the trainer runs, after injecting its adapters)",
-                        parameterId);
+                LOGGER.warn("a parameter of shape {} (id {}) is not in the model given to addLoraLayers: it takes a"
+                        + " plain step, not LoRA-Pro's (register the model the trainer runs, after injecting its"
+                        + " adapters)", weight.getShape(), parameterId);
             }
             super.arrive(parameterId, weight, grad, learningRate, gradientFinite);
         } else {

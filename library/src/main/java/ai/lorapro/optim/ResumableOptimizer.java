@@ -81,6 +81,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     private final Map<String, String> parameterNames;
     /** Set by {@link #close()}. */
     private volatile boolean closed;
+    private final boolean registeredModel;
     /** The named parameters themselves, by id (for their shapes when a state is imported). */
     private final Map<String, Parameter> namedParameters;
 
@@ -100,6 +101,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         this.updateCounters = new DjlUpdateCounters(builder.beginNumUpdate);
         this.pairs = new LinkedHashMap<>(builder.pairs);
         this.parameterNames = new HashMap<>(builder.parameterNames);
+        this.registeredModel = builder.registeredModel;
         this.namedParameters = new HashMap<>(builder.namedParameters);
         float weightDecay = getWeightDecay();
         InvalidFieldException.require(weightDecay >= 0 && !Float.isInfinite(weightDecay), "weight_decay",
@@ -140,6 +142,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      */
     @Override
     public void update(String parameterId, NDArray weight, NDArray grad) {
+        requireOpen();
         try {
             if (copies.isFurtherCopy(parameterId, weight)) {
                 // another device's copy of a parameter (DJL's parameter server calls once per copy): it takes
@@ -349,6 +352,11 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         return parameterNames.containsKey(parameterId);
     }
 
+    /** Whether a model was registered with {@code addLoraLayers}, which names all its parameters. */
+    boolean registeredModel() {
+        return registeredModel;
+    }
+
     /** Stable names by parameter id: the registered names, and pair.lora_A/B.weight for factors. */
     private Map<String, String> stableNames() {
         Map<String, String> names = new HashMap<>(parameterNames);
@@ -365,6 +373,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * checkpoint writes them one at a time, in the format of float32 state.
      */
     public Map<String, Map.Entry<Shape, Supplier<NDArray>>> packedStateAsFloat32() {
+        requireOpen();
         return state.packedAsFloat32();
     }
 
@@ -376,6 +385,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * next update or import.
      */
     public OptimizerState viewState() {
+        requireOpen();
         Map<String, Integer> counters = updateCounters.export(stableNames());
         return withCounters(state.view(), counters, false);
     }
@@ -497,6 +507,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         private final Map<String, LoraPair> pairs = new LinkedHashMap<>();
         private final Map<String, String> parameterNames = new HashMap<>();
         private final Map<String, Parameter> namedParameters = new HashMap<>();
+        private boolean registeredModel;
 
         Builder(ParameterTracker defaultLearningRate) {
             this.learningRateTracker = defaultLearningRate;
@@ -540,6 +551,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
          * optimizer state.
          */
         public T addLoraLayers(Block root) {
+            registeredModel = true;
             Map<String, LoraPair> found = new LinkedHashMap<>();
             LoraPairs.collect(root, found, this::name);
             found.values().forEach(this::addLoraPair);

@@ -39,6 +39,8 @@ public final class MethodSetup {
      * @param config the run settings
      * @return the adapted module paths; empty for full fine-tuning
      * @throws ai.lorapro.InvalidInputException when a target module matches no layer
+     * @throws IllegalStateException when the model already has adapters (merged or not): the engine
+     *     injects those of {@code config.lora()} itself
      */
     public static List<String> prepare(Block model, TrainConfig config) {
         for (Map.Entry<String, Block> module : ModuleTree.namedModules(model).entrySet()) {

@@ -28,8 +28,8 @@ class ModelDirectoryTest {
         Files.writeString(lora.resolve("adapter_config.json"), "{}");
         Files.writeString(lora.getParent().resolve("trainer_state.json"), "{}");
         e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(lora.getParent()));
-        assertTrue(e.getMessage().contains("is a LoRA training checkpoint; pass the base model as --model and " + lora
-                + " as --adapter"), e.getMessage());
+        assertTrue(e.getMessage().contains("is a LoRA training checkpoint; its adapter " + lora + " goes with the base"
+                + " model"), e.getMessage());
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(empty));
         assertTrue(e.getMessage().endsWith("config.json does not exist"), e.getMessage());

@@ -111,7 +111,7 @@ public final class ClipTextTransformer extends HfBlock {
 
         Embeddings(ClipTextConfig config) {
             int hidden = config.tower().hiddenSize();
-            this.tokenEmbedding = module("token_embedding", new Embedding(config.vocabSize(), hidden));
+            this.tokenEmbedding = module("token_embedding", Embedding.tokens(config.vocabSize(), hidden));
             this.positionEmbedding = module("position_embedding", new Embedding(config.maxPositionEmbeddings(), hidden));
         }
 

@@ -28,13 +28,28 @@ public final class Embedding extends HfBlock implements ShapedParameters, PassEn
     private final int numEmbeddings;
     private final int embeddingDim;
     private final Parameter weight;
+    private final boolean tokenTable;
     private boolean widenFloat16;
 
-    /** An embedding of {@code numEmbeddings} rows of size {@code embeddingDim}. */
+    /** An embedding of {@code numEmbeddings} rows of size {@code embeddingDim}, of ids the model makes itself. */
     public Embedding(int numEmbeddings, int embeddingDim) {
+        this(numEmbeddings, embeddingDim, false);
+    }
+
+    private Embedding(int numEmbeddings, int embeddingDim, boolean tokenTable) {
         this.numEmbeddings = numEmbeddings;
         this.embeddingDim = embeddingDim;
+        this.tokenTable = tokenTable;
         this.weight = parameter("weight", ShapedParameters.frozen("weight", Parameter.Type.WEIGHT));
+    }
+
+    /**
+     * The token table of a vocabulary of {@code vocabSize}: the ids it is given come from a
+     * tokenizer, and one without a row is refused naming it (positions and buckets, which the model
+     * computes, are not checked: the check costs a reduction and a read back per pass).
+     */
+    public static Embedding tokens(int vocabSize, int embeddingDim) {
+        return new Embedding(vocabSize, embeddingDim, true);
     }
 
     /** The number of rows (the vocabulary size for token embeddings). */
@@ -84,7 +99,9 @@ public final class Embedding extends HfBlock implements ShapedParameters, PassEn
      *     gradient)
      */
     public NDArray embed(ParameterStore store, NDArray ids, boolean training) {
-        requireInTable(ids);
+        if (tokenTable) {
+            requireInTable(ids);
+        }
         NDArray w = store.getValue(weight, ids.getDevice(), training);
         NDArray rows = ids.getNDArrayInternal().embedding(ids, w, SparseFormat.DENSE).singletonOrThrow();
         if (!widenFloat16 || rows.getDataType() != DataType.FLOAT16) {
@@ -115,10 +132,11 @@ public final class Embedding extends HfBlock implements ShapedParameters, PassEn
         }
         try (NDArray max = ids.max();
                 NDArray min = ids.min();
-                NDArray top = max.toType(DataType.INT64, false);
-                NDArray bottom = min.toType(DataType.INT64, false)) {
-            long high = top.getLong();
-            long low = bottom.getLong();
+                NDArray both = max.reshape(1).concat(min.reshape(1));
+                NDArray range = both.toType(DataType.INT64, false)) {
+            long[] values = range.toLongArray(); // one read back
+            long high = values[0];
+            long low = values[1];
             if (low < 0 || high >= numEmbeddings) {
                 throw new InvalidInputException("token id " + (low < 0 ? low : high) + " has no row in the embedding"
                         + " table of " + numEmbeddings + " rows (vocab_size): the token ids come from another"

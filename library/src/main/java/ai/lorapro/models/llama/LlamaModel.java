@@ -29,7 +29,7 @@ public final class LlamaModel extends HfBlock {
     public LlamaModel(LlamaConfig config) {
         this.config = config;
         this.rotary = new RotaryEmbedding(config.headDim(), config.ropeTheta());
-        this.embedTokens = module("embed_tokens", new Embedding(config.vocabSize(), config.hiddenSize()));
+        this.embedTokens = module("embed_tokens", Embedding.tokens(config.vocabSize(), config.hiddenSize()));
         this.layers = module("layers", new HfModuleList<>());
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             layers.add(new LlamaDecoderLayer(config, rotary, i));

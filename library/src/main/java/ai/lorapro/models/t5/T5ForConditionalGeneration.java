@@ -52,7 +52,7 @@ public final class T5ForConditionalGeneration extends HfBlock implements HasOutp
     /** An empty model (no weights yet); fill it with {@link #fromPretrained} or {@link #random}. */
     public T5ForConditionalGeneration(T5Config config) {
         this.config = config;
-        this.shared = module("shared", new Embedding(config.vocabSize(), config.dModel()));
+        this.shared = module("shared", Embedding.tokens(config.vocabSize(), config.dModel()));
         this.encoder = module("encoder", new T5Stack(config, false, shared));
         this.decoder = module("decoder", new T5Stack(config, true, shared));
         this.lmHead =

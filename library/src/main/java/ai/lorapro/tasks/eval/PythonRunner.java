@@ -98,7 +98,9 @@ public final class PythonRunner {
             long deadline = System.nanoTime() + probeTimeout.toNanos();
             byte[] bytes;
             if (process.waitFor(probeTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
-                bytes = output.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                // a moment's grace for the reader of an interpreter that exited right at the deadline
+                bytes = output.get(Math.max(TimeUnit.MILLISECONDS.toNanos(100), deadline - System.nanoTime()),
+                        TimeUnit.NANOSECONDS);
             } else {
                 throw new TimeoutException();
             }
@@ -112,8 +114,8 @@ public final class PythonRunner {
             return CodeSandbox.probe(interpreter, SandboxLimits.forTimeout(timeout))
                     .map(sandbox -> new PythonRunner(interpreter, timeout, sandbox));
         } catch (TimeoutException e) {
-            LOGGER.warn("{} did not say what it is within {} s; code execution will not use it", executable,
-                    probeTimeout.toSeconds());
+            LOGGER.warn("{} did not say what it is within {} ms; code execution will not use it", executable,
+                    probeTimeout.toMillis());
             return Optional.empty();
         } catch (IOException | ExecutionException e) {
             return Optional.empty();

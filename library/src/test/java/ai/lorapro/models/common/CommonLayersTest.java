@@ -63,7 +63,7 @@ class CommonLayersTest {
     void anIdWithoutARowIsRefusedNamingTheTable() {
         try (NDManager m = NDManager.newBaseManager()) {
             ParameterStore store = new ParameterStore(m, false);
-            Embedding embedding = new Embedding(10, 4);
+            Embedding embedding = Embedding.tokens(10, 4);
             embedding.getWeight().setArray(m.create(randn(40, 5), new Shape(10, 4)));
             assertEquals(new Shape(1, 2, 4), embedding.embed(store, m.create(new long[] {0, 9}, new Shape(1, 2)), false)
                     .getShape());

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,15 +19,35 @@ class PythonRunnerProbeTest {
 
     @Test
     void anInterpreterThatNeverAnswersIsGivenUpAfterTheProbeTimeout() throws Exception {
-        assumeTrue(!System.getProperty("os.name").startsWith("Windows"), "a shell script stands in for python3");
-        Path hanging = tmp.resolve("python3");
-        // like a shim that waits for input: it holds its output open and never exits
-        Files.writeString(hanging, "#!/bin/sh\nsleep 600\n");
-        assertTrue(hanging.toFile().setExecutable(true));
+        Path hanging = script("python3", "sleep 600");
         long start = System.nanoTime();
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertTrue(
                 PythonRunner.find(hanging.toString(), Duration.ofSeconds(5), Duration.ofSeconds(1)).isEmpty()));
-        // it did run and was waited for (a script that cannot start, on a noexec /tmp, returns at once)
         assertTrue(System.nanoTime() - start >= 900_000_000L, "returned before the probe timeout");
+    }
+
+    @Test
+    void anInterpreterWhoseChildHoldsItsOutputOpenIsGivenUpToo() throws Exception {
+        // it answers and exits, but a child it left keeps the output open: reading to the end of the
+        // output (as the search once did first) would wait for the child
+        Path leaving = script("python3-leaving", "(sleep 30) &\necho \"3 /usr/bin/python3\"");
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertTrue(
+                PythonRunner.find(leaving.toString(), Duration.ofSeconds(5), Duration.ofSeconds(1)).isEmpty()));
+    }
+
+    /** An executable shell script, if one can run here (not on Windows, nor from a noexec /tmp). */
+    private Path script(String name, String body) throws IOException {
+        assumeTrue(!System.getProperty("os.name").startsWith("Windows"), "a shell script stands in for python3");
+        Path file = tmp.resolve(name);
+        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+        assertTrue(file.toFile().setExecutable(true));
+        try {
+            Process probe = new ProcessBuilder(file.toString()).start();
+            probe.descendants().forEach(ProcessHandle::destroyForcibly);
+            probe.destroyForcibly();
+        } catch (IOException e) {
+            assumeTrue(false, "scripts cannot run from " + tmp + ": " + e.getMessage());
+        }
+        return file;
     }
 }
