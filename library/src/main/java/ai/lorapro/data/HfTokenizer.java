@@ -77,8 +77,8 @@ public final class HfTokenizer implements AutoCloseable {
         String text;
         RegularFiles.requireRegularIfPresent(file);
         if (!Files.exists(file)) {
-            throw new InvalidInputException(file + ": no such file (a model directory's tokenizer.json, or pass"
-                    + " --tokenizer FILE)");
+            throw new InvalidInputException(file + ": no such file (a model directory's tokenizer.json; the command"
+                    + " line's --tokenizer FILE names another)");
         }
         try {
             long size = Files.size(file);

@@ -250,7 +250,7 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
                     // (1/s^2)(B^T B)^-1 is about 1e8 at the B = 0 start: infinite in float16, and every step skipped
                     throw new IllegalStateException("LoRA pair " + pair.getName() + ": its factors are "
                             + factor.getDataType() + ", but LoRA-Pro steps float32 (or float64) factors; keep them in"
-                            + " float32 (--fp16-frozen casts the frozen weights only)");
+                            + " float32 (fp16_frozen, --fp16-frozen, casts the frozen weights only)");
                 }
             }
             int step = nextStep(pair.getName());

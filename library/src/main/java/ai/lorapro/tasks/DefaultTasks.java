@@ -114,7 +114,7 @@ public final class DefaultTasks {
         }
         if (longer > 0) {
             LOGGER.warn("{}: {} of {} examples are longer than the model's max_position_embeddings {} (up to {}"
-                    + " tokens): positions past it were never trained; --max-seq-length {} cuts them", file, longer,
+                    + " tokens): positions past it were never trained; max_seq_length {} (--max-seq-length) cuts them", file, longer,
                     examples.size(), maxPositions, longest, maxPositions);
         }
         return longer;

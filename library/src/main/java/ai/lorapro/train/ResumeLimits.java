@@ -31,8 +31,9 @@ public final class ResumeLimits {
         }
         if (globalStep == totalSteps) {
             throw new InvalidInputException("checkpoint " + checkpoint + " is at step " + globalStep + ", the last of"
-                    + " this run: nothing is left to train (raise --max-steps or --epochs, with --allow-resume-change"
-                    + " total_steps, to go on; to evaluate it, pass its adapter to eval)");
+                    + " this run: nothing is left to train (raise max_steps or epochs and allow total_steps to"
+                    + " change: --max-steps or --epochs with --allow-resume-change total_steps; to evaluate it, pass"
+                    + " its adapter to eval)");
         }
     }
 

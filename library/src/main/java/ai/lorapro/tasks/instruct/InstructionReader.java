@@ -84,7 +84,7 @@ public final class InstructionReader {
         }
         if (examples.isEmpty()) {
             throw new InvalidInputException(source + ": no record has a response token within " + maxLength
-                    + " tokens (--max-seq-length)");
+                    + " tokens (max_seq_length, --max-seq-length)");
         }
         return examples;
     }
