@@ -63,12 +63,15 @@ public final class PeftAdapter {
      * @param baseModelNameOrPath written as {@code base_model_name_or_path}
      * @param taskType PEFT's task type, e.g. {@code CAUSAL_LM}, {@code SEQ_2_SEQ_LM}, or null
      * @throws InvalidInputException if the model has no adapter, or its adapters differ in
-     *     hyper-parameters (PEFT would need per-module patterns)
+     *     hyper-parameters (PEFT would need per-module patterns), or {@code adapterDir} is a file
      */
     public static void save(Block model, Path adapterDir, String baseModelNameOrPath, String taskType) {
         Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
         if (adapted.isEmpty()) {
             throw new InvalidInputException("cannot save " + adapterDir + ": the model has no LoRA adapter");
+        }
+        if (Files.exists(adapterDir) && !Files.isDirectory(adapterDir)) {
+            throw new InvalidInputException("cannot save an adapter to " + adapterDir + ": it is a file, not a directory");
         }
         LoraConfig config = commonConfig(adapted);
         SafetensorsWriter writer = new SafetensorsWriter();

@@ -2,6 +2,7 @@ package ai.lorapro.lora;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -13,6 +14,7 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.optim.LoraProAdamW;
@@ -20,6 +22,8 @@ import ai.lorapro.optim.LoraProAdamW;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -40,7 +44,7 @@ class PlainDjlContainerTest {
     }
 
     @Test
-    void injectionAdaptersOptimizerAndMergeSeeTheSameLayers() {
+    void injectionAdaptersOptimizerAndMergeSeeTheSameLayers() throws IOException {
         LoraConfig config = LoraConfig.builder().setR(4).setAlpha(8).build();
         try (NDManager manager = NDManager.newBaseManager()) {
             SequentialBlock net = model();
@@ -59,6 +63,10 @@ class PlainDjlContainerTest {
             NDArray x = manager.randomNormal(new Shape(2, 16));
             float[] adaptedOut = forward(net, x);
 
+            Path file = Files.writeString(tmp.resolve("a-file"), "x");
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> PeftAdapter.save(net, file, null, null));
+            assertTrue(e.getMessage().contains("it is a file"), e.getMessage());
             PeftAdapter.save(net, tmp.resolve("adapter"), null, null);
             SequentialBlock fresh = model();
             fresh.initialize(manager, DataType.FLOAT32, new Shape(2, 16));
