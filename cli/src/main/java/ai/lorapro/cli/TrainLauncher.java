@@ -100,6 +100,7 @@ public final class TrainLauncher {
                                     ? String.format(Locale.ROOT, ", eval loss %.4f", result.finalEval().get("loss"))
                                     : "",
                             result.skippedSteps());
+                    printSkippedUpdates(result);
                     printCheckpoint(result.checkpoint(), config.method());
                     out.flush();
                 }
@@ -125,6 +126,7 @@ public final class TrainLauncher {
         out.printf(Locale.ROOT, "trained %s on %s for %s: final loss %.4f, %d skipped steps, %d bad records"
                         + " skipped%n", job.config().method().id(), task, stepsRun(result.train()),
                 result.train().finalLoss(), result.train().skippedSteps(), result.skipped());
+        printSkippedUpdates(result.train());
         if (!result.metrics().isEmpty()) {
             out.println("eval: " + result.metrics());
         }
@@ -138,6 +140,14 @@ public final class TrainLauncher {
         String steps = run + (run == 1 ? " step" : " steps");
         return run == result.globalStep() ? steps
                 : steps + " (" + (result.globalStep() - run + 1) + "-" + result.globalStep() + ", resumed)";
+    }
+
+    /** The updates the optimizer skipped inside applied steps, when there were any (each was logged). */
+    private void printSkippedUpdates(TrainResult result) {
+        if (result.skippedUpdates() > 0) {
+            out.printf(Locale.ROOT, "%d parameter or LoRA pair updates skipped within applied steps (their result was"
+                    + " not finite; see the warnings above)%n", result.skippedUpdates());
+        }
     }
 
     /** The last checkpoint, and the adapter in it that generate, eval and merge take as --adapter. */

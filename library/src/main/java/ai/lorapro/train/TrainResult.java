@@ -16,7 +16,9 @@ import java.util.Map;
  * @param optimizerStateBytes bytes of optimizer state at the end
  * @param seconds wall time of the training loop in this process
  * @param checkpoint the last checkpoint directory
+ * @param skippedUpdates updates of single parameters or LoRA pairs that the optimizer skipped inside
+ *     otherwise applied steps, for a result that was not finite (in this process; each is logged)
  */
 public record TrainResult(long globalStep, double finalLoss, double[] losses,
         Map<String, Double> finalEval, long skippedSteps, long trainableParameters,
-        long optimizerStateBytes, double seconds, Path checkpoint) {}
+        long optimizerStateBytes, double seconds, Path checkpoint, long skippedUpdates) {}

@@ -232,7 +232,8 @@ public final class TrainingEngine implements AutoCloseable {
             double[] lossArray = losses.stream().mapToDouble(Double::doubleValue).toArray();
             double finalLoss = lossArray.length > 0 ? lossArray[lossArray.length - 1] : Double.NaN;
             return new TrainResult(globalStep, finalLoss, lossArray, evaluation.last(), skippedSteps,
-                    MethodSetup.trainableCount(task.model()), optimizer.stateBytes(), seconds, checkpoints.last());
+                    MethodSetup.trainableCount(task.model()), optimizer.stateBytes(), seconds, checkpoints.last(),
+                    optimizer.getSkippedSteps());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + metricsFile, e);
         }
