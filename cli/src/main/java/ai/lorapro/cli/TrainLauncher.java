@@ -145,8 +145,9 @@ public final class TrainLauncher {
     /** The updates the optimizer skipped inside applied steps, when there were any (each was logged). */
     private void printSkippedUpdates(TrainResult result) {
         if (result.skippedUpdates() > 0) {
-            out.printf(Locale.ROOT, "%d parameter or LoRA pair updates skipped within applied steps (their result was"
-                    + " not finite; see the warnings above)%n", result.skippedUpdates());
+            out.printf(Locale.ROOT, "%d %s skipped within applied steps (a result not finite, or that could"
+                    + " overflow the moments; see the warnings above)%n", result.skippedUpdates(),
+                    result.skippedUpdates() == 1 ? "parameter or LoRA pair update" : "parameter or LoRA pair updates");
         }
     }
 

@@ -51,6 +51,8 @@ public final class Demo {
     public static final String PLOT_FILE = "loss_curves.png";
     /** The file that marks a directory as a demo's output and lists the entries the demo created. */
     public static final String MARKER = ".lorapro-demo";
+    /** The first line of a mark. */
+    static final String MARK_HEADER = "lorapro demo outputs, v1";
 
     private static final int MAX_OPERAND = 49;
 
@@ -92,46 +94,74 @@ public final class Demo {
             List<ArithmeticCorpus.Problem> validation, List<ArithmeticCorpus.Problem> test) {}
 
     /**
-     * Readies the output directory for {@link #run} (or, with {@code sweep}, {@link #sweep}): a new or
-     * empty directory is taken as it is; a non-empty one only with {@code overwrite}, and only if an
-     * earlier demo wrote its {@value #MARKER} file, which lists the entries that demo created there:
-     * those are deleted, and nothing else. The mark is then written anew, listing what this run will
-     * create.
+     * Readies the output directory for {@link #run} (or, with {@code sweep}, {@link #sweep}), before
+     * anything is deleted or written:
      *
-     * @throws InvalidInputException naming the directory, before anything is deleted
+     * <ul>
+     *   <li>a new or empty directory (or one holding only a mark) is taken as it is;
+     *   <li>a non-empty one needs {@code overwrite} and a {@value #MARKER} mark in its own format,
+     *       which lists the entries an earlier demo created there; those are deleted, and nothing else;
+     *   <li>an entry this run would write into that the mark does not list (a folder the user made,
+     *       say) is refused.
+     * </ul>
+     *
+     * The mark is then written anew, listing what this run creates.
+     *
+     * @throws InvalidInputException naming the directory and the entry, before anything is deleted
      * @throws IOException if the mark cannot be read or an earlier output cannot be deleted
      */
     public void prepareOutput(boolean overwrite, boolean sweep) throws IOException {
-        boolean empty = true;
+        Path marker = out.resolve(MARKER);
+        List<String> entries = new ArrayList<>();
         if (Files.isDirectory(out)) {
             try (DirectoryStream<Path> listing = Files.newDirectoryStream(out)) {
-                empty = !listing.iterator().hasNext();
+                listing.forEach(entry -> entries.add(entry.getFileName().toString()));
             }
         }
-        if (!empty) {
+        entries.remove(MARKER);
+        List<String> earlier = List.of();
+        if (!entries.isEmpty()) {
             if (!overwrite) {
                 throw new InvalidInputException("--out: " + out + " is not empty; pass --overwrite to replace an earlier"
                         + " demo's outputs there, or choose another directory");
             }
-            Path marker = out.resolve(MARKER);
-            if (!Files.isRegularFile(marker, LinkOption.NOFOLLOW_LINKS)) {
-                throw new InvalidInputException("--out: " + out + " has no " + MARKER + " mark (it is not a demo's, or"
-                        + " was written before demos marked their directories), and --overwrite deletes only what a"
-                        + " demo lists there; choose a new or empty directory");
-            }
-            for (String name : Files.readAllLines(marker)) {
-                // only plain entry names of this directory, as a demo writes them
-                if (name.matches("seed-\\d+") || List.of("adapters", TABLE_FILE, SWEEP_FILE, PLOT_FILE).contains(name)) {
-                    AtomicFiles.deleteRecursively(out.resolve(name));
-                }
-            }
+            earlier = markedEntries(marker);
         }
         List<String> created = new ArrayList<>();
         for (int i = 0; i < seeds; i++) {
             created.add("seed-" + (firstSeed + i));
         }
         created.addAll(sweep ? List.of(SWEEP_FILE) : List.of("adapters", TABLE_FILE, PLOT_FILE));
-        AtomicFiles.writeString(out.resolve(MARKER), String.join("\n", created) + "\n");
+        for (String name : created) {
+            if (entries.contains(name) && !earlier.contains(name)) {
+                throw new InvalidInputException("--out: " + out + " holds " + name + ", which this demo would write"
+                        + " into and no earlier demo made (its mark does not list it); choose another directory");
+            }
+        }
+        for (String name : earlier) {
+            AtomicFiles.deleteRecursively(out.resolve(name));
+        }
+        AtomicFiles.writeString(marker, MARK_HEADER + "\n" + String.join("\n", created) + "\n");
+    }
+
+    /**
+     * The entries a demo's mark lists: its first line is {@link #MARK_HEADER}, each other line a name
+     * a demo gives its outputs.
+     *
+     * @throws InvalidInputException naming the directory when there is no such mark
+     */
+    private List<String> markedEntries(Path marker) throws IOException {
+        List<String> lines = Files.isRegularFile(marker, LinkOption.NOFOLLOW_LINKS) ? Files.readAllLines(marker)
+                : List.of();
+        List<String> names = lines.isEmpty() ? List.of() : lines.subList(1, lines.size());
+        boolean valid = !lines.isEmpty() && MARK_HEADER.equals(lines.get(0)) && !names.isEmpty() && names.stream()
+                .allMatch(n -> n.matches("seed-\\d+") || List.of("adapters", TABLE_FILE, SWEEP_FILE, PLOT_FILE).contains(n));
+        if (!valid) {
+            throw new InvalidInputException("--out: " + out + " has no " + MARKER + " mark of a demo (it is not a"
+                    + " demo's, or was written before demos listed their outputs), and --overwrite deletes only what"
+                    + " a demo lists there; choose a new or empty directory");
+        }
+        return names;
     }
 
     /**

@@ -87,6 +87,12 @@ class DemoTest {
         assertEquals(0, cli.execute(third));
         assertFalse(Files.exists(tmp.resolve("seed-43")));
         assertEquals("later", Files.readString(later));
+        // nor is it taken over by a run that would write into it
+        String[] intoLater = overwrite.clone();
+        intoLater[intoLater.length - 2] = "99";
+        assertEquals(2, cli.execute(intoLater));
+        assertTrue(err.toString().contains("holds seed-99, which this demo would write into"), err.toString());
+        assertEquals("later", Files.readString(later));
 
         // a directory no demo wrote is never emptied, with or without --overwrite
         Path theirs = Files.createDirectories(tmp.resolve("theirs"));
@@ -95,6 +101,10 @@ class DemoTest {
         intoTheirs[2] = theirs.toString();
         assertEquals(2, cli.execute(intoTheirs));
         assertTrue(err.toString().contains("has no .lorapro-demo mark"), err.toString());
+        assertEquals("keep", Files.readString(precious));
+        // a mark that is not a demo's list (made by hand, or by an older demo) is refused too
+        Files.writeString(theirs.resolve(Demo.MARKER), "");
+        assertEquals(2, cli.execute(intoTheirs));
         assertEquals("keep", Files.readString(precious));
     }
 

@@ -156,7 +156,7 @@ public final class LoraLinear extends HfBlock {
         if (hasAdapter()) {
             throw new IllegalStateException("layer already has a LoRA adapter");
         }
-        loraConfig.checkFits("LoraLinear(in " + inFeatures + ", out " + outFeatures + ")", inFeatures, outFeatures);
+        loraConfig.checkFits("LoraLinear", inFeatures, outFeatures);
         this.config = loraConfig;
         this.scaling = loraConfig.getScaling();
         this.loraA =

@@ -17,7 +17,8 @@ import java.util.Map;
  * @param seconds wall time of the training loop in this process
  * @param checkpoint the last checkpoint directory
  * @param skippedUpdates updates of single parameters or LoRA pairs that the optimizer skipped inside
- *     otherwise applied steps, for a result that was not finite (in this process; each is logged)
+ *     otherwise applied steps, for a result that was not finite or could overflow the moments (in this
+ *     process: it starts at 0 again on a resume; each is logged)
  */
 public record TrainResult(long globalStep, double finalLoss, double[] losses,
         Map<String, Double> finalEval, long skippedSteps, long trainableParameters,

@@ -113,7 +113,8 @@ public final class TrainingEngine implements AutoCloseable {
             // Hugging Face's warm-up starts at 0 too; on a sample data set that fits one batch this
             // is the whole run
             LOGGER.warn("the run has one step, and its warm-up gives that step learning rate 0: the weights will not"
-                    + " change; run more steps (epochs, max_steps) or set warmup_ratio 0");
+                    + " change; run more steps (epochs, max_steps: --epochs, --max-steps) or set warmup_ratio 0"
+                    + " (--warmup-ratio 0)");
         }
         // the engine hands each step's rate to the optimizer; the tracker serves DJL's update(...) only
         this.optimizer = MethodSetup.optimizer(model, config, schedule);

@@ -78,6 +78,18 @@ class LoraProOptimizerTest extends ManagedTest {
         String log = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
         String warning = "(id " + other.getLoraA().getId() + ") is not in the model given to addLoraLayers";
         assertEquals(1, log.split(java.util.regex.Pattern.quote(warning), -1).length - 1, log);
+
+        // an optimizer given pairs one by one (no model) steps its other parameters plainly, unwarned
+        PairAndHead pairOnly = new PairAndHead(5);
+        java.io.ByteArrayOutputStream quiet = new java.io.ByteArrayOutputStream();
+        try (LoraProAdamW optimizer = LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
+                .addLoraPair("layer", pairOnly.a, pairOnly.b, S).build()) {
+            System.setErr(new java.io.PrintStream(quiet, true, java.nio.charset.StandardCharsets.UTF_8));
+            pairOnly.update(optimizer, pairOnly.head, random(new Random(6), 3, 4));
+        } finally {
+            System.setErr(err);
+        }
+        assertFalse(quiet.toString(java.nio.charset.StandardCharsets.UTF_8).contains("addLoraLayers"), quiet.toString());
     }
 
     @Test

@@ -30,24 +30,35 @@ class PythonRunnerProbeTest {
     void anInterpreterWhoseChildHoldsItsOutputOpenIsGivenUpToo() throws Exception {
         // it answers and exits, but a child it left keeps the output open: reading to the end of the
         // output (as the search once did first) would wait for the child
-        Path leaving = script("python3-leaving", "(sleep 30) &\necho \"3 /usr/bin/python3\"");
-        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertTrue(
-                PythonRunner.find(leaving.toString(), Duration.ofSeconds(5), Duration.ofSeconds(1)).isEmpty()));
+        Path pid = tmp.resolve("child.pid");
+        Path leaving = script("python3-leaving", "(sleep 20) &\necho $! > " + pid + "\necho \"3 /usr/bin/python3\"");
+        try {
+            assertTimeoutPreemptively(Duration.ofSeconds(15), () -> assertTrue(
+                    PythonRunner.find(leaving.toString(), Duration.ofSeconds(5), Duration.ofSeconds(1)).isEmpty()));
+        } finally {
+            // the orphaned child is no longer the script's to kill: ended here
+            if (Files.exists(pid)) {
+                ProcessHandle.of(Long.parseLong(Files.readString(pid).strip())).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
     }
 
-    /** An executable shell script, if one can run here (not on Windows, nor from a noexec /tmp). */
-    private Path script(String name, String body) throws IOException {
+    /** An executable shell script, if scripts can run here (not on Windows, nor from a noexec /tmp). */
+    private Path script(String name, String body) throws IOException, InterruptedException {
         assumeTrue(!System.getProperty("os.name").startsWith("Windows"), "a shell script stands in for python3");
-        Path file = tmp.resolve(name);
-        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
-        assertTrue(file.toFile().setExecutable(true));
+        Path probe = tmp.resolve("probe.sh");
+        Files.writeString(probe, "#!/bin/sh\nexit 0\n");
+        assertTrue(probe.toFile().setExecutable(true));
         try {
-            Process probe = new ProcessBuilder(file.toString()).start();
-            probe.descendants().forEach(ProcessHandle::destroyForcibly);
-            probe.destroyForcibly();
+            Process started = new ProcessBuilder(probe.toString()).start();
+            assumeTrue(started.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && started.exitValue() == 0,
+                    "scripts do not run from " + tmp);
         } catch (IOException e) {
             assumeTrue(false, "scripts cannot run from " + tmp + ": " + e.getMessage());
         }
+        Path file = tmp.resolve(name);
+        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+        assertTrue(file.toFile().setExecutable(true));
         return file;
     }
 }
