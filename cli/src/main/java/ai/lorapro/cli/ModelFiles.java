@@ -31,7 +31,8 @@ final class ModelFiles {
         Path file = modelDir.resolve(ModelFamilies.CONFIG_FILE);
         RegularFiles.requireRegularIfPresent(file);
         if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException("--model: " + file + " does not exist" + ModelFamilies.checkpointHint(modelDir));
+            throw new InvalidInputException(
+                    "--model: " + file + " does not exist" + ModelFamilies.checkpointHint(modelDir));
         }
         return ModelFamilies.readConfig(file);
     }

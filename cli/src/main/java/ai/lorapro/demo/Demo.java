@@ -51,6 +51,8 @@ public final class Demo {
     public static final String PLOT_FILE = "loss_curves.png";
     /** The file that marks a directory as a demo's output and lists the entries the demo created. */
     public static final String MARKER = ".lorapro-demo";
+    /** The folder of the first seed's adapters. */
+    static final String ADAPTERS_DIR = "adapters";
     /** The first line of a mark. */
     static final String MARK_HEADER = "lorapro demo outputs, v1";
 
@@ -131,7 +133,7 @@ public final class Demo {
         for (int i = 0; i < seeds; i++) {
             created.add("seed-" + (firstSeed + i));
         }
-        created.addAll(sweep ? List.of(SWEEP_FILE) : List.of("adapters", TABLE_FILE, PLOT_FILE));
+        created.addAll(sweep ? List.of(SWEEP_FILE) : List.of(ADAPTERS_DIR, TABLE_FILE, PLOT_FILE));
         for (String name : created) {
             if (entries.contains(name) && !earlier.contains(name)) {
                 throw new InvalidInputException("--out: " + out + " holds " + name + ", which this demo would write"
@@ -155,7 +157,7 @@ public final class Demo {
                 : List.of();
         List<String> names = lines.isEmpty() ? List.of() : lines.subList(1, lines.size());
         boolean valid = !lines.isEmpty() && MARK_HEADER.equals(lines.get(0)) && !names.isEmpty() && names.stream()
-                .allMatch(n -> n.matches("seed-\\d+") || List.of("adapters", TABLE_FILE, SWEEP_FILE, PLOT_FILE).contains(n));
+                .allMatch(n -> n.matches("seed-\\d+") || List.of(ADAPTERS_DIR, TABLE_FILE, SWEEP_FILE, PLOT_FILE).contains(n));
         if (!valid) {
             throw new InvalidInputException("--out: " + out + " has no " + MARKER + " mark of a demo (it is not a"
                     + " demo's, or was written before demos listed their outputs), and --overwrite deletes only what"
@@ -182,7 +184,7 @@ public final class Demo {
                     float lr = learningRates.get(method);
                     MethodRun r = fineTuning.run(method, lr, s.seed(), s.base(), s.train(), s.test(),
                             s.dir().resolve(method.id()),
-                            i == 0 ? out.resolve("adapters").resolve(method.id()) : null);
+                            i == 0 ? out.resolve(ADAPTERS_DIR).resolve(method.id()) : null);
                     console.printf(Locale.ROOT, "  %-9s lr %s: held-out loss %.4f, exact match %5.1f%%, %.1f s%n",
                             method.id(), ResultsTable.lr(lr), r.evalLoss(), 100 * r.exactMatch(), r.seconds());
                     console.flush();
@@ -195,7 +197,7 @@ public final class Demo {
             console.println();
             console.print(report);
             console.printf("%nloss curves: %s%nadapters (seed %d): %s%nreport: %s%n", out.resolve(PLOT_FILE),
-                    firstSeed, out.resolve("adapters"), out.resolve(TABLE_FILE));
+                    firstSeed, out.resolve(ADAPTERS_DIR), out.resolve(TABLE_FILE));
             console.flush();
             return runs;
         });

@@ -9,6 +9,7 @@ import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.TensorSource;
+import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.SpecialTokens;
 import ai.lorapro.models.clip.ClipImageClassifier;
@@ -55,6 +56,8 @@ public final class TaskEvaluator {
     public static final Duration HUMANEVAL_TIMEOUT = Duration.ofSeconds(10);
 
     private final Path modelDir;
+    /** The model directory's config.json, read once ({@link #architecture()}). */
+    private ModelArchitecture architecture;
     private final Path adapterDir;
     private final Path tokenizerFile;
     private final Device device;
@@ -136,12 +139,20 @@ public final class TaskEvaluator {
     private HfTokenizer tokenizer() {
         HfTokenizer tokenizer = HfTokenizer.load(tokenizerFile != null ? tokenizerFile : modelDir.resolve("tokenizer.json"));
         try {
-            TokenizerFit.require(tokenizer, ModelFamilies.readModelDir(modelDir).vocabSize());
+            TokenizerFit.require(tokenizer, architecture().vocabSize());
             return tokenizer;
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;
         }
+    }
+
+    /** The model directory's config.json, read on first use. */
+    private ModelArchitecture architecture() {
+        if (architecture == null) {
+            architecture = ModelFamilies.readModelDir(modelDir);
+        }
+        return architecture;
     }
 
     private BadRecords bad() {
@@ -173,7 +184,7 @@ public final class TaskEvaluator {
 
     private CausalLmTextGenerator llamaGenerator(CausalLanguageModel model, HfTokenizer tokenizer,
             NDManager manager) {
-        SpecialTokens tokens = TaskTokenizers.specialTokens(tokenizer, ModelFamilies.readModelDir(modelDir));
+        SpecialTokens tokens = TaskTokenizers.specialTokens(tokenizer, architecture());
         return new CausalLmTextGenerator(model, tokenizer, manager,
                 CausalLmTextGenerator.greedy(tokens, settings.maxNewTokens()), settings.maxInputLength(),
                 settings.batchSize());

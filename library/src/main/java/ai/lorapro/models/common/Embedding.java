@@ -132,7 +132,9 @@ public final class Embedding extends HfBlock implements ShapedParameters, PassEn
         }
         try (NDArray max = ids.max();
                 NDArray min = ids.min();
-                NDArray both = max.reshape(1).concat(min.reshape(1));
+                NDArray high1 = max.reshape(1);
+                NDArray low1 = min.reshape(1);
+                NDArray both = high1.concat(low1);
                 NDArray range = both.toType(DataType.INT64, false)) {
             long[] values = range.toLongArray(); // one read back
             long high = values[0];
