@@ -2,7 +2,12 @@ package ai.lorapro.train;
 
 import java.io.PrintStream;
 
-/** Reports training progress after each optimizer step. */
+/**
+ * Reports training progress after each optimizer step. The {@link TrainingEngine} makes one per run
+ * through a {@link Factory} ({@link TrainingEngine.Builder#optProgress}): by default a bar on an
+ * interactive console, else log lines ({@link #create}); {@link Factory#silent()} for a program that
+ * shows its own progress.
+ */
 public interface ProgressReporter {
 
     /**
@@ -17,6 +22,11 @@ public interface ProgressReporter {
 
     /** Ends the report (a terminal bar moves to a fresh line). */
     void finish();
+
+    /** A reporter that reports nothing. */
+    static ProgressReporter none() {
+        return Silent.INSTANCE;
+    }
 
     /**
      * A bar redrawn in place when the JVM has an interactive console, else log lines every
@@ -45,5 +55,43 @@ public interface ProgressReporter {
      */
     static ProgressReporter terminal(long startStep, long totalSteps, PrintStream out) {
         return new TerminalProgress(new ProgressLine(startStep, totalSteps, System::nanoTime), out);
+    }
+
+    /** Makes the reporter of one run of the engine, once the run's first and last steps are known. */
+    @FunctionalInterface
+    interface Factory {
+
+        /**
+         * @param startStep the step the run starts after (0, or the resumed step)
+         * @param totalSteps the step the run ends at
+         * @param logInterval the configured steps between log lines ({@link RunConfig#logInterval()})
+         * @return the run's reporter
+         */
+        ProgressReporter create(long startStep, long totalSteps, int logInterval);
+
+        /** The default: a bar on an interactive console, else log lines ({@link ProgressReporter#create}). */
+        static Factory standard() {
+            return ProgressReporter::create;
+        }
+
+        /** No progress output at all (metrics, checkpoints and the result are unchanged). */
+        static Factory silent() {
+            return (startStep, totalSteps, logInterval) -> ProgressReporter.none();
+        }
+    }
+
+    /** The reporter of {@link #none()}. */
+    enum Silent implements ProgressReporter {
+        INSTANCE;
+
+        @Override
+        public void update(long step, double loss, double lr, double tokensPerSecond) {
+            // nothing to report
+        }
+
+        @Override
+        public void finish() {
+            // nothing to end
+        }
     }
 }

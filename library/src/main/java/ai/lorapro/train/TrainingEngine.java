@@ -74,6 +74,7 @@ public final class TrainingEngine implements AutoCloseable {
     private final long padId;
     private final EvalHook evalHook;
     private final String baseModel;
+    private final ProgressReporter.Factory progress;
     private final Map<String, Parameter> trainable;
     private final WarmupCosineSchedule schedule;
     private final ResumableOptimizer optimizer;
@@ -95,6 +96,7 @@ public final class TrainingEngine implements AutoCloseable {
         this.padId = b.padId;
         this.evalHook = b.evalHook;
         this.baseModel = b.baseModel;
+        this.progress = b.progress;
         if (trainExamples.isEmpty()) {
             throw new InvalidInputException("the training data holds no usable example");
         }
@@ -221,7 +223,7 @@ public final class TrainingEngine implements AutoCloseable {
             CheckpointListener checkpoints = new CheckpointListener(this::saveCheckpoint,
                     config.run().checkpointInterval());
             List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics),
-                    new ProgressListener(ProgressReporter.create(globalStep, totalSteps, config.run().logInterval())),
+                    new ProgressListener(progress.create(globalStep, totalSteps, config.run().logInterval())),
                     evaluation, checkpoints));
             while (globalStep < end) {
                 StepListener.StepRecord record = step(runner, end);
@@ -370,6 +372,7 @@ public final class TrainingEngine implements AutoCloseable {
         private int lossScaleGrowthInterval = LossScaler.DEFAULT_GROWTH_INTERVAL;
         private List<Device> devices = List.of();
         private Optional<Boolean> concurrentReplicas = Optional.empty();
+        private ProgressReporter.Factory progress = ProgressReporter.Factory.standard();
 
         private Builder() {}
 
@@ -443,6 +446,16 @@ public final class TrainingEngine implements AutoCloseable {
          */
         public Builder optDevices(List<Device> devices) {
             this.devices = List.copyOf(devices);
+            return this;
+        }
+
+        /**
+         * How each run reports its progress; by default a bar on an interactive console, else a log
+         * line every {@code logInterval} steps ({@link ProgressReporter.Factory#standard()}). {@link
+         * ProgressReporter.Factory#silent()} turns it off.
+         */
+        public Builder optProgress(ProgressReporter.Factory progress) {
+            this.progress = Objects.requireNonNull(progress, "progress");
             return this;
         }
 

@@ -231,6 +231,42 @@ class TrainingEngineTest {
     }
 
     @Test
+    void progressGoesToTheGivenReporterOncePerStepAndRun() {
+        List<String> calls = new ArrayList<>();
+        ProgressReporter.Factory recording = (start, total, every) -> {
+            calls.add("run " + start + ".." + total + " every " + every);
+            return new ProgressReporter() {
+                @Override
+                public void update(long step, double loss, double lr, double tokensPerSecond) {
+                    calls.add("step " + step + " loss " + loss);
+                }
+
+                @Override
+                public void finish() {
+                    calls.add("finish");
+                }
+            };
+        };
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            try (TrainingEngine engine = TrainingEngine.builder()
+                    .setTask(new CausalLmTask(model))
+                    .setConfig(config(Method.LORA_PRO, tmp.resolve("progress"), 3))
+                    .setManager(manager)
+                    .setTrainExamples(train)
+                    .optProgress(recording)
+                    .build()) {
+                TrainResult first = engine.runUntil(2);
+                TrainResult second = engine.runUntil(3);
+                assertEquals(List.of("run 0..3 every 100", "step 1 loss " + first.losses()[0],
+                        "step 2 loss " + first.losses()[1], "finish", "run 2..3 every 100",
+                        "step 3 loss " + second.losses()[0], "finish"), calls);
+            }
+        }
+        assertThrows(NullPointerException.class, () -> TrainingEngine.builder().optProgress(null));
+    }
+
+    @Test
     void liveArraysDoNotGrowOverManySteps() {
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
