@@ -2,7 +2,6 @@ package ai.lorapro.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.lorapro.InvalidInputException;
@@ -11,22 +10,12 @@ import ai.lorapro.io.CheckpointFormatException;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.io.SafetensorsWriter;
-import ai.lorapro.io.TensorDType;
 import ai.lorapro.nn.Weights;
 import ai.lorapro.optim.ResumableOptimizer;
-import ai.lorapro.optim.OptimizerState;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -36,7 +25,7 @@ import java.util.Map;
  * step-000100/
  *   adapter/adapter_config.json, adapter/adapter_model.safetensors   (LoRA methods, PEFT format)
  *   model.safetensors                                                 (full fine-tuning: trained weights)
- *   optimizer.safetensors, optimizer_steps.json                       (optimizer moments and step counts)
+ *   optimizer.safetensors, optimizer_steps.json                       (optimizer moments and step counts: {@link OptimizerCheckpoint})
  *   trainer_state.json                                                (step, data position, seed, loss scale, ...)
  * </pre>
  */
@@ -46,12 +35,10 @@ public final class TrainingCheckpoint {
     public static final String ADAPTER_DIR = "adapter";
     /** The trained weights of full fine-tuning. */
     public static final String WEIGHTS_FILE = "model.safetensors";
-    /** The optimizer's state arrays. */
-    public static final String OPTIMIZER_FILE = "optimizer.safetensors";
-    /** The optimizer's step counts. */
-    public static final String OPTIMIZER_STEPS_FILE = "optimizer_steps.json";
-
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+    /** The optimizer's state arrays ({@link OptimizerCheckpoint}). */
+    public static final String OPTIMIZER_FILE = OptimizerCheckpoint.TENSORS_FILE;
+    /** The optimizer's step counts ({@link OptimizerCheckpoint}). */
+    public static final String OPTIMIZER_STEPS_FILE = OptimizerCheckpoint.STEPS_FILE;
 
     private TrainingCheckpoint() {}
 
@@ -80,18 +67,7 @@ public final class TrainingCheckpoint {
                 MethodSetup.trainableParameters(model).forEach((name, p) -> writer.addContiguous(name, p.getArray()));
                 writer.write(tmp.resolve(WEIGHTS_FILE));
             }
-            // the live state streamed tensor by tensor: a copy would double the memory of a large state
-            OptimizerState snapshot = optimizer.viewState();
-            SafetensorsWriter writer = new SafetensorsWriter();
-            snapshot.getTensors().forEach(writer::addContiguous);
-            // bf16 moments: each made as float32 when written, then freed
-            optimizer.packedStateAsFloat32().forEach((name, made) -> writer.addLater(name,
-                    TensorDType.F32, made.getKey().getShape(), made.getValue()));
-            writer.write(tmp.resolve(OPTIMIZER_FILE));
-            JsonObject steps = new JsonObject();
-            snapshot.getSteps().forEach(steps::addProperty);
-            Files.writeString(tmp.resolve(OPTIMIZER_STEPS_FILE), GSON.toJson(steps) + "\n",
-                    StandardCharsets.UTF_8);
+            OptimizerCheckpoint.writeInto(optimizer, tmp);
             Files.writeString(tmp.resolve(TrainerState.FILE_NAME), state.toJson(), StandardCharsets.UTF_8);
         });
     }
@@ -116,7 +92,7 @@ public final class TrainingCheckpoint {
         } else {
             loadWeights(dir.resolve(WEIGHTS_FILE), model, manager);
         }
-        loadOptimizer(dir, optimizer, manager, state.globalStep());
+        OptimizerCheckpoint.restore(dir, optimizer, manager, state.globalStep());
         return state;
     }
 
@@ -136,35 +112,6 @@ public final class TrainingCheckpoint {
                     array.close(); // copied into the parameter: one weight at a time is held twice, not all
                 }
             }
-        }
-    }
-
-    private static void loadOptimizer(Path dir, ResumableOptimizer optimizer, NDManager manager, long globalStep) {
-        Path tensorsFile = dir.resolve(OPTIMIZER_FILE);
-        Path stepsFile = dir.resolve(OPTIMIZER_STEPS_FILE);
-        requireFile(tensorsFile);
-        requireFile(stepsFile);
-        Map<String, Integer> steps = new LinkedHashMap<>();
-        try {
-            JsonObject o = JsonParser.parseString(Files.readString(stepsFile, StandardCharsets.UTF_8))
-                    .getAsJsonObject();
-            for (Map.Entry<String, JsonElement> e : o.entrySet()) {
-                steps.put(e.getKey(), e.getValue().getAsInt());
-            }
-        } catch (IOException | RuntimeException e) {
-            throw new CheckpointFormatException(stepsFile + ": malformed optimizer step counts");
-        }
-        ResumeLimits.requireOptimizerSteps(stepsFile, steps, globalStep);
-        try (SafetensorsFile source = SafetensorsFile.open(tensorsFile); NDManager temp = manager.newSubManager()) {
-            // one tensor at a time, each checked and handed over to the optimizer: never two copies of the state
-            optimizer.importState(steps, source.names(), name -> ResumeLimits.requireFinite(tensorsFile, name,
-                    source.load(temp, name, DataType.FLOAT32)));
-        } catch (CheckpointFormatException e) {
-            throw e;
-        } catch (InvalidInputException e) {
-            // the optimizer names the tensor or step count; the files are ours to name
-            throw new CheckpointFormatException(tensorsFile + " with " + stepsFile.getFileName() + ": "
-                    + e.getMessage(), e);
         }
     }
 

@@ -1,0 +1,152 @@
+package ai.lorapro.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.optim.LoraProAdamW;
+import ai.lorapro.optim.ResumableOptimizer;
+import ai.lorapro.optim.StateDType;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+/**
+ * A loop of the user's own (no engine): stopped after two updates, its optimizer saved with {@link
+ * OptimizerCheckpoint} and restored into a new optimizer, it continues bit for bit as the
+ * uninterrupted loop does.
+ */
+class OptimizerCheckpointTest {
+
+    private static final int M = 6;
+    private static final int N = 5;
+    private static final int R = 2;
+
+    @TempDir
+    Path tmp;
+
+    /** A pair (A, B) and a plain weight, with their values. */
+    private record Weights(Parameter a, Parameter b, Parameter head) {
+        List<Parameter> all() {
+            return List.of(a, b, head);
+        }
+    }
+
+    private static Parameter parameter(NDManager manager, String name, float[] values, Shape shape) {
+        Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
+        NDArray array = manager.create(values, shape);
+        array.setRequiresGradient(true);
+        p.setArray(array);
+        return p;
+    }
+
+    private static float[] draw(Random rng, int size) {
+        float[] v = new float[size];
+        for (int i = 0; i < size; i++) {
+            v[i] = (float) rng.nextGaussian() * 0.5f;
+        }
+        return v;
+    }
+
+    private static Weights weights(NDManager manager, float[] a, float[] b, float[] head) {
+        return new Weights(parameter(manager, "layer.lora_A.weight", a, new Shape(R, N)),
+                parameter(manager, "layer.lora_B.weight", b, new Shape(M, R)),
+                parameter(manager, "head.weight", head, new Shape(3, N)));
+    }
+
+    private static ResumableOptimizer optimizer(Weights w, StateDType dtype) {
+        return LoraProAdamW.builder()
+                .optStateDType(dtype)
+                .setLearningRateTracker(ai.djl.training.tracker.Tracker.fixed(0.01f))
+                .optWeightDecay(0.01f)
+                .addLoraPair("layer", w.a(), w.b(), 2f)
+                .nameParameter("layer.lora_A.weight", w.a())
+                .nameParameter("layer.lora_B.weight", w.b())
+                .nameParameter("head.weight", w.head())
+                .build();
+    }
+
+    /** Update {@code t} (1-based) of every weight, with gradients drawn from the step's seed. */
+    private static void update(NDManager manager, ResumableOptimizer optimizer, Weights w, int t) {
+        Random rng = new Random(100 + t);
+        for (Parameter p : w.all()) {
+            NDArray array = p.getArray();
+            NDArray grad = manager.create(draw(rng, (int) array.size()), array.getShape());
+            optimizer.update(p.getId(), array, grad);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(StateDType.class)
+    void aLoopOfItsOwnStopsAndContinuesBitForBit(StateDType dtype) throws IOException {
+        Random rng = new Random(7);
+        float[] a0 = draw(rng, R * N);
+        float[] b0 = draw(rng, M * R);
+        float[] head0 = draw(rng, 3 * N);
+        Path dir = tmp.resolve("state");
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            Weights straight = weights(manager, a0, b0, head0);
+            try (ResumableOptimizer optimizer = optimizer(straight, dtype)) {
+                for (int t = 1; t <= 4; t++) {
+                    update(manager, optimizer, straight, t);
+                }
+            }
+            Weights stopped = weights(manager, a0, b0, head0);
+            try (ResumableOptimizer optimizer = optimizer(stopped, dtype)) {
+                update(manager, optimizer, stopped, 1);
+                update(manager, optimizer, stopped, 2);
+                OptimizerCheckpoint.save(optimizer, dir);
+            }
+            try (Stream<Path> files = Files.list(dir)) {
+                assertEquals(List.of(OptimizerCheckpoint.TENSORS_FILE, OptimizerCheckpoint.STEPS_FILE).stream().sorted().toList(),
+                        files.map(f -> f.getFileName().toString()).sorted().toList(),
+                        "the two files and nothing half-written");
+            }
+            // a new process: the weights as they were after step 2, a new optimizer built the same way
+            Weights resumed = weights(manager, stopped.a().getArray().toFloatArray(),
+                    stopped.b().getArray().toFloatArray(), stopped.head().getArray().toFloatArray());
+            try (ResumableOptimizer optimizer = optimizer(resumed, dtype)) {
+                CheckpointFormatException early = assertThrows(CheckpointFormatException.class,
+                        () -> OptimizerCheckpoint.restore(dir, optimizer, manager, 1));
+                assertTrue(early.getMessage().startsWith(dir.resolve(OptimizerCheckpoint.STEPS_FILE)
+                        + ": step count 2 of '"), early.getMessage());
+                OptimizerCheckpoint.restore(dir, optimizer, manager, 2);
+                update(manager, optimizer, resumed, 3);
+                update(manager, optimizer, resumed, 4);
+            }
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(straight.all().get(i).getArray().toFloatArray(),
+                        resumed.all().get(i).getArray().toFloatArray(), 0f, straight.all().get(i).getName());
+            }
+        }
+    }
+
+    @Test
+    void aMissingFileIsNamed() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            Random rng = new Random(3);
+            Weights w = weights(manager, draw(rng, R * N), draw(rng, M * R), draw(rng, 3 * N));
+            try (ResumableOptimizer optimizer = optimizer(w, StateDType.FP32)) {
+                CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                        () -> OptimizerCheckpoint.restore(tmp, optimizer, manager, 0));
+                assertEquals(tmp.resolve(OptimizerCheckpoint.TENSORS_FILE) + ": checkpoint file missing", e.getMessage());
+            }
+        }
+    }
+}
