@@ -103,7 +103,7 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
             TextEncoder encoder = TaskTokenizers.encoder(tok, config);
             List<Example> examples = DefaultTasks.examples(config, data, encoder, settings.maxInputLength(),
-                    settings.skipBadRecords());
+                    settings.skipBadRecords()).records();
             try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
                 Block m = modelOptions.load(config, manager);
                 Map<String, Double> metrics = Evaluator.evaluate(DefaultTasks.lossTask(config, m), manager, examples,

@@ -10,6 +10,7 @@ import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.tasks.DefaultTasks;
+import ai.lorapro.tasks.Records;
 import ai.lorapro.tasks.TaskTokenizers;
 import ai.lorapro.tasks.TaskTrainer;
 import ai.lorapro.tasks.TrainInputs;
@@ -70,9 +71,9 @@ public final class TrainLauncher {
         try (HfTokenizer tokenizer = ModelFiles.tokenizer(inputs.modelDir(), inputs.tokenizerFile())) {
             ModelFiles.checkFit(tokenizer, modelConfig);
             TextEncoder encoder = TaskTokenizers.encoder(tokenizer, modelConfig);
-            List<Example> train = DefaultTasks.examples(modelConfig, inputs.data(), encoder, config.batch().maxSeqLength(),
-                    inputs.skipBadRecords());
-            List<Example> eval = inputs.evalData() == null ? List.of()
+            Records<Example> train = DefaultTasks.examples(modelConfig, inputs.data(), encoder,
+                    config.batch().maxSeqLength(), inputs.skipBadRecords());
+            Records<Example> eval = inputs.evalData() == null ? new Records<>(List.of(), 0)
                     : DefaultTasks.examples(modelConfig, inputs.evalData(), encoder, config.batch().maxSeqLength(),
                             inputs.skipBadRecords());
             // data parallel: the model on the first of --devices
@@ -85,21 +86,21 @@ public final class TrainLauncher {
                         .setTask(DefaultTasks.lossTask(modelConfig, model))
                         .setConfig(config)
                         .setManager(manager)
-                        .setTrainExamples(train)
-                        .optEvalExamples(eval)
+                        .setTrainExamples(train.records())
+                        .optEvalExamples(eval.records())
                         .optPadId(encoder.effectivePadId())
                         .optResumeFrom(inputs.resumeDir())
                         .optDevices(inputs.devices())
                         .optBaseModel(inputs.modelDir().toString())
                         .build()) {
                     TrainResult result = engine.run();
-                    out.printf(Locale.ROOT, "trained %s for %s on %s: final loss %.4f%s, %d skipped steps%n",
+                    out.printf(Locale.ROOT, "trained %s for %s on %s: final loss %.4f%s, %d skipped steps%s%n",
                             config.method().id(), stepsRun(result),
                             inputs.devices().isEmpty() ? device : inputs.devices(), result.finalLoss(),
                             result.finalEval().containsKey("loss")
                                     ? String.format(Locale.ROOT, ", eval loss %.4f", result.finalEval().get("loss"))
                                     : "",
-                            result.skippedSteps());
+                            result.skippedSteps(), badLines(inputs, train.skipped() + eval.skipped()));
                     printSkippedUpdates(result);
                     printCheckpoint(result.checkpoint(), config.method());
                     out.flush();
@@ -132,6 +133,13 @@ public final class TrainLauncher {
         }
         printCheckpoint(result.train().checkpoint(), job.config().method());
         out.flush();
+    }
+
+    /** ", 3 bad lines skipped" with --skip-bad-lines (the same count the task runs print), else nothing. */
+    private static String badLines(TrainInputs inputs, int skipped) {
+        return inputs.skipBadRecords()
+                ? String.format(Locale.ROOT, ", %d bad %s skipped", skipped, skipped == 1 ? "line" : "lines")
+                : "";
     }
 
     /** "20 steps", or "10 steps (11-20, resumed)" for a run that resumed at step 10. */

@@ -214,6 +214,24 @@ class FamilyCommandsTest {
         assertFalse(Files.exists(dir.resolve("merged-head")));
     }
 
+    /** Without --task, as with it, the summary counts the bad lines --skip-bad-lines skipped. */
+    @Test
+    void plainTrainingCountsTheBadLinesItSkipped() throws Exception {
+        Path data = dir.resolve("with-bad-lines.jsonl");
+        Files.writeString(data, Files.readString(pairs) + "not json\n{\"prompt\": \"a prompt alone\"}\n");
+        for (Path model : List.of(llama, t5)) {
+            CliRun.Result run = ok("train", "--model", model.toString(), "--data", data.toString(), "--out",
+                    dir.resolve("skip-" + model.getFileName()).toString(), "--method", "lora", "--r", "2",
+                    "--max-steps", "1", "--global-batch", "2", "--micro-batch", "2", "--max-seq-length", "32",
+                    "--device", "cpu", "--skip-bad-lines");
+            assertTrue(run.out().contains("0 skipped steps, 2 bad lines skipped\n"), model + ": " + run.out());
+        }
+        CliRun.Result clean = ok("train", "--model", llama.toString(), "--data", pairs.toString(), "--out",
+                dir.resolve("skip-none").toString(), "--method", "lora", "--r", "2", "--max-steps", "1",
+                "--global-batch", "2", "--micro-batch", "2", "--max-seq-length", "32", "--device", "cpu");
+        assertTrue(clean.out().contains("0 skipped steps\n"), clean.out());
+    }
+
     @Test
     void aSkippedTrainingImageIsNotCountedInTheTestMetrics() throws Exception {
         Path images = dir.resolve("images-with-a-bad-one");

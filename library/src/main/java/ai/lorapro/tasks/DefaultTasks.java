@@ -17,7 +17,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -78,23 +77,23 @@ public final class DefaultTasks {
      * @param maxLength the most tokens per example (per source and per target for
      *     encoder-decoders)
      * @param skipBadLines skip and count bad lines instead of failing
+     * @return the examples, and how many bad lines were skipped
      * @throws InvalidInputException naming the file and line of a bad record
      */
-    public static List<Example> examples(ModelArchitecture architecture, Path file, TextEncoder encoder,
+    public static Records<Example> examples(ModelArchitecture architecture, Path file, TextEncoder encoder,
             int maxLength, boolean skipBadLines) {
         requireJsonLines(architecture);
         if (architecture.kind() == ModelKind.SEQ_2_SEQ_LM) {
             return pairs(file, encoder, maxLength, skipBadLines);
         }
-        List<Example> examples = JsonlDataset.builder()
+        JsonlDataset dataset = JsonlDataset.builder()
                 .setFile(file)
                 .setEncoder(encoder)
                 .optMaxLength(maxLength)
                 .optSkipBadLines(skipBadLines)
-                .build()
-                .examples();
-        warnBeyondPositions(file, examples, architecture.maxPositions());
-        return examples;
+                .build();
+        warnBeyondPositions(file, dataset.examples(), architecture.maxPositions());
+        return new Records<>(dataset.examples(), dataset.skippedLines());
     }
 
     /**
@@ -121,7 +120,7 @@ public final class DefaultTasks {
     }
 
     /** {"prompt","response"} records as (source, target) pairs. */
-    private static List<Example> pairs(Path file, TextEncoder encoder, int maxLength, boolean skipBadLines) {
+    private static Records<Example> pairs(Path file, TextEncoder encoder, int maxLength, boolean skipBadLines) {
         Seq2SeqExamples encoding = new Seq2SeqExamples(encoder, maxLength, maxLength);
         Records<Example> records = JsonLines.read(file, json -> {
             if (!json.has("prompt") || !json.has("response")) {
@@ -136,7 +135,7 @@ public final class DefaultTasks {
         if (records.records().isEmpty()) {
             throw new InvalidInputException(file + ": no usable examples (" + records.skipped() + " skipped)");
         }
-        return new ArrayList<>(records.records());
+        return records;
     }
 
     private static <T> T cast(Block model, Class<T> type, ModelArchitecture architecture) {
