@@ -156,6 +156,21 @@ class FamilyCommandsTest {
         assertTrue(sampling.err().contains("greedily"), sampling.err());
     }
 
+    /** CLIP's info counts what image classification adapts, by the classifier's paths, and warns of the rest. */
+    @Test
+    void clipInfoCountsAndWarnsByWhatTrainingAdapts() {
+        CliRun.Result fullPath = ok("info", "--model", clip.toString(), "--r", "2", "--targets",
+                "vision_model.encoder.layers.0.self_attn.q_proj");
+        assertTrue(fullPath.out().contains("on vision_model.encoder.layers.0.self_attn.q_proj: 1 layers"),
+                fullPath.out());
+        assertFalse(fullPath.err().contains("warning"), fullPath.err());
+        CliRun.Result textTower = ok("info", "--model", clip.toString(), "--r", "2", "--targets",
+                "q_proj,text_model.encoder.layers.0.self_attn.q_proj");
+        assertTrue(textTower.out().contains(": 2 layers"), textTower.out());
+        assertTrue(textTower.err().contains("warning: --targets text_model.encoder.layers.0.self_attn.q_proj match no"
+                + " linear layer of the part of the model that training adapts"), textTower.err());
+    }
+
     @Test
     void clipThroughEveryCommand() throws Exception {
         CliRun.Result info = ok("info", "--model", clip.toString(), "--r", "2");

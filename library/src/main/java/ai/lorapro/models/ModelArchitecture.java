@@ -117,9 +117,17 @@ public interface ModelArchitecture {
     List<long[]> generate(Block model, NDManager manager, List<long[]> prompts, SpecialTokens tokens,
             Decoding decoding);
 
-    /** What {@code lora} costs on this model, from the shapes of its linear layers. */
+    /**
+     * The part of the model that its training adapts (shapes only): the whole {@link #newModel()},
+     * unless the family trains a part of it (CLIP's image classification: the vision tower).
+     */
+    default Block adaptedModel() {
+        return newModel();
+    }
+
+    /** What {@code lora} costs on this model, from the shapes of the linear layers of {@link #adaptedModel()}. */
     default LoraSizes loraSizes(LoraConfig lora) {
-        return LoraSizes.of(newModel(), lora);
+        return LoraSizes.of(adaptedModel(), lora);
     }
 
     /**

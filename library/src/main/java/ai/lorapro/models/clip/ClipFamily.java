@@ -4,14 +4,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
-import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.models.Decoding;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamily;
 import ai.lorapro.models.ModelKind;
 import ai.lorapro.models.SpecialTokens;
 import ai.lorapro.models.common.ConfigJson;
-import ai.lorapro.models.common.LoraSizes;
 
 import java.util.List;
 import java.util.Locale;
@@ -79,10 +77,10 @@ public final class ClipFamily implements ModelFamily {
             return ClipImageClassifier.LORA_TARGETS;
         }
 
-        /** What image classification adapts: the vision tower's layers. */
+        /** What image classification adapts: the classifier on the vision tower, by its module paths. */
         @Override
-        public LoraSizes loraSizes(LoraConfig lora) {
-            return LoraSizes.of(new ClipModel(config).getVisionModel(), lora);
+        public Block adaptedModel() {
+            return ClipImageClassifier.shapesOnly(new ClipModel(config));
         }
 
         @Override

@@ -57,6 +57,15 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
                                 .build());
     }
 
+    /**
+     * A classifier of one class whose head holds no values (shapes only): the module paths that
+     * training adapts, for counting adapters before any data or weights are read ({@link
+     * ClipFamily}). Only an explicit {@code head} target would count the head, at one class.
+     */
+    static ClipImageClassifier shapesOnly(ClipModel clip) {
+        return new ClipImageClassifier(clip, 1);
+    }
+
     /** "a photo of a {name}." for each class name. */
     public static List<String> prompts(List<String> classNames) {
         List<String> out = new ArrayList<>();
