@@ -6,6 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDList;
+import ai.djl.nn.Activation;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.util.Pair;
+import ai.lorapro.io.PeftAdapter;
+import ai.lorapro.lora.LoraConfig;
+import ai.lorapro.lora.LoraLinear;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -23,6 +36,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -133,6 +147,79 @@ class OptimizerCheckpointTest {
             for (int i = 0; i < 3; i++) {
                 assertArrayEquals(straight.all().get(i).getArray().toFloatArray(),
                         resumed.all().get(i).getArray().toFloatArray(), 0f, straight.all().get(i).getName());
+            }
+        }
+    }
+
+    /**
+     * The README's way, in a DJL {@code Trainer}: after two steps the adapter ({@link PeftAdapter})
+     * and the optimizer are saved; a new model, trainer and optimizer built the same way load them
+     * and take steps 3 and 4, which end where the uninterrupted four steps end, bit for bit.
+     */
+    @Test
+    void aDjlTrainerStopsAndContinuesBitForBit() {
+        Path saved = tmp.resolve("after-2");
+        List<float[]> straight = trainInATrainer(0, 4, null, null);
+        trainInATrainer(0, 2, saved, null);
+        List<float[]> resumed = trainInATrainer(2, 4, null, saved);
+        assertEquals(straight.size(), resumed.size());
+        for (int i = 0; i < straight.size(); i++) {
+            assertArrayEquals(straight.get(i), resumed.get(i), 0f, "parameter " + i);
+        }
+    }
+
+    /**
+     * Steps {@code from + 1 .. to} of QuickStart's network in a DJL Trainer; saves the adapter and
+     * the optimizer at the end into {@code saveTo}, or first restores them from {@code restoreFrom}.
+     *
+     * @return every parameter's values at the end, in the network's order
+     */
+    private static List<float[]> trainInATrainer(int from, int to, Path saveTo, Path restoreFrom) {
+        Engine.getInstance().setRandomSeed(42); // the same initial weights in every "process"
+        LoraConfig lora = LoraConfig.builder().setR(4).setAlpha(8).build();
+        SequentialBlock net = new SequentialBlock()
+                .add(LoraLinear.builder().setInFeatures(16).setOutFeatures(32).optLora(lora).build())
+                .add(Activation::relu)
+                .add(LoraLinear.builder().setInFeatures(32).setOutFeatures(8).optLora(lora).build());
+        try (LoraProAdamW optimizer = LoraProAdamW.builder()
+                        .setLearningRateTracker(ai.djl.training.tracker.Tracker.fixed(1e-2f))
+                        .optWeightDecay(0.01f)
+                        .addLoraLayers(net)
+                        .build();
+                Model model = Model.newInstance("resume")) {
+            model.setBlock(net);
+            try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss())
+                    .optOptimizer(optimizer).optDevices(new Device[] {Device.cpu()}))) {
+                trainer.initialize(new Shape(8, 16));
+                NDManager manager = trainer.getManager();
+                if (restoreFrom != null) {
+                    PeftAdapter.load(restoreFrom.resolve("adapter"), net);
+                    OptimizerCheckpoint.restore(restoreFrom, optimizer, manager, from);
+                }
+                Random rng = new Random(5);
+                NDArray x = manager.create(draw(rng, 8 * 16), new Shape(8, 16));
+                NDArray y = manager.create(draw(rng, 8 * 8), new Shape(8, 8));
+                for (int step = from + 1; step <= to; step++) {
+                    try (NDManager stepManager = manager.newSubManager()) {
+                        NDList input = new NDList(x.duplicate());
+                        NDList label = new NDList(y.duplicate());
+                        input.attach(stepManager);
+                        label.attach(stepManager);
+                        try (GradientCollector collector = trainer.newGradientCollector()) {
+                            collector.backward(trainer.getLoss().evaluate(label, trainer.forward(input)));
+                        }
+                        trainer.step();
+                    }
+                }
+                if (saveTo != null) {
+                    PeftAdapter.save(net, saveTo.resolve("adapter"), "quickstart", "FEATURE_EXTRACTION");
+                    OptimizerCheckpoint.save(optimizer, saveTo);
+                }
+                List<float[]> values = new ArrayList<>();
+                for (Pair<String, Parameter> p : net.getParameters()) {
+                    values.add(p.getValue().getArray().toFloatArray());
+                }
+                return values;
             }
         }
     }
