@@ -81,6 +81,16 @@ class TrainingEngineTest {
                 .build();
     }
 
+    /** An engine of {@code model} on the training examples with {@link #config}; the caller adds the rest. */
+    private TrainingEngine.Builder engine(NDManager manager, LlamaForCausalLM model, Method method, String out,
+            int steps) {
+        return TrainingEngine.builder()
+                .setTask(new CausalLmTask(model))
+                .setConfig(config(method, tmp.resolve(out), steps))
+                .setManager(manager)
+                .setTrainExamples(train);
+    }
+
     /** The trained values and optimizer state of one run, keyed by name. */
     private record Snapshot(Map<String, float[]> weights, Map<String, float[]> state, Map<String, Integer> steps,
             TrainResult result) {}
@@ -249,11 +259,7 @@ class TrainingEngineTest {
         };
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
-            try (TrainingEngine engine = TrainingEngine.builder()
-                    .setTask(new CausalLmTask(model))
-                    .setConfig(config(Method.LORA_PRO, tmp.resolve("progress"), 3))
-                    .setManager(manager)
-                    .setTrainExamples(train)
+            try (TrainingEngine engine = engine(manager, model, Method.LORA_PRO, "progress", 3)
                     .optProgress(recording)
                     .build()) {
                 TrainResult first = engine.runUntil(2);
@@ -270,11 +276,7 @@ class TrainingEngineTest {
     void liveArraysDoNotGrowOverManySteps() {
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
-            try (TrainingEngine engine = TrainingEngine.builder()
-                    .setTask(new CausalLmTask(model))
-                    .setConfig(config(Method.LORA_PRO, tmp.resolve("leak"), 25))
-                    .setManager(manager)
-                    .setTrainExamples(train)
+            try (TrainingEngine engine = engine(manager, model, Method.LORA_PRO, "leak", 25)
                     .optEvalExamples(eval)
                     .build()) {
                 engine.runUntil(5);
