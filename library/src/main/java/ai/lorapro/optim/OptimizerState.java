@@ -37,4 +37,13 @@ public final class OptimizerState {
     public Map<String, Integer> getSteps() {
         return steps;
     }
+
+    /**
+     * Whether {@code key} of {@link #getSteps()} is one of DJL's update counters (kept for a
+     * learning-rate {@code Tracker} when the optimizer runs in a DJL {@code Trainer}), which count
+     * from the optimizer's {@code beginNumUpdate}, not from 0 as the step counts do.
+     */
+    public static boolean isUpdateCounter(String key) {
+        return DjlUpdateCounters.isCounter(key);
+    }
 }

@@ -23,19 +23,26 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * An optimizer's state in two files, as every {@link TrainingCheckpoint} holds it: {@value
- * #TENSORS_FILE} (its arrays in float32, streamed from the optimizer's own one at a time, so that
- * saving never holds a second copy of the state) and {@value #STEPS_FILE} (its step counts). For a
- * program with a loop of its own, e.g. around a DJL {@code Trainer}, that stops and later continues
- * exactly where it stopped:
+ * #TENSORS_FILE} (its arrays, streamed from the optimizer's own one at a time, so that saving never
+ * holds a second copy of the state; bf16 moments written as float32) and {@value #STEPS_FILE} (its
+ * step counts, and DJL's update counters for a learning-rate {@code Tracker}). For a program with a
+ * loop of its own, e.g. around a DJL {@code Trainer}, that stops and later continues exactly where
+ * it stopped:
  *
  * <pre>{@code
  * OptimizerCheckpoint.save(optimizer, dir);                  // after step 100 (and the adapter: PeftAdapter.save)
- * // later, in a new process: the same model and adapter loaded, a new optimizer built the same way
+ * // later, in a new process: the model initialised (trainer.initialize), the adapter loaded, a new
+ * // optimizer built the same way
  * OptimizerCheckpoint.restore(dir, optimizer, manager, 100);
  * }</pre>
+ *
+ * <p>The files do not record the step: keep it beside them. The adapter and the optimizer are saved
+ * by two calls; to replace a whole earlier checkpoint at once, write both into a directory published
+ * whole ({@link ai.lorapro.io.AtomicFiles#publishDirectory}), as the engine does.
  */
 public final class OptimizerCheckpoint {
 
@@ -54,9 +61,13 @@ public final class OptimizerCheckpoint {
      *
      * @param optimizer the optimizer, after its last update
      * @param dir the directory of the two files
-     * @throws java.io.UncheckedIOException when they cannot be written
+     * @throws ai.lorapro.LoraProException when they cannot be written
+     * @throws IllegalStateException when the optimizer is closed, or keeps state for a parameter
+     *     without a stable name (register it with {@code addLoraLayers} or {@code nameParameter})
      */
     public static void save(ResumableOptimizer optimizer, Path dir) {
+        Objects.requireNonNull(optimizer, "optimizer");
+        Objects.requireNonNull(dir, "dir");
         SafetensorsWriter tensors = tensorsOf(optimizer);
         String steps = stepsJson(optimizer);
         Map<Path, AtomicFiles.StreamWriter> files = new LinkedHashMap<>();
@@ -74,20 +85,29 @@ public final class OptimizerCheckpoint {
     /**
      * Replaces the optimizer's state with the one saved in {@code dir}. Everything is checked before
      * anything is replaced: the step counts, every array finite and one this optimizer keeps, with
-     * its shape.
+     * its shape once the parameters hold arrays. Call it after the model is initialised ({@code
+     * trainer.initialize}): before, shapes are only checked at the first update, which then names
+     * no file.
      *
      * @param dir the directory of the two files
      * @param optimizer a new optimizer over the same named parameters and LoRA pairs
      * @param manager where the arrays are read to (freed once handed over)
      * @param globalStep the training steps the state was saved after: a step count beyond it is refused
+     * @throws IllegalArgumentException if {@code globalStep} is negative
      * @throws CheckpointFormatException naming the file (and the tensor) when a file is missing,
      *     malformed, or holds state this optimizer does not keep
      */
     public static void restore(Path dir, ResumableOptimizer optimizer, NDManager manager, long globalStep) {
+        Objects.requireNonNull(dir, "dir");
+        Objects.requireNonNull(optimizer, "optimizer");
+        Objects.requireNonNull(manager, "manager");
+        if (globalStep < 0) {
+            throw new IllegalArgumentException("globalStep must be >= 0, got " + globalStep);
+        }
         Path tensorsFile = dir.resolve(TENSORS_FILE);
         Path stepsFile = dir.resolve(STEPS_FILE);
-        requireFile(tensorsFile);
-        requireFile(stepsFile);
+        ResumeLimits.requireFile(tensorsFile);
+        ResumeLimits.requireFile(stepsFile);
         Map<String, Integer> steps = new LinkedHashMap<>();
         try {
             JsonObject o = JsonParser.parseString(Files.readString(stepsFile, StandardCharsets.UTF_8))
@@ -127,11 +147,5 @@ public final class OptimizerCheckpoint {
         JsonObject steps = new JsonObject();
         optimizer.viewState().getSteps().forEach(steps::addProperty);
         return GSON.toJson(steps) + "\n";
-    }
-
-    private static void requireFile(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new CheckpointFormatException(file + ": checkpoint file missing");
-        }
     }
 }

@@ -25,7 +25,7 @@ public interface ProgressReporter {
 
     /** A reporter that reports nothing. */
     static ProgressReporter none() {
-        return Silent.INSTANCE;
+        return SilentProgress.INSTANCE;
     }
 
     /**
@@ -63,7 +63,8 @@ public interface ProgressReporter {
 
         /**
          * @param startStep the step the run starts after (0, or the resumed step)
-         * @param totalSteps the step the run ends at
+         * @param totalSteps the last step of the whole training ({@link TrainingEngine#runUntil} may
+         *     stop earlier)
          * @param logInterval the configured steps between log lines ({@link RunConfig#logInterval()})
          * @return the run's reporter
          */
@@ -74,24 +75,12 @@ public interface ProgressReporter {
             return ProgressReporter::create;
         }
 
-        /** No progress output at all (metrics, checkpoints and the result are unchanged). */
+        /**
+         * No progress lines or bar (metrics, checkpoints and the result are unchanged; evaluations
+         * still log their results).
+         */
         static Factory silent() {
             return (startStep, totalSteps, logInterval) -> ProgressReporter.none();
-        }
-    }
-
-    /** The reporter of {@link #none()}. */
-    enum Silent implements ProgressReporter {
-        INSTANCE;
-
-        @Override
-        public void update(long step, double loss, double lr, double tokensPerSecond) {
-            // nothing to report
-        }
-
-        @Override
-        public void finish() {
-            // nothing to end
         }
     }
 }

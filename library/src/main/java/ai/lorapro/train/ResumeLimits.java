@@ -3,8 +3,10 @@ package ai.lorapro.train;
 import ai.djl.ndarray.NDArray;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.optim.OptimizerState;
 import ai.lorapro.nn.Finiteness;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -38,15 +40,29 @@ public final class ResumeLimits {
     }
 
     /**
-     * Refuses optimizer step counts that are negative or beyond the global step.
+     * Refuses a checkpoint file that is not there.
+     *
+     * @throws CheckpointFormatException naming the file
+     */
+    public static void requireFile(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new CheckpointFormatException(file + ": checkpoint file missing");
+        }
+    }
+
+    /**
+     * Refuses optimizer step counts that are negative or beyond the global step; DJL's update
+     * counters ({@link OptimizerState#isUpdateCounter}), which start at the optimizer's {@code
+     * beginNumUpdate}, need only be non-negative.
      *
      * @throws CheckpointFormatException naming the file and the parameter
      */
     public static void requireOptimizerSteps(Path file, Map<String, Integer> steps, long globalStep) {
         for (Map.Entry<String, Integer> e : steps.entrySet()) {
-            if (e.getValue() < 0 || e.getValue() > globalStep) {
+            long bound = OptimizerState.isUpdateCounter(e.getKey()) ? Integer.MAX_VALUE : globalStep;
+            if (e.getValue() < 0 || e.getValue() > bound) {
                 throw new CheckpointFormatException(file + ": step count " + e.getValue() + " of '" + e.getKey()
-                        + "' is outside 0.." + globalStep);
+                        + "' is outside 0.." + bound);
             }
         }
     }

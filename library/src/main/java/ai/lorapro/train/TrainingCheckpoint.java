@@ -97,7 +97,7 @@ public final class TrainingCheckpoint {
     }
 
     private static void loadWeights(Path file, Block model, NDManager manager) {
-        requireFile(file);
+        ResumeLimits.requireFile(file);
         try (SafetensorsFile source = SafetensorsFile.open(file); NDManager temp = manager.newSubManager()) {
             for (Map.Entry<String, Parameter> e : MethodSetup.trainableParameters(model).entrySet()) {
                 if (!source.contains(e.getKey())) {
@@ -112,12 +112,6 @@ public final class TrainingCheckpoint {
                     array.close(); // copied into the parameter: one weight at a time is held twice, not all
                 }
             }
-        }
-    }
-
-    private static void requireFile(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new CheckpointFormatException(file + ": checkpoint file missing");
         }
     }
 }

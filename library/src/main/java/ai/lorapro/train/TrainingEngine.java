@@ -223,7 +223,8 @@ public final class TrainingEngine implements AutoCloseable {
             CheckpointListener checkpoints = new CheckpointListener(this::saveCheckpoint,
                     config.run().checkpointInterval());
             List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics),
-                    new ProgressListener(progress.create(globalStep, totalSteps, config.run().logInterval())),
+                    new ProgressListener(Objects.requireNonNull(progress.create(globalStep, totalSteps,
+                            config.run().logInterval()), "the progress factory returned null")),
                     evaluation, checkpoints));
             while (globalStep < end) {
                 StepListener.StepRecord record = step(runner, end);

@@ -87,7 +87,8 @@ class OptimizerCheckpointTest {
     private static ResumableOptimizer optimizer(Weights w, StateDType dtype) {
         return LoraProAdamW.builder()
                 .optStateDType(dtype)
-                .setLearningRateTracker(ai.djl.training.tracker.Tracker.fixed(0.01f))
+                // a rate that falls with DJL's update count: the counters must resume too
+                .setLearningRateTracker(count -> 0.02f / count)
                 .optWeightDecay(0.01f)
                 .addLoraPair("layer", w.a(), w.b(), 2f)
                 .nameParameter("layer.lora_A.weight", w.a())
@@ -140,6 +141,8 @@ class OptimizerCheckpointTest {
                         () -> OptimizerCheckpoint.restore(dir, optimizer, manager, 1));
                 assertTrue(early.getMessage().startsWith(dir.resolve(OptimizerCheckpoint.STEPS_FILE)
                         + ": step count 2 of '"), early.getMessage());
+                assertThrows(IllegalArgumentException.class,
+                        () -> OptimizerCheckpoint.restore(dir, optimizer, manager, -1));
                 OptimizerCheckpoint.restore(dir, optimizer, manager, 2);
                 update(manager, optimizer, resumed, 3);
                 update(manager, optimizer, resumed, 4);
@@ -182,7 +185,10 @@ class OptimizerCheckpointTest {
                 .add(Activation::relu)
                 .add(LoraLinear.builder().setInFeatures(32).setOutFeatures(8).optLora(lora).build());
         try (LoraProAdamW optimizer = LoraProAdamW.builder()
-                        .setLearningRateTracker(ai.djl.training.tracker.Tracker.fixed(1e-2f))
+                        // DJL's update count starts at 10 and the rate falls with it: the counters must
+                        // resume, and they are not training steps
+                        .setLearningRateTracker(count -> 0.1f / count)
+                        .optBeginNumUpdate(10)
                         .optWeightDecay(0.01f)
                         .addLoraLayers(net)
                         .build();
