@@ -222,14 +222,19 @@ public final class TrainingEngine implements AutoCloseable {
                     config.batch().microBatch(), padId, evalHook, config.run().evalInterval(), metrics);
             CheckpointListener checkpoints = new CheckpointListener(this::saveCheckpoint,
                     config.run().checkpointInterval());
+            ProgressReporter reporter = Objects.requireNonNull(progress.create(globalStep, totalSteps,
+                    config.run().logInterval()), "the progress factory returned null");
             List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics),
-                    new ProgressListener(Objects.requireNonNull(progress.create(globalStep, totalSteps,
-                            config.run().logInterval()), "the progress factory returned null")),
-                    evaluation, checkpoints));
-            while (globalStep < end) {
-                StepListener.StepRecord record = step(runner, end);
-                losses.add(record.loss());
-                listeners.forEach(l -> l.afterStep(record));
+                    new ProgressListener(reporter), evaluation, checkpoints));
+            try {
+                while (globalStep < end) {
+                    StepListener.StepRecord record = step(runner, end);
+                    losses.add(record.loss());
+                    listeners.forEach(l -> l.afterStep(record));
+                }
+            } catch (RuntimeException | Error e) {
+                reporter.finish(); // a bar ends its line, so that the error starts on a line of its own
+                throw e;
             }
             listeners.forEach(l -> l.afterRun(globalStep));
             double seconds = (System.nanoTime() - startNanos) / 1e9;

@@ -272,6 +272,49 @@ class TrainingEngineTest {
         assertThrows(NullPointerException.class, () -> TrainingEngine.builder().optProgress(null));
     }
 
+    /** A step that throws still ends the report (a terminal bar its line) before the error leaves the engine. */
+    @Test
+    void aFailingStepStillFinishesTheProgressReport() {
+        List<String> calls = new ArrayList<>();
+        ProgressReporter.Factory recording = (start, total, every) -> new ProgressReporter() {
+            @Override
+            public void update(long step, double loss, double lr, double tokensPerSecond) {
+                calls.add("step " + step);
+            }
+
+            @Override
+            public void finish() {
+                calls.add("finish");
+            }
+        };
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            TrainTask failing = new TrainTask() {
+                private int calls;
+
+                @Override
+                public ai.djl.nn.Block model() {
+                    return model;
+                }
+
+                @Override
+                public NDArray[] lossSumAndCount(ParameterStore store, NDManager m, Batch batch, boolean training) {
+                    // global 8 / micro 4: the third pass is the second step's first
+                    if (training && ++calls == 3) {
+                        throw new IllegalStateException("out of memory, say");
+                    }
+                    return new CausalLmTask(model).lossSumAndCount(store, m, batch, training);
+                }
+            };
+            try (TrainingEngine engine = TrainingEngine.builder().setTask(failing)
+                    .setConfig(config(Method.LORA, tmp.resolve("failing"), 3)).setManager(manager)
+                    .setTrainExamples(train).optProgress(recording).build()) {
+                assertThrows(IllegalStateException.class, engine::run);
+            }
+        }
+        assertEquals(List.of("step 1", "finish"), calls);
+    }
+
     @Test
     void liveArraysDoNotGrowOverManySteps() {
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
