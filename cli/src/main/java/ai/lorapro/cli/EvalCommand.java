@@ -8,6 +8,7 @@ import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.tasks.DefaultTasks;
+import ai.lorapro.tasks.Records;
 import ai.lorapro.tasks.EvalSettings;
 import ai.lorapro.tasks.TaskTokenizers;
 import ai.lorapro.tasks.glue.GlueFiles;
@@ -102,14 +103,18 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
         DefaultTasks.requireJsonLines(config);
         try (HfTokenizer tok = modelOptions.tokenizer(config)) {
             TextEncoder encoder = TaskTokenizers.encoder(tok, config);
-            List<Example> examples = DefaultTasks.examples(config, data, encoder, settings.maxInputLength(),
-                    settings.skipBadRecords()).records();
+            Records<Example> read = DefaultTasks.examples(config, data, encoder, settings.maxInputLength(),
+                    settings.skipBadRecords());
+            List<Example> examples = read.records();
             try (NDManager manager = NDManager.newBaseManager(modelOptions.device())) {
                 Block m = modelOptions.load(config, manager);
                 Map<String, Double> metrics = Evaluator.evaluate(DefaultTasks.lossTask(config, m), manager, examples,
                         settings.batchSize(), encoder.effectivePadId());
                 spec.commandLine().getOut().printf(Locale.ROOT, "examples %d%neval_loss %.6f%nperplexity %.4f%n",
                         examples.size(), metrics.get("loss"), metrics.get("perplexity"));
+                if (settings.skipBadRecords()) {
+                    spec.commandLine().getOut().printf(Locale.ROOT, "bad_lines_skipped %d%n", read.skipped());
+                }
                 spec.commandLine().getOut().flush();
             }
         }

@@ -92,14 +92,14 @@ public final class InfoCommand implements Callable<Integer>, FieldOptions {
         LoraConfig lora = LoraConfig.builder().setR(r).optTargetModules(chosen).build();
         LoraSizes sizes = config.loraSizes(lora);
         if (sizes.adaptedLayers() == 0) {
-            throw new InvalidInputException("--targets " + chosen + " match no linear layer of the model");
+            throw new InvalidInputException("--targets " + chosen + " match no linear layer that training adapts");
         }
         // a mistyped name among good ones: said, not refused (the counted model may lack layers a
         // checkpoint adds, such as a stored lm_head or a classification head)
         Set<String> unmatched = LoraInjector.unmatchedNames(lora, LoraSizes.linearShapes(config.adaptedModel()).keySet());
         if (!unmatched.isEmpty()) {
             spec.commandLine().getErr().println("warning: --targets " + String.join(",", unmatched)
-                    + " match no linear layer of the part of the model that training adapts and are not counted");
+                    + " match no linear layer that training adapts and are not counted");
             spec.commandLine().getErr().flush();
         }
         long base = config.baseParameters();

@@ -135,7 +135,7 @@ public final class TrainLauncher {
         out.flush();
     }
 
-    /** ", 3 bad lines skipped" with --skip-bad-lines (the same count the task runs print), else nothing. */
+    /** ", 3 bad lines skipped" with --skip-bad-lines (what task runs count as bad records), else nothing. */
     private static String badLines(TrainInputs inputs, int skipped) {
         return inputs.skipBadRecords()
                 ? String.format(Locale.ROOT, ", %d bad %s skipped", skipped, skipped == 1 ? "line" : "lines")

@@ -168,7 +168,14 @@ class FamilyCommandsTest {
                 "q_proj,text_model.encoder.layers.0.self_attn.q_proj");
         assertTrue(textTower.out().contains(": 2 layers"), textTower.out());
         assertTrue(textTower.err().contains("warning: --targets text_model.encoder.layers.0.self_attn.q_proj match no"
-                + " linear layer of the part of the model that training adapts"), textTower.err());
+                + " linear layer that training adapts"), textTower.err());
+    }
+
+    /** A LoRA on the classification head: info counts it (the class count is the data's) as train takes it. */
+    @Test
+    void clipInfoAcceptsTheHeadAsATarget() {
+        CliRun.Result head = ok("info", "--model", clip.toString(), "--r", "2", "--targets", "q_proj,head");
+        assertTrue(head.out().contains("on q_proj,head: 3 layers"), head.out());
     }
 
     @Test
@@ -240,7 +247,17 @@ class FamilyCommandsTest {
                     "--max-steps", "1", "--global-batch", "2", "--micro-batch", "2", "--max-seq-length", "32",
                     "--device", "cpu", "--skip-bad-lines");
             assertTrue(run.out().contains("0 skipped steps, 2 bad lines skipped\n"), model + ": " + run.out());
+            CliRun.Result eval = ok("eval", "--model", model.toString(), "--data", data.toString(), "--device", "cpu",
+                    "--skip-bad-lines");
+            assertTrue(eval.out().contains("examples 8\n") && eval.out().contains("bad_lines_skipped 2\n"),
+                    model + ": " + eval.out());
         }
+        // --eval-data's bad lines count too
+        CliRun.Result both = ok("train", "--model", llama.toString(), "--data", data.toString(), "--eval-data",
+                data.toString(), "--out", dir.resolve("skip-both").toString(), "--method", "lora", "--r", "2",
+                "--max-steps", "1", "--global-batch", "2", "--micro-batch", "2", "--max-seq-length", "32",
+                "--device", "cpu", "--skip-bad-lines");
+        assertTrue(both.out().contains("0 skipped steps, 4 bad lines skipped\n"), both.out());
         CliRun.Result clean = ok("train", "--model", llama.toString(), "--data", pairs.toString(), "--out",
                 dir.resolve("skip-none").toString(), "--method", "lora", "--r", "2", "--max-steps", "1",
                 "--global-batch", "2", "--micro-batch", "2", "--max-seq-length", "32", "--device", "cpu");

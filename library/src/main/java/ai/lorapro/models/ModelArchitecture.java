@@ -118,8 +118,9 @@ public interface ModelArchitecture {
             Decoding decoding);
 
     /**
-     * The part of the model that its training adapts (shapes only): the whole {@link #newModel()},
-     * unless the family trains a part of it (CLIP's image classification: the vision tower).
+     * The model as its training adapts it (shapes only), with the module paths that LoRA targets
+     * match: {@link #newModel()}, unless the family trains another model built on it (CLIP: the
+     * image classifier on its vision tower).
      */
     default Block adaptedModel() {
         return newModel();

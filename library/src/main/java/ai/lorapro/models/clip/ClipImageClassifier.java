@@ -58,12 +58,14 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
     }
 
     /**
-     * A classifier of one class whose head holds no values (shapes only): the module paths that
-     * training adapts, for counting adapters before any data or weights are read ({@link
-     * ClipFamily}). Only an explicit {@code head} target would count the head, at one class.
+     * A classifier whose parameters hold no values (shapes only): the module paths that training
+     * adapts, for counting adapters before any data is read ({@link ClipFamily}). The class count is
+     * the data's; the head is made as wide as its input (projection_dim), so that an explicit {@code
+     * head} target is counted at an upper bound for up to that many classes, and accepts any r its
+     * input allows.
      */
     static ClipImageClassifier shapesOnly(ClipModel clip) {
-        return new ClipImageClassifier(clip, 1);
+        return new ClipImageClassifier(clip, clip.getConfig().projectionDim());
     }
 
     /** "a photo of a {name}." for each class name. */
