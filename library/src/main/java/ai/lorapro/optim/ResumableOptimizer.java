@@ -368,6 +368,17 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     }
 
     /**
+     * What kind of state this optimizer keeps, recorded with a saved state so that another kind's is
+     * refused on restore even where the arrays' names and shapes agree (an efficient-mode LoRA-Pro
+     * AdamW and a plain AdamW keep arrays of the same names and shapes, holding different moments):
+     * the class, and the mode where one class keeps two kinds. The state's dtype (fp32 or bf16
+     * moments) is not part of it: a saved state is float32 either way.
+     */
+    public String stateKind() {
+        return getClass().getSimpleName();
+    }
+
+    /**
      * The moments stored as bf16 ({@code --state-dtype bf16}), which {@link #viewState} leaves out,
      * each as its float32 shape and a maker of its float32 copy (the caller closes each copy): a
      * checkpoint writes them one at a time, in the format of float32 state.

@@ -1,5 +1,6 @@
 package ai.lorapro.train;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.lorapro.InvalidInputException;
@@ -13,14 +14,19 @@ import ai.lorapro.optim.ResumableOptimizer;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
 
 import java.io.IOException;
+import java.io.StringReader;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -51,6 +57,13 @@ public final class OptimizerCheckpoint {
     /** The optimizer's step counts, by state name. */
     public static final String STEPS_FILE = "optimizer_steps.json";
 
+    /** Metadata of the tensors file: the optimizer's {@link ResumableOptimizer#stateKind}. */
+    private static final String KIND_KEY = "lorapro.optimizer";
+    /** Metadata of the tensors file: the SHA-256 of the step counts file saved with it. */
+    private static final String STEPS_HASH_KEY = "lorapro.optimizer_steps_sha256";
+    /** The suffix of an Adam second moment's name: the mean of squares, never negative. */
+    private static final String SECOND_MOMENT_SUFFIX = ".exp_avg_sq";
+
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
     private OptimizerCheckpoint() {}
@@ -68,8 +81,8 @@ public final class OptimizerCheckpoint {
     public static void save(ResumableOptimizer optimizer, Path dir) {
         Objects.requireNonNull(optimizer, "optimizer");
         Objects.requireNonNull(dir, "dir");
-        SafetensorsWriter tensors = tensorsOf(optimizer);
         String steps = stepsJson(optimizer);
+        SafetensorsWriter tensors = tensorsOf(optimizer, steps);
         Map<Path, AtomicFiles.StreamWriter> files = new LinkedHashMap<>();
         files.put(dir.resolve(TENSORS_FILE), tensors::writeTo);
         files.put(dir.resolve(STEPS_FILE), out -> out.write(steps.getBytes(StandardCharsets.UTF_8)));
@@ -78,16 +91,20 @@ public final class OptimizerCheckpoint {
 
     /** Writes both files into {@code dir}, a directory being published whole ({@link TrainingCheckpoint}). */
     static void writeInto(ResumableOptimizer optimizer, Path dir) throws IOException {
-        tensorsOf(optimizer).write(dir.resolve(TENSORS_FILE));
-        Files.writeString(dir.resolve(STEPS_FILE), stepsJson(optimizer), StandardCharsets.UTF_8);
+        String steps = stepsJson(optimizer);
+        tensorsOf(optimizer, steps).write(dir.resolve(TENSORS_FILE));
+        Files.writeString(dir.resolve(STEPS_FILE), steps, StandardCharsets.UTF_8);
     }
 
     /**
      * Replaces the optimizer's state with the one saved in {@code dir}. Everything is checked before
-     * anything is replaced: the step counts, every array finite and one this optimizer keeps, with
-     * its shape once the parameters hold arrays. Call it after the model is initialised ({@code
-     * trainer.initialize}): before, shapes are only checked at the first update, which then names
-     * no file.
+     * anything is replaced: that the state is of this optimizer's kind ({@link
+     * ResumableOptimizer#stateKind}) and the two files were saved together (both recorded in the
+     * tensors file's metadata; files without them, saved before, are taken as they are), the step
+     * counts (whole numbers, each named once), every array finite, second moments not negative, and
+     * every array one this optimizer keeps, with its shape once the parameters hold arrays. Call it
+     * after the model is initialised ({@code trainer.initialize}): before, shapes are only checked at
+     * the first update, which then names no file.
      *
      * @param dir the directory of the two files
      * @param optimizer a new optimizer over the same named parameters and LoRA pairs
@@ -104,24 +121,26 @@ public final class OptimizerCheckpoint {
         if (globalStep < 0) {
             throw new IllegalArgumentException("globalStep must be >= 0, got " + globalStep);
         }
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new CheckpointFormatException(dir + ": not a directory (restore takes the directory of "
+                    + TENSORS_FILE + " and " + STEPS_FILE + ")");
+        }
         Path tensorsFile = dir.resolve(TENSORS_FILE);
         Path stepsFile = dir.resolve(STEPS_FILE);
         ResumeLimits.requireFile(tensorsFile);
         ResumeLimits.requireFile(stepsFile);
-        Map<String, Integer> steps = new LinkedHashMap<>();
+        byte[] stepsBytes;
         try {
-            JsonObject o = JsonParser.parseString(Files.readString(stepsFile, StandardCharsets.UTF_8))
-                    .getAsJsonObject();
-            for (Map.Entry<String, JsonElement> e : o.entrySet()) {
-                steps.put(e.getKey(), e.getValue().getAsInt());
-            }
-        } catch (IOException | RuntimeException e) {
-            throw new CheckpointFormatException(stepsFile + ": malformed optimizer step counts");
+            stepsBytes = Files.readAllBytes(stepsFile);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(stepsFile + ": cannot be read: " + e.getMessage(), e);
         }
+        Map<String, Integer> steps = readSteps(stepsFile, stepsBytes);
         ResumeLimits.requireOptimizerSteps(stepsFile, steps, globalStep);
         try (SafetensorsFile source = SafetensorsFile.open(tensorsFile); NDManager temp = manager.newSubManager()) {
+            requireSameSave(source.metadata(), optimizer, tensorsFile, stepsFile, stepsBytes);
             // one tensor at a time, each checked and handed over to the optimizer: never two copies of the state
-            optimizer.importState(steps, source.names(), name -> ResumeLimits.requireFinite(tensorsFile, name,
+            optimizer.importState(steps, source.names(), name -> requireValid(tensorsFile, name,
                     source.load(temp, name, DataType.FLOAT32)));
         } catch (CheckpointFormatException e) {
             throw e;
@@ -132,10 +151,90 @@ public final class OptimizerCheckpoint {
         }
     }
 
-    /** The live state, to be streamed tensor by tensor: a copy would double the memory of a large state. */
-    private static SafetensorsWriter tensorsOf(ResumableOptimizer optimizer) {
+    /** {@code tensor} when it is finite and, for a second moment ({@code .exp_avg_sq}), not negative. */
+    private static NDArray requireValid(Path file, String name, NDArray tensor) {
+        ResumeLimits.requireFinite(file, name, tensor);
+        if (name.endsWith(SECOND_MOMENT_SUFFIX) && tensor.size() > 0) {
+            try (NDArray min = tensor.min()) {
+                if (min.getFloat() < 0) {
+                    throw new CheckpointFormatException(file + ": tensor '" + name + "' holds a negative second"
+                            + " moment (" + min.getFloat() + ")");
+                }
+            }
+        }
+        return tensor;
+    }
+
+    /**
+     * The step counts of {@code stepsFile}: one JSON object of whole numbers that an int holds, each
+     * name once (a lenient reading would take 2.9 as 2 and 2^32 + 3 as 3, and break the exact resume).
+     */
+    private static Map<String, Integer> readSteps(Path stepsFile, byte[] bytes) {
+        Map<String, Integer> steps = new LinkedHashMap<>();
+        try (JsonReader reader = new JsonReader(new StringReader(new String(bytes, StandardCharsets.UTF_8)))) {
+            reader.beginObject();
+            while (reader.hasNext()) {
+                String name = reader.nextName();
+                if (reader.peek() != JsonToken.NUMBER) {
+                    throw new CheckpointFormatException(stepsFile + ": the step count of '" + name + "' is not a number");
+                }
+                String value = reader.nextString();
+                int count;
+                try {
+                    count = new BigDecimal(value).intValueExact();
+                } catch (ArithmeticException | NumberFormatException e) {
+                    throw new CheckpointFormatException(stepsFile + ": the step count of '" + name + "' is " + value
+                            + ", not a whole number of at most " + Integer.MAX_VALUE);
+                }
+                if (steps.put(name, count) != null) {
+                    throw new CheckpointFormatException(stepsFile + ": '" + name + "' is named twice");
+                }
+            }
+            reader.endObject();
+            if (reader.peek() != JsonToken.END_DOCUMENT) {
+                throw new CheckpointFormatException(stepsFile + ": text after the step counts");
+            }
+        } catch (IOException | IllegalStateException e) {
+            throw new CheckpointFormatException(stepsFile + ": malformed optimizer step counts");
+        }
+        return steps;
+    }
+
+    /**
+     * Refuses the state of another kind of optimizer, and a tensors file saved with other step
+     * counts than {@code stepsBytes} (a pair torn by an interrupted save), where the metadata says.
+     */
+    private static void requireSameSave(Map<String, String> metadata, ResumableOptimizer optimizer, Path tensorsFile,
+            Path stepsFile, byte[] stepsBytes) {
+        String kind = metadata.get(KIND_KEY);
+        if (kind != null && !kind.equals(optimizer.stateKind())) {
+            throw new CheckpointFormatException(tensorsFile + ": the state of a " + kind + ", not of this "
+                    + optimizer.stateKind());
+        }
+        String hash = metadata.get(STEPS_HASH_KEY);
+        if (hash != null && !hash.equals(sha256(stepsBytes))) {
+            throw new CheckpointFormatException(tensorsFile + " and " + stepsFile.getFileName() + " were not saved"
+                    + " together (an interrupted save?): restore a pair that one save wrote");
+        }
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /**
+     * The live state, to be streamed tensor by tensor: a copy would double the memory of a large
+     * state; its metadata records the optimizer's kind and the step counts' hash.
+     */
+    private static SafetensorsWriter tensorsOf(ResumableOptimizer optimizer, String stepsJson) {
         OptimizerState snapshot = optimizer.viewState();
         SafetensorsWriter writer = new SafetensorsWriter();
+        writer.putMetadata(KIND_KEY, optimizer.stateKind());
+        writer.putMetadata(STEPS_HASH_KEY, sha256(stepsJson.getBytes(StandardCharsets.UTF_8)));
         snapshot.getTensors().forEach(writer::addContiguous);
         // bf16 moments: each made as float32 when written, then freed
         optimizer.packedStateAsFloat32().forEach((name, made) -> writer.addLater(name,

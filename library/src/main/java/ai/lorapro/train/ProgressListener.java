@@ -1,9 +1,18 @@
 package ai.lorapro.train;
 
-/** Shows a step's loss, rate and throughput on the terminal or in the log. */
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Shows a step's loss, rate and throughput on the terminal or in the log. Progress is only shown:
+ * a reporter that throws is logged once and not called again, and the run goes on.
+ */
 final class ProgressListener implements StepListener {
 
+    private static final Logger LOGGER = LoggerFactory.getLogger(ProgressListener.class);
+
     private final ProgressReporter progress;
+    private boolean failed;
 
     ProgressListener(ProgressReporter progress) {
         this.progress = progress;
@@ -11,11 +20,28 @@ final class ProgressListener implements StepListener {
 
     @Override
     public void afterStep(StepRecord step) {
-        progress.update(step.step(), step.loss(), step.learningRate(), step.tokensPerSecond());
+        report(() -> progress.update(step.step(), step.loss(), step.learningRate(), step.tokensPerSecond()));
     }
 
     @Override
     public void afterRun(long globalStep) {
-        progress.finish();
+        report(progress::finish);
+    }
+
+    /** Ends the report after a failed step, so that a bar ends its line before the error. */
+    void finishAfterFailure() {
+        report(progress::finish);
+    }
+
+    private void report(Runnable call) {
+        if (failed) {
+            return;
+        }
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            failed = true;
+            LOGGER.warn("the progress reporter failed ({}); the run goes on without it", e.toString());
+        }
     }
 }

@@ -222,10 +222,10 @@ public final class TrainingEngine implements AutoCloseable {
                     config.batch().microBatch(), padId, evalHook, config.run().evalInterval(), metrics);
             CheckpointListener checkpoints = new CheckpointListener(this::saveCheckpoint,
                     config.run().checkpointInterval());
-            ProgressReporter reporter = Objects.requireNonNull(progress.create(globalStep, totalSteps,
-                    config.run().logInterval()), "the progress factory returned null");
-            List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics),
-                    new ProgressListener(reporter), evaluation, checkpoints));
+            ProgressListener progressListener = new ProgressListener(Objects.requireNonNull(progress.create(
+                    globalStep, totalSteps, config.run().logInterval()), "the progress factory returned null"));
+            List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics), progressListener,
+                    evaluation, checkpoints));
             try {
                 while (globalStep < end) {
                     StepListener.StepRecord record = step(runner, end);
@@ -233,7 +233,7 @@ public final class TrainingEngine implements AutoCloseable {
                     listeners.forEach(l -> l.afterStep(record));
                 }
             } catch (RuntimeException | Error e) {
-                reporter.finish(); // a bar ends its line, so that the error starts on a line of its own
+                progressListener.finishAfterFailure(); // a bar ends its line, so that the error starts on its own
                 throw e;
             }
             listeners.forEach(l -> l.afterRun(globalStep));

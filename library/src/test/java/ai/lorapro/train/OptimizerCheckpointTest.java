@@ -24,7 +24,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.io.SafetensorsFile;
+import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.optim.LoraProAdamW;
+import ai.lorapro.optim.PlainAdamW;
 import ai.lorapro.optim.ResumableOptimizer;
 import ai.lorapro.optim.StateDType;
 
@@ -36,8 +39,11 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -227,6 +233,121 @@ class OptimizerCheckpointTest {
                 }
                 return values;
             }
+        }
+    }
+
+    /** An efficient-mode LoRA-Pro AdamW and a plain AdamW over the same weights. */
+    private static ResumableOptimizer efficient(Weights w) {
+        return LoraProAdamW.builder().optMode(LoraProAdamW.Mode.EFFICIENT)
+                .setLearningRateTracker(count -> 0.02f / count)
+                .addLoraPair("layer", w.a(), w.b(), 2f)
+                .nameParameter("layer.lora_A.weight", w.a())
+                .nameParameter("layer.lora_B.weight", w.b())
+                .nameParameter("head.weight", w.head())
+                .build();
+    }
+
+    private static ResumableOptimizer plain(Weights w) {
+        return PlainAdamW.builder()
+                .setLearningRateTracker(count -> 0.02f / count)
+                .addLoraPair("layer", w.a(), w.b(), 2f)
+                .nameParameter("layer.lora_A.weight", w.a())
+                .nameParameter("layer.lora_B.weight", w.b())
+                .nameParameter("head.weight", w.head())
+                .build();
+    }
+
+    /** Saves after {@code steps} updates of a fresh set of weights into {@code dir}. */
+    private static void saveAfter(NDManager manager, int steps, Path dir,
+            java.util.function.Function<Weights, ResumableOptimizer> kind) {
+        Random rng = new Random(11);
+        Weights w = weights(manager, draw(rng, R * N), draw(rng, M * R), draw(rng, 3 * N));
+        try (ResumableOptimizer optimizer = kind.apply(w)) {
+            for (int t = 1; t <= steps; t++) {
+                update(manager, optimizer, w, t);
+            }
+            OptimizerCheckpoint.save(optimizer, dir);
+        }
+    }
+
+    /** Restores {@code dir} into a fresh optimizer of {@code kind}, expecting a refusal, and returns its message. */
+    private static String refusal(NDManager manager, Path dir, java.util.function.Function<Weights, ResumableOptimizer> kind) {
+        Random rng = new Random(12);
+        Weights w = weights(manager, draw(rng, R * N), draw(rng, M * R), draw(rng, 3 * N));
+        try (ResumableOptimizer optimizer = kind.apply(w)) {
+            return assertThrows(CheckpointFormatException.class,
+                    () -> OptimizerCheckpoint.restore(dir, optimizer, manager, 10)).getMessage();
+        }
+    }
+
+    /** Same names and shapes, other moments: another optimizer's state is refused, both ways. */
+    @Test
+    void anotherKindOfOptimizersStateIsRefused() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            saveAfter(manager, 2, tmp.resolve("efficient"), OptimizerCheckpointTest::efficient);
+            saveAfter(manager, 2, tmp.resolve("plain"), OptimizerCheckpointTest::plain);
+            assertEquals(tmp.resolve("efficient").resolve(OptimizerCheckpoint.TENSORS_FILE)
+                    + ": the state of a LoraProAdamW(efficient), not of this PlainAdamW",
+                    refusal(manager, tmp.resolve("efficient"), OptimizerCheckpointTest::plain));
+            assertTrue(refusal(manager, tmp.resolve("plain"), OptimizerCheckpointTest::efficient)
+                    .endsWith(": the state of a PlainAdamW, not of this LoraProAdamW(efficient)"));
+        }
+    }
+
+    /** Step counts are whole numbers an int holds, each named once: no lenient reading of a bent file. */
+    @Test
+    void bentStepCountsAreRefused() throws IOException {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            Path dir = tmp.resolve("steps");
+            saveAfter(manager, 2, dir, OptimizerCheckpointTest::plain);
+            Path steps = dir.resolve(OptimizerCheckpoint.STEPS_FILE);
+            String saved = Files.readString(steps);
+            String name = "\"head.weight\": 2";
+            assertTrue(saved.contains(name), saved);
+            for (String bent : List.of("\"head.weight\": 2.9", "\"head.weight\": 4294967298",
+                    "\"head.weight\": \"2\"", name + ",\n  \"head.weight\": 1")) {
+                Files.writeString(steps, saved.replace(name, bent));
+                String message = refusal(manager, dir, OptimizerCheckpointTest::plain);
+                assertTrue(message.startsWith(steps + ": "), message);
+                assertTrue(message.contains("head.weight"), message);
+            }
+        }
+    }
+
+    /** Tensors of one save with the step counts of another (a save torn between its two renames) are refused. */
+    @Test
+    void aTornPairIsRefused() throws IOException {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            saveAfter(manager, 1, tmp.resolve("one"), OptimizerCheckpointTest::plain);
+            saveAfter(manager, 2, tmp.resolve("two"), OptimizerCheckpointTest::plain);
+            Files.copy(tmp.resolve("two").resolve(OptimizerCheckpoint.STEPS_FILE),
+                    tmp.resolve("one").resolve(OptimizerCheckpoint.STEPS_FILE), StandardCopyOption.REPLACE_EXISTING);
+            String message = refusal(manager, tmp.resolve("one"), OptimizerCheckpointTest::plain);
+            assertTrue(message.endsWith("were not saved together (an interrupted save?): restore a pair that one"
+                    + " save wrote"), message);
+        }
+    }
+
+    /** A second moment below zero (which would stall its layer's updates) is refused, naming the tensor. */
+    @Test
+    void aNegativeSecondMomentIsRefused() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            Path dir = tmp.resolve("negative");
+            saveAfter(manager, 2, dir, OptimizerCheckpointTest::efficient);
+            Path file = dir.resolve(OptimizerCheckpoint.TENSORS_FILE);
+            Map<String, NDArray> arrays = new LinkedHashMap<>();
+            Map<String, String> metadata;
+            try (SafetensorsFile source = SafetensorsFile.open(file)) {
+                metadata = new LinkedHashMap<>(source.metadata());
+                for (String name : source.names()) {
+                    arrays.put(name, source.load(manager, name));
+                }
+            }
+            String second = arrays.keySet().stream().filter(n -> n.endsWith(".exp_avg_sq")).findFirst().orElseThrow();
+            arrays.get(second).set(new ai.djl.ndarray.index.NDIndex("0"), -1f);
+            SafetensorsWriter.write(file, arrays, metadata);
+            assertEquals(file + ": tensor '" + second + "' holds a negative second moment (-1.0)",
+                    refusal(manager, dir, OptimizerCheckpointTest::efficient));
         }
     }
 

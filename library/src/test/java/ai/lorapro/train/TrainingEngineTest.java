@@ -272,6 +272,36 @@ class TrainingEngineTest {
         assertThrows(NullPointerException.class, () -> TrainingEngine.builder().optProgress(null));
     }
 
+    /** Progress is only shown: a reporter that throws is dropped, and the run trains and checkpoints on. */
+    @Test
+    void aReporterThatThrowsDoesNotStopTheRun() {
+        List<Long> seen = new ArrayList<>();
+        ProgressReporter.Factory broken = (start, total, every) -> new ProgressReporter() {
+            @Override
+            public void update(long step, double loss, double lr, double tokensPerSecond) {
+                seen.add(step);
+                if (step == 2) {
+                    throw new IllegalStateException("the console went away");
+                }
+            }
+
+            @Override
+            public void finish() {
+                seen.add(-1L);
+            }
+        };
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            try (TrainingEngine engine = engine(manager, model, Method.LORA, "broken-progress", 3)
+                    .optProgress(broken).build()) {
+                TrainResult result = engine.run();
+                assertEquals(3, result.globalStep());
+                assertTrue(Files.isDirectory(TrainingEngine.checkpointDir(tmp.resolve("broken-progress"), 3)));
+            }
+        }
+        assertEquals(List.of(1L, 2L), seen, "not called again after it threw, finish included");
+    }
+
     /** A step that throws still ends the report (a terminal bar its line) before the error leaves the engine. */
     @Test
     void aFailingStepStillFinishesTheProgressReport() {
