@@ -95,7 +95,7 @@ public final class LoraProAdamW extends LoraProOptimizer {
     /** {@inheritDoc} {@code LoraProAdamW(full)} or {@code LoraProAdamW(efficient)}. */
     @Override
     public String stateKind() {
-        return super.stateKind() + "(" + mode.name().toLowerCase(java.util.Locale.ROOT) + ")";
+        return mode == Mode.FULL ? "LoraProAdamW(full)" : "LoraProAdamW(efficient)";
     }
 
     /** A builder with defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0, full mode. */

@@ -29,6 +29,12 @@ public final class LoraProSgd extends LoraProOptimizer {
     }
 
     /** A builder; the learning rate tracker is required. */
+    /** {@inheritDoc} {@code LoraProSgd}. */
+    @Override
+    public String stateKind() {
+        return "LoraProSgd";
+    }
+
     public static Builder builder() {
         return new Builder();
     }

@@ -38,6 +38,12 @@ public final class PlainAdamW extends ResumableOptimizer {
     }
 
     /** A builder with defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0. */
+    /** {@inheritDoc} {@code PlainAdamW}. */
+    @Override
+    public String stateKind() {
+        return "PlainAdamW";
+    }
+
     public static Builder builder() {
         return new Builder();
     }

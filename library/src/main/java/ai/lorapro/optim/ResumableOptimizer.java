@@ -372,11 +372,10 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * refused on restore even where the arrays' names and shapes agree (an efficient-mode LoRA-Pro
      * AdamW and a plain AdamW keep arrays of the same names and shapes, holding different moments):
      * the class, and the mode where one class keeps two kinds. The state's dtype (fp32 or bf16
-     * moments) is not part of it: a saved state is float32 either way.
+     * moments) is not part of it: a saved state is float32 either way. A constant of each class, not
+     * its runtime name, so that renaming or shrinking the classes keeps old files readable.
      */
-    public String stateKind() {
-        return getClass().getSimpleName();
-    }
+    public abstract String stateKind();
 
     /**
      * The moments stored as bf16 ({@code --state-dtype bf16}), which {@link #viewState} leaves out,

@@ -30,6 +30,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * An optimizer's state in two files, as every {@link TrainingCheckpoint} holds it: {@value
@@ -81,19 +82,20 @@ public final class OptimizerCheckpoint {
     public static void save(ResumableOptimizer optimizer, Path dir) {
         Objects.requireNonNull(optimizer, "optimizer");
         Objects.requireNonNull(dir, "dir");
-        String steps = stepsJson(optimizer);
+        Map<String, Integer> steps = optimizer.viewState().getSteps();
         SafetensorsWriter tensors = tensorsOf(optimizer, steps);
+        byte[] stepsFile = stepsJson(steps).getBytes(StandardCharsets.UTF_8);
         Map<Path, AtomicFiles.StreamWriter> files = new LinkedHashMap<>();
         files.put(dir.resolve(TENSORS_FILE), tensors::writeTo);
-        files.put(dir.resolve(STEPS_FILE), out -> out.write(steps.getBytes(StandardCharsets.UTF_8)));
+        files.put(dir.resolve(STEPS_FILE), out -> out.write(stepsFile));
         AtomicFiles.writeAll(files);
     }
 
     /** Writes both files into {@code dir}, a directory being published whole ({@link TrainingCheckpoint}). */
     static void writeInto(ResumableOptimizer optimizer, Path dir) throws IOException {
-        String steps = stepsJson(optimizer);
+        Map<String, Integer> steps = optimizer.viewState().getSteps();
         tensorsOf(optimizer, steps).write(dir.resolve(TENSORS_FILE));
-        Files.writeString(dir.resolve(STEPS_FILE), steps, StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve(STEPS_FILE), stepsJson(steps), StandardCharsets.UTF_8);
     }
 
     /**
@@ -138,7 +140,7 @@ public final class OptimizerCheckpoint {
         Map<String, Integer> steps = readSteps(stepsFile, stepsBytes);
         ResumeLimits.requireOptimizerSteps(stepsFile, steps, globalStep);
         try (SafetensorsFile source = SafetensorsFile.open(tensorsFile); NDManager temp = manager.newSubManager()) {
-            requireSameSave(source.metadata(), optimizer, tensorsFile, stepsFile, stepsBytes);
+            requireSameSave(source.metadata(), optimizer, tensorsFile, stepsFile, steps);
             // one tensor at a time, each checked and handed over to the optimizer: never two copies of the state
             optimizer.importState(steps, source.names(), name -> requireValid(tensorsFile, name,
                     source.load(temp, name, DataType.FLOAT32)));
@@ -202,25 +204,32 @@ public final class OptimizerCheckpoint {
 
     /**
      * Refuses the state of another kind of optimizer, and a tensors file saved with other step
-     * counts than {@code stepsBytes} (a pair torn by an interrupted save), where the metadata says.
+     * counts than {@code steps} (a pair torn by an interrupted save), where the metadata says.
      */
     private static void requireSameSave(Map<String, String> metadata, ResumableOptimizer optimizer, Path tensorsFile,
-            Path stepsFile, byte[] stepsBytes) {
+            Path stepsFile, Map<String, Integer> steps) {
         String kind = metadata.get(KIND_KEY);
         if (kind != null && !kind.equals(optimizer.stateKind())) {
             throw new CheckpointFormatException(tensorsFile + ": the state of a " + kind + ", not of this "
                     + optimizer.stateKind());
         }
         String hash = metadata.get(STEPS_HASH_KEY);
-        if (hash != null && !hash.equals(sha256(stepsBytes))) {
+        if (hash != null && !hash.equals(stepsDigest(steps))) {
             throw new CheckpointFormatException(tensorsFile + " and " + stepsFile.getFileName() + " were not saved"
-                    + " together (an interrupted save?): restore a pair that one save wrote");
+                    + " together (an interrupted save, or step counts edited?): restore a pair that one save wrote");
         }
     }
 
-    private static String sha256(byte[] bytes) {
+    /**
+     * The SHA-256 of the step counts as {@code name=count} lines in name order: the values, not the
+     * file's bytes, so that line endings or a reformatted file do not count as another save.
+     */
+    private static String stepsDigest(Map<String, Integer> steps) {
+        StringBuilder canonical = new StringBuilder();
+        new TreeMap<>(steps).forEach((name, count) -> canonical.append(name).append('=').append(count).append('\n'));
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(canonical.toString().getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }
@@ -230,11 +239,11 @@ public final class OptimizerCheckpoint {
      * The live state, to be streamed tensor by tensor: a copy would double the memory of a large
      * state; its metadata records the optimizer's kind and the step counts' hash.
      */
-    private static SafetensorsWriter tensorsOf(ResumableOptimizer optimizer, String stepsJson) {
+    private static SafetensorsWriter tensorsOf(ResumableOptimizer optimizer, Map<String, Integer> steps) {
         OptimizerState snapshot = optimizer.viewState();
         SafetensorsWriter writer = new SafetensorsWriter();
         writer.putMetadata(KIND_KEY, optimizer.stateKind());
-        writer.putMetadata(STEPS_HASH_KEY, sha256(stepsJson.getBytes(StandardCharsets.UTF_8)));
+        writer.putMetadata(STEPS_HASH_KEY, stepsDigest(steps));
         snapshot.getTensors().forEach(writer::addContiguous);
         // bf16 moments: each made as float32 when written, then freed
         optimizer.packedStateAsFloat32().forEach((name, made) -> writer.addLater(name,
@@ -242,9 +251,9 @@ public final class OptimizerCheckpoint {
         return writer;
     }
 
-    private static String stepsJson(ResumableOptimizer optimizer) {
-        JsonObject steps = new JsonObject();
-        optimizer.viewState().getSteps().forEach(steps::addProperty);
-        return GSON.toJson(steps) + "\n";
+    private static String stepsJson(Map<String, Integer> steps) {
+        JsonObject json = new JsonObject();
+        steps.forEach(json::addProperty);
+        return GSON.toJson(json) + "\n";
     }
 }

@@ -41,7 +41,7 @@ final class ProgressListener implements StepListener {
             call.run();
         } catch (RuntimeException e) {
             failed = true;
-            LOGGER.warn("the progress reporter failed ({}); the run goes on without it", e.toString());
+            LOGGER.warn("the progress reporter failed; the run goes on without it", e);
         }
     }
 }

@@ -6,7 +6,9 @@ import java.io.PrintStream;
  * Reports training progress after each optimizer step. The {@link TrainingEngine} makes one per run
  * through a {@link Factory} ({@link TrainingEngine.Builder#optProgress}): by default a bar on an
  * interactive console, else log lines ({@link #create}); {@link Factory#silent()} for a program that
- * shows its own progress.
+ * shows its own progress. Progress is only shown: an exception a reporter throws is logged, the
+ * reporter is not called again, and the run goes on (to stop a run early, train with {@link
+ * TrainingEngine#runUntil}).
  */
 public interface ProgressReporter {
 

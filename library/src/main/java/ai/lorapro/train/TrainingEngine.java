@@ -458,7 +458,8 @@ public final class TrainingEngine implements AutoCloseable {
         /**
          * How each run reports its progress; by default a bar on an interactive console, else a log
          * line every {@code logInterval} steps ({@link ProgressReporter.Factory#standard()}). {@link
-         * ProgressReporter.Factory#silent()} turns it off.
+         * ProgressReporter.Factory#silent()} turns it off. A reporter that throws is logged and dropped;
+         * the run goes on.
          */
         public Builder optProgress(ProgressReporter.Factory progress) {
             this.progress = Objects.requireNonNull(progress, "progress");

@@ -323,8 +323,41 @@ class OptimizerCheckpointTest {
             Files.copy(tmp.resolve("two").resolve(OptimizerCheckpoint.STEPS_FILE),
                     tmp.resolve("one").resolve(OptimizerCheckpoint.STEPS_FILE), StandardCopyOption.REPLACE_EXISTING);
             String message = refusal(manager, tmp.resolve("one"), OptimizerCheckpointTest::plain);
-            assertTrue(message.endsWith("were not saved together (an interrupted save?): restore a pair that one"
-                    + " save wrote"), message);
+            assertTrue(message.endsWith("were not saved together (an interrupted save, or step counts edited?):"
+                    + " restore a pair that one save wrote"), message);
+        }
+    }
+
+    /**
+     * The same counts in another layout (compact, CRLF line ends) are the same save; a file saved
+     * before kinds and hashes were recorded is taken as it is.
+     */
+    @Test
+    void aReformattedStepsFileAndAnOlderFileAreAccepted() throws IOException {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            Path dir = tmp.resolve("layout");
+            saveAfter(manager, 2, dir, OptimizerCheckpointTest::plain);
+            Path steps = dir.resolve(OptimizerCheckpoint.STEPS_FILE);
+            Files.writeString(steps, Files.readString(steps).replace("\n  ", "").replace("\n", "\r\n"));
+            restores(manager, dir, OptimizerCheckpointTest::plain);
+            Path file = dir.resolve(OptimizerCheckpoint.TENSORS_FILE);
+            Map<String, NDArray> arrays = new LinkedHashMap<>();
+            try (SafetensorsFile source = SafetensorsFile.open(file)) {
+                for (String name : source.names()) {
+                    arrays.put(name, source.load(manager, name));
+                }
+            }
+            SafetensorsWriter.write(file, arrays, Map.of());
+            restores(manager, dir, OptimizerCheckpointTest::plain);
+        }
+    }
+
+    private static void restores(NDManager manager, Path dir, java.util.function.Function<Weights, ResumableOptimizer> kind) {
+        Random rng = new Random(12);
+        Weights w = weights(manager, draw(rng, R * N), draw(rng, M * R), draw(rng, 3 * N));
+        try (ResumableOptimizer optimizer = kind.apply(w)) {
+            OptimizerCheckpoint.restore(dir, optimizer, manager, 2);
+            assertEquals(2, optimizer.viewState().getSteps().get("head.weight"));
         }
     }
 
