@@ -90,17 +90,25 @@ class OptimizerCheckpointTest {
                 parameter(manager, "head.weight", head, new Shape(3, N)));
     }
 
-    private static ResumableOptimizer optimizer(Weights w, StateDType dtype) {
-        return LoraProAdamW.builder()
-                .optStateDType(dtype)
-                // a rate that falls with DJL's update count: the counters must resume too
+    /** {@code builder} over the pair and the head of {@code w}, at a rate that falls with DJL's update count. */
+    private static <T extends ResumableOptimizer.Builder<T>> T over(T builder, Weights w) {
+        return builder
+                // the counters must resume too
                 .setLearningRateTracker(count -> 0.02f / count)
-                .optWeightDecay(0.01f)
                 .addLoraPair("layer", w.a(), w.b(), 2f)
                 .nameParameter("layer.lora_A.weight", w.a())
                 .nameParameter("layer.lora_B.weight", w.b())
-                .nameParameter("head.weight", w.head())
-                .build();
+                .nameParameter("head.weight", w.head());
+    }
+
+    /** Weights drawn from {@code seed}. */
+    private static Weights drawn(NDManager manager, long seed) {
+        Random rng = new Random(seed);
+        return weights(manager, draw(rng, R * N), draw(rng, M * R), draw(rng, 3 * N));
+    }
+
+    private static ResumableOptimizer optimizer(Weights w, StateDType dtype) {
+        return over(LoraProAdamW.builder().optStateDType(dtype).optWeightDecay(0.01f), w).build();
     }
 
     /** Update {@code t} (1-based) of every weight, with gradients drawn from the step's seed. */
@@ -238,30 +246,17 @@ class OptimizerCheckpointTest {
 
     /** An efficient-mode LoRA-Pro AdamW and a plain AdamW over the same weights. */
     private static ResumableOptimizer efficient(Weights w) {
-        return LoraProAdamW.builder().optMode(LoraProAdamW.Mode.EFFICIENT)
-                .setLearningRateTracker(count -> 0.02f / count)
-                .addLoraPair("layer", w.a(), w.b(), 2f)
-                .nameParameter("layer.lora_A.weight", w.a())
-                .nameParameter("layer.lora_B.weight", w.b())
-                .nameParameter("head.weight", w.head())
-                .build();
+        return over(LoraProAdamW.builder().optMode(LoraProAdamW.Mode.EFFICIENT), w).build();
     }
 
     private static ResumableOptimizer plain(Weights w) {
-        return PlainAdamW.builder()
-                .setLearningRateTracker(count -> 0.02f / count)
-                .addLoraPair("layer", w.a(), w.b(), 2f)
-                .nameParameter("layer.lora_A.weight", w.a())
-                .nameParameter("layer.lora_B.weight", w.b())
-                .nameParameter("head.weight", w.head())
-                .build();
+        return over(PlainAdamW.builder(), w).build();
     }
 
     /** Saves after {@code steps} updates of a fresh set of weights into {@code dir}. */
     private static void saveAfter(NDManager manager, int steps, Path dir,
             java.util.function.Function<Weights, ResumableOptimizer> kind) {
-        Random rng = new Random(11);
-        Weights w = weights(manager, draw(rng, R * N), draw(rng, M * R), draw(rng, 3 * N));
+        Weights w = drawn(manager, 11);
         try (ResumableOptimizer optimizer = kind.apply(w)) {
             for (int t = 1; t <= steps; t++) {
                 update(manager, optimizer, w, t);
@@ -272,8 +267,7 @@ class OptimizerCheckpointTest {
 
     /** Restores {@code dir} into a fresh optimizer of {@code kind}, expecting a refusal, and returns its message. */
     private static String refusal(NDManager manager, Path dir, java.util.function.Function<Weights, ResumableOptimizer> kind) {
-        Random rng = new Random(12);
-        Weights w = weights(manager, draw(rng, R * N), draw(rng, M * R), draw(rng, 3 * N));
+        Weights w = drawn(manager, 12);
         try (ResumableOptimizer optimizer = kind.apply(w)) {
             return assertThrows(CheckpointFormatException.class,
                     () -> OptimizerCheckpoint.restore(dir, optimizer, manager, 10)).getMessage();
@@ -353,8 +347,7 @@ class OptimizerCheckpointTest {
     }
 
     private static void restores(NDManager manager, Path dir, java.util.function.Function<Weights, ResumableOptimizer> kind) {
-        Random rng = new Random(12);
-        Weights w = weights(manager, draw(rng, R * N), draw(rng, M * R), draw(rng, 3 * N));
+        Weights w = drawn(manager, 12);
         try (ResumableOptimizer optimizer = kind.apply(w)) {
             OptimizerCheckpoint.restore(dir, optimizer, manager, 2);
             assertEquals(2, optimizer.viewState().getSteps().get("head.weight"));
@@ -387,8 +380,7 @@ class OptimizerCheckpointTest {
     @Test
     void aMissingFileIsNamed() {
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            Random rng = new Random(3);
-            Weights w = weights(manager, draw(rng, R * N), draw(rng, M * R), draw(rng, 3 * N));
+            Weights w = drawn(manager, 3);
             try (ResumableOptimizer optimizer = optimizer(w, StateDType.FP32)) {
                 CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
                         () -> OptimizerCheckpoint.restore(tmp, optimizer, manager, 0));
