@@ -28,13 +28,13 @@ public final class LoraProSgd extends LoraProOptimizer {
         super(builder);
     }
 
-    /** A builder; the learning rate tracker is required. */
     /** {@inheritDoc} {@code LoraProSgd}. */
     @Override
     public String stateKind() {
         return "LoraProSgd";
     }
 
+    /** A builder; the learning rate tracker is required. */
     public static Builder builder() {
         return new Builder();
     }

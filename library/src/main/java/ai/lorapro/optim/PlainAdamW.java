@@ -37,13 +37,13 @@ public final class PlainAdamW extends ResumableOptimizer {
         this.adam = builder.adam;
     }
 
-    /** A builder with defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0. */
     /** {@inheritDoc} {@code PlainAdamW}. */
     @Override
     public String stateKind() {
         return "PlainAdamW";
     }
 
+    /** A builder with defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0. */
     public static Builder builder() {
         return new Builder();
     }

@@ -60,7 +60,7 @@ public final class OptimizerCheckpoint {
 
     /** Metadata of the tensors file: the optimizer's {@link ResumableOptimizer#stateKind}. */
     private static final String KIND_KEY = "lorapro.optimizer";
-    /** Metadata of the tensors file: the SHA-256 of the step counts file saved with it. */
+    /** Metadata of the tensors file: the SHA-256 of the step counts saved with it (as name=count lines). */
     private static final String STEPS_HASH_KEY = "lorapro.optimizer_steps_sha256";
     /** The suffix of an Adam second moment's name: the mean of squares, never negative. */
     private static final String SECOND_MOMENT_SUFFIX = ".exp_avg_sq";
