@@ -82,9 +82,9 @@ public final class OptimizerCheckpoint {
     public static void save(ResumableOptimizer optimizer, Path dir) {
         Objects.requireNonNull(optimizer, "optimizer");
         Objects.requireNonNull(dir, "dir");
-        Map<String, Integer> steps = optimizer.viewState().getSteps();
-        SafetensorsWriter tensors = tensorsOf(optimizer, steps);
-        byte[] stepsFile = stepsJson(steps).getBytes(StandardCharsets.UTF_8);
+        OptimizerState snapshot = optimizer.viewState();
+        SafetensorsWriter tensors = tensorsOf(optimizer, snapshot);
+        byte[] stepsFile = stepsJson(snapshot.getSteps()).getBytes(StandardCharsets.UTF_8);
         Map<Path, AtomicFiles.StreamWriter> files = new LinkedHashMap<>();
         files.put(dir.resolve(TENSORS_FILE), tensors::writeTo);
         files.put(dir.resolve(STEPS_FILE), out -> out.write(stepsFile));
@@ -93,9 +93,9 @@ public final class OptimizerCheckpoint {
 
     /** Writes both files into {@code dir}, a directory being published whole ({@link TrainingCheckpoint}). */
     static void writeInto(ResumableOptimizer optimizer, Path dir) throws IOException {
-        Map<String, Integer> steps = optimizer.viewState().getSteps();
-        tensorsOf(optimizer, steps).write(dir.resolve(TENSORS_FILE));
-        Files.writeString(dir.resolve(STEPS_FILE), stepsJson(steps), StandardCharsets.UTF_8);
+        OptimizerState snapshot = optimizer.viewState();
+        tensorsOf(optimizer, snapshot).write(dir.resolve(TENSORS_FILE));
+        Files.writeString(dir.resolve(STEPS_FILE), stepsJson(snapshot.getSteps()), StandardCharsets.UTF_8);
     }
 
     /**
@@ -239,11 +239,10 @@ public final class OptimizerCheckpoint {
      * The live state, to be streamed tensor by tensor: a copy would double the memory of a large
      * state; its metadata records the optimizer's kind and the step counts' hash.
      */
-    private static SafetensorsWriter tensorsOf(ResumableOptimizer optimizer, Map<String, Integer> steps) {
-        OptimizerState snapshot = optimizer.viewState();
+    private static SafetensorsWriter tensorsOf(ResumableOptimizer optimizer, OptimizerState snapshot) {
         SafetensorsWriter writer = new SafetensorsWriter();
         writer.putMetadata(KIND_KEY, optimizer.stateKind());
-        writer.putMetadata(STEPS_HASH_KEY, stepsDigest(steps));
+        writer.putMetadata(STEPS_HASH_KEY, stepsDigest(snapshot.getSteps()));
         snapshot.getTensors().forEach(writer::addContiguous);
         // bf16 moments: each made as float32 when written, then freed
         optimizer.packedStateAsFloat32().forEach((name, made) -> writer.addLater(name,
