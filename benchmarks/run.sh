@@ -12,6 +12,9 @@
 #                                    (one `lorapro train` process per case; then the plot:)
 #   benchmarks/run.sh scale-plot     [--in benchmarks/results/scale.jsonl] [--out docs/scale.png]
 #   benchmarks/run.sh gram           [--warmup N] [--steps N] [--ranks 8,16,64]
+#   benchmarks/run.sh native-probe   [--rows N] [--cols N] [--steps N]
+#                                    (the fused step's pass in C, probes/fused-step.c: 1 and 2 threads,
+#                                    moments cold and hot, software prefetch none/l2/llc; needs gcc and AVX-512)
 #
 # Environment: JAVA_HOME (the JDK to run, e.g. to compare two), JAVA_OPTS (extra JVM flags), MVN_PROFILE
 # (e.g. cuda: no CPU natives on the class path).
@@ -19,12 +22,30 @@ set -euo pipefail
 
 bench="${1:-}"
 case "$bench" in
-  optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram) shift ;;
-  *) echo "usage: $0 optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram [options]" >&2; exit 2 ;;
+  optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram|native-probe) shift ;;
+  *) echo "usage: $0 optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram|native-probe [options]" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+
+if [[ "$bench" == native-probe ]]; then
+  # no Java: a C probe of the fused step's pass, to compare with the Java kernel on this machine
+  if ! command -v gcc > /dev/null; then
+    echo "native-probe needs gcc (Debian: apt-get install gcc)" >&2
+    exit 2
+  fi
+  mkdir -p benchmarks/target benchmarks/results
+  gcc -O3 -march=native -pthread benchmarks/probes/fused-step.c -o benchmarks/target/fused-step -lm
+  for threads in 1 2; do
+    for setting in "cold none" "cold l2" "cold llc" "hot none"; do
+      read -r moments prefetch <<< "$setting"
+      benchmarks/target/fused-step --threads "$threads" --moments "$moments" --prefetch "$prefetch" "$@" \
+        | tee -a benchmarks/results/native-probe.jsonl
+    done
+  done
+  exit 0
+fi
 profile=()
 if [[ "${MVN_PROFILE:-}" == cuda ]]; then
   profile=(-Dcuda)   # no CPU natives on the class path

@@ -1,0 +1,399 @@
+/*
+ * The fused full-mode pass of VectorAdamKernel, written in C with AVX-512 intrinsics: a probe that
+ * answers "would a native kernel be faster?" on the machine it runs on. It is not part of the
+ * library and no build step compiles it; `benchmarks/run.sh native-probe` does, and records its
+ * JSON lines beside the Java kernel's (docs/benchmarks.md, "A native kernel?").
+ *
+ * Per element of an m x n matrix (r = 8), the same work in the same phases as the Java kernel, four
+ * rows at a time:
+ *   1. t = left_i right (2r multiply-adds; left m x 2r, right 2r x n packed strip by strip);
+ *   2. m = b1 m + t, v = b2 v + s t^2 in place, t becoming u = m / (sqrt(v) + eps);
+ *   3. (B^T u)_k += B_ik u_i and (u A^T)_ik += u_i A_k (r multiply-adds each).
+ * Options it adds that Java cannot express: 64-byte-aligned scratch, and software prefetch of the
+ * next group's moment rows, spread over phases 1 and 3 (`--prefetch l1|l2|llc`). `--moments hot`
+ * sweeps the same eight rows again and again, so the moments never leave the cache: the pass
+ * without its memory traffic.
+ *
+ * Build: gcc -O3 -march=native -pthread fused-step.c -o fused-step -lm   (x86-64 with AVX-512F)
+ * Run:   fused-step [--rows 4096] [--cols 4096] [--threads 1] [--prefetch none|l1|l2|llc]
+ *                   [--moments cold|hot] [--steps 30] [--warmup 5]
+ * Prints one JSON line. Before timing, it checks the vector pass against plain scalar loops on a
+ * small matrix and exits 1 if they differ by more than 1e-5 of the largest value of any output.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RANK 8
+#define TERMS (2 * RANK)
+#define GROUP 4
+#define LANES 16
+#define STRIP (2 * LANES)
+
+typedef struct {
+    int rows, cols;
+    float *m, *v;          /* rows x cols moments, updated in place */
+    const float *left;     /* rows x 2r */
+    const float *right;    /* 2r x cols, packed: strip s holds its 2r rows of STRIP floats */
+    const float *a;        /* r x cols, packed the same way */
+    const float *b;        /* rows x r */
+    float b1, b2, scale, eps;
+    int prefetch;          /* 0: none, else the _MM_HINT_* to use */
+    int hot;               /* sweep rows (i mod 8) instead of i: moments stay in cache */
+} Pass;
+
+typedef struct {
+    const Pass *pass;
+    int from, to;          /* rows [from, to), a multiple of GROUP */
+    float *t;              /* GROUP x cols scratch, 64-byte aligned */
+    float *packedBtu;      /* this part's B^T u, packed as a */
+    float *lanes;          /* GROUP x r x LANES partial u A^T */
+    float *uat;            /* rows x r: u A^T */
+} Part;
+
+static float *aligned_floats(size_t count) {
+    size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes);
+    if (p == NULL) {
+        fprintf(stderr, "fused-step: cannot allocate %zu bytes\n", bytes);
+        exit(2);
+    }
+    memset(p, 0, bytes);
+    return p;
+}
+
+/* Prefetches `count` of the next group's cache lines, from line *next on (m's lines, then v's). */
+__attribute__((target("avx512f"))) static inline void prefetch_lines(const Pass *p, const char *nm, const char *nv,
+        long lines, long *next, long count) {
+    for (long z = 0; z < count && *next < 2 * lines; z++, (*next)++) {
+        const char *at = *next < lines ? nm + *next * 64 : nv + (*next - lines) * 64;
+        switch (p->prefetch) {
+            case _MM_HINT_T0: _mm_prefetch(at, _MM_HINT_T0); break;
+            case _MM_HINT_T1: _mm_prefetch(at, _MM_HINT_T1); break;
+            default: _mm_prefetch(at, _MM_HINT_T2); break;
+        }
+    }
+}
+
+__attribute__((target("avx512f,fma"))) static void *run_part(void *arg) {
+    Part *part = arg;
+    const Pass *p = part->pass;
+    const int n = p->cols, strips = n / STRIP;
+    const __m512 b1 = _mm512_set1_ps(p->b1), b2 = _mm512_set1_ps(p->b2);
+    const __m512 scale = _mm512_set1_ps(p->scale), eps = _mm512_set1_ps(p->eps);
+    float *t = part->t;
+    for (int i = part->from; i < part->to; i += GROUP) {
+        int row = p->hot ? i % (2 * GROUP) : i;
+        float *mr = p->m + (size_t) row * n, *vr = p->v + (size_t) row * n;
+        int next_row = p->hot ? (i + GROUP) % (2 * GROUP) : i + GROUP;
+        long lines = (long) GROUP * n * sizeof(float) / 64, next = 0;
+        long per_strip = p->prefetch && i + GROUP < part->to ? (2 * lines + 2 * strips - 1) / (2 * strips) : 0;
+        const char *nm = (const char *) (p->m + (size_t) next_row * n), *nv = (const char *) (p->v + (size_t) next_row * n);
+        const float *l = p->left + (size_t) i * TERMS;
+
+        /* 1. t = left_i right, strip by strip, four rows of two vectors in registers */
+        for (int s = 0; s < strips; s++) {
+            __m512 t00 = _mm512_setzero_ps(), t01 = t00, t10 = t00, t11 = t00, t20 = t00, t21 = t00, t30 = t00, t31 = t00;
+            const float *r = p->right + (size_t) s * TERMS * STRIP;
+            for (int q = 0; q < TERMS; q++) {
+                __m512 r0 = _mm512_load_ps(r + q * STRIP), r1 = _mm512_load_ps(r + q * STRIP + LANES);
+                __m512 c = _mm512_set1_ps(l[q]);
+                t00 = _mm512_fmadd_ps(c, r0, t00); t01 = _mm512_fmadd_ps(c, r1, t01);
+                c = _mm512_set1_ps(l[TERMS + q]);
+                t10 = _mm512_fmadd_ps(c, r0, t10); t11 = _mm512_fmadd_ps(c, r1, t11);
+                c = _mm512_set1_ps(l[2 * TERMS + q]);
+                t20 = _mm512_fmadd_ps(c, r0, t20); t21 = _mm512_fmadd_ps(c, r1, t21);
+                c = _mm512_set1_ps(l[3 * TERMS + q]);
+                t30 = _mm512_fmadd_ps(c, r0, t30); t31 = _mm512_fmadd_ps(c, r1, t31);
+            }
+            int j = s * STRIP;
+            _mm512_store_ps(t + j, t00); _mm512_store_ps(t + j + LANES, t01);
+            _mm512_store_ps(t + n + j, t10); _mm512_store_ps(t + n + j + LANES, t11);
+            _mm512_store_ps(t + 2 * n + j, t20); _mm512_store_ps(t + 2 * n + j + LANES, t21);
+            _mm512_store_ps(t + 3 * n + j, t30); _mm512_store_ps(t + 3 * n + j + LANES, t31);
+            prefetch_lines(p, nm, nv, lines, &next, per_strip);
+        }
+
+        /* 2. the moments of the four rows side by side, t becoming u */
+        for (int j = 0; j < n; j += LANES) {
+            for (int g = 0; g < GROUP; g++) {
+                float *mj = mr + (size_t) g * n + j, *vj = vr + (size_t) g * n + j, *tj = t + g * n + j;
+                __m512 x = _mm512_load_ps(tj);
+                __m512 m = _mm512_fmadd_ps(_mm512_loadu_ps(mj), b1, x);
+                __m512 v = _mm512_fmadd_ps(_mm512_loadu_ps(vj), b2, _mm512_mul_ps(_mm512_mul_ps(x, x), scale));
+                _mm512_storeu_ps(mj, m);
+                _mm512_storeu_ps(vj, v);
+                _mm512_store_ps(tj, _mm512_div_ps(m, _mm512_add_ps(_mm512_sqrt_ps(v), eps)));
+            }
+        }
+
+        /* 3. B^T u (partial sums in memory, packed) and u A^T (lanes in memory), strip by strip */
+        memset(part->lanes, 0, sizeof(float) * GROUP * RANK * LANES);
+        const float *bi = p->b + (size_t) i * RANK;
+        for (int s = 0; s < strips; s++) {
+            int j = s * STRIP;
+            __m512 u00 = _mm512_load_ps(t + j), u01 = _mm512_load_ps(t + j + LANES);
+            __m512 u10 = _mm512_load_ps(t + n + j), u11 = _mm512_load_ps(t + n + j + LANES);
+            __m512 u20 = _mm512_load_ps(t + 2 * n + j), u21 = _mm512_load_ps(t + 2 * n + j + LANES);
+            __m512 u30 = _mm512_load_ps(t + 3 * n + j), u31 = _mm512_load_ps(t + 3 * n + j + LANES);
+            float *btu = part->packedBtu + (size_t) s * RANK * STRIP;
+            const float *ak = p->a + (size_t) s * RANK * STRIP;
+            for (int k = 0; k < RANK; k++) {
+                __m512 p0 = _mm512_load_ps(btu + k * STRIP), p1 = _mm512_load_ps(btu + k * STRIP + LANES);
+                __m512 c = _mm512_set1_ps(bi[k]);
+                p0 = _mm512_fmadd_ps(c, u00, p0); p1 = _mm512_fmadd_ps(c, u01, p1);
+                c = _mm512_set1_ps(bi[RANK + k]);
+                p0 = _mm512_fmadd_ps(c, u10, p0); p1 = _mm512_fmadd_ps(c, u11, p1);
+                c = _mm512_set1_ps(bi[2 * RANK + k]);
+                p0 = _mm512_fmadd_ps(c, u20, p0); p1 = _mm512_fmadd_ps(c, u21, p1);
+                c = _mm512_set1_ps(bi[3 * RANK + k]);
+                p0 = _mm512_fmadd_ps(c, u30, p0); p1 = _mm512_fmadd_ps(c, u31, p1);
+                _mm512_store_ps(btu + k * STRIP, p0);
+                _mm512_store_ps(btu + k * STRIP + LANES, p1);
+                __m512 a0 = _mm512_load_ps(ak + k * STRIP), a1 = _mm512_load_ps(ak + k * STRIP + LANES);
+                float *lk = part->lanes + k * LANES;
+                _mm512_store_ps(lk, _mm512_fmadd_ps(u01, a1, _mm512_fmadd_ps(u00, a0, _mm512_load_ps(lk))));
+                lk += RANK * LANES;
+                _mm512_store_ps(lk, _mm512_fmadd_ps(u11, a1, _mm512_fmadd_ps(u10, a0, _mm512_load_ps(lk))));
+                lk += RANK * LANES;
+                _mm512_store_ps(lk, _mm512_fmadd_ps(u21, a1, _mm512_fmadd_ps(u20, a0, _mm512_load_ps(lk))));
+                lk += RANK * LANES;
+                _mm512_store_ps(lk, _mm512_fmadd_ps(u31, a1, _mm512_fmadd_ps(u30, a0, _mm512_load_ps(lk))));
+            }
+            prefetch_lines(p, nm, nv, lines, &next, per_strip);
+        }
+        for (int g = 0; g < GROUP; g++) {
+            for (int k = 0; k < RANK; k++) {
+                float sum = 0;
+                for (int q = 0; q < LANES; q++) {
+                    sum += part->lanes[(g * RANK + k) * LANES + q];
+                }
+                part->uat[(size_t) (i + g) * RANK + k] = sum;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* A matrix of `height` rows of `cols`, packed strip by strip as the Java kernel packs it. */
+static float *pack(const float *matrix, int height, int cols) {
+    float *packed = aligned_floats((size_t) height * cols);
+    for (int s = 0; s < cols / STRIP; s++) {
+        for (int k = 0; k < height; k++) {
+            memcpy(packed + ((size_t) s * height + k) * STRIP, matrix + (size_t) k * cols + s * STRIP, STRIP * sizeof(float));
+        }
+    }
+    return packed;
+}
+
+static float draw(unsigned *state) {
+    *state = *state * 1664525u + 1013904223u;
+    return ((*state >> 8) / 16777216.0f - 0.5f) * 0.2f;
+}
+
+typedef struct {
+    Pass pass;
+    float *left, *right, *a, *b, *uat, *btu; /* right and a unpacked, for the check; btu summed over parts */
+    Part *parts;
+    int threads;
+} Problem;
+
+static void setup(Problem *pr, int rows, int cols, int threads, int prefetch, int hot) {
+    unsigned seed = 12345u;
+    pr->threads = threads;
+    pr->left = aligned_floats((size_t) rows * TERMS);
+    pr->right = aligned_floats((size_t) TERMS * cols);
+    pr->a = aligned_floats((size_t) RANK * cols);
+    pr->b = aligned_floats((size_t) rows * RANK);
+    pr->uat = aligned_floats((size_t) rows * RANK);
+    pr->btu = aligned_floats((size_t) RANK * cols);
+    for (size_t x = 0; x < (size_t) rows * TERMS; x++) pr->left[x] = draw(&seed);
+    for (size_t x = 0; x < (size_t) TERMS * cols; x++) pr->right[x] = draw(&seed);
+    for (size_t x = 0; x < (size_t) RANK * cols; x++) pr->a[x] = draw(&seed);
+    for (size_t x = 0; x < (size_t) rows * RANK; x++) pr->b[x] = draw(&seed);
+    Pass *p = &pr->pass;
+    p->rows = rows;
+    p->cols = cols;
+    p->m = aligned_floats((size_t) rows * cols);
+    p->v = aligned_floats((size_t) rows * cols);
+    for (size_t x = 0; x < (size_t) rows * cols; x++) {
+        p->m[x] = draw(&seed) * 1e-2f;
+        p->v[x] = fabsf(draw(&seed)) * 1e-4f;
+    }
+    p->left = pr->left;
+    p->right = pack(pr->right, TERMS, cols);
+    p->a = pack(pr->a, RANK, cols);
+    p->b = pr->b;
+    p->b1 = 0.9f;
+    p->b2 = 0.999f;
+    p->scale = 1e-3f;
+    p->eps = 1e-8f;
+    p->prefetch = prefetch;
+    p->hot = hot;
+    pr->parts = calloc(threads, sizeof(Part));
+    for (int w = 0; w < threads; w++) {
+        Part *part = &pr->parts[w];
+        part->pass = p;
+        part->from = (int) ((long) rows / GROUP * w / threads) * GROUP;
+        part->to = (int) ((long) rows / GROUP * (w + 1) / threads) * GROUP;
+        part->t = aligned_floats((size_t) GROUP * cols);
+        part->packedBtu = aligned_floats((size_t) RANK * cols);
+        part->lanes = aligned_floats(GROUP * RANK * LANES);
+        part->uat = pr->uat;
+    }
+}
+
+static void run(Problem *pr) {
+    pthread_t ids[64];
+    for (int w = 0; w < pr->threads; w++) {
+        memset(pr->parts[w].packedBtu, 0, sizeof(float) * RANK * pr->pass.cols);
+        pthread_create(&ids[w], NULL, run_part, &pr->parts[w]);
+    }
+    for (int w = 0; w < pr->threads; w++) {
+        pthread_join(ids[w], NULL);
+    }
+}
+
+/* Largest |x| of n doubles. */
+static double max_abs(const double *x, size_t n) {
+    double most = 0;
+    for (size_t i = 0; i < n; i++) most = fmax(most, fabs(x[i]));
+    return most;
+}
+
+/* The largest |actual - expected| over n values, relative to the largest |expected|. */
+static double error(const double *expected, const float *actual, size_t n) {
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(actual[i] - expected[i]));
+    return worst / max_abs(expected, n);
+}
+
+/*
+ * The vector pass against plain loops in double on a 16 x 96 matrix, over two threads: the worst of
+ * the four outputs' errors, each relative to its largest value (sums of u A^T cancel, so an element's
+ * own relative error says nothing of the pass).
+ */
+static double check(void) {
+    Problem pr;
+    int rows = 16, cols = 96;
+    setup(&pr, rows, cols, 2, 0, 0);
+    Pass *p = &pr.pass;
+    size_t size = (size_t) rows * cols;
+    double *m = malloc(size * sizeof(double)), *v = malloc(size * sizeof(double)), *u = malloc(size * sizeof(double));
+    double *uat = calloc((size_t) rows * RANK, sizeof(double)), *btu = calloc((size_t) RANK * cols, sizeof(double));
+    float *btu_got = calloc((size_t) RANK * cols, sizeof(float));
+    for (size_t x = 0; x < size; x++) {
+        m[x] = p->m[x];
+        v[x] = p->v[x];
+    }
+    run(&pr);
+    for (int i = 0; i < rows; i++) {
+        for (int j = 0; j < cols; j++) {
+            double t = 0;
+            for (int q = 0; q < TERMS; q++) t += (double) pr.left[i * TERMS + q] * pr.right[q * cols + j];
+            size_t x = (size_t) i * cols + j;
+            m[x] = p->b1 * m[x] + t;
+            v[x] = p->b2 * v[x] + p->scale * t * t;
+            u[x] = m[x] / (sqrt(v[x]) + p->eps);
+            for (int k = 0; k < RANK; k++) {
+                uat[i * RANK + k] += u[x] * pr.a[k * cols + j];
+                btu[k * cols + j] += pr.b[i * RANK + k] * u[x];
+            }
+        }
+    }
+    for (int k = 0; k < RANK; k++) {
+        for (int j = 0; j < cols; j++) {
+            for (int w = 0; w < pr.threads; w++) {
+                btu_got[k * cols + j] += pr.parts[w].packedBtu[((j / STRIP) * RANK + k) * STRIP + j % STRIP];
+            }
+        }
+    }
+    double worst = fmax(fmax(error(m, p->m, size), error(v, p->v, size)),
+            fmax(error(uat, pr.uat, (size_t) rows * RANK), error(btu, btu_got, (size_t) RANK * cols)));
+    return worst;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int compare_doubles(const void *x, const void *y) {
+    double a = *(const double *) x, b = *(const double *) y;
+    return (a > b) - (a < b);
+}
+
+static void usage(const char *why) {
+    fprintf(stderr, "fused-step: %s\nusage: fused-step [--rows N] [--cols N] [--threads N] [--prefetch none|l1|l2|llc] "
+            "[--moments cold|hot] [--steps N] [--warmup N]\n", why);
+    exit(2);
+}
+
+int main(int argc, char **argv) {
+    int rows = 4096, cols = 4096, threads = 1, steps = 30, warmup = 5, prefetch = 0, hot = 0;
+    const char *prefetch_name = "none", *moments = "cold";
+    for (int x = 1; x < argc; x++) {
+        if (x + 1 >= argc) usage("every option takes a value");
+        const char *opt = argv[x], *val = argv[++x];
+        if (!strcmp(opt, "--rows")) rows = atoi(val);
+        else if (!strcmp(opt, "--cols")) cols = atoi(val);
+        else if (!strcmp(opt, "--threads")) threads = atoi(val);
+        else if (!strcmp(opt, "--steps")) steps = atoi(val);
+        else if (!strcmp(opt, "--warmup")) warmup = atoi(val);
+        else if (!strcmp(opt, "--moments")) {
+            if (strcmp(val, "cold") && strcmp(val, "hot")) usage("--moments is cold or hot");
+            moments = val;
+            hot = !strcmp(val, "hot");
+        } else if (!strcmp(opt, "--prefetch")) {
+            prefetch_name = val;
+            if (!strcmp(val, "none")) prefetch = 0;
+            else if (!strcmp(val, "l1")) prefetch = _MM_HINT_T0;
+            else if (!strcmp(val, "l2")) prefetch = _MM_HINT_T1;
+            else if (!strcmp(val, "llc")) prefetch = _MM_HINT_T2;
+            else usage("--prefetch is none, l1, l2 or llc");
+        } else usage("unknown option");
+    }
+    if (cols <= 0 || cols % STRIP) usage("--cols must be a positive multiple of 32");
+    if (threads < 1 || threads > 64) usage("--threads must be 1 to 64");
+    if (rows <= 0 || rows % (GROUP * threads)) usage("--rows must be a positive multiple of 4 x threads");
+    if (steps < 1 || warmup < 0) usage("--steps must be positive and --warmup not negative");
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("fma")) {
+        fprintf(stderr, "fused-step: this probe needs AVX-512F and FMA, which this CPU lacks\n");
+        return 2;
+    }
+    double err = check();
+    if (!(err <= 1e-5)) {
+        fprintf(stderr, "fused-step: the vector pass disagrees with the scalar loops (relative error %.3g)\n", err);
+        return 1;
+    }
+    Problem pr;
+    setup(&pr, rows, cols, threads, prefetch, hot);
+    double *ms = malloc(steps * sizeof(double));
+    for (int s = 0; s < warmup + steps; s++) {
+        double start = now_ms();
+        run(&pr);
+        if (s >= warmup) ms[s - warmup] = now_ms() - start;
+    }
+    qsort(ms, steps, sizeof(double), compare_doubles);
+    double median = ms[steps / 2];
+    double load = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &load) != 1) load = -1;
+        fclose(f);
+    }
+    char stamp[32];
+    time_t wall = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
+    printf("{\"bench\":\"native-probe\",\"m\":%d,\"n\":%d,\"r\":%d,\"threads\":%d,\"prefetch\":\"%s\",\"moments\":\"%s\","
+           "\"ms\":%.3f,\"min_ms\":%.3f,\"ns_per_element_per_thread\":%.3f,\"steps\":%d,\"warmup_steps\":%d,"
+           "\"check_rel_error\":%.3g,\"timestamp\":\"%s\",\"load_avg_1m\":%.2f}\n",
+           rows, cols, RANK, threads, prefetch_name, moments, median, ms[0],
+           median * 1e6 * threads / ((double) rows * cols), steps, warmup, err, stamp, load);
+    return 0;
+}
