@@ -97,24 +97,23 @@ __attribute__((target("avx512f,fma"))) static void *run_part(void *arg) {
 
         /* 1. t = left_i right, strip by strip, four rows of two vectors in registers */
         for (int s = 0; s < strips; s++) {
-            __m512 t00 = _mm512_setzero_ps(), t01 = t00, t10 = t00, t11 = t00, t20 = t00, t21 = t00, t30 = t00, t31 = t00;
+            __m512 acc[GROUP][2];
+            for (int g = 0; g < GROUP; g++) {
+                acc[g][0] = acc[g][1] = _mm512_setzero_ps();
+            }
             const float *r = p->right + (size_t) s * TERMS * STRIP;
             for (int q = 0; q < TERMS; q++) {
                 __m512 r0 = _mm512_load_ps(r + q * STRIP), r1 = _mm512_load_ps(r + q * STRIP + LANES);
-                __m512 c = _mm512_set1_ps(l[q]);
-                t00 = _mm512_fmadd_ps(c, r0, t00); t01 = _mm512_fmadd_ps(c, r1, t01);
-                c = _mm512_set1_ps(l[TERMS + q]);
-                t10 = _mm512_fmadd_ps(c, r0, t10); t11 = _mm512_fmadd_ps(c, r1, t11);
-                c = _mm512_set1_ps(l[2 * TERMS + q]);
-                t20 = _mm512_fmadd_ps(c, r0, t20); t21 = _mm512_fmadd_ps(c, r1, t21);
-                c = _mm512_set1_ps(l[3 * TERMS + q]);
-                t30 = _mm512_fmadd_ps(c, r0, t30); t31 = _mm512_fmadd_ps(c, r1, t31);
+                for (int g = 0; g < GROUP; g++) {
+                    __m512 c = _mm512_set1_ps(l[g * TERMS + q]);
+                    acc[g][0] = _mm512_fmadd_ps(c, r0, acc[g][0]);
+                    acc[g][1] = _mm512_fmadd_ps(c, r1, acc[g][1]);
+                }
             }
-            int j = s * STRIP;
-            _mm512_store_ps(t + j, t00); _mm512_store_ps(t + j + LANES, t01);
-            _mm512_store_ps(t + n + j, t10); _mm512_store_ps(t + n + j + LANES, t11);
-            _mm512_store_ps(t + 2 * n + j, t20); _mm512_store_ps(t + 2 * n + j + LANES, t21);
-            _mm512_store_ps(t + 3 * n + j, t30); _mm512_store_ps(t + 3 * n + j + LANES, t31);
+            for (int g = 0; g < GROUP; g++) {
+                _mm512_store_ps(t + g * n + s * STRIP, acc[g][0]);
+                _mm512_store_ps(t + g * n + s * STRIP + LANES, acc[g][1]);
+            }
             prefetch_lines(p, nm, nv, lines, &next, per_strip);
         }
 
@@ -135,34 +134,25 @@ __attribute__((target("avx512f,fma"))) static void *run_part(void *arg) {
         memset(part->lanes, 0, sizeof(float) * GROUP * RANK * LANES);
         const float *bi = p->b + (size_t) i * RANK;
         for (int s = 0; s < strips; s++) {
-            int j = s * STRIP;
-            __m512 u00 = _mm512_load_ps(t + j), u01 = _mm512_load_ps(t + j + LANES);
-            __m512 u10 = _mm512_load_ps(t + n + j), u11 = _mm512_load_ps(t + n + j + LANES);
-            __m512 u20 = _mm512_load_ps(t + 2 * n + j), u21 = _mm512_load_ps(t + 2 * n + j + LANES);
-            __m512 u30 = _mm512_load_ps(t + 3 * n + j), u31 = _mm512_load_ps(t + 3 * n + j + LANES);
+            __m512 u[GROUP][2];
+            for (int g = 0; g < GROUP; g++) {
+                u[g][0] = _mm512_load_ps(t + g * n + s * STRIP);
+                u[g][1] = _mm512_load_ps(t + g * n + s * STRIP + LANES);
+            }
             float *btu = part->packedBtu + (size_t) s * RANK * STRIP;
             const float *ak = p->a + (size_t) s * RANK * STRIP;
             for (int k = 0; k < RANK; k++) {
                 __m512 p0 = _mm512_load_ps(btu + k * STRIP), p1 = _mm512_load_ps(btu + k * STRIP + LANES);
-                __m512 c = _mm512_set1_ps(bi[k]);
-                p0 = _mm512_fmadd_ps(c, u00, p0); p1 = _mm512_fmadd_ps(c, u01, p1);
-                c = _mm512_set1_ps(bi[RANK + k]);
-                p0 = _mm512_fmadd_ps(c, u10, p0); p1 = _mm512_fmadd_ps(c, u11, p1);
-                c = _mm512_set1_ps(bi[2 * RANK + k]);
-                p0 = _mm512_fmadd_ps(c, u20, p0); p1 = _mm512_fmadd_ps(c, u21, p1);
-                c = _mm512_set1_ps(bi[3 * RANK + k]);
-                p0 = _mm512_fmadd_ps(c, u30, p0); p1 = _mm512_fmadd_ps(c, u31, p1);
+                __m512 a0 = _mm512_load_ps(ak + k * STRIP), a1 = _mm512_load_ps(ak + k * STRIP + LANES);
+                for (int g = 0; g < GROUP; g++) {
+                    __m512 c = _mm512_set1_ps(bi[g * RANK + k]);
+                    p0 = _mm512_fmadd_ps(c, u[g][0], p0);
+                    p1 = _mm512_fmadd_ps(c, u[g][1], p1);
+                    float *lane = part->lanes + (g * RANK + k) * LANES;
+                    _mm512_store_ps(lane, _mm512_fmadd_ps(u[g][1], a1, _mm512_fmadd_ps(u[g][0], a0, _mm512_load_ps(lane))));
+                }
                 _mm512_store_ps(btu + k * STRIP, p0);
                 _mm512_store_ps(btu + k * STRIP + LANES, p1);
-                __m512 a0 = _mm512_load_ps(ak + k * STRIP), a1 = _mm512_load_ps(ak + k * STRIP + LANES);
-                float *lk = part->lanes + k * LANES;
-                _mm512_store_ps(lk, _mm512_fmadd_ps(u01, a1, _mm512_fmadd_ps(u00, a0, _mm512_load_ps(lk))));
-                lk += RANK * LANES;
-                _mm512_store_ps(lk, _mm512_fmadd_ps(u11, a1, _mm512_fmadd_ps(u10, a0, _mm512_load_ps(lk))));
-                lk += RANK * LANES;
-                _mm512_store_ps(lk, _mm512_fmadd_ps(u21, a1, _mm512_fmadd_ps(u20, a0, _mm512_load_ps(lk))));
-                lk += RANK * LANES;
-                _mm512_store_ps(lk, _mm512_fmadd_ps(u31, a1, _mm512_fmadd_ps(u30, a0, _mm512_load_ps(lk))));
             }
             prefetch_lines(p, nm, nv, lines, &next, per_strip);
         }
