@@ -14,13 +14,14 @@ import java.util.Objects;
  * LoraProAdamW optimizer = LoraProAdamW.builder().optConfig(adam).addLoraLayers(model).build();
  * }</pre>
  *
+ * <p>The constructor throws {@link ai.lorapro.InvalidFieldException} naming the first invalid field.
+ *
  * @param beta1 Adam's first-moment decay, in [0, 1)
  * @param beta2 Adam's second-moment decay, in [0, 1)
  * @param eps Adam's epsilon, finite and at least 1e-30
  * @param weightDecay the decoupled weight decay wd (w ← w - lr (update + wd w)), finite and >= 0
  * @param xMode how LoRA-Pro chooses X
  * @param stateDType how LoRA-Pro AdamW's full mode stores its moments
- * @throws ai.lorapro.InvalidFieldException naming the first invalid field
  */
 public record OptimizerConfig(double beta1, double beta2, double eps, float weightDecay, XMode xMode,
         StateDType stateDType) {

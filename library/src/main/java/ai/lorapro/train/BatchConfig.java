@@ -5,6 +5,8 @@ import static ai.lorapro.InvalidFieldException.require;
 /**
  * How a run batches its examples and how long it lasts, validated once here.
  *
+ * <p>The constructor throws {@link ai.lorapro.InvalidFieldException} naming the first invalid field.
+ *
  * @param globalBatch examples per optimizer step, >= 1
  * @param microBatch examples per forward/backward pass, >= 1, dividing the global batch
  * @param maxSeqLength the most tokens the encoders keep of a text (the command line's and the tasks';
@@ -12,7 +14,6 @@ import static ai.lorapro.InvalidFieldException.require;
  *     it, and the engine takes its examples as they are given, without truncating them
  * @param epochs passes over the data, >= 1 (ignored when {@code maxSteps} is set)
  * @param maxSteps a fixed number of optimizer steps, or -1 to run for the epochs
- * @throws ai.lorapro.InvalidFieldException naming the first invalid field
  */
 public record BatchConfig(int globalBatch, int microBatch, int maxSeqLength, int epochs, int maxSteps) {
 

@@ -11,6 +11,8 @@ import java.util.Set;
  * treatment of each step's gradients (clipping, float16 base weights), its intervals and what a
  * resumed run may change. Validated once here.
  *
+ * <p>The constructor throws {@link ai.lorapro.InvalidFieldException} naming the first invalid field.
+ *
  * @param outputDir the directory that receives checkpoints, adapters and metrics
  * @param seed seed for shuffling, adapter initialisation and dropout
  * @param device where training runs
@@ -21,7 +23,6 @@ import java.util.Set;
  * @param logInterval log a progress line every this many steps when not on a terminal, >= 1
  * @param allowedResumeChanges {@link RunIdentity#CHANGEABLE} fields a resumed run may change
  *     ({@code all} for every one)
- * @throws ai.lorapro.InvalidFieldException naming the first invalid field
  */
 public record RunConfig(Path outputDir, long seed, DeviceChoice device, boolean fp16Frozen, double clipNorm,
         int evalInterval, int checkpointInterval, int logInterval, Set<String> allowedResumeChanges) {

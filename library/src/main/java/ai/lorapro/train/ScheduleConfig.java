@@ -6,10 +6,11 @@ import static ai.lorapro.InvalidFieldException.require;
  * The learning-rate schedule of a run: linear warm-up to the peak, then cosine decay to the floor
  * ({@link WarmupCosineSchedule}), validated once here.
  *
+ * <p>The constructor throws {@link ai.lorapro.InvalidFieldException} naming the first invalid field.
+ *
  * @param lr the peak learning rate, finite and > 0
  * @param minLr the learning rate at the end of the cosine decay, in [0, lr]
  * @param warmupRatio the warm-up length as a fraction of the total steps, in [0, 1]
- * @throws ai.lorapro.InvalidFieldException naming the first invalid field
  */
 public record ScheduleConfig(float lr, float minLr, double warmupRatio) {
 

@@ -26,6 +26,9 @@ import java.util.Set;
  *         .build();
  * }</pre>
  *
+ * <p>The constructor throws {@link ai.lorapro.InvalidFieldException} naming the field of a setting
+ * that does not fit the others ({@code fp16_frozen}, {@code state_dtype}).
+ *
  * @param method the fine-tuning method
  * @param lora the adapters (unused by {@link Method#FULL}); their initialisation seed is the run's
  *     when built by {@link #builder()}
@@ -33,8 +36,6 @@ import java.util.Set;
  * @param schedule the learning-rate schedule
  * @param batch batching and run length
  * @param run output directory, seed, device, gradient treatment, intervals, resume changes
- * @throws ai.lorapro.InvalidFieldException naming the field of a setting that does not fit the
- *     others ({@code fp16_frozen}, {@code state_dtype})
  */
 public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimizer, ScheduleConfig schedule,
         BatchConfig batch, RunConfig run) {
