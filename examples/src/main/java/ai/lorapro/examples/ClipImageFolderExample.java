@@ -22,27 +22,32 @@ public final class ClipImageFolderExample {
 
     private ClipImageFolderExample() {}
 
-    /** Trains and evaluates, or prints usage when the paths are missing. */
+    /** Trains and evaluates, or prints usage when the paths are missing (exit code 2). */
     public static void main(String[] args) {
-        if (args.length < 3) {
-            System.out.println("usage: ClipImageFolderExample MODEL_DIR ROOT OUT_DIR [METHOD]");
-            System.out.println("  ROOT: ImageFolder layout, ROOT/train/<class>/*.jpg|png and ROOT/test/<class>/...");
-            System.out.println("  METHOD: lora-pro (default), lora, full, lora-pro-efficient, lora-pro-sgd");
-            return;
-        }
-        TrainConfig config = TrainConfig.builder()
-                .optMethod(Method.fromId(args.length > 3 ? args[3] : "lora-pro"))
-                .optR(8)
-                .optAlpha(16)
-                .optLr(1e-4f)
-                .optEpochs(1)
-                .optGlobalBatch(32)
-                .optMicroBatch(16)
-                .optDevice(DeviceChoice.AUTO)
-                .setOutputDir(Path.of(args[2]))
-                .build();
-        TaskTrainer.Result result = TaskTrainer.train("image-folder", config,
-                new TrainInputs(Path.of(args[0]), null, Path.of(args[1]), null, null, false));
-        System.out.println("final loss " + result.train().finalLoss() + ", test " + result.metrics());
+        ExampleRun.exit(run(args));
+    }
+
+    /** The work of {@link #main}: its exit code ({@link ExampleRun}). */
+    static int run(String[] args) {
+        String usage = String.join(System.lineSeparator(),
+                "usage: ClipImageFolderExample MODEL_DIR ROOT OUT_DIR [METHOD]",
+                "  ROOT: ImageFolder layout, ROOT/train/<class>/*.jpg|png and ROOT/test/<class>/...",
+                "  METHOD: lora-pro (default), lora, full, lora-pro-efficient, lora-pro-sgd");
+        return ExampleRun.run(args, 3, 2, usage, () -> {
+            TrainConfig config = TrainConfig.builder()
+                    .optMethod(Method.fromId(args.length > 3 ? args[3] : "lora-pro"))
+                    .optR(8)
+                    .optAlpha(16)
+                    .optLr(1e-4f)
+                    .optEpochs(1)
+                    .optGlobalBatch(32)
+                    .optMicroBatch(16)
+                    .optDevice(DeviceChoice.AUTO)
+                    .setOutputDir(Path.of(args[2]))
+                    .build();
+            TaskTrainer.Result result = TaskTrainer.train("image-folder", config,
+                    new TrainInputs(Path.of(args[0]), null, Path.of(args[1]), null, null, false));
+            System.out.println("final loss " + result.train().finalLoss() + ", test " + result.metrics());
+        });
     }
 }

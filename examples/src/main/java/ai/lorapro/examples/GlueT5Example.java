@@ -23,29 +23,34 @@ public final class GlueT5Example {
 
     private GlueT5Example() {}
 
-    /** Trains and evaluates, or prints usage when the paths are missing. */
+    /** Trains and evaluates, or prints usage when the paths are missing (exit code 2). */
     public static void main(String[] args) {
-        if (args.length < 5) {
-            System.out.println("usage: GlueT5Example MODEL_DIR TASK TRAIN_FILE DEV_FILE OUT_DIR [METHOD]");
-            System.out.println("  TASK: glue-sst2 | glue-mnli | glue-cola | glue-qnli | glue-mrpc");
-            System.out.println("  TRAIN_FILE, DEV_FILE: GLUE TSV files (train.tsv, dev.tsv / dev_matched.tsv) or JSON lines");
-            System.out.println("  METHOD: lora-pro (default), lora, full, lora-pro-efficient, lora-pro-sgd");
-            return;
-        }
-        TrainConfig config = TrainConfig.builder()
-                .optMethod(Method.fromId(args.length > 5 ? args[5] : "lora-pro"))
-                .optR(8)
-                .optAlpha(16)
-                .optLr(1e-4f)
-                .optEpochs(1)
-                .optGlobalBatch(32)
-                .optMicroBatch(8)
-                .optMaxSeqLength(128)
-                .optDevice(DeviceChoice.AUTO)
-                .setOutputDir(Path.of(args[4]))
-                .build();
-        TaskTrainer.Result result = TaskTrainer.train(args[1], config,
-                new TrainInputs(Path.of(args[0]), null, Path.of(args[2]), Path.of(args[3]), null, false));
-        System.out.println("final loss " + result.train().finalLoss() + ", dev " + result.metrics());
+        ExampleRun.exit(run(args));
+    }
+
+    /** The work of {@link #main}: its exit code ({@link ExampleRun}). */
+    static int run(String[] args) {
+        String usage = String.join(System.lineSeparator(),
+                "usage: GlueT5Example MODEL_DIR TASK TRAIN_FILE DEV_FILE OUT_DIR [METHOD]",
+                "  TASK: glue-sst2 | glue-mnli | glue-cola | glue-qnli | glue-mrpc",
+                "  TRAIN_FILE, DEV_FILE: GLUE TSV files (train.tsv, dev.tsv / dev_matched.tsv) or JSON lines",
+                "  METHOD: lora-pro (default), lora, full, lora-pro-efficient, lora-pro-sgd");
+        return ExampleRun.run(args, 5, 4, usage, () -> {
+            TrainConfig config = TrainConfig.builder()
+                    .optMethod(Method.fromId(args.length > 5 ? args[5] : "lora-pro"))
+                    .optR(8)
+                    .optAlpha(16)
+                    .optLr(1e-4f)
+                    .optEpochs(1)
+                    .optGlobalBatch(32)
+                    .optMicroBatch(8)
+                    .optMaxSeqLength(128)
+                    .optDevice(DeviceChoice.AUTO)
+                    .setOutputDir(Path.of(args[4]))
+                    .build();
+            TaskTrainer.Result result = TaskTrainer.train(args[1], config,
+                    new TrainInputs(Path.of(args[0]), null, Path.of(args[2]), Path.of(args[3]), null, false));
+            System.out.println("final loss " + result.train().finalLoss() + ", dev " + result.metrics());
+        });
     }
 }

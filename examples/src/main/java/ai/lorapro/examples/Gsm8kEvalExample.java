@@ -20,18 +20,23 @@ public final class Gsm8kEvalExample {
 
     private Gsm8kEvalExample() {}
 
-    /** Runs the evaluation, or prints usage when the paths are missing. */
+    /** Runs the evaluation, or prints usage when the paths are missing (exit code 2). */
     public static void main(String[] args) {
-        if (args.length < 3) {
-            System.out.println("usage: Gsm8kEvalExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]");
-            System.out.println("  DATA_FILE: GSM8K test JSON lines (question, answer ending in #### N)");
-            System.out.println("  writes accuracy of the final numbers (predictions.jsonl, metrics.json)");
-            return;
-        }
-        Path adapter = args.length > 3 ? Path.of(args[3]) : null;
-        EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(512).withBatchSize(8);
-        TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings);
-        Map<String, Object> metrics = evaluator.evaluate("gsm8k", Path.of(args[1]), Path.of(args[2]));
-        System.out.println(metrics);
+        ExampleRun.exit(run(args));
+    }
+
+    /** The work of {@link #main}: its exit code ({@link ExampleRun}). */
+    static int run(String[] args) {
+        String usage = String.join(System.lineSeparator(),
+                "usage: Gsm8kEvalExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]",
+                "  DATA_FILE: GSM8K test JSON lines (question, answer ending in #### N)",
+                "  writes accuracy of the final numbers (predictions.jsonl, metrics.json)");
+        return ExampleRun.run(args, 3, 2, usage, () -> {
+            Path adapter = args.length > 3 ? Path.of(args[3]) : null;
+            EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(512).withBatchSize(8);
+            TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings);
+            Map<String, Object> metrics = evaluator.evaluate("gsm8k", Path.of(args[1]), Path.of(args[2]));
+            System.out.println(metrics);
+        });
     }
 }

@@ -22,23 +22,28 @@ public final class HumanEvalExample {
 
     private HumanEvalExample() {}
 
-    /** Runs the evaluation, or prints usage when the paths are missing. */
+    /** Runs the evaluation, or prints usage when the paths are missing (exit code 2). */
     public static void main(String[] args) {
-        if (args.length < 3) {
-            System.out.println("usage: HumanEvalExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]");
-            System.out.println("  DATA_FILE: HumanEval.jsonl");
-            System.out.println("  writes samples.jsonl and, with -Dlorapro.allowCodeExecution=true and python3 here,"
-                    + " pass@1 (results.jsonl, metrics.json)");
-            return;
-        }
-        Path adapter = args.length > 3 ? Path.of(args[3]) : null;
-        EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(512).withBatchSize(8);
-        TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings)
-                .optAllowCodeExecution(Boolean.getBoolean("lorapro.allowCodeExecution"));
-        Map<String, Object> metrics = evaluator.evaluate("humaneval", Path.of(args[1]), Path.of(args[2]));
-        System.out.println(metrics);
-        if (Boolean.FALSE.equals(metrics.get("executed")) && !Boolean.getBoolean("lorapro.allowCodeExecution")) {
-            System.out.println("(to run the programs here: JAVA_OPTS=-Dlorapro.allowCodeExecution=true)");
-        }
+        ExampleRun.exit(run(args));
+    }
+
+    /** The work of {@link #main}: its exit code ({@link ExampleRun}). */
+    static int run(String[] args) {
+        String usage = String.join(System.lineSeparator(),
+                "usage: HumanEvalExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]",
+                "  DATA_FILE: HumanEval.jsonl",
+                "  writes samples.jsonl and, with -Dlorapro.allowCodeExecution=true and python3 here,"
+                        + " pass@1 (results.jsonl, metrics.json)");
+        return ExampleRun.run(args, 3, 2, usage, () -> {
+            Path adapter = args.length > 3 ? Path.of(args[3]) : null;
+            EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(512).withBatchSize(8);
+            TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings)
+                    .optAllowCodeExecution(Boolean.getBoolean("lorapro.allowCodeExecution"));
+            Map<String, Object> metrics = evaluator.evaluate("humaneval", Path.of(args[1]), Path.of(args[2]));
+            System.out.println(metrics);
+            if (Boolean.FALSE.equals(metrics.get("executed")) && !Boolean.getBoolean("lorapro.allowCodeExecution")) {
+                System.out.println("(to run the programs here: JAVA_OPTS=-Dlorapro.allowCodeExecution=true)");
+            }
+        });
     }
 }

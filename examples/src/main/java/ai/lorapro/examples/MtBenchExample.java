@@ -20,18 +20,23 @@ public final class MtBenchExample {
 
     private MtBenchExample() {}
 
-    /** Runs the evaluation, or prints usage when the paths are missing. */
+    /** Runs the evaluation, or prints usage when the paths are missing (exit code 2). */
     public static void main(String[] args) {
-        if (args.length < 3) {
-            System.out.println("usage: MtBenchExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]");
-            System.out.println("  DATA_FILE: FastChat's MT-Bench question.jsonl");
-            System.out.println("  writes answers in FastChat's format (<model-id>.jsonl) for external judging");
-            return;
-        }
-        Path adapter = args.length > 3 ? Path.of(args[3]) : null;
-        EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(1024).withBatchSize(8);
-        TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings);
-        Map<String, Object> metrics = evaluator.evaluate("mt-bench", Path.of(args[1]), Path.of(args[2]));
-        System.out.println(metrics);
+        ExampleRun.exit(run(args));
+    }
+
+    /** The work of {@link #main}: its exit code ({@link ExampleRun}). */
+    static int run(String[] args) {
+        String usage = String.join(System.lineSeparator(),
+                "usage: MtBenchExample MODEL_DIR DATA_FILE OUT_DIR [ADAPTER_DIR]",
+                "  DATA_FILE: FastChat's MT-Bench question.jsonl",
+                "  writes answers in FastChat's format (<model-id>.jsonl) for external judging");
+        return ExampleRun.run(args, 3, 2, usage, () -> {
+            Path adapter = args.length > 3 ? Path.of(args[3]) : null;
+            EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(1024).withBatchSize(8);
+            TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings);
+            Map<String, Object> metrics = evaluator.evaluate("mt-bench", Path.of(args[1]), Path.of(args[2]));
+            System.out.println(metrics);
+        });
     }
 }

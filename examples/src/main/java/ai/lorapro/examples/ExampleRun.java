@@ -1,0 +1,82 @@
+package ai.lorapro.examples;
+
+import ai.lorapro.InvalidInputException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/**
+ * What every task example does around its work, as the {@code lorapro} commands do: with arguments
+ * missing, the usage on standard error and exit code 2; an output directory that must be new or
+ * empty, so that an example never writes over an earlier run or a user's files; and bad input
+ * (a missing file, an unknown task or method) in one line with exit code 2, not a stack trace.
+ */
+final class ExampleRun {
+
+    /** The exit code of a usage error or bad input, as the command line's. */
+    static final int BAD_INPUT = 2;
+
+    /** An example's work, run once its arguments and output directory are checked. */
+    interface Work {
+        void run();
+    }
+
+    private ExampleRun() {}
+
+    /**
+     * Checks the arguments and the output directory, then runs {@code work}.
+     *
+     * @param args the main's arguments
+     * @param required how many arguments are required
+     * @param outIndex the index of the output directory among them
+     * @param usage the usage text, printed to standard error when arguments are missing
+     * @return 0, or {@link #BAD_INPUT} after printing why; other failures are thrown
+     */
+    static int run(String[] args, int required, int outIndex, String usage, Work work) {
+        if (args.length < required) {
+            System.err.println(usage);
+            return BAD_INPUT;
+        }
+        String problem = outputProblem(Path.of(args[outIndex]));
+        if (problem != null) {
+            System.err.println("error: " + problem);
+            return BAD_INPUT;
+        }
+        try {
+            work.run();
+            return 0;
+        } catch (InvalidInputException e) {
+            System.err.println("error: " + e.getMessage());
+            return BAD_INPUT;
+        }
+    }
+
+    /** Ends the JVM with {@code status} unless it is 0 (then the main returns as usual). */
+    static void exit(int status) {
+        if (status != 0) {
+            System.exit(status);
+        }
+    }
+
+    /** Why {@code out} cannot take an example's output, or null when it is absent or an empty directory. */
+    static String outputProblem(Path out) {
+        if (!Files.exists(out, LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        if (!Files.isDirectory(out)) {
+            return "OUT_DIR " + out + " is not a directory";
+        }
+        try (Stream<Path> entries = Files.list(out)) {
+            if (entries.findAny().isPresent()) {
+                return "OUT_DIR " + out + " is not empty: choose a new directory (an example never writes over "
+                        + "an earlier run or other files)";
+            }
+        } catch (IOException e) {
+            return "cannot read OUT_DIR " + out + ": " + e.getMessage();
+        }
+        return null;
+    }
+}
