@@ -73,6 +73,9 @@ public final class RandomModelCommand implements Callable<Integer>, FieldOptions
 
     @Override
     public Integer call() {
+        // a path under a file, in a read-only directory, or empty: exit 2 as every command (RandomModel
+        // itself refuses a directory that is not empty)
+        new OutputDirectoryGuard("--out", out).requireUsable();
         RandomModel.Options options = new RandomModel.Options(WeightFiles.dtype(dtype), seed, WeightFiles.size(shardSize));
         JsonObject config;
         if (source.preset != null) {

@@ -173,6 +173,16 @@ class RandomModelCommandTest {
         assertTrue(r.err().startsWith("error: --out ") && r.err().contains("not empty"), r.err());
         assertEquals(List.of(full.resolve("keep.txt")), Files.list(full).collect(Collectors.toList()));
 
+        Path file = Files.writeString(tmp.resolve("file"), "mine");
+        CliRun.Result underFile = write(config, file.resolve("sub"));
+        assertEquals(2, underFile.code(), underFile.err());
+        assertTrue(underFile.err().startsWith("error: --out: ") && underFile.err().contains("not a directory"),
+                underFile.err());
+        CliRun.Result empty = CliRun.cli("random-model", "--config", config.toString(), "--out", "");
+        assertEquals(2, empty.code(), empty.err());
+        assertTrue(empty.err().startsWith("error: --out: the path is empty"), empty.err());
+        assertEquals("mine", Files.readString(file));
+
         assertEquals(2, write(config, tmp.resolve("x"), "--dtype", "int8").code());
         assertEquals(2, write(config, tmp.resolve("x"), "--shard-size", "lots").code());
         CliRun.Result preset = CliRun.cli("random-model", "--preset", "gpt-5", "--out", tmp.resolve("x").toString());
