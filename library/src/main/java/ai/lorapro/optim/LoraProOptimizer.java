@@ -4,9 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.lorapro.InvalidFieldException;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.nn.Finiteness;
 
 import org.slf4j.Logger;
@@ -225,6 +227,7 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
             NDArray gradA = firstIsA ? pendingGrad : grad;
             NDArray gradB = firstIsA ? grad : pendingGrad;
             try {
+                requireFactorShapes(a.getShape(), b.getShape());
                 if (Float.compare(pendingRate, learningRate) != 0) {
                     // the equivalent gradient s (B gA + gB A) is a step of W only at one rate for both
                     throw new IllegalStateException("LoRA pair " + pair.getName() + ": LoRA-Pro steps A and B jointly"
@@ -264,6 +267,21 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
                         + (e.momentsUpdated ? "; the moments took the step, the factors did not" : ""));
             } catch (NonFiniteFactorException e) {
                 throw new NonFiniteFactorException("LoRA pair " + pair.getName() + ": " + e.getMessage());
+            }
+        }
+
+        /**
+         * Refuses factors that are not A (r x n) and B (m x r) with r <= min(m, n), as {@code
+         * LoraLinear} makes them: a pair registered with A and B swapped (square, they even multiply)
+         * would otherwise step the wrong matrices, or fail deep in the r x r algebra.
+         */
+        private void requireFactorShapes(Shape a, Shape b) {
+            boolean fits = a.dimension() == 2 && b.dimension() == 2 && a.get(0) == b.get(1)
+                    && a.get(0) <= Math.min(a.get(1), b.get(0));
+            if (!fits) {
+                throw new InvalidInputException("LoRA pair " + pair.getName() + ": lora_A is " + a + " and lora_B "
+                        + b + ", but A must be r x n and B m x r, with r <= min(m, n) (are A and B swapped where"
+                        + " the pair is registered?)");
             }
         }
 

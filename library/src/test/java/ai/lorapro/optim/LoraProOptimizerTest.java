@@ -23,6 +23,7 @@ import ai.lorapro.nn.Finiteness;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
@@ -149,6 +150,36 @@ class LoraProOptimizerTest extends ManagedTest {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> sgd.update(b.getId(),
                     b.getArray(), manager.ones(new Shape(M, R)).toType(DataType.FLOAT16, false), 0.1f));
             assertTrue(e.getMessage().contains("LoRA pair layer: its factors are float16"), e.getMessage());
+        }
+    }
+
+    /**
+     * A and B registered the wrong way round are refused by name at the first update, before any
+     * state is made: square, they even multiply (16 x 4 times 4 x 16), and the full mode used to step
+     * them with 4 x 4 moments; not square, the r x r algebra failed with an untyped dimension error.
+     */
+    @Test
+    void swappedFactorsAreRefusedNamingThePair() {
+        for (int out : new int[] {16, 32}) {
+            LoraLinear layer = LoraLinear.builder().setInFeatures(16).setOutFeatures(out)
+                    .optLora(LoraConfig.builder().setR(4).setAlpha(8).build()).build();
+            layer.initialize(manager, DataType.FLOAT32, new Shape(2, 16));
+            Parameter a = layer.getLoraA();
+            Parameter b = layer.getLoraB();
+            for (ResumableOptimizer optimizer : List.<ResumableOptimizer>of(
+                    LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
+                            .addLoraPair("layer", b, a, layer.getScaling()).build(),
+                    LoraProSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f))
+                            .addLoraPair("layer", b, a, layer.getScaling()).build())) {
+                try (optimizer) {
+                    optimizer.update(b.getId(), b.getArray(), manager.ones(b.getArray().getShape()));
+                    InvalidInputException e = assertThrows(InvalidInputException.class,
+                            () -> optimizer.update(a.getId(), a.getArray(), manager.ones(a.getArray().getShape())));
+                    assertTrue(e.getMessage().startsWith("LoRA pair layer: lora_A is (" + out + ", 4) and lora_B (4, 16)")
+                            && e.getMessage().contains("swapped"), e.getMessage());
+                    assertEquals(0, optimizer.stateBytes(), "no state made");
+                }
+            }
         }
     }
 
