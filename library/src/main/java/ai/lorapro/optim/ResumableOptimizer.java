@@ -22,6 +22,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -106,6 +107,9 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         float weightDecay = getWeightDecay();
         InvalidFieldException.require(weightDecay >= 0 && !Float.isInfinite(weightDecay), "weight_decay",
                 "must be finite and >= 0, got " + weightDecay);
+        // a negative factor would climb the loss, and NaN would skip every step for good
+        InvalidFieldException.require(rescaleGrad > 0 && Float.isFinite(rescaleGrad), "rescale_grad",
+                "must be finite and > 0, got " + rescaleGrad);
         for (LoraPair pair : pairs.values()) {
             for (Parameter p : List.of(pair.getLoraA(), pair.getLoraB())) {
                 if (pairOfFactor.put(p.getId(), pair) != null) {
@@ -113,6 +117,33 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
                             "parameter " + p.getName() + " belongs to more than one LoRA pair (" + pair.getName() + ")");
                 }
             }
+        }
+        // the count DJL's update hands the tracker at a parameter's first update
+        requireFirstRatesUsable(builder.beginNumUpdate + 1);
+    }
+
+    /**
+     * Refuses, when the optimizer is built, a learning-rate schedule whose first rate for a known
+     * parameter is NaN, infinite or negative ({@code Tracker.fixed(Float.NaN)}), which would
+     * otherwise fail only inside the first step. Later rates are checked at each step.
+     */
+    private void requireFirstRatesUsable(int firstUpdate) {
+        if (learningRateTracker == null) {
+            return;
+        }
+        Set<String> ids = new LinkedHashSet<>(pairOfFactor.keySet());
+        ids.addAll(parameterNames.keySet());
+        for (String id : ids) {
+            requireUsableRate(learningRateTracker.getNewValue(id, firstUpdate), id);
+        }
+    }
+
+    /** Throws naming {@code learning_rate} unless {@code rate} is finite and >= 0. */
+    private void requireUsableRate(float rate, String parameterId) {
+        // a negative rate would climb the loss, silently
+        if (!Float.isFinite(rate) || rate < 0) {
+            throw new InvalidFieldException("learning_rate", "must be finite and >= 0, but the schedule gives " + rate
+                    + " for " + stableNames().getOrDefault(parameterId, parameterId));
         }
     }
 
@@ -178,7 +209,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      * @param weight the parameter, updated in place
      * @param grad its gradient, finite
      * @param learningRate the learning rate of this step, finite and >= 0
-     * @throws IllegalStateException for a learning rate that is not
+     * @throws InvalidFieldException naming {@code learning_rate} for a rate that is not
      */
     public void update(String parameterId, NDArray weight, NDArray grad, float learningRate) {
         step(parameterId, weight, grad, learningRate, false);
@@ -188,11 +219,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
         requireOpen();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            if (!Float.isFinite(learningRate) || learningRate < 0) {
-                // a negative rate would climb the loss, silently
-                throw new IllegalStateException("learning rate is " + learningRate + " for "
-                        + stableNames().getOrDefault(parameterId, parameterId) + " (it must be finite and >= 0)");
-            }
+            requireUsableRate(learningRate, parameterId);
             beginRoundIfNew(parameterId);
             // checked after rescaling (which can overflow) and before clipping (which would turn an
             // infinity into a full-size finite step)

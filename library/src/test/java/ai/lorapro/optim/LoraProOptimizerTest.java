@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -179,6 +180,51 @@ class LoraProOptimizerTest extends ManagedTest {
                             && e.getMessage().contains("swapped"), e.getMessage());
                     assertEquals(0, optimizer.stateBytes(), "no state made");
                 }
+            }
+        }
+    }
+
+    /**
+     * A schedule whose first rate is NaN or negative, and a gradient rescale that is not a positive
+     * finite factor, are refused when the optimizer is built: they used to fail inside the first step
+     * (the rate), or skip every step for good (rescale NaN), or climb the loss (rescale -1).
+     */
+    @Test
+    void unusableRatesAndRescalesAreRefusedWhenBuilt() {
+        LoraLinear layer = LoraLinear.builder().setInFeatures(8).setOutFeatures(8)
+                .optLora(LoraConfig.builder().setR(2).setAlpha(4).build()).build();
+        layer.initialize(manager, DataType.FLOAT32, new Shape(1, 8));
+        List<Function<Consumer<ResumableOptimizer.Builder<?>>, ResumableOptimizer>> kinds = List.of(
+                settings -> {
+                    LoraProAdamW.Builder b = LoraProAdamW.builder();
+                    settings.accept(b.addLoraLayers(layer));
+                    return b.build();
+                },
+                settings -> {
+                    LoraProSgd.Builder b = LoraProSgd.builder();
+                    settings.accept(b.addLoraLayers(layer));
+                    return b.build();
+                },
+                settings -> {
+                    PlainAdamW.Builder b = PlainAdamW.builder();
+                    settings.accept(b.addLoraLayers(layer));
+                    return b.build();
+                });
+        for (Function<Consumer<ResumableOptimizer.Builder<?>>, ResumableOptimizer> kind : kinds) {
+            for (float rate : new float[] {Float.NaN, -1f, Float.POSITIVE_INFINITY}) {
+                InvalidFieldException e = assertThrows(InvalidFieldException.class,
+                        () -> kind.apply(b -> b.setLearningRateTracker(Tracker.fixed(rate))));
+                assertEquals("learning_rate", e.field(), e.getMessage());
+                assertTrue(e.getMessage().contains("gives " + rate + " for "), e.getMessage());
+            }
+            for (float rescale : new float[] {Float.NaN, -1f, 0f}) {
+                InvalidFieldException e = assertThrows(InvalidFieldException.class,
+                        () -> kind.apply(b -> b.setLearningRateTracker(Tracker.fixed(0.1f)).setRescaleGrad(rescale)));
+                assertEquals("rescale_grad", e.field(), e.getMessage());
+            }
+            // a warm-up that starts at 0 is fine
+            try (ResumableOptimizer ok = kind.apply(b -> b.setLearningRateTracker(Tracker.fixed(0f)))) {
+                assertEquals(0, ok.stateBytes());
             }
         }
     }

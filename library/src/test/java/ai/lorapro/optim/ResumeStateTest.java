@@ -5,6 +5,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.tracker.Tracker;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 
 import org.junit.jupiter.api.Test;
@@ -164,12 +165,18 @@ class ResumeStateTest extends ManagedTest {
     @Test
     void aNegativeLearningRateIsRefusedNotClimbed() {
         Parameter w = parameter("w", new Random(3), 3, 4);
-        try (PlainAdamW adamw = PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(-1e-3f))
-                .nameParameter("w", w).build()) {
+        // negative from the start: refused when built
+        InvalidFieldException first = assertThrows(InvalidFieldException.class,
+                () -> PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(-1e-3f)).nameParameter("w", w).build());
+        assertEquals("learning_rate", first.field(), first.getMessage());
+        // negative from the second update: refused at that step, the weight left as the first step made it
+        Tracker turning = numUpdate -> numUpdate >= 2 ? -1e-3f : 1e-3f;
+        try (PlainAdamW adamw = PlainAdamW.builder().setLearningRateTracker(turning).nameParameter("w", w).build()) {
+            adamw.update(w.getId(), w.getArray(), manager.ones(new Shape(3, 4)));
             float[] before = w.getArray().toFloatArray();
-            IllegalStateException e = assertThrows(IllegalStateException.class,
+            InvalidFieldException e = assertThrows(InvalidFieldException.class,
                     () -> adamw.update(w.getId(), w.getArray(), manager.ones(new Shape(3, 4))));
-            assertTrue(e.getMessage().contains("-0.001"), e.getMessage());
+            assertTrue(e.getMessage().contains("-0.001 for w"), e.getMessage());
             assertArrayEquals(before, w.getArray().toFloatArray(), 0f);
         }
     }
