@@ -309,6 +309,7 @@ public final class SafetensorsFile implements TensorSource {
 
     /** The raw little-endian bytes of a tensor, mapped read-only. */
     public ByteBuffer bytes(String name) {
+        requireOpen();
         TensorInfo info = info(name);
         if (info.byteLength() > Integer.MAX_VALUE) {
             throw error(name, "a single tensor over 2 GiB is not supported");
@@ -336,6 +337,7 @@ public final class SafetensorsFile implements TensorSource {
      * @throws CheckpointFormatException if the file cannot be read
      */
     public void read(String name, long offset, ByteBuffer into) {
+        requireOpen();
         TensorInfo info = info(name);
         if (offset < 0 || offset + into.remaining() > info.byteLength()) {
             throw new IllegalArgumentException("tensor '" + name + "': bytes [" + offset + ", "
@@ -420,6 +422,13 @@ public final class SafetensorsFile implements TensorSource {
         NDArray converted = array.toType(type, true);
         array.close();
         return converted;
+    }
+
+    /** Refuses reading data after {@link #close()}: a programming error, not a bad file. */
+    private void requireOpen() {
+        if (!channel.isOpen()) {
+            throw new IllegalStateException(path + " was closed; open it again to read its tensors");
+        }
     }
 
     @Override

@@ -96,6 +96,21 @@ class SafetensorsValidationTest {
         }
     }
 
+    /** Reading after close is the caller's mistake, not a bad file: not a CheckpointFormatException (exit 2). */
+    @Test
+    void readingAfterCloseIsAnIllegalStateNamingTheFile() throws IOException {
+        Path file = tmp.resolve("good.safetensors");
+        Files.write(file, withHeader(fixture(), h -> {}));
+        SafetensorsFile f = SafetensorsFile.open(file);
+        f.close();
+        for (Runnable read : new Runnable[] {() -> f.floats(FIRST), () -> f.bytes(FIRST),
+                () -> f.read(FIRST, 0, ByteBuffer.allocate(4))}) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, read::run);
+            assertEquals(file + " was closed; open it again to read its tensors", e.getMessage());
+        }
+        assertEquals(28, f.names().size(), "the header stays readable");
+    }
+
     @Test
     void truncatedFile() throws IOException {
         byte[] b = fixture();
