@@ -75,6 +75,7 @@ public final class OptimizerCheckpoint {
      *
      * @param optimizer the optimizer, after its last update
      * @param dir the directory of the two files
+     * @throws InvalidInputException when {@code dir} is a file or lies under one
      * @throws ai.lorapro.LoraProException when they cannot be written
      * @throws IllegalStateException when the optimizer is closed, or keeps state for a parameter
      *     without a stable name (register it with {@code addLoraLayers} or {@code nameParameter})
@@ -82,6 +83,7 @@ public final class OptimizerCheckpoint {
     public static void save(ResumableOptimizer optimizer, Path dir) {
         Objects.requireNonNull(optimizer, "optimizer");
         Objects.requireNonNull(dir, "dir");
+        requireDirectoryPath(dir);
         OptimizerState snapshot = optimizer.viewState();
         SafetensorsWriter tensors = tensorsOf(optimizer, snapshot);
         byte[] stepsFile = stepsJson(snapshot.getSteps()).getBytes(StandardCharsets.UTF_8);
@@ -89,6 +91,20 @@ public final class OptimizerCheckpoint {
         files.put(dir.resolve(TENSORS_FILE), tensors::writeTo);
         files.put(dir.resolve(STEPS_FILE), out -> out.write(stepsFile));
         AtomicFiles.writeAll(files);
+    }
+
+    /** Refuses a {@code dir} that is, or lies under, an existing file: save writes two files into a directory. */
+    private static void requireDirectoryPath(Path dir) {
+        for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.exists(p)) {
+                if (!Files.isDirectory(p)) {
+                    throw new InvalidInputException((p.equals(dir.toAbsolutePath()) ? dir.toString() : dir + ": " + p)
+                            + " is not a directory (save writes " + TENSORS_FILE + " and " + STEPS_FILE
+                            + " into a directory)");
+                }
+                return;
+            }
+        }
     }
 
     /** Writes both files into {@code dir}, a directory being published whole ({@link TrainingCheckpoint}). */

@@ -16,6 +16,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraLinear;
@@ -45,6 +46,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -386,6 +388,28 @@ class OptimizerCheckpointTest {
                         () -> OptimizerCheckpoint.restore(tmp, optimizer, manager, 0));
                 assertEquals(tmp.resolve(OptimizerCheckpoint.TENSORS_FILE) + ": checkpoint file missing", e.getMessage());
             }
+        }
+    }
+
+    /** Saving into a file, or under one, names it as restore does (it was a FileAlreadyExistsException's text). */
+    @Test
+    void savingIntoAFileIsRefusedNamingIt() throws IOException {
+        Path file = Files.writeString(tmp.resolve("afile"), "mine");
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            Weights w = drawn(manager, 3);
+            try (ResumableOptimizer optimizer = optimizer(w, StateDType.FP32)) {
+                InvalidInputException into = assertThrows(InvalidInputException.class,
+                        () -> OptimizerCheckpoint.save(optimizer, file));
+                assertTrue(into.getMessage().startsWith(file + " is not a directory (save writes "), into.getMessage());
+                InvalidInputException under = assertThrows(InvalidInputException.class,
+                        () -> OptimizerCheckpoint.save(optimizer, file.resolve("step-1")));
+                assertTrue(under.getMessage().startsWith(file.resolve("step-1") + ": " + file + " is not a directory"),
+                        under.getMessage());
+            }
+        }
+        assertEquals("mine", Files.readString(file));
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertEquals(List.of(file), left.collect(Collectors.toList()), "nothing else written");
         }
     }
 }
