@@ -28,9 +28,13 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * An optimizer's state in two files, as every {@link TrainingCheckpoint} holds it: {@value
@@ -62,6 +66,8 @@ public final class OptimizerCheckpoint {
     private static final String KIND_KEY = "lorapro.optimizer";
     /** Metadata of the tensors file: the SHA-256 of the step counts saved with it (as name=count lines). */
     private static final String STEPS_HASH_KEY = "lorapro.optimizer_steps_sha256";
+    /** Metadata of the tensors file: the optimizer's LoRA pairs, by name, one per line in name order. */
+    private static final String PAIRS_KEY = "lorapro.optimizer_pairs";
     /** The suffix of an Adam second moment's name: the mean of squares, never negative. */
     private static final String SECOND_MOMENT_SUFFIX = ".exp_avg_sq";
 
@@ -117,10 +123,11 @@ public final class OptimizerCheckpoint {
     /**
      * Replaces the optimizer's state with the one saved in {@code dir}. Everything is checked before
      * anything is replaced: that the state is of this optimizer's kind ({@link
-     * ResumableOptimizer#stateKind}) and the two files were saved together (both recorded in the
-     * tensors file's metadata; files without them, saved before, are taken as they are), the step
-     * counts (whole numbers, each named once), every array finite, second moments not negative, and
-     * every array one this optimizer keeps, with its shape once the parameters hold arrays. Call it
+     * ResumableOptimizer#stateKind}), for the same LoRA pairs, and the two files were saved together
+     * (all three recorded in the tensors file's metadata; files without them, saved before, are taken
+     * as they are), the step counts (whole numbers, each named once), every array finite, second
+     * moments not negative, and every array one this optimizer keeps, with its shape once the
+     * parameters hold arrays. Call it
      * after the model is initialised ({@code trainer.initialize}): before, shapes are only checked at
      * the first update, which then names no file.
      *
@@ -234,6 +241,40 @@ public final class OptimizerCheckpoint {
             throw new CheckpointFormatException(tensorsFile + " and " + stepsFile.getFileName() + " were not saved"
                     + " together (an interrupted save, or step counts edited?): restore a pair that one save wrote");
         }
+        String pairs = metadata.get(PAIRS_KEY);
+        if (pairs != null) {
+            requireSamePairs(tensorsFile, pairs.isEmpty() ? List.of() : List.of(pairs.split("\n")), optimizer);
+        }
+    }
+
+    /**
+     * Refuses restoring into an optimizer whose LoRA pairs are not those the state was saved for: a
+     * pair the file has no state for would otherwise restart at t = 0 without a word (its moments
+     * and its update count), and a pair the optimizer lacks is state nobody takes.
+     */
+    private static void requireSamePairs(Path tensorsFile, List<String> saved, ResumableOptimizer optimizer) {
+        Set<String> savedSet = new TreeSet<>(saved);
+        Set<String> mine = new TreeSet<>(optimizer.getPairs().keySet());
+        if (savedSet.equals(mine)) {
+            return;
+        }
+        Set<String> notSaved = new TreeSet<>(mine);
+        notSaved.removeAll(savedSet);
+        Set<String> notHere = new TreeSet<>(savedSet);
+        notHere.removeAll(mine);
+        throw new CheckpointFormatException(tensorsFile + ": saved for other LoRA pairs than this optimizer's ("
+                + savedSet.size() + " there, " + mine.size() + " here)" + listed("; not in the file: ", notSaved)
+                + listed("; not in this optimizer: ", notHere)
+                + ": restore into an optimizer over the same adapted modules");
+    }
+
+    /** {@code label} and the first three names of {@code names} with their count, or nothing when empty. */
+    private static String listed(String label, Set<String> names) {
+        if (names.isEmpty()) {
+            return "";
+        }
+        List<String> shown = names.stream().limit(3).collect(Collectors.toList());
+        return label + String.join(", ", shown) + (names.size() > shown.size() ? ", ... (" + names.size() + ")" : "");
     }
 
     /**
@@ -253,12 +294,13 @@ public final class OptimizerCheckpoint {
 
     /**
      * The live state, to be streamed tensor by tensor: a copy would double the memory of a large
-     * state; its metadata records the optimizer's kind and the step counts' hash.
+     * state; its metadata records the optimizer's kind, the step counts' hash and the LoRA pairs.
      */
     private static SafetensorsWriter tensorsOf(ResumableOptimizer optimizer, OptimizerState snapshot) {
         SafetensorsWriter writer = new SafetensorsWriter();
         writer.putMetadata(KIND_KEY, optimizer.stateKind());
         writer.putMetadata(STEPS_HASH_KEY, stepsDigest(snapshot.getSteps()));
+        writer.putMetadata(PAIRS_KEY, String.join("\n", new TreeSet<>(optimizer.getPairs().keySet())));
         snapshot.getTensors().forEach(writer::addContiguous);
         // bf16 moments: each made as float32 when written, then freed
         optimizer.packedStateAsFloat32().forEach((name, made) -> writer.addLater(name,

@@ -412,4 +412,41 @@ class OptimizerCheckpointTest {
             assertEquals(List.of(file), left.collect(Collectors.toList()), "nothing else written");
         }
     }
+
+    /**
+     * State saved for one LoRA pair is refused by an optimizer of two: the second pair would have
+     * restarted at t = 0 without a word. The other way round too.
+     */
+    @Test
+    void stateOfOtherLoraPairsIsRefused() {
+        Path dir = tmp.resolve("one-pair");
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            saveAfter(manager, 2, dir, w -> optimizer(w, StateDType.FP32));
+            Weights w = drawn(manager, 3);
+            Weights more = drawn(manager, 4);
+            try (ResumableOptimizer two = over(LoraProAdamW.builder().optStateDType(StateDType.FP32)
+                    .optWeightDecay(0.01f), w).addLoraPair("other", more.a(), more.b(), 2f)
+                    .nameParameter("other.lora_A.weight", more.a()).nameParameter("other.lora_B.weight", more.b())
+                    .build()) {
+                CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                        () -> OptimizerCheckpoint.restore(dir, two, manager, 2));
+                assertEquals(dir.resolve(OptimizerCheckpoint.TENSORS_FILE) + ": saved for other LoRA pairs than this"
+                        + " optimizer's (1 there, 2 here); not in the file: other: restore into an optimizer over the"
+                        + " same adapted modules", e.getMessage());
+                assertEquals(0, two.stateBytes(), "nothing restored");
+            }
+            Path twoDir = tmp.resolve("two-pairs");
+            Weights w2 = drawn(manager, 5);
+            Weights more2 = drawn(manager, 6);
+            try (ResumableOptimizer two = over(LoraProAdamW.builder().optStateDType(StateDType.FP32), w2)
+                    .addLoraPair("other", more2.a(), more2.b(), 2f).build()) {
+                OptimizerCheckpoint.save(two, twoDir);
+            }
+            try (ResumableOptimizer one = optimizer(drawn(manager, 7), StateDType.FP32)) {
+                CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                        () -> OptimizerCheckpoint.restore(twoDir, one, manager, 0));
+                assertTrue(e.getMessage().contains("(2 there, 1 here); not in this optimizer: other:"), e.getMessage());
+            }
+        }
+    }
 }
