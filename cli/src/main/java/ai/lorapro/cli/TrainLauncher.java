@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.LoraProException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
@@ -102,6 +103,8 @@ public final class TrainLauncher {
                                     : "",
                             result.skippedSteps(), badLines(inputs, train.skipped() + eval.skipped()));
                     printSkippedUpdates(result);
+                    out.flush();
+                    requireFiniteFinalLoss(result, config);
                     printCheckpoint(result.checkpoint(), config.method());
                     out.flush();
                 }
@@ -131,6 +134,8 @@ public final class TrainLauncher {
         if (!result.metrics().isEmpty()) {
             out.println("eval: " + result.metrics());
         }
+        out.flush();
+        requireFiniteFinalLoss(result.train(), job.config());
         printCheckpoint(result.train().checkpoint(), job.config().method());
         out.flush();
     }
@@ -156,6 +161,21 @@ public final class TrainLauncher {
             out.printf(Locale.ROOT, "%d %s skipped within applied steps (a result not finite, or that could"
                     + " overflow the moments; see the warnings above)%n", result.skippedUpdates(),
                     result.skippedUpdates() == 1 ? "parameter or LoRA pair update" : "parameter or LoRA pair updates");
+        }
+    }
+
+    /**
+     * Fails the command (exit 1) when the run ended on a loss that is not finite: it diverged, and
+     * its checkpoint is not an adapter to hand on, although the command would otherwise name it as
+     * one. Steps skipped along the way for a non-finite loss are counted in the summary above.
+     */
+    private static void requireFiniteFinalLoss(TrainResult result, TrainConfig config) {
+        if (result.losses().length > 0 && !Double.isFinite(result.finalLoss())) {
+            throw new LoraProException(String.format(Locale.ROOT, "training diverged: the last step's loss is %s"
+                    + " (%d steps skipped in all for a loss or gradient that was not finite); the checkpoint %s holds"
+                    + " the last step that was not skipped, which is no adapter to use: lower --lr (%s) or look at"
+                    + " the data", result.finalLoss(), result.skippedSteps(),
+                    result.checkpoint(), config.schedule().lr()));
         }
     }
 

@@ -204,6 +204,25 @@ class CliEndToEndTest {
         assertFalse(Files.exists(out));
     }
 
+    /**
+     * A run whose loss ends NaN fails (exit 1) and does not offer its checkpoint as an adapter: at
+     * lr 1e30 the first step blows the factors up and every later step is skipped.
+     */
+    @Test
+    void aDivergedRunFailsInsteadOfOfferingItsAdapter() {
+        Path out = tmp.resolve("diverged");
+        CliRun.Result r = CliRun.cli("train", "--model", modelDir.toString(), "--data", trainData.toString(),
+                "--out", out.toString(), "--method", "lora", "--r", "4", "--alpha", "8", "--lr", "1e30",
+                "--max-steps", "3", "--global-batch", "16", "--micro-batch", "16", "--warmup-ratio", "0",
+                "--device", "cpu", "--max-seq-length", "64");
+        assertEquals(ExitCodes.FAILURE, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("final loss NaN"), r.out());
+        assertFalse(r.out().contains("adapter (PEFT, for --adapter)"), r.out());
+        String error = r.err().lines().filter(line -> line.startsWith("error: ")).findFirst().orElse("");
+        assertTrue(error.startsWith("error: training diverged: the last step's loss is NaN (2 steps skipped in all")
+                && error.contains("lower --lr (1.0E30)"), r.err());
+    }
+
     @Test
     void badInputIsOneLineAndExitCodeTwo() {
         Path out = tmp.resolve("x");
