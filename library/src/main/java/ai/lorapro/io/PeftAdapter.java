@@ -399,7 +399,12 @@ public final class PeftAdapter {
         Map<String, LoraLinear> adapted = LoraInjector.adaptedLayers(model);
         boolean inject = adapted.isEmpty();
         if (inject) {
-            adapted = LoraInjector.targets(model, config, LoraInjector.UnmatchedNames.WARN);
+            try {
+                adapted = LoraInjector.targets(model, config, LoraInjector.UnmatchedNames.WARN);
+            } catch (InvalidInputException e) {
+                // from the adapter's config, not from an option: say which file, and what it was saved for
+                throw new CheckpointFormatException(configFile + ": " + e.getMessage() + savedFor(configFile), e);
+            }
         } else {
             requireSameScaling(adapted, config, configFile);
         }
@@ -410,6 +415,22 @@ public final class PeftAdapter {
             PeftModulesToSave.check(file, saved, parameterShape);
             return new Checked(new Layout(weights, config, keys, saved), adapted, inject);
         }
+    }
+
+    /**
+     * " (saved for base model M, task_type T: an adapter of another model?)" from the config's
+     * {@code base_model_name_or_path} and {@code task_type}, as far as it names them.
+     */
+    private static String savedFor(Path configFile) {
+        JsonObject json = JsonFiles.readObject(configFile);
+        List<String> what = new ArrayList<>();
+        for (String[] field : new String[][] {{"base_model_name_or_path", "base model "}, {"task_type", "task_type "}}) {
+            JsonElement value = json.get(field[0]);
+            if (value != null && value.isJsonPrimitive()) {
+                what.add(field[1] + value.getAsString());
+            }
+        }
+        return what.isEmpty() ? "" : " (saved for " + String.join(", ", what) + ": an adapter of another model?)";
     }
 
     /**

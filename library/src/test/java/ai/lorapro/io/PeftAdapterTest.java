@@ -23,6 +23,7 @@ import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.HfModuleList;
 import ai.lorapro.nn.Weights;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
@@ -320,6 +321,27 @@ class PeftAdapterTest {
         rewriteWeights(dir, t -> t.put("base_model.model.model.layers.9.self_attn.q_proj.lora_A.weight",
                 new Tensor(new float[3 * 64], 3, 64)));
         assertLoadRefused(dir, "model.layers.9.self_attn.q_proj", "does not exist");
+    }
+
+    /**
+     * An adapter of another model family (here: one whose config targets T5's modules) names its
+     * config file and what it was saved for, not only the modules: it read like a --target-modules
+     * mistake.
+     */
+    @Test
+    void anAdapterOfAnotherFamilyNamesItsConfigAndWhatItWasSavedFor() throws IOException {
+        Path dir = savedAdapter();
+        Path configFile = dir.resolve(PeftAdapter.CONFIG_NAME);
+        JsonObject json = JsonParser.parseString(Files.readString(configFile)).getAsJsonObject();
+        JsonArray t5 = new JsonArray();
+        t5.add("wi");
+        t5.add("wo");
+        json.add("target_modules", t5);
+        json.addProperty("base_model_name_or_path", "t5-tiny");
+        json.addProperty("task_type", "SEQ_2_SEQ_LM");
+        Files.writeString(configFile, json.toString());
+        assertLoadRefused(dir, configFile + ": LoRA target module(s) [wi, wo] match no linear layer of the model"
+                + " (saved for base model t5-tiny, task_type SEQ_2_SEQ_LM: an adapter of another model?)");
     }
 
     @Test
