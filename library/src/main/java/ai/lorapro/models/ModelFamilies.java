@@ -103,13 +103,21 @@ public final class ModelFamilies {
     }
 
     /**
-     * What to do with a training checkpoint given as a model directory, to follow "config.json does
-     * not exist": a LoRA checkpoint's adapter goes with its base model; a full fine-tuning checkpoint
-     * needs the base model's config and tokenizer beside its weights. Empty for any other directory.
+     * What to do with a training checkpoint, an adapter or a file given as a model directory, to
+     * follow "config.json does not exist": a LoRA checkpoint's adapter, or an adapter, goes with its
+     * base model; a full fine-tuning checkpoint needs the base model's config and tokenizer beside its
+     * weights; a file is not a directory. Empty for any other directory.
      *
-     * @param dir the directory given as the model
+     * @param dir the path given as the model directory
      */
     public static String checkpointHint(Path dir) {
+        if (Files.isRegularFile(dir)) {
+            return ": " + dir + " is a file; give the model's directory (config.json and its safetensors weights)";
+        }
+        if (Files.isRegularFile(dir.resolve("adapter_config.json"))) {
+            return ": " + dir + " holds a PEFT adapter (adapter_config.json), not a model; it goes with its base model"
+                    + " (generate, eval and merge take it as --adapter)";
+        }
         if (!Files.isRegularFile(dir.resolve("trainer_state.json"))) {
             return "";
         }

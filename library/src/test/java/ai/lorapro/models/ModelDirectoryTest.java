@@ -34,4 +34,19 @@ class ModelDirectoryTest {
         e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(empty));
         assertTrue(e.getMessage().endsWith("config.json does not exist"), e.getMessage());
     }
+
+    /** An adapter directory, or a file, given as the model says so (it said only "config.json does not exist"). */
+    @Test
+    void anAdapterOrAFileGivenAsModelIsNamed() throws IOException {
+        Path adapter = Files.createDirectories(tmp.resolve("adapter"));
+        Files.writeString(adapter.resolve("adapter_config.json"), "{}");
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(adapter));
+        assertTrue(e.getMessage().endsWith("config.json does not exist: " + adapter + " holds a PEFT adapter"
+                + " (adapter_config.json), not a model; it goes with its base model (generate, eval and merge take it"
+                + " as --adapter)"), e.getMessage());
+        Path file = Files.writeString(tmp.resolve("data.jsonl"), "{}\n");
+        e = assertThrows(InvalidInputException.class, () -> ModelFamilies.readModelDir(file));
+        assertTrue(e.getMessage().endsWith(": " + file + " is a file; give the model's directory (config.json and its"
+                + " safetensors weights)"), e.getMessage());
+    }
 }
