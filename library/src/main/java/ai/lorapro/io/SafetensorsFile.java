@@ -370,6 +370,7 @@ public final class SafetensorsFile implements TensorSource {
      */
     @Override
     public NDArray load(NDManager manager, String name, DataType floatType) {
+        requireOpen();
         TensorSource.requireFloatType(floatType);
         TensorInfo info = info(name);
         if (info.byteLength() > SMALL_TENSOR_BYTES) {

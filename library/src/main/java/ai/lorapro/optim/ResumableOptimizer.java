@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.FixedPerVarTracker;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidFieldException;
@@ -96,6 +97,9 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     private final DeviceCopies copies = new DeviceCopies();
     private final DjlUpdateCounters updateCounters;
 
+    /** DJL's class behind {@code Tracker.fixed}, which is not public. */
+    private static final String FIXED_TRACKER = "ai.djl.training.tracker.FixedTracker";
+
     ResumableOptimizer(Builder<?> builder) {
         super(builder);
         this.learningRateTracker = builder.learningRateTracker;
@@ -123,18 +127,20 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     }
 
     /**
-     * Refuses, when the optimizer is built, a learning-rate schedule whose first rate for a known
-     * parameter is NaN, infinite or negative ({@code Tracker.fixed(Float.NaN)}), which would
-     * otherwise fail only inside the first step. Later rates are checked at each step.
+     * Refuses, when the optimizer is built, a fixed learning rate that is NaN, infinite or negative
+     * ({@code Tracker.fixed(Float.NaN)}), which would otherwise fail only inside the first step. Only
+     * DJL's fixed schedules are asked here: a schedule of the user's own is not called before the
+     * first update (it may count its calls); every rate is checked at each step.
      */
     private void requireFirstRatesUsable(int firstUpdate) {
-        if (learningRateTracker == null) {
-            return;
-        }
-        Set<String> ids = new LinkedHashSet<>(pairOfFactor.keySet());
-        ids.addAll(parameterNames.keySet());
-        for (String id : ids) {
-            requireUsableRate(learningRateTracker.getNewValue(id, firstUpdate), id);
+        if (learningRateTracker instanceof Tracker plain && FIXED_TRACKER.equals(plain.getClass().getName())) {
+            requireUsableRate(plain.getNewValue(firstUpdate), "every parameter");
+        } else if (learningRateTracker instanceof FixedPerVarTracker perParameter) {
+            Set<String> ids = new LinkedHashSet<>(pairOfFactor.keySet());
+            ids.addAll(parameterNames.keySet());
+            for (String id : ids) {
+                requireUsableRate(perParameter.getNewValue(id, firstUpdate), id);
+            }
         }
     }
 

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -104,11 +107,26 @@ class SafetensorsValidationTest {
         SafetensorsFile f = SafetensorsFile.open(file);
         f.close();
         for (Runnable read : new Runnable[] {() -> f.floats(FIRST), () -> f.bytes(FIRST),
-                () -> f.read(FIRST, 0, ByteBuffer.allocate(4))}) {
+                () -> f.read(FIRST, 0, ByteBuffer.allocate(4)), () -> loadOnce(f, FIRST)}) {
             IllegalStateException e = assertThrows(IllegalStateException.class, read::run);
             assertEquals(file + " was closed; open it again to read its tensors", e.getMessage());
         }
         assertEquals(28, f.names().size(), "the header stays readable");
+        // a tensor over 64 KiB loads through another path (a bounded buffer, not a mapping)
+        Path big = tmp.resolve("big.safetensors");
+        SafetensorsWriter writer = new SafetensorsWriter();
+        writer.add("big", new float[200 * 100], new long[] {200, 100});
+        writer.write(big);
+        SafetensorsFile g = SafetensorsFile.open(big);
+        g.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> loadOnce(g, "big"));
+        assertEquals(big + " was closed; open it again to read its tensors", e.getMessage());
+    }
+
+    private static void loadOnce(SafetensorsFile f, String name) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            f.load(manager, name, DataType.FLOAT32);
+        }
     }
 
     @Test

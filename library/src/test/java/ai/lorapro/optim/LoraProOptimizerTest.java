@@ -222,6 +222,10 @@ class LoraProOptimizerTest extends ManagedTest {
                         () -> kind.apply(b -> b.setLearningRateTracker(Tracker.fixed(0.1f)).setRescaleGrad(rescale)));
                 assertEquals("rescale_grad", e.field(), e.getMessage());
             }
+            // a plain optimizer with no parameter named yet: the rate is the same for all, checked once
+            InvalidFieldException unnamed = assertThrows(InvalidFieldException.class,
+                    () -> PlainAdamW.builder().setLearningRateTracker(Tracker.fixed(Float.NaN)).build());
+            assertTrue(unnamed.getMessage().endsWith("gives NaN for every parameter"), unnamed.getMessage());
             // a warm-up that starts at 0 is fine
             try (ResumableOptimizer ok = kind.apply(b -> b.setLearningRateTracker(Tracker.fixed(0f)))) {
                 assertEquals(0, ok.stateBytes());
