@@ -147,10 +147,19 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
                 // checked here, not in toJob: a crashed --overwrite run's set-aside checkpoints are back now
                 requireDirectory(resume, "--resume");
             }
-            launcher.accept(job);
+            TrainingDivergedException diverged = null;
+            try {
+                launcher.accept(job);
+            } catch (TrainingDivergedException e) {
+                // reported once the run's directory is complete: its loss curve shows where it went
+                diverged = e;
+            }
             // under the lock: a run started next into this directory removes temporary files
             writePlot(job.config().run().outputDir());
             run.completed();
+            if (diverged != null) {
+                throw diverged;
+            }
         }
         return ExitCodes.OK;
     }

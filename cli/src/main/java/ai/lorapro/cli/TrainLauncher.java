@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.lorapro.InvalidInputException;
-import ai.lorapro.LoraProException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.jsonl.TextEncoder;
@@ -26,6 +25,7 @@ import ai.lorapro.train.TrainingEngine;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -165,17 +165,19 @@ public final class TrainLauncher {
     }
 
     /**
-     * Fails the command (exit 1) when the run ended on a loss that is not finite: it diverged, and
-     * its checkpoint is not an adapter to hand on, although the command would otherwise name it as
-     * one. Steps skipped along the way for a non-finite loss are counted in the summary above.
+     * Fails the command (exit 1, after {@link TrainCommand} has drawn the loss curve) when the run
+     * diverged: its last loss, and at least half of the losses of this process's steps, are not
+     * finite. Its checkpoint would otherwise be named as an adapter to use. A lone bad batch, even the
+     * last, is not divergence: the skipped steps are in the summary above.
      */
     private static void requireFiniteFinalLoss(TrainResult result, TrainConfig config) {
-        if (result.losses().length > 0 && !Double.isFinite(result.finalLoss())) {
-            throw new LoraProException(String.format(Locale.ROOT, "training diverged: the last step's loss is %s"
-                    + " (%d steps skipped in all for a loss or gradient that was not finite); the checkpoint %s holds"
-                    + " the last step that was not skipped, which is no adapter to use: lower --lr (%s) or look at"
-                    + " the data", result.finalLoss(), result.skippedSteps(),
-                    result.checkpoint(), config.schedule().lr()));
+        double[] losses = result.losses();
+        long notFinite = Arrays.stream(losses).filter(loss -> !Double.isFinite(loss)).count();
+        if (losses.length > 0 && !Double.isFinite(result.finalLoss()) && 2 * notFinite >= losses.length) {
+            throw new TrainingDivergedException(String.format(Locale.ROOT, "training diverged: the loss was not finite"
+                    + " in %d of the %d steps run, the last included (each such step was skipped); the checkpoint %s"
+                    + " holds the factors of the last step applied: lower --lr (%s) or look at the data", notFinite,
+                    losses.length, result.checkpoint(), config.schedule().lr()));
         }
     }
 

@@ -205,8 +205,9 @@ class CliEndToEndTest {
     }
 
     /**
-     * A run whose loss ends NaN fails (exit 1) and does not offer its checkpoint as an adapter: at
-     * lr 1e30 the first step blows the factors up and every later step is skipped.
+     * A run whose loss ends NaN, as in most of its steps, fails (exit 1) after drawing its loss curve,
+     * and does not offer its checkpoint as an adapter: at lr 1e30 the first step blows the factors up
+     * and every later step is skipped.
      */
     @Test
     void aDivergedRunFailsInsteadOfOfferingItsAdapter() {
@@ -219,8 +220,9 @@ class CliEndToEndTest {
         assertTrue(r.out().contains("final loss NaN"), r.out());
         assertFalse(r.out().contains("adapter (PEFT, for --adapter)"), r.out());
         String error = r.err().lines().filter(line -> line.startsWith("error: ")).findFirst().orElse("");
-        assertTrue(error.startsWith("error: training diverged: the last step's loss is NaN (2 steps skipped in all")
-                && error.contains("lower --lr (1.0E30)"), r.err());
+        assertTrue(error.startsWith("error: training diverged: the loss was not finite in 2 of the 3 steps run, the"
+                + " last included") && error.contains("lower --lr (1.0E30)"), r.err());
+        assertTrue(Files.isRegularFile(out.resolve("loss.png")), "the loss curve is drawn all the same");
     }
 
     @Test
