@@ -1,7 +1,8 @@
 package ai.lorapro.examples;
 
-import ai.lorapro.tasks.TrainInputs;
+import ai.lorapro.examples.support.ExampleRun;
 import ai.lorapro.tasks.TaskTrainer;
+import ai.lorapro.tasks.TrainInputs;
 import ai.lorapro.train.DeviceChoice;
 import ai.lorapro.train.Method;
 import ai.lorapro.train.TrainConfig;

@@ -1,6 +1,7 @@
 package ai.lorapro.examples;
 
 import ai.djl.engine.Engine;
+import ai.lorapro.examples.support.ExampleRun;
 import ai.lorapro.tasks.EvalSettings;
 import ai.lorapro.tasks.TaskEvaluator;
 

@@ -1,4 +1,4 @@
-package ai.lorapro.examples;
+package ai.lorapro.examples.support;
 
 import ai.lorapro.InvalidInputException;
 
@@ -13,14 +13,17 @@ import java.util.stream.Stream;
  * missing, the usage on standard error and exit code 2; an output directory that must be new or
  * empty, so that an example never writes over an earlier run or a user's files; and bad input
  * (a missing file, an unknown task or method) in one line with exit code 2, not a stack trace.
+ * (In a package of its own, so that {@code ./lorapro example}, which lists the classes of {@code
+ * ai.lorapro.examples}, does not offer it as an example.)
  */
-final class ExampleRun {
+public final class ExampleRun {
 
     /** The exit code of a usage error or bad input, as the command line's. */
-    static final int BAD_INPUT = 2;
+    public static final int BAD_INPUT = 2;
 
     /** An example's work, run once its arguments and output directory are checked. */
-    interface Work {
+    public interface Work {
+        /** Does the example's work. */
         void run();
     }
 
@@ -35,7 +38,7 @@ final class ExampleRun {
      * @param usage the usage text, printed to standard error when arguments are missing
      * @return 0, or {@link #BAD_INPUT} after printing why; other failures are thrown
      */
-    static int run(String[] args, int required, int outIndex, String usage, Work work) {
+    public static int run(String[] args, int required, int outIndex, String usage, Work work) {
         if (args.length < required) {
             System.err.println(usage);
             return BAD_INPUT;
@@ -55,7 +58,7 @@ final class ExampleRun {
     }
 
     /** Ends the JVM with {@code status} unless it is 0 (then the main returns as usual). */
-    static void exit(int status) {
+    public static void exit(int status) {
         if (status != 0) {
             System.exit(status);
         }
