@@ -37,10 +37,11 @@ if [[ "$bench" == native-probe ]]; then
   fi
   mkdir -p benchmarks/target benchmarks/results
   gcc -O3 -march=native -pthread benchmarks/probes/fused-step.c -o benchmarks/target/fused-step -lm
+  commit="$(git describe --always --dirty 2>/dev/null || echo unknown)"
   for threads in 1 2; do
     for setting in "cold none" "cold l2" "cold llc" "hot none"; do
       read -r moments prefetch <<< "$setting"
-      benchmarks/target/fused-step --threads "$threads" --moments "$moments" --prefetch "$prefetch" "$@" \
+      benchmarks/target/fused-step --threads "$threads" --moments "$moments" --prefetch "$prefetch" --commit "$commit" "$@" \
         | tee -a benchmarks/results/native-probe.jsonl
     done
   done

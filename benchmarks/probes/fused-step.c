@@ -11,13 +11,13 @@
  *   3. (B^T u)_k += B_ik u_i and (u A^T)_ik += u_i A_k (r multiply-adds each).
  * Options it adds that Java cannot express: 64-byte-aligned scratch, and software prefetch of the
  * next group's moment rows, spread over phases 1 and 3 (`--prefetch l1|l2|llc`). `--moments hot`
- * sweeps the same eight rows again and again, so the moments never leave the cache: the pass
- * without its memory traffic.
+ * sweeps each thread's first eight rows again and again, so the moments never leave the cache: the
+ * pass without its memory traffic.
  *
  * Build: gcc -O3 -march=native -pthread fused-step.c -o fused-step -lm   (x86-64 with AVX-512F)
  * Run:   fused-step [--rows 4096] [--cols 4096] [--threads 1] [--prefetch none|l1|l2|llc]
- *                   [--moments cold|hot] [--steps 30] [--warmup 5]
- * Prints one JSON line. Before timing, it checks the vector pass against plain scalar loops on a
+ *                   [--moments cold|hot] [--steps 30] [--warmup 5] [--commit ID]
+ * Prints one JSON line, with the machine and the commit given (run.sh passes `git describe`). Before timing, it checks the vector pass against plain scalar loops on a
  * small matrix and exits 1 if they differ by more than 1e-5 of the largest value of any output.
  */
 #include <immintrin.h>
@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RANK 8
 #define TERMS (2 * RANK)
@@ -87,9 +88,10 @@ __attribute__((target("avx512f,fma"))) static void *run_part(void *arg) {
     const __m512 scale = _mm512_set1_ps(p->scale), eps = _mm512_set1_ps(p->eps);
     float *t = part->t;
     for (int i = part->from; i < part->to; i += GROUP) {
-        int row = p->hot ? i % (2 * GROUP) : i;
+        /* hot: this part's own first eight rows, again and again (parts never share a cache line) */
+        int row = p->hot ? part->from + (i - part->from) % (2 * GROUP) : i;
         float *mr = p->m + (size_t) row * n, *vr = p->v + (size_t) row * n;
-        int next_row = p->hot ? (i + GROUP) % (2 * GROUP) : i + GROUP;
+        int next_row = p->hot ? part->from + (i + GROUP - part->from) % (2 * GROUP) : i + GROUP;
         long lines = (long) GROUP * n * sizeof(float) / 64, next = 0;
         long per_strip = p->prefetch && i + GROUP < part->to ? (2 * lines + 2 * strips - 1) / (2 * strips) : 0;
         const char *nm = (const char *) (p->m + (size_t) next_row * n), *nv = (const char *) (p->v + (size_t) next_row * n);
@@ -307,6 +309,29 @@ static double check(void) {
     return worst;
 }
 
+/* "MODEL (family F model M), N cores, Linux x86_64, gcc V", as the Java benchmarks' machine field. */
+static void describe_machine(char *out, size_t size) {
+    char name[128] = "unknown CPU", family[16] = "?", model[16] = "?", line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f != NULL) {
+        while (fgets(line, sizeof line, f) != NULL) {
+            char *colon = strchr(line, ':');
+            if (colon == NULL) continue;
+            char *value = colon + 2 <= line + strlen(line) ? colon + 2 : colon + 1;
+            value[strcspn(value, "\n")] = 0;
+            if (!strncmp(line, "model name", 10) && !strcmp(name, "unknown CPU")) snprintf(name, sizeof name, "%s", value);
+            else if (!strncmp(line, "cpu family", 10) && !strcmp(family, "?")) snprintf(family, sizeof family, "%s", value);
+            else if (!strncmp(line, "model\t", 6) && !strcmp(model, "?")) snprintf(model, sizeof model, "%s", value);
+        }
+        fclose(f);
+    }
+    for (char *c = name; *c; c++) {
+        if (*c == '"' || *c == '\\') *c = ' ';
+    }
+    snprintf(out, size, "%s (family %s model %s), %ld cores, Linux x86_64, gcc %s", name, family, model,
+            sysconf(_SC_NPROCESSORS_ONLN), __VERSION__);
+}
+
 static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -320,13 +345,13 @@ static int compare_doubles(const void *x, const void *y) {
 
 static void usage(const char *why) {
     fprintf(stderr, "fused-step: %s\nusage: fused-step [--rows N] [--cols N] [--threads N] [--prefetch none|l1|l2|llc] "
-            "[--moments cold|hot] [--steps N] [--warmup N]\n", why);
+            "[--moments cold|hot] [--steps N] [--warmup N] [--commit ID]\n", why);
     exit(2);
 }
 
 int main(int argc, char **argv) {
     int rows = 4096, cols = 4096, threads = 1, steps = 30, warmup = 5, prefetch = 0, hot = 0;
-    const char *prefetch_name = "none", *moments = "cold";
+    const char *prefetch_name = "none", *moments = "cold", *commit = "unknown";
     for (int x = 1; x < argc; x++) {
         if (x + 1 >= argc) usage("every option takes a value");
         const char *opt = argv[x], *val = argv[++x];
@@ -335,6 +360,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(opt, "--threads")) threads = atoi(val);
         else if (!strcmp(opt, "--steps")) steps = atoi(val);
         else if (!strcmp(opt, "--warmup")) warmup = atoi(val);
+        else if (!strcmp(opt, "--commit")) commit = val;
         else if (!strcmp(opt, "--moments")) {
             if (strcmp(val, "cold") && strcmp(val, "hot")) usage("--moments is cold or hot");
             moments = val;
@@ -380,10 +406,15 @@ int main(int argc, char **argv) {
     char stamp[32];
     time_t wall = time(NULL);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
+    char machine[256];
+    describe_machine(machine, sizeof machine);
+    for (char *c = (char *) commit; *c; c++) {
+        if (*c == '"' || *c == '\\') *c = '_';
+    }
     printf("{\"bench\":\"native-probe\",\"m\":%d,\"n\":%d,\"r\":%d,\"threads\":%d,\"prefetch\":\"%s\",\"moments\":\"%s\","
            "\"ms\":%.3f,\"min_ms\":%.3f,\"ns_per_element_per_thread\":%.3f,\"steps\":%d,\"warmup_steps\":%d,"
-           "\"check_rel_error\":%.3g,\"timestamp\":\"%s\",\"load_avg_1m\":%.2f}\n",
+           "\"check_rel_error\":%.3g,\"commit\":\"%s\",\"timestamp\":\"%s\",\"machine\":\"%s\",\"load_avg_1m\":%.2f}\n",
            rows, cols, RANK, threads, prefetch_name, moments, median, ms[0],
-           median * 1e6 * threads / ((double) rows * cols), steps, warmup, err, stamp, load);
+           median * 1e6 * threads / ((double) rows * cols), steps, warmup, err, commit, stamp, machine, load);
     return 0;
 }
