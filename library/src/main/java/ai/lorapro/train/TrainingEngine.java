@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
@@ -104,6 +106,9 @@ public final class TrainingEngine implements AutoCloseable {
         int k = b.devices.isEmpty() ? 1 : b.devices.size();
         config.batch().requireSplitsOver(k);
         requireStateOnCpu(config, b.devices.isEmpty() ? List.of(manager.getDevice()) : b.devices);
+        if (b.resumeDir == null) {
+            requireNoEarlierRun(config.run().outputDir());
+        }
         // settings that need no model are checked before the model is changed
         this.scaler = new LossScaler(config.run().fp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
         Block model = task.model();
@@ -147,6 +152,34 @@ public final class TrainingEngine implements AutoCloseable {
             // a refused resume or device list: the optimizer's state (restored moments) is freed
             optimizer.close();
             throw e;
+        }
+    }
+
+    /**
+     * Refuses a new run (not a resumed one) into a directory that holds another run's metrics or
+     * checkpoints: its {@code metrics.jsonl} would be cut back to the new run's steps and its
+     * checkpoints replaced one by one, two runs mixed without a word. (The command line refuses
+     * earlier, or moves them aside with {@code --overwrite}.)
+     */
+    private static void requireNoEarlierRun(Path out) {
+        Path metrics = out.resolve(METRICS_FILE);
+        Path checkpoints = out.resolve(CHECKPOINTS_DIR);
+        String found = Files.exists(metrics) ? METRICS_FILE : holdsAnything(checkpoints) ? CHECKPOINTS_DIR + "/" : null;
+        if (found != null) {
+            throw new InvalidInputException(out + " holds another run's " + found + ": continue that run (optResumeFrom"
+                    + " a checkpoint of it; the command line's --resume) or choose a new output directory");
+        }
+    }
+
+    /** Whether {@code dir} is a directory with at least one entry. */
+    private static boolean holdsAnything(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.findAny().isPresent();
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read " + dir + ": " + e.getMessage(), e);
         }
     }
 

@@ -207,6 +207,30 @@ class TrainingEngineTest {
         });
     }
 
+    /**
+     * A new run into the directory of an earlier one is refused before it writes anything: it would
+     * have cut the earlier metrics.jsonl back and replaced its checkpoints one by one. Resuming the
+     * earlier run there is what is allowed.
+     */
+    @Test
+    void aNewRunIntoAnEarlierRunsDirectoryIsRefused() throws java.io.IOException {
+        Path run = tmp.resolve("run");
+        train(Method.LORA, run, 4, 2, null);
+        Path metrics = run.resolve(TrainingEngine.METRICS_FILE);
+        String before = java.nio.file.Files.readString(metrics);
+        ai.lorapro.InvalidInputException e = assertThrows(ai.lorapro.InvalidInputException.class,
+                () -> train(Method.LORA, run, 4, 4, null));
+        assertEquals(run + " holds another run's metrics.jsonl: continue that run (optResumeFrom a checkpoint of it;"
+                + " the command line's --resume) or choose a new output directory", e.getMessage());
+        assertEquals(before, java.nio.file.Files.readString(metrics));
+        // checkpoints alone count too
+        java.nio.file.Files.delete(metrics);
+        e = assertThrows(ai.lorapro.InvalidInputException.class, () -> train(Method.LORA, run, 4, 4, null));
+        assertTrue(e.getMessage().startsWith(run + " holds another run's checkpoints/:"), e.getMessage());
+        // resuming it is what the directory is for
+        train(Method.LORA, run, 4, 4, TrainingEngine.checkpointDir(run, 2));
+    }
+
     @Test
     void resumeRefusesOtherDataOrMethod() {
         train(Method.LORA, tmp.resolve("run"), 4, 2, null);
