@@ -1,12 +1,12 @@
 package ai.lorapro.cli;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.Directories;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -146,7 +146,7 @@ public final class OutputDirectoryGuard {
      */
     public void requireEmptyUnless(boolean overwrite) {
         requireUsable();
-        if (!overwrite && !isEmptyOrAbsent(out)) {
+        if (!overwrite && !Directories.isEmptyOrAbsent(out)) {
             throw new InvalidInputException(option + ": " + out + " is not empty; choose a new directory, or pass"
                     + " --overwrite to write into it (files of the same names are replaced)");
         }
@@ -163,7 +163,7 @@ public final class OutputDirectoryGuard {
         requireCreatable();
         refuseOverlaps(true);
         refuseWorkingOrHomeDirectory();
-        if (!overwrite && !isEmptyOrAbsent(out)) {
+        if (!overwrite && !Directories.isEmptyOrAbsent(out)) {
             throw new InvalidInputException(option + ": " + out
                     + " is not empty; choose a new directory or pass --overwrite to replace it");
         }
@@ -206,21 +206,6 @@ public final class OutputDirectoryGuard {
         }
         if (!Files.isWritable(existing)) {
             throw new InvalidInputException(option + ": cannot write " + out + ": " + existing + " is not writable");
-        }
-    }
-
-    /** Whether {@code dir} is missing or an empty directory. */
-    public static boolean isEmptyOrAbsent(Path dir) {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return true;
-        }
-        if (!Files.isDirectory(dir)) {
-            return false;
-        }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            return !entries.iterator().hasNext();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + dir, e);
         }
     }
 

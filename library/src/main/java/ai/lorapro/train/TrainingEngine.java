@@ -11,6 +11,7 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.DataPosition;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.batch.TrainBatches;
+import ai.lorapro.io.Directories;
 import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.Gradients;
 import ai.lorapro.optim.ResumableOptimizer;
@@ -29,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
@@ -164,22 +164,12 @@ public final class TrainingEngine implements AutoCloseable {
     private static void requireNoEarlierRun(Path out) {
         Path metrics = out.resolve(METRICS_FILE);
         Path checkpoints = out.resolve(CHECKPOINTS_DIR);
-        String found = Files.exists(metrics) ? METRICS_FILE : holdsAnything(checkpoints) ? CHECKPOINTS_DIR + "/" : null;
+        String found = Files.exists(metrics) ? METRICS_FILE
+                : Files.isDirectory(checkpoints) && !Directories.isEmptyOrAbsent(checkpoints) ? CHECKPOINTS_DIR + "/"
+                : null;
         if (found != null) {
             throw new InvalidInputException(out + " holds another run's " + found + ": continue that run (optResumeFrom"
                     + " a checkpoint of it; the command line's --resume) or choose a new output directory");
-        }
-    }
-
-    /** Whether {@code dir} is a directory with at least one entry. */
-    private static boolean holdsAnything(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return false;
-        }
-        try (Stream<Path> entries = Files.list(dir)) {
-            return entries.findAny().isPresent();
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot read " + dir + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,12 +1,10 @@
 package ai.lorapro.examples.support;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.Directories;
 
-import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 
 /**
  * What every task example does around its work, as the {@code lorapro} commands do: with arguments
@@ -43,12 +41,12 @@ public final class ExampleRun {
             System.err.println(usage);
             return BAD_INPUT;
         }
-        String problem = outputProblem(Path.of(args[outIndex]));
-        if (problem != null) {
-            System.err.println("error: " + problem);
-            return BAD_INPUT;
-        }
         try {
+            String problem = outputProblem(Path.of(args[outIndex]));
+            if (problem != null) {
+                System.err.println("error: " + problem);
+                return BAD_INPUT;
+            }
             work.run();
             return 0;
         } catch (InvalidInputException e) {
@@ -64,22 +62,19 @@ public final class ExampleRun {
         }
     }
 
-    /** Why {@code out} cannot take an example's output, or null when it is absent or an empty directory. */
+    /**
+     * Why {@code out} cannot take an example's output, or null when it is absent or an empty directory.
+     *
+     * @throws InvalidInputException naming it when it cannot be listed
+     */
     static String outputProblem(Path out) {
-        if (!Files.exists(out, LinkOption.NOFOLLOW_LINKS)) {
+        if (Directories.isEmptyOrAbsent(out)) {
             return null;
         }
         if (!Files.isDirectory(out)) {
             return "OUT_DIR " + out + " is not a directory";
         }
-        try (Stream<Path> entries = Files.list(out)) {
-            if (entries.findAny().isPresent()) {
-                return "OUT_DIR " + out + " is not empty: choose a new directory (an example never writes over "
-                        + "an earlier run or other files)";
-            }
-        } catch (IOException e) {
-            return "cannot read OUT_DIR " + out + ": " + e.getMessage();
-        }
-        return null;
+        return "OUT_DIR " + out + " is not empty: choose a new directory (an example never writes over "
+                + "an earlier run or other files)";
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.AtomicFiles;
+import ai.lorapro.io.Directories;
 import ai.lorapro.io.ShardedSafetensorsWriter;
 import ai.lorapro.io.StreamedTensor;
 import ai.lorapro.io.TensorDType;
@@ -12,14 +13,12 @@ import ai.lorapro.models.common.ConfigJson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Writes a random-weight model in Hugging Face's layout: {@code config.json}, the weights as
@@ -154,18 +153,12 @@ public final class RandomModel {
     }
 
     private static void requireEmpty(Path out) {
-        if (!Files.exists(out)) {
+        if (Directories.isEmptyOrAbsent(out)) {
             return;
         }
         if (!Files.isDirectory(out)) {
             throw new InvalidFieldException("out", out + " is not a directory");
         }
-        try (Stream<Path> entries = Files.list(out)) {
-            if (entries.findAny().isPresent()) {
-                throw new InvalidFieldException("out", out + " is not empty; choose a new directory");
-            }
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot read the output directory " + out + ": " + e.getMessage(), e);
-        }
+        throw new InvalidFieldException("out", out + " is not empty; choose a new directory");
     }
 }
