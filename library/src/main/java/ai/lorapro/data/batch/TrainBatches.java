@@ -72,7 +72,8 @@ public final class TrainBatches {
      */
     public List<Batch> nextStep() {
         int from = position.index();
-        int to = Math.min(examples.size(), from + microBatch * accumulation);
+        // in long: micro batch x accumulation may pass Integer.MAX_VALUE (a step then takes the rest of the epoch)
+        int to = (int) Math.min(examples.size(), from + (long) microBatch * accumulation);
         List<Batch> batches = new ArrayList<>();
         for (int start = from; start < to; start += microBatch) {
             int end = Math.min(to, start + microBatch);

@@ -69,6 +69,17 @@ class TrainBatchesTest {
     }
 
     @Test
+    void aStepLargerThanAnIntHoldsTakesTheRestOfTheEpoch() {
+        // 2^16 x 2^16 overflows an int to 0 (no batches, stuck at index 0); 2^16 x 2^15 to a negative index
+        for (int accumulation : new int[] {1 << 16, 1 << 15}) {
+            TrainBatches loader = new TrainBatches(examples(5), 1 << 16, accumulation, 7, true, PAD,
+                    DataPosition.START);
+            assertEquals(List.of(5), sizes(loader.nextStep()));
+            assertEquals(new DataPosition(1, 0), loader.position());
+        }
+    }
+
+    @Test
     void eachEpochVisitsEveryExampleOnceInASeededOrder() {
         TrainBatches loader = new TrainBatches(examples(10), 3, 1, 7, true, PAD,
                 DataPosition.START);
