@@ -23,12 +23,15 @@ public record ClipTextConfig(ClipTowerConfig tower, int vocabSize, int maxPositi
     /**
      * Checks the sizes.
      *
-     * @throws ConfigFieldException naming the field if a value is invalid
+     * @throws ConfigFieldException naming the field if a value is invalid, {@code eos_token_id}
+     *     outside the vocabulary included
      */
     public ClipTextConfig {
         Objects.requireNonNull(tower, "tower");
         ConfigFieldException.requirePositive("vocab_size", vocabSize);
         ConfigFieldException.requirePositive("max_position_embeddings", maxPositionEmbeddings);
+        // an id no input can hold would pool every text at position 0, whatever it says
+        ConfigFieldException.requireTokenId("eos_token_id", eosTokenId, vocabSize);
     }
 
     /** Whether pooling takes the largest token id (legacy configs with eos_token_id 2). */

@@ -93,6 +93,15 @@ class ClipConfigTest {
         e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(noVision));
         assertTrue(e.getMessage().contains("'vision_config'"), e.getMessage());
 
+        // an eos id outside the vocabulary would pool every prompt at position 0; a missing one
+        // falls back to transformers' 49407, outside this tiny vocabulary too
+        for (String eos : new String[] {"\"eos_token_id\": 500", "\"eos_token_id\": -1", "\"unused_field\": 95"}) {
+            Path badEos = fixtureWith("\"eos_token_id\": 95", eos);
+            e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(badEos), eos);
+            assertTrue(e.getMessage().contains("'text_config.eos_token_id'") && e.getMessage().contains("vocab_size 96"),
+                    e.getMessage());
+        }
+
         Path badVocab = fixtureWith("\"vocab_size\": 96", "\"vocab_size\": \"many\"");
         e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(badVocab));
         assertTrue(e.getMessage().contains("'text_config.vocab_size'"), e.getMessage());
