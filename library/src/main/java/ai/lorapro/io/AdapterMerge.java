@@ -265,7 +265,7 @@ public final class AdapterMerge {
      */
     private static void write(String name, float[] values, int n, long first, TensorDType type, byte[] encoded,
             OutputStream out) throws IOException {
-        FloatChunks.requireFits(name, values, n, first, type);
+        FloatChunks.requireFits("tensor '" + name + "'", values, n, first, type);
         FloatChunks.encode(values, n, type, encoded);
         out.write(encoded, 0, n * type.byteSize());
     }

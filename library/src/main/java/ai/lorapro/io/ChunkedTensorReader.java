@@ -30,6 +30,8 @@ final class ChunkedTensorReader {
     }
 
     private final Reader reader;
+    /** The file, for messages. */
+    private final String file;
     private final ByteBuffer raw = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     /** Host-side values handed to the engine without a copy (torch.from_blob), reused per chunk. */
     private final ByteBuffer host = ByteBuffer.allocateDirect(2 * CHUNK_BYTES).order(ByteOrder.nativeOrder());
@@ -38,9 +40,11 @@ final class ChunkedTensorReader {
 
     /**
      * @param reader reads bytes of the file
+     * @param file the file, as messages name it
      */
-    ChunkedTensorReader(Reader reader) {
+    ChunkedTensorReader(Reader reader, String file) {
         this.reader = reader;
+        this.file = file;
     }
 
     /**
@@ -100,7 +104,7 @@ final class ChunkedTensorReader {
             }
             FloatChunks.decode(raw, dtype, values, n);
             if (toFloat16) {
-                FloatChunks.requireFits(info.name(), values, n, start, TensorDType.F16);
+                FloatChunks.requireFits(file + ": tensor '" + info.name() + "'", values, n, start, TensorDType.F16);
             }
             host.asFloatBuffer().put(values, 0, n);
             host.position(n * Float.BYTES);

@@ -105,7 +105,8 @@ public final class FloatChunks {
     /**
      * Refuses a finite value among {@code values[0, n)} that {@code type} cannot hold.
      *
-     * @param tensor the tensor's name, for the message
+     * @param tensor the tensor, as the message names it: {@code "tensor 'name'"}, after the file
+     *     that holds it where there is one
      * @param first the index in the tensor of {@code values[0]}
      * @throws InvalidInputException naming the tensor, the value and its index
      */
@@ -113,7 +114,7 @@ public final class FloatChunks {
         float largest = largestFinite(type);
         for (int i = 0; i < n; i++) {
             if (Math.abs(values[i]) > largest && Float.isFinite(values[i])) {
-                throw new InvalidInputException("tensor '" + tensor + "' holds " + values[i] + " at element "
+                throw new InvalidInputException(tensor + " holds " + values[i] + " at element "
                         + (first + i) + ", which " + type + " cannot hold");
             }
         }

@@ -377,7 +377,7 @@ public final class SafetensorsFile implements TensorSource {
             // large tensors through a bounded buffer: no mapping stays resident, no heap copy
             DataType target = info.dtype().isFloating() ? floatType : info.dtype().djlType();
             try {
-                return new ChunkedTensorReader(this::readFully).load(manager, info, dataStart, target);
+                return new ChunkedTensorReader(this::readFully, path.toString()).load(manager, info, dataStart, target);
             } catch (IOException e) {
                 throw new CheckpointFormatException(path + ": tensor '" + name + "': cannot read: " + e.getMessage(), e);
             }
@@ -390,7 +390,7 @@ public final class SafetensorsFile implements TensorSource {
             float[] values = floats(name);
             if (toFloat16) {
                 // PyTorch's conversion turns what float16 cannot hold into infinity, without a word
-                FloatChunks.requireFits(name, values, values.length, 0, TensorDType.F16);
+                FloatChunks.requireFits(path + ": tensor '" + name + "'", values, values.length, 0, TensorDType.F16);
             }
             NDArray f32 = manager.create(FloatBuffer.wrap(values), info.shape());
             return floatType == DataType.FLOAT32 ? f32 : convert(f32, floatType);

@@ -7,13 +7,16 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.io.TensorInfo;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.nn.Weights;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -70,7 +73,8 @@ public final class CheckpointLoader {
      * @param sourceName how to name the checkpoint in error messages (its path)
      * @param ignorable names of tensors the model may leave unused
      * @return the expected shape of every parameter, keyed by dotted path (= tensor name)
-     * @throws CheckpointFormatException naming the tensor that is missing, unexpected or misshapen
+     * @throws CheckpointFormatException naming the tensor that is missing, unexpected, misshapen or
+     *     not floating point
      */
     public static Map<String, Shape> check(
             Block root, TensorSource source, String sourceName, Predicate<String> ignorable) {
@@ -88,11 +92,16 @@ public final class CheckpointLoader {
             if (!source.contains(name)) {
                 throw new CheckpointFormatException(sourceName + ": missing tensor '" + name + "'");
             }
+            TensorInfo info = source.info(name);
             Shape expected = shapes.get(name);
-            Shape actual = source.info(name).shape();
-            if (!actual.equals(expected)) {
+            if (!info.shape().equals(expected)) {
                 throw new CheckpointFormatException(
-                        sourceName + ": tensor '" + name + "' has shape " + actual + ", expected " + expected);
+                        sourceName + ": tensor '" + name + "' has shape " + info.shape() + ", expected " + expected);
+            }
+            // integers would load as they are and run as weights (a norm of 1065353216s)
+            if (!info.dtype().isFloating()) {
+                throw new CheckpointFormatException(sourceName + ": tensor '" + name + "' is " + info.dtype()
+                        + "; weights must be floating point (F32, F16, BF16 or F64)");
             }
         }
         return shapes;
@@ -107,7 +116,8 @@ public final class CheckpointLoader {
      * @param manager where the weights live
      * @param floatType the type of the loaded weights (FLOAT32 or FLOAT16)
      * @param ignorable names of tensors the model may leave unused
-     * @throws CheckpointFormatException naming the tensor that is missing, unexpected or misshapen
+     * @throws CheckpointFormatException naming the tensor that is missing, unexpected, misshapen or
+     *     not floating point; on this and any other failure the weights loaded so far are closed
      * @throws IllegalArgumentException if {@code floatType} is neither FLOAT32 nor FLOAT16
      */
     public static void load(
@@ -119,11 +129,21 @@ public final class CheckpointLoader {
             Predicate<String> ignorable) {
         TensorSource.requireFloatType(floatType); // before the first tensor, not after half the model
         check(root, source, sourceName, ignorable);
-        for (Map.Entry<String, Parameter> e : ModuleTree.namedParameters(root).entrySet()) {
-            NDArray array = source.load(manager, e.getKey(), floatType);
-            if (!Weights.assign(e.getValue(), array)) {
-                array.close();
+        List<NDArray> loaded = new ArrayList<>();
+        try {
+            for (Map.Entry<String, Parameter> e : ModuleTree.namedParameters(root).entrySet()) {
+                NDArray array = source.load(manager, e.getKey(), floatType);
+                if (Weights.assign(e.getValue(), array)) {
+                    loaded.add(array);
+                } else {
+                    array.close();
+                }
             }
+        } catch (RuntimeException | Error e) {
+            // a tensor that cannot load (a value float16 cannot hold, a short read) leaves nothing
+            // behind in the caller's manager: the weights loaded so far may be gigabytes
+            loaded.forEach(NDArray::close);
+            throw e;
         }
     }
 }
