@@ -10,6 +10,7 @@ import ai.lorapro.io.CheckpointFormatException;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.io.SafetensorsWriter;
+import ai.lorapro.io.TensorInfo;
 import ai.lorapro.nn.Weights;
 import ai.lorapro.optim.ResumableOptimizer;
 
@@ -96,22 +97,43 @@ public final class TrainingCheckpoint {
         return state;
     }
 
+    /**
+     * Restores the trained weights of full fine-tuning. Every tensor is checked first (present,
+     * of the parameter's shape, floating point and finite), so that a bad one leaves the model as
+     * it was; then they are assigned one at a time (the file is memory-mapped and read twice, so
+     * that one weight at a time is held twice, not all).
+     */
     private static void loadWeights(Path file, Block model, NDManager manager) {
         ResumeLimits.requireFile(file);
+        Map<String, Parameter> params = MethodSetup.trainableParameters(model);
         try (SafetensorsFile source = SafetensorsFile.open(file); NDManager temp = manager.newSubManager()) {
-            for (Map.Entry<String, Parameter> e : MethodSetup.trainableParameters(model).entrySet()) {
-                if (!source.contains(e.getKey())) {
-                    throw new CheckpointFormatException(file + ": missing tensor '" + e.getKey() + "'");
-                }
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                checkedWeight(file, source, temp, e.getKey(), e.getValue().getArray()).close();
+            }
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
                 NDArray array = source.load(temp, e.getKey(), e.getValue().getArray().getDataType());
-                if (!array.getShape().equals(e.getValue().getArray().getShape())) {
-                    throw new CheckpointFormatException(file + ": tensor '" + e.getKey() + "' has shape "
-                            + array.getShape() + ", expected " + e.getValue().getArray().getShape());
-                }
                 if (!Weights.assign(e.getValue(), array)) {
-                    array.close(); // copied into the parameter: one weight at a time is held twice, not all
+                    array.close();
                 }
             }
         }
+    }
+
+    /** The weight {@code name} loaded as {@code target}'s type, after checking it can replace {@code target}. */
+    private static NDArray checkedWeight(Path file, SafetensorsFile source, NDManager manager, String name,
+            NDArray target) {
+        if (!source.contains(name)) {
+            throw new CheckpointFormatException(file + ": missing tensor '" + name + "'");
+        }
+        TensorInfo info = source.info(name);
+        if (!info.shape().equals(target.getShape())) {
+            throw new CheckpointFormatException(file + ": tensor '" + name + "' has shape " + info.shape()
+                    + ", expected " + target.getShape());
+        }
+        if (!info.dtype().isFloating()) {
+            throw new CheckpointFormatException(file + ": tensor '" + name + "' is " + info.dtype()
+                    + "; weights must be floating point");
+        }
+        return ResumeLimits.requireFinite(file, name, source.load(manager, name, target.getDataType()));
     }
 }

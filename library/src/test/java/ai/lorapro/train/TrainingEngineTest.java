@@ -30,6 +30,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -240,6 +242,29 @@ class TrainingEngineTest {
         assertEquals("method", wrongMethod.field());
         assertTrue(wrongMethod.getMessage().contains("field method differs"), wrongMethod.getMessage());
         assertFalse(wrongMethod.getMessage().contains("--"), wrongMethod.getMessage());
+    }
+
+    /**
+     * Full fine-tuning's weights are checked like an adapter's: a NaN in the checkpoint's
+     * model.safetensors was restored, and every remaining step then skipped as non-finite.
+     */
+    @Test
+    void resumeOfFullFineTuningRefusesANonFiniteWeight() throws IOException {
+        train(Method.FULL, tmp.resolve("run"), 4, 2, null);
+        Path checkpoint = TrainingEngine.checkpointDir(tmp.resolve("run"), 2);
+        Path file = checkpoint.resolve(TrainingCheckpoint.WEIGHTS_FILE);
+        String tensor = "model.layers.0.self_attn.q_proj.weight";
+        long at;
+        try (SafetensorsFile source = SafetensorsFile.open(file)) {
+            at = source.info(tensor).begin();
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.putFloat((int) (8 + buffer.getLong(0) + at), Float.NaN);
+        Files.write(file, bytes);
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                () -> train(Method.FULL, tmp.resolve("run"), 4, 4, checkpoint));
+        assertEquals(file + ": tensor '" + tensor + "' holds NaN or infinity", e.getMessage());
     }
 
     /** A checkpoint whose optimizer file holds an array the optimizer does not keep is refused, naming the file. */
