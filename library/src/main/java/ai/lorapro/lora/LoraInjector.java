@@ -147,6 +147,24 @@ public final class LoraInjector {
         return out;
     }
 
+    /**
+     * Removes the adapters of the layers at {@code paths} under {@code root} ({@link
+     * LoraLinear#removeAdapter}), e.g. those {@link #inject} added, when what they were added for
+     * failed. A float16 model keeps the float32 pass that {@code inject} gave it.
+     *
+     * @throws IllegalArgumentException if a path names no adapted layer
+     */
+    public static void remove(Block root, Collection<String> paths) {
+        Map<String, LoraLinear> adapted = adaptedLayers(root);
+        for (String path : paths) {
+            LoraLinear layer = adapted.get(path);
+            if (layer == null) {
+                throw new IllegalArgumentException("no adapted layer at " + path);
+            }
+            layer.removeAdapter();
+        }
+    }
+
     /** Merges every adapter under {@code root} into its base weight. */
     public static void mergeAll(Block root) {
         adaptedLayers(root).values().forEach(LoraLinear::merge);

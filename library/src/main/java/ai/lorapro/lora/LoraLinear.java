@@ -173,6 +173,29 @@ public final class LoraLinear extends HfBlock {
     }
 
     /**
+     * Detaches the adapter and frees A and B: the layer is its base layer again, as before {@link
+     * #addAdapter}.
+     *
+     * @throws IllegalStateException if the layer has no adapter, or has it merged into W0 ({@link
+     *     #unmerge} first)
+     */
+    public void removeAdapter() {
+        if (!hasAdapter()) {
+            throw new IllegalStateException("layer has no LoRA adapter");
+        }
+        if (isMerged()) {
+            throw new IllegalStateException("the adapter is merged into the weight: unmerge it before removing it");
+        }
+        for (String name : new String[] {"lora_A.weight", "lora_B.weight"}) {
+            removeParameter(name).close();
+        }
+        loraA = null;
+        loraB = null;
+        config = null;
+        scaling = 0;
+    }
+
+    /**
      * Creates A and B on {@code manager}'s device: A by the configured init from a generator
      * seeded by the config seed and this layer's salt ({@link #seedSalt()}: each layer gets its own
      * reproducible draw), B = 0 so that the adapted layer starts equal to the base layer.

@@ -47,6 +47,21 @@ public abstract class HfBlock extends AbstractBlock {
         return addParameter(parameter);
     }
 
+    /**
+     * Unregisters the parameter {@link #parameter} registered under {@code hfName} and returns it
+     * (its array, if any, is the caller's to close).
+     *
+     * @throws IllegalStateException if no parameter has that name
+     */
+    protected final Parameter removeParameter(String hfName) {
+        Parameter removed = namedParameters.remove(hfName);
+        if (removed == null) {
+            throw new IllegalStateException("no parameter named " + hfName);
+        }
+        parameters.remove(removed.getName());
+        return removed;
+    }
+
     /** The direct children, keyed by Hugging Face module name, in registration order. */
     public Map<String, Block> modules() {
         return Collections.unmodifiableMap(modules);

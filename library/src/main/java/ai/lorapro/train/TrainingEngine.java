@@ -12,6 +12,7 @@ import ai.lorapro.data.batch.DataPosition;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.data.batch.TrainBatches;
 import ai.lorapro.io.Directories;
+import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.Gradients;
 import ai.lorapro.optim.ResumableOptimizer;
@@ -112,20 +113,21 @@ public final class TrainingEngine implements AutoCloseable {
         // settings that need no model are checked before the model is changed
         this.scaler = new LossScaler(config.run().fp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
         Block model = task.model();
-        MethodSetup.prepare(model, config);
-        this.trainable = MethodSetup.trainableParameters(model);
-        this.totalSteps = config.batch().totalSteps(trainExamples.size());
-        this.schedule = config.schedule().over(totalSteps);
-        if (totalSteps == 1 && schedule.valueAfter(0) == 0) {
-            // Hugging Face's warm-up starts at 0 too; on a sample data set that fits one batch this
-            // is the whole run
-            LOGGER.warn("the run has one step, and its warm-up gives that step learning rate 0: the weights will not"
-                    + " change; run more steps (epochs, max_steps: --epochs, --max-steps) or set warmup_ratio 0"
-                    + " (--warmup-ratio 0)");
-        }
-        // the engine hands each step's rate to the optimizer; the tracker serves DJL's update(...) only
-        this.optimizer = MethodSetup.optimizer(model, config, schedule);
+        List<String> adapted = MethodSetup.prepare(model, config);
+        ResumableOptimizer created = null;
         try {
+            this.trainable = MethodSetup.trainableParameters(model);
+            this.totalSteps = config.batch().totalSteps(trainExamples.size());
+            this.schedule = config.schedule().over(totalSteps);
+            if (totalSteps == 1 && schedule.valueAfter(0) == 0) {
+                // Hugging Face's warm-up starts at 0 too; on a sample data set that fits one batch this
+                // is the whole run
+                LOGGER.warn("the run has one step, and its warm-up gives that step learning rate 0: the weights will"
+                        + " not change; run more steps (epochs, max_steps: --epochs, --max-steps) or set warmup_ratio 0"
+                        + " (--warmup-ratio 0)");
+            }
+            // the engine hands each step's rate to the optimizer; the tracker serves DJL's update(...) only
+            this.optimizer = created = MethodSetup.optimizer(model, config, schedule);
             this.fingerprint = DatasetFingerprint.of(trainExamples);
             this.identity = RunIdentity.of(model, config, fingerprint, totalSteps);
             DataPosition start = DataPosition.START;
@@ -149,8 +151,13 @@ public final class TrainingEngine implements AutoCloseable {
             this.replicas = b.devices.isEmpty() ? DataParallel.single(manager)
                     : DataParallel.of(model, manager, b.devices, b.concurrentReplicas.orElse(concurrent));
         } catch (RuntimeException | Error e) {
-            // a refused resume or device list: the optimizer's state (restored moments) is freed
-            optimizer.close();
+            // a refused resume or device list: the optimizer's state (restored moments) is freed, and
+            // the adapters this engine added are taken out again, so that the caller's model can be
+            // given to a corrected builder (it refuses a model that has adapters already)
+            if (created != null) {
+                created.close();
+            }
+            LoraInjector.remove(model, adapted);
             throw e;
         }
     }

@@ -20,12 +20,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LoraLinearTest {
@@ -133,6 +135,24 @@ class LoraLinearTest {
             layer.unmerge();
             assertEquals(before, owner.getManagedArrays().size());
         }
+    }
+
+    @Test
+    void aRemovedAdapterFreesItsFactorsAndLeavesTheBaseLayer() {
+        LoraLinear layer = layer(LoraConfig.builder().setR(3).setAlpha(6).build());
+        NDArray a = layer.getLoraA().getArray();
+        layer.merge();
+        assertThrows(IllegalStateException.class, layer::removeAdapter);
+        layer.unmerge();
+        layer.removeAdapter();
+        assertFalse(layer.hasAdapter());
+        assertTrue(a.isReleased());
+        assertEquals(List.of("weight", "bias"), List.copyOf(layer.namedParameters().keySet()));
+        assertEquals(2, layer.getParameters().size());
+        assertThrows(IllegalStateException.class, layer::removeAdapter);
+        // the layer takes an adapter again, as a fresh one would
+        layer.addAdapter(LoraConfig.builder().setR(2).setAlpha(4).build());
+        assertEquals(List.of("weight", "bias", "lora_A.weight", "lora_B.weight"), List.copyOf(layer.namedParameters().keySet()));
     }
 
     @Test

@@ -17,7 +17,9 @@ import ai.lorapro.data.batch.Example;
 import ai.lorapro.io.CheckpointFormatException;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.io.SafetensorsWriter;
+import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.models.llama.LlamaForCausalLM;
+import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.optim.OptimizerState;
 
 import com.google.gson.JsonObject;
@@ -38,6 +40,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /** The training engine: determinism, exact resume, scoped memory, skipped non-finite steps. */
@@ -265,6 +268,33 @@ class TrainingEngineTest {
         CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
                 () -> train(Method.FULL, tmp.resolve("run"), 4, 4, checkpoint));
         assertEquals(file + ": tensor '" + tensor + "' holds NaN or infinity", e.getMessage());
+    }
+
+    /**
+     * A refused build takes its adapters out of the caller's model again: the corrected builder
+     * was refused with "already has a LoRA adapter ... resume from its checkpoint", which is what
+     * it was doing.
+     */
+    @Test
+    void aRefusedResumeLeavesTheModelAsItWasGiven() {
+        Path run = tmp.resolve("run");
+        train(Method.LORA_PRO, run, 4, 2, null);
+        Path checkpoint = TrainingEngine.checkpointDir(run, 2);
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            Set<String> before = ModuleTree.namedParameters(model).keySet();
+            TrainConfig changedLr = config(Method.LORA_PRO, run, 4).toBuilder().optLr(0.02f).build();
+            TrainingEngine.Builder refused = TrainingEngine.builder().setTask(new CausalLmTask(model))
+                    .setConfig(changedLr).setManager(manager).setTrainExamples(train).optResumeFrom(checkpoint);
+            assertEquals("lr", assertThrows(ResumeMismatchException.class, refused::build).field());
+            assertEquals(before, ModuleTree.namedParameters(model).keySet());
+            assertTrue(LoraInjector.adaptedLayers(model).isEmpty());
+            try (TrainingEngine engine = TrainingEngine.builder().setTask(new CausalLmTask(model))
+                    .setConfig(changedLr.toBuilder().optAllowedResumeChanges(Set.of("lr")).build())
+                    .setManager(manager).setTrainExamples(train).optResumeFrom(checkpoint).build()) {
+                assertEquals(4, engine.runUntil(4).globalStep());
+            }
+        }
     }
 
     /** A checkpoint whose optimizer file holds an array the optimizer does not keep is refused, naming the file. */
