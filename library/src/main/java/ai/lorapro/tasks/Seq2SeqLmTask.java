@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
+import ai.lorapro.data.batch.Example;
 import ai.lorapro.models.common.CrossEntropy;
 import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.models.t5.T5ForConditionalGeneration;
@@ -33,6 +34,12 @@ public final class Seq2SeqLmTask implements TrainTask {
     @Override
     public Block model() {
         return model;
+    }
+
+    /** {@inheritDoc} Here: source, target and labels in the model's vocabulary. */
+    @Override
+    public void requireUsable(Example example) {
+        example.requireInVocabulary(model.getConfig().vocabSize());
     }
 
     @Override

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
+import ai.lorapro.data.batch.Example;
 import ai.lorapro.models.common.CausalLanguageModel;
 import ai.lorapro.models.common.CausalLmLoss;
 import ai.lorapro.models.common.LayeredModel;
@@ -28,6 +29,12 @@ public final class CausalLmTask implements TrainTask {
     @Override
     public Block model() {
         return model;
+    }
+
+    /** {@inheritDoc} Here: ids and labels in the model's vocabulary. */
+    @Override
+    public void requireUsable(Example example) {
+        example.requireInVocabulary(model.vocabSize());
     }
 
     @Override

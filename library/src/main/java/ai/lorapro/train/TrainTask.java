@@ -6,6 +6,7 @@ import ai.djl.nn.Block;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.lorapro.data.batch.Batch;
+import ai.lorapro.data.batch.Example;
 import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.nn.Scalars;
 
@@ -20,6 +21,17 @@ public interface TrainTask {
 
     /** The model whose parameters train (its HF-named tree names the checkpoints). */
     Block model();
+
+    /**
+     * Refuses what the model cannot take in {@code example} (a language model: an id or a label
+     * outside its vocabulary, {@link Example#requireInVocabulary}). The engine calls it for every
+     * training and evaluation example, and for its pad id as a one-token example, before the first
+     * step, so that bad data is refused by example rather than by the step or the evaluation that
+     * reaches it. By default nothing is refused.
+     *
+     * @throws ai.lorapro.InvalidInputException saying what is wrong (the engine names the example)
+     */
+    default void requireUsable(Example example) {}
 
     /**
      * The summed loss of one micro-batch and the number of items it was summed over, so that the

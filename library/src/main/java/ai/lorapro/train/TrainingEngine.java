@@ -103,6 +103,16 @@ public final class TrainingEngine implements AutoCloseable {
         if (trainExamples.isEmpty()) {
             throw new InvalidInputException("the training data holds no usable example");
         }
+        // ids the model has no row for are refused here, by example, not by the step (or the final
+        // evaluation) that reaches them
+        requireUsable(task, trainExamples, "training example");
+        requireUsable(task, evalExamples, "evaluation example");
+        try {
+            task.requireUsable(new Example(new long[] {padId}, new long[] {Example.IGNORE_INDEX}));
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException("the pad id (optPadId) " + padId + " is not a token id the model takes ("
+                    + e.getMessage() + ")", e);
+        }
         // with k devices a pass takes micro-batch x k examples, split across the replicas
         int k = b.devices.isEmpty() ? 1 : b.devices.size();
         config.batch().requireSplitsOver(k);
@@ -159,6 +169,18 @@ public final class TrainingEngine implements AutoCloseable {
             }
             LoraInjector.remove(model, adapted);
             throw e;
+        }
+    }
+
+    /** {@link TrainTask#requireUsable} of each example, a failure naming it by {@code what} and its number from 1. */
+    private static void requireUsable(TrainTask task, List<Example> examples, String what) {
+        for (int i = 0; i < examples.size(); i++) {
+            try {
+                task.requireUsable(examples.get(i));
+            } catch (InvalidInputException e) {
+                throw new InvalidInputException(what + " " + (i + 1) + ": " + e.getMessage()
+                        + "; were the examples encoded by another tokenizer than the model's?", e);
+            }
         }
     }
 
@@ -254,8 +276,9 @@ public final class TrainingEngine implements AutoCloseable {
                     config.run().checkpointInterval());
             ProgressListener progressListener = new ProgressListener(Objects.requireNonNull(progress.create(
                     globalStep, totalSteps, config.run().logInterval()), "the progress factory returned null"));
+            // the checkpoint before the evaluation: an evaluation that fails does not cost the run its checkpoint
             List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics), progressListener,
-                    evaluation, checkpoints));
+                    checkpoints, evaluation));
             try {
                 while (globalStep < end) {
                     StepListener.StepRecord record = step(runner, end);

@@ -12,6 +12,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.Batch;
 import ai.lorapro.data.batch.Example;
 import ai.lorapro.io.CheckpointFormatException;
@@ -295,6 +296,54 @@ class TrainingEngineTest {
                 assertEquals(4, engine.runUntil(4).globalStep());
             }
         }
+    }
+
+    /**
+     * Ids and labels the model has no row for, and a pad id outside the vocabulary, are refused
+     * when the engine is built, naming the example: a label failed in the loss ("index 30 is out
+     * of bounds for dimension 2") and an evaluation id only after the last step.
+     */
+    @Test
+    void examplesAndAPadIdOutsideTheVocabularyAreRefusedByExampleBeforeAnyStep() {
+        List<Example> badLabel = new ArrayList<>(train);
+        badLabel.set(2, new Example(new long[] {1, 5, 6}, new long[] {Example.IGNORE_INDEX, 5, VOCAB + 6}));
+        List<Example> badEval = new ArrayList<>(eval);
+        badEval.add(new Example(new long[] {1, VOCAB + 6, 2}, new long[] {Example.IGNORE_INDEX, 3, 2}));
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            InvalidInputException label = assertThrows(InvalidInputException.class,
+                    () -> engine(manager, model, Method.LORA, "labels", 4).setTrainExamples(badLabel).build());
+            assertTrue(label.getMessage().startsWith("training example 3: label 30 at position 2 is neither a token id"
+                    + " in 0..23 (vocab_size 24) nor -100"), label.getMessage());
+            InvalidInputException id = assertThrows(InvalidInputException.class,
+                    () -> engine(manager, model, Method.LORA, "eval", 4).optEvalExamples(badEval).build());
+            assertTrue(id.getMessage().startsWith("evaluation example 9: token id 30 at position 1 is outside the"
+                    + " vocabulary 0..23"), id.getMessage());
+            InvalidInputException pad = assertThrows(InvalidInputException.class,
+                    () -> engine(manager, model, Method.LORA, "pad", 4).optPadId(-100).build());
+            assertTrue(pad.getMessage().startsWith("the pad id (optPadId) -100 is not a token id the model takes"),
+                    pad.getMessage());
+            // nothing was written, and the model took no adapter
+            assertFalse(Files.exists(tmp.resolve("labels")));
+            assertTrue(LoraInjector.adaptedLayers(model).isEmpty());
+        }
+    }
+
+    /** The run's last checkpoint is written before its final evaluation, which may fail. */
+    @Test
+    void aFailingFinalEvaluationKeepsTheFinalCheckpoint() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            try (TrainingEngine engine = engine(manager, model, Method.LORA, "failing-eval", 3)
+                    .optEvalHook(step -> {
+                        throw new IllegalStateException("the evaluation's scorer failed");
+                    })
+                    .build()) {
+                assertThrows(IllegalStateException.class, engine::run);
+            }
+        }
+        assertTrue(Files.isRegularFile(TrainingEngine.checkpointDir(tmp.resolve("failing-eval"), 3)
+                .resolve(TrainerState.FILE_NAME)));
     }
 
     /** A checkpoint whose optimizer file holds an array the optimizer does not keep is refused, naming the file. */

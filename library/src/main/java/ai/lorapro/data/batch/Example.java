@@ -1,5 +1,7 @@
 package ai.lorapro.data.batch;
 
+import ai.lorapro.InvalidInputException;
+
 import java.util.Arrays;
 
 /**
@@ -53,6 +55,26 @@ public final class Example {
     /** The label at {@code position}. */
     public long label(int position) {
         return labels[position];
+    }
+
+    /**
+     * Refuses an id or a label that a model of {@code vocabSize} tokens cannot take: every id must
+     * be in [0, vocabSize), every label too or {@link #IGNORE_INDEX}.
+     *
+     * @throws InvalidInputException naming the value and its position
+     */
+    public void requireInVocabulary(int vocabSize) {
+        for (int p = 0; p < inputIds.length; p++) {
+            if (inputIds[p] < 0 || inputIds[p] >= vocabSize) {
+                throw new InvalidInputException("token id " + inputIds[p] + " at position " + p + " is outside the"
+                        + " vocabulary 0.." + (vocabSize - 1) + " (vocab_size " + vocabSize + ")");
+            }
+            if (labels[p] != IGNORE_INDEX && (labels[p] < 0 || labels[p] >= vocabSize)) {
+                throw new InvalidInputException("label " + labels[p] + " at position " + p + " is neither a token id"
+                        + " in 0.." + (vocabSize - 1) + " (vocab_size " + vocabSize + ") nor " + IGNORE_INDEX
+                        + " (not scored)");
+            }
+        }
     }
 
     /** The number of positions whose label counts in the loss. */

@@ -27,4 +27,7 @@ public interface CausalLanguageModel extends Block {
 
     /** The number of attention layers a {@link KvCache} needs slots for. */
     int numCacheLayers();
+
+    /** The number of token ids the model takes and predicts ({@code vocab_size}). */
+    int vocabSize();
 }

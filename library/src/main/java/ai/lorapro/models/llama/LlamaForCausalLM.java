@@ -149,6 +149,11 @@ public final class LlamaForCausalLM extends HfBlock implements HasOutputHead, La
     }
 
     @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
     public int numCacheLayers() {
         return config.numHiddenLayers();
     }

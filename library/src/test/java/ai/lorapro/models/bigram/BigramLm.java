@@ -21,12 +21,14 @@ import java.util.Set;
  */
 public final class BigramLm extends HfBlock implements CausalLanguageModel, HasOutputHead {
 
+    private final int vocabSize;
     private final Embedding embedTokens;
     private final LoraLinear mix;
     private final LoraLinear lmHead;
 
     /** An empty model (no weights yet). */
     public BigramLm(int vocabSize, int hiddenSize) {
+        this.vocabSize = vocabSize;
         this.embedTokens = module("embed_tokens", new Embedding(vocabSize, hiddenSize));
         this.mix = module("mix", Linears.create(hiddenSize, hiddenSize, false));
         this.lmHead = module("lm_head", Linears.create(hiddenSize, vocabSize, false));
@@ -42,6 +44,11 @@ public final class BigramLm extends HfBlock implements CausalLanguageModel, HasO
     @Override
     public int numCacheLayers() {
         return 0;
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocabSize;
     }
 
     @Override
