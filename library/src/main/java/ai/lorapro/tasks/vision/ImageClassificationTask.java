@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.batch.Batch;
+import ai.lorapro.data.batch.Example;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.common.CrossEntropy;
@@ -41,6 +43,23 @@ public final class ImageClassificationTask implements TrainTask {
     @Override
     public Block model() {
         return classifier;
+    }
+
+    /**
+     * {@inheritDoc} Here: the first id an index of the task's images, the first label a class of the
+     * classifier (or {@link Example#IGNORE_INDEX}).
+     */
+    @Override
+    public void requireUsable(Example example) {
+        long image = example.inputId(0);
+        long label = example.label(0);
+        if (image < 0 || image >= images.size()) {
+            throw new InvalidInputException("image index " + image + " is outside the " + images.size() + " images");
+        }
+        if (label != Example.IGNORE_INDEX && (label < 0 || label >= classifier.numClasses())) {
+            throw new InvalidInputException("class " + label + " is outside the classifier's " + classifier.numClasses()
+                    + " classes");
+        }
     }
 
     @Override
