@@ -77,7 +77,7 @@ public final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ModelArchitecture config = ModelFiles.config(model);
-        TensorDType floatType = "base".equalsIgnoreCase(dtype.trim()) ? null : WeightFiles.dtype(dtype);
+        TensorDType floatType = "base".equalsIgnoreCase(dtype.trim()) ? null : WeightFiles.dtype(dtype, "base");
         long maxShardBytes = WeightFiles.size(shardSize);
         new OutputDirectoryGuard("--out", out).protect("--model", model).protect("--adapter", adapter)
                 .protectLinkTargets("--model", model).requireReplaceable(overwrite);

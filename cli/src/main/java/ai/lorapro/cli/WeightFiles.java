@@ -16,6 +16,14 @@ final class WeightFiles {
 
     /** The dtype of a {@code --dtype} value: bf16, fp16 or fp32 (or their PyTorch names). */
     static TensorDType dtype(String name) {
+        return dtype(name, null);
+    }
+
+    /**
+     * {@link #dtype(String)} for a command that takes one more value, {@code other} (named first
+     * in the error), which the caller handles itself.
+     */
+    static TensorDType dtype(String name, String other) {
         switch (name.trim().toLowerCase(Locale.ROOT)) {
             case "bf16":
             case "bfloat16":
@@ -27,7 +35,8 @@ final class WeightFiles {
             case "float32":
                 return TensorDType.F32;
             default:
-                throw new InvalidInputException("--dtype: '" + name + "' is not bf16, fp16 or fp32");
+                throw new InvalidInputException("--dtype: '" + name + "' is not " + (other == null ? "" : other + ", ")
+                        + "bf16, fp16 or fp32");
         }
     }
 

@@ -79,7 +79,20 @@ class ExamplesUsageTest {
             // the engine's log lines (slf4j-simple writes them to standard error too) aside
             List<String> printed = run.err.lines().filter(line -> !line.startsWith("[")).toList();
             assertEquals(1, printed.size(), run.err);
-            assertTrue(printed.get(0).startsWith("error: ") && printed.get(0).contains(dir.toString()), run.err);
+            // named as the usage names it, not by the tokenizer file some later step misses
+            assertTrue(printed.get(0).startsWith("error: MODEL_DIR " + dir.resolve("no-model") + " is not a directory"),
+                    run.err);
+        }
+    }
+
+    @Test
+    void aModelDirectoryWithoutConfigIsNamed(@TempDir Path dir) throws IOException {
+        Path notAModel = Files.createDirectories(dir.resolve("no-model"));
+        for (Example example : EXAMPLES) {
+            Run run = Run.of(example, arguments(example, dir, dir.resolve(example.name)));
+            assertEquals(ExampleRun.BAD_INPUT, run.exit, example.name + ": " + run.err);
+            assertEquals("error: MODEL_DIR " + notAModel + " has no config.json: it is not a Hugging Face model"
+                    + " directory", run.err.strip());
         }
     }
 

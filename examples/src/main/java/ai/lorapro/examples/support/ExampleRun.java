@@ -28,9 +28,9 @@ public final class ExampleRun {
     private ExampleRun() {}
 
     /**
-     * Checks the arguments and the output directory, then runs {@code work}.
+     * Checks the arguments, the output directory and the model directory, then runs {@code work}.
      *
-     * @param args the main's arguments
+     * @param args the main's arguments, MODEL_DIR first (as in every task example)
      * @param required how many arguments are required
      * @param outIndex the index of the output directory among them
      * @param usage the usage text, printed to standard error when arguments are missing
@@ -43,6 +43,9 @@ public final class ExampleRun {
         }
         try {
             String problem = outputProblem(Path.of(args[outIndex]));
+            if (problem == null) {
+                problem = modelProblem(Path.of(args[0]));
+            }
             if (problem != null) {
                 System.err.println("error: " + problem);
                 return BAD_INPUT;
@@ -60,6 +63,21 @@ public final class ExampleRun {
         if (status != 0) {
             System.exit(status);
         }
+    }
+
+    /**
+     * Why {@code model} is not a model directory, or null: named as the example's usage names it,
+     * not by the first file inside it that some later step fails to find.
+     */
+    static String modelProblem(Path model) {
+        if (!Files.isDirectory(model)) {
+            return "MODEL_DIR " + model + " is not a directory (a Hugging Face model directory: config.json, the"
+                    + " safetensors weights, tokenizer.json)";
+        }
+        if (!Files.isRegularFile(model.resolve("config.json"))) {
+            return "MODEL_DIR " + model + " has no config.json: it is not a Hugging Face model directory";
+        }
+        return null;
     }
 
     /**
