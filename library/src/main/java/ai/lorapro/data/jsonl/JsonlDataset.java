@@ -119,10 +119,19 @@ public final class JsonlDataset {
             int truncated = 0;
             long lineCount;
             try (TextLines lines = TextLines.open(file)) {
+                boolean first = true;
                 for (String line; (line = lines.next()) != null; ) {
                     if (line.isBlank()) {
                         continue;
                     }
+                    if (first && line.stripLeading().startsWith("[")) {
+                        // a whole file in another format, not a bad line: refused even when skipping bad lines
+                        throw new InvalidInputException(file + ":" + lines.number() + ": the file is a JSON array, not"
+                                + " JSON lines (one {\"text\"} or {\"prompt\", \"response\"} object per line); a task's"
+                                + " own data file, such as MetaMathQA's JSON array, is read with its task named"
+                                + " (--task NAME: docs/tasks.md)");
+                    }
+                    first = false;
                     TextRecord record;
                     try {
                         record = JsonlReader.parse(line, file.toString(), lines.number());

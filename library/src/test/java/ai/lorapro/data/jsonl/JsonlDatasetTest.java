@@ -110,9 +110,23 @@ class JsonlDatasetTest {
         Path h = file("{\"text\":5}\n");
         e = assertThrows(InvalidInputException.class, () -> load(h, 64, false));
         assertEquals(h + ":1: field \"text\" must be a string", e.getMessage());
-        Path k = file("[1,2]\n");
+        Path k = file("{\"text\":\"ok\"}\n[1,2]\n");
         e = assertThrows(InvalidInputException.class, () -> load(k, 64, false));
-        assertEquals(k + ":1: expected a JSON object", e.getMessage());
+        assertEquals(k + ":2: expected a JSON object", e.getMessage());
+    }
+
+    /** A JSON array (a task's own format) given as JSON lines: said for what it is, even when skipping bad lines. */
+    @Test
+    void aJsonArrayFileIsNamedAsOneAndPointsToTheTasks() throws Exception {
+        for (String array : new String[] {"[{\"query\": \"q\", \"response\": \"r\"}]\n", "\n  [\n  {\"query\": \"q\"}\n]\n"}) {
+            Path f = file(array);
+            for (boolean skip : new boolean[] {false, true}) {
+                InvalidInputException e = assertThrows(InvalidInputException.class, () -> load(f, 64, skip));
+                assertTrue(e.getMessage().startsWith(f + ":" + (array.startsWith("\n") ? 2 : 1)
+                        + ": the file is a JSON array, not JSON lines") && e.getMessage().contains("--task NAME"),
+                        e.getMessage());
+            }
+        }
     }
 
     @Test
