@@ -20,12 +20,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /**
  * What a checkpoint belongs to ({@value #FILE_NAME}): the base model (a fingerprint of the frozen
@@ -125,6 +127,32 @@ public record RunIdentity(Map<String, String> fields) {
     }
 
     /**
+     * Where the checkpoint is when {@code dir} is near one rather than one: a run directory, its
+     * {@code checkpoints} directory, or a checkpoint's {@code adapter}; empty otherwise.
+     */
+    private static String checkpointHint(Path dir) {
+        Path parent = dir.getParent() != null ? dir.getParent() : dir.toAbsolutePath().getParent();
+        if (parent != null && Files.isRegularFile(parent.resolve(FILE_NAME))) {
+            return "; " + dir + " is inside the checkpoint " + parent + ": resume from that";
+        }
+        Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
+        Path latest = latestCheckpoint(Files.isDirectory(checkpoints) ? checkpoints : dir);
+        return latest == null ? "" : "; " + dir + " holds checkpoints: resume from one of them, such as the latest, "
+                + latest;
+    }
+
+    /** The {@code step-N} directory of {@code dir} with the highest N, or null. */
+    private static Path latestCheckpoint(Path dir) {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.filter(p -> p.getFileName().toString().matches("step-\\d+") && Files.isDirectory(p))
+                    .max(Comparator.comparing(p -> Long.parseLong(p.getFileName().toString().substring(5))))
+                    .orElse(null);
+        } catch (IOException | RuntimeException e) {
+            return null; // no hint, the error stands
+        }
+    }
+
+    /**
      * Reads {@code dir/run_identity.json}.
      *
      * @throws CheckpointFormatException naming the file when it is missing or malformed
@@ -133,7 +161,7 @@ public record RunIdentity(Map<String, String> fields) {
         Path file = dir.resolve(FILE_NAME);
         if (!Files.isRegularFile(file)) {
             throw new CheckpointFormatException(file + ": checkpoint file missing (the checkpoint does not say what"
-                    + " it belongs to)");
+                    + " it belongs to)" + checkpointHint(dir));
         }
         try {
             JsonObject o = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();

@@ -237,6 +237,25 @@ class TrainingEngineTest {
         train(Method.LORA, run, 4, 4, TrainingEngine.checkpointDir(run, 2));
     }
 
+    /** A resume from next to a checkpoint (its run, its checkpoints directory, its adapter) says where the checkpoint is. */
+    @Test
+    void resumeFromNearACheckpointNamesIt() {
+        Path run = tmp.resolve("run");
+        train(Method.LORA, run, 4, 2, null);
+        Path checkpoint = TrainingEngine.checkpointDir(run, 2);
+        for (Path near : new Path[] {run, run.resolve(TrainingEngine.CHECKPOINTS_DIR)}) {
+            CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                    () -> train(Method.LORA, run, 4, 4, near));
+            assertTrue(e.getMessage().endsWith("; " + near + " holds checkpoints: resume from one of them, such as the"
+                    + " latest, " + checkpoint), e.getMessage());
+        }
+        Path adapter = checkpoint.resolve(TrainingCheckpoint.ADAPTER_DIR);
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                () -> train(Method.LORA, run, 4, 4, adapter));
+        assertTrue(e.getMessage().endsWith("; " + adapter + " is inside the checkpoint " + checkpoint
+                + ": resume from that"), e.getMessage());
+    }
+
     @Test
     void resumeRefusesOtherDataOrMethod() {
         train(Method.LORA, tmp.resolve("run"), 4, 2, null);
