@@ -23,13 +23,15 @@ parse() { # LOG MODEL METHOD FP16
     first=$(grep -o 'step 1/[0-9]* .*elapsed [0-9:]*' "$log" | awk '{print $NF}' | head -1)
     last=$(grep -o 'step [0-9]*/[0-9]* .*elapsed [0-9:]*' "$log" | tail -1)
     steps=$(awk '{split($2, a, "/"); print a[1]}' <<<"$last")
-    step_s=$(( ($(seconds "$(awk '{print $NF}' <<<"$last")") - $(seconds "$first")) / (steps - 1) ))
+    # the progress lines' elapsed times are whole seconds; their mean over steps 2..N need not be
+    step_s=$(awk -v a="$(seconds "$(awk '{print $NF}' <<<"$last")")" -v b="$(seconds "$first")" -v n="$steps" \
+        'BEGIN { printf "%.2f", (n > 1 ? (a - b) / (n - 1) : 0) }')
     wall=$(seconds "$(awk '/Elapsed \(wall clock\)/ {print $NF}' "$log")" | cut -d. -f1)
     load_before=$(awk -F'load average: ' '/^load before/ {split($2, a, ","); print a[1]}' "$log")
     load_after=$(awk -F'load average: ' '/^load after/ {split($2, a, ","); print a[1]}' "$log")
-    printf '{"bench":"real-sizes","model":"%s","method":"%s","fp16_frozen":%s,"peak_rss_bytes":%d,"steps_logged":%d,"step_s_mean_after_first":%d,"wall_s":%d,"omp_threads":1,"load_avg_1m_before":%s,"load_avg_1m_after":%s,"timestamp":"%s","machine":"%s"}\n' \
+    printf '{"bench":"real-sizes","model":"%s","method":"%s","fp16_frozen":%s,"peak_rss_bytes":%d,"steps_logged":%d,"step_s_mean_after_first":%s,"wall_s":%d,"omp_threads":1,"load_avg_1m_before":%s,"load_avg_1m_after":%s,"timestamp":"%s","machine":"%s"}\n' \
         "$model" "$method" "$fp16" $((peak_kb * 1024)) "$steps" "$step_s" "$wall" "$load_before" "$load_after" \
-        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(getconf _NPROCESSORS_ONLN) cores"
 }
 
 if [[ "${1:-}" == parse ]]; then

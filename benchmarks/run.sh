@@ -37,7 +37,11 @@ if [[ "$bench" == native-probe ]]; then
   fi
   mkdir -p benchmarks/target benchmarks/results
   gcc -O3 -march=native -pthread benchmarks/probes/fused-step.c -o benchmarks/target/fused-step -lm
-  commit="$(git describe --always --dirty 2>/dev/null || echo unknown)"
+  # -dirty for changed sources only: the results this script appends to are tracked files too
+  commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  if [[ "$commit" != unknown && -n "$(git status --porcelain --untracked-files=no -- . ':(exclude)benchmarks/results' 2>/dev/null)" ]]; then
+    commit="$commit-dirty"
+  fi
   for threads in 1 2; do
     for setting in "cold none" "cold l2" "cold llc" "hot none"; do
       read -r moments prefetch <<< "$setting"
