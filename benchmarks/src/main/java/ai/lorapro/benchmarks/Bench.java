@@ -2,9 +2,12 @@ package ai.lorapro.benchmarks;
 
 import ai.djl.ndarray.NDManager;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -32,95 +35,122 @@ public final class Bench {
      *
      * @param args the benchmark name and its options
      */
-    public static void main(String[] args) throws java.io.IOException, InterruptedException {
+    public static void main(String[] args) {
         if (args.length == 0) {
             usage();
             return;
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         String bench = args[0];
-        List<String> rest = Arrays.asList(args).subList(1, args.length);
-        try (NDManager root = NDManager.newBaseManager()) {
-            switch (bench) {
-                case "optimizer-step":
-                    new OptimizerStepBench(
-                                    option(rest, "--warmup", 2),
-                                    option(rest, "--steps", 7),
-                                    methods(rest, OptimizerStepBench.METHODS),
-                                    mibList(stringOption(rest, "--bandwidth-mib", "512,4096")),
-                                    stringOption(rest, "--shapes", "llama-2-7b"),
-                                    option(rest, "--rank", OptimizerStepBench.DEFAULT_RANK),
-                                    out)
-                            .run(root);
-                    break;
-                case "train-step":
-                    new TrainStepBench(option(rest, "--warmup", 2), option(rest, "--steps", 7), out)
-                            .run(root, methods(rest, TrainSetup.DEFAULT_METHODS));
-                    break;
-                case "loss-curve":
-                    new LossCurveBench(option(rest, "--steps", 20), out)
-                            .run(root, methods(rest, List.of("lora-pro", "lora-pro-bf16", "lora-pro-tensor")));
-                    break;
-                case "gram":
-                    new GramBench(option(rest, "--warmup", 2), option(rest, "--steps", 7),
-                                    mibList(stringOption(rest, "--ranks", "8,16,64")).stream().map(Long::intValue).toList(),
-                                    out)
-                            .run(root);
-                    break;
-                case "memory":
-                    new MemoryBench(option(rest, "--steps", 3), out).run(root, stringOption(rest, "--method", "lora-pro"));
-                    break;
-                case "scale":
-                    new ScaleBench(new ScaleBench.Settings(methods(rest, ScaleBench.MODELS, "--models"),
-                            methods(rest, ScaleBench.METHODS), methods(rest, List.of("fp32", "fp16"), "--frozen"),
-                            option(rest, "--steps", 4), option(rest, "--batch", 4), option(rest, "--seq", 64),
-                            Path.of(stringOption(rest, "--models-dir", "target/scale-models")),
-                            Path.of(stringOption(rest, "--work-dir", "target/scale-runs")),
-                            Double.parseDouble(stringOption(rest, "--rss-limit-gb", "20"))), out).run();
-                    break;
-                case "scale-plot":
-                    ScalePlot.write(Path.of(stringOption(rest, "--in", "benchmarks/results/scale.jsonl")),
-                            Path.of(stringOption(rest, "--out", "docs/scale.png")));
-                    break;
-                default:
-                    usage();
-                    System.exit(2);
-            }
+        Runnable run;
+        try {
+            run = parse(bench, new BenchOptions(Arrays.asList(args).subList(1, args.length)), out);
+        } catch (BenchOptions.UsageError e) {
+            System.err.println("error: " + bench + ": " + e.getMessage());
+            usage();
+            System.exit(2);
+            return;
         }
+        run.run();
+    }
+
+    /**
+     * The run of {@code bench} with its options read and checked (every option it does not take
+     * refused) before anything is measured.
+     */
+    private static Runnable parse(String bench, BenchOptions o, PrintStream out) {
+        Runnable run;
+        switch (bench) {
+            case "optimizer-step": {
+                List<String> methods = new ArrayList<>(OptimizerStepBench.METHODS);
+                OptimizerStepBench.METHODS.stream().filter(m -> m.startsWith("lora-pro-full-fused"))
+                        .forEach(m -> methods.add(m + OptimizerStepBench.SCALAR_SUFFIX));
+                int warmup = o.integer("--warmup", 2, 0);
+                int steps = o.integer("--steps", 7, 1);
+                List<String> chosen = o.names("--methods", OptimizerStepBench.METHODS, methods);
+                List<Long> mib = o.positives("--bandwidth-mib", "512,4096").stream().map(Integer::longValue).toList();
+                String shapes = o.names("--shapes", List.of("llama-2-7b"), List.copyOf(OptimizerStepBench.SHAPE_SETS.keySet())).get(0);
+                int rank = o.integer("--rank", OptimizerStepBench.DEFAULT_RANK, 1);
+                run = withRoot(root -> new OptimizerStepBench(warmup, steps, chosen, mib, shapes, rank, out).run(root));
+                break;
+            }
+            case "train-step": {
+                int warmup = o.integer("--warmup", 2, 0);
+                int steps = o.integer("--steps", 7, 1);
+                List<String> methods = o.names("--methods", TrainSetup.DEFAULT_METHODS, TrainSetup.METHODS);
+                run = withRoot(root -> new TrainStepBench(warmup, steps, out).run(root, methods));
+                break;
+            }
+            case "loss-curve": {
+                int steps = o.integer("--steps", 20, 1);
+                List<String> methods = o.names("--methods", List.of("lora-pro", "lora-pro-bf16", "lora-pro-tensor"),
+                        TrainSetup.METHODS);
+                run = withRoot(root -> new LossCurveBench(steps, out).run(root, methods));
+                break;
+            }
+            case "gram": {
+                int warmup = o.integer("--warmup", 2, 0);
+                int steps = o.integer("--steps", 7, 1);
+                List<Integer> ranks = o.positives("--ranks", "8,16,64");
+                run = withRoot(root -> new GramBench(warmup, steps, ranks, out).run(root));
+                break;
+            }
+            case "memory": {
+                int steps = o.integer("--steps", 3, 1);
+                String method = o.names("--method", List.of("lora-pro"), TrainSetup.METHODS).get(0);
+                run = withRoot(root -> new MemoryBench(steps, out).run(root, method));
+                break;
+            }
+            case "scale": {
+                ScaleBench.Settings settings = new ScaleBench.Settings(
+                        o.names("--models", ScaleBench.MODELS, ScaleBench.MODELS),
+                        o.names("--methods", ScaleBench.METHODS, ScaleBench.METHODS),
+                        o.names("--frozen", List.of("fp32", "fp16"), List.of("fp32", "fp16")),
+                        o.integer("--steps", 4, 1), o.integer("--batch", 4, 1), o.integer("--seq", 64, 2),
+                        Path.of(o.string("--models-dir", "target/scale-models")),
+                        Path.of(o.string("--work-dir", "target/scale-runs")),
+                        o.positiveNumber("--rss-limit-gb", 20));
+                run = () -> {
+                    try {
+                        new ScaleBench(settings, out).run();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted", e);
+                    }
+                };
+                break;
+            }
+            case "scale-plot": {
+                Path in = Path.of(o.string("--in", "benchmarks/results/scale.jsonl"));
+                Path plot = Path.of(o.string("--out", "docs/scale.png"));
+                run = () -> {
+                    try {
+                        ScalePlot.write(in, plot);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                };
+                break;
+            }
+            default:
+                throw new BenchOptions.UsageError("unknown benchmark");
+        }
+        o.requireAllRead();
+        return run;
+    }
+
+    /** {@code work} with a base manager of its own, closed after. */
+    private static Runnable withRoot(java.util.function.Consumer<NDManager> work) {
+        return () -> {
+            try (NDManager root = NDManager.newBaseManager()) {
+                work.accept(root);
+            }
+        };
     }
 
     private static void usage() {
         System.err.println("usage: Bench optimizer-step|train-step|memory|loss-curve|scale|scale-plot|gram [--warmup N] [--steps N] [--methods a,b] [--method m] [--bandwidth-mib 512,4096] [--shapes llama-2-7b|tinyllama] [--rank 8]");
-    }
-
-    private static List<String> methods(List<String> args, List<String> all) {
-        return methods(args, all, "--methods");
-    }
-
-    private static List<String> methods(List<String> args, List<String> all, String option) {
-        return Arrays.asList(stringOption(args, option, String.join(",", all)).split(","));
-    }
-
-    private static List<Long> mibList(String text) {
-        List<Long> sizes = new java.util.ArrayList<>();
-        for (String part : text.split(",")) {
-            sizes.add(Long.parseLong(part.trim()));
-        }
-        return sizes;
-    }
-
-    private static int option(List<String> args, String name, int fallback) {
-        return Integer.parseInt(stringOption(args, name, Integer.toString(fallback)));
-    }
-
-    private static String stringOption(List<String> args, String name, String fallback) {
-        int i = args.indexOf(name);
-        if (i < 0) {
-            return fallback;
-        }
-        if (i + 1 >= args.size()) {
-            throw new IllegalArgumentException(name + " needs a value");
-        }
-        return args.get(i + 1);
     }
 }

@@ -20,6 +20,22 @@ final class JsonLine {
         return this;
     }
 
+    /**
+     * Adds a field holding a JSON array of numbers, each written in full (not rounded as single
+     * numbers are); a value that is not finite is written as null.
+     */
+    JsonLine putNumbers(String key, java.util.List<? extends Number> values) {
+        StringBuilder array = new StringBuilder("[");
+        for (Number n : values) {
+            array.append(array.length() > 1 ? "," : "").append(Double.isFinite(n.doubleValue()) ? n.toString() : "null");
+        }
+        fields.put(key, new Raw(array.append(']').toString()));
+        return this;
+    }
+
+    /** JSON text written as it is. */
+    private record Raw(String json) {}
+
     /** Adds the timestamp, machine description and load average that every recorded line carries. */
     JsonLine withMachine() {
         put("timestamp", java.time.Instant.now().toString());
@@ -45,6 +61,9 @@ final class JsonLine {
     private static String value(Object v) {
         if (v == null) {
             return "null";
+        }
+        if (v instanceof Raw raw) {
+            return raw.json();
         }
         if (v instanceof Double || v instanceof Float) {
             double d = ((Number) v).doubleValue();

@@ -49,7 +49,7 @@ final class LossCurveBench {
                                 .put("steps", steps)
                                 .put("lr", LEARNING_RATE)
                                 .put("batches", BATCHES)
-                                .put("losses", losses.toString())
+                                .putNumbers("losses", losses)
                                 .put("state_bytes", setup.stateBytes())
                                 .put("seconds", (System.nanoTime() - start) / 1e9)
                                 .put("model", TrainStepBench.modelDescription())
