@@ -69,9 +69,12 @@ final class DeviceCopies {
         }
     }
 
-    /** Forgets the copies still waiting (their pair failed), at the start of an iteration. */
-    void clearWaiting() {
-        waiting.clear();
+    /**
+     * Forgets the copies still waiting (their pair failed), at the start of an iteration, except
+     * those of {@code stillWaiting}, whose step is still to come.
+     */
+    void clearWaitingExcept(Set<String> stillWaiting) {
+        waiting.keySet().retainAll(stillWaiting);
     }
 
 }

@@ -74,11 +74,24 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
         return xMode;
     }
 
+    /**
+     * A pair with one factor in carries it over: where DJL steps a parameter that first arrives in
+     * the middle of a run (an adapter unfrozen at step N) is not known, so an iteration may begin
+     * between the two factors of its pair. A factor whose partner never comes is refused when it
+     * arrives again ({@link PairSlot#arrive}).
+     */
     @Override
-    void onNewRound() {
+    void onNewRound() {}
+
+    @Override
+    Set<String> waitingFactors() {
+        Set<String> waiting = new HashSet<>();
         for (PairSlot slot : slots) {
-            slot.checkComplete();
+            if (slot.pendingId != null) {
+                waiting.add(slot.pendingId);
+            }
         }
+        return waiting;
     }
 
     @Override
@@ -218,8 +231,11 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
                 return;
             }
             if (pendingId.equals(parameterId)) {
+                String missing = factorLabel(pair, parameterId).equals("lora_A") ? "lora_B" : "lora_A";
+                clear();
                 throw new IllegalStateException("LoRA pair " + pair.getName() + ": "
-                        + factorLabel(pair, parameterId) + " was updated twice before its partner");
+                        + factorLabel(pair, parameterId) + " got a gradient twice, " + missing + " none in between (is "
+                        + missing + " frozen, or not among the parameters this trainer steps?)");
             }
             boolean firstIsA = pendingId.equals(pair.getLoraA().getId());
             NDArray a = firstIsA ? pendingWeight : weight;
@@ -291,22 +307,6 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
                 return pair.getLoraA();
             }
             return pair.getLoraB().requiresGradient() ? null : pair.getLoraB();
-        }
-
-        void checkComplete() {
-            if (pendingId != null) {
-                String missing = pendingId.equals(pair.getLoraA().getId()) ? "lora_B" : "lora_A";
-                String waiting = factorLabel(pair, pendingId);
-                clear();
-                throw new IllegalStateException(
-                        "LoRA pair "
-                                + pair.getName()
-                                + ": "
-                                + waiting
-                                + " got a gradient but "
-                                + missing
-                                + " did not in the same step (is one factor frozen?)");
-            }
         }
 
         void clear() {

@@ -239,14 +239,22 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
     private void beginRoundIfNew(String parameterId) {
         int seen = arrivals.merge(parameterId, 1, Integer::sum);
         if (seen > round) {
-            copies.clearWaiting();
             round = seen;
             onNewRound();
+            copies.clearWaitingExcept(waitingFactors());
         }
     }
 
     /** Called when a new iteration begins, before its first parameter steps. */
     void onNewRound() {}
+
+    /**
+     * The parameters whose step waits for a partner across the start of an iteration (LoRA-Pro: a
+     * factor whose partner has not arrived yet); their device copies keep waiting too.
+     */
+    Set<String> waitingFactors() {
+        return Set.of();
+    }
 
     /**
      * One parameter's gradient has arrived: steps it on its own. LoRA-Pro optimizers override this

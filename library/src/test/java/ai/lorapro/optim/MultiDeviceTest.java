@@ -10,7 +10,9 @@ import ai.djl.training.tracker.Tracker;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 
@@ -92,6 +94,67 @@ class MultiDeviceTest extends ManagedTest {
             assertEquals(4, state.getSteps().get(DjlUpdateCounters.NUM_UPDATE));
             reference.close();
             optimizer.close();
+        }
+    }
+
+    /**
+     * A pair that starts training at step 3 (an adapter unfrozen mid-run), which DJL's order puts
+     * around an older parameter (its A first, its B last): an iteration begins between its two
+     * factors. The pair still steps jointly, once per iteration, as a fresh optimizer steps it from
+     * its first step, and its device copies still follow it. It threw "lora_A got a gradient but
+     * lora_B did not in the same step" at every later step.
+     */
+    @Test
+    void aPairThatJoinsMidRunStepsJointlyOncePerIteration() {
+        for (int copies : new int[] {1, 2}) {
+            PairAndHead early = new PairAndHead(5);
+            PairAndHead late = new PairAndHead(6);
+            PairAndHead lateAlone = new PairAndHead(6);
+            try (LoraProAdamW optimizer = LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
+                            .addLoraPair("early", early.a, early.b, 2f).addLoraPair("late", late.a, late.b, 2f)
+                            .nameParameter("head.weight", early.head).build();
+                    LoraProAdamW reference = LoraProAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-2f))
+                            .addLoraPair("late", lateAlone.a, lateAlone.b, 2f).build()) {
+                LocalParameterServer server = new LocalParameterServer(optimizer);
+                Map<Parameter, NDArray[]> weights = new HashMap<>();
+                for (Parameter p : List.of(early.a, early.b, early.head, late.a, late.b)) {
+                    NDArray[] all = new NDArray[copies];
+                    all[0] = p.getArray();
+                    for (int k = 1; k < copies; k++) {
+                        all[k] = all[0].duplicate();
+                        all[k].setRequiresGradient(true);
+                    }
+                    weights.put(p, all);
+                }
+                Random rng = new Random(7);
+                for (int step = 1; step <= 4; step++) {
+                    List<Parameter> order = step < 3 ? List.of(early.a, early.b, early.head)
+                            : List.of(late.a, early.a, early.b, early.head, late.b);
+                    for (Parameter p : order) {
+                        Shape shape = p.getArray().getShape();
+                        NDArray grad = random(rng, (int) shape.get(0), (int) shape.get(1));
+                        NDArray[] grads = new NDArray[copies];
+                        for (int k = 0; k < copies; k++) {
+                            grads[k] = grad.div(copies);
+                        }
+                        server.update(p.getId(), grads, weights.get(p));
+                        if (p == late.a || p == late.b) {
+                            Parameter alone = p == late.a ? lateAlone.a : lateAlone.b;
+                            reference.update(alone.getId(), alone.getArray(), grad);
+                        }
+                    }
+                    for (NDArray[] all : weights.values()) {
+                        for (int k = 1; k < copies; k++) {
+                            assertArrayEquals(all[0].toFloatArray(), all[k].toFloatArray(), 0f, "copy " + k);
+                        }
+                    }
+                }
+                assertArrayEquals(lateAlone.a.getArray().toFloatArray(), late.a.getArray().toFloatArray(), 1e-6f);
+                assertArrayEquals(lateAlone.b.getArray().toFloatArray(), late.b.getArray().toFloatArray(), 1e-6f);
+                Map<String, Integer> steps = optimizer.exportState(manager).getSteps();
+                assertEquals(4, steps.get("early"));
+                assertEquals(2, steps.get("late"));
+            }
         }
     }
 
