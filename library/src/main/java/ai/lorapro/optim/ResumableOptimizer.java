@@ -122,8 +122,28 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
                 }
             }
         }
+        requireDistinctNames();
         // the count DJL's update hands the tracker at a parameter's first update
         requireFirstRatesUsable(builder.beginNumUpdate + 1);
+    }
+
+    /**
+     * Refuses two parameters under one name, and a plain parameter under a LoRA pair's name: the
+     * state is kept by name, so they would share their moments and their step count, silently.
+     */
+    private void requireDistinctNames() {
+        Map<String, String> idByName = new HashMap<>();
+        for (Map.Entry<String, String> e : parameterNames.entrySet()) {
+            String name = e.getValue();
+            if (idByName.put(name, e.getKey()) != null) {
+                throw new IllegalArgumentException("two parameters are named '" + name + "' in the optimizer state:"
+                        + " they would share one state and one step count; give each a name of its own");
+            }
+            if (!pairOfFactor.containsKey(e.getKey()) && pairs.containsKey(name)) {
+                throw new IllegalArgumentException("parameter '" + name + "' has the name of a LoRA pair: they would"
+                        + " share one step count; give it another name");
+            }
+        }
     }
 
     /**

@@ -130,6 +130,22 @@ class LoraProOptimizerTest extends ManagedTest {
         }
     }
 
+    /** The state is kept by name: two parameters under one name shared their moments and step count, silently. */
+    @Test
+    void twoParametersUnderOneNameAreRefusedWhenBuilt() {
+        PairAndHead f = new PairAndHead(3);
+        Parameter otherHead = trainable("head2.weight", random(new Random(4), 3, 4));
+        IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> adamw(f)
+                .nameParameter("dec.head.weight", f.head).nameParameter("dec.head.weight", otherHead).build());
+        assertTrue(twice.getMessage().startsWith("two parameters are named 'dec.head.weight'"), twice.getMessage());
+        IllegalArgumentException pairName = assertThrows(IllegalArgumentException.class,
+                () -> adamw(f).nameParameter("layer", otherHead).build());
+        assertTrue(pairName.getMessage().startsWith("parameter 'layer' has the name of a LoRA pair"),
+                pairName.getMessage());
+        // one parameter named twice the same way (addLoraLayers, then nameParameter) is fine
+        adamw(f).nameParameter("dec.head.weight", f.head).nameParameter("dec.head.weight", f.head).build().close();
+    }
+
     @Test
     void aFactorArrivingTwiceBeforeItsPartnerIsAnError() {
         PairAndHead f = new PairAndHead(3);
