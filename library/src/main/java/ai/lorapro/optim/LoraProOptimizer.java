@@ -84,6 +84,11 @@ public abstract class LoraProOptimizer extends ResumableOptimizer {
     void onNewRound() {}
 
     @Override
+    boolean stepsPairsJointly() {
+        return true;
+    }
+
+    @Override
     Set<String> waitingFactors() {
         Set<String> waiting = new HashSet<>();
         for (PairSlot slot : slots) {

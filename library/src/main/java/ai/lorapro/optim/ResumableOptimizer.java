@@ -161,7 +161,26 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
             for (String id : ids) {
                 requireUsableRate(perParameter.getNewValue(id, firstUpdate), id);
             }
+            if (stepsPairsJointly()) {
+                for (LoraPair pair : pairs.values()) {
+                    float a = perParameter.getNewValue(pair.getLoraA().getId(), firstUpdate);
+                    float b = perParameter.getNewValue(pair.getLoraB().getId(), firstUpdate);
+                    if (Float.compare(a, b) != 0) {
+                        throw new InvalidFieldException("learning_rate", "LoRA pair " + pair.getName() + ": lora_A at "
+                                + a + " and lora_B at " + b + ", but LoRA-Pro steps A and B jointly at one rate (a rate"
+                                + " per factor, LoRA+ style, is not supported)");
+                    }
+                }
+            }
         }
+    }
+
+    /**
+     * Whether the two factors of a pair take one step together, at one learning rate (LoRA-Pro),
+     * rather than a step each.
+     */
+    boolean stepsPairsJointly() {
+        return false;
     }
 
     /** Throws naming {@code learning_rate} unless {@code rate} is finite and >= 0. */

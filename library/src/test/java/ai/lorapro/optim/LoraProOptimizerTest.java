@@ -13,6 +13,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.FixedPerVarTracker;
 import ai.djl.training.tracker.Tracker;
 import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
@@ -247,6 +248,20 @@ class LoraProOptimizerTest extends ManagedTest {
                 assertEquals(0, ok.stateBytes());
             }
         }
+    }
+
+    /** A fixed rate per factor (LoRA+ style) is refused when the optimizer is built, not inside Trainer.step. */
+    @Test
+    void aFixedRatePerFactorIsRefusedWhenBuilt() {
+        PairAndHead f = new PairAndHead(4);
+        FixedPerVarTracker perFactor = FixedPerVarTracker.builder().setDefaultValue(1e-3f)
+                .put(f.b.getId(), 1.6e-2f).build();
+        InvalidFieldException e = assertThrows(InvalidFieldException.class,
+                () -> adamw(f).setLearningRateTracker(perFactor).build());
+        assertEquals("learning_rate", e.field());
+        assertTrue(e.getMessage().contains("LoRA pair layer: lora_A at 0.001 and lora_B at 0.016"), e.getMessage());
+        // plain AdamW steps each factor on its own: a rate per factor is its to take
+        PlainAdamW.builder().setLearningRateTracker(perFactor).addLoraPair("layer", f.a, f.b, S).build().close();
     }
 
     /** A rate per factor (LoRA+ style) is refused by name, not stepped at whichever factor arrived last. */
