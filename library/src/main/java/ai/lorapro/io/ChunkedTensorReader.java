@@ -57,7 +57,8 @@ final class ChunkedTensorReader {
      */
     NDArray load(NDManager manager, TensorInfo info, long dataOffset, DataType target) throws IOException {
         TensorDType dtype = info.dtype();
-        boolean widen = dtype == TensorDType.BF16 || dtype == TensorDType.F64;
+        // float64 goes through float32 unless it is to stay float64 (state that must come back exactly)
+        boolean widen = dtype == TensorDType.BF16 || dtype == TensorDType.F64 && target != DataType.FLOAT64;
         DataType hostType = widen ? DataType.FLOAT32 : dtype.djlType();
         long count = info.elementCount();
         int perChunk = CHUNK_BYTES / dtype.byteSize();
@@ -98,7 +99,7 @@ final class ChunkedTensorReader {
     private void fillHost(TensorInfo info, long start, int n, DataType target) {
         TensorDType dtype = info.dtype();
         boolean toFloat16 = target == DataType.FLOAT16 && dtype.isFloating() && dtype != TensorDType.F16;
-        if (dtype == TensorDType.BF16 || dtype == TensorDType.F64 || toFloat16) {
+        if (dtype == TensorDType.BF16 || dtype == TensorDType.F64 && target != DataType.FLOAT64 || toFloat16) {
             if (values == null) {
                 values = new float[host.capacity() / Float.BYTES];
             }

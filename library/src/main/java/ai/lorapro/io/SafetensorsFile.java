@@ -414,6 +414,27 @@ public final class SafetensorsFile implements TensorSource {
         return owned;
     }
 
+    /**
+     * Loads a tensor in the type it is stored in, bit for bit (BF16, which DJL cannot hold, widened
+     * to float32): for state that must come back exactly, such as float64 optimizer moments.
+     */
+    public NDArray loadStored(NDManager manager, String name) {
+        requireOpen();
+        TensorInfo info = info(name);
+        if (info.dtype() == TensorDType.BF16) {
+            return load(manager, name, DataType.FLOAT32);
+        }
+        if (info.byteLength() > SMALL_TENSOR_BYTES) {
+            try {
+                return new ChunkedTensorReader(this::readFully, path.toString())
+                        .load(manager, info, dataStart, info.dtype().djlType());
+            } catch (IOException e) {
+                throw new CheckpointFormatException(path + ": tensor '" + name + "': cannot read: " + e.getMessage(), e);
+            }
+        }
+        return ownedArray(manager, bytes(name), info);
+    }
+
     /** Loads a tensor as float32. */
     public NDArray load(NDManager manager, String name) {
         return load(manager, name, DataType.FLOAT32);

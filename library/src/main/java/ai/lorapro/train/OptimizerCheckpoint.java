@@ -165,8 +165,10 @@ public final class OptimizerCheckpoint {
         try (SafetensorsFile source = SafetensorsFile.open(tensorsFile); NDManager temp = manager.newSubManager()) {
             requireSameSave(source.metadata(), optimizer, tensorsFile, stepsFile, steps);
             // one tensor at a time, each checked and handed over to the optimizer: never two copies of the state
+            // float64 state (of float64 parameters) as it was saved: narrowed, the resume was not exact
             optimizer.importState(steps, source.names(), name -> requireValid(tensorsFile, name,
-                    source.load(temp, name, DataType.FLOAT32)));
+                    source.info(name).dtype() == TensorDType.F64 ? source.loadStored(temp, name)
+                            : source.load(temp, name, DataType.FLOAT32)));
         } catch (CheckpointFormatException e) {
             throw e;
         } catch (InvalidInputException e) {
@@ -180,10 +182,10 @@ public final class OptimizerCheckpoint {
     private static NDArray requireValid(Path file, String name, NDArray tensor) {
         ResumeLimits.requireFinite(file, name, tensor);
         if (name.endsWith(SECOND_MOMENT_SUFFIX) && tensor.size() > 0) {
-            try (NDArray min = tensor.min()) {
-                if (min.getFloat() < 0) {
+            try (NDArray min = tensor.min(); NDArray min64 = min.toType(DataType.FLOAT64, false)) {
+                if (min64.getDouble() < 0) {
                     throw new CheckpointFormatException(file + ": tensor '" + name + "' holds a negative second"
-                            + " moment (" + min.getFloat() + ")");
+                            + " moment (" + (float) min64.getDouble() + ")");
                 }
             }
         }

@@ -62,6 +62,25 @@ class ChunkedTensorReaderTest {
             assertArrayEquals(longs, ints.toLongArray());
         }
     }
+    /** {@code loadStored} keeps float64 as float64, bit for bit, in one read and in chunks. */
+    @Test
+    void float64LoadsStoredExactly() {
+        SplittableRandom rng = new SplittableRandom(5);
+        Path file = tmp.resolve("f64.safetensors");
+        try (NDManager manager = NDManager.newBaseManager()) {
+            double[] small = rng.doubles(100).toArray();
+            double[] large = rng.doubles(300_000).toArray(); // 2.4 MB: chunked
+            new SafetensorsWriter().add("small", manager.create(small)).add("large", manager.create(large)).write(file);
+            try (SafetensorsFile source = SafetensorsFile.open(file)) {
+                for (String name : new String[] {"small", "large"}) {
+                    NDArray loaded = source.loadStored(manager, name);
+                    assertEquals(DataType.FLOAT64, loaded.getDataType(), name);
+                    assertArrayEquals(name.equals("small") ? small : large, loaded.toDoubleArray(), 0.0, name);
+                }
+            }
+        }
+    }
+
     /** A value float16 cannot hold is refused when loading as float16, not turned into infinity. */
     @Test
     void valuesBeyondFloat16AreRefusedByTensorAndElement() {
