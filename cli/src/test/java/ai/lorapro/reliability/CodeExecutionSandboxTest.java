@@ -173,6 +173,23 @@ class CodeExecutionSandboxTest extends TinyModelCliTestBase {
         assertFalse(Files.exists(tmp.resolve("new.txt")));
     }
 
+    /**
+     * In a namespace, a program keeps no capability, also when the evaluation runs as root and the
+     * interpreter cannot run as user 65534 (pyenv's under /root): with them it remounted / writable
+     * and wrote outside its directory, or entered the host's network namespace.
+     */
+    @Test
+    void aProgramKeepsNoCapabilitiesAndCannotRemountTheFileSystem() {
+        assumeTrue(runner().sandbox().hasNoNetwork(), "no namespaces here");
+        String program = "import ctypes\n"
+                + "caps = [l for l in open('/proc/self/status') if l.startswith('CapEff')][0]\n"
+                + "assert int(caps.split()[1], 16) == 0, caps\n"
+                + "libc = ctypes.CDLL(None, use_errno=True)\n"
+                + "MS_REMOUNT, MS_BIND = 32, 4096\n"
+                + "assert libc.mount(None, b'/', None, MS_REMOUNT | MS_BIND, None) != 0\n";
+        assertEquals(PythonRunner.Outcome.PASSED, runner().run(program));
+    }
+
     /** A program that takes the permissions of its own directories away leaves nothing behind. */
     @Test
     void aProgramsDirectoryIsDeletedEvenWhenItLockedItsFiles() throws IOException {

@@ -161,20 +161,34 @@ public final class CodeSandbox {
             cmd.addAll(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", "--"));
         }
         String dir = workDir.toAbsolutePath().toString();
+        // root that stays root keeps every capability in the namespaces unless they are dropped: with
+        // them a program remounts / writable or enters the host's network namespace (setns)
+        boolean asRoot = root && !dropToNobody;
         switch (isolation) {
             case BWRAP -> {
                 cmd.addAll(List.of("bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"));
                 hidden.forEach(hide -> cmd.addAll(List.of("--tmpfs", hide)));
                 exposed.forEach(keep -> cmd.addAll(List.of("--ro-bind", keep, keep)));
                 cmd.addAll(List.of("--bind", dir, dir, "--chdir", dir, "--unshare-all", "--die-with-parent",
-                        "--new-session", "--"));
+                        "--new-session"));
+                if (asRoot) {
+                    cmd.addAll(List.of("--cap-drop", "ALL"));
+                }
+                cmd.add("--");
             }
             case UNSHARE -> {
                 cmd.add("unshare");
-                if (!root || dropToNobody) {
+                if (!asRoot) {
                     cmd.addAll(List.of("--user", "--map-root-user"));
                 }
-                cmd.addAll(List.of("--net", "--pid", "--fork", "--kill-child", "--"));
+                cmd.addAll(List.of("--net", "--pid", "--fork", "--kill-child"));
+                if (asRoot) {
+                    // a /proc of its own namespace only (the host's lists other namespaces to enter), and no
+                    // capabilities, so that nothing lets it out again
+                    cmd.addAll(List.of("--mount-proc", "--", "setpriv", "--no-new-privs", "--bounding-set", "-all",
+                            "--inh-caps", "-all", "--ambient-caps", "-all"));
+                }
+                cmd.add("--");
             }
             case NONE -> { }
         }
@@ -193,7 +207,9 @@ public final class CodeSandbox {
     public String describe() {
         boolean processLimitEnforced = !root || dropToNobody;
         return isolation.description + "; "
-                + (dropToNobody ? "runs as user " + NOBODY + "; " : root ? "runs as root; " : "runs as the user; ")
+                + (dropToNobody ? "runs as user " + NOBODY + "; "
+                        : root ? "runs as root" + (isolation == Isolation.NONE ? "" : " without capabilities") + "; "
+                        : "runs as the user; ")
                 + "empty environment, fresh working directory, own session; limits (" + (prlimit ? "prlimit" : "ulimit")
                 + "): " + limits.describe() + (processLimitEnforced ? "" : " (process limit not enforced for root)");
     }
