@@ -126,6 +126,19 @@ class AdversarialInputFuzzTest extends TinyModelCliTestBase {
                 "--device", "cpu", "--max-steps", "1", "--r", "2147483647");
         check("--max-new-tokens 2^31-1", true, "generate", "--model", m, "--prompt", "one", "--device", "cpu",
                 "--max-new-tokens", "2147483647");
+        // a task's generation too: it overflowed to a negative array size (exit 1), or ran out of heap
+        Path gsm8k = tmp.resolve("gsm8k.jsonl");
+        try {
+            Files.writeString(gsm8k, "{\"question\": \"one and one\", \"answer\": \"#### 2\"}\n");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        for (String tokens : new String[] {"2147483647", "400000000", "65"}) {
+            CliRun.Result r = check("eval --task gsm8k --max-new-tokens " + tokens, true, "eval", "--task", "gsm8k",
+                    "--model", m, "--data", gsm8k.toString(), "--out", tmp.resolve("g" + tokens).toString(),
+                    "--device", "cpu", "--max-new-tokens", tokens);
+            assertTrue(r.err().contains(tokens + " exceeds the model's max_position_embeddings 64"), r.err());
+        }
     }
 
     @Test

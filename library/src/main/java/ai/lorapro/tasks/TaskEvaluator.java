@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
+import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.TokenizerFit;
@@ -200,6 +201,12 @@ public final class TaskEvaluator {
     }
 
     private CausalLanguageModel llama(NDManager manager, String task) {
+        // before the weights load: a generation longer than the model's positions only fills memory
+        int positions = architecture().maxPositions();
+        if (settings.maxNewTokens() > positions) {
+            throw new InvalidFieldException("max_new_tokens", settings.maxNewTokens() + " exceeds the model's"
+                    + " max_position_embeddings " + positions);
+        }
         CausalLanguageModel model = load(manager, CausalLanguageModel.class, task);
         applyAdapter(model);
         return model;

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import ai.lorapro.InvalidInputException;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -72,6 +73,10 @@ public final class Generator {
             CausalLanguageModel model, NDManager manager, long[][] prompts, long[][] attentionMask) {
         int batch = prompts.length;
         int promptLength = prompts[0].length;
+        if ((long) promptLength + maxNewTokens > Integer.MAX_VALUE - 8) {
+            throw new InvalidInputException(maxNewTokens + " new tokens after a prompt of " + promptLength
+                    + " are more than one sequence can hold");
+        }
         int total = promptLength + maxNewTokens;
         long[][] tokens = new long[batch][total];
         long[][] mask = new long[batch][total];
