@@ -10,9 +10,12 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
 
+import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -73,12 +76,21 @@ public final class JsonLines {
         return new Records<>(records, bad.skipped() - skippedBefore);
     }
 
+    /**
+     * Whether the first character after white space (and a byte-order mark) is '['. Read as bytes,
+     * so that a byte that is not UTF-8 further on is left to the reader, which names its line.
+     */
     private static boolean isJsonArray(Path file) {
         RegularFiles.requireRegularIfPresent(file);
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            for (int c; (c = reader.read()) != -1; ) {
-                if (!Character.isWhitespace(c) && c != '\uFEFF') {
-                    return c == '[';
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            int b = in.read();
+            if (b == 0xEF) { // a UTF-8 byte-order mark: EF BB BF
+                in.skip(2);
+                b = in.read();
+            }
+            for (; b != -1; b = in.read()) {
+                if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                    return b == '[';
                 }
             }
             return false;
@@ -86,6 +98,15 @@ public final class JsonLines {
             throw new InvalidInputException(file + ": no such file");
         } catch (IOException e) {
             throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether nothing but white space follows (a strict reader calls a second value a syntax error). */
+    private static boolean atEnd(JsonReader reader) {
+        try {
+            return reader.peek() == JsonToken.END_DOCUMENT;
+        } catch (IOException | IllegalStateException e) {
+            return false;
         }
     }
 
@@ -111,6 +132,11 @@ public final class JsonLines {
                 }
             }
             reader.endArray();
+            if (!atEnd(reader)) {
+                // a second array or a stray line after the first: the records there were dropped silently
+                throw new InvalidInputException(file + ": more after the JSON array's closing ']' (one array of"
+                        + " records per file)");
+            }
         } catch (JsonParseException | IOException | IllegalStateException e) {
             throw new InvalidInputException(file + ": malformed JSON array after element " + element + ": "
                     + StrictJson.describe(e.getMessage()));

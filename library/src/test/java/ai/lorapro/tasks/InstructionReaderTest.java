@@ -45,6 +45,25 @@ class InstructionReaderTest {
         assertTrue(read.records().get(0).completion().endsWith("The answer is: \\sqrt{5}"));
     }
 
+    /** Records after the array's ']' were dropped without a word; a bad byte was "cannot read: Input length = 1". */
+    @Test
+    void moreAfterTheArrayAndABadByteAreNamed() throws Exception {
+        Path twoArrays = dir.resolve("two.json");
+        Files.writeString(twoArrays, "[{\"query\": \"q\", \"response\": \"r\"}]\n[{\"query\": \"q2\", \"response\": \"r2\"}]\n");
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> InstructionReader.read(InstructionFormat.METAMATH, twoArrays, false, BadRecords.skip()));
+        assertTrue(e.getMessage().startsWith(twoArrays + ": more after the JSON array's closing ']'"), e.getMessage());
+        Path badByte = dir.resolve("bad.jsonl");
+        Files.write(badByte, "{\"id\": 1, \"query\": \"q\", \"answer\": \"a\"}\n{\"id\": 2, \"query\": \"\u00ff\"}\n"
+                .replace('\u00ff', '?').getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        byte[] bytes = Files.readAllBytes(badByte);
+        bytes[bytes.length - 4] = (byte) 0xFF;
+        Files.write(badByte, bytes);
+        e = assertThrows(InvalidInputException.class,
+                () -> InstructionReader.read(InstructionFormat.CODEFEEDBACK, badByte, false, BadRecords.fail()));
+        assertTrue(e.getMessage().startsWith(badByte + ":2: not UTF-8 text"), e.getMessage());
+    }
+
     @Test
     void codeFeedbackJsonLinesMissingAnswerNamesTheLine() throws Exception {
         Path file = dir.resolve("code.jsonl");
