@@ -19,7 +19,8 @@ public final class TaskOutputs {
     /** The metrics file every evaluation writes into its output directory. */
     public static final String METRICS_FILE = "metrics.json";
 
-    private static final Gson LINES = new GsonBuilder().disableHtmlEscaping().create();
+    /** Nulls written: a row has every field its task documents, null where there is no value. */
+    private static final Gson LINES = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
     private static final Gson PRETTY =
             new GsonBuilder().disableHtmlEscaping().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 

@@ -93,6 +93,12 @@ class GenerationEvalTest {
         assertEquals(1, metrics.get("skipped").getAsInt());
         List<String> rows = Files.readAllLines(dir.resolve("out").resolve(Gsm8kEvaluation.PREDICTIONS_FILE));
         assertEquals("4", JsonParser.parseString(rows.get(1)).getAsJsonObject().get("predicted").getAsString());
+        // an output without a number still has the documented field, as null (it was left out)
+        Gsm8kEvaluation.evaluate(problems.records().subList(0, 1), prompts -> List.of("no idea"))
+                .write(dir.resolve("none"), Map.of());
+        JsonObject row = JsonParser.parseString(
+                Files.readAllLines(dir.resolve("none").resolve(Gsm8kEvaluation.PREDICTIONS_FILE)).get(0)).getAsJsonObject();
+        assertTrue(row.has("predicted") && row.get("predicted").isJsonNull(), row.toString());
     }
 
     private Path humanEvalFile() throws Exception {

@@ -128,8 +128,8 @@ public final class JsonlDataset {
                         // a whole file in another format, not a bad line: refused even when skipping bad lines
                         throw new InvalidInputException(file + ":" + lines.number() + ": the file is a JSON array, not"
                                 + " JSON lines (one {\"text\"} or {\"prompt\", \"response\"} object per line); a task's"
-                                + " own data file, such as MetaMathQA's JSON array, is read with its task named"
-                                + " (--task NAME: docs/tasks.md)");
+                                + " own data file, such as MetaMathQA's JSON array, is read by naming the task (--task"
+                                + " NAME; docs/tasks.md lists the tasks of train and of eval)");
                     }
                     first = false;
                     TextRecord record;
