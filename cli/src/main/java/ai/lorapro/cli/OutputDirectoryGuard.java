@@ -195,6 +195,11 @@ public final class OutputDirectoryGuard {
         }
         Path existing = out.toAbsolutePath().normalize();
         while (existing != null && !Files.exists(existing)) {
+            if (Files.isSymbolicLink(existing)) {
+                // Files.exists follows it: creating through it fails only when the command writes, at the end
+                throw new InvalidInputException(option + ": cannot create " + out + ": " + existing
+                        + " is a link to " + linkTarget(existing) + ", which does not exist");
+            }
             existing = existing.getParent();
         }
         if (existing == null) {
@@ -206,6 +211,62 @@ public final class OutputDirectoryGuard {
         }
         if (!Files.isWritable(existing)) {
             throw new InvalidInputException(option + ": cannot write " + out + ": " + existing + " is not writable");
+        }
+        requireMakeable(existing);
+    }
+
+    /**
+     * Creates the missing directories of {@code out} below {@code existing} and deletes them again:
+     * writable by the access check is not creatable everywhere ({@code /proc}, a read-only or full
+     * file system, root's view of another user's mount), and a command finds out before its work,
+     * not when it writes its results.
+     */
+    private void requireMakeable(Path existing) {
+        Path target = out.toAbsolutePath().normalize();
+        if (target.equals(existing)) {
+            return;
+        }
+        List<Path> created = new ArrayList<>();
+        try {
+            for (Path dir = existing; !dir.equals(target); ) {
+                dir = dir.resolve(target.getName(dir.getNameCount()));
+                Files.createDirectory(dir);
+                created.add(dir);
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new InvalidInputException(option + ": cannot create " + out + ": " + reason(e));
+        } finally {
+            for (int i = created.size() - 1; i >= 0; i--) {
+                try {
+                    Files.deleteIfExists(created.get(i));
+                } catch (IOException e) {
+                    // an empty directory left behind; the command creates it anyway
+                }
+            }
+        }
+    }
+
+    /** Why a directory could not be made, in words rather than an exception's class name. */
+    private static String reason(Exception e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied (" + ((java.nio.file.FileSystemException) e).getFile() + ")";
+        }
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            // mkdir's ENOENT where the parent exists: a file system that takes no new directory (/proc)
+            return "the file system takes no directory there (" + ((java.nio.file.FileSystemException) e).getFile()
+                    + ")";
+        }
+        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason() + " (" + fse.getFile() + ")";
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    private static String linkTarget(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (IOException e) {
+            return "a path";
         }
     }
 

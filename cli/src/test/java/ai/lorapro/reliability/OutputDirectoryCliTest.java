@@ -155,6 +155,36 @@ class OutputDirectoryCliTest extends TinyModelCliTestBase {
                 "--data", data.toString(), "--out", file.resolve("sub").toString()), "plain.txt", "not a directory");
     }
 
+    /**
+     * An --out that cannot be made is refused before the work: under a link to nothing (it failed
+     * after the whole evaluation, exit 1, and the link itself was "not empty"), or where the file
+     * system takes no directory though the access check says writable (/proc, as root). The probe
+     * leaves nothing behind.
+     */
+    @Test
+    void anOutThatCannotBeMadeIsRefusedBeforeTheWork() throws IOException {
+        saveModelAndAdapter(tmp);
+        Path data = Files.writeString(tmp.resolve("d.jsonl"), TinyHfModel.jsonl(2, 1));
+        Path dangling = Files.createSymbolicLink(tmp.resolve("dangling"), tmp.resolve("gone"));
+        for (Path out : List.of(dangling, dangling.resolve("res"))) {
+            assertOneLineBadInput("eval --task --out " + out, cli("eval", "--task", "gsm8k", "--model",
+                    model.toString(), "--data", data.toString(), "--out", out.toString()), "dangling",
+                    "is a link to " + tmp.resolve("gone") + ", which does not exist");
+            assertOneLineBadInput("merge --out " + out, merge(out), "dangling", "which does not exist");
+        }
+        assertFalse(Files.exists(tmp.resolve("gone")));
+        if (Files.isDirectory(Path.of("/proc/self"))) {
+            assertOneLineBadInput("merge --out /proc/...", merge(Path.of("/proc/lorapro-out/sub")), "/proc/lorapro-out",
+                    "cannot create");
+        }
+        // a creatable --out is probed and removed again: the refusal that follows leaves no directory
+        Path fresh = tmp.resolve("fresh/deeper");
+        assertOneLineBadInput("eval --task with a bad model", cli("eval", "--task", "gsm8k", "--model",
+                tmp.resolve("no-model").toString(), "--data", data.toString(), "--out", fresh.toString()), "no-model",
+                "");
+        assertFalse(Files.exists(tmp.resolve("fresh")));
+    }
+
     @Test
     void trainNeverWritesIntoTheModelAndEvalTaskNeverReplacesFilesUnasked() throws IOException {
         saveModelAndAdapter(tmp);
