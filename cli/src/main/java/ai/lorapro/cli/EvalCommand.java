@@ -132,6 +132,15 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
                 .requireEmptyUnless(overwrite);
         modelOptions.requireReadableAdapter();
         modelOptions.reportMemory(modelOptions.config(), modelOptions.device());
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--max-new-tokens")) {
+            // the default, not the user's number: a model with fewer positions generates as far as they go
+            settings = settings.withMaxNewTokens(Math.min(settings.maxNewTokens(), modelOptions.config().maxPositions()));
+        }
+        new IdleOptions(spec)
+                .when(!task.equals("humaneval"), List.of("--allow-code-execution"), "with --task " + task)
+                .when(!task.equals("mt-bench"), List.of("--model-id"), "with --task " + task)
+                .when(task.equals("image-folder"), List.of("--max-new-tokens"), "with --task image-folder")
+                .print(spec.commandLine().getErr());
         TaskEvaluator evaluator = new TaskEvaluator(
                 modelOptions.model, modelOptions.adapter, modelOptions.tokenizer, modelOptions.device(), settings)
                 .optAllowCodeExecution(allowCodeExecution)

@@ -139,6 +139,26 @@ class BoundedInputCliTest extends TinyModelCliTestBase {
                 "--prompt", "x", "--max-new-tokens", "99999999999", "--device", "cpu"), "--max-new-tokens");
     }
 
+    /**
+     * eval --task bounds --max-new-tokens by the model's positions, as generate does; its own
+     * default (512) is cut to them on a smaller model rather than refused, and options the task does
+     * not use are said to do nothing.
+     */
+    @Test
+    void evalTaskGenerationIsBoundedByThePositions() throws IOException {
+        Path gsm8k = Files.writeString(tmp.resolve("gsm8k.jsonl"), "{\"question\": \"one and one\", \"answer\": \"#### 2\"}\n");
+        assertRefusedInTime("eval --task --max-new-tokens 65", () -> cli("eval", "--task", "gsm8k", "--model",
+                model.toString(), "--data", gsm8k.toString(), "--out", tmp.resolve("refused").toString(), "--device",
+                "cpu", "--max-new-tokens", "65"), "--max-new-tokens", "65 exceeds the model's max_position_embeddings 64");
+        CliRun.Result byDefault = cli("eval", "--task", "gsm8k", "--model", model.toString(), "--data",
+                gsm8k.toString(), "--out", tmp.resolve("default").toString(), "--device", "cpu", "--model-id", "x",
+                "--allow-code-execution");
+        assertEquals(0, byDefault.code(), byDefault.err());
+        assertTrue(byDefault.err().contains("lorapro: warning: --allow-code-execution has no effect with --task gsm8k")
+                && byDefault.err().contains("lorapro: warning: --model-id has no effect with --task gsm8k"),
+                byDefault.err());
+    }
+
     @Test
     void infoRefusesARankNoLayerCanHold() {
         // train refuses it at injection; info used to print 175278% of the base parameters
