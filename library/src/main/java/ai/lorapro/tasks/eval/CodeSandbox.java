@@ -28,7 +28,10 @@ import java.util.concurrent.TimeUnit;
  *
  * When the JVM runs as root, the program additionally runs as user and group 65534 ({@code
  * setpriv}) if the interpreter is reachable for that user, since the kernel enforces neither the
- * process limit nor file permissions against root. {@link #describe()} states what was in force;
+ * process limit nor file permissions against root. If it is not, the program runs as root only
+ * under bwrap, without capabilities; with unshare alone, or no namespaces, it does not run at all
+ * (root without capabilities still owns the host's writable files). In every namespace the
+ * program keeps no capability. {@link #describe()} states what was in force;
  * evaluations record it.
  */
 public final class CodeSandbox {
@@ -120,7 +123,11 @@ public final class CodeSandbox {
             if (root) {
                 candidates.add(new CodeSandbox(isolation, true, prlimit, true, limits, interpreter));
             }
-            candidates.add(new CodeSandbox(isolation, false, prlimit, root, limits, interpreter));
+            // root that stays root only where the file system is read-only: without capabilities it still
+            // owns the host's files (/etc/ld.so.preload, cron, /proc/sys) wherever they are writable
+            if (!root || isolation == Isolation.BWRAP) {
+                candidates.add(new CodeSandbox(isolation, false, prlimit, root, limits, interpreter));
+            }
         }
         for (CodeSandbox candidate : candidates) {
             Path dir = null;
@@ -183,12 +190,12 @@ public final class CodeSandbox {
                 }
                 cmd.addAll(List.of("--net", "--pid", "--fork", "--kill-child"));
                 if (asRoot) {
-                    // a /proc of its own namespace only (the host's lists other namespaces to enter), and no
-                    // capabilities, so that nothing lets it out again
-                    cmd.addAll(List.of("--mount-proc", "--", "setpriv", "--no-new-privs", "--bounding-set", "-all",
-                            "--inh-caps", "-all", "--ambient-caps", "-all"));
+                    // a /proc of its own namespace only (the host's lists other namespaces to enter)
+                    cmd.add("--mount-proc");
                 }
-                cmd.add("--");
+                // no capabilities, not even those of the user namespace's root: nothing lets it out again
+                cmd.addAll(List.of("--", "setpriv", "--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all",
+                        "--ambient-caps", "-all", "--"));
             }
             case NONE -> { }
         }

