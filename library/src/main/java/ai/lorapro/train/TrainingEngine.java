@@ -15,6 +15,7 @@ import ai.lorapro.io.Directories;
 import ai.lorapro.lora.LoraInjector;
 import ai.lorapro.nn.Finiteness;
 import ai.lorapro.nn.Gradients;
+import ai.lorapro.nn.ModuleTree;
 import ai.lorapro.optim.ResumableOptimizer;
 import ai.lorapro.optim.StateDType;
 
@@ -123,6 +124,8 @@ public final class TrainingEngine implements AutoCloseable {
         // settings that need no model are checked before the model is changed
         this.scaler = new LossScaler(config.run().fp16Frozen(), b.initialLossScale, b.lossScaleGrowthInterval);
         Block model = task.model();
+        Map<Parameter, Boolean> trainableBefore = new LinkedHashMap<>();
+        ModuleTree.namedParameters(model).values().forEach(p -> trainableBefore.put(p, p.requiresGradient()));
         List<String> adapted = MethodSetup.prepare(model, config);
         ResumableOptimizer created = null;
         try {
@@ -167,7 +170,13 @@ public final class TrainingEngine implements AutoCloseable {
             if (created != null) {
                 created.close();
             }
-            LoraInjector.remove(model, adapted);
+            try {
+                LoraInjector.remove(model, adapted);
+                // full fine-tuning unfroze every weight: a corrected LoRA builder would train them all
+                trainableBefore.forEach((p, trainable) -> p.freeze(!trainable));
+            } catch (RuntimeException undo) {
+                e.addSuppressed(undo);
+            }
             throw e;
         }
     }

@@ -365,6 +365,26 @@ class TrainingEngineTest {
                 .resolve(TrainerState.FILE_NAME)));
     }
 
+    /** A refused full fine-tuning build freezes again what it unfroze: a corrected LoRA builder would train it all. */
+    @Test
+    void aRefusedFullFineTuningBuildLeavesTheWeightsFrozen() {
+        Path run = tmp.resolve("full");
+        train(Method.FULL, run, 4, 2, null);
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+            Map<String, Boolean> before = new TreeMap<>();
+            ModuleTree.namedParameters(model).forEach((name, p) -> before.put(name, p.requiresGradient()));
+            TrainConfig changedLr = config(Method.FULL, run, 4).toBuilder().optLr(0.02f).build();
+            assertThrows(ResumeMismatchException.class, () -> TrainingEngine.builder().setTask(new CausalLmTask(model))
+                    .setConfig(changedLr).setManager(manager).setTrainExamples(train)
+                    .optResumeFrom(TrainingEngine.checkpointDir(run, 2)).build());
+            Map<String, Boolean> after = new TreeMap<>();
+            ModuleTree.namedParameters(model).forEach((name, p) -> after.put(name, p.requiresGradient()));
+            assertEquals(before, after);
+            assertTrue(before.containsValue(false), "the base weights start frozen");
+        }
+    }
+
     /** A checkpoint whose optimizer file holds an array the optimizer does not keep is refused, naming the file. */
     @Test
     void resumeRefusesAnOptimizerFileWithForeignArrays() {
