@@ -28,8 +28,9 @@ import java.util.Set;
  * and B depend on both. Every other trainable parameter takes the plain step of the optimizer.
  *
  * <p>Parameters arrive one {@code update} call at a time, in arbitrary order. The first factor of a
- * pair to arrive has its gradient copied and waits; the joint step runs when the second arrives. A
- * pair that is still waiting when the next iteration begins (a factor missing) is an error. A
+ * pair to arrive has its gradient copied and waits; the joint step runs when the second arrives,
+ * also after the next iteration has begun (a pair that starts training mid-run may straddle it). A
+ * factor that arrives again before its partner (the partner never comes) is an error. A
  * frozen factor is reported at the pair's first update: LoRA-Pro needs both factors trainable
  * (LoRA-FA style training, A frozen, is refused), while {@link PlainAdamW} steps the trainable one
  * alone.

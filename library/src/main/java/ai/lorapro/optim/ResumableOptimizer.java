@@ -133,7 +133,7 @@ public abstract class ResumableOptimizer extends Optimizer implements AutoClosea
      */
     private void requireDistinctNames() {
         Map<String, String> idByName = new HashMap<>();
-        for (Map.Entry<String, String> e : parameterNames.entrySet()) {
+        for (Map.Entry<String, String> e : stableNames().entrySet()) {
             String name = e.getValue();
             if (idByName.put(name, e.getKey()) != null) {
                 throw new IllegalArgumentException("two parameters are named '" + name + "' in the optimizer state:"

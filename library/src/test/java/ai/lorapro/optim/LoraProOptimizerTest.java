@@ -143,6 +143,11 @@ class LoraProOptimizerTest extends ManagedTest {
                 () -> adamw(f).nameParameter("layer", otherHead).build());
         assertTrue(pairName.getMessage().startsWith("parameter 'layer' has the name of a LoRA pair"),
                 pairName.getMessage());
+        // a factor's state name, which a pair gives its unnamed factors
+        IllegalArgumentException factorName = assertThrows(IllegalArgumentException.class,
+                () -> adamw(f).nameParameter("layer.lora_A.weight", otherHead).build());
+        assertTrue(factorName.getMessage().startsWith("two parameters are named 'layer.lora_A.weight'"),
+                factorName.getMessage());
         // one parameter named twice the same way (addLoraLayers, then nameParameter) is fine
         adamw(f).nameParameter("dec.head.weight", f.head).nameParameter("dec.head.weight", f.head).build().close();
     }
