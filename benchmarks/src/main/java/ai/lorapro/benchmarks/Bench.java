@@ -69,7 +69,7 @@ public final class Bench {
                 int steps = o.integer("--steps", 7, 1);
                 List<String> chosen = o.names("--methods", OptimizerStepBench.METHODS, methods);
                 List<Long> mib = o.positives("--bandwidth-mib", "512,4096").stream().map(Integer::longValue).toList();
-                String shapes = o.names("--shapes", List.of("llama-2-7b"), List.copyOf(OptimizerStepBench.SHAPE_SETS.keySet())).get(0);
+                String shapes = o.name("--shapes", "llama-2-7b", List.copyOf(OptimizerStepBench.SHAPE_SETS.keySet()));
                 int rank = o.integer("--rank", OptimizerStepBench.DEFAULT_RANK, 1);
                 run = withRoot(root -> new OptimizerStepBench(warmup, steps, chosen, mib, shapes, rank, out).run(root));
                 break;
@@ -97,7 +97,7 @@ public final class Bench {
             }
             case "memory": {
                 int steps = o.integer("--steps", 3, 1);
-                String method = o.names("--method", List.of("lora-pro"), TrainSetup.METHODS).get(0);
+                String method = o.name("--method", "lora-pro", TrainSetup.METHODS);
                 run = withRoot(root -> new MemoryBench(steps, out).run(root, method));
                 break;
             }

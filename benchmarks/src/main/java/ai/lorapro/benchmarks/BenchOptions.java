@@ -107,6 +107,16 @@ final class BenchOptions {
         return values;
     }
 
+    /** The one name of {@code name}, one of {@code allowed}, or {@code fallback}. */
+    String name(String name, String fallback, List<String> allowed) {
+        String value = string(name, fallback);
+        if (!allowed.contains(value)) {
+            throw new UsageError(name + ": '" + value + "' is not one of " + String.join(", ", allowed)
+                    + (value.contains(",") ? " (it takes one)" : ""));
+        }
+        return value;
+    }
+
     /** Refuses an option the benchmark did not read: a typo, or one of another benchmark. */
     void requireAllRead() {
         for (String name : given.keySet()) {

@@ -37,7 +37,7 @@ public final class HumanEvalExample {
                         + " pass@1 (results.jsonl, metrics.json)");
         return ExampleRun.run(args, 3, 2, usage, () -> {
             Path adapter = args.length > 3 ? Path.of(args[3]) : null;
-            EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(512).withBatchSize(8);
+            EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(ExampleRun.newTokens(args[0], 512)).withBatchSize(8);
             TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings)
                     .optAllowCodeExecution(Boolean.getBoolean("lorapro.allowCodeExecution"));
             Map<String, Object> metrics = evaluator.evaluate("humaneval", Path.of(args[1]), Path.of(args[2]));

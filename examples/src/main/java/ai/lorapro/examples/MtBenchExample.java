@@ -34,7 +34,7 @@ public final class MtBenchExample {
                 "  writes answers in FastChat's format (<model-id>.jsonl) for external judging");
         return ExampleRun.run(args, 3, 2, usage, () -> {
             Path adapter = args.length > 3 ? Path.of(args[3]) : null;
-            EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(1024).withBatchSize(8);
+            EvalSettings settings = EvalSettings.defaults().withMaxNewTokens(ExampleRun.newTokens(args[0], 1024)).withBatchSize(8);
             TaskEvaluator evaluator = new TaskEvaluator(Path.of(args[0]), adapter, null, Engine.getInstance().defaultDevice(), settings);
             Map<String, Object> metrics = evaluator.evaluate("mt-bench", Path.of(args[1]), Path.of(args[2]));
             System.out.println(metrics);

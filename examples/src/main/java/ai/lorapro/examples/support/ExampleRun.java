@@ -2,6 +2,7 @@ package ai.lorapro.examples.support;
 
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.Directories;
+import ai.lorapro.models.ModelFamilies;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,6 +57,14 @@ public final class ExampleRun {
             System.err.println("error: " + e.getMessage());
             return BAD_INPUT;
         }
+    }
+
+    /**
+     * The paper's generation length {@code tokens}, cut to the positions of the model in {@code
+     * modelDir} (a small model has fewer; the evaluator refuses a length beyond them).
+     */
+    public static int newTokens(String modelDir, int tokens) {
+        return Math.min(tokens, ModelFamilies.readModelDir(Path.of(modelDir)).maxPositions());
     }
 
     /** Ends the JVM with {@code status} unless it is 0 (then the main returns as usual). */
