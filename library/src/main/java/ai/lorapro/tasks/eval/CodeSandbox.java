@@ -184,17 +184,10 @@ public final class CodeSandbox {
                 cmd.add("--");
             }
             case UNSHARE -> {
-                cmd.add("unshare");
-                if (!asRoot) {
-                    cmd.addAll(List.of("--user", "--map-root-user"));
-                }
-                cmd.addAll(List.of("--net", "--pid", "--fork", "--kill-child"));
-                if (asRoot) {
-                    // a /proc of its own namespace only (the host's lists other namespaces to enter)
-                    cmd.add("--mount-proc");
-                }
-                // no capabilities, not even those of the user namespace's root: nothing lets it out again
-                cmd.addAll(List.of("--", "setpriv", "--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all",
+                // never as root (probe offers it only to a user, or to root turned user 65534); no
+                // capabilities, not even those of the user namespace's root: nothing lets it out again
+                cmd.addAll(List.of("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child",
+                        "--", "setpriv", "--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all",
                         "--ambient-caps", "-all", "--"));
             }
             case NONE -> { }
