@@ -8,6 +8,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 
 /**
  * The lines of a UTF-8 data file, numbered from 1, with a leading byte-order mark removed, each at
@@ -64,7 +65,8 @@ public final class TextLines implements AutoCloseable {
         try {
             line = reader.readLine();
         } catch (CharacterCodingException e) {
-            throw new InvalidInputException(file + ":" + (number + 1) + ": not UTF-8 text");
+            number++; // the line was read whole: the next call goes on after it
+            throw new UndecodableLineException(file + ":" + number + ": not UTF-8 text");
         } catch (Utf8LineReader.LineTooLongException e) {
             throw new InvalidInputException(file + ":" + (number + 1) + ": line " + e.getMessage()
                     + " (the limit per record)");
@@ -76,6 +78,30 @@ public final class TextLines implements AutoCloseable {
         }
         number++;
         return number == 1 && line.startsWith("\uFEFF") ? line.substring(1) : line;
+    }
+
+    /**
+     * The next line that is UTF-8 text, or null at the end of the file; each line that is not goes
+     * to {@code onBadLine} first, which throws to stop or returns to go on (a reader that skips bad
+     * records counts it there).
+     *
+     * @throws InvalidInputException naming the file and line for what cannot be read at all
+     */
+    public String next(Consumer<InvalidInputException> onBadLine) {
+        while (true) {
+            try {
+                return next();
+            } catch (UndecodableLineException e) {
+                onBadLine.accept(e);
+            }
+        }
+    }
+
+    /** A line that is not UTF-8: read whole, so that reading can go on after it. */
+    private static final class UndecodableLineException extends InvalidInputException {
+        UndecodableLineException(String message) {
+            super(message);
+        }
     }
 
     /** The number of the line {@link #next()} returned last (0 before the first). */

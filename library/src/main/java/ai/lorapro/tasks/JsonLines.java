@@ -62,7 +62,7 @@ public final class JsonLines {
         List<T> records = new ArrayList<>();
         int skippedBefore = bad.skipped();
         try (TextLines lines = TextLines.open(file)) {
-            for (String line; (line = lines.next()) != null; ) {
+            for (String line; (line = lines.next(bad::handle)) != null; ) {
                 if (line.isBlank()) {
                     continue;
                 }

@@ -62,6 +62,11 @@ class InstructionReaderTest {
         e = assertThrows(InvalidInputException.class,
                 () -> InstructionReader.read(InstructionFormat.CODEFEEDBACK, badByte, false, BadRecords.fail()));
         assertTrue(e.getMessage().startsWith(badByte + ":2: not UTF-8 text"), e.getMessage());
+        // skipped like any bad record when asked (it stopped the read even then)
+        Records<TextRecord> skipping = InstructionReader.read(InstructionFormat.CODEFEEDBACK, badByte, false,
+                BadRecords.skip());
+        assertEquals(1, skipping.size());
+        assertEquals(1, skipping.skipped());
     }
 
     @Test

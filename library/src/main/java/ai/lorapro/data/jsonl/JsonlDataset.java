@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * A tokenised JSON-lines dataset held in memory. Each non-blank line is a JSON object, either
@@ -114,13 +115,21 @@ public final class JsonlDataset {
             Objects.requireNonNull(encoder, "encoder");
             ExampleEncoder exampleEncoder = new ExampleEncoder(encoder, maxLength);
             List<Example> examples = new ArrayList<>();
-            int skipped = 0;
+            int[] skipped = {0};
+            Consumer<InvalidInputException> skipOrThrow = e -> {
+                if (!skipBadLines) {
+                    throw e;
+                }
+                if (skipped[0]++ < REPORTED_BAD_LINES) {
+                    LOGGER.warn("skipping {}", e.getMessage());
+                }
+            };
             int dropped = 0;
             int truncated = 0;
             long lineCount;
             try (TextLines lines = TextLines.open(file)) {
                 boolean first = true;
-                for (String line; (line = lines.next()) != null; ) {
+                for (String line; (line = lines.next(skipOrThrow)) != null; ) {
                     if (line.isBlank()) {
                         continue;
                     }
@@ -136,12 +145,7 @@ public final class JsonlDataset {
                     try {
                         record = JsonlReader.parse(line, file.toString(), lines.number());
                     } catch (InvalidInputException e) {
-                        if (!skipBadLines) {
-                            throw e;
-                        }
-                        if (skipped++ < REPORTED_BAD_LINES) {
-                            LOGGER.warn("skipping {}", e.getMessage());
-                        }
+                        skipOrThrow.accept(e);
                         continue;
                     }
                     Example example = exampleEncoder.encode(record);
@@ -156,8 +160,8 @@ public final class JsonlDataset {
                 }
                 lineCount = lines.number();
             }
-            if (skipped > REPORTED_BAD_LINES) {
-                LOGGER.warn("{}: skipped {} bad lines in all", file, skipped);
+            if (skipped[0] > REPORTED_BAD_LINES) {
+                LOGGER.warn("{}: skipped {} bad lines in all", file, skipped[0]);
             }
             if (dropped > 0) {
                 LOGGER.warn("{}: left out {} records with no response token within {} tokens",
@@ -165,9 +169,9 @@ public final class JsonlDataset {
             }
             if (examples.isEmpty()) {
                 throw new InvalidInputException(file + ": no usable examples (" + lineCount
-                        + " lines, " + skipped + " skipped, " + dropped + " without loss tokens)");
+                        + " lines, " + skipped[0] + " skipped, " + dropped + " without loss tokens)");
             }
-            return new JsonlDataset(examples, skipped, dropped, truncated);
+            return new JsonlDataset(examples, skipped[0], dropped, truncated);
         }
     }
 }

@@ -70,7 +70,7 @@ public final class GlueReader {
         int skippedBefore = bad.skipped();
         try (TextLines lines = TextLines.open(file)) {
             TsvLayout layout = null;
-            for (String line; (line = lines.next()) != null; ) {
+            for (String line; (line = lines.next(bad::handle)) != null; ) {
                 if (line.isEmpty()) {
                     continue;
                 }

@@ -159,4 +159,24 @@ class JsonlDatasetTest {
                 () -> load(f, 64, false));
         assertTrue(e.getMessage().contains("not UTF-8"), e.getMessage());
     }
+
+    /** A line that is not UTF-8 is a bad line like any other: named by number, and skipped when asked. */
+    @Test
+    void aLineThatIsNotUtf8IsSkippedWhenAskedAndTheNextLinesKeepTheirNumbers() throws Exception {
+        Path f = dir.resolve("mixed.jsonl");
+        byte[] bad = {'{', '"', 't', 'e', 'x', 't', '"', ':', '"', (byte) 0xE9, '"', '}', '\n'};
+        byte[] good = "{\"text\":\"ok\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] missing = "{\"body\":\"x\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        bytes.write(good);
+        bytes.write(bad);
+        bytes.write(good);
+        bytes.write(missing);
+        Files.write(f, bytes.toByteArray());
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> load(f, 64, false));
+        assertEquals(f + ":2: not UTF-8 text", e.getMessage());
+        JsonlDataset skipping = load(f, 64, true);
+        assertEquals(2, skipping.examples().size());
+        assertEquals(2, skipping.skippedLines());
+    }
 }
