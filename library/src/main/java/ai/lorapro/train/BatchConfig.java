@@ -2,6 +2,8 @@ package ai.lorapro.train;
 
 import static ai.lorapro.InvalidFieldException.require;
 
+import ai.lorapro.InvalidFieldException;
+
 /**
  * How a run batches its examples and how long it lasts, validated once here.
  *
@@ -55,12 +57,19 @@ public record BatchConfig(int globalBatch, int microBatch, int maxSeqLength, int
      *
      * @param datasetSize the number of training examples
      * @return the total optimizer steps
+     * @throws InvalidFieldException naming {@code epochs} when they come to more steps than a run
+     *     counts (2^31 - 1): the run would do fewer, and spread its schedule over the wrong total
      */
     public int totalSteps(int datasetSize) {
         if (maxSteps > 0) {
             return maxSteps;
         }
         long perEpoch = (datasetSize + (long) globalBatch - 1) / globalBatch;
-        return (int) Math.min(Integer.MAX_VALUE, perEpoch * epochs);
+        long steps = perEpoch * epochs; // at most 2^31 x 2^31: a long holds it
+        if (steps > Integer.MAX_VALUE) {
+            throw new InvalidFieldException("epochs", epochs + " epochs of " + perEpoch + " steps are " + steps
+                    + " steps, more than a run counts (" + Integer.MAX_VALUE + "); give fewer epochs or max_steps");
+        }
+        return (int) steps;
     }
 }

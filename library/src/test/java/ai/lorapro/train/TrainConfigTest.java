@@ -49,6 +49,11 @@ class TrainConfigTest {
         assertEquals(3 * 4, c.batch().totalSteps(100)); // ceil(100 / 32) = 4 steps per epoch
         assertEquals(3, c.batch().totalSteps(32 * 1));
         assertEquals(7, c.toBuilder().optMaxSteps(7).build().batch().totalSteps(100));
+        // 2e9 epochs of 4 steps: refused by field, not cut to 2^31 - 1 steps with the schedule spread over those
+        InvalidFieldException e = assertThrows(InvalidFieldException.class,
+                () -> c.toBuilder().optEpochs(2_000_000_000).build().batch().totalSteps(100));
+        assertEquals("epochs", e.field());
+        assertEquals(Integer.MAX_VALUE, c.toBuilder().optEpochs(Integer.MAX_VALUE).build().batch().totalSteps(1));
     }
 
     @Test
