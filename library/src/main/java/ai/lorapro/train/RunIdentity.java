@@ -20,14 +20,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * What a checkpoint belongs to ({@value #FILE_NAME}): the base model (a fingerprint of the frozen
@@ -136,20 +134,9 @@ public record RunIdentity(Map<String, String> fields) {
             return "; " + dir + " is inside the checkpoint " + parent + ": resume from that";
         }
         Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
-        Path latest = latestCheckpoint(Files.isDirectory(checkpoints) ? checkpoints : dir);
+        Path latest = TrainingEngine.latestCheckpoint(Files.isDirectory(checkpoints) ? checkpoints : dir);
         return latest == null ? "" : "; " + dir + " holds checkpoints: resume from one of them, such as the latest, "
                 + latest;
-    }
-
-    /** The {@code step-N} directory of {@code dir} with the highest N, or null. */
-    private static Path latestCheckpoint(Path dir) {
-        try (Stream<Path> entries = Files.list(dir)) {
-            return entries.filter(p -> p.getFileName().toString().matches("step-\\d+") && Files.isDirectory(p))
-                    .max(Comparator.comparing(p -> Long.parseLong(p.getFileName().toString().substring(5))))
-                    .orElse(null);
-        } catch (IOException | RuntimeException e) {
-            return null; // no hint, the error stands
-        }
     }
 
     /**

@@ -27,11 +27,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
@@ -407,6 +409,20 @@ public final class TrainingEngine implements AutoCloseable {
     /** The directory of the checkpoint after {@code step}. */
     public static Path checkpointDir(Path outputDir, long step) {
         return outputDir.resolve(CHECKPOINTS_DIR).resolve(String.format("step-%06d", step));
+    }
+
+    /**
+     * The checkpoint of the highest step among the {@link #checkpointDir} directories in {@code
+     * checkpoints}, or null when there is none (or it cannot be listed).
+     */
+    static Path latestCheckpoint(Path checkpoints) {
+        try (Stream<Path> entries = Files.list(checkpoints)) {
+            return entries.filter(p -> p.getFileName().toString().matches("step-\\d+") && Files.isDirectory(p))
+                    .max(Comparator.comparing(p -> Long.parseLong(p.getFileName().toString().substring(5))))
+                    .orElse(null);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     private Path saveCheckpoint() {
