@@ -14,7 +14,7 @@ import java.util.Set;
 /**
  * The options of {@link RunConfig} but the output directory ({@code train} resolves it from {@code
  * --out} and {@code --run-name}): {@code --clip-norm --seed --eval-interval --checkpoint-interval
- * --log-interval --device --fp16-frozen --allow-resume-change}.
+ * --keep-checkpoints --log-interval --device --fp16-frozen --allow-resume-change}.
  */
 final class RunOptions implements FieldOptions {
 
@@ -35,6 +35,11 @@ final class RunOptions implements FieldOptions {
             description = "Checkpoint every N steps, 0 = at the end (default: ${DEFAULT-VALUE}).")
     int checkpointInterval = DEFAULTS.checkpointInterval();
 
+    @Option(names = "--keep-checkpoints", paramLabel = "N",
+            description = "Keep only the newest N checkpoints of the run, deleting older ones; 0 = keep all"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int keepCheckpoints = DEFAULTS.keepCheckpoints();
+
     @Option(names = "--log-interval", paramLabel = "N",
             description = "Log every N steps when not on a terminal (default: ${DEFAULT-VALUE}).")
     int logInterval = DEFAULTS.logInterval();
@@ -52,13 +57,14 @@ final class RunOptions implements FieldOptions {
     @Override
     public Map<String, String> flags() {
         return Map.of("clip_norm", "--clip-norm", "seed", "--seed", "eval_interval", "--eval-interval",
-                "checkpoint_interval", "--checkpoint-interval", "log_interval", "--log-interval",
+                "checkpoint_interval", "--checkpoint-interval", "keep_checkpoints", "--keep-checkpoints",
+                "log_interval", "--log-interval",
                 "fp16_frozen", "--fp16-frozen", "allowed_resume_changes", "--allow-resume-change");
     }
 
     /** The run settings these options describe, writing into {@code outputDir}. */
     RunConfig toConfig(Path outputDir) {
         return new RunConfig(outputDir, seed, device.choice(), fp16Frozen, clipNorm, evalInterval, checkpointInterval,
-                logInterval, Set.copyOf(allowedResumeChanges));
+                keepCheckpoints, logInterval, Set.copyOf(allowedResumeChanges));
     }
 }

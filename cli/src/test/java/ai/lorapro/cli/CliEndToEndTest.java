@@ -226,6 +226,23 @@ class CliEndToEndTest {
     }
 
     @Test
+    void keepCheckpointsLeavesTheNewestOnly() throws IOException {
+        Path out = tmp.resolve("kept");
+        CliRun.Result r = CliRun.cli(trainArgs(Method.LORA, out, "--keep-checkpoints", "1"));
+        assertEquals(0, r.code(), r.err());
+        try (java.util.stream.Stream<Path> list = Files.list(out.resolve(TrainingEngine.CHECKPOINTS_DIR))) {
+            assertEquals(List.of(TrainingEngine.checkpointDir(out, 4)), list.toList());
+        }
+        assertTrue(r.out().contains(TrainingEngine.checkpointDir(out, 4).toString()), r.out());
+
+        Path refused = tmp.resolve("refused");
+        CliRun.Result bad = CliRun.cli(trainArgs(Method.LORA, refused, "--keep-checkpoints", "-1"));
+        assertEquals(ExitCodes.BAD_INPUT, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--keep-checkpoints must be >= 0 (0 = keep all), got -1"), bad.err());
+        assertFalse(Files.exists(refused));
+    }
+
+    @Test
     void badInputIsOneLineAndExitCodeTwo() {
         Path out = tmp.resolve("x");
         CliRun.Result missingAdapter = CliRun.cli("eval", "--model", modelDir.toString(), "--adapter", tmp.resolve("nope").toString(),

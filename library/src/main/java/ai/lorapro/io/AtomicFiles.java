@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
@@ -254,9 +255,27 @@ public final class AtomicFiles {
         }
     }
 
+    /**
+     * Deletes a directory so that it is never seen half-deleted under its own name: it is first
+     * renamed beside itself to {@code <name>.tmp-<random>} (what an interrupted {@link
+     * #publishDirectory} leaves, and what a run directory removes at its next start), then deleted.
+     * Links inside are deleted, not followed.
+     *
+     * @throws IOException if {@code dir} is not a directory (a symbolic link to one is refused, not
+     *     followed), or cannot be renamed or deleted
+     */
+    public static void discardDirectory(Path dir) throws IOException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(dir + " is not a directory");
+        }
+        Path doomed = dir.resolveSibling(tempName(dir));
+        move(dir, doomed);
+        deleteRecursively(doomed);
+    }
+
     /** Deletes a file or directory tree; missing paths are ignored. */
     public static void deleteRecursively(Path path) throws IOException {
-        if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         Files.walkFileTree(

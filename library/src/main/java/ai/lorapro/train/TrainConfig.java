@@ -91,6 +91,7 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
         b.clipNorm = run.clipNorm();
         b.evalInterval = run.evalInterval();
         b.checkpointInterval = run.checkpointInterval();
+        b.keepCheckpoints = run.keepCheckpoints();
         b.logInterval = run.logInterval();
         b.allowedResumeChanges = run.allowedResumeChanges();
         return b;
@@ -134,6 +135,7 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
         private double clipNorm = RUN_DEFAULTS.clipNorm();
         private int evalInterval = RUN_DEFAULTS.evalInterval();
         private int checkpointInterval = RUN_DEFAULTS.checkpointInterval();
+        private int keepCheckpoints = RUN_DEFAULTS.keepCheckpoints();
         private int logInterval = RUN_DEFAULTS.logInterval();
         private Collection<String> allowedResumeChanges = Set.of();
 
@@ -299,6 +301,15 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
             return this;
         }
 
+        /**
+         * Keep only this many of the run's checkpoints, the newest by step (the one just written
+         * always among them); 0 (every one) by default.
+         */
+        public Builder optKeepCheckpoints(int keepCheckpoints) {
+            this.keepCheckpoints = keepCheckpoints;
+            return this;
+        }
+
         /** Log every this many steps when not on a terminal; 10 by default. */
         public Builder optLogInterval(int logInterval) {
             this.logInterval = logInterval;
@@ -318,7 +329,7 @@ public record TrainConfig(Method method, LoraConfig lora, OptimizerConfig optimi
          */
         public TrainConfig build() {
             RunConfig runConfig = new RunConfig(outputDir, seed, device, fp16Frozen, clipNorm, evalInterval,
-                    checkpointInterval, logInterval, Set.copyOf(allowedResumeChanges));
+                    checkpointInterval, keepCheckpoints, logInterval, Set.copyOf(allowedResumeChanges));
             return new TrainConfig(method, lora.optSeed(seed).build(), optimizer, new ScheduleConfig(lr, minLr, warmupRatio),
                     new BatchConfig(globalBatch, microBatch, maxSeqLength, epochs, maxSteps), runConfig);
         }

@@ -408,7 +408,7 @@ public final class TrainingEngine implements AutoCloseable {
 
     /** The directory of the checkpoint after {@code step}. */
     public static Path checkpointDir(Path outputDir, long step) {
-        return outputDir.resolve(CHECKPOINTS_DIR).resolve(String.format("step-%06d", step));
+        return outputDir.resolve(CHECKPOINTS_DIR).resolve(CheckpointRetention.name(step));
     }
 
     /**
@@ -417,8 +417,8 @@ public final class TrainingEngine implements AutoCloseable {
      */
     static Path latestCheckpoint(Path checkpoints) {
         try (Stream<Path> entries = Files.list(checkpoints)) {
-            return entries.filter(p -> p.getFileName().toString().matches("step-\\d+") && Files.isDirectory(p))
-                    .max(Comparator.comparing(p -> Long.parseLong(p.getFileName().toString().substring(5))))
+            return entries.filter(p -> CheckpointRetention.stepOf(p) >= 0 && Files.isDirectory(p))
+                    .max(Comparator.comparingLong(CheckpointRetention::stepOf))
                     .orElse(null);
         } catch (IOException | RuntimeException e) {
             return null;
@@ -431,6 +431,10 @@ public final class TrainingEngine implements AutoCloseable {
                 scaler.goodSteps(), skippedSteps, fingerprint, config.method().id(), config.toString());
         TrainingCheckpoint.save(dir, task.model(), config.method(), optimizer, state, identity, baseModel,
                 task.peftTaskType());
+        int keep = config.run().keepCheckpoints();
+        if (keep > 0) {
+            CheckpointRetention.keepNewest(dir.getParent(), keep, dir);
+        }
         return dir;
     }
 

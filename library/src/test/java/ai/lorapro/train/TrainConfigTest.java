@@ -88,6 +88,7 @@ class TrainConfigTest {
         assertField("log_interval", () -> base().optLogInterval(0).build());
         assertField("eval_interval", () -> base().optEvalInterval(-1).build());
         assertField("checkpoint_interval", () -> base().optCheckpointInterval(-1).build());
+        assertField("keep_checkpoints", () -> base().optKeepCheckpoints(-1).build());
         assertField("target_modules", () -> base().optTargetModules(List.of()).build());
         assertField("target_modules", () -> base().optTargetModules(List.of(" ")).build());
         assertField("allowed_resume_changes", () -> base().optAllowedResumeChanges(List.of("r")).build());

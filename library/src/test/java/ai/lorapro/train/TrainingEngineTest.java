@@ -365,6 +365,46 @@ class TrainingEngineTest {
                 .resolve(TrainerState.FILE_NAME)));
     }
 
+    /**
+     * keepCheckpoints deletes the run's older checkpoints as newer ones are published, across a
+     * resume (the checkpoint resumed from among them), and nothing else in checkpoints/.
+     */
+    @Test
+    void keepCheckpointsKeepsTheNewestOfTheRun() throws IOException {
+        Path run = tmp.resolve("kept");
+        Path checkpoints = run.resolve(TrainingEngine.CHECKPOINTS_DIR);
+        for (int[] leg : new int[][] {{0, 4}, {4, 6}}) {
+            try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+                LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
+                try (TrainingEngine engine = TrainingEngine.builder()
+                        .setTask(new CausalLmTask(model))
+                        .setConfig(config(Method.LORA_PRO, run, 6).toBuilder()
+                                .optCheckpointInterval(1)
+                                .optKeepCheckpoints(2)
+                                .build())
+                        .setManager(manager)
+                        .setTrainExamples(train)
+                        .optResumeFrom(leg[0] == 0 ? null : TrainingEngine.checkpointDir(run, leg[0]))
+                        .build()) {
+                    engine.runUntil(leg[1]);
+                }
+            }
+            if (leg[0] == 0) {
+                assertEquals(List.of("step-000003", "step-000004"), entries(checkpoints));
+                // the user's own entries in checkpoints/: an unfinished step directory and a file
+                Files.createDirectories(checkpoints.resolve("step-000001"));
+                Files.writeString(checkpoints.resolve("notes.txt"), "mine");
+            }
+        }
+        assertEquals(List.of("notes.txt", "step-000001", "step-000005", "step-000006"), entries(checkpoints));
+    }
+
+    private static List<String> entries(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> list = Files.list(dir)) {
+            return list.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
     /** A refused full fine-tuning build freezes again what it unfroze: a corrected LoRA builder would train it all. */
     @Test
     void aRefusedFullFineTuningBuildLeavesTheWeightsFrozen() {

@@ -1,0 +1,103 @@
+package ai.lorapro.train;
+
+import ai.lorapro.io.AtomicFiles;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Keeps a run's newest checkpoints and deletes the older ones ({@link RunConfig#keepCheckpoints}),
+ * so that a long run with frequent checkpoints does not fill the disk: a full-mode LoRA-Pro
+ * checkpoint of a 1.1B Llama (all linear layers) holds 7.3 GiB of optimizer moments.
+ *
+ * <p>What it may delete is narrow: entries of the run's {@code checkpoints/} directory named as this
+ * library names them ({@link #name}), that are directories (not links to one) and hold a {@value
+ * TrainerState#FILE_NAME} (a checkpoint this library published whole). Anything else there is left alone and does not count.
+ * Checkpoints rank by step; the one just written is always kept, even below checkpoints of higher
+ * steps written before it (a run resumed from an earlier step keeps those, since they may be what
+ * the user wants back). A checkpoint that cannot be deleted is logged, and the run goes
+ * on.
+ */
+final class CheckpointRetention {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(CheckpointRetention.class);
+    private static final Pattern STEP_NAME = Pattern.compile("step-(\\d{1,18})");
+
+    private CheckpointRetention() {}
+
+    /**
+     * Deletes the finished checkpoints of {@code checkpoints} beyond the {@code keep} newest by
+     * step, never {@code justWritten}.
+     *
+     * @param checkpoints the run's checkpoints directory
+     * @param keep how many to keep, at least 1
+     * @param justWritten the checkpoint this run has just published
+     * @return the checkpoints deleted, oldest first
+     */
+    static List<Path> keepNewest(Path checkpoints, int keep, Path justWritten) {
+        if (keep < 1) {
+            throw new IllegalArgumentException("keep must be >= 1, got " + keep);
+        }
+        List<Path> others = new ArrayList<>(finished(checkpoints));
+        int keepOthers = others.remove(justWritten) ? keep - 1 : keep;
+        List<Path> deleted = new ArrayList<>();
+        // a checkpoint that cannot be deleted is not made up for by deleting a newer one
+        for (Path dir : others.subList(0, Math.max(0, others.size() - keepOthers))) {
+            try {
+                AtomicFiles.discardDirectory(dir);
+                deleted.add(dir);
+                LOGGER.info("deleted checkpoint {} (keeping the newest {})", dir, keep);
+            } catch (IOException e) {
+                LOGGER.warn("could not delete checkpoint {}: {}", dir, e.toString());
+            }
+        }
+        return deleted;
+    }
+
+    /** The name of the checkpoint directory after {@code step}: {@code step-} and at least six digits. */
+    static String name(long step) {
+        return String.format(Locale.ROOT, "step-%06d", step);
+    }
+
+    /**
+     * The step of a directory named as {@link #name} names one, or -1 for any other name (such as
+     * {@code step-4}, which this library never writes).
+     *
+     * @param dir a path whose last element is looked at
+     */
+    static long stepOf(Path dir) {
+        Path fileName = dir.getFileName();
+        String text = fileName == null ? "" : fileName.toString();
+        Matcher m = STEP_NAME.matcher(text);
+        if (!m.matches()) {
+            return -1;
+        }
+        long step = Long.parseLong(m.group(1));
+        return name(step).equals(text) ? step : -1;
+    }
+
+    /** The finished checkpoints of {@code checkpoints} (see the class comment), lowest step first. */
+    private static List<Path> finished(Path checkpoints) {
+        try (Stream<Path> entries = Files.list(checkpoints)) {
+            return entries.filter(p -> stepOf(p) >= 0 && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+                            && Files.isRegularFile(p.resolve(TrainerState.FILE_NAME), LinkOption.NOFOLLOW_LINKS))
+                    .sorted(Comparator.comparingLong(CheckpointRetention::stepOf))
+                    .toList();
+        } catch (IOException | RuntimeException e) {
+            LOGGER.warn("could not list the checkpoints in {} to keep the newest: {}", checkpoints, e.toString());
+            return List.of();
+        }
+    }
+}
