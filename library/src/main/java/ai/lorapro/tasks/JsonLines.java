@@ -3,7 +3,6 @@ package ai.lorapro.tasks;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.TextLines;
 import ai.lorapro.data.jsonl.StrictJson;
-import ai.lorapro.io.RegularFiles;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
@@ -12,13 +11,10 @@ import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 
-import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +52,7 @@ public final class JsonLines {
      * @throws InvalidInputException if the file cannot be read, or for a bad line unless skipping
      */
     public static <T> Records<T> read(Path file, Parser<T> parser, BadRecords bad) {
-        if (isJsonArray(file)) {
+        if (StrictJson.jsonArrayLine(file) > 0) {
             return readArray(file, parser, bad);
         }
         List<T> records = new ArrayList<>();
@@ -74,31 +70,6 @@ public final class JsonLines {
             }
         }
         return new Records<>(records, bad.skipped() - skippedBefore);
-    }
-
-    /**
-     * Whether the first character after white space (and a byte-order mark) is '['. Read as bytes,
-     * so that a byte that is not UTF-8 further on is left to the reader, which names its line.
-     */
-    private static boolean isJsonArray(Path file) {
-        RegularFiles.requireRegularIfPresent(file);
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-            int b = in.read();
-            if (b == 0xEF) { // a UTF-8 byte-order mark: EF BB BF
-                in.skip(2);
-                b = in.read();
-            }
-            for (; b != -1; b = in.read()) {
-                if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
-                    return b == '[';
-                }
-            }
-            return false;
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(file + ": no such file");
-        } catch (IOException e) {
-            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
-        }
     }
 
     /** Whether nothing but white space follows (a strict reader calls a second value a syntax error). */

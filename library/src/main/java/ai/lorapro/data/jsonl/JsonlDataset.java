@@ -127,20 +127,19 @@ public final class JsonlDataset {
             int dropped = 0;
             int truncated = 0;
             long lineCount;
+            long arrayLine = StrictJson.jsonArrayLine(file);
+            if (arrayLine > 0) {
+                // a whole file in another format, not a bad line: refused even when skipping bad lines
+                throw new InvalidInputException(file + ":" + arrayLine + ": the file is a JSON array, not JSON lines"
+                        + " (one {\"text\"} or {\"prompt\", \"response\"} object per line); a task's own data"
+                        + " file, such as MetaMathQA's JSON array, is read by naming the task (--task NAME;"
+                        + " docs/tasks.md lists the tasks of train and of eval)");
+            }
             try (TextLines lines = TextLines.open(file)) {
-                boolean first = true;
                 for (String line; (line = lines.next(skipOrThrow)) != null; ) {
                     if (line.isBlank()) {
                         continue;
                     }
-                    if (first && line.stripLeading().startsWith("[")) {
-                        // a whole file in another format, not a bad line: refused even when skipping bad lines
-                        throw new InvalidInputException(file + ":" + lines.number() + ": the file is a JSON array, not"
-                                + " JSON lines (one {\"text\"} or {\"prompt\", \"response\"} object per line); a task's"
-                                + " own data file, such as MetaMathQA's JSON array, is read by naming the task (--task"
-                                + " NAME; docs/tasks.md lists the tasks of train and of eval)");
-                    }
-                    first = false;
                     TextRecord record;
                     try {
                         record = JsonlReader.parse(line, file.toString(), lines.number());

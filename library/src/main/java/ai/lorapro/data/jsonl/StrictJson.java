@@ -1,6 +1,7 @@
 package ai.lorapro.data.jsonl;
 
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.RegularFiles;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -10,8 +11,13 @@ import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,6 +30,38 @@ public final class StrictJson {
     private static final Pattern AT_COLUMN = Pattern.compile("at line \\d+ column \\d+");
 
     private StrictJson() {}
+
+    /**
+     * The line (from 1) of a file's opening '[' when the file is a JSON array rather than JSON
+     * lines (its first character after white space and a UTF-8 byte-order mark is '['), or 0 when
+     * it is not. Read as bytes, so that a byte that is not UTF-8 further on is left to the line
+     * reader, which names its line.
+     *
+     * @throws InvalidInputException if the file is missing, not a regular file or cannot be read
+     */
+    public static long jsonArrayLine(Path file) {
+        RegularFiles.requireRegularIfPresent(file);
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            int b = in.read();
+            if (b == 0xEF) { // a UTF-8 byte-order mark: EF BB BF
+                in.skip(2);
+                b = in.read();
+            }
+            long line = 1;
+            for (; b != -1; b = in.read()) {
+                if (b == '\n') {
+                    line++;
+                } else if (b != ' ' && b != '\t' && b != '\r') {
+                    return b == '[' ? line : 0;
+                }
+            }
+            return 0;
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException(file + ": no such file");
+        } catch (IOException e) {
+            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
 
     /**
      * Parses {@code line}, the content of {@code file:lineNumber}, as one JSON object.

@@ -118,7 +118,8 @@ class JsonlDatasetTest {
     /** A JSON array (a task's own format) given as JSON lines: said for what it is, even when skipping bad lines. */
     @Test
     void aJsonArrayFileIsNamedAsOneAndPointsToTheTasks() throws Exception {
-        for (String array : new String[] {"[{\"query\": \"q\", \"response\": \"r\"}]\n", "\n  [\n  {\"query\": \"q\"}\n]\n"}) {
+        for (String array : new String[] {"[{\"query\": \"q\", \"response\": \"r\"}]\n", "\n  [\n  {\"query\": \"q\"}\n]\n",
+                "\uFEFF[{\"query\": \"q\"}]"}) {
             Path f = file(array);
             for (boolean skip : new boolean[] {false, true}) {
                 InvalidInputException e = assertThrows(InvalidInputException.class, () -> load(f, 64, skip));
