@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.models.common.LayeredPass;
@@ -89,8 +90,17 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
     public static ClipImageClassifier zeroShot(
             ClipModel clip, Function<String, long[]> tokenizer, List<String> classNames, NDManager manager) {
         List<long[]> ids = new ArrayList<>();
-        for (String prompt : prompts(classNames)) {
-            ids.add(tokenizer.apply(prompt));
+        List<String> prompts = prompts(classNames);
+        int max = clip.getConfig().text().maxPositionEmbeddings();
+        for (int c = 0; c < prompts.size(); c++) {
+            long[] promptIds = tokenizer.apply(prompts.get(c));
+            if (promptIds.length > max) {
+                throw new InvalidInputException("class '" + classNames.get(c) + "': its zero-shot prompt \""
+                        + prompts.get(c) + "\" is " + promptIds.length + " tokens, more than the text tower's"
+                        + " max_position_embeddings " + max + " (shorten the class folder's name, or check that"
+                        + " the tokenizer belongs to the model)");
+            }
+            ids.add(promptIds);
         }
         return zeroShotFromTokenIds(clip, ids, manager);
     }

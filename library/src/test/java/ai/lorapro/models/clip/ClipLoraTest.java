@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -13,6 +14,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
+import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraInjector;
@@ -150,6 +152,22 @@ class ClipLoraTest {
             assertFalse(adapted.contains("visual_projection"));
             assertNull(classifier.getHead().getLoraA());
             assertNotNull(LoraInjector.adaptedLayers(classifier).get("vision_model.encoder.layers.1.mlp.fc2"));
+        }
+    }
+
+    @Test
+    void aClassPromptLongerThanTheTextTowerIsBadInputNamingTheClass() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            ClipModel clip = ClipModel.fromPretrained(dir, manager);
+            int max = clip.getConfig().text().maxPositionEmbeddings();
+            long[] tooLong = new long[max + 5];
+            tooLong[0] = 94;
+            tooLong[tooLong.length - 1] = clip.getConfig().text().eosTokenId();
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> ClipImageClassifier.zeroShot(
+                    clip, prompt -> prompt.contains("very_long") ? tooLong : new long[] {94, 5, 95},
+                    List.of("cat", "very_long"), manager));
+            assertTrue(e.getMessage().contains("very_long"), e.getMessage());
+            assertTrue(e.getMessage().contains("max_position_embeddings " + max), e.getMessage());
         }
     }
 
