@@ -236,6 +236,37 @@ class FamilyCommandsTest {
         assertFalse(Files.exists(dir.resolve("merged-head")));
     }
 
+    /**
+     * A full fine-tuning checkpoint of CLIP holds the image classifier it trained (vision tower,
+     * projection, head; no text tower): with the base's config.json beside it, eval --task
+     * image-folder predicts what the training run's own evaluation did, and refuses data of another
+     * class count.
+     */
+    @Test
+    void clipFullFineTuningCheckpointEvaluatesAsTheClassifierItTrained() throws Exception {
+        Path images = dir.resolve("images");
+        ImageFolderTest.twoClassFolder(images);
+        Path run = dir.resolve("full");
+        ok("train", "--model", clip.toString(), "--data", images.toString(), "--out", run.toString(),
+                "--method", "full", "--lr", "1e-3", "--max-steps", "2", "--global-batch", "2", "--micro-batch", "2",
+                "--device", "cpu");
+        Path checkpoint = TrainingEngine.checkpointDir(run, 2);
+        Files.copy(clip.resolve("config.json"), checkpoint.resolve("config.json"));
+        Path evalOut = dir.resolve("eval-full");
+        ok("eval", "--task", "image-folder", "--model", checkpoint.toString(), "--data", images.toString(),
+                "--out", evalOut.toString(), "--device", "cpu");
+        assertEquals(Files.readString(run.resolve("eval/predictions.jsonl")),
+                Files.readString(evalOut.resolve("predictions.jsonl")));
+
+        Path threeClasses = dir.resolve("three");
+        ImageFolderTest.twoClassFolder(threeClasses);
+        ImageFolderTest.image(threeClasses.resolve("train/zebra/g.png"), 7, "png");
+        ImageFolderTest.image(threeClasses.resolve("test/zebra/h.png"), 8, "png");
+        CliRun.Result other = refused("eval", "--task", "image-folder", "--model", checkpoint.toString(),
+                "--data", threeClasses.toString(), "--out", dir.resolve("eval-three").toString(), "--device", "cpu");
+        assertTrue(other.err().contains(checkpoint + ": its trained head has 2 classes, the data 3"), other.err());
+    }
+
     /** Without --task, as with it, the summary counts the bad lines --skip-bad-lines skipped. */
     @Test
     void plainTrainingCountsTheBadLinesItSkipped() throws Exception {

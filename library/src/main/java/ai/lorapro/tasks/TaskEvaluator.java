@@ -8,11 +8,13 @@ import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.TokenizerFit;
+import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.SpecialTokens;
+import ai.lorapro.models.clip.ClipFamily;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
 import ai.lorapro.models.clip.ClipModel;
@@ -260,14 +262,45 @@ public final class TaskEvaluator {
         }
         List<String> classes = ImageFolder.classesOf(Files.isDirectory(train) ? train : test);
         ImageFolder split = ImageFolder.scan(test, classes, bad());
-        try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
-            ClipModel clip = load(manager, ClipModel.class, TaskTrainer.IMAGE_FOLDER);
-            ClipImageClassifier classifier = ClipImageClassifier.zeroShot(
-                    clip, prompt -> tokenizer.encode(prompt, true), ImageFolder.promptNames(classes), manager);
+        try (NDManager manager = NDManager.newBaseManager(device)) {
+            ClipImageClassifier classifier = imageClassifier(manager, classes);
             applyAdapter(classifier);
-            ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().vision());
+            ClipImageProcessor processor = ClipImageProcessor.forVision(
+                    ((ClipFamily.Architecture) architecture()).config().vision());
             return ImageClassification.evaluate(classifier, settings.limited(split.images()), processor, manager,
                     settings.batchSize()).write(outDir, classes, Map.of("skipped", split.skipped()));
+        }
+    }
+
+    /**
+     * The classifier of {@code --model}: a CLIP model's zero-shot classifier for {@code classes},
+     * or the classifier that {@code train --method full --task image-folder} checkpointed (its head
+     * trained for as many classes, in the same order).
+     */
+    private ClipImageClassifier imageClassifier(NDManager manager, List<String> classes) {
+        TaskModels.requireType(architecture(), ClipModel.class, TaskTrainer.IMAGE_FOLDER, modelDir);
+        ClipImageClassifier trained = null;
+        try (HfCheckpoint source = HfCheckpoint.open(modelDir)) {
+            if (ClipImageClassifier.isClassifierCheckpoint(source)) {
+                trained = ClipImageClassifier.fromCheckpoint(((ClipFamily.Architecture) architecture()).config(),
+                        source, modelDir.toString(), manager, frozenType);
+            }
+        }
+        if (trained != null) {
+            if (trained.numClasses() != classes.size()) {
+                throw new InvalidInputException(modelDir + ": its trained head has " + trained.numClasses()
+                        + " classes, the data " + classes.size() + " (" + String.join(", ", classes)
+                        + "): evaluate it on the image folder it was trained on");
+            }
+            if (frozenType == DataType.FLOAT16) {
+                PassEntry.widenAll(trained);
+            }
+            return trained;
+        }
+        try (HfTokenizer tokenizer = tokenizer()) {
+            ClipModel clip = load(manager, ClipModel.class, TaskTrainer.IMAGE_FOLDER);
+            return ClipImageClassifier.zeroShot(
+                    clip, prompt -> tokenizer.encode(prompt, true), ImageFolder.promptNames(classes), manager);
         }
     }
 

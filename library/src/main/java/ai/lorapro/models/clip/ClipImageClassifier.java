@@ -9,8 +9,11 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import ai.lorapro.InvalidInputException;
+import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.io.TensorSource;
 import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraLinear;
+import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.LayeredPass;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.HfBlock;
@@ -133,6 +136,41 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
             Weights.assign(classifier.head.getBias(), bias);
         }
         classifier.head.setBaseTrainable(true);
+        return classifier;
+    }
+
+    /** The tensor that marks a checkpoint of this classifier rather than of a CLIP model. */
+    public static final String HEAD_WEIGHT = "head.weight";
+
+    /**
+     * Whether {@code source} holds a classifier, as {@code train --method full --task image-folder}
+     * checkpoints it (the vision tower, {@code visual_projection} and {@code head}, under this
+     * class's parameter paths), rather than a whole CLIP model.
+     */
+    public static boolean isClassifierCheckpoint(TensorSource source) {
+        return source.contains(HEAD_WEIGHT);
+    }
+
+    /**
+     * The classifier of a full fine-tuning checkpoint ({@link #isClassifierCheckpoint}): as many
+     * classes as its head has rows, every parameter from {@code source}, strictly as {@link
+     * CheckpointLoader} loads a model. It needs no text tower: the head is trained, not made from
+     * prompts.
+     *
+     * @param config the CLIP configuration the classifier was trained from
+     * @param sourceName how to name the checkpoint in error messages
+     * @param frozenType FLOAT32 or FLOAT16
+     * @throws ai.lorapro.io.CheckpointFormatException for a missing, unexpected or misshapen tensor
+     */
+    public static ClipImageClassifier fromCheckpoint(ClipConfig config, TensorSource source, String sourceName,
+            NDManager manager, DataType frozenType) {
+        Shape head = source.info(HEAD_WEIGHT).shape();
+        if (head.dimension() != 2 || head.get(0) < 1 || head.get(0) > Integer.MAX_VALUE) {
+            throw new CheckpointFormatException(sourceName + ": tensor '" + HEAD_WEIGHT + "' has shape " + head
+                    + ", expected [classes, " + config.projectionDim() + "]");
+        }
+        ClipImageClassifier classifier = new ClipImageClassifier(new ClipModel(config), (int) head.get(0));
+        CheckpointLoader.load(classifier, source, sourceName, manager, frozenType, ClipModel::ignorable);
         return classifier;
     }
 
