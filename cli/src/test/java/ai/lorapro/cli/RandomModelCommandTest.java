@@ -189,12 +189,14 @@ class RandomModelCommandTest {
         assertEquals(2, preset.code());
         assertTrue(preset.err().startsWith("error: --preset 'gpt-5' is not a preset (one of "), preset.err());
         assertEquals(2, CliRun.cli("random-model", "--out", tmp.resolve("x").toString()).code());
-        CliRun.Result small = write(config("small.json", LLAMA.replace("320", "100")), tmp.resolve("x"));
+        Path smallConfig = config("small.json", LLAMA.replace("320", "100"));
+        CliRun.Result small = write(smallConfig, tmp.resolve("x"));
         assertEquals(2, small.code());
-        assertTrue(small.err().contains("small.json") && small.err().contains("vocab_size"), small.err());
-        CliRun.Result gpt = write(config("gpt.json", "{\"model_type\": \"gpt2\"}"), tmp.resolve("x"));
+        assertTrue(small.err().startsWith("error: " + smallConfig + ": vocab_size 100 is too small"), small.err());
+        Path gptConfig = config("gpt.json", "{\"model_type\": \"gpt2\"}");
+        CliRun.Result gpt = write(gptConfig, tmp.resolve("x"));
         assertEquals(2, gpt.code());
-        assertTrue(gpt.err().contains("gpt2"), gpt.err());
+        assertTrue(gpt.err().startsWith("error: " + gptConfig + ": model_type 'gpt2' is not supported"), gpt.err());
         assertFalse(Files.exists(tmp.resolve("x")));
         try (Stream<Path> left = Files.list(tmp)) {
             assertTrue(left.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temporary directory");

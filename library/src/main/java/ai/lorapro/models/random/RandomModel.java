@@ -89,7 +89,7 @@ public final class RandomModel {
             Path configFile = dir.resolve("config.json");
             Files.writeString(configFile, text, StandardCharsets.UTF_8);
             String modelType = ConfigJson.read(configFile).optString("model_type", "");
-            RandomModelLayout layout = layout(modelType, configFile, out);
+            RandomModelLayout layout = layout(modelType, configFile, out + ": config.json");
             List<StreamedTensor> tensors = new ArrayList<>();
             for (Map.Entry<String, Shape> e : layout.shapes().entrySet()) {
                 tensors.add(tensor(e.getKey(), e.getValue(), layout.init(), options));
@@ -113,10 +113,11 @@ public final class RandomModel {
      *     small for the byte-level tokenizer
      */
     public static RandomModelLayout layout(Path configFile) {
-        return layout(ConfigJson.read(configFile).optString("model_type", ""), configFile, configFile);
+        return layout(ConfigJson.read(configFile).optString("model_type", ""), configFile, configFile.toString());
     }
 
-    private static RandomModelLayout layout(String modelType, Path configFile, Path shownAs) {
+    /** @param shownAs how error messages name the config */
+    private static RandomModelLayout layout(String modelType, Path configFile, String shownAs) {
         RandomModelLayout layout;
         switch (modelType) {
             case "llama":
@@ -129,7 +130,7 @@ public final class RandomModel {
                 layout = ClipRandomLayout.of(configFile);
                 break;
             default:
-                throw new InvalidInputException(shownAs + ": config.json: model_type '" + modelType
+                throw new InvalidInputException(shownAs + ": model_type '" + modelType
                         + "' is not supported (llama, t5 or clip)");
         }
         if (layout.tokenizer() != null) {
@@ -138,7 +139,7 @@ public final class RandomModel {
                             || e.getKey().endsWith("token_embedding.weight"))
                     .mapToLong(e -> e.getValue().get(0)).min().orElse(Long.MAX_VALUE);
             if (layout.tokenizer().vocabSize() > vocab) {
-                throw new InvalidInputException(shownAs + ": config.json: vocab_size " + vocab
+                throw new InvalidInputException(shownAs + ": vocab_size " + vocab
                         + " is too small for a byte-level tokenizer (needs " + layout.tokenizer().vocabSize() + ")");
             }
         }
