@@ -66,6 +66,8 @@ public final class TaskEvaluator {
     private final Device device;
     private final EvalSettings settings;
     private boolean allowCodeExecution;
+    /** The interpreter HumanEval's programs run with, looked up on the path. */
+    private String python = "python3";
     private DataType frozenType = DataType.FLOAT32;
 
     /**
@@ -87,13 +89,20 @@ public final class TaskEvaluator {
 
     /**
      * Lets HumanEval run the generated programs in a {@link PythonRunner} sandbox (off by default:
-     * only the samples are written, for an external evaluator).
+     * only the samples are written, for an external evaluator). When allowed, an evaluation where
+     * no sandboxed {@code python3} runs is refused before the model loads.
      *
      * @param allow whether generated code may run on this machine
      * @return this evaluator
      */
     public TaskEvaluator optAllowCodeExecution(boolean allow) {
         this.allowCodeExecution = allow;
+        return this;
+    }
+
+    /** The interpreter to look for instead of {@code python3} (tests: one that cannot run). */
+    TaskEvaluator python(String executable) {
+        this.python = executable;
         return this;
     }
 
@@ -225,13 +234,20 @@ public final class TaskEvaluator {
 
     private Map<String, Object> humanEval(Path data, Path outDir) {
         Records<HumanEvalProblem> records = HumanEvalEvaluation.read(data, bad());
+        // asked to run the programs, and unable to: said before the model loads and generates
+        Optional<PythonRunner> runner = allowCodeExecution ? PythonRunner.find(python, HUMANEVAL_TIMEOUT)
+                : Optional.empty();
+        if (allowCodeExecution && runner.isEmpty()) {
+            throw new InvalidInputException("code execution is allowed (--allow-code-execution), but " + python
+                    + " is not available here or does not run in the sandbox (as root it needs bwrap or an"
+                    + " interpreter that user 65534 can run); leave code execution off to write samples.jsonl"
+                    + " for an external evaluator (human-eval's evaluate_functional_correctness)");
+        }
         try (HfTokenizer tokenizer = tokenizer(); NDManager manager = NDManager.newBaseManager(device)) {
             CausalLanguageModel model = llama(manager, "humaneval");
-            Optional<PythonRunner> python = allowCodeExecution ? PythonRunner.find(HUMANEVAL_TIMEOUT) : Optional.empty();
             // pass@1 is over the problems read: the metrics say how many bad lines were skipped
             return HumanEvalEvaluation.evaluate(settings.limited(records.records()),
-                    llamaGenerator(model, tokenizer, manager), python,
-                    allowCodeExecution ? HumanEvalEvaluation.NO_PYTHON : HumanEvalEvaluation.NOT_ALLOWED, outDir,
+                    llamaGenerator(model, tokenizer, manager), runner, HumanEvalEvaluation.NOT_ALLOWED, outDir,
                     records.skipped());
         }
     }

@@ -1,6 +1,7 @@
 package ai.lorapro.tasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -106,6 +107,27 @@ class TaskEvaluatorTest {
         JsonObject answer = JsonParser.parseString(
                 Files.readAllLines(dir.resolve("mt").resolve("lorapro.jsonl")).get(0)).getAsJsonObject();
         assertEquals(2, answer.getAsJsonArray("choices").get(0).getAsJsonObject().getAsJsonArray("turns").size());
+    }
+
+    /** Code execution asked for where no sandboxed interpreter runs: refused before any generation, nothing written. */
+    @Test
+    void allowedCodeExecutionWithoutAnInterpreterIsRefusedUpFront() throws Exception {
+        JsonObject problem = new JsonObject();
+        problem.addProperty("task_id", "HumanEval/0");
+        problem.addProperty("prompt", "def one():\n");
+        problem.addProperty("entry_point", "one");
+        problem.addProperty("test", "def check(candidate):\n    assert candidate() == 1\n");
+        Path humanEval = dir.resolve("refused.jsonl");
+        Files.writeString(humanEval, problem + "\n");
+        Path out = dir.resolve("refused");
+        TaskEvaluator evaluator = new TaskEvaluator(models.resolve("llama"), null, null, Device.cpu(), SETTINGS)
+                .optAllowCodeExecution(true)
+                .python(dir.resolve("no-such-python3").toString());
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> evaluator.evaluate("humaneval", humanEval, out));
+        assertTrue(e.getMessage().startsWith("code execution is allowed (--allow-code-execution), but "
+                + dir.resolve("no-such-python3") + " is not available here"), e.getMessage());
+        assertFalse(Files.exists(out));
     }
 
     @Test
