@@ -58,6 +58,13 @@ public final class CodeSandbox {
     private final boolean prlimit;
     private final boolean root;
     private final SandboxLimits limits;
+    /**
+     * Whether bwrap's writable in-memory file systems ({@code /tmp}, {@code /dev/shm} and the hidden
+     * directories) are given a size ({@code --size}, bubblewrap 0.7 and later) and {@code /dev}
+     * is made read-only: without, a program fills the host's memory through them, past its
+     * address-space limit, as fast as it can write.
+     */
+    private final boolean boundedTmpfs;
     /** What bubblewrap hides under an empty tmpfs: where sockets that lead outside live. */
     private final List<String> hidden;
     /** The interpreter's installation where it lies in a hidden directory, mounted back read-only. */
@@ -65,6 +72,12 @@ public final class CodeSandbox {
 
     private CodeSandbox(Isolation isolation, boolean dropToNobody, boolean prlimit, boolean root,
             SandboxLimits limits, String interpreter) {
+        this(isolation, dropToNobody, prlimit, root, limits, interpreter, isolation == Isolation.BWRAP);
+    }
+
+    private CodeSandbox(Isolation isolation, boolean dropToNobody, boolean prlimit, boolean root,
+            SandboxLimits limits, String interpreter, boolean boundedTmpfs) {
+        this.boundedTmpfs = boundedTmpfs;
         this.isolation = isolation;
         this.dropToNobody = dropToNobody;
         this.prlimit = prlimit;
@@ -120,13 +133,16 @@ public final class CodeSandbox {
         boolean prlimit = runs(List.of("prlimit", "--cpu=5", "--", "true"));
         List<CodeSandbox> candidates = new ArrayList<>();
         for (Isolation isolation : Isolation.values()) {
-            if (root) {
-                candidates.add(new CodeSandbox(isolation, true, prlimit, true, limits, interpreter));
-            }
-            // root that stays root only where the file system is read-only: without capabilities it still
-            // owns the host's files (/etc/ld.so.preload, cron, /proc/sys) wherever they are writable
-            if (!root || isolation == Isolation.BWRAP) {
-                candidates.add(new CodeSandbox(isolation, false, prlimit, root, limits, interpreter));
+            // bwrap with sized in-memory file systems first; an older bwrap without --size after
+            for (boolean bounded : isolation == Isolation.BWRAP ? List.of(true, false) : List.of(false)) {
+                if (root) {
+                    candidates.add(new CodeSandbox(isolation, true, prlimit, true, limits, interpreter, bounded));
+                }
+                // root that stays root only where the file system is read-only: without capabilities it still
+                // owns the host's files (/etc/ld.so.preload, cron, /proc/sys) wherever they are writable
+                if (!root || isolation == Isolation.BWRAP) {
+                    candidates.add(new CodeSandbox(isolation, false, prlimit, root, limits, interpreter, bounded));
+                }
             }
         }
         for (CodeSandbox candidate : candidates) {
@@ -173,8 +189,17 @@ public final class CodeSandbox {
         boolean asRoot = root && !dropToNobody;
         switch (isolation) {
             case BWRAP -> {
-                cmd.addAll(List.of("bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"));
-                hidden.forEach(hide -> cmd.addAll(List.of("--tmpfs", hide)));
+                cmd.addAll(List.of("bwrap", "--ro-bind", "/", "/", "--dev", "/dev"));
+                if (boundedTmpfs) {
+                    cmd.addAll(List.of("--size", tmpfsSize(), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"));
+                }
+                cmd.addAll(List.of("--proc", "/proc"));
+                for (String tmpfs : concat("/tmp", hidden)) {
+                    if (boundedTmpfs) {
+                        cmd.addAll(List.of("--size", tmpfsSize()));
+                    }
+                    cmd.addAll(List.of("--tmpfs", tmpfs));
+                }
                 exposed.forEach(keep -> cmd.addAll(List.of("--ro-bind", keep, keep)));
                 cmd.addAll(List.of("--bind", dir, dir, "--chdir", dir, "--unshare-all", "--die-with-parent",
                         "--new-session"));
@@ -203,10 +228,23 @@ public final class CodeSandbox {
         return cmd;
     }
 
+    /** The size of each of bwrap's writable in-memory file systems: four times the file-size limit. */
+    private String tmpfsSize() {
+        return Long.toString(limits.fileSizeBytes() > Long.MAX_VALUE / 4 ? Long.MAX_VALUE : limits.fileSizeBytes() * 4);
+    }
+
+    private static List<String> concat(String first, List<String> rest) {
+        List<String> all = new ArrayList<>(List.of(first));
+        all.addAll(rest);
+        return all;
+    }
+
     /** What was in force, for the evaluation's output. */
     public String describe() {
         boolean processLimitEnforced = !root || dropToNobody;
-        return isolation.description + "; "
+        return isolation.description + (isolation != Isolation.BWRAP ? ""
+                : boundedTmpfs ? " (in-memory /tmp, /dev/shm and hidden directories of " + (limits.fileSizeBytes() * 4 >> 20)
+                        + " MiB each)" : " (in-memory /tmp unbounded: bwrap without --size)") + "; "
                 + (dropToNobody ? "runs as user " + NOBODY + "; "
                         : root ? "runs as root" + (isolation == Isolation.NONE ? "" : " without capabilities") + "; "
                         : "runs as the user; ")

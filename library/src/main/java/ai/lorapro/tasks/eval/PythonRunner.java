@@ -6,14 +6,20 @@ import ai.lorapro.io.AtomicFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.BufferedReader;
 import java.io.File;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -184,16 +190,21 @@ public final class PythonRunner {
         Path dir = null;
         Process process = null;
         Thread reaper = null;
+        FileChannel output = null;
         try {
             dir = CodeSandbox.workDirectory();
             Path source = dir.resolve("program.py");
             AtomicFiles.writeString(source, program);
             source.toFile().setReadable(true, false);
+            // the output file is opened here, before the program runs, and read through this channel:
+            // the program may replace the name in its own directory (a FIFO, a link to /dev/zero)
+            Path outputFile = Files.createFile(dir.resolve("output.txt"));
+            output = FileChannel.open(outputFile, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
             ProcessBuilder builder = new ProcessBuilder(sandbox.command(dir, List.of(interpreter, "-I", "-B",
                     source.toString())))
                     .directory(dir.toFile())
                     .redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("output.txt").toFile());
+                    .redirectOutput(outputFile.toFile());
             builder.environment().clear();
             process = builder.start();
             // a JVM stopped by Ctrl-C takes the program with it (outside bubblewrap nothing else would)
@@ -206,7 +217,7 @@ public final class PythonRunner {
                 return Outcome.TIMED_OUT;
             }
             process.descendants().forEach(ProcessHandle::destroyForcibly);
-            boolean reached = marker == null || printed(dir.resolve("output.txt"), marker);
+            boolean reached = marker == null || printed(output, marker);
             return process.exitValue() == 0 && reached ? Outcome.PASSED : Outcome.FAILED;
         } catch (IOException e) {
             throw new LoraProException("cannot run " + interpreter + ": " + e.getMessage(), e);
@@ -222,6 +233,13 @@ public final class PythonRunner {
                     Runtime.getRuntime().removeShutdownHook(reaper);
                 } catch (IllegalStateException shuttingDown) {
                     // the hook runs anyway
+                }
+            }
+            if (output != null) {
+                try {
+                    output.close();
+                } catch (IOException e) {
+                    // only a read handle
                 }
             }
             if (dir != null) {
@@ -263,10 +281,44 @@ public final class PythonRunner {
         }
     }
 
-    /** Whether {@code output} holds {@code marker} (on one of its lines). */
-    private static boolean printed(Path output, String marker) throws IOException {
-        try (java.util.stream.Stream<String> lines = Files.lines(output, StandardCharsets.ISO_8859_1)) {
-            return lines.anyMatch(line -> line.contains(marker));
+    /** The most of a program's output read for its marker (its file-size limit is far below). */
+    private static final long MAX_OUTPUT_READ = 256L << 20;
+
+    /**
+     * Whether the output file open in {@code output} holds {@code marker} (on one of its lines),
+     * reading from its start and at most {@link #MAX_OUTPUT_READ} bytes.
+     */
+    private static boolean printed(FileChannel output, String marker) throws IOException {
+        InputStream in = new FilterInputStream(Channels.newInputStream(output.position(0))) {
+            private long left = MAX_OUTPUT_READ;
+
+            @Override
+            public int read() throws IOException {
+                if (left <= 0) {
+                    return -1;
+                }
+                int b = super.read();
+                left -= b < 0 ? 0 : 1;
+                return b;
+            }
+
+            @Override
+            public int read(byte[] buf, int off, int len) throws IOException {
+                if (left <= 0) {
+                    return -1;
+                }
+                int n = super.read(buf, off, (int) Math.min(len, left));
+                left -= Math.max(n, 0);
+                return n;
+            }
+
+            @Override
+            public void close() {
+                // the caller closes the channel
+            }
+        };
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.ISO_8859_1))) {
+            return lines.lines().anyMatch(line -> line.contains(marker));
         }
     }
 
