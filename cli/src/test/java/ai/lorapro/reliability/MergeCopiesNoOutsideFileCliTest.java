@@ -1,0 +1,68 @@
+package ai.lorapro.reliability;
+
+import static ai.lorapro.reliability.TinyHfModel.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.lorapro.cli.CliRun;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/**
+ * {@code merge} copies the base directory's other files into the merged model, which is made to be
+ * shared: a link in the base directory that leads out of it (a cloned repository can hold one,
+ * say {@code special_tokens_map.json -> ~/.cache/huggingface/token}) must not copy what it names.
+ * Links into the hub cache's {@code blobs/} still copy.
+ */
+class MergeCopiesNoOutsideFileCliTest extends TinyModelCliTestBase {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aLinkOutOfTheModelDirectoryIsNotCopied() throws IOException {
+        Path base = tmp.resolve("base");
+        Files.createDirectories(base);
+        try (Stream<Path> files = Files.list(model)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, base.resolve(f.getFileName()));
+            }
+        }
+        Path secret = Files.writeString(tmp.resolve("token"), "hf_secret_token\n");
+        Files.createSymbolicLink(base.resolve("special_tokens_map.json"), secret);
+        Path out = tmp.resolve("merged");
+        CliRun.Result r = cli("merge", "--model", base.toString(), "--adapter", adapter.toString(), "--out",
+                out.toString());
+        assertEquals(0, r.code(), r.err());
+        Path copied = out.resolve("special_tokens_map.json");
+        assertFalse(Files.exists(copied) && Files.readString(copied).contains("hf_secret_token"),
+                "the merged model holds the file the link named");
+    }
+
+    @Test
+    void hubSnapshotLinksIntoBlobsAreCopied() throws IOException {
+        Path repo = tmp.resolve("hub/models--tiny");
+        Path blobs = Files.createDirectories(repo.resolve("blobs"));
+        Path snapshot = Files.createDirectories(repo.resolve("snapshots/0123abc"));
+        try (Stream<Path> files = Files.list(model)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path blob = Files.copy(f, blobs.resolve("blob-" + f.getFileName()));
+                Files.createSymbolicLink(snapshot.resolve(f.getFileName()), snapshot.relativize(blob));
+            }
+        }
+        Path blob = Files.writeString(blobs.resolve("blob-generation"), "{}\n");
+        Files.createSymbolicLink(snapshot.resolve("generation_config.json"), snapshot.relativize(blob));
+        Path out = tmp.resolve("merged");
+        CliRun.Result r = cli("merge", "--model", snapshot.toString(), "--adapter", adapter.toString(), "--out",
+                out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.isRegularFile(out.resolve("generation_config.json")));
+    }
+}
