@@ -49,7 +49,7 @@ class AdversarialInputFuzzTest extends TinyModelCliTestBase {
 
     /** JSON values that fit no size field (for a field of the tiny model, whose sizes are small). */
     static final List<JsonElement> BAD_JSON = List.of(new JsonPrimitive(0), new JsonPrimitive(-1),
-            new JsonPrimitive(Integer.MAX_VALUE), new JsonPrimitive(2147483648L), new JsonPrimitive(9007199254740993L),
+            new JsonPrimitive(2_000_000), new JsonPrimitive(Integer.MAX_VALUE), new JsonPrimitive(2147483648L), new JsonPrimitive(9007199254740993L),
             new JsonPrimitive(new BigDecimal("1e30")), new JsonPrimitive(new BigDecimal("-1e30")),
             new JsonPrimitive(1.5), new JsonPrimitive("x"), new JsonArray(), new JsonObject(), JsonNull.INSTANCE,
             new JsonPrimitive(true));

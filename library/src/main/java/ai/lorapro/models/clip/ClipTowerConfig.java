@@ -35,7 +35,7 @@ public record ClipTowerConfig(
     public ClipTowerConfig {
         ConfigFieldException.requirePositive("hidden_size", hiddenSize);
         ConfigFieldException.requirePositive("intermediate_size", intermediateSize);
-        ConfigFieldException.requirePositive("num_hidden_layers", numHiddenLayers);
+        ConfigFieldException.requireLayerCount("num_hidden_layers", numHiddenLayers);
         ConfigFieldException.requirePositive("num_attention_heads", numAttentionHeads);
         if (hiddenSize % numAttentionHeads != 0) {
             throw new ConfigFieldException("hidden_size",

@@ -33,6 +33,25 @@ public final class ConfigFieldException extends InvalidFieldException {
         return value;
     }
 
+    /** The most layers a config may declare: several times the deepest published model's (about 130). */
+    public static final int MAX_LAYERS = 1024;
+
+    /**
+     * Checks a layer count: 1 to {@link #MAX_LAYERS}. A model's blocks are built from its config
+     * before its checkpoint is read, so a count of millions would take minutes and gigabytes
+     * before any tensor could say it is wrong.
+     *
+     * @return {@code value}
+     * @throws ConfigFieldException naming {@code field} otherwise
+     */
+    public static int requireLayerCount(String field, int value) {
+        requirePositive(field, value);
+        if (value > MAX_LAYERS) {
+            throw new ConfigFieldException(field, "must be at most " + MAX_LAYERS + ", got " + value);
+        }
+        return value;
+    }
+
     /**
      * Checks a scale or epsilon: greater than 0 (and not NaN).
      *

@@ -68,7 +68,7 @@ public record LlamaConfig(
         ConfigFieldException.requirePositive("vocab_size", vocabSize);
         ConfigFieldException.requirePositive("hidden_size", hiddenSize);
         ConfigFieldException.requirePositive("intermediate_size", intermediateSize);
-        ConfigFieldException.requirePositive("num_hidden_layers", numHiddenLayers);
+        ConfigFieldException.requireLayerCount("num_hidden_layers", numHiddenLayers);
         ConfigFieldException.requirePositive("num_attention_heads", numAttentionHeads);
         ConfigFieldException.requirePositive("num_key_value_heads", numKeyValueHeads);
         ConfigFieldException.requirePositive("head_dim", headDim);

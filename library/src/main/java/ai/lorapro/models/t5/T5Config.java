@@ -75,8 +75,8 @@ public record T5Config(
         ConfigFieldException.requirePositive("d_model", dModel);
         ConfigFieldException.requirePositive("d_kv", dKv);
         ConfigFieldException.requirePositive("d_ff", dFf);
-        ConfigFieldException.requirePositive("num_layers", numLayers);
-        ConfigFieldException.requirePositive("num_decoder_layers", numDecoderLayers);
+        ConfigFieldException.requireLayerCount("num_layers", numLayers);
+        ConfigFieldException.requireLayerCount("num_decoder_layers", numDecoderLayers);
         ConfigFieldException.requirePositive("num_heads", numHeads);
         ConfigFieldException.requirePositive("relative_attention_num_buckets", relativeAttentionNumBuckets);
         ConfigFieldException.requirePositive("relative_attention_max_distance", relativeAttentionMaxDistance);

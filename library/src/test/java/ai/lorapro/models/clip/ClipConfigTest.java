@@ -88,6 +88,12 @@ class ClipConfigTest {
         assertTrue(e.getMessage().contains("'vision_config.hidden_size'") && e.getMessage().contains(heads.toString()),
                 e.getMessage());
 
+        Path deep = fixtureWith("\"num_hidden_layers\": 2,\n    \"patch_size\": 8",
+                "\"num_hidden_layers\": 2000000,\n    \"patch_size\": 8");
+        e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(deep));
+        assertTrue(e.getMessage().contains("'vision_config.num_hidden_layers'") && e.getMessage().contains("1024"),
+                e.getMessage());
+
         Path noVision = tmp.resolve("novision.json");
         Files.writeString(noVision, "{\"model_type\": \"clip\", \"text_config\": {}}", StandardCharsets.UTF_8);
         e = assertThrows(InvalidInputException.class, () -> ClipConfig.fromJson(noVision));

@@ -105,6 +105,9 @@ class LlamaConfigTest {
         assertRejected(LLAMA2_7B.replace("\"num_key_value_heads\": 32", "\"num_key_value_heads\": 5"),
                 "num_key_value_heads");
         assertRejected(LLAMA2_7B.replace("\"num_hidden_layers\": 32", "\"num_hidden_layers\": 0"), "num_hidden_layers");
+        // millions of layers would be built as blocks before any tensor is read: refused from the config
+        assertRejected(LLAMA2_7B.replace("\"num_hidden_layers\": 32", "\"num_hidden_layers\": 2000000"),
+                "num_hidden_layers");
     }
 
     @Test

@@ -127,6 +127,13 @@ class T5ConfigTest {
                 () -> T5Config.of(Map.of("vocab_size", 10, "d_model", 8, "d_kv", 2, "d_ff", 16, "num_layers", 1,
                         "num_heads", 4, "dropout_rate", 1.0)));
         assertTrue(dropout.getMessage().contains("'dropout_rate'"), dropout.getMessage());
+        for (String layers : new String[] {"num_layers", "num_decoder_layers"}) {
+            Map<String, Object> deep = new java.util.HashMap<>(Map.of("vocab_size", 10, "d_model", 8, "d_kv", 2,
+                    "d_ff", 16, "num_layers", 1, "num_heads", 4));
+            deep.put(layers, 2_000_000);
+            InvalidInputException tooDeep = assertThrows(InvalidInputException.class, () -> T5Config.of(deep));
+            assertTrue(tooDeep.getMessage().contains("'" + layers + "'"), tooDeep.getMessage());
+        }
         assertEquals(c.padTokenId(), c.decoderStartTokenId());
         T5Config untied = c.withUntiedHead();
         assertFalse(untied.tieWordEmbeddings());
