@@ -129,6 +129,7 @@ public final class EvalCommand implements Callable<Integer>, FieldOptions {
                 .protect("--model", modelOptions.model)
                 .protect("--adapter", modelOptions.adapter)
                 .protect("--data", Files.isDirectory(data) ? data : null)
+                .protectFile("--data", data)
                 .requireEmptyUnless(overwrite);
         modelOptions.requireReadableAdapter();
         modelOptions.reportMemory(modelOptions.config(), modelOptions.device());

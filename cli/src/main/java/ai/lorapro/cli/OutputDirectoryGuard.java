@@ -41,6 +41,8 @@ public final class OutputDirectoryGuard {
     /** Whether an output may lie inside each protected directory (it replaces nothing of it). */
     private final List<Boolean> insideAllowed = new ArrayList<>();
     private final List<Path> protectedDirs = new ArrayList<>();
+    /** Input files that may not lie in the output directory, by the option that named each. */
+    private final Map<String, Path> protectedFiles = new LinkedHashMap<>();
 
     /**
      * A guard for one output directory.
@@ -62,6 +64,22 @@ public final class OutputDirectoryGuard {
      */
     public OutputDirectoryGuard protect(String inputOption, Path dir) {
         return protectNamed("the " + inputOption + " directory", dir, false);
+    }
+
+    /**
+     * Marks an input file that may not lie in the output directory, for a command that writes files
+     * of fixed names there ({@link #requireEmptyUnless}): with {@code --overwrite} it would replace
+     * an input of one of those names (an earlier run's {@code predictions.jsonl} given as data).
+     *
+     * @param inputOption the option that named the file, for messages
+     * @param file the input file; {@code null} or a directory is ignored
+     * @return this guard
+     */
+    public OutputDirectoryGuard protectFile(String inputOption, Path file) {
+        if (file != null && !Files.isDirectory(file)) {
+            protectedFiles.put(inputOption, file);
+        }
+        return this;
     }
 
     /**
@@ -146,6 +164,14 @@ public final class OutputDirectoryGuard {
      */
     public void requireEmptyUnless(boolean overwrite) {
         requireUsable();
+        Path outReal = canonical(out);
+        protectedFiles.forEach((inputOption, file) -> {
+            Path parent = canonical(file).getParent();
+            if (outReal.equals(parent)) {
+                throw new InvalidInputException(option + ": " + out + " holds the " + inputOption + " file " + file
+                        + ", which writing there could replace; choose another output directory");
+            }
+        });
         if (!overwrite && !Directories.isEmptyOrAbsent(out)) {
             throw new InvalidInputException(option + ": " + out + " is not empty; choose a new directory, or pass"
                     + " --overwrite to write into it (files of the same names are replaced)");

@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -212,5 +213,15 @@ class OutputDirectoryCliTest extends TinyModelCliTestBase {
         assertEquals("mine", Files.readString(earlier.resolve("notes.txt")), "a file of another name stays");
         assertOneLineBadInput("eval --task --out MODEL", cli("eval", "--task", "gsm8k", "--model", model.toString(),
                 "--data", data.toString(), "--out", model.toString(), "--overwrite"), "is the --model");
+        // an input among the files the task writes (an earlier run's predictions given as data), or
+        // a link to one: --overwrite would replace it
+        Path inside = Files.copy(gsm, earlier.resolve("predictions.jsonl"), StandardCopyOption.REPLACE_EXISTING);
+        Path link = Files.createSymbolicLink(tmp.resolve("link.jsonl"), inside);
+        for (Path input : List.of(inside, link)) {
+            assertOneLineBadInput("eval --task --data OUT/FILE", cli("eval", "--task", "gsm8k", "--model",
+                    model.toString(), "--data", input.toString(), "--out", earlier.toString(), "--overwrite",
+                    "--max-new-tokens", "2", "--device", "cpu"), "holds the --data file");
+            assertEquals(Files.readString(gsm), Files.readString(inside));
+        }
     }
 }
