@@ -16,6 +16,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -177,6 +178,26 @@ public final class RunDirectory implements AutoCloseable {
      */
     static boolean isOutputName(String name) {
         return OUTPUTS.contains(name);
+    }
+
+    /**
+     * Refuses inputs that lie in the outputs a run in {@code dir} replaces ({@code checkpoints/},
+     * {@code eval/}, ...): {@code --overwrite} sets those aside before the inputs are read. Paths
+     * are compared after resolving links.
+     *
+     * @param inputs the input paths by the option that named them; null values are skipped
+     * @throws InvalidInputException naming the option, the input and the output it lies in
+     */
+    static void requireNoInputInOutputs(Path dir, Map<String, Path> inputs) {
+        for (String name : OUTPUTS) {
+            Path output = OutputDirectoryGuard.canonical(dir.resolve(name));
+            inputs.forEach((option, input) -> {
+                if (input != null && OutputDirectoryGuard.canonical(input).startsWith(output)) {
+                    throw new InvalidInputException(option + " " + input + " lies in " + dir.resolve(name)
+                            + ", which --overwrite replaces; move it or choose another --out");
+                }
+            });
+        }
     }
 
     /** The run directory. */

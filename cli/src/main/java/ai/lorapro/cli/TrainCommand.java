@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -242,6 +243,14 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         // the run's own directory is the one that must not be, or lie in, the model's
         new OutputDirectoryGuard(runName == null ? "--out" : "--out/--run-name", outputDir)
                 .protect("--model", model).requireUsable();
+        if (overwrite) {
+            Map<String, Path> inputs = new LinkedHashMap<>();
+            inputs.put("--model", model);
+            inputs.put("--data", data);
+            inputs.put("--eval-data", evalData);
+            inputs.put("--tokenizer", tokenizer);
+            RunDirectory.requireNoInputInOutputs(outputDir, inputs);
+        }
         if (resume != null && !RunDirectory.continues(outputDir, resume)) {
             // one of the run's own checkpoints is checked once the directory is claimed (call)
             requireDirectory(resume, "--resume");

@@ -307,6 +307,23 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         assertEquals(List.of("step-000002"), checkpoints(tmp.resolve("c")));
     }
 
+    /** --overwrite sets the run's outputs aside before reading its inputs: an input inside one is refused. */
+    @Test
+    void anOverwriteRunRefusesInputsInsideTheOutputsItReplaces() throws IOException {
+        Path out = tmp.resolve("inputs-inside");
+        assertEquals(0, train(out, 1).code());
+        Path data2 = Files.copy(data, out.resolve("checkpoints").resolve("data.jsonl"));
+        Path linked = Files.createSymbolicLink(tmp.resolve("linked.jsonl"), data2);
+        List<String> before = listing(out);
+        for (Path input : List.of(data2, linked)) {
+            CliRun.Result r = cli("train", "--model", model.toString(), "--data", input.toString(), "--out",
+                    out.toString(), "--max-steps", "1", "--device", "cpu", "--method", "lora", "--overwrite");
+            assertOneLineBadInput("--data in checkpoints/", r, "--data " + input + " lies in " + out.resolve("checkpoints"));
+        }
+        assertEquals(before, listing(out), "nothing set aside");
+        assertTrue(Files.isRegularFile(data2));
+    }
+
     @Test
     void aRunCannotBeNamedAfterARunsOutput() {
         for (String name : List.of("eval", "checkpoints", "metrics.jsonl")) {
