@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -198,13 +199,15 @@ public final class TrainingEngine implements AutoCloseable {
     /**
      * Refuses a new run (not a resumed one) into a directory that holds another run's metrics or
      * checkpoints: its {@code metrics.jsonl} would be cut back to the new run's steps and its
-     * checkpoints replaced one by one, two runs mixed without a word. (The command line refuses
+     * checkpoints replaced one by one, two runs mixed without a word; a link named {@code
+     * metrics.jsonl} would have the new run's lines written where it leads. (The command line refuses
      * earlier, or moves them aside with {@code --overwrite}.)
      */
     private static void requireNoEarlierRun(Path out) {
         Path metrics = out.resolve(METRICS_FILE);
         Path checkpoints = out.resolve(CHECKPOINTS_DIR);
-        String found = Files.exists(metrics) ? METRICS_FILE
+        // a link named metrics.jsonl counts, even one to nothing: the writer would create its target
+        String found = Files.exists(metrics, LinkOption.NOFOLLOW_LINKS) ? METRICS_FILE
                 : Files.isDirectory(checkpoints) && !Directories.isEmptyOrAbsent(checkpoints) ? CHECKPOINTS_DIR + "/"
                 : null;
         if (found != null) {

@@ -235,6 +235,15 @@ class TrainingEngineTest {
         assertTrue(e.getMessage().startsWith(run + " holds another run's checkpoints/:"), e.getMessage());
         // resuming it is what the directory is for
         train(Method.LORA, run, 4, 4, TrainingEngine.checkpointDir(run, 2));
+
+        // a link named metrics.jsonl, even to nothing, is not written through
+        Path linked = tmp.resolve("linked");
+        Path target = tmp.resolve("elsewhere").resolve("metrics.jsonl");
+        java.nio.file.Files.createDirectories(linked);
+        java.nio.file.Files.createSymbolicLink(linked.resolve(TrainingEngine.METRICS_FILE), target);
+        e = assertThrows(ai.lorapro.InvalidInputException.class, () -> train(Method.LORA, linked, 4, 4, null));
+        assertTrue(e.getMessage().startsWith(linked + " holds another run's metrics.jsonl"), e.getMessage());
+        assertFalse(java.nio.file.Files.exists(target));
     }
 
     /** A resume from next to a checkpoint (its run, its checkpoints directory, its adapter) says where the checkpoint is. */
