@@ -1,5 +1,6 @@
 package ai.lorapro.tasks.eval;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,6 +56,18 @@ public final class CodeSandbox {
 
     private final Isolation isolation;
     private final boolean dropToNobody;
+    /*
+     * The tools by absolute path, looked up once on the JVM's PATH: the sandbox's commands run with an
+     * empty environment, where each tool would look up the next in glibc's default /bin:/usr/bin
+     * only, and miss a bwrap in /usr/local/bin (falling back to a weaker isolation without a word).
+     */
+    private static final String SETSID = onPath("setsid", System.getenv("PATH"));
+    private static final String SETPRIV = onPath("setpriv", System.getenv("PATH"));
+    private static final String BWRAP = onPath("bwrap", System.getenv("PATH"));
+    private static final String UNSHARE = onPath("unshare", System.getenv("PATH"));
+    private static final String PRLIMIT = onPath("prlimit", System.getenv("PATH"));
+    private static final String SH = onPath("sh", System.getenv("PATH"));
+
     private final boolean prlimit;
     private final boolean root;
     private final SandboxLimits limits;
@@ -130,7 +143,7 @@ public final class CodeSandbox {
      */
     public static Optional<CodeSandbox> probe(String interpreter, SandboxLimits limits) {
         boolean root = isRoot();
-        boolean prlimit = runs(List.of("prlimit", "--cpu=5", "--", "true"));
+        boolean prlimit = runs(List.of(PRLIMIT, "--cpu=5", "--", "true"));
         List<CodeSandbox> candidates = new ArrayList<>();
         for (Isolation isolation : Isolation.values()) {
             // bwrap with sized in-memory file systems first; an older bwrap without --size after
@@ -179,9 +192,9 @@ public final class CodeSandbox {
      * working directory.
      */
     public List<String> command(Path workDir, List<String> program) {
-        List<String> cmd = new ArrayList<>(List.of("setsid"));
+        List<String> cmd = new ArrayList<>(List.of(SETSID));
         if (dropToNobody) {
-            cmd.addAll(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", "--"));
+            cmd.addAll(List.of(SETPRIV, "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", "--"));
         }
         String dir = workDir.toAbsolutePath().toString();
         // root that stays root keeps every capability in the namespaces unless they are dropped: with
@@ -189,7 +202,7 @@ public final class CodeSandbox {
         boolean asRoot = root && !dropToNobody;
         switch (isolation) {
             case BWRAP -> {
-                cmd.addAll(List.of("bwrap", "--ro-bind", "/", "/", "--dev", "/dev"));
+                cmd.addAll(List.of(BWRAP, "--ro-bind", "/", "/", "--dev", "/dev"));
                 if (boundedTmpfs) {
                     cmd.addAll(List.of("--size", tmpfsSize(), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"));
                 }
@@ -211,18 +224,18 @@ public final class CodeSandbox {
             case UNSHARE -> {
                 // never as root (probe offers it only to a user, or to root turned user 65534); no
                 // capabilities, not even those of the user namespace's root: nothing lets it out again
-                cmd.addAll(List.of("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child",
-                        "--", "setpriv", "--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all",
+                cmd.addAll(List.of(UNSHARE, "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child",
+                        "--", SETPRIV, "--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all",
                         "--ambient-caps", "-all", "--"));
             }
             case NONE -> { }
         }
         if (prlimit) {
-            cmd.add("prlimit");
+            cmd.add(PRLIMIT);
             cmd.addAll(limits.prlimitOptions());
             cmd.add("--");
         } else {
-            cmd.addAll(List.of("sh", "-c", limits.ulimitScript(), "sh"));
+            cmd.addAll(List.of(SH, "-c", limits.ulimitScript(), "sh"));
         }
         cmd.addAll(program);
         return cmd;
@@ -278,6 +291,25 @@ public final class CodeSandbox {
             // not Linux: fall through
         }
         return "root".equals(System.getProperty("user.name"));
+    }
+
+    /**
+     * The first executable file named {@code tool} in the absolute directories of {@code path} (a
+     * PATH value, may be null), else {@code tool} itself.
+     */
+    static String onPath(String tool, String path) {
+        if (path != null) {
+            for (String entry : path.split(File.pathSeparator)) {
+                if (entry.isEmpty() || !Path.of(entry).isAbsolute()) {
+                    continue; // "." and other relative entries: never the working directory's file
+                }
+                Path candidate = Path.of(entry, tool);
+                if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                    return candidate.toString();
+                }
+            }
+        }
+        return tool;
     }
 
     private static boolean runs(List<String> command) {
