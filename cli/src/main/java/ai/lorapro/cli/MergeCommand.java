@@ -125,23 +125,20 @@ public final class MergeCommand implements Callable<Integer> {
      * Copies the base directory's other regular files (tokenizer, generation and processor configs,
      * chat template, ...), but no weights and no adapter files ({@link #isWeights}): the merged
      * weights replace them. A symbolic link is copied only when it leads to a file inside the base
-     * directory or, for a snapshot of the Hugging Face hub's cache, into that repository's {@code
-     * blobs/}: the merged model is made to be shared, and a link elsewhere (a cloned repository's
-     * {@code special_tokens_map.json -> ~/.cache/huggingface/token}) would copy what it names into it.
+     * directory or into the Hugging Face hub cache's store ({@link #isHubBlob}: a snapshot's files,
+     * and those of a {@code --local-dir} download, link there): the merged model is made to be
+     * shared, and a link elsewhere (a cloned repository's {@code special_tokens_map.json ->
+     * ~/.cache/huggingface/token}) would copy what it names into it.
      */
     private void copyOtherFiles(Path dir) throws IOException {
         Path realModel = model.toRealPath();
-        Path snapshots = realModel.getParent();
-        Path blobs = snapshots != null && snapshots.getFileName() != null
-                && snapshots.getFileName().toString().equals("snapshots") && snapshots.getParent() != null
-                ? snapshots.getParent().resolve("blobs") : null;
         try (Stream<Path> files = Files.list(model)) {
             for (Path file : (Iterable<Path>) files::iterator) {
                 String name = file.getFileName().toString();
                 if (Files.isRegularFile(file) && !name.equals(ModelFamilies.CONFIG_FILE) && !isWeights(name)) {
                     if (Files.isSymbolicLink(file)) {
                         Path target = file.toRealPath();
-                        if (!target.startsWith(realModel) && (blobs == null || !target.startsWith(blobs))) {
+                        if (!target.startsWith(realModel) && !isHubBlob(target)) {
                             spec.commandLine().getErr().println("lorapro: warning: " + file + " is a link to "
                                     + target + ", outside the model directory; it is not copied into " + out);
                             continue;
@@ -151,6 +148,14 @@ public final class MergeCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** Whether {@code file} (a real path) is a file of the hub cache's store: {@code models--*}{@code /blobs/<hash>}. */
+    static boolean isHubBlob(Path file) {
+        Path blobs = file.getParent();
+        Path repo = blobs == null ? null : blobs.getParent();
+        return repo != null && repo.getFileName() != null && blobs.getFileName().toString().equals("blobs")
+                && repo.getFileName().toString().startsWith("models--");
     }
 
     /**

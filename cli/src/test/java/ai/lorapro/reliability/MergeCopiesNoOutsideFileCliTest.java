@@ -64,5 +64,19 @@ class MergeCopiesNoOutsideFileCliTest extends TinyModelCliTestBase {
                 out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.isRegularFile(out.resolve("generation_config.json")));
+
+        // huggingface-cli download --local-dir: large files are links into the cache's blobs/
+        Path local = Files.createDirectories(tmp.resolve("local-dir"));
+        try (Stream<Path> files = Files.list(snapshot)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.createSymbolicLink(local.resolve(f.getFileName()), f.toRealPath());
+            }
+        }
+        Path localOut = tmp.resolve("merged-local");
+        CliRun.Result fromLocal = cli("merge", "--model", local.toString(), "--adapter", adapter.toString(), "--out",
+                localOut.toString());
+        assertEquals(0, fromLocal.code(), fromLocal.err());
+        assertTrue(Files.isRegularFile(localOut.resolve("generation_config.json")));
+        assertFalse(fromLocal.err().contains("warning"), fromLocal.err());
     }
 }
