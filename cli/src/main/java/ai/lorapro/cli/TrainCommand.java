@@ -180,6 +180,9 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
         new IdleOptions(spec)
                 .when(job.inputs().evalData() == null, List.of("--eval-interval"), "without --eval-data")
                 .when(resume == null, List.of("--allow-resume-change"), "without --resume")
+                // a new run without intervals writes one checkpoint, at its end
+                .when(resume == null && job.config().run().checkpointInterval() == 0, List.of("--keep-checkpoints"),
+                        "without --checkpoint-interval")
                 .when(!method.usesAdapters(),
                         List.of("--r", "--alpha", "--rslora", "--lora-dropout", "--target-modules"), withMethod)
                 // X is LoRA-Pro's; Adam's settings are not SGD's

@@ -234,6 +234,16 @@ class CliEndToEndTest {
             assertEquals(List.of(TrainingEngine.checkpointDir(out, 4)), list.toList());
         }
         assertTrue(r.out().contains(TrainingEngine.checkpointDir(out, 4).toString()), r.out());
+        assertFalse(r.err().contains("warning"), r.err());
+        // without --checkpoint-interval a new run writes one checkpoint: nothing to keep or delete
+        List<String> idleArgs = new ArrayList<>(List.of(trainArgs(Method.LORA, tmp.resolve("idle"), "--keep-checkpoints",
+                "1")));
+        int interval = idleArgs.indexOf("--checkpoint-interval");
+        idleArgs.subList(interval, interval + 2).clear();
+        CliRun.Result idle = CliRun.cli(idleArgs.toArray(new String[0]));
+        assertEquals(0, idle.code(), idle.err());
+        assertTrue(idle.err().contains("lorapro: warning: --keep-checkpoints has no effect without"
+                + " --checkpoint-interval"), idle.err());
 
         Path refused = tmp.resolve("refused");
         CliRun.Result bad = CliRun.cli(trainArgs(Method.LORA, refused, "--keep-checkpoints", "-1"));

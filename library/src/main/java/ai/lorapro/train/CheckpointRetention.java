@@ -25,10 +25,12 @@ import java.util.stream.Stream;
  * <p>What it may delete is narrow: entries of the run's {@code checkpoints/} directory named as this
  * library names them ({@link #name}), that are directories (not links to one) and hold a {@value
  * TrainerState#FILE_NAME} (a checkpoint this library published whole). Anything else there is left alone and does not count.
- * Checkpoints rank by step; the one just written is always kept, even below checkpoints of higher
- * steps written before it (a run resumed from an earlier step keeps those, since they may be what
- * the user wants back). A checkpoint that cannot be deleted is logged, and the run goes
- * on.
+ * Checkpoints rank by step, and the one just written is always kept. Checkpoints of higher steps
+ * than it (an earlier run's, when this one resumed from an earlier step) are neither counted nor
+ * deleted: the run replaces each when it reaches its step. A checkpoint that cannot be deleted is
+ * logged (if it was already renamed, the run directory removes the {@code .tmp-} copy at its next
+ * start), and the run goes on. A checkpoint is published before the older ones go, so the disk
+ * holds {@code keep + 1} of them for a moment.
  */
 final class CheckpointRetention {
 
@@ -38,8 +40,8 @@ final class CheckpointRetention {
     private CheckpointRetention() {}
 
     /**
-     * Deletes the finished checkpoints of {@code checkpoints} beyond the {@code keep} newest by
-     * step, never {@code justWritten}.
+     * Deletes the finished checkpoints of {@code checkpoints} up to the step of {@code justWritten}
+     * beyond the {@code keep} newest by step, never {@code justWritten}.
      *
      * @param checkpoints the run's checkpoints directory
      * @param keep how many to keep, at least 1
@@ -50,7 +52,10 @@ final class CheckpointRetention {
         if (keep < 1) {
             throw new IllegalArgumentException("keep must be >= 1, got " + keep);
         }
+        long current = stepOf(justWritten);
         List<Path> others = new ArrayList<>(finished(checkpoints));
+        // a run resumed from an earlier step replaces the later checkpoints as it reaches them
+        others.removeIf(dir -> current >= 0 && stepOf(dir) > current);
         int keepOthers = others.remove(justWritten) ? keep - 1 : keep;
         List<Path> deleted = new ArrayList<>();
         // a checkpoint that cannot be deleted is not made up for by deleting a newer one

@@ -73,17 +73,24 @@ class CheckpointRetentionTest {
         assertTrue(Files.isRegularFile(outside.resolve("adapter/adapter_config.json")));
     }
 
-    /** A run resumed from an earlier step keeps what it just wrote, and the later steps of the earlier run. */
+    /**
+     * A run resumed from an earlier step keeps what it just wrote, and neither counts nor deletes the
+     * earlier run's higher steps (it replaces them as it reaches them).
+     */
     @Test
-    void theCheckpointJustWrittenIsKeptEvenBelowHigherSteps() throws IOException {
+    void checkpointsAboveTheOneJustWrittenAreNeitherCountedNorDeleted() throws IOException {
         Path checkpoints = tmp.resolve("checkpoints");
         checkpoint(checkpoints, "step-000020");
         checkpoint(checkpoints, "step-000030");
+        checkpoint(checkpoints, "step-000010");
         checkpoint(checkpoints, "step-000011");
         Path written = checkpoint(checkpoints, "step-000012");
-        assertEquals(List.of(checkpoints.resolve("step-000011"), checkpoints.resolve("step-000020")),
+        assertEquals(List.of(checkpoints.resolve("step-000010")),
                 CheckpointRetention.keepNewest(checkpoints, 2, written));
-        assertEquals(List.of("step-000012", "step-000030"), names(checkpoints));
+        assertEquals(List.of("step-000011", "step-000012", "step-000020", "step-000030"), names(checkpoints));
+        assertEquals(List.of(checkpoints.resolve("step-000011")),
+                CheckpointRetention.keepNewest(checkpoints, 1, written));
+        assertEquals(List.of("step-000012", "step-000020", "step-000030"), names(checkpoints));
     }
 
     @Test
