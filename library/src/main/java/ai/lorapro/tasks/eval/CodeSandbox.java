@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * Confines programs as far as an unprivileged Linux process can with the tools at hand. Every
@@ -61,12 +62,12 @@ public final class CodeSandbox {
      * empty environment, where each tool would look up the next in glibc's default /bin:/usr/bin
      * only, and miss a bwrap in /usr/local/bin (falling back to a weaker isolation without a word).
      */
-    private static final String SETSID = onPath("setsid", System.getenv("PATH"));
-    private static final String SETPRIV = onPath("setpriv", System.getenv("PATH"));
-    private static final String BWRAP = onPath("bwrap", System.getenv("PATH"));
-    private static final String UNSHARE = onPath("unshare", System.getenv("PATH"));
-    private static final String PRLIMIT = onPath("prlimit", System.getenv("PATH"));
-    private static final String SH = onPath("sh", System.getenv("PATH"));
+    private static final String SETSID = onPath("setsid", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
+    private static final String SETPRIV = onPath("setpriv", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
+    private static final String BWRAP = onPath("bwrap", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
+    private static final String UNSHARE = onPath("unshare", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
+    private static final String PRLIMIT = onPath("prlimit", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
+    private static final String SH = onPath("sh", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
 
     private final boolean prlimit;
     private final boolean root;
@@ -82,11 +83,6 @@ public final class CodeSandbox {
     private final List<String> hidden;
     /** The interpreter's installation where it lies in a hidden directory, mounted back read-only. */
     private final List<String> exposed;
-
-    private CodeSandbox(Isolation isolation, boolean dropToNobody, boolean prlimit, boolean root,
-            SandboxLimits limits, String interpreter) {
-        this(isolation, dropToNobody, prlimit, root, limits, interpreter, isolation == Isolation.BWRAP);
-    }
 
     private CodeSandbox(Isolation isolation, boolean dropToNobody, boolean prlimit, boolean root,
             SandboxLimits limits, String interpreter, boolean boundedTmpfs) {
@@ -280,6 +276,11 @@ public final class CodeSandbox {
         return isolation == Isolation.BWRAP;
     }
 
+    /** Whether the in-memory /tmp, /dev/shm and hidden directories have a size (bwrap 0.7 and later). */
+    boolean boundsInMemoryFileSystems() {
+        return isolation == Isolation.BWRAP && boundedTmpfs;
+    }
+
     private static boolean isRoot() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
@@ -294,10 +295,15 @@ public final class CodeSandbox {
     }
 
     /**
-     * The first executable file named {@code tool} in the absolute directories of {@code path} (a
-     * PATH value, may be null), else {@code tool} itself.
+     * The real path of the first executable file named {@code tool} in the absolute directories of
+     * {@code path} (a PATH value, may be null) that {@code hiddenInSandbox} does not reject, else
+     * {@code tool} itself. The real path, since the
+     * tools run inside the sandbox and as user 65534 too: a nix profile's link under the home
+     * directory, which the sandbox hides, leads into {@code /nix/store}, which it shows; a tool whose
+     * real file lies under the home directory, {@code /run} or {@code /tmp} ({@link
+     * #isHiddenInSandbox}) is passed over.
      */
-    static String onPath(String tool, String path) {
+    static String onPath(String tool, String path, Predicate<Path> hiddenInSandbox) {
         if (path != null) {
             for (String entry : path.split(File.pathSeparator)) {
                 if (entry.isEmpty() || !Path.of(entry).isAbsolute()) {
@@ -305,11 +311,25 @@ public final class CodeSandbox {
                 }
                 Path candidate = Path.of(entry, tool);
                 if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-                    return candidate.toString();
+                    try {
+                        Path real = candidate.toRealPath();
+                        if (!hiddenInSandbox.test(real)) {
+                            return real.toString();
+                        }
+                    } catch (IOException e) {
+                        // gone meanwhile: look further
+                    }
                 }
             }
         }
         return tool;
+    }
+
+    /** Whether the sandbox hides or replaces what lies at {@code real}: the home directory, /run, /tmp. */
+    static boolean isHiddenInSandbox(Path real) {
+        String home = System.getProperty("user.home");
+        return (home != null && !home.isEmpty() && !home.equals("/") && real.startsWith(Path.of(home)))
+                || real.startsWith("/run") || real.startsWith("/var/run") || real.startsWith("/tmp");
     }
 
     private static boolean runs(List<String> command) {

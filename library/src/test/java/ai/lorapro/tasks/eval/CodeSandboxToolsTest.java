@@ -10,12 +10,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.function.Predicate;
 
 /**
  * The sandbox's tools are found on the JVM's PATH once ({@link CodeSandbox#onPath}): its commands
  * run with an empty environment, where a tool would look up the next only in /bin and /usr/bin.
  */
 class CodeSandboxToolsTest {
+
+    private static final Predicate<Path> NOTHING_HIDDEN = p -> false;
 
     @TempDir
     Path tmp;
@@ -35,11 +38,11 @@ class CodeSandboxToolsTest {
         Path tool = file(second, "tool", true);
         String path = String.join(File.pathSeparator, "", "relative/bin", tmp.resolve("none").toString(),
                 first.toString(), second.toString());
-        assertEquals(tool.toString(), CodeSandbox.onPath("tool", path));
-        assertEquals(second.resolve("plain").toString(), CodeSandbox.onPath("plain", path),
+        assertEquals(tool.toString(), CodeSandbox.onPath("tool", path, NOTHING_HIDDEN));
+        assertEquals(second.resolve("plain").toString(), CodeSandbox.onPath("plain", path, NOTHING_HIDDEN),
                 "a file that cannot be executed is passed over");
-        assertEquals("missing", CodeSandbox.onPath("missing", path));
-        assertEquals("tool", CodeSandbox.onPath("tool", null));
+        assertEquals("missing", CodeSandbox.onPath("missing", path, NOTHING_HIDDEN));
+        assertEquals("tool", CodeSandbox.onPath("tool", null, NOTHING_HIDDEN));
     }
 
     @Test
@@ -47,6 +50,24 @@ class CodeSandboxToolsTest {
         file(tmp.resolve("rel"), "tool", true);
         // relative to the working directory, which a user may not control: skipped even when it holds the tool
         Path cwdRelative = Path.of("").toAbsolutePath().relativize(tmp.resolve("rel"));
-        assertEquals("tool", CodeSandbox.onPath("tool", cwdRelative.toString()));
+        assertEquals("tool", CodeSandbox.onPath("tool", cwdRelative.toString(), NOTHING_HIDDEN));
+    }
+
+    /** A link (a nix profile's) is used by its real file; a real file the sandbox hides is passed over. */
+    @Test
+    void aLinkIsUsedByItsRealFileAndAHiddenOneIsPassedOver() throws IOException {
+        Path store = tmp.resolve("store");
+        Path real = file(store, "tool", true);
+        Path profile = Files.createDirectories(tmp.resolve("profile"));
+        Files.createSymbolicLink(profile.resolve("tool"), real);
+        Path system = tmp.resolve("system");
+        Path systemTool = file(system, "tool", true);
+        String path = profile + File.pathSeparator + system;
+        assertEquals(real.toRealPath().toString(), CodeSandbox.onPath("tool", path, NOTHING_HIDDEN));
+        Path storeReal = store.toRealPath();
+        assertEquals(systemTool.toRealPath().toString(), CodeSandbox.onPath("tool", path, p -> p.startsWith(storeReal)));
+        assertEquals(true, CodeSandbox.isHiddenInSandbox(Path.of("/run/current-system/sw/bin/tool")));
+        assertEquals(true, CodeSandbox.isHiddenInSandbox(Path.of(System.getProperty("user.home"), "bin", "tool")));
+        assertEquals(false, CodeSandbox.isHiddenInSandbox(Path.of("/nix/store/x-util-linux/bin/prlimit")));
     }
 }
