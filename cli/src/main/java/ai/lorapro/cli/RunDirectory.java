@@ -182,8 +182,9 @@ public final class RunDirectory implements AutoCloseable {
 
     /**
      * Refuses inputs that lie in the outputs a run in {@code dir} replaces ({@code checkpoints/},
-     * {@code eval/}, ...): {@code --overwrite} sets those aside before the inputs are read. Paths
-     * are compared after resolving links.
+     * {@code eval/}, ...): {@code --overwrite} sets those aside before the inputs are read. An
+     * input counts as inside when it, or any directory on its path, resolves into one (a link
+     * {@code checkpoints/base -> /models/x} is moved aside with {@code checkpoints/}).
      *
      * @param inputs the input paths by the option that named them; null values are skipped
      * @throws InvalidInputException naming the option, the input and the output it lies in
@@ -192,12 +193,22 @@ public final class RunDirectory implements AutoCloseable {
         for (String name : OUTPUTS) {
             Path output = OutputDirectoryGuard.canonical(dir.resolve(name));
             inputs.forEach((option, input) -> {
-                if (input != null && OutputDirectoryGuard.canonical(input).startsWith(output)) {
+                if (input != null && reaches(input, output)) {
                     throw new InvalidInputException(option + " " + input + " lies in " + dir.resolve(name)
                             + ", which --overwrite replaces; move it or choose another --out");
                 }
             });
         }
+    }
+
+    /** Whether {@code input}, or a directory on its path, resolves into {@code outputReal}. */
+    private static boolean reaches(Path input, Path outputReal) {
+        for (Path p = input.toAbsolutePath().normalize(); p != null; p = p.getParent()) {
+            if (OutputDirectoryGuard.canonical(p).startsWith(outputReal)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The run directory. */

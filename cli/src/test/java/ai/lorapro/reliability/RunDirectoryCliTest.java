@@ -314,8 +314,11 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         assertEquals(0, train(out, 1).code());
         Path data2 = Files.copy(data, out.resolve("checkpoints").resolve("data.jsonl"));
         Path linked = Files.createSymbolicLink(tmp.resolve("linked.jsonl"), data2);
+        // a link inside checkpoints/ to a file elsewhere moves with checkpoints/ too
+        Path outside = Files.copy(data, tmp.resolve("outside.jsonl"));
+        Path linkInside = Files.createSymbolicLink(out.resolve("checkpoints").resolve("outside.jsonl"), outside);
         List<String> before = listing(out);
-        for (Path input : List.of(data2, linked)) {
+        for (Path input : List.of(data2, linked, linkInside)) {
             CliRun.Result r = cli("train", "--model", model.toString(), "--data", input.toString(), "--out",
                     out.toString(), "--max-steps", "1", "--device", "cpu", "--method", "lora", "--overwrite");
             assertOneLineBadInput("--data in checkpoints/", r, "--data " + input + " lies in " + out.resolve("checkpoints"));
