@@ -169,7 +169,8 @@ public final class OutputDirectoryGuard {
             Path parent = canonical(file).getParent();
             if (outReal.equals(parent)) {
                 throw new InvalidInputException(option + ": " + out + " holds the " + inputOption + " file " + file
-                        + ", which writing there could replace; choose another output directory");
+                        + ": the command writes its files there; keep inputs out of it (choose another output"
+                        + " directory, or move the file)");
             }
         });
         if (!overwrite && !Directories.isEmptyOrAbsent(out)) {

@@ -47,7 +47,8 @@ public record RunConfig(Path outputDir, long seed, DeviceChoice device, boolean 
     }
 
     /**
-     * The settings of version 0.2.0, which had no {@code keepCheckpoints}: every checkpoint is kept.
+     * The settings without {@code keepCheckpoints}, as this record took them before it had one:
+     * every checkpoint is kept.
      *
      * @deprecated name {@code keepCheckpoints} (0 keeps every checkpoint)
      */

@@ -48,10 +48,11 @@ public final class StrictJson {
                 b = in.read();
             }
             long line = 1;
-            for (; b != -1; b = in.read()) {
-                if (b == '\n') {
+            // lines end at \n, \r\n or a lone \r, as the line reader has them
+            for (int previous = -1; b != -1; previous = b, b = in.read()) {
+                if (b == '\r' || (b == '\n' && previous != '\r')) {
                     line++;
-                } else if (b != ' ' && b != '\t' && b != '\r') {
+                } else if (b != ' ' && b != '\t' && b != '\n') {
                     return b == '[' ? line : 0;
                 }
             }

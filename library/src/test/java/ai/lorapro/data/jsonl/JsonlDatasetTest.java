@@ -119,11 +119,12 @@ class JsonlDatasetTest {
     @Test
     void aJsonArrayFileIsNamedAsOneAndPointsToTheTasks() throws Exception {
         for (String array : new String[] {"[{\"query\": \"q\", \"response\": \"r\"}]\n", "\n  [\n  {\"query\": \"q\"}\n]\n",
-                "\uFEFF[{\"query\": \"q\"}]"}) {
+                "\uFEFF[{\"query\": \"q\"}]", "\r\r  [{\"query\": \"q\"}]", "\r\n\r\n[{\"query\": \"q\"}]"}) {
             Path f = file(array);
             for (boolean skip : new boolean[] {false, true}) {
                 InvalidInputException e = assertThrows(InvalidInputException.class, () -> load(f, 64, skip));
-                assertTrue(e.getMessage().startsWith(f + ":" + (array.startsWith("\n") ? 2 : 1)
+                int line = array.startsWith("\n") ? 2 : array.startsWith("\r") ? 3 : 1;
+                assertTrue(e.getMessage().startsWith(f + ":" + line
                         + ": the file is a JSON array, not JSON lines") && e.getMessage().contains("--task NAME"),
                         e.getMessage());
             }
