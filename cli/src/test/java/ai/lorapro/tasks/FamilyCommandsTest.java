@@ -11,6 +11,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.lorapro.cli.CliRun;
 import ai.lorapro.data.HfTokenizer;
+import ai.lorapro.io.ClassNamesFile;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.lora.LoraInjector;
@@ -190,6 +191,7 @@ class FamilyCommandsTest {
         JsonObject config = JsonParser.parseString(Files.readString(adapter.resolve(PeftAdapter.CONFIG_NAME)))
                 .getAsJsonObject();
         assertEquals("[\"head\"]", config.get("modules_to_save").toString());
+        assertEquals("[\"golden retriever\",\"tabby cat\"]\n", Files.readString(adapter.resolve(ClassNamesFile.FILE_NAME)));
         float[] savedHead;
         try (SafetensorsFile file = SafetensorsFile.open(adapter.resolve(PeftAdapter.WEIGHTS_NAME));
                 NDManager manager = NDManager.newBaseManager()) {
@@ -258,6 +260,21 @@ class FamilyCommandsTest {
         assertEquals(Files.readString(run.resolve("eval/predictions.jsonl")),
                 Files.readString(evalOut.resolve("predictions.jsonl")));
 
+        // other classes: the head's rows would be reported as the wrong ones
+        assertEquals("[\"golden retriever\",\"tabby cat\"]\n",
+                Files.readString(checkpoint.resolve(ClassNamesFile.FILE_NAME)));
+        Path renamed = dir.resolve("renamed");
+        ImageFolderTest.image(renamed.resolve("train/bird/a.png"), 9, "png");
+        ImageFolderTest.image(renamed.resolve("train/cat/b.png"), 10, "png");
+        ImageFolderTest.image(renamed.resolve("test/bird/c.png"), 11, "png");
+        ImageFolderTest.image(renamed.resolve("test/cat/d.png"), 12, "png");
+        CliRun.Result names = refused("eval", "--task", "image-folder", "--model", checkpoint.toString(),
+                "--data", renamed.toString(), "--out", dir.resolve("eval-renamed").toString(), "--device", "cpu");
+        assertTrue(names.err().contains(checkpoint.resolve(ClassNamesFile.FILE_NAME) + ": trained on the classes"
+                + " [golden retriever, tabby cat], but the data's are [bird, cat]"), names.err());
+        assertFalse(Files.exists(dir.resolve("eval-renamed")));
+        // a checkpoint without the names (an earlier version's): at least the class count is checked
+        Files.delete(checkpoint.resolve(ClassNamesFile.FILE_NAME));
         Path threeClasses = dir.resolve("three");
         ImageFolderTest.twoClassFolder(threeClasses);
         ImageFolderTest.image(threeClasses.resolve("train/zebra/g.png"), 7, "png");

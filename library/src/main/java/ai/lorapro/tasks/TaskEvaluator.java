@@ -8,6 +8,7 @@ import ai.lorapro.InvalidFieldException;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.data.HfTokenizer;
 import ai.lorapro.data.TokenizerFit;
+import ai.lorapro.io.ClassNamesFile;
 import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.TensorSource;
@@ -278,6 +279,15 @@ public final class TaskEvaluator {
         }
         List<String> classes = ImageFolder.classesOf(Files.isDirectory(train) ? train : test);
         ImageFolder split = ImageFolder.scan(test, classes, bad());
+        // the rows of a trained head by name, where its weights recorded them: other classes are refused
+        Path trainedOn = adapterDir != null ? adapterDir : modelDir;
+        ClassNamesFile.read(trainedOn).ifPresent(names -> {
+            List<String> data = ImageFolder.promptNames(classes);
+            if (!names.equals(data)) {
+                throw new InvalidInputException(trainedOn.resolve(ClassNamesFile.FILE_NAME) + ": trained on the classes "
+                        + names + ", but the data's are " + data + ": evaluate on the image folder it was trained on");
+            }
+        });
         try (NDManager manager = NDManager.newBaseManager(device)) {
             ClipImageClassifier classifier = imageClassifier(manager, classes);
             applyAdapter(classifier);

@@ -7,10 +7,12 @@ import ai.djl.nn.Parameter;
 import ai.lorapro.InvalidInputException;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.io.CheckpointFormatException;
+import ai.lorapro.io.ClassNamesFile;
 import ai.lorapro.io.PeftAdapter;
 import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.io.SafetensorsWriter;
 import ai.lorapro.io.TensorInfo;
+import ai.lorapro.nn.HasClassNames;
 import ai.lorapro.nn.Weights;
 import ai.lorapro.optim.ResumableOptimizer;
 
@@ -28,6 +30,7 @@ import java.util.Map;
  *   model.safetensors                                                 (full fine-tuning: trained weights)
  *   optimizer.safetensors, optimizer_steps.json                       (optimizer moments and step counts: {@link OptimizerCheckpoint})
  *   trainer_state.json                                                (step, data position, seed, loss scale, ...)
+ *   class_names.json (in adapter/ for LoRA methods)                   (a classifier's rows: {@link ClassNamesFile})
  * </pre>
  */
 public final class TrainingCheckpoint {
@@ -67,6 +70,10 @@ public final class TrainingCheckpoint {
                 SafetensorsWriter writer = new SafetensorsWriter();
                 MethodSetup.trainableParameters(model).forEach((name, p) -> writer.addContiguous(name, p.getArray()));
                 writer.write(tmp.resolve(WEIGHTS_FILE));
+            }
+            // a classifier's rows by name, beside the weights that hold its head
+            if (model instanceof HasClassNames named && !named.classNames().isEmpty()) {
+                ClassNamesFile.write(method.usesAdapters() ? tmp.resolve(ADAPTER_DIR) : tmp, named.classNames());
             }
             OptimizerCheckpoint.writeInto(optimizer, tmp);
             Files.writeString(tmp.resolve(TrainerState.FILE_NAME), state.toJson(), StandardCharsets.UTF_8);

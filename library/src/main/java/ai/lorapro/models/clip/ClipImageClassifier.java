@@ -15,6 +15,7 @@ import ai.lorapro.lora.LoraConfig;
 import ai.lorapro.lora.LoraLinear;
 import ai.lorapro.models.common.CheckpointLoader;
 import ai.lorapro.models.common.LayeredPass;
+import ai.lorapro.nn.HasClassNames;
 import ai.lorapro.nn.HasOutputHead;
 import ai.lorapro.nn.HfBlock;
 import ai.lorapro.nn.Weights;
@@ -36,7 +37,7 @@ import java.util.function.Function;
  * "all-linear" selects the same layers, since {@code head} and {@code visual_projection} are
  * declared output heads.
  */
-public final class ClipImageClassifier extends HfBlock implements HasOutputHead {
+public final class ClipImageClassifier extends HfBlock implements HasOutputHead, HasClassNames {
 
     /** The prompt template of CLIP's zero-shot ImageNet evaluation. */
     public static final String PROMPT_TEMPLATE = "a photo of a %s.";
@@ -47,6 +48,8 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
     private final ClipVisionTransformer visionModel;
     private final LoraLinear visualProjection;
     private final LoraLinear head;
+    /** The class of each head row, when known (a zero-shot head's prompts' names). */
+    private List<String> classNames = List.of();
 
     private ClipImageClassifier(ClipModel clip, int numClasses) {
         this.visionModel = module("vision_model", clip.getVisionModel());
@@ -105,7 +108,9 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
             }
             ids.add(promptIds);
         }
-        return zeroShotFromTokenIds(clip, ids, manager);
+        ClipImageClassifier classifier = zeroShotFromTokenIds(clip, ids, manager);
+        classifier.classNames = List.copyOf(classNames);
+        return classifier;
     }
 
     /**
@@ -172,6 +177,12 @@ public final class ClipImageClassifier extends HfBlock implements HasOutputHead 
         ClipImageClassifier classifier = new ClipImageClassifier(new ClipModel(config), (int) head.get(0));
         CheckpointLoader.load(classifier, source, sourceName, manager, frozenType, ClipModel::ignorable);
         return classifier;
+    }
+
+    /** The class names the head was made for ({@link #zeroShot}), in row order; empty when not known. */
+    @Override
+    public List<String> classNames() {
+        return classNames;
     }
 
     /** A LoRA configuration of rank {@code r} and scale {@code alpha} on {@link #LORA_TARGETS}. */
