@@ -48,15 +48,8 @@ class MergeCopiesNoOutsideFileCliTest extends TinyModelCliTestBase {
 
     @Test
     void hubSnapshotLinksIntoBlobsAreCopied() throws IOException {
-        Path repo = tmp.resolve("hub/models--tiny");
-        Path blobs = Files.createDirectories(repo.resolve("blobs"));
-        Path snapshot = Files.createDirectories(repo.resolve("snapshots/0123abc"));
-        try (Stream<Path> files = Files.list(model)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                Path blob = Files.copy(f, blobs.resolve("blob-" + f.getFileName()));
-                Files.createSymbolicLink(snapshot.resolve(f.getFileName()), snapshot.relativize(blob));
-            }
-        }
+        Path snapshot = TinyHfModel.hubSnapshot(model, tmp.resolve("hub"), false);
+        Path blobs = snapshot.getParent().getParent().resolve("blobs");
         Path blob = Files.writeString(blobs.resolve("blob-generation"), "{}\n");
         Files.createSymbolicLink(snapshot.resolve("generation_config.json"), snapshot.relativize(blob));
         Path out = tmp.resolve("merged");

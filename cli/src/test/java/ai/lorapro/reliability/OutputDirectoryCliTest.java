@@ -107,15 +107,9 @@ class OutputDirectoryCliTest extends TinyModelCliTestBase {
     @Test
     void theDirectoryAModelsLinksLeadIntoIsRefused() throws IOException {
         saveModelAndAdapter(tmp);
-        Path repo = tmp.resolve("hub/models--tiny");
-        Path blobs = Files.createDirectories(repo.resolve("blobs"));
-        Path snapshot = Files.createDirectories(repo.resolve("snapshots/0123abc"));
-        try (Stream<Path> files = Files.list(model)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                Path blob = Files.move(f, blobs.resolve("blob-" + f.getFileName()));
-                Files.createSymbolicLink(snapshot.resolve(f.getFileName()), snapshot.relativize(blob));
-            }
-        }
+        Path snapshot = TinyHfModel.hubSnapshot(model, tmp.resolve("hub"), true);
+        Path repo = snapshot.getParent().getParent();
+        Path blobs = repo.resolve("blobs");
         model = snapshot;
         List<String> before = listing(blobs);
         assertOneLineBadInput("merge --out blobs", merge(blobs, "--overwrite"), "--model's files link into");

@@ -108,6 +108,25 @@ final class TinyHfModel {
         return to;
     }
 
+    /**
+     * A Hugging Face hub cache layout of {@code model}'s files under {@code cache}: each file a blob
+     * in {@code models--tiny/blobs/} (copied, or moved with {@code move}), linked from the snapshot
+     * {@code models--tiny/snapshots/0123abc/}, which is returned.
+     */
+    static Path hubSnapshot(Path model, Path cache, boolean move) throws IOException {
+        Path repo = cache.resolve("models--tiny");
+        Path blobs = Files.createDirectories(repo.resolve("blobs"));
+        Path snapshot = Files.createDirectories(repo.resolve("snapshots/0123abc"));
+        try (var files = Files.list(model)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path target = blobs.resolve("blob-" + f.getFileName());
+                Path blob = move ? Files.move(f, target) : Files.copy(f, target);
+                Files.createSymbolicLink(snapshot.resolve(f.getFileName()), snapshot.relativize(blob));
+            }
+        }
+        return snapshot;
+    }
+
     /** {@code count} lines of "after one comes" -> " two" records. */
     static String jsonl(int count, long seed) {
         Random random = new Random(seed);
