@@ -221,6 +221,16 @@ class FamilyCommandsTest {
         assertEquals(Files.readAllLines(evalOut.resolve("predictions.jsonl")).size(),
                 Files.readAllLines(halfOut.resolve("predictions.jsonl")).size());
 
+        // the adapter's head was trained on these classes: a folder of others is refused, not mis-scored
+        Path others = dir.resolve("others");
+        ImageFolderTest.image(others.resolve("test/bird/a.png"), 13, "png");
+        ImageFolderTest.image(others.resolve("test/cat/b.png"), 14, "png");
+        CliRun.Result otherClasses = refused("eval", "--task", "image-folder", "--model", clip.toString(), "--adapter",
+                adapter.toString(), "--data", others.toString(), "--out", dir.resolve("eval-others").toString(),
+                "--device", "cpu");
+        assertTrue(otherClasses.err().contains(adapter.resolve(ClassNamesFile.FILE_NAME) + ": trained on the classes"),
+                otherClasses.err());
+
         CliRun.Result noTask = refused("eval", "--model", clip.toString(), "--data", pairs.toString());
         assertTrue(noTask.err().contains("--task image-folder"), noTask.err());
         CliRun.Result generate = refused("generate", "--model", clip.toString(), "--prompt", "a photo");

@@ -279,15 +279,15 @@ public final class TaskEvaluator {
         }
         List<String> classes = ImageFolder.classesOf(Files.isDirectory(train) ? train : test);
         ImageFolder split = ImageFolder.scan(test, classes, bad());
-        // the rows of a trained head by name, where its weights recorded them: other classes are refused
-        Path trainedOn = adapterDir != null ? adapterDir : modelDir;
-        ClassNamesFile.read(trainedOn).ifPresent(names -> {
-            List<String> data = ImageFolder.promptNames(classes);
-            if (!names.equals(data)) {
+        // the rows of a trained head by name, where its weights recorded them (a full checkpoint as
+        // --model, an adapter): other classes are refused
+        List<String> data = ImageFolder.promptNames(classes);
+        for (Path trainedOn : adapterDir == null ? List.of(modelDir) : List.of(modelDir, adapterDir)) {
+            ClassNamesFile.read(trainedOn).filter(names -> !names.equals(data)).ifPresent(names -> {
                 throw new InvalidInputException(trainedOn.resolve(ClassNamesFile.FILE_NAME) + ": trained on the classes "
                         + names + ", but the data's are " + data + ": evaluate on the image folder it was trained on");
-            }
-        });
+            });
+        }
         try (NDManager manager = NDManager.newBaseManager(device)) {
             ClipImageClassifier classifier = imageClassifier(manager, classes);
             applyAdapter(classifier);
