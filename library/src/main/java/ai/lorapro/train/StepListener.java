@@ -21,7 +21,7 @@ interface StepListener {
      * What one optimizer step did.
      *
      * @param step the global step just completed (1-based)
-     * @param epoch the epochs completed before the step, fractional
+     * @param epoch the epochs completed with the step, fractional (as Hugging Face's Trainer logs it)
      * @param loss the step's mean loss
      * @param learningRate the rate the step used
      * @param gradientNorm the gradient norm before clipping

@@ -319,7 +319,6 @@ public final class TrainingEngine implements AutoCloseable {
         float lr = schedule.valueAfter(globalStep);
         Engine.getInstance().setRandomSeed((int) (config.run().seed() + globalStep));
         long t0 = System.nanoTime();
-        double position = epochsDone();
         StepRunner.Passes passes;
         double norm;
         long optimizerNanos;
@@ -331,7 +330,8 @@ public final class TrainingEngine implements AutoCloseable {
         }
         globalStep++;
         double seconds = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
-        return new StepListener.StepRecord(globalStep, position, passes.loss(), lr, norm, passes.tokens() / seconds,
+        // the epochs done once this step has read its batches, as the step number counts it done
+        return new StepListener.StepRecord(globalStep, epochsDone(), passes.loss(), lr, norm, passes.tokens() / seconds,
                 seconds, optimizerNanos / 1e9, globalStep == end);
     }
 

@@ -143,13 +143,16 @@ class TrainingEngineTest {
     }
 
     @Test
-    void sameSeedGivesBitIdenticalRuns() {
+    void sameSeedGivesBitIdenticalRuns() throws IOException {
         Snapshot a = train(Method.LORA_PRO, tmp.resolve("a"), 4, 4, null);
         Snapshot b = train(Method.LORA_PRO, tmp.resolve("b"), 4, 4, null);
         assertSame(a, b);
         assertTrue(Files.isRegularFile(a.result().checkpoint().resolve("adapter/adapter_model.safetensors")));
         assertTrue(Files.isRegularFile(a.result().checkpoint().resolve(TrainerState.FILE_NAME)));
         assertStepTimes(tmp.resolve("a").resolve(TrainingEngine.METRICS_FILE), 4);
+        // each line's epoch counts its own step's examples: 8 of 48 a step
+        MetricsLog.Series epochs = MetricsLog.read(tmp.resolve("a").resolve(TrainingEngine.METRICS_FILE), "epoch");
+        assertArrayEquals(new double[] {8.0 / 48, 16.0 / 48, 24.0 / 48, 32.0 / 48}, epochs.values(), 1e-12);
     }
 
     /**
