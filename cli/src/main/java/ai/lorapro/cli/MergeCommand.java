@@ -27,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -132,10 +133,15 @@ public final class MergeCommand implements Callable<Integer> {
      */
     private void copyOtherFiles(Path dir) throws IOException {
         Path realModel = model.toRealPath();
+        List<String> skipped = new ArrayList<>();
         try (Stream<Path> files = Files.list(model)) {
             for (Path file : (Iterable<Path>) files::iterator) {
                 String name = file.getFileName().toString();
-                if (Files.isRegularFile(file) && !name.equals(ModelFamilies.CONFIG_FILE) && !isWeights(name)) {
+                if (Files.isDirectory(file)) {
+                    skipped.add(name + "/");
+                } else if (!Files.exists(file)) {
+                    skipped.add(name + " (a link to nothing)");
+                } else if (Files.isRegularFile(file) && !name.equals(ModelFamilies.CONFIG_FILE) && !isWeights(name)) {
                     if (Files.isSymbolicLink(file)) {
                         Path target = file.toRealPath();
                         if (!target.startsWith(realModel) && !isHubBlob(target)) {
@@ -147,6 +153,11 @@ public final class MergeCommand implements Callable<Integer> {
                     Files.copy(file, dir.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
                 }
             }
+        }
+        if (!skipped.isEmpty()) {
+            skipped.sort(null);
+            spec.commandLine().getErr().println("lorapro: warning: not copied into " + out + " (merge copies the"
+                    + " files beside the weights): " + String.join(", ", skipped));
         }
     }
 

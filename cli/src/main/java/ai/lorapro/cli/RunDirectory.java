@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -139,6 +140,13 @@ public final class RunDirectory implements AutoCloseable {
             if (continues(dir, resume)) {
                 return run;
             }
+            if (resume != null && OutputDirectoryGuard.canonical(resume).equals(OutputDirectoryGuard.canonical(dir))) {
+                List<Path> finished = entries(checkpoints, FINISHED_CHECKPOINT);
+                throw new InvalidInputException("--resume " + resume + " is the run directory, not a checkpoint: resume"
+                        + " from one of its checkpoints" + (finished.isEmpty() ? "" : ", such as the latest, "
+                        + finished.stream().max(Comparator.comparing((Path p) -> p.getFileName().toString()
+                                .length()).thenComparing(Path::getFileName)).orElseThrow()));
+            }
             // a new run, or a checkpoint continued into another directory: the same rules
             String how = resume == null
                     ? "pass --resume CHECKPOINT to continue it, --overwrite to replace it, or choose another directory"
@@ -260,7 +268,7 @@ public final class RunDirectory implements AutoCloseable {
                 for (Path aside : entries(dir, Pattern.compile(Pattern.quote(name) + SET_ASIDE_SUFFIX))) {
                     if (replaced) {
                         LOGGER.info("removing {}, which an interrupted --overwrite run replaced", aside);
-                        AtomicFiles.deleteRecursively(aside);
+                        removeOrWarn(aside);
                     } else {
                         LOGGER.info("restoring {} that an interrupted --overwrite run set aside", dir.resolve(name));
                         AtomicFiles.deleteRecursively(dir.resolve(name));
@@ -278,10 +286,23 @@ public final class RunDirectory implements AutoCloseable {
         return !entries(dir.resolve(TrainingEngine.CHECKPOINTS_DIR), FINISHED_CHECKPOINT).isEmpty();
     }
 
-    private static void removeAll(List<Path> leftovers) throws IOException {
+    private static void removeAll(List<Path> leftovers) {
         for (Path entry : leftovers) {
             LOGGER.info("removing {} left by an interrupted run", entry);
+            removeOrWarn(entry);
+        }
+    }
+
+    /**
+     * Deletes a leftover; one that cannot be deleted (a checkpoint made read-only, which {@code
+     * --keep-checkpoints} renamed but could not delete) is only logged: it no longer has an
+     * output's name, so the run can go on beside it, as the run that left it did.
+     */
+    private static void removeOrWarn(Path entry) {
+        try {
             AtomicFiles.deleteRecursively(entry);
+        } catch (IOException e) {
+            LOGGER.warn("cannot remove {} (remove it yourself): {}", entry, e.toString());
         }
     }
 

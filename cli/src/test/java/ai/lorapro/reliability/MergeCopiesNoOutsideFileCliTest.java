@@ -46,6 +46,20 @@ class MergeCopiesNoOutsideFileCliTest extends TinyModelCliTestBase {
                 "the merged model holds the file the link named");
     }
 
+    /** What merge does not copy (a directory, a link to nothing) is said, not skipped silently. */
+    @Test
+    void directoriesAndDanglingLinksAreNamedInAWarning() throws IOException {
+        Path base = TinyHfModel.copy(model, tmp.resolve("base"));
+        Files.createDirectories(base.resolve("original"));
+        Files.createSymbolicLink(base.resolve("chat_template.jinja"), base.resolve("missing.jinja"));
+        Path out = tmp.resolve("merged");
+        CliRun.Result r = cli("merge", "--model", base.toString(), "--adapter", adapter.toString(), "--out",
+                out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("lorapro: warning: not copied into " + out + " (merge copies the files beside the"
+                + " weights): chat_template.jinja (a link to nothing), original/"), r.err());
+    }
+
     @Test
     void hubSnapshotLinksIntoBlobsAreCopied() throws IOException {
         Path snapshot = TinyHfModel.hubSnapshot(model, tmp.resolve("hub"), false);

@@ -215,6 +215,36 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         }
     }
 
+    /**
+     * A checkpoint that --keep-checkpoints renamed to step-N.tmp-x but could not delete (made
+     * read-only by its owner) is logged and the run goes on; the next start into the directory
+     * must go on too, not fail on the same leftover (it exited 1 "cannot restore the previous
+     * run's files", even with --overwrite).
+     */
+    @Test
+    void aLeftoverThatCannotBeDeletedDoesNotStopTheNextStart() throws Exception {
+        Path out = tmp.resolve("run");
+        assertEquals(0, train(out, 2).code());
+        Path leftover = out.resolve("checkpoints/step-000001.tmp-0ytacghgeziql");
+        Files.move(out.resolve("checkpoints/step-000001"), leftover);
+        Path locked = leftover.resolve("adapter");
+        boolean root = "0".equals(new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes(),
+                StandardCharsets.UTF_8).trim());
+        List<String> lock = root ? List.of("chattr", "+i", locked.toString())
+                : List.of("chmod", "a-w", locked.toString());
+        List<String> unlock = root ? List.of("chattr", "-i", locked.toString())
+                : List.of("chmod", "u+w", locked.toString());
+        assumeTrue(new ProcessBuilder(lock).inheritIO().start().waitFor() == 0, "cannot make a directory undeletable");
+        try {
+            CliRun.Result resumed = train(out, 3, "--resume", out.resolve("checkpoints/step-000002").toString(),
+                    "--allow-resume-change", "total_steps", "--keep-checkpoints", "1");
+            assertEquals(0, resumed.code(), resumed.err());
+            assertTrue(Files.isDirectory(out.resolve("checkpoints/step-000003")));
+        } finally {
+            new ProcessBuilder(unlock).inheritIO().start().waitFor();
+        }
+    }
+
     @Test
     void aNewRunNeverReplacesAMetricsFileOrPlotUnasked() throws IOException {
         for (String name : List.of("metrics.jsonl", "loss.png")) {
@@ -325,6 +355,16 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         }
         assertEquals(before, listing(out), "nothing set aside");
         assertTrue(Files.isRegularFile(data2));
+    }
+
+    /** --resume naming the run directory itself points to its latest checkpoint. */
+    @Test
+    void resumingTheRunDirectoryItselfNamesItsLatestCheckpoint() {
+        Path out = tmp.resolve("resume-dir");
+        assertEquals(0, train(out, 2).code());
+        assertOneLineBadInput("--resume OUT", train(out, 3, "--resume", out.toString(), "--allow-resume-change",
+                "total_steps"), "--resume " + out + " is the run directory, not a checkpoint",
+                "such as the latest, " + out.resolve("checkpoints/step-000002"));
     }
 
     @Test
