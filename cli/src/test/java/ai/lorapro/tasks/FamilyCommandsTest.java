@@ -230,6 +230,16 @@ class FamilyCommandsTest {
                 "--device", "cpu");
         assertTrue(otherClasses.err().contains(adapter.resolve(ClassNamesFile.FILE_NAME) + ": trained on the classes"),
                 otherClasses.err());
+        // an adapter without the names (an earlier version's) on a folder of another class count: said by name
+        Path oldAdapter = Files.createDirectories(dir.resolve("old-adapter"));
+        for (String name : List.of(PeftAdapter.CONFIG_NAME, PeftAdapter.WEIGHTS_NAME)) {
+            Files.copy(adapter.resolve(name), oldAdapter.resolve(name));
+        }
+        ImageFolderTest.image(others.resolve("test/dog/c.png"), 15, "png");
+        CliRun.Result count = refused("eval", "--task", "image-folder", "--model", clip.toString(), "--adapter",
+                oldAdapter.toString(), "--data", others.toString(), "--out", dir.resolve("eval-count").toString(),
+                "--device", "cpu");
+        assertTrue(count.err().contains(oldAdapter + ": its trained head has 2 classes, the data 3"), count.err());
 
         CliRun.Result noTask = refused("eval", "--model", clip.toString(), "--data", pairs.toString());
         assertTrue(noTask.err().contains("--task image-folder"), noTask.err());

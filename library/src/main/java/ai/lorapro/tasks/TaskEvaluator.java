@@ -11,6 +11,7 @@ import ai.lorapro.data.TokenizerFit;
 import ai.lorapro.io.ClassNamesFile;
 import ai.lorapro.io.HfCheckpoint;
 import ai.lorapro.io.PeftAdapter;
+import ai.lorapro.io.SafetensorsFile;
 import ai.lorapro.io.TensorSource;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
@@ -58,6 +59,8 @@ public final class TaskEvaluator {
 
     /** How long one HumanEval program may run. */
     public static final Duration HUMANEVAL_TIMEOUT = Duration.ofSeconds(10);
+    /** The trained classification head in a CLIP adapter (PEFT {@code modules_to_save}). */
+    private static final String ADAPTER_HEAD = "base_model.model." + ClipImageClassifier.HEAD_WEIGHT;
 
     private final Path modelDir;
     /** The model directory's config.json, read once ({@link #architecture()}). */
@@ -288,6 +291,7 @@ public final class TaskEvaluator {
                         + names + ", but the data's are " + data + ": evaluate on the image folder it was trained on");
             });
         }
+        requireAdapterHeadFits(classes);
         try (NDManager manager = NDManager.newBaseManager(device)) {
             ClipImageClassifier classifier = imageClassifier(manager, classes);
             applyAdapter(classifier);
@@ -295,6 +299,24 @@ public final class TaskEvaluator {
                     ((ClipFamily.Architecture) architecture()).config().vision());
             return ImageClassification.evaluate(classifier, settings.limited(split.images()), processor, manager,
                     settings.batchSize()).write(outDir, classes, Map.of("skipped", split.skipped()));
+        }
+    }
+
+    /**
+     * Refuses an adapter whose trained head has another number of rows than the data has classes
+     * (said here, by name, rather than as a tensor of the wrong shape when it loads).
+     */
+    private void requireAdapterHeadFits(List<String> classes) {
+        Path weights = adapterDir == null ? null : adapterDir.resolve(PeftAdapter.WEIGHTS_NAME);
+        if (weights == null || !Files.isRegularFile(weights)) {
+            return; // no adapter, or one PeftAdapter.load refuses with its own message
+        }
+        try (SafetensorsFile file = SafetensorsFile.open(weights)) {
+            if (file.contains(ADAPTER_HEAD) && file.info(ADAPTER_HEAD).shape().get(0) != classes.size()) {
+                throw new InvalidInputException(adapterDir + ": its trained head has " + file.info(ADAPTER_HEAD).shape()
+                        .get(0) + " classes, the data " + classes.size() + " (" + String.join(", ", classes)
+                        + "): evaluate it on the image folder it was trained on");
+            }
         }
     }
 
