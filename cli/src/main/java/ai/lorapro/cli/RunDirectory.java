@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -141,11 +140,9 @@ public final class RunDirectory implements AutoCloseable {
                 return run;
             }
             if (resume != null && OutputDirectoryGuard.canonical(resume).equals(OutputDirectoryGuard.canonical(dir))) {
-                List<Path> finished = entries(checkpoints, FINISHED_CHECKPOINT);
+                Path latest = TrainingEngine.latestCheckpoint(checkpoints);
                 throw new InvalidInputException("--resume " + resume + " is the run directory, not a checkpoint: resume"
-                        + " from one of its checkpoints" + (finished.isEmpty() ? "" : ", such as the latest, "
-                        + finished.stream().max(Comparator.comparing((Path p) -> p.getFileName().toString()
-                                .length()).thenComparing(Path::getFileName)).orElseThrow()));
+                        + " from one of its checkpoints" + (latest == null ? "" : ", such as the latest, " + latest));
             }
             // a new run, or a checkpoint continued into another directory: the same rules
             String how = resume == null

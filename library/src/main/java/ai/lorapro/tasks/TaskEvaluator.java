@@ -312,11 +312,18 @@ public final class TaskEvaluator {
             return; // no adapter, or one PeftAdapter.load refuses with its own message
         }
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
-            if (file.contains(ADAPTER_HEAD) && file.info(ADAPTER_HEAD).shape().get(0) != classes.size()) {
-                throw new InvalidInputException(adapterDir + ": its trained head has " + file.info(ADAPTER_HEAD).shape()
-                        .get(0) + " classes, the data " + classes.size() + " (" + String.join(", ", classes)
-                        + "): evaluate it on the image folder it was trained on");
+            if (file.contains(ADAPTER_HEAD)) {
+                requireHeadRows(adapterDir, file.info(ADAPTER_HEAD).shape().get(0), classes);
             }
+        }
+    }
+
+    /** Refuses a trained head of {@code rows} classes, from {@code source}, for data of other classes. */
+    private static void requireHeadRows(Path source, long rows, List<String> classes) {
+        if (rows != classes.size()) {
+            throw new InvalidInputException(source + ": its trained head has " + rows + " classes, the data "
+                    + classes.size() + " (" + String.join(", ", classes) + "): evaluate it on the image folder it"
+                    + " was trained on");
         }
     }
 
@@ -335,11 +342,7 @@ public final class TaskEvaluator {
             }
         }
         if (trained != null) {
-            if (trained.numClasses() != classes.size()) {
-                throw new InvalidInputException(modelDir + ": its trained head has " + trained.numClasses()
-                        + " classes, the data " + classes.size() + " (" + String.join(", ", classes)
-                        + "): evaluate it on the image folder it was trained on");
-            }
+            requireHeadRows(modelDir, trained.numClasses(), classes);
             if (frozenType == DataType.FLOAT16) {
                 PassEntry.widenAll(trained);
             }

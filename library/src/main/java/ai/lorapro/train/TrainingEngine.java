@@ -418,7 +418,7 @@ public final class TrainingEngine implements AutoCloseable {
      * The checkpoint of the highest step among the {@link #checkpointDir} directories in {@code
      * checkpoints}, or null when there is none (or it cannot be listed).
      */
-    static Path latestCheckpoint(Path checkpoints) {
+    public static Path latestCheckpoint(Path checkpoints) {
         try (Stream<Path> entries = Files.list(checkpoints)) {
             return entries.filter(p -> CheckpointRetention.stepOf(p) >= 0 && Files.isDirectory(p))
                     .max(Comparator.comparingLong(CheckpointRetention::stepOf))

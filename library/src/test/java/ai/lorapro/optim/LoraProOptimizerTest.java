@@ -341,24 +341,18 @@ class LoraProOptimizerTest extends ManagedTest {
                 });
     }
 
-    /** One step on sum((y - target)^2). */
+    /** One step on sum(y^2). */
+    private static float trainStep(Trainer trainer, NDArray x) {
+        return trainStepTowards(trainer, x, null);
+    }
+
+    /** One step on sum((y - target)^2), or sum(y^2) without a target. */
     private static float trainStepTowards(Trainer trainer, NDArray x, NDArray target) {
         float loss;
         try (GradientCollector collector = trainer.newGradientCollector()) {
-            NDArray offset = trainer.forward(new NDList(x)).singletonOrThrow().sub(target);
-            NDArray l = offset.mul(offset).sum();
-            loss = l.getFloat();
-            collector.backward(l);
-        }
-        trainer.step();
-        return loss;
-    }
-
-    private static float trainStep(Trainer trainer, NDArray x) {
-        float loss;
-        try (GradientCollector collector = trainer.newGradientCollector()) {
             NDArray y = trainer.forward(new NDList(x)).singletonOrThrow();
-            NDArray l = y.mul(y).sum();
+            NDArray offset = target == null ? y : y.sub(target);
+            NDArray l = offset.mul(offset).sum();
             loss = l.getFloat();
             collector.backward(l);
         }

@@ -62,12 +62,12 @@ public final class CodeSandbox {
      * empty environment, where each tool would look up the next in glibc's default /bin:/usr/bin
      * only, and miss a bwrap in /usr/local/bin (falling back to a weaker isolation without a word).
      */
-    private static final String SETSID = onPath("setsid", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
-    private static final String SETPRIV = onPath("setpriv", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
-    private static final String BWRAP = onPath("bwrap", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
-    private static final String UNSHARE = onPath("unshare", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
-    private static final String PRLIMIT = onPath("prlimit", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
-    private static final String SH = onPath("sh", System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
+    private static final String SETSID = tool("setsid");
+    private static final String SETPRIV = tool("setpriv");
+    private static final String BWRAP = tool("bwrap");
+    private static final String UNSHARE = tool("unshare");
+    private static final String PRLIMIT = tool("prlimit");
+    private static final String SH = tool("sh");
 
     private final boolean prlimit;
     private final boolean root;
@@ -303,6 +303,11 @@ public final class CodeSandbox {
      * real file lies under the home directory, {@code /run} or {@code /tmp} ({@link
      * #isHiddenInSandbox}) is passed over.
      */
+    /** {@code name} on the JVM's PATH ({@link #onPath}). */
+    private static String tool(String name) {
+        return onPath(name, System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
+    }
+
     static String onPath(String tool, String path, Predicate<Path> hiddenInSandbox) {
         if (path != null) {
             for (String entry : path.split(File.pathSeparator)) {

@@ -8,7 +8,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.BufferedReader;
 import java.io.File;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -289,37 +288,16 @@ public final class PythonRunner {
      * reading from its start and at most {@link #MAX_OUTPUT_READ} bytes.
      */
     private static boolean printed(FileChannel output, String marker) throws IOException {
-        InputStream in = new FilterInputStream(Channels.newInputStream(output.position(0))) {
-            private long left = MAX_OUTPUT_READ;
-
-            @Override
-            public int read() throws IOException {
-                if (left <= 0) {
-                    return -1;
-                }
-                int b = super.read();
-                left -= b < 0 ? 0 : 1;
-                return b;
+        // not closed here: closing the reader would close the caller's channel
+        BufferedReader lines = new BufferedReader(
+                new InputStreamReader(Channels.newInputStream(output.position(0)), StandardCharsets.ISO_8859_1));
+        long read = 0;
+        for (String line; read < MAX_OUTPUT_READ && (line = lines.readLine()) != null; read += line.length() + 1) {
+            if (line.contains(marker)) {
+                return true;
             }
-
-            @Override
-            public int read(byte[] buf, int off, int len) throws IOException {
-                if (left <= 0) {
-                    return -1;
-                }
-                int n = super.read(buf, off, (int) Math.min(len, left));
-                left -= Math.max(n, 0);
-                return n;
-            }
-
-            @Override
-            public void close() {
-                // the caller closes the channel
-            }
-        };
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.ISO_8859_1))) {
-            return lines.lines().anyMatch(line -> line.contains(marker));
         }
+        return false;
     }
 
     /**
