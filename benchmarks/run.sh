@@ -14,7 +14,7 @@
 #   benchmarks/run.sh gram           [--warmup N] [--steps N] [--ranks 8,16,64]
 #   benchmarks/run.sh native-probe   [--rows N] [--cols N] [--steps N]
 #                                    (the fused step's pass in C, probes/fused-step.c: 1 and 2 threads,
-#                                    moments cold and hot, software prefetch none/l2/llc; needs gcc and AVX-512)
+#                                    moments cold and hot, software prefetch none/l2/llc; needs gcc and AVX-512 or AVX2)
 #
 # Environment: JAVA_HOME (the JDK to run, e.g. to compare two), JAVA_OPTS (extra JVM flags), MVN_PROFILE
 # (e.g. cuda: no CPU natives on the class path).

@@ -1,5 +1,6 @@
 /*
- * The fused full-mode pass of VectorAdamKernel, written in C with AVX-512 intrinsics: a probe that
+ * The fused full-mode pass of VectorAdamKernel, written in C with AVX-512 or AVX2 intrinsics (the
+ * widest the compiler targets; `vector_bits` in the output says which): a probe that
  * answers "would a native kernel be faster?" on the machine it runs on. It is not part of the
  * library and no build step compiles it; `benchmarks/run.sh native-probe` does, and records its
  * JSON lines beside the Java kernel's (docs/benchmarks.md, "A native kernel?").
@@ -14,7 +15,7 @@
  * sweeps each thread's first eight rows again and again, so the moments never leave the cache: the
  * pass without its memory traffic.
  *
- * Build: gcc -O3 -march=native -pthread fused-step.c -o fused-step -lm   (x86-64 with AVX-512F)
+ * Build: gcc -O3 -march=native -pthread fused-step.c -o fused-step -lm   (x86-64 with AVX-512F, or AVX2 and FMA)
  * Run:   fused-step [--rows 4096] [--cols 4096] [--threads 1] [--prefetch none|l1|l2|llc]
  *                   [--moments cold|hot] [--steps 30] [--warmup 5] [--commit ID]
  * Prints one JSON line, with the machine and the commit given (run.sh passes `git describe`). Before timing, it checks the vector pass against plain scalar loops on a
@@ -32,7 +33,41 @@
 #define RANK 8
 #define TERMS (2 * RANK)
 #define GROUP 4
+
+/* One vector: 512 bits where the compiler targets AVX-512F (-march=native on such a CPU), else 256 (AVX2). */
+#if defined(__AVX512F__)
 #define LANES 16
+#define ISA "avx512f"
+typedef __m512 vf;
+#define V_ZERO() _mm512_setzero_ps()
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_LOAD(p) _mm512_load_ps(p)
+#define V_LOADU(p) _mm512_loadu_ps(p)
+#define V_STORE(p, x) _mm512_store_ps(p, x)
+#define V_STOREU(p, x) _mm512_storeu_ps(p, x)
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_DIV(a, b) _mm512_div_ps(a, b)
+#define V_SQRT(a) _mm512_sqrt_ps(a)
+#elif defined(__AVX2__) && defined(__FMA__)
+#define LANES 8
+#define ISA "avx2"
+typedef __m256 vf;
+#define V_ZERO() _mm256_setzero_ps()
+#define V_SET1(x) _mm256_set1_ps(x)
+#define V_LOAD(p) _mm256_load_ps(p)
+#define V_LOADU(p) _mm256_loadu_ps(p)
+#define V_STORE(p, x) _mm256_store_ps(p, x)
+#define V_STOREU(p, x) _mm256_storeu_ps(p, x)
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_DIV(a, b) _mm256_div_ps(a, b)
+#define V_SQRT(a) _mm256_sqrt_ps(a)
+#else
+#error "build with -march=native on an x86-64 CPU with AVX-512F, or AVX2 and FMA"
+#endif
 #define STRIP (2 * LANES)
 
 typedef struct {
@@ -68,7 +103,7 @@ static float *aligned_floats(size_t count) {
 }
 
 /* Prefetches `count` of the next group's cache lines, from line *next on (m's lines, then v's). */
-__attribute__((target("avx512f"))) static inline void prefetch_lines(const Pass *p, const char *nm, const char *nv,
+static inline void prefetch_lines(const Pass *p, const char *nm, const char *nv,
         long lines, long *next, long count) {
     for (long z = 0; z < count && *next < 2 * lines; z++, (*next)++) {
         const char *at = *next < lines ? nm + *next * 64 : nv + (*next - lines) * 64;
@@ -80,12 +115,12 @@ __attribute__((target("avx512f"))) static inline void prefetch_lines(const Pass 
     }
 }
 
-__attribute__((target("avx512f,fma"))) static void *run_part(void *arg) {
+static void *run_part(void *arg) {
     Part *part = arg;
     const Pass *p = part->pass;
     const int n = p->cols, strips = n / STRIP;
-    const __m512 b1 = _mm512_set1_ps(p->b1), b2 = _mm512_set1_ps(p->b2);
-    const __m512 scale = _mm512_set1_ps(p->scale), eps = _mm512_set1_ps(p->eps);
+    const vf b1 = V_SET1(p->b1), b2 = V_SET1(p->b2);
+    const vf scale = V_SET1(p->scale), eps = V_SET1(p->eps);
     float *t = part->t;
     for (int i = part->from; i < part->to; i += GROUP) {
         /* hot: this part's own first eight rows, again and again (parts never share a cache line) */
@@ -99,22 +134,22 @@ __attribute__((target("avx512f,fma"))) static void *run_part(void *arg) {
 
         /* 1. t = left_i right, strip by strip, four rows of two vectors in registers */
         for (int s = 0; s < strips; s++) {
-            __m512 acc[GROUP][2];
+            vf acc[GROUP][2];
             for (int g = 0; g < GROUP; g++) {
-                acc[g][0] = acc[g][1] = _mm512_setzero_ps();
+                acc[g][0] = acc[g][1] = V_ZERO();
             }
             const float *r = p->right + (size_t) s * TERMS * STRIP;
             for (int q = 0; q < TERMS; q++) {
-                __m512 r0 = _mm512_load_ps(r + q * STRIP), r1 = _mm512_load_ps(r + q * STRIP + LANES);
+                vf r0 = V_LOAD(r + q * STRIP), r1 = V_LOAD(r + q * STRIP + LANES);
                 for (int g = 0; g < GROUP; g++) {
-                    __m512 c = _mm512_set1_ps(l[g * TERMS + q]);
-                    acc[g][0] = _mm512_fmadd_ps(c, r0, acc[g][0]);
-                    acc[g][1] = _mm512_fmadd_ps(c, r1, acc[g][1]);
+                    vf c = V_SET1(l[g * TERMS + q]);
+                    acc[g][0] = V_FMA(c, r0, acc[g][0]);
+                    acc[g][1] = V_FMA(c, r1, acc[g][1]);
                 }
             }
             for (int g = 0; g < GROUP; g++) {
-                _mm512_store_ps(t + g * n + s * STRIP, acc[g][0]);
-                _mm512_store_ps(t + g * n + s * STRIP + LANES, acc[g][1]);
+                V_STORE(t + g * n + s * STRIP, acc[g][0]);
+                V_STORE(t + g * n + s * STRIP + LANES, acc[g][1]);
             }
             prefetch_lines(p, nm, nv, lines, &next, per_strip);
         }
@@ -123,12 +158,12 @@ __attribute__((target("avx512f,fma"))) static void *run_part(void *arg) {
         for (int j = 0; j < n; j += LANES) {
             for (int g = 0; g < GROUP; g++) {
                 float *mj = mr + (size_t) g * n + j, *vj = vr + (size_t) g * n + j, *tj = t + g * n + j;
-                __m512 x = _mm512_load_ps(tj);
-                __m512 m = _mm512_fmadd_ps(_mm512_loadu_ps(mj), b1, x);
-                __m512 v = _mm512_fmadd_ps(_mm512_loadu_ps(vj), b2, _mm512_mul_ps(_mm512_mul_ps(x, x), scale));
-                _mm512_storeu_ps(mj, m);
-                _mm512_storeu_ps(vj, v);
-                _mm512_store_ps(tj, _mm512_div_ps(m, _mm512_add_ps(_mm512_sqrt_ps(v), eps)));
+                vf x = V_LOAD(tj);
+                vf m = V_FMA(V_LOADU(mj), b1, x);
+                vf v = V_FMA(V_LOADU(vj), b2, V_MUL(V_MUL(x, x), scale));
+                V_STOREU(mj, m);
+                V_STOREU(vj, v);
+                V_STORE(tj, V_DIV(m, V_ADD(V_SQRT(v), eps)));
             }
         }
 
@@ -136,25 +171,25 @@ __attribute__((target("avx512f,fma"))) static void *run_part(void *arg) {
         memset(part->lanes, 0, sizeof(float) * GROUP * RANK * LANES);
         const float *bi = p->b + (size_t) i * RANK;
         for (int s = 0; s < strips; s++) {
-            __m512 u[GROUP][2];
+            vf u[GROUP][2];
             for (int g = 0; g < GROUP; g++) {
-                u[g][0] = _mm512_load_ps(t + g * n + s * STRIP);
-                u[g][1] = _mm512_load_ps(t + g * n + s * STRIP + LANES);
+                u[g][0] = V_LOAD(t + g * n + s * STRIP);
+                u[g][1] = V_LOAD(t + g * n + s * STRIP + LANES);
             }
             float *btu = part->packedBtu + (size_t) s * RANK * STRIP;
             const float *ak = p->a + (size_t) s * RANK * STRIP;
             for (int k = 0; k < RANK; k++) {
-                __m512 p0 = _mm512_load_ps(btu + k * STRIP), p1 = _mm512_load_ps(btu + k * STRIP + LANES);
-                __m512 a0 = _mm512_load_ps(ak + k * STRIP), a1 = _mm512_load_ps(ak + k * STRIP + LANES);
+                vf p0 = V_LOAD(btu + k * STRIP), p1 = V_LOAD(btu + k * STRIP + LANES);
+                vf a0 = V_LOAD(ak + k * STRIP), a1 = V_LOAD(ak + k * STRIP + LANES);
                 for (int g = 0; g < GROUP; g++) {
-                    __m512 c = _mm512_set1_ps(bi[g * RANK + k]);
-                    p0 = _mm512_fmadd_ps(c, u[g][0], p0);
-                    p1 = _mm512_fmadd_ps(c, u[g][1], p1);
+                    vf c = V_SET1(bi[g * RANK + k]);
+                    p0 = V_FMA(c, u[g][0], p0);
+                    p1 = V_FMA(c, u[g][1], p1);
                     float *lane = part->lanes + (g * RANK + k) * LANES;
-                    _mm512_store_ps(lane, _mm512_fmadd_ps(u[g][1], a1, _mm512_fmadd_ps(u[g][0], a0, _mm512_load_ps(lane))));
+                    V_STORE(lane, V_FMA(u[g][1], a1, V_FMA(u[g][0], a0, V_LOAD(lane))));
                 }
-                _mm512_store_ps(btu + k * STRIP, p0);
-                _mm512_store_ps(btu + k * STRIP + LANES, p1);
+                V_STORE(btu + k * STRIP, p0);
+                V_STORE(btu + k * STRIP + LANES, p1);
             }
             prefetch_lines(p, nm, nv, lines, &next, per_strip);
         }
@@ -374,12 +409,12 @@ int main(int argc, char **argv) {
             else usage("--prefetch is none, l1, l2 or llc");
         } else usage("unknown option");
     }
-    if (cols <= 0 || cols % STRIP) usage("--cols must be a positive multiple of 32");
+    if (cols <= 0 || cols % STRIP) usage(STRIP == 32 ? "--cols must be a positive multiple of 32" : "--cols must be a positive multiple of 16");
     if (threads < 1 || threads > 64) usage("--threads must be 1 to 64");
     if (rows <= 0 || rows % (GROUP * threads)) usage("--rows must be a positive multiple of 4 x threads");
     if (steps < 1 || warmup < 0) usage("--steps must be positive and --warmup not negative");
-    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("fma")) {
-        fprintf(stderr, "fused-step: this probe needs AVX-512F and FMA, which this CPU lacks\n");
+    if (!__builtin_cpu_supports(ISA) || !__builtin_cpu_supports("fma")) {
+        fprintf(stderr, "fused-step: this build needs %s and FMA, which this CPU lacks (build it on the machine it runs on)\n", ISA);
         return 2;
     }
     double err = check();
@@ -413,8 +448,8 @@ int main(int argc, char **argv) {
     }
     printf("{\"bench\":\"native-probe\",\"m\":%d,\"n\":%d,\"r\":%d,\"threads\":%d,\"prefetch\":\"%s\",\"moments\":\"%s\","
            "\"ms\":%.3f,\"min_ms\":%.3f,\"ns_per_element_per_thread\":%.3f,\"steps\":%d,\"warmup_steps\":%d,"
-           "\"check_rel_error\":%.3g,\"commit\":\"%s\",\"timestamp\":\"%s\",\"machine\":\"%s\",\"load_avg_1m\":%.2f}\n",
+           "\"vector_bits\":%d,\"check_rel_error\":%.3g,\"commit\":\"%s\",\"timestamp\":\"%s\",\"machine\":\"%s\",\"load_avg_1m\":%.2f}\n",
            rows, cols, RANK, threads, prefetch_name, moments, median, ms[0],
-           median * 1e6 * threads / ((double) rows * cols), steps, warmup, err, commit, stamp, machine, load);
+           median * 1e6 * threads / ((double) rows * cols), steps, warmup, LANES * 32, err, commit, stamp, machine, load);
     return 0;
 }
