@@ -25,13 +25,12 @@ import java.util.stream.IntStream;
  * <ol>
  *   <li>t = left_i right for the group's rows, strip by strip: each vector of the right factor is
  *       loaded once for all the rows of the group, and the 2r terms accumulate in registers;
- *   <li>the Adam update of the group's moments in one sweep along the columns, the four rows side
- *       by side, loaded as vectors straight from the tensors' memory ({@link MomentVectors}: each
- *       element read once and written once, no copy), t becoming u. Eight streams (two moments of four rows) keep more
- *       cache-line loads in flight than one row at a time (the kernel 14-23% faster at the larger
- *       shapes on a 2-core Xeon). A leftover row, and a group whose rows lie in two moment buffers,
- *       are swept one row at a time. Interleaving the moments with the arithmetic, strip by strip,
- *       was slower;
+ *   <li>the Adam update of the group's moments along the columns, loaded as vectors straight from
+ *       the tensors' memory ({@link MomentVectors}: each element read once and written once, no
+ *       copy), t becoming u. fp32 moments are swept one row at a time (see {@link #direction});
+ *       bf16 moments with the four rows side by side, eight streams in flight (a group whose rows
+ *       lie in two moment buffers, and a leftover row, one row at a time). Interleaving the moments
+ *       with the arithmetic, strip by strip, was slower;
  *   <li>both projections: (B^T u)_k += B_ik u_i for the group's rows, strip by strip, with each
  *       vector of the partial sum loaded and stored once; and u_i A_k^T accumulated per lane, summed
  *       once per row. With 512-bit vectors those lanes stay in registers over all strips, four k at
@@ -238,19 +237,15 @@ final class VectorAdamKernel implements MomentKernel {
                         rowEquivalentGradient(i, j);
                     }
                 }
-                if (inOneChunk(i, count)) {
-                    if (bf16) {
-                        directionBf16(i, count, 0);
-                    } else {
-                        direction(i, count, 0);
+                if (!bf16) {
+                    for (int g = 0; g < count; g++) {
+                        direction(i + g, g);
                     }
+                } else if (inOneChunk(i, count)) {
+                    directionBf16(i, count, 0);
                 } else {
                     for (int g = 0; g < count; g++) {
-                        if (bf16) {
-                            directionBf16(i + g, 1, g);
-                        } else {
-                            direction(i + g, 1, g);
-                        }
+                        directionBf16(i + g, 1, g);
                     }
                 }
                 for (int j = 0; j < stripCols; j += STRIP) {
@@ -546,7 +541,7 @@ final class VectorAdamKernel implements MomentKernel {
             }
         }
 
-        /** Whether rows i..i+count-1 of both moments lie in one buffer each, as {@link #direction} needs. */
+        /** Whether rows i..i+count-1 of both moments lie in one buffer each, as {@link #directionBf16} needs. */
         private boolean inOneChunk(int i, int count) {
             long first = (long) i * cols;
             long last = (long) (i + count - 1) * cols;
@@ -554,37 +549,36 @@ final class VectorAdamKernel implements MomentKernel {
         }
 
         /**
-         * The fp32 moments of rows first..first+count-1 (in one buffer each, {@link #inOneChunk})
-         * over their whole strips, updated in place in their tensors with t, which becomes u = m /
-         * (sqrt(v) + eps'); row first + g uses row tRow + g of t. The rows are swept side by side
-         * along the columns. (fp32 and bf16 have a method each, so that a JIT profile of one never
-         * deoptimises the other.)
+         * The fp32 moments of row {@code row} over its whole strips, updated in place in their tensors
+         * with row {@code tRow} of t, which becomes u = m / (sqrt(v) + eps'). One row per call: with
+         * the group's rows side by side (a loop over them inside the loop over the columns, as the
+         * bf16 sweep has), the JIT's code for the memory-segment loads of Java 19 and later took up
+         * to 1.7 times as long on a Zen 3 (the whole pass 1.2-1.3 times); with Java 17's byte-buffer
+         * loads both took the same time. (fp32 and bf16 have a method each, so that a JIT profile of
+         * one never deoptimises the other.)
          */
-        private void direction(int first, int count, int tRow) {
-            long offset = (long) first * cols;
+        private void direction(int row, int tRow) {
+            long offset = (long) row * cols;
             MomentVectors access = MomentVectors.ACCESS;
             Object mr = mRegions[mRows.chunkOf(offset)];
             Object vr = vRegions[vRows.chunkOf(offset)];
             long mi = mRows.byteIndex(offset);
             long vi = vRows.byteIndex(offset);
-            long rowBytes = (long) cols * Float.BYTES;
             float[] t = this.t;
+            int t0 = tRow * cols;
             FloatVector b1 = FloatVector.broadcast(FLOATS, beta1);
             FloatVector b2 = FloatVector.broadcast(FLOATS, beta2);
             FloatVector scale = FloatVector.broadcast(FLOATS, varianceScale);
             FloatVector eps = FloatVector.broadcast(FLOATS, epsilon);
             for (int j = 0; j < stripCols; j += LANES) {
-                for (int g = 0; g < count; g++) {
-                    int tj = (tRow + g) * cols + j;
-                    long mj = mi + g * rowBytes + (long) j * Float.BYTES;
-                    long vj = vi + g * rowBytes + (long) j * Float.BYTES;
-                    FloatVector x = FloatVector.fromArray(FLOATS, t, tj);
-                    FloatVector m = access.loadFloats(FLOATS, mr, mj).fma(b1, x);
-                    FloatVector v = access.loadFloats(FLOATS, vr, vj).fma(b2, x.mul(x).mul(scale));
-                    access.storeFloats(m, mr, mj);
-                    access.storeFloats(v, vr, vj);
-                    m.div(v.sqrt().add(eps)).intoArray(t, tj);
-                }
+                long mj = mi + (long) j * Float.BYTES;
+                long vj = vi + (long) j * Float.BYTES;
+                FloatVector x = FloatVector.fromArray(FLOATS, t, t0 + j);
+                FloatVector m = access.loadFloats(FLOATS, mr, mj).fma(b1, x);
+                FloatVector v = access.loadFloats(FLOATS, vr, vj).fma(b2, x.mul(x).mul(scale));
+                access.storeFloats(m, mr, mj);
+                access.storeFloats(v, vr, vj);
+                m.div(v.sqrt().add(eps)).intoArray(t, t0 + j);
             }
         }
 
