@@ -553,8 +553,8 @@ final class VectorAdamKernel implements MomentKernel {
          * with row {@code tRow} of t, which becomes u = m / (sqrt(v) + eps'). One row per call: with
          * the group's rows side by side (a loop over them inside the loop over the columns, as the
          * bf16 sweep has), the JIT's code for the memory-segment loads of Java 19 and later took up
-         * to 1.7 times as long on a Zen 3 (the whole pass 1.2-1.3 times); with Java 17's byte-buffer
-         * loads both took the same time. (fp32 and bf16 have a method each, so that a JIT profile of
+         * to twice as long on a Zen 3 (the whole pass 1.1-1.2 times); with Java 17's byte-buffer
+         * loads both took about the same time. (fp32 and bf16 have a method each, so that a JIT profile of
          * one never deoptimises the other.)
          */
         private void direction(int row, int tRow) {
