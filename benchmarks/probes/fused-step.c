@@ -6,7 +6,8 @@
  * JSON lines beside the Java kernel's (docs/benchmarks.md, "A native kernel?").
  *
  * Per element of an m x n matrix (r = 8), the same work in the same phases as the Java kernel, four
- * rows at a time:
+ * rows at a time (the Java kernel now sweeps fp32 moments one row at a time in phase 2, which made
+ * its sweep faster on Java 25; here the four rows side by side already run at C's speed):
  *   1. t = left_i right (2r multiply-adds; left m x 2r, right 2r x n packed strip by strip);
  *   2. m = b1 m + t, v = b2 v + s t^2 in place, t becoming u = m / (sqrt(v) + eps);
  *   3. (B^T u)_k += B_ik u_i and (u A^T)_ik += u_i A_k (r multiply-adds each).

@@ -28,8 +28,9 @@ import java.util.stream.IntStream;
  *   <li>the Adam update of the group's moments along the columns, loaded as vectors straight from
  *       the tensors' memory ({@link MomentVectors}: each element read once and written once, no
  *       copy), t becoming u. fp32 moments are swept one row at a time (see {@link #direction});
- *       bf16 moments with the four rows side by side, eight streams in flight (a group whose rows
- *       lie in two moment buffers, and a leftover row, one row at a time). Interleaving the moments
+ *       bf16 moments with the four rows side by side in each of its two sweeps (first moments,
+ *       then second moments; a group whose rows lie in two moment buffers, and a leftover row, one
+ *       row at a time). Interleaving the moments
  *       with the arithmetic, strip by strip, was slower;
  *   <li>both projections: (B^T u)_k += B_ik u_i for the group's rows, strip by strip, with each
  *       vector of the partial sum loaded and stored once; and u_i A_k^T accumulated per lane, summed
@@ -550,11 +551,12 @@ final class VectorAdamKernel implements MomentKernel {
 
         /**
          * The fp32 moments of row {@code row} over its whole strips, updated in place in their tensors
-         * with row {@code tRow} of t, which becomes u = m / (sqrt(v) + eps'). One row per call: with
-         * the group's rows side by side (a loop over them inside the loop over the columns, as the
-         * bf16 sweep has), the JIT's code for the memory-segment loads of Java 19 and later took up
-         * to twice as long on a Zen 3 (the whole pass 1.1-1.2 times); with Java 17's byte-buffer
-         * loads both took about the same time. (fp32 and bf16 have a method each, so that a JIT profile of
+         * with row {@code tRow} of t, which becomes u = m / (sqrt(v) + eps'). One row per call (a row always
+         * lies in one buffer: {@link MomentRows}' chunks hold whole rows): with the group's rows
+         * side by side (a loop over them inside the loop over the columns, as the bf16 sweep has),
+         * the JIT's code for the memory-segment loads took up to twice as long on Java 25 on a Zen 3
+         * (the whole pass 1.1-1.2 times); with Java 17's byte-buffer loads both took about the same
+         * time. (fp32 and bf16 have a method each, so that a JIT profile of
          * one never deoptimises the other.)
          */
         private void direction(int row, int tRow) {
