@@ -16,6 +16,7 @@ import ai.lorapro.io.TensorSource;
 import ai.lorapro.models.ModelArchitecture;
 import ai.lorapro.models.ModelFamilies;
 import ai.lorapro.models.SpecialTokens;
+import ai.lorapro.models.clip.ClipConfig;
 import ai.lorapro.models.clip.ClipFamily;
 import ai.lorapro.models.clip.ClipImageClassifier;
 import ai.lorapro.models.clip.ClipImageProcessor;
@@ -295,8 +296,7 @@ public final class TaskEvaluator {
         try (NDManager manager = NDManager.newBaseManager(device)) {
             ClipImageClassifier classifier = imageClassifier(manager, classes);
             applyAdapter(classifier);
-            ClipImageProcessor processor = ClipImageProcessor.forVision(
-                    ((ClipFamily.Architecture) architecture()).config().vision());
+            ClipImageProcessor processor = ClipImageProcessor.forVision(clipConfig().vision());
             return ImageClassification.evaluate(classifier, settings.limited(split.images()), processor, manager,
                     settings.batchSize()).write(outDir, classes, Map.of("skipped", split.skipped()));
         }
@@ -337,8 +337,8 @@ public final class TaskEvaluator {
         ClipImageClassifier trained = null;
         try (HfCheckpoint source = HfCheckpoint.open(modelDir)) {
             if (ClipImageClassifier.isClassifierCheckpoint(source)) {
-                trained = ClipImageClassifier.fromCheckpoint(((ClipFamily.Architecture) architecture()).config(),
-                        source, modelDir.toString(), manager, frozenType);
+                trained = ClipImageClassifier.fromCheckpoint(clipConfig(), source, modelDir.toString(), manager,
+                        frozenType);
             }
         }
         if (trained != null) {
@@ -353,6 +353,11 @@ public final class TaskEvaluator {
             return ClipImageClassifier.zeroShot(
                     clip, prompt -> tokenizer.encode(prompt, true), ImageFolder.promptNames(classes), manager);
         }
+    }
+
+    /** The CLIP configuration of {@code --model} (its family checked by {@link TaskModels#requireType}). */
+    private ClipConfig clipConfig() {
+        return ((ClipFamily.Architecture) architecture()).config();
     }
 
     private void applyAdapter(ai.djl.nn.Block model) {

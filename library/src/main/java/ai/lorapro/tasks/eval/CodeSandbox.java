@@ -237,9 +237,14 @@ public final class CodeSandbox {
         return cmd;
     }
 
-    /** The size of each of bwrap's writable in-memory file systems: four times the file-size limit. */
+    /** The size in bytes of each of bwrap's writable in-memory file systems: four times the file-size limit. */
+    private long tmpfsBytes() {
+        return limits.fileSizeBytes() > Long.MAX_VALUE / 4 ? Long.MAX_VALUE : limits.fileSizeBytes() * 4;
+    }
+
+    /** {@link #tmpfsBytes} as bwrap's {@code --size} takes it. */
     private String tmpfsSize() {
-        return Long.toString(limits.fileSizeBytes() > Long.MAX_VALUE / 4 ? Long.MAX_VALUE : limits.fileSizeBytes() * 4);
+        return Long.toString(tmpfsBytes());
     }
 
     private static List<String> concat(String first, List<String> rest) {
@@ -252,7 +257,7 @@ public final class CodeSandbox {
     public String describe() {
         boolean processLimitEnforced = !root || dropToNobody;
         return isolation.description + (isolation != Isolation.BWRAP ? ""
-                : boundedTmpfs ? " (in-memory /tmp, /dev/shm and hidden directories of " + (limits.fileSizeBytes() * 4 >> 20)
+                : boundedTmpfs ? " (in-memory /tmp, /dev/shm and hidden directories of " + (tmpfsBytes() >> 20)
                         + " MiB each)" : " (in-memory /tmp unbounded: bwrap without --size)") + "; "
                 + (dropToNobody ? "runs as user " + NOBODY + "; "
                         : root ? "runs as root" + (isolation == Isolation.NONE ? "" : " without capabilities") + "; "
@@ -294,6 +299,11 @@ public final class CodeSandbox {
         return "root".equals(System.getProperty("user.name"));
     }
 
+    /** {@code name} on the JVM's PATH ({@link #onPath}). */
+    private static String tool(String name) {
+        return onPath(name, System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
+    }
+
     /**
      * The real path of the first executable file named {@code tool} in the absolute directories of
      * {@code path} (a PATH value, may be null) that {@code hiddenInSandbox} does not reject, else
@@ -303,11 +313,6 @@ public final class CodeSandbox {
      * real file lies under the home directory, {@code /run} or {@code /tmp} ({@link
      * #isHiddenInSandbox}) is passed over.
      */
-    /** {@code name} on the JVM's PATH ({@link #onPath}). */
-    private static String tool(String name) {
-        return onPath(name, System.getenv("PATH"), CodeSandbox::isHiddenInSandbox);
-    }
-
     static String onPath(String tool, String path, Predicate<Path> hiddenInSandbox) {
         if (path != null) {
             for (String entry : path.split(File.pathSeparator)) {
