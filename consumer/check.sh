@@ -33,7 +33,19 @@ if [[ "$(grep -c 'pytorch-native-cpu' "$work/tree.txt")" != 1 ]]; then
     exit 1
 fi
 
-out="$("${mvn[@]}" compile exec:java 2>&1)"
+# Where the build compiled the native kernel of the fused step (library/pom.xml, profile native-kernel:
+# Linux x86-64 with /usr/bin/gcc), the jar must carry it and QuickStart must run on it, loaded from the
+# jar: =native makes the first full-mode step fail if it cannot.
+kernel=()
+if [[ "$(uname -s)-$(uname -m)" == Linux-x86_64 && -e /usr/bin/gcc ]]; then
+    if ! "${JAVA_HOME:+$JAVA_HOME/bin/}jar" tf "$root/library/target/lorapro-$version.jar" \
+            | grep -qx 'ai/lorapro/optim/native/linux-x86_64/liblorapro_fused.so'; then
+        echo "consumer: the library jar has no native kernel although this machine builds it" >&2
+        exit 1
+    fi
+    kernel=(-Dlorapro.fused.kernel=native)
+fi
+out="$("${mvn[@]}" ${kernel[@]+"${kernel[@]}"} compile exec:java 2>&1)"
 echo "$out" | tail -3
 last="$(echo "$out" | grep -E '^step 20 loss' || true)"
 first="$(echo "$out" | grep -E '^step 1 loss' || true)"
@@ -43,4 +55,4 @@ if [[ -z "$first" || -z "$last" ]]; then
     exit 1
 fi
 awk -v a="${first##* }" -v b="${last##* }" 'BEGIN { if (!(b < a)) { print "consumer: loss did not fall: " a " -> " b > "/dev/stderr"; exit 1 } }'
-echo "consumer: ok (QuickStart loss ${first##* } -> ${last##* })"
+echo "consumer: ok (QuickStart loss ${first##* } -> ${last##* }${kernel[@]+, on the native kernel})"

@@ -32,9 +32,9 @@ import java.util.stream.IntStream;
  * sums its own B^T u and the partial sums are added in range order, so the result does not depend
  * on thread scheduling.
  *
- * <p>{@link #run} hands the pass to {@link VectorAdamKernel}, the same algebra with the Vector API,
- * when {@link FusedKernels} says so (the JVM resolved {@code jdk.incubator.vector}); the plain loops
- * here run otherwise.
+ * <p>{@link #run} hands the pass to the kernel {@link FusedKernels} chooses ({@link NativeAdamKernel}
+ * in C, or {@link VectorAdamKernel} with the Vector API), the same algebra; the plain loops here run
+ * where neither can.
  */
 final class FusedAdamKernel {
 
@@ -113,9 +113,9 @@ final class FusedAdamKernel {
         if (v.rows() != rows || m.cols() != cols || v.cols() != cols || (long) rows * rank != b.length) {
             throw new IllegalArgumentException("moment shapes disagree with the factors");
         }
-        MomentKernel vector = FusedKernels.vectorKernelOrNull();
-        if (vector != null) {
-            return vector.run(factors, m, v, workers);
+        MomentKernel kernel = FusedKernels.kernelOrNull(m.isBf16());
+        if (kernel != null) {
+            return kernel.run(factors, m, v, workers);
         }
         if (right == null) {
             right = tiled(factors.right(), 2 * rank);

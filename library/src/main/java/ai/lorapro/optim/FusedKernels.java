@@ -9,21 +9,30 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Chooses the implementation of the fused full-mode step on the CPU: the Vector API kernel ({@link
- * VectorAdamKernel}) when the JVM resolved the module {@code jdk.incubator.vector} (Java 17 and later
- * need {@code --add-modules jdk.incubator.vector} for that) and the kernel loads, the same pass in
- * plain Java loops otherwise (logged with the reason).
+ * Chooses the implementation of the fused full-mode step on the CPU, fastest first:
+ *
+ * <ol>
+ *   <li>the native kernel ({@link NativeAdamKernel}: C with AVX2 and FMA, in the jar for Linux on
+ *       x86-64), for fp32 moments, when it loads on this machine and passes its check;
+ *   <li>the Vector API kernel ({@link VectorAdamKernel}) when the JVM resolved the module
+ *       {@code jdk.incubator.vector} (Java 17 and later need {@code --add-modules
+ *       jdk.incubator.vector} for that) and the kernel loads;
+ *   <li>the same pass in plain Java loops otherwise (logged with the reason).
+ * </ol>
+ *
  * The vector class is loaded by name only after the module is found, so a JVM without the module
- * never touches it.
+ * never touches it; the native library is loaded at the first fused step that could use it.
  *
  * <p>The system property {@value #PROPERTY} overrides the choice: {@code scalar} forces the plain
- * loops, {@code vector} demands the vector kernel (an error where it cannot run),
- * {@code auto} (the default) picks as above. It is read at every step, so a test or benchmark can
- * compare both kernels in one JVM. Which kernel runs is logged once (and again when it changes).
+ * loops, {@code vector} demands the vector kernel and {@code native} the native one (an error where
+ * they cannot run; {@code native} steps fp32 moments only), {@code java} picks the faster Java kernel
+ * (vector, else scalar), {@code auto} (the default) picks as above. It is read at every step, so a
+ * test or benchmark can compare the kernels in one JVM. Which kernel runs is logged once (and again
+ * when it changes).
  */
 public final class FusedKernels {
 
-    /** The system property that overrides the choice: {@code auto}, {@code scalar} or {@code vector}. */
+    /** The system property that overrides the choice: {@code auto}, {@code java}, {@code native}, {@code vector} or {@code scalar}. */
     public static final String PROPERTY = "lorapro.fused.kernel";
     /** The module the vector kernel needs. */
     public static final String VECTOR_MODULE = "jdk.incubator.vector";
@@ -49,28 +58,62 @@ public final class FusedKernels {
     }
 
     /**
-     * The kernel the next fused step runs: {@code "vector"} or {@code "scalar"}.
+     * Whether the native kernel can run: this jar has it for this platform, it loaded, the CPU has
+     * AVX2 and FMA, and its check against plain loops passed. Loads it on the first call.
+     */
+    public static boolean nativeAvailable() {
+        return NativeHolder.KERNEL != null;
+    }
+
+    /** Why the native kernel cannot run, or null when it can (for tests and logs). */
+    public static String nativeFailure() {
+        return NativeHolder.FAILURE;
+    }
+
+    /**
+     * The kernel the next fused step of fp32 moments runs: {@code "native"}, {@code "vector"} or
+     * {@code "scalar"}.
      *
-     * @throws InvalidInputException if the property asks for the vector kernel where it cannot run,
-     *     or has an unknown value
+     * @throws InvalidInputException if the property asks for a kernel that cannot run, or has an
+     *     unknown value
      */
     public static String active() {
+        return active(false);
+    }
+
+    /** The kernel the next fused step runs, for bf16 moments if {@code bf16} (which the native kernel does not step). */
+    static String active(boolean bf16) {
         switch (requested()) {
             case "scalar":
                 return "scalar";
             case "vector":
-                if (!MODULE_PRESENT) {
-                    throw new InvalidInputException(PROPERTY + "=vector needs the JVM flag --add-modules " + VECTOR_MODULE);
-                }
-                if (VectorHolder.KERNEL == null) {
-                    throw new InvalidInputException(PROPERTY + "=vector cannot run: " + VectorHolder.FAILURE);
-                }
+                requireVector();
                 return "vector";
-            case "auto":
+            case "native":
+                if (!nativeAvailable()) {
+                    throw new InvalidInputException(PROPERTY + "=native cannot run: " + NativeHolder.FAILURE);
+                }
+                if (bf16) {
+                    throw new InvalidInputException(PROPERTY + "=native steps fp32 moments only; bf16 moments "
+                            + "(state_dtype bf16) run on the Java kernels (" + PROPERTY + "=java)");
+                }
+                return "native";
+            case "java":
                 return vectorAvailable() ? "vector" : "scalar";
+            case "auto":
+                return !bf16 && nativeAvailable() ? "native" : vectorAvailable() ? "vector" : "scalar";
             default:
-                throw new InvalidInputException(
-                        PROPERTY + " must be auto, scalar or vector, got '" + System.getProperty(PROPERTY) + "'");
+                throw new InvalidInputException(PROPERTY + " must be auto, java, native, vector or scalar, got '"
+                        + System.getProperty(PROPERTY) + "'");
+        }
+    }
+
+    private static void requireVector() {
+        if (!MODULE_PRESENT) {
+            throw new InvalidInputException(PROPERTY + "=vector needs the JVM flag --add-modules " + VECTOR_MODULE);
+        }
+        if (VectorHolder.KERNEL == null) {
+            throw new InvalidInputException(PROPERTY + "=vector cannot run: " + VectorHolder.FAILURE);
         }
     }
 
@@ -79,12 +122,18 @@ public final class FusedKernels {
         return System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
     }
 
-    /** The vector kernel when it is to run, else null (the caller runs the plain loops). */
-    static MomentKernel vectorKernelOrNull() {
-        String kernel = active();
+    /**
+     * The kernel to run for moments stored as {@code bf16} says, or null where the plain loops are to
+     * run (the caller runs them).
+     */
+    static MomentKernel kernelOrNull(boolean bf16) {
+        String kernel = active(bf16);
         if (!kernel.equals(String.valueOf(LOGGED.getAndSet(kernel)))) {
-            if (kernel.equals("vector")) {
-                logger.info("fused LoRA-Pro step: {}", VectorHolder.KERNEL);
+            if (kernel.equals("native")) {
+                logger.info("fused LoRA-Pro step: {}", NativeHolder.KERNEL);
+            } else if (kernel.equals("vector")) {
+                logger.info("fused LoRA-Pro step: {}{}", VectorHolder.KERNEL, requested().equals("auto") && !bf16
+                        ? " (the native kernel cannot run: " + NativeHolder.FAILURE + ")" : "");
             } else if (requested().equals("scalar")) {
                 logger.info("fused LoRA-Pro step: plain-loop kernel (forced by {})", PROPERTY);
             } else if (!MODULE_PRESENT) {
@@ -94,7 +143,35 @@ public final class FusedKernels {
                 logger.warn("fused LoRA-Pro step: plain-loop kernel, since {}", VectorHolder.FAILURE);
             }
         }
-        return kernel.equals("vector") ? VectorHolder.KERNEL : null;
+        switch (kernel) {
+            case "native":
+                return NativeHolder.KERNEL;
+            case "vector":
+                return VectorHolder.KERNEL;
+            default:
+                return null;
+        }
+    }
+
+    /** Loads the native kernel on first use; where it cannot run, {@link #KERNEL} is null and {@link #FAILURE} says why. */
+    private static final class NativeHolder {
+        static final MomentKernel KERNEL;
+        static final String FAILURE;
+
+        static {
+            MomentKernel kernel = null;
+            String failure = null;
+            try {
+                kernel = NativeAdamKernel.load();
+            } catch (IllegalStateException e) {
+                failure = e.getMessage();
+            } catch (LinkageError | RuntimeException e) {
+                // e.g. a temporary directory mounted noexec refuses to map the library
+                failure = "the native kernel did not load: " + e;
+            }
+            KERNEL = kernel;
+            FAILURE = failure;
+        }
     }
 
     /**

@@ -145,6 +145,12 @@ final class MomentRows {
         return byteChunks[c];
     }
 
+    /** How many rows from {@code row} on lie in the same direct buffer as {@code row}. */
+    long rowsInChunkFrom(long row) {
+        long end = Math.min(rows, (row / rowsPerChunk + 1) * rowsPerChunk);
+        return end - row;
+    }
+
     /** The index of the buffer that holds element {@code offset} ({@link #bytesOf} is that buffer). */
     int chunkOf(long offset) {
         return (int) (offset / cols / rowsPerChunk);

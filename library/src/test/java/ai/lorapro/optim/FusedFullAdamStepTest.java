@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -19,11 +20,17 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Stream;
 
 /**
  * The fused CPU step ({@link FusedFullAdamStep}) against the tensor-operation step ({@link
@@ -212,40 +219,58 @@ class FusedFullAdamStepTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}x{1} r={2} s={3} wd={4} zeroB={5} {6}")
-    @CsvSource({
-        "67, 1100, 8, 2.0, 0.0, false, FP32",
-        "1100, 45, 4, 2.0, 0.0, false, FP32",
-        "40, 30, 1, 2.0, 0.0, false, FP32",
-        "130, 96, 64, 0.25, 0.0, false, FP32",
-        "50, 70, 3, 2.0, 0.0, false, FP32",
-        "36, 28, 9, 5.3333335, 0.0, false, FP32",
-        "48, 40, 8, 2.0, 0.05, false, FP32",
-        "48, 40, 8, 2.0, 0.0, true, FP32",
-        "67, 1100, 8, 2.0, 0.05, false, BF16",
-        "50, 70, 3, 2.0, 0.0, true, BF16"
-    })
-    void vectorAndPlainLoopKernelsAgreeOverTwentySteps(
-            int m, int n, int r, float scaling, float weightDecay, boolean zeroB, StateDType dtype) {
-        Pair vectorPair = new Pair(m, n, r, zeroB, 37);
+    /** The cases of {@link #kernelsAgreeWithThePlainLoopsOverTwentySteps}, for each kernel. */
+    static Stream<Arguments> kernelCases() {
+        Object[][] cases = {
+            {67, 1100, 8, 2.0f, 0.0f, false, StateDType.FP32},
+            {1100, 45, 4, 2.0f, 0.0f, false, StateDType.FP32},
+            {40, 30, 1, 2.0f, 0.0f, false, StateDType.FP32},
+            {130, 96, 64, 0.25f, 0.0f, false, StateDType.FP32},
+            {50, 70, 3, 2.0f, 0.0f, false, StateDType.FP32},
+            {36, 28, 9, 5.3333335f, 0.0f, false, StateDType.FP32},
+            {48, 40, 8, 2.0f, 0.05f, false, StateDType.FP32},
+            {48, 40, 8, 2.0f, 0.0f, true, StateDType.FP32},
+            {67, 1100, 8, 2.0f, 0.05f, false, StateDType.BF16},
+            {50, 70, 3, 2.0f, 0.0f, true, StateDType.BF16}
+        };
+        List<Arguments> arguments = new ArrayList<>();
+        for (String kernel : new String[] {"vector", "native"}) {
+            for (Object[] c : cases) {
+                // the native kernel steps fp32 moments only
+                if (kernel.equals("vector") || c[6] == StateDType.FP32) {
+                    Object[] withKernel = Arrays.copyOf(c, c.length + 1);
+                    withKernel[c.length] = kernel;
+                    arguments.add(Arguments.of(withKernel));
+                }
+            }
+        }
+        return arguments.stream();
+    }
+
+    @ParameterizedTest(name = "{7}: {0}x{1} r={2} s={3} wd={4} zeroB={5} {6}")
+    @MethodSource("kernelCases")
+    void kernelsAgreeWithThePlainLoopsOverTwentySteps(
+            int m, int n, int r, float scaling, float weightDecay, boolean zeroB, StateDType dtype, String kernel) {
+        assumeTrue(!kernel.equals("native") || FusedKernels.nativeAvailable(), FusedKernels.nativeFailure());
+        Pair kernelPair = new Pair(m, n, r, zeroB, 37);
         Pair scalarPair = new Pair(m, n, r, zeroB, 37);
-        try (LoraProAdamW vector = adamw(vectorPair, scaling, weightDecay).optStateDType(dtype).build();
+        try (LoraProAdamW fast = adamw(kernelPair, scaling, weightDecay).optStateDType(dtype).build();
                 LoraProAdamW scalar = adamw(scalarPair, scaling, weightDecay).optStateDType(dtype).build()) {
             for (int step = 1; step <= STEPS; step++) {
-                VectorAdamKernelTest.withKernel("vector", () -> {
-                    vectorPair.step(vector);
+                VectorAdamKernelTest.withKernel(kernel, () -> {
+                    kernelPair.step(fast);
                     return null;
                 });
                 VectorAdamKernelTest.withKernel("scalar", () -> {
                     scalarPair.step(scalar);
                     return null;
                 });
-                assertFactorsAgree(scalarPair, vectorPair, step,
+                assertFactorsAgree(scalarPair, kernelPair, step,
                         dtype == StateDType.BF16 ? BF16_FACTOR_AGREEMENT : AGREEMENT);
             }
             // bf16 moments: where the two kernels' fp32 values straddle a rounding boundary, the
             // stored values differ by one bf16 ulp (2^-8 relative), which no fp32 bound can hide
-            assertStatesAgree(scalar.exportState(manager), vector.exportState(manager),
+            assertStatesAgree(scalar.exportState(manager), fast.exportState(manager),
                     dtype == StateDType.BF16 ? BF16_MOMENT_AGREEMENT : AGREEMENT);
         }
     }

@@ -13,7 +13,7 @@ final class KernelPass {
     private KernelPass() {}
 
     /**
-     * One pass of {@code kernel} ("vector" or "scalar") on data seeded by the shape alone.
+     * One pass of {@code kernel} (a value of {@link FusedKernels#PROPERTY}) on data seeded by the shape alone.
      *
      * @return m and v after the pass (fp32 values), B^T u and u A^T
      */

@@ -1,0 +1,230 @@
+package ai.lorapro.optim;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Locale;
+import java.util.Random;
+import java.util.stream.IntStream;
+
+/**
+ * The m x n pass of a fused full-mode step ({@link FusedAdamKernel} states the algebra) in C with
+ * AVX2 and FMA ({@code library/src/main/c/lorapro_fused.c}), for fp32 moments: the same three
+ * phases per group of four rows as {@link VectorAdamKernel}, reading and writing the moments in
+ * place in the tensors' memory through the direct buffers of {@link MomentRows}. On a machine
+ * without AVX-512 the JIT's loops over the moments ran at 1.3-2.7x the time of the same loops in C
+ * (docs/benchmarks.md, "Zen 3 again").
+ *
+ * <p>The library ships the shared object for Linux on x86-64 inside its jar (built where gcc is
+ * found, see library/pom.xml); {@link #load} copies it into a new directory that only this user can
+ * read, loads it, and checks it, and {@link FusedKernels} falls back to the Java kernels where any
+ * of that fails. Threads are Java's: the rows are split into the same parts as in the Java kernels
+ * (a number that depends on m only), each part calls the native code for its rows, and the parts'
+ * B^T u are added in part order in C, so the result does not depend on the thread count.
+ */
+final class NativeAdamKernel implements MomentKernel {
+
+    /** The shared object, next to this class in the jar. */
+    static final String RESOURCE = "native/linux-x86_64/liblorapro_fused.so";
+    /** Fewest rows worth a part of their own, and the most parts (as in the Java kernels). */
+    private static final int MIN_ROWS_PER_PART = 16;
+    private static final int MAX_PARTS = 16;
+
+    private NativeAdamKernel() {}
+
+    /**
+     * Loads the shared object and checks it against plain loops in double on a small problem.
+     *
+     * @return the kernel
+     * @throws IllegalStateException naming what is missing or wrong (no shared object for this
+     *     platform, a CPU without AVX2 and FMA, a failed check)
+     */
+    static NativeAdamKernel load() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            throw new IllegalStateException("the native kernel is built for Linux on x86-64 only, this is "
+                    + System.getProperty("os.name") + " on " + arch);
+        }
+        try (InputStream in = NativeAdamKernel.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("this build of the library has no native kernel (it is built where gcc "
+                        + "is found; see docs/install.md)");
+            }
+            // a directory only this user can write: no one else can swap the file before it is loaded
+            Path dir = Files.createTempDirectory("lorapro-native-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Path library = dir.resolve("liblorapro_fused.so");
+            try {
+                Files.copy(in, library, StandardCopyOption.REPLACE_EXISTING);
+                System.load(library.toAbsolutePath().toString());
+            } finally {
+                // once loaded, the mapping outlives the file
+                Files.deleteIfExists(library);
+                Files.deleteIfExists(dir);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot unpack the native kernel: " + e, e);
+        }
+        if (!cpuSupported()) {
+            throw new IllegalStateException("the native kernel needs AVX2 and FMA, which this CPU lacks");
+        }
+        NativeAdamKernel kernel = new NativeAdamKernel();
+        double error = kernel.check();
+        if (!(error <= 1e-5)) {
+            throw new IllegalStateException("the native kernel disagrees with plain loops (relative error " + error + ")");
+        }
+        return kernel;
+    }
+
+    @Override
+    public String toString() {
+        return "native kernel (C, AVX2 and FMA)";
+    }
+
+    @Override
+    public float[][] run(FusedStepFactors factors, MomentRows m, MomentRows v, int workers) {
+        int rank = factors.rank();
+        int cols = factors.cols();
+        int rows = factors.rows();
+        if (m.rows() != rows || v.rows() != rows || m.cols() != cols || v.cols() != cols) {
+            throw new IllegalArgumentException("moment shapes disagree with the factors");
+        }
+        if (m.isBf16() || v.isBf16()) {
+            throw new IllegalArgumentException("the native kernel steps fp32 moments only");
+        }
+        int parts = Math.max(1, Math.min(MAX_PARTS, rows / MIN_ROWS_PER_PART));
+        long handle = open(rows, cols, rank, parts, factors.left(), factors.right(), factors.a(), factors.b(),
+                factors.beta1(), factors.beta2(), factors.varianceScale(), factors.epsilon());
+        try {
+            IntStream range = IntStream.range(0, parts);
+            (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
+                int from = (int) ((long) rows * p / parts);
+                int to = (int) ((long) rows * (p + 1) / parts);
+                for (int i = from; i < to; ) {
+                    // a call's rows lie in one buffer of each moment
+                    int count = (int) Math.min(to - i, Math.min(m.rowsInChunkFrom(i), v.rowsInChunkFrom(i)));
+                    long offset = (long) i * cols;
+                    rows(handle, p, i, count, m.bytesOf(offset), m.byteIndex(offset), v.bytesOf(offset),
+                            v.byteIndex(offset));
+                    i += count;
+                }
+            });
+            float[] projectedA = new float[rank * cols];
+            float[] projectedB = new float[rows * rank];
+            finish(handle, projectedA, projectedB);
+            return new float[][] {projectedA, projectedB};
+        } finally {
+            release(handle);
+        }
+    }
+
+    /**
+     * The worst relative error of the four outputs (m, v, B^T u, u A^T, each against its largest
+     * value) of one step on a 23 x 45 matrix at r = 3, against loops in double: odd sizes, so that
+     * the leftover rows and columns run too.
+     */
+    private double check() {
+        int rows = 23;
+        int cols = 45;
+        int rank = 3;
+        Random random = new Random(7);
+        float[] left = floats(random, rows * 2 * rank, 1);
+        float[] right = floats(random, 2 * rank * cols, 1);
+        float[] a = floats(random, rank * cols, 1);
+        float[] b = floats(random, rows * rank, 1);
+        float[] m0 = floats(random, rows * cols, 1e-2);
+        float[] v0 = floats(random, rows * cols, 1e-4);
+        for (int x = 0; x < v0.length; x++) {
+            v0[x] = Math.abs(v0[x]);
+        }
+        FusedStepFactors factors = FusedStepFactors.of(rank, cols, left, right, a, b, 0.9, 0.999, 1e-8);
+        ByteBuffer mBytes = ByteBuffer.allocateDirect(rows * cols * Float.BYTES).order(ByteOrder.nativeOrder());
+        ByteBuffer vBytes = ByteBuffer.allocateDirect(rows * cols * Float.BYTES).order(ByteOrder.nativeOrder());
+        mBytes.asFloatBuffer().put(m0);
+        vBytes.asFloatBuffer().put(v0);
+        long handle = open(rows, cols, rank, 2, left, right, a, b, factors.beta1(), factors.beta2(),
+                factors.varianceScale(), factors.epsilon());
+        float[] btu = new float[rank * cols];
+        float[] uat = new float[rows * rank];
+        try {
+            rows(handle, 0, 0, 11, mBytes, 0, vBytes, 0);
+            rows(handle, 1, 11, rows - 11, mBytes, 11L * cols * Float.BYTES, vBytes, 11L * cols * Float.BYTES);
+            finish(handle, btu, uat);
+        } finally {
+            release(handle);
+        }
+        double[] m = new double[rows * cols];
+        double[] v = new double[rows * cols];
+        double[] btuRef = new double[rank * cols];
+        double[] uatRef = new double[rows * rank];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                double t = 0;
+                for (int q = 0; q < 2 * rank; q++) {
+                    t += (double) left[i * 2 * rank + q] * right[q * cols + j];
+                }
+                int x = i * cols + j;
+                m[x] = factors.beta1() * (double) m0[x] + t;
+                v[x] = factors.beta2() * (double) v0[x] + factors.varianceScale() * t * t;
+                double u = m[x] / (Math.sqrt(v[x]) + factors.epsilon());
+                for (int k = 0; k < rank; k++) {
+                    btuRef[k * cols + j] += b[i * rank + k] * u;
+                    uatRef[i * rank + k] += u * a[k * cols + j];
+                }
+            }
+        }
+        FloatBuffer mOut = mBytes.asFloatBuffer();
+        FloatBuffer vOut = vBytes.asFloatBuffer();
+        float[] mGot = new float[rows * cols];
+        float[] vGot = new float[rows * cols];
+        mOut.get(mGot);
+        vOut.get(vGot);
+        return Math.max(Math.max(error(m, mGot), error(v, vGot)), Math.max(error(btuRef, btu), error(uatRef, uat)));
+    }
+
+    private static float[] floats(Random random, int count, double scale) {
+        float[] x = new float[count];
+        for (int i = 0; i < count; i++) {
+            x[i] = (float) ((random.nextDouble() - 0.5) * scale);
+        }
+        return x;
+    }
+
+    /** The largest |actual - expected|, relative to the largest |expected|. */
+    private static double error(double[] expected, float[] actual) {
+        double worst = 0;
+        double largest = 0;
+        for (int i = 0; i < expected.length; i++) {
+            worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+            largest = Math.max(largest, Math.abs(expected[i]));
+        }
+        return worst / largest;
+    }
+
+    /** Whether the CPU has AVX2 and FMA. */
+    private static native boolean cpuSupported();
+
+    /** Copies and packs one step's factors; returns a handle for {@link #rows}, {@link #finish} and {@link #release}. */
+    private static native long open(int rows, int cols, int rank, int parts, float[] left, float[] right, float[] a,
+            float[] b, float beta1, float beta2, float varianceScale, float epsilon);
+
+    /**
+     * Rows [first, first + count) of part {@code part}: their moments from byte {@code mAt} of
+     * {@code m} and {@code vAt} of {@code v} (direct buffers over fp32 memory, native order).
+     */
+    private static native void rows(long handle, int part, int first, int count, ByteBuffer m, long mAt, ByteBuffer v,
+            long vAt);
+
+    /** Adds the parts' B^T u in order into {@code btu} (r x n) and copies u A^T into {@code uat} (m x r). */
+    private static native void finish(long handle, float[] btu, float[] uat);
+
+    /** Frees the handle's memory. */
+    private static native void release(long handle);
+}
