@@ -138,7 +138,8 @@ public final class FusedKernels {
                 logger.info("fused LoRA-Pro step: plain-loop kernel (forced by {})", PROPERTY);
             } else if (!MODULE_PRESENT) {
                 logger.info("fused LoRA-Pro step: plain-loop kernel; add the JVM flag --add-modules {} for the faster "
-                        + "Vector API kernel", VECTOR_MODULE);
+                        + "Vector API kernel{}", VECTOR_MODULE, requested().equals("auto") && !bf16
+                        ? " (the native kernel cannot run: " + NativeHolder.FAILURE + ")" : "");
             } else {
                 logger.warn("fused LoRA-Pro step: plain-loop kernel, since {}", VectorHolder.FAILURE);
             }
@@ -165,8 +166,10 @@ public final class FusedKernels {
                 kernel = NativeAdamKernel.load();
             } catch (IllegalStateException e) {
                 failure = e.getMessage();
+            } catch (UnsatisfiedLinkError e) {
+                failure = "the native kernel did not load (is java.io.tmpdir, " + System.getProperty("java.io.tmpdir")
+                        + ", mounted noexec? -Djava.io.tmpdir names another directory): " + e.getMessage();
             } catch (LinkageError | RuntimeException e) {
-                // e.g. a temporary directory mounted noexec refuses to map the library
                 failure = "the native kernel did not load: " + e;
             }
             KERNEL = kernel;

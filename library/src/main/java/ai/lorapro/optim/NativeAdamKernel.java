@@ -103,25 +103,40 @@ final class NativeAdamKernel implements MomentKernel {
         long handle = open(rows, cols, rank, parts, factors.left(), factors.right(), factors.a(), factors.b(),
                 factors.beta1(), factors.beta2(), factors.varianceScale(), factors.epsilon());
         try {
+            // a part's failure is kept until every part has returned: the handle is freed only then
+            Throwable[] failures = new Throwable[parts];
             IntStream range = IntStream.range(0, parts);
             (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
-                int from = (int) ((long) rows * p / parts);
-                int to = (int) ((long) rows * (p + 1) / parts);
-                for (int i = from; i < to; ) {
-                    // a call's rows lie in one buffer of each moment
-                    int count = (int) Math.min(to - i, Math.min(m.rowsInChunkFrom(i), v.rowsInChunkFrom(i)));
-                    long offset = (long) i * cols;
-                    rows(handle, p, i, count, m.bytesOf(offset), m.byteIndex(offset), v.bytesOf(offset),
-                            v.byteIndex(offset));
-                    i += count;
+                try {
+                    part(handle, p, (int) ((long) rows * p / parts), (int) ((long) rows * (p + 1) / parts), m, v);
+                } catch (RuntimeException | Error e) {
+                    failures[p] = e;
                 }
             });
+            for (Throwable failure : failures) {
+                if (failure instanceof RuntimeException) {
+                    throw (RuntimeException) failure;
+                } else if (failure != null) {
+                    throw (Error) failure;
+                }
+            }
             float[] projectedA = new float[rank * cols];
             float[] projectedB = new float[rows * rank];
             finish(handle, projectedA, projectedB);
             return new float[][] {projectedA, projectedB};
         } finally {
             release(handle);
+        }
+    }
+
+    /** Rows [from, to) of part {@code part}, one native call per stretch that lies in one buffer of each moment. */
+    private static void part(long handle, int part, int from, int to, MomentRows m, MomentRows v) {
+        int cols = m.cols();
+        for (int i = from; i < to; ) {
+            int count = (int) Math.min(to - i, Math.min(m.rowsInChunkFrom(i), v.rowsInChunkFrom(i)));
+            long offset = (long) i * cols;
+            rows(handle, part, i, count, m.bytesOf(offset), m.byteIndex(offset), v.bytesOf(offset), v.byteIndex(offset));
+            i += count;
         }
     }
 
