@@ -3,7 +3,8 @@
  * widest the compiler targets; `vector_bits` in the output says which): a probe that
  * answers "would a native kernel be faster?" on the machine it runs on. It is not part of the
  * library and no build step compiles it; `benchmarks/run.sh native-probe` does, and records its
- * JSON lines beside the Java kernel's (docs/benchmarks.md, "A native kernel?").
+ * JSON lines beside the Java kernel's (docs/benchmarks.md, "A native kernel?"). The library's own
+ * native kernel, grown from it (any r, m and n; AVX2 only), is library/src/main/c/lorapro_fused.c.
  *
  * Per element of an m x n matrix (r = 8), the same work in the same phases as the Java kernel, four
  * rows at a time (the Java kernel now sweeps fp32 moments one row at a time in phase 2, which made
