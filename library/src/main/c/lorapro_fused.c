@@ -39,8 +39,9 @@
 
 /* One step of one pair: its factors (packed), constants and outputs. Freed by release(). */
 typedef struct {
-    int rows, cols, rank, parts, strips; /* strips: whole strips; padded columns = strips_padded * STRIP */
+    int rows, cols, rank, parts;
     int padded;                          /* columns rounded up to whole strips */
+    int finished;                        /* finish() ran: the parts' sums are added up */
     float b1, b2, scale, eps;
     float *left;  /* rows x 2r */
     float *right; /* packed: strip s holds its 2r rows of STRIP floats */
@@ -221,7 +222,7 @@ JNIEXPORT jboolean JNICALL Java_ai_lorapro_optim_NativeAdamKernel_cpuSupported(J
 JNIEXPORT jlong JNICALL Java_ai_lorapro_optim_NativeAdamKernel_open(JNIEnv *env, jclass type, jint rows, jint cols,
         jint rank, jint parts, jfloatArray left, jfloatArray right, jfloatArray a, jfloatArray b, jfloat beta1,
         jfloat beta2, jfloat scale, jfloat eps) {
-    if (rows < 1 || cols < 1 || rank < 1 || parts < 1
+    if (rows < 1 || cols < 1 || rank < 1 || parts < 1 || left == NULL || right == NULL || a == NULL || b == NULL
             || (*env)->GetArrayLength(env, left) != (jlong) rows * 2 * rank
             || (*env)->GetArrayLength(env, right) != (jlong) 2 * rank * cols
             || (*env)->GetArrayLength(env, a) != (jlong) rank * cols
@@ -281,7 +282,8 @@ static float *address(JNIEnv *env, jobject buffer, jlong at, jlong bytes) {
 JNIEXPORT void JNICALL Java_ai_lorapro_optim_NativeAdamKernel_rows(JNIEnv *env, jclass type, jlong handle, jint part,
         jint first, jint count, jobject m, jlong mAt, jobject v, jlong vAt) {
     const Step *s = (const Step *) (intptr_t) handle;
-    if (s == NULL || part < 0 || part >= s->parts || first < 0 || count < 0 || first + count > s->rows) {
+    if (s == NULL || s->finished || part < 0 || part >= s->parts || first < 0 || count < 0
+            || count > s->rows - first) {
         throw_new(env, "java/lang/IllegalArgumentException", "native fused step: rows out of range");
         return;
     }
@@ -299,11 +301,16 @@ JNIEXPORT void JNICALL Java_ai_lorapro_optim_NativeAdamKernel_rows(JNIEnv *env, 
 JNIEXPORT void JNICALL Java_ai_lorapro_optim_NativeAdamKernel_finish(JNIEnv *env, jclass type, jlong handle,
         jfloatArray btuOut, jfloatArray uatOut) {
     Step *s = (Step *) (intptr_t) handle;
+    if (s == NULL || s->finished || btuOut == NULL || uatOut == NULL) {
+        throw_new(env, "java/lang/IllegalArgumentException", "native fused step: no step to finish");
+        return;
+    }
     if ((*env)->GetArrayLength(env, btuOut) != (jlong) s->rank * s->cols
             || (*env)->GetArrayLength(env, uatOut) != (jlong) s->rows * s->rank) {
         throw_new(env, "java/lang/IllegalArgumentException", "native fused step: output sizes disagree");
         return;
     }
+    s->finished = 1;
     size_t size = (size_t) s->rank * s->padded;
     for (int p = 1; p < s->parts; p++) {
         const float *from = s->btu + (size_t) p * size;

@@ -6,7 +6,9 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.reflect.InvocationTargetException;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 /**
  * Chooses the implementation of the fused full-mode step on the CPU, fastest first:
@@ -141,7 +143,8 @@ public final class FusedKernels {
                         + "Vector API kernel{}", VECTOR_MODULE, requested().equals("auto") && !bf16
                         ? " (the native kernel cannot run: " + NativeHolder.FAILURE + ")" : "");
             } else {
-                logger.warn("fused LoRA-Pro step: plain-loop kernel, since {}", VectorHolder.FAILURE);
+                logger.warn("fused LoRA-Pro step: plain-loop kernel, since {}{}", VectorHolder.FAILURE,
+                        requested().equals("auto") && !bf16 ? "; and the native kernel cannot run: " + NativeHolder.FAILURE : "");
             }
         }
         switch (kernel) {
@@ -154,27 +157,33 @@ public final class FusedKernels {
         }
     }
 
+    /** A kernel that loaded, or why it did not ({@code kernel} null). */
+    private record Loaded(MomentKernel kernel, String failure) {
+
+        /** Runs {@code loader}; what it throws (an exception or a linkage error) becomes the failure, as {@code why} words it. */
+        static Loaded attempt(Callable<MomentKernel> loader, Function<Throwable, String> why) {
+            try {
+                return new Loaded(loader.call(), null);
+            } catch (Exception | LinkageError e) {
+                return new Loaded(null, why.apply(e));
+            }
+        }
+    }
+
     /** Loads the native kernel on first use; where it cannot run, {@link #KERNEL} is null and {@link #FAILURE} says why. */
     private static final class NativeHolder {
-        static final MomentKernel KERNEL;
-        static final String FAILURE;
-
-        static {
-            MomentKernel kernel = null;
-            String failure = null;
-            try {
-                kernel = NativeAdamKernel.load();
-            } catch (IllegalStateException e) {
-                failure = e.getMessage();
-            } catch (UnsatisfiedLinkError e) {
-                failure = "the native kernel did not load (is java.io.tmpdir, " + System.getProperty("java.io.tmpdir")
-                        + ", mounted noexec? -Djava.io.tmpdir names another directory): " + e.getMessage();
-            } catch (LinkageError | RuntimeException e) {
-                failure = "the native kernel did not load: " + e;
+        private static final Loaded LOADED = Loaded.attempt(NativeAdamKernel::load, e -> {
+            if (e instanceof IllegalStateException) {
+                return e.getMessage();
             }
-            KERNEL = kernel;
-            FAILURE = failure;
-        }
+            if (e instanceof UnsatisfiedLinkError) {
+                return "the native kernel did not load (e.g. java.io.tmpdir, " + System.getProperty("java.io.tmpdir")
+                        + ", is mounted noexec: -Djava.io.tmpdir names another directory): " + e.getMessage();
+            }
+            return "the native kernel did not load: " + e;
+        });
+        static final MomentKernel KERNEL = LOADED.kernel();
+        static final String FAILURE = LOADED.failure();
     }
 
     /**
@@ -183,22 +192,12 @@ public final class FusedKernels {
      * their check) leaves {@link #KERNEL} null and says why in {@link #FAILURE}.
      */
     private static final class VectorHolder {
-        static final MomentKernel KERNEL;
-        static final String FAILURE;
-
-        static {
-            MomentKernel kernel = null;
-            String failure = null;
-            try {
-                // the constructor tries the moments' vector loads and stores on a small buffer
-                kernel = (MomentKernel) Class.forName("ai.lorapro.optim.VectorAdamKernel")
-                        .getDeclaredConstructor().newInstance();
-            } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-                failure = "the Vector API kernel cannot run on Java " + Runtime.version().feature() + ": " + causes(e);
-            }
-            KERNEL = kernel;
-            FAILURE = failure;
-        }
+        // the constructor tries the moments' vector loads and stores on a small buffer
+        private static final Loaded LOADED = Loaded.attempt(
+                () -> (MomentKernel) Class.forName("ai.lorapro.optim.VectorAdamKernel").getDeclaredConstructor().newInstance(),
+                e -> "the Vector API kernel cannot run on Java " + Runtime.version().feature() + ": " + causes(e));
+        static final MomentKernel KERNEL = LOADED.kernel();
+        static final String FAILURE = LOADED.failure();
 
         /** {@code e}'s causes, innermost last, without the wrappers of reflection and class initialisation. */
         private static String causes(Throwable e) {

@@ -65,9 +65,9 @@ final class NativeAdamKernel implements MomentKernel {
                 Files.copy(in, library, StandardCopyOption.REPLACE_EXISTING);
                 System.load(library.toAbsolutePath().toString());
             } finally {
-                // once loaded, the mapping outlives the file
-                Files.deleteIfExists(library);
-                Files.deleteIfExists(dir);
+                // once loaded, the mapping outlives the file; a copy that cannot be deleted is no failure to load
+                deleteQuietly(library);
+                deleteQuietly(dir);
             }
         } catch (IOException e) {
             throw new IllegalStateException("cannot unpack the native kernel: " + e, e);
@@ -81,6 +81,14 @@ final class NativeAdamKernel implements MomentKernel {
             throw new IllegalStateException("the native kernel disagrees with plain loops (relative error " + error + ")");
         }
         return kernel;
+    }
+
+    private static void deleteQuietly(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            path.toFile().deleteOnExit();
+        }
     }
 
     @Override

@@ -48,7 +48,8 @@ class NativeAdamKernelTest {
             assertNull(FusedKernels.nativeFailure());
             assertEquals("native", VectorAdamKernelTest.withKernel(null, FusedKernels::active));
             assertEquals("native", VectorAdamKernelTest.withKernel(" Native ", FusedKernels::active));
-        } else {
+        } else if (!FusedKernels.nativeAvailable()) {
+            // (a native kernel left in target/classes by an earlier build may still load: then nothing to check here)
             assertNotNull(FusedKernels.nativeFailure());
             assertNotEquals("native", VectorAdamKernelTest.withKernel(null, FusedKernels::active));
             assertThrows(InvalidInputException.class, () -> VectorAdamKernelTest.withKernel("native", FusedKernels::active));
