@@ -1,6 +1,8 @@
 /*
  * The native kernel of the fused full-mode LoRA-Pro AdamW step (ai.lorapro.optim.NativeAdamKernel):
- * the same one pass over the moments as VectorAdamKernel, with AVX2 and FMA intrinsics. Per element
+ * the same one pass over the moments as VectorAdamKernel, with AVX2 and FMA intrinsics. The moments
+ * are fp32, or bfloat16 bit patterns (read exactly, written rounded to nearest even, a positive
+ * second moment never rounded to zero: bit for bit ai.lorapro.optim.Bf16). Per element
  * (i, j) of the m x n moments, with t = (1 - beta1) g~ formed from its low-rank factors:
  *
  *   t_ij  = sum_q left_iq right_qj                        (left m x 2r, right 2r x n)
@@ -42,6 +44,7 @@ typedef struct {
     int rows, cols, rank, parts;
     int padded;                          /* columns rounded up to whole strips */
     int finished;                        /* finish() ran: the parts' sums are added up */
+    int bf16;                            /* moments stored as bfloat16 bit patterns, else fp32 */
     float b1, b2, scale, eps;
     float *left;  /* rows x 2r */
     float *right; /* packed: strip s holds its 2r rows of STRIP floats */
@@ -92,17 +95,70 @@ static void throw_new(JNIEnv *env, const char *type, const char *message) {
     }
 }
 
+/* The fp32 value of a bfloat16 bit pattern (exact). */
+static inline float bf16_decode(uint16_t bits) {
+    uint32_t x = (uint32_t) bits << 16;
+    float f;
+    memcpy(&f, &x, sizeof f);
+    return f;
+}
+
+/*
+ * The bfloat16 nearest to f, ties to even, NaN kept quiet; with `variance`, a positive value that
+ * rounds to zero becomes the smallest positive bfloat16. Bit for bit ai.lorapro.optim.Bf16.
+ */
+static inline uint16_t bf16_encode(float f, int variance) {
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    if ((x & 0x7FFFFFFFu) > 0x7F800000u) {
+        return (uint16_t) ((x >> 16) | 0x0040u);
+    }
+    uint16_t r = (uint16_t) ((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+    return variance && r == 0 && f > 0 ? 1 : r;
+}
+
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 
+/* Eight moments from p: fp32, or bfloat16 widened exactly (bf16 is a constant where inlined). */
+static inline __attribute__((always_inline)) __m256 load_moments(const void *p, int bf16) {
+    if (!bf16) {
+        return _mm256_loadu_ps((const float *) p);
+    }
+    __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+/* Stores eight moments at p: fp32, or as bf16_encode does it lane by lane. */
+static inline __attribute__((always_inline)) void store_moments(void *p, __m256 values, int bf16, int variance) {
+    if (!bf16) {
+        _mm256_storeu_ps((float *) p, values);
+        return;
+    }
+    __m256i x = _mm256_castps_si256(values);
+    __m256i high = _mm256_srli_epi32(x, 16);
+    __m256i rounded = _mm256_srli_epi32(
+            _mm256_add_epi32(_mm256_add_epi32(x, _mm256_and_si256(high, _mm256_set1_epi32(1))), _mm256_set1_epi32(0x7FFF)), 16);
+    __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
+    rounded = _mm256_blendv_epi8(rounded, _mm256_or_si256(high, _mm256_set1_epi32(0x0040)), nan);
+    if (variance) {
+        /* max(rounded, min(bits, 1)) raises only a positive value rounded to 0 (as in VectorAdamKernel) */
+        rounded = _mm256_max_epi32(rounded, _mm256_min_epi32(x, _mm256_set1_epi32(1)));
+    }
+    /* the eight 16-bit halves in order: pack within 128-bit lanes, then gather quadwords 0 and 2 */
+    __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(rounded, rounded), 0x08);
+    _mm_storeu_si128((__m128i *) p, _mm256_castsi256_si128(packed));
+}
+
 /*
- * The rows [i, i + count) of one group (count is GROUP or 1; a constant where it is inlined),
- * m and v pointing at row i's moments, t a scratch of GROUP x padded floats, lanes of
+ * The rows [i, i + count) of one group (count is GROUP or 1, bf16 0 or 1; constants where it is
+ * inlined), m and v pointing at row i's moments, t a scratch of GROUP x padded floats, lanes of
  * GROUP x r x LANES floats, btu this part's partial sums.
  */
-static inline __attribute__((always_inline)) void group(const Step *s, int i, int count, float *m, float *v,
+static inline __attribute__((always_inline)) void group(const Step *s, int i, int count, int bf16, char *m, char *v,
         float *t, float *lanes, float *btu) {
     const int n = s->cols, padded = s->padded, terms = 2 * s->rank, rank = s->rank;
+    const size_t size = bf16 ? sizeof(uint16_t) : sizeof(float);
     const int whole = n / STRIP * STRIP;
     const float *l = s->left + (size_t) i * terms;
 
@@ -132,23 +188,33 @@ static inline __attribute__((always_inline)) void group(const Step *s, int i, in
     const __m256 scale = _mm256_set1_ps(s->scale), eps = _mm256_set1_ps(s->eps);
     for (int j = 0; j < whole; j += LANES) {
         for (int g = 0; g < count; g++) {
-            float *mj = m + (size_t) g * n + j, *vj = v + (size_t) g * n + j, *tj = t + (size_t) g * padded + j;
+            char *mj = m + ((size_t) g * n + j) * size, *vj = v + ((size_t) g * n + j) * size;
+            float *tj = t + (size_t) g * padded + j;
             __m256 x = _mm256_load_ps(tj);
-            __m256 mm = _mm256_fmadd_ps(_mm256_loadu_ps(mj), b1, x);
-            __m256 vv = _mm256_fmadd_ps(_mm256_loadu_ps(vj), b2, _mm256_mul_ps(_mm256_mul_ps(x, x), scale));
-            _mm256_storeu_ps(mj, mm);
-            _mm256_storeu_ps(vj, vv);
+            __m256 mm = _mm256_fmadd_ps(load_moments(mj, bf16), b1, x);
+            __m256 vv = _mm256_fmadd_ps(load_moments(vj, bf16), b2, _mm256_mul_ps(_mm256_mul_ps(x, x), scale));
+            store_moments(mj, mm, bf16, 0);
+            store_moments(vj, vv, bf16, 1);
+            /* u from the fp32 moments, before any rounding to bf16 (as the Java kernels do) */
             _mm256_store_ps(tj, _mm256_div_ps(mm, _mm256_add_ps(_mm256_sqrt_ps(vv), eps)));
         }
     }
     for (int g = 0; g < count; g++) {
         for (int j = whole; j < n; j++) {
-            float *mj = m + (size_t) g * n + j, *vj = v + (size_t) g * n + j, *tj = t + (size_t) g * padded + j;
+            size_t at = (size_t) g * n + j;
+            float *tj = t + (size_t) g * padded + j;
             float x = *tj;
-            float mm = fmaf(*mj, s->b1, x);
-            float vv = fmaf(*vj, s->b2, x * x * s->scale);
-            *mj = mm;
-            *vj = vv;
+            float m0 = bf16 ? bf16_decode(((uint16_t *) m)[at]) : ((float *) m)[at];
+            float v0 = bf16 ? bf16_decode(((uint16_t *) v)[at]) : ((float *) v)[at];
+            float mm = fmaf(m0, s->b1, x);
+            float vv = fmaf(v0, s->b2, x * x * s->scale);
+            if (bf16) {
+                ((uint16_t *) m)[at] = bf16_encode(mm, 0);
+                ((uint16_t *) v)[at] = bf16_encode(vv, 1);
+            } else {
+                ((float *) m)[at] = mm;
+                ((float *) v)[at] = vv;
+            }
             *tj = mm / (sqrtf(vv) + s->eps);
         }
     }
@@ -191,7 +257,7 @@ static inline __attribute__((always_inline)) void group(const Step *s, int i, in
 }
 
 /* Rows [first, first + count) of part `part`, their moments at m and v. Returns 0, or -1 if out of memory. */
-static int run_rows(const Step *s, int part, int first, int count, float *m, float *v) {
+static int run_rows(const Step *s, int part, int first, int count, char *m, char *v) {
     float *t = floats((size_t) GROUP * s->padded);
     float *lanes = floats((size_t) GROUP * s->rank * LANES);
     if (t == NULL || lanes == NULL) {
@@ -200,12 +266,22 @@ static int run_rows(const Step *s, int part, int first, int count, float *m, flo
         return -1;
     }
     float *btu = s->btu + (size_t) part * s->rank * s->padded;
+    size_t row = (size_t) s->cols * (s->bf16 ? sizeof(uint16_t) : sizeof(float));
     int i = 0;
+    /* four specialisations of group(): the constants let the compiler unroll and drop the branches */
     for (; i + GROUP <= count; i += GROUP) {
-        group(s, first + i, GROUP, m + (size_t) i * s->cols, v + (size_t) i * s->cols, t, lanes, btu);
+        if (s->bf16) {
+            group(s, first + i, GROUP, 1, m + i * row, v + i * row, t, lanes, btu);
+        } else {
+            group(s, first + i, GROUP, 0, m + i * row, v + i * row, t, lanes, btu);
+        }
     }
     for (; i < count; i++) {
-        group(s, first + i, 1, m + (size_t) i * s->cols, v + (size_t) i * s->cols, t, lanes, btu);
+        if (s->bf16) {
+            group(s, first + i, 1, 1, m + i * row, v + i * row, t, lanes, btu);
+        } else {
+            group(s, first + i, 1, 0, m + i * row, v + i * row, t, lanes, btu);
+        }
     }
     free(t);
     free(lanes);
@@ -220,8 +296,8 @@ JNIEXPORT jboolean JNICALL Java_ai_lorapro_optim_NativeAdamKernel_cpuSupported(J
 }
 
 JNIEXPORT jlong JNICALL Java_ai_lorapro_optim_NativeAdamKernel_open(JNIEnv *env, jclass type, jint rows, jint cols,
-        jint rank, jint parts, jfloatArray left, jfloatArray right, jfloatArray a, jfloatArray b, jfloat beta1,
-        jfloat beta2, jfloat scale, jfloat eps) {
+        jint rank, jint parts, jboolean bf16, jfloatArray left, jfloatArray right, jfloatArray a, jfloatArray b,
+        jfloat beta1, jfloat beta2, jfloat scale, jfloat eps) {
     if (rows < 1 || cols < 1 || rank < 1 || parts < 1 || left == NULL || right == NULL || a == NULL || b == NULL
             || (*env)->GetArrayLength(env, left) != (jlong) rows * 2 * rank
             || (*env)->GetArrayLength(env, right) != (jlong) 2 * rank * cols
@@ -244,6 +320,7 @@ JNIEXPORT jlong JNICALL Java_ai_lorapro_optim_NativeAdamKernel_open(JNIEnv *env,
     s->b2 = beta2;
     s->scale = scale;
     s->eps = eps;
+    s->bf16 = bf16 == JNI_TRUE;
     s->left = floats((size_t) rows * 2 * rank);
     s->b = floats((size_t) rows * rank);
     s->uat = floats((size_t) rows * rank);
@@ -268,15 +345,18 @@ JNIEXPORT jlong JNICALL Java_ai_lorapro_optim_NativeAdamKernel_open(JNIEnv *env,
     return (jlong) (intptr_t) s;
 }
 
-/* The float address of byte `at` of the direct buffer, or NULL (with an exception) if [at, at + bytes) is not in it. */
-static float *address(JNIEnv *env, jobject buffer, jlong at, jlong bytes) {
+/*
+ * The address of byte `at` of the direct buffer, or NULL (with an exception) if [at, at + bytes) is
+ * not in it or `at` is not a multiple of `size`.
+ */
+static char *address(JNIEnv *env, jobject buffer, jlong at, jlong bytes, jlong size) {
     char *base = (*env)->GetDirectBufferAddress(env, buffer);
     jlong capacity = (*env)->GetDirectBufferCapacity(env, buffer);
-    if (base == NULL || at < 0 || at % sizeof(float) != 0 || at + bytes > capacity) {
+    if (base == NULL || at < 0 || at % size != 0 || at + bytes > capacity) {
         throw_new(env, "java/lang/IllegalArgumentException", "native fused step: the rows are not in the moment's buffer");
         return NULL;
     }
-    return (float *) (base + at);
+    return base + at;
 }
 
 JNIEXPORT void JNICALL Java_ai_lorapro_optim_NativeAdamKernel_rows(JNIEnv *env, jclass type, jlong handle, jint part,
@@ -287,9 +367,10 @@ JNIEXPORT void JNICALL Java_ai_lorapro_optim_NativeAdamKernel_rows(JNIEnv *env, 
         throw_new(env, "java/lang/IllegalArgumentException", "native fused step: rows out of range");
         return;
     }
-    jlong bytes = (jlong) count * s->cols * sizeof(float);
-    float *mp = address(env, m, mAt, bytes);
-    float *vp = mp == NULL ? NULL : address(env, v, vAt, bytes);
+    jlong size = s->bf16 ? sizeof(uint16_t) : sizeof(float);
+    jlong bytes = (jlong) count * s->cols * size;
+    char *mp = address(env, m, mAt, bytes, size);
+    char *vp = mp == NULL ? NULL : address(env, v, vAt, bytes, size);
     if (vp == NULL) {
         return;
     }

@@ -113,7 +113,7 @@ final class FusedAdamKernel {
         if (v.rows() != rows || m.cols() != cols || v.cols() != cols || (long) rows * rank != b.length) {
             throw new IllegalArgumentException("moment shapes disagree with the factors");
         }
-        MomentKernel kernel = FusedKernels.kernelOrNull(m.isBf16());
+        MomentKernel kernel = FusedKernels.kernelOrNull();
         if (kernel != null) {
             return kernel.run(factors, m, v, workers);
         }

@@ -15,7 +15,7 @@ import java.util.function.Function;
  *
  * <ol>
  *   <li>the native kernel ({@link NativeAdamKernel}: C with AVX2 and FMA, in the jar for Linux on
- *       x86-64), for fp32 moments, when it loads on this machine and passes its check;
+ *       x86-64), for fp32 and bf16 moments, when it loads on this machine and passes its check;
  *   <li>the Vector API kernel ({@link VectorAdamKernel}) when the JVM resolved the module
  *       {@code jdk.incubator.vector} (Java 17 and later need {@code --add-modules
  *       jdk.incubator.vector} for that) and the kernel loads;
@@ -27,7 +27,7 @@ import java.util.function.Function;
  *
  * <p>The system property {@value #PROPERTY} overrides the choice: {@code scalar} forces the plain
  * loops, {@code vector} demands the vector kernel and {@code native} the native one (an error where
- * they cannot run; {@code native} steps fp32 moments only), {@code java} picks the faster Java kernel
+ * they cannot run), {@code java} picks the faster Java kernel
  * (vector, else scalar), {@code auto} (the default) picks as above. It is read at every step, so a
  * test or benchmark can compare the kernels in one JVM. Which kernel runs is logged once (and again
  * when it changes).
@@ -73,18 +73,12 @@ public final class FusedKernels {
     }
 
     /**
-     * The kernel the next fused step of fp32 moments runs: {@code "native"}, {@code "vector"} or
-     * {@code "scalar"}.
+     * The kernel the next fused step runs: {@code "native"}, {@code "vector"} or {@code "scalar"}.
      *
      * @throws InvalidInputException if the property asks for a kernel that cannot run, or has an
      *     unknown value
      */
     public static String active() {
-        return active(false);
-    }
-
-    /** The kernel the next fused step runs, for bf16 moments if {@code bf16} (which the native kernel does not step). */
-    static String active(boolean bf16) {
         switch (requested()) {
             case "scalar":
                 return "scalar";
@@ -95,15 +89,11 @@ public final class FusedKernels {
                 if (!nativeAvailable()) {
                     throw new InvalidInputException(PROPERTY + "=native cannot run: " + NativeHolder.FAILURE);
                 }
-                if (bf16) {
-                    throw new InvalidInputException(PROPERTY + "=native steps fp32 moments only; bf16 moments "
-                            + "(state_dtype bf16) run on the Java kernels (" + PROPERTY + "=java)");
-                }
                 return "native";
             case "java":
                 return vectorAvailable() ? "vector" : "scalar";
             case "auto":
-                return !bf16 && nativeAvailable() ? "native" : vectorAvailable() ? "vector" : "scalar";
+                return nativeAvailable() ? "native" : vectorAvailable() ? "vector" : "scalar";
             default:
                 throw new InvalidInputException(PROPERTY + " must be auto, java, native, vector or scalar, got '"
                         + System.getProperty(PROPERTY) + "'");
@@ -124,27 +114,24 @@ public final class FusedKernels {
         return System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
     }
 
-    /**
-     * The kernel to run for moments stored as {@code bf16} says, or null where the plain loops are to
-     * run (the caller runs them).
-     */
-    static MomentKernel kernelOrNull(boolean bf16) {
-        String kernel = active(bf16);
+    /** The kernel to run, or null where the plain loops are to run (the caller runs them). */
+    static MomentKernel kernelOrNull() {
+        String kernel = active();
         if (!kernel.equals(String.valueOf(LOGGED.getAndSet(kernel)))) {
             if (kernel.equals("native")) {
                 logger.info("fused LoRA-Pro step: {}", NativeHolder.KERNEL);
             } else if (kernel.equals("vector")) {
-                logger.info("fused LoRA-Pro step: {}{}", VectorHolder.KERNEL, requested().equals("auto") && !bf16
+                logger.info("fused LoRA-Pro step: {}{}", VectorHolder.KERNEL, requested().equals("auto")
                         ? " (the native kernel cannot run: " + NativeHolder.FAILURE + ")" : "");
             } else if (requested().equals("scalar")) {
                 logger.info("fused LoRA-Pro step: plain-loop kernel (forced by {})", PROPERTY);
             } else if (!MODULE_PRESENT) {
                 logger.info("fused LoRA-Pro step: plain-loop kernel; add the JVM flag --add-modules {} for the faster "
-                        + "Vector API kernel{}", VECTOR_MODULE, requested().equals("auto") && !bf16
+                        + "Vector API kernel{}", VECTOR_MODULE, requested().equals("auto")
                         ? " (the native kernel cannot run: " + NativeHolder.FAILURE + ")" : "");
             } else {
                 logger.warn("fused LoRA-Pro step: plain-loop kernel, since {}{}", VectorHolder.FAILURE,
-                        requested().equals("auto") && !bf16 ? "; and the native kernel cannot run: " + NativeHolder.FAILURE : "");
+                        requested().equals("auto") ? "; and the native kernel cannot run: " + NativeHolder.FAILURE : "");
             }
         }
         switch (kernel) {

@@ -236,12 +236,9 @@ class FusedFullAdamStepTest {
         List<Arguments> arguments = new ArrayList<>();
         for (String kernel : new String[] {"vector", "native"}) {
             for (Object[] c : cases) {
-                // the native kernel steps fp32 moments only
-                if (kernel.equals("vector") || c[6] == StateDType.FP32) {
-                    Object[] withKernel = Arrays.copyOf(c, c.length + 1);
-                    withKernel[c.length] = kernel;
-                    arguments.add(Arguments.of(withKernel));
-                }
+                Object[] withKernel = Arrays.copyOf(c, c.length + 1);
+                withKernel[c.length] = kernel;
+                arguments.add(Arguments.of(withKernel));
             }
         }
         return arguments.stream();

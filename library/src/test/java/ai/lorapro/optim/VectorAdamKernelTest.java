@@ -75,7 +75,6 @@ class VectorAdamKernelTest {
         assertEquals(auto, withKernel(null, FusedKernels::active));
         assertEquals(auto, withKernel("auto", FusedKernels::active));
         assertEquals("vector", withKernel("java", FusedKernels::active));
-        assertEquals("vector", withKernel("auto", () -> FusedKernels.active(true)), "bf16 moments");
         assertEquals("scalar", withKernel("scalar", FusedKernels::active));
         assertEquals("scalar", withKernel(" Scalar ", FusedKernels::active));
         assertThrows(ai.lorapro.InvalidInputException.class, () -> withKernel("simd", FusedKernels::active));
