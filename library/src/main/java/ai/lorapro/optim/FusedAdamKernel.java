@@ -1,6 +1,5 @@
 package ai.lorapro.optim;
 
-import java.util.stream.IntStream;
 
 /**
  * The m x n part of a full-mode LoRA-Pro AdamW step as one pass over the moments, in plain Java
@@ -28,9 +27,9 @@ import java.util.stream.IntStream;
  * inner loop runs over {@code [0, len)} of whole arrays. The dot products u_i A_k^T accumulate in a
  * tile-long array per k, folded to a scalar at the end of the row.
  *
- * <p>Rows are split into a fixed number of contiguous ranges run as fork-join tasks; each range
- * sums its own B^T u and the partial sums are added in range order, so the result does not depend
- * on thread scheduling.
+ * <p>Rows are split into parts as {@link RowParts} says (as in the other kernels), run as fork-join
+ * tasks; each part sums its own B^T u and the partial sums are added in part order, so the result
+ * depends neither on thread scheduling nor on the number of cores.
  *
  * <p>{@link #run} hands the pass to the kernel {@link FusedKernels} chooses ({@link NativeAdamKernel}
  * in C, or {@link VectorAdamKernel} with the Vector API), the same algebra; the plain loops here run
@@ -40,15 +39,6 @@ final class FusedAdamKernel {
 
     /** Columns per tile (a power of two; the dot-product fold relies on it). */
     static final int TILE = 512;
-    /** Fewest rows worth a task of their own. */
-    private static final int MIN_ROWS_PER_TASK = 16;
-    /**
-     * At most this many row ranges, whatever the number of workers, so that the partial sums, and
-     * so the result, are the same on every machine (a run resumed on another core count continues
-     * bit for bit); more ranges than threads also let a thread that was scheduled earlier take over
-     * the work of one that waits for a core (the fork-join pool steals).
-     */
-    private static final int MAX_TASKS = 16;
 
     private final FusedStepFactors factors;
     private final int rank;
@@ -109,10 +99,8 @@ final class FusedAdamKernel {
      *     split into row ranges depends on the shape alone)
      */
     float[][] run(MomentRows m, MomentRows v, int workers) {
-        int rows = Math.toIntExact(m.rows());
-        if (v.rows() != rows || m.cols() != cols || v.cols() != cols || (long) rows * rank != b.length) {
-            throw new IllegalArgumentException("moment shapes disagree with the factors");
-        }
+        factors.requireMoments(m, v);
+        int rows = factors.rows();
         MomentKernel kernel = FusedKernels.kernelOrNull();
         if (kernel != null) {
             return kernel.run(factors, m, v, workers);
@@ -121,15 +109,11 @@ final class FusedAdamKernel {
             right = tiled(factors.right(), 2 * rank);
             a = tiled(factors.a(), rank);
         }
-        int parts = Math.max(1, Math.min(MAX_TASKS, rows / MIN_ROWS_PER_TASK));
+        int parts = RowParts.count(rows);
         float[][][][] partialA = new float[parts][][][];
         float[] projectedB = new float[rows * rank];
-        IntStream range = IntStream.range(0, parts);
-        (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
-            int from = (int) ((long) rows * p / parts);
-            int to = (int) ((long) rows * (p + 1) / parts);
-            partialA[p] = new Worker(m.cursor(), v.cursor()).rows(from, to, projectedB);
-        });
+        RowParts.run(parts, workers, p -> partialA[p] = new Worker(m.cursor(), v.cursor())
+                .rows(RowParts.start(rows, parts, p), RowParts.start(rows, parts, p + 1), projectedB));
         float[] projectedA = new float[rank * cols];
         for (int k = 0; k < rank; k++) {
             for (int c = 0; c < tiles; c++) {

@@ -41,6 +41,19 @@ record FusedStepFactors(
                 (float) ((1 - beta2) / ((1 - beta1) * (1 - beta1))), (float) epsilon);
     }
 
+    /**
+     * Checks that {@code m} and {@code v} are rows() x cols and stored alike.
+     *
+     * @throws IllegalArgumentException if not
+     */
+    void requireMoments(MomentRows m, MomentRows v) {
+        if (m.rows() != rows() || v.rows() != rows() || m.cols() != cols || v.cols() != cols || m.isBf16() != v.isBf16()) {
+            throw new IllegalArgumentException("moment shapes " + m.rows() + "x" + m.cols() + " and " + v.rows() + "x"
+                    + v.cols() + (m.isBf16() != v.isBf16() ? " (one bf16, one fp32)" : "") + " disagree with factors of "
+                    + rows() + "x" + cols);
+        }
+    }
+
     /** m, the number of rows of the moments. */
     int rows() {
         return b.length / rank;

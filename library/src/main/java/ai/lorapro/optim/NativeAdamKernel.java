@@ -11,7 +11,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Locale;
 import java.util.Random;
-import java.util.stream.IntStream;
 
 /**
  * The m x n pass of a fused full-mode step ({@link FusedAdamKernel} states the algebra) in C with
@@ -32,9 +31,6 @@ final class NativeAdamKernel implements MomentKernel {
 
     /** The shared object, next to this class in the jar. */
     static final String RESOURCE = "native/linux-x86_64/liblorapro_fused.so";
-    /** Fewest rows worth a part of their own, and the most parts (as in the Java kernels). */
-    private static final int MIN_ROWS_PER_PART = 16;
-    private static final int MAX_PARTS = 16;
 
     private NativeAdamKernel() {}
 
@@ -101,19 +97,16 @@ final class NativeAdamKernel implements MomentKernel {
         int rank = factors.rank();
         int cols = factors.cols();
         int rows = factors.rows();
-        if (m.rows() != rows || v.rows() != rows || m.cols() != cols || v.cols() != cols || m.isBf16() != v.isBf16()) {
-            throw new IllegalArgumentException("moment shapes disagree with the factors");
-        }
-        int parts = Math.max(1, Math.min(MAX_PARTS, rows / MIN_ROWS_PER_PART));
+        factors.requireMoments(m, v);
+        int parts = RowParts.count(rows);
         long handle = open(rows, cols, rank, parts, m.isBf16(), factors.left(), factors.right(), factors.a(),
                 factors.b(), factors.beta1(), factors.beta2(), factors.varianceScale(), factors.epsilon());
         try {
             // a part's failure is kept until every part has returned: the handle is freed only then
             Throwable[] failures = new Throwable[parts];
-            IntStream range = IntStream.range(0, parts);
-            (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
+            RowParts.run(parts, workers, p -> {
                 try {
-                    part(handle, p, (int) ((long) rows * p / parts), (int) ((long) rows * (p + 1) / parts), m, v);
+                    part(handle, p, RowParts.start(rows, parts, p), RowParts.start(rows, parts, p + 1), m, v);
                 } catch (RuntimeException | Error e) {
                     failures[p] = e;
                 }

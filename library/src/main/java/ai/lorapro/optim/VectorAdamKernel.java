@@ -10,7 +10,6 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.stream.IntStream;
 
 /**
  * The m x n pass of a fused full-mode step ({@link FusedAdamKernel} states the algebra) written with
@@ -75,10 +74,6 @@ final class VectorAdamKernel implements MomentKernel {
      * 512-bit vectors, whose instruction sets (AVX-512, SVE) have 32 registers; AVX2 has 16.
      */
     static final boolean UAT_IN_REGISTERS = FLOATS.vectorBitSize() >= 512;
-    /** At most this many row parts: enough for 16 threads, few enough to sum the partials cheaply. */
-    static final int MAX_PARTS = 16;
-    /** Fewest rows worth a part of their own. */
-    private static final int MIN_ROWS_PER_PART = 16;
 
     /**
      * Checks that the moments' vector loads and stores work on this JDK ({@link MomentVectors#check}),
@@ -102,23 +97,16 @@ final class VectorAdamKernel implements MomentKernel {
         int rank = factors.rank();
         int cols = factors.cols();
         int rows = factors.rows();
-        if (m.rows() != rows || v.rows() != rows || m.cols() != cols || v.cols() != cols || m.isBf16() != v.isBf16()) {
-            throw new IllegalArgumentException("moment shapes disagree with the factors");
-        }
-        int parts = Math.max(1, Math.min(MAX_PARTS, rows / MIN_ROWS_PER_PART));
+        factors.requireMoments(m, v);
+        int parts = RowParts.count(rows);
         float[][] partialA = new float[parts][];
         float[] projectedB = new float[rows * rank];
         float[] packedRight = pack(factors.right(), 2 * rank, cols);
         float[] packedA = pack(factors.a(), rank, cols);
         Object[] mRegions = regions(m);
         Object[] vRegions = regions(v);
-        IntStream range = IntStream.range(0, parts);
-        (parts > 1 && workers > 1 ? range.parallel() : range).forEach(p -> {
-            int from = (int) ((long) rows * p / parts);
-            int to = (int) ((long) rows * (p + 1) / parts);
-            Worker worker = new Worker(factors, packedRight, packedA, m, v, mRegions, vRegions);
-            partialA[p] = worker.rows(from, to, projectedB);
-        });
+        RowParts.run(parts, workers, p -> partialA[p] = new Worker(factors, packedRight, packedA, m, v, mRegions,
+                vRegions).rows(RowParts.start(rows, parts, p), RowParts.start(rows, parts, p + 1), projectedB));
         float[] projectedA = partialA[0];
         for (int p = 1; p < parts; p++) {
             add(projectedA, partialA[p]);
