@@ -13,10 +13,17 @@ final class ProgressLine {
 
     private final long startStep;
     private final long totalSteps;
+    /** What the throughput counts: "tok", or "img" ({@link TrainTask#throughputUnit()}). */
+    private final String unit;
     private final LongSupplier nanoClock;
     private final long startNanos;
 
     ProgressLine(long startStep, long totalSteps, LongSupplier nanoClock) {
+        this(startStep, totalSteps, nanoClock, TrainTask.TOKENS);
+    }
+
+    ProgressLine(long startStep, long totalSteps, LongSupplier nanoClock, String unit) {
+        this.unit = unit;
         this.startStep = startStep;
         this.totalSteps = Math.max(totalSteps, 1);
         this.nanoClock = nanoClock;
@@ -30,17 +37,17 @@ final class ProgressLine {
     /** The plain line logged when not on a terminal. */
     String plain(long step, double loss, double lr, double tokensPerSecond) {
         return String.format(Locale.ROOT,
-                "step %d/%d (%.1f%%) loss %.4f lr %.3e %.0f tok/s elapsed %s eta %s",
-                step, totalSteps, 100.0 * step / totalSteps, loss, lr, tokensPerSecond,
+                "step %d/%d (%.1f%%) loss %.4f lr %.3e %.0f %s/s elapsed %s eta %s",
+                step, totalSteps, 100.0 * step / totalSteps, loss, lr, tokensPerSecond, unit,
                 duration(elapsedSeconds()), duration(etaSeconds(step)));
     }
 
     /** The one-line bar drawn on a terminal. */
     String bar(long step, double loss, double lr, double tokensPerSecond) {
         int filled = (int) Math.min(BAR_WIDTH, BAR_WIDTH * step / totalSteps);
-        return String.format(Locale.ROOT, "[%s%s] %d/%d loss %.4f lr %.2e %.0f tok/s eta %s",
+        return String.format(Locale.ROOT, "[%s%s] %d/%d loss %.4f lr %.2e %.0f %s/s eta %s",
                 "#".repeat(filled), ".".repeat(BAR_WIDTH - filled), step, totalSteps, loss, lr,
-                tokensPerSecond, duration(etaSeconds(step)));
+                tokensPerSecond, unit, duration(etaSeconds(step)));
     }
 
     private double elapsedSeconds() {

@@ -18,7 +18,8 @@ public interface ProgressReporter {
      * @param step the optimizer step just completed (1-based)
      * @param loss the step's loss
      * @param lr the step's learning rate
-     * @param tokensPerSecond the recent throughput in real tokens per second
+     * @param tokensPerSecond the recent throughput in real tokens per second (images per second for an
+     *     image task: what {@link TrainTask#throughputUnit()} names)
      */
     void update(long step, double loss, double lr, double tokensPerSecond);
 
@@ -40,7 +41,12 @@ public interface ProgressReporter {
      * @return the reporter
      */
     static ProgressReporter create(long startStep, long totalSteps, int logInterval) {
-        ProgressLine line = new ProgressLine(startStep, totalSteps, System::nanoTime);
+        return create(startStep, totalSteps, logInterval, TrainTask.TOKENS);
+    }
+
+    /** {@link #create(long, long, int)} with the throughput in {@code unit}s per second ("tok", "img"). */
+    static ProgressReporter create(long startStep, long totalSteps, int logInterval, String unit) {
+        ProgressLine line = new ProgressLine(startStep, totalSteps, System::nanoTime, unit);
         if (System.console() != null) {
             return new TerminalProgress(line, System.err);
         }
@@ -72,9 +78,37 @@ public interface ProgressReporter {
          */
         ProgressReporter create(long startStep, long totalSteps, int logInterval);
 
-        /** The default: a bar on an interactive console, else log lines ({@link ProgressReporter#create}). */
+        /**
+         * {@link #create(long, long, int)} for a task whose throughput counts {@code unit}s ("tok",
+         * or "img" for an image task; {@link TrainTask#throughputUnit()}): what the engine calls. By
+         * default the unit is not used.
+         *
+         * @param startStep the step the run starts after
+         * @param totalSteps the last step of the whole training
+         * @param logInterval the configured steps between log lines
+         * @param unit what the throughput passed to {@link ProgressReporter#update} counts
+         * @return the run's reporter
+         */
+        default ProgressReporter create(long startStep, long totalSteps, int logInterval, String unit) {
+            return create(startStep, totalSteps, logInterval);
+        }
+
+        /**
+         * The default: a bar on an interactive console, else log lines ({@link ProgressReporter#create}),
+         * the throughput in the task's unit.
+         */
         static Factory standard() {
-            return ProgressReporter::create;
+            return new Factory() {
+                @Override
+                public ProgressReporter create(long startStep, long totalSteps, int logInterval) {
+                    return ProgressReporter.create(startStep, totalSteps, logInterval);
+                }
+
+                @Override
+                public ProgressReporter create(long startStep, long totalSteps, int logInterval, String unit) {
+                    return ProgressReporter.create(startStep, totalSteps, logInterval, unit);
+                }
+            };
         }
 
         /**

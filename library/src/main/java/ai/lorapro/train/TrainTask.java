@@ -19,6 +19,11 @@ import java.util.function.Function;
  */
 public interface TrainTask {
 
+    /** The throughput unit of text tasks: real (unpadded) tokens. */
+    String TOKENS = "tok";
+    /** The throughput unit of tasks whose examples are one image each. */
+    String IMAGES = "img";
+
     /** The model whose parameters train (its HF-named tree names the checkpoints). */
     Block model();
 
@@ -107,5 +112,14 @@ public interface TrainTask {
     /** The PEFT task type written into adapter configs, e.g. {@code CAUSAL_LM}. */
     default String peftTaskType() {
         return "CAUSAL_LM";
+    }
+
+    /**
+     * What the engine's throughput counts, as progress shows it ("{@value #TOKENS}/s"): the batches'
+     * real tokens, {@link #TOKENS} by default; {@link #IMAGES} for a task whose examples are one image
+     * each (their one token). The {@code tokens_per_s} of {@code metrics.jsonl} counts the same.
+     */
+    default String throughputUnit() {
+        return TOKENS;
     }
 }

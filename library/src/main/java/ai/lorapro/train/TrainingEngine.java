@@ -289,7 +289,8 @@ public final class TrainingEngine implements AutoCloseable {
             CheckpointListener checkpoints = new CheckpointListener(this::saveCheckpoint,
                     config.run().checkpointInterval());
             ProgressListener progressListener = new ProgressListener(Objects.requireNonNull(progress.create(
-                    globalStep, totalSteps, config.run().logInterval()), "the progress factory returned null"));
+                    globalStep, totalSteps, config.run().logInterval(), task.throughputUnit()),
+                    "the progress factory returned null"));
             // the checkpoint before the evaluation: an evaluation that fails does not cost the run its checkpoint
             List<StepListener> listeners = new ArrayList<>(List.of(new MetricsListener(metrics), progressListener,
                     checkpoints, evaluation));

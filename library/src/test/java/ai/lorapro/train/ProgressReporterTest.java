@@ -35,6 +35,19 @@ class ProgressReporterTest {
     }
 
     @Test
+    void anImageTaskCountsImagesPerSecond() {
+        List<String> lines = new ArrayList<>();
+        LogProgress progress = new LogProgress(new ProgressLine(0, 2, () -> 0L, TrainTask.IMAGES), 1, lines::add);
+        progress.update(1, 0.5, 1e-4, 12);
+        assertTrue(lines.get(0).contains(" 12 img/s "), lines.get(0));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        TerminalProgress bar = new TerminalProgress(new ProgressLine(0, 2, () -> 0L, TrainTask.IMAGES),
+                new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        bar.update(1, 0.5, 1e-4, 12);
+        assertTrue(bytes.toString(StandardCharsets.UTF_8).contains(" 12 img/s "), bytes.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void etaCountsOnlyStepsSinceAResume() {
         AtomicLong clock = new AtomicLong(0);
         List<String> lines = new ArrayList<>();

@@ -6,12 +6,10 @@ import ai.lorapro.io.AtomicFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.channels.Channels;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -282,22 +280,47 @@ public final class PythonRunner {
 
     /** The most of a program's output read for its marker (its file-size limit is far below). */
     private static final long MAX_OUTPUT_READ = 256L << 20;
+    /** Bytes of output read at a time. */
+    private static final int CHUNK = 64 << 10;
 
     /**
-     * Whether the output file open in {@code output} holds {@code marker} (on one of its lines),
-     * reading from its start and at most {@link #MAX_OUTPUT_READ} bytes.
+     * Whether the output file open in {@code output} holds {@code marker} (a plain marker: letters,
+     * digits and dashes, so never across lines), reading from its start at most {@link
+     * #MAX_OUTPUT_READ} bytes, {@link #CHUNK} at a time: a long line costs no more memory than a
+     * short one.
      */
     private static boolean printed(FileChannel output, String marker) throws IOException {
-        // not closed here: closing the reader would close the caller's channel
-        BufferedReader lines = new BufferedReader(
-                new InputStreamReader(Channels.newInputStream(output.position(0)), StandardCharsets.ISO_8859_1));
-        long read = 0;
-        for (String line; read < MAX_OUTPUT_READ && (line = lines.readLine()) != null; read += line.length() + 1) {
-            if (line.contains(marker)) {
+        byte[] wanted = plainMarker(marker).getBytes(StandardCharsets.US_ASCII);
+        byte[] buffer = new byte[CHUNK + wanted.length];
+        int kept = 0; // the end of the previous chunk, where a marker may begin
+        for (long position = 0; position < MAX_OUTPUT_READ; ) {
+            int read = output.read(ByteBuffer.wrap(buffer, kept, CHUNK), position);
+            if (read <= 0) {
+                return false;
+            }
+            position += read;
+            int end = kept + read;
+            if (indexOf(buffer, end, wanted) >= 0) {
                 return true;
             }
+            kept = Math.min(wanted.length - 1, end);
+            System.arraycopy(buffer, end - kept, buffer, 0, kept);
         }
         return false;
+    }
+
+    /** The first index of {@code wanted} in {@code bytes[0, end)}, or -1. */
+    private static int indexOf(byte[] bytes, int end, byte[] wanted) {
+        outer:
+        for (int i = 0; i + wanted.length <= end; i++) {
+            for (int k = 0; k < wanted.length; k++) {
+                if (bytes[i + k] != wanted[k]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     /**

@@ -100,4 +100,10 @@ public final class ImageClassificationTask implements TrainTask {
     public String peftTaskType() {
         return "FEATURE_EXTRACTION";
     }
+
+    /** {@inheritDoc} Here: images, one per example. */
+    @Override
+    public String throughputUnit() {
+        return IMAGES;
+    }
 }

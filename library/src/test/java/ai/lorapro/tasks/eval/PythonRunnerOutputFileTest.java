@@ -1,5 +1,6 @@
 package ai.lorapro.tasks.eval;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -40,6 +41,23 @@ class PythonRunnerOutputFileTest {
         PythonRunner.Outcome outcome = assertTimeoutPreemptively(Duration.ofSeconds(30),
                 () -> runner.run(program, marker));
         assertNotEquals(PythonRunner.Outcome.TIMED_OUT, outcome);
+    }
+
+    /**
+     * The output is searched in chunks of 64 KiB: a marker across two chunks, and one after a 3 MB
+     * line with no line break, are found (and a program that never prints it fails).
+     */
+    @Test
+    void theMarkerIsFoundAcrossReadChunksAndAfterAVeryLongLine() {
+        assumeTrue(python.isPresent(), "python3 is not available");
+        PythonRunner runner = python.get();
+        String marker = PythonRunner.newMarker();
+        String acrossChunks = "import sys\nsys.stdout.write('x' * (65536 - 10))\nprint('" + marker + "')\n";
+        assertEquals(PythonRunner.Outcome.PASSED, runner.run(acrossChunks, marker));
+        String longLine = "import sys\nsys.stdout.write('y' * 3000000)\nprint('" + marker + "')\n";
+        assertEquals(PythonRunner.Outcome.PASSED, runner.run(longLine, marker));
+        String never = "import sys\nsys.stdout.write('y' * 3000000)\nprint('lorapro-reached-0')\n";
+        assertEquals(PythonRunner.Outcome.FAILED, runner.run(never, marker));
     }
 
     @Test
