@@ -4,6 +4,7 @@ import ai.lorapro.InvalidInputException;
 import ai.lorapro.LoraProException;
 import ai.lorapro.io.AtomicFiles;
 import ai.lorapro.tasks.TaskTrainer;
+import ai.lorapro.train.Checkpoints;
 import ai.lorapro.train.TrainingEngine;
 
 import org.slf4j.Logger;
@@ -68,8 +69,6 @@ public final class RunDirectory implements AutoCloseable {
             OUTPUTS.stream().map(Pattern::quote).toList()) + ")" + ATOMIC_SUFFIX);
     /** The same in {@code checkpoints/}: a checkpoint's temporary or old copy. */
     private static final Pattern CHECKPOINT_LEFTOVER = Pattern.compile("step-[0-9]+" + ATOMIC_SUFFIX);
-    /** A checkpoint that was published whole. */
-    private static final Pattern FINISHED_CHECKPOINT = Pattern.compile("step-[0-9]+");
     /** The old copy of a checkpoint that a publication was replacing, the checkpoint's name first. */
     private static final Pattern REPLACED_CHECKPOINT =
             Pattern.compile("(step-[0-9]+)\\.old-[0-9a-z]{" + AtomicFiles.SUFFIX_LENGTH + "}");
@@ -140,7 +139,7 @@ public final class RunDirectory implements AutoCloseable {
                 return run;
             }
             if (resume != null && OutputDirectoryGuard.canonical(resume).equals(OutputDirectoryGuard.canonical(dir))) {
-                Path latest = TrainingEngine.latestCheckpoint(checkpoints);
+                Path latest = Checkpoints.latest(checkpoints);
                 throw new InvalidInputException("--resume " + resume + " is the run directory, not a checkpoint: resume"
                         + " from one of its checkpoints" + (latest == null ? "" : ", such as the latest, " + latest));
             }
@@ -278,9 +277,14 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
-    /** Whether {@code checkpoints/} holds a finished checkpoint ({@code step-N}, no temporary). */
+    /** Whether {@code checkpoints/} holds a finished checkpoint (as {@link Checkpoints} defines one). */
     private boolean hasFinishedCheckpoint() {
-        return !entries(dir.resolve(TrainingEngine.CHECKPOINTS_DIR), FINISHED_CHECKPOINT).isEmpty();
+        Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
+        try {
+            return !Checkpoints.finished(checkpoints).isEmpty();
+        } catch (IOException e) {
+            throw new LoraProException("cannot list " + checkpoints + ": " + e.getMessage(), e);
+        }
     }
 
     private static void removeAll(List<Path> leftovers) {

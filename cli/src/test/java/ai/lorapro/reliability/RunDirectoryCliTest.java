@@ -297,6 +297,24 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
     }
 
     /**
+     * A directory named as a checkpoint but without its trainer state was not published whole
+     * ({@code Checkpoints}): it does not count as the killed --overwrite run's checkpoint, so the
+     * run it was replacing is put back rather than deleted.
+     */
+    @Test
+    void aCheckpointWithoutItsTrainerStateDoesNotReplaceTheRunSetAside() throws IOException {
+        Path out = tmp.resolve("run");
+        assertEquals(0, train(out, 1).code());
+        Files.move(out.resolve("checkpoints"), out.resolve("checkpoints.overwritten-0123456789abc"));
+        Files.move(out.resolve("metrics.jsonl"), out.resolve("metrics.jsonl.overwritten-0123456789abc"));
+        Files.createDirectories(out.resolve("checkpoints/step-000001"));
+        assertOneLineBadInput("after the kill", train(out, 1), "another run's checkpoints");
+        assertTrue(Files.isRegularFile(out.resolve("checkpoints/step-000001/trainer_state.json")),
+                "the set-aside run is back");
+        assertFalse(Files.exists(out.resolve("checkpoints.overwritten-0123456789abc")));
+    }
+
+    /**
      * An --overwrite run killed before its first checkpoint set the previous run's checkpoints
      * aside: resuming one of them finds it back (it used to be refused as missing, before the
      * claim of the directory put them back).

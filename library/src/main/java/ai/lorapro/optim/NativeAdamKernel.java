@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -35,7 +34,8 @@ final class NativeAdamKernel implements MomentKernel {
     private NativeAdamKernel() {}
 
     /**
-     * Loads the shared object and checks it against plain loops in double on a small problem.
+     * Loads the shared object and checks it against loops in double on a small step, with fp32 and
+     * with bf16 moments.
      *
      * @return the kernel
      * @throws IllegalStateException naming what is missing or wrong (no shared object for this
@@ -72,9 +72,11 @@ final class NativeAdamKernel implements MomentKernel {
             throw new IllegalStateException("the native kernel needs AVX2 and FMA, which this CPU lacks");
         }
         NativeAdamKernel kernel = new NativeAdamKernel();
-        double error = kernel.check();
-        if (!(error <= 1e-5)) {
-            throw new IllegalStateException("the native kernel disagrees with plain loops (relative error " + error + ")");
+        for (boolean bf16 : new boolean[] {false, true}) {
+            if (!kernel.check(bf16)) {
+                throw new IllegalStateException("the native kernel disagrees with loops in double on a small step with "
+                        + (bf16 ? "bf16" : "fp32") + " moments");
+            }
         }
         return kernel;
     }
@@ -139,14 +141,16 @@ final class NativeAdamKernel implements MomentKernel {
     }
 
     /**
-     * The worst relative error of the four outputs (m, v, B^T u, u A^T, each against its largest
-     * value) of one step on a 23 x 45 matrix at r = 3, against loops in double: odd sizes, so that
-     * the leftover rows and columns run too.
+     * Whether one step on a 23 x 45 matrix at r = 3 (odd sizes, so that the leftover rows and
+     * columns run too), with moments stored as {@code bf16} says, agrees with loops in double: each
+     * output (m, v, B^T u, u A^T) within 1e-5 of its largest value, bf16 moments within 1e-2 (one
+     * bf16 rounding is at most 2^-8 of a value).
      */
-    private double check() {
+    private boolean check(boolean bf16) {
         int rows = 23;
         int cols = 45;
         int rank = 3;
+        int size = bf16 ? Short.BYTES : Float.BYTES;
         Random random = new Random(7);
         float[] left = floats(random, rows * 2 * rank, 1);
         float[] right = floats(random, 2 * rank * cols, 1);
@@ -154,21 +158,31 @@ final class NativeAdamKernel implements MomentKernel {
         float[] b = floats(random, rows * rank, 1);
         float[] m0 = floats(random, rows * cols, 1e-2);
         float[] v0 = floats(random, rows * cols, 1e-4);
+        ByteBuffer mBytes = ByteBuffer.allocateDirect(rows * cols * size).order(ByteOrder.nativeOrder());
+        ByteBuffer vBytes = ByteBuffer.allocateDirect(rows * cols * size).order(ByteOrder.nativeOrder());
         for (int x = 0; x < v0.length; x++) {
             v0[x] = Math.abs(v0[x]);
+            if (bf16) {
+                // what the kernel reads: the stored bf16 values
+                short mBits = Bf16.encode(m0[x]);
+                short vBits = Bf16.encodeVariance(v0[x]);
+                m0[x] = Bf16.decode(mBits);
+                v0[x] = Bf16.decode(vBits);
+                mBytes.putShort(x * size, mBits);
+                vBytes.putShort(x * size, vBits);
+            } else {
+                mBytes.putFloat(x * size, m0[x]);
+                vBytes.putFloat(x * size, v0[x]);
+            }
         }
         FusedStepFactors factors = FusedStepFactors.of(rank, cols, left, right, a, b, 0.9, 0.999, 1e-8);
-        ByteBuffer mBytes = ByteBuffer.allocateDirect(rows * cols * Float.BYTES).order(ByteOrder.nativeOrder());
-        ByteBuffer vBytes = ByteBuffer.allocateDirect(rows * cols * Float.BYTES).order(ByteOrder.nativeOrder());
-        mBytes.asFloatBuffer().put(m0);
-        vBytes.asFloatBuffer().put(v0);
-        long handle = open(rows, cols, rank, 2, false, left, right, a, b, factors.beta1(), factors.beta2(),
+        long handle = open(rows, cols, rank, 2, bf16, left, right, a, b, factors.beta1(), factors.beta2(),
                 factors.varianceScale(), factors.epsilon());
         float[] btu = new float[rank * cols];
         float[] uat = new float[rows * rank];
         try {
             rows(handle, 0, 0, 11, mBytes, 0, vBytes, 0);
-            rows(handle, 1, 11, rows - 11, mBytes, 11L * cols * Float.BYTES, vBytes, 11L * cols * Float.BYTES);
+            rows(handle, 1, 11, rows - 11, mBytes, 11L * cols * size, vBytes, 11L * cols * size);
             finish(handle, btu, uat);
         } finally {
             release(handle);
@@ -193,13 +207,15 @@ final class NativeAdamKernel implements MomentKernel {
                 }
             }
         }
-        FloatBuffer mOut = mBytes.asFloatBuffer();
-        FloatBuffer vOut = vBytes.asFloatBuffer();
         float[] mGot = new float[rows * cols];
         float[] vGot = new float[rows * cols];
-        mOut.get(mGot);
-        vOut.get(vGot);
-        return Math.max(Math.max(error(m, mGot), error(v, vGot)), Math.max(error(btuRef, btu), error(uatRef, uat)));
+        for (int x = 0; x < mGot.length; x++) {
+            mGot[x] = bf16 ? Bf16.decode(mBytes.getShort(x * size)) : mBytes.getFloat(x * size);
+            vGot[x] = bf16 ? Bf16.decode(vBytes.getShort(x * size)) : vBytes.getFloat(x * size);
+        }
+        double momentBound = bf16 ? 1e-2 : 1e-5;
+        return error(m, mGot) <= momentBound && error(v, vGot) <= momentBound && error(btuRef, btu) <= 1e-5
+                && error(uatRef, uat) <= 1e-5;
     }
 
     private static float[] floats(Random random, int count, double scale) {

@@ -6,25 +6,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Keeps a run's newest checkpoints and deletes the older ones ({@link RunConfig#keepCheckpoints}),
  * so that a long run with frequent checkpoints does not fill the disk: a full-mode LoRA-Pro
  * checkpoint of a 1.1B Llama (all linear layers) holds 7.3 GiB of optimizer moments.
  *
- * <p>What it may delete is narrow: entries of the run's {@code checkpoints/} directory named as this
- * library names them ({@link #name}), that are directories (not links to one) and hold a {@value
- * TrainerState#FILE_NAME} (a checkpoint this library published whole). Anything else there is left alone and does not count.
+ * <p>What it may delete is narrow: the finished checkpoints of the run's {@code checkpoints/}
+ * directory, as {@link Checkpoints} defines them (named as this library names them, directories, not
+ * links to one, holding a {@value TrainerState#FILE_NAME}: a checkpoint this library published
+ * whole). Anything else there is left alone and does not count.
  * Checkpoints rank by step, and the one just written is always kept. Checkpoints of higher steps
  * than it (an earlier run's, when this one resumed from an earlier step) are neither counted nor
  * deleted: the run replaces each when it reaches its step. A checkpoint that cannot be deleted is
@@ -35,7 +29,6 @@ import java.util.stream.Stream;
 final class CheckpointRetention {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(CheckpointRetention.class);
-    private static final Pattern STEP_NAME = Pattern.compile("step-(\\d{1,18})");
 
     private CheckpointRetention() {}
 
@@ -52,10 +45,10 @@ final class CheckpointRetention {
         if (keep < 1) {
             throw new IllegalArgumentException("keep must be >= 1, got " + keep);
         }
-        long current = stepOf(justWritten);
+        long current = Checkpoints.stepOf(justWritten);
         List<Path> others = new ArrayList<>(finished(checkpoints));
         // a run resumed from an earlier step replaces the later checkpoints as it reaches them
-        others.removeIf(dir -> current >= 0 && stepOf(dir) > current);
+        others.removeIf(dir -> current >= 0 && Checkpoints.stepOf(dir) > current);
         int keepOthers = others.remove(justWritten) ? keep - 1 : keep;
         List<Path> deleted = new ArrayList<>();
         // a checkpoint that cannot be deleted is not made up for by deleting a newer one
@@ -71,35 +64,10 @@ final class CheckpointRetention {
         return deleted;
     }
 
-    /** The name of the checkpoint directory after {@code step}: {@code step-} and at least six digits. */
-    static String name(long step) {
-        return String.format(Locale.ROOT, "step-%06d", step);
-    }
-
-    /**
-     * The step of a directory named as {@link #name} names one, or -1 for any other name (such as
-     * {@code step-4}, which this library never writes).
-     *
-     * @param dir a path whose last element is looked at
-     */
-    static long stepOf(Path dir) {
-        Path fileName = dir.getFileName();
-        String text = fileName == null ? "" : fileName.toString();
-        Matcher m = STEP_NAME.matcher(text);
-        if (!m.matches()) {
-            return -1;
-        }
-        long step = Long.parseLong(m.group(1));
-        return name(step).equals(text) ? step : -1;
-    }
-
-    /** The finished checkpoints of {@code checkpoints} (see the class comment), lowest step first. */
+    /** The finished checkpoints of {@code checkpoints} ({@link Checkpoints}), lowest step first; none if they cannot be listed. */
     private static List<Path> finished(Path checkpoints) {
-        try (Stream<Path> entries = Files.list(checkpoints)) {
-            return entries.filter(p -> stepOf(p) >= 0 && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
-                            && Files.isRegularFile(p.resolve(TrainerState.FILE_NAME), LinkOption.NOFOLLOW_LINKS))
-                    .sorted(Comparator.comparingLong(CheckpointRetention::stepOf))
-                    .toList();
+        try {
+            return Checkpoints.finished(checkpoints);
         } catch (IOException | RuntimeException e) {
             LOGGER.warn("could not list the checkpoints in {} to keep the newest: {}", checkpoints, e.toString());
             return List.of();

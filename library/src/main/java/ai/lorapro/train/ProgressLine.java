@@ -1,6 +1,7 @@
 package ai.lorapro.train;
 
 import java.util.Locale;
+import java.util.Objects;
 import java.util.function.LongSupplier;
 
 /**
@@ -23,7 +24,7 @@ final class ProgressLine {
     }
 
     ProgressLine(long startStep, long totalSteps, LongSupplier nanoClock, String unit) {
-        this.unit = unit;
+        this.unit = Objects.requireNonNull(unit, "the throughput unit");
         this.startStep = startStep;
         this.totalSteps = Math.max(totalSteps, 1);
         this.nanoClock = nanoClock;

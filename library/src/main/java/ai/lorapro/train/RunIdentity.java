@@ -134,7 +134,7 @@ public record RunIdentity(Map<String, String> fields) {
             return "; " + dir + " is inside the checkpoint " + parent + ": resume from that";
         }
         Path checkpoints = dir.resolve(TrainingEngine.CHECKPOINTS_DIR);
-        Path latest = TrainingEngine.latestCheckpoint(Files.isDirectory(checkpoints) ? checkpoints : dir);
+        Path latest = Checkpoints.latest(Files.isDirectory(checkpoints) ? checkpoints : dir);
         return latest == null ? "" : "; " + dir + " holds checkpoints: resume from one of them, such as the latest, "
                 + latest;
     }

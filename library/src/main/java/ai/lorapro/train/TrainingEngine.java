@@ -28,13 +28,11 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
@@ -412,21 +410,7 @@ public final class TrainingEngine implements AutoCloseable {
 
     /** The directory of the checkpoint after {@code step}. */
     public static Path checkpointDir(Path outputDir, long step) {
-        return outputDir.resolve(CHECKPOINTS_DIR).resolve(CheckpointRetention.name(step));
-    }
-
-    /**
-     * The checkpoint of the highest step among the {@link #checkpointDir} directories in {@code
-     * checkpoints}, or null when there is none (or it cannot be listed).
-     */
-    public static Path latestCheckpoint(Path checkpoints) {
-        try (Stream<Path> entries = Files.list(checkpoints)) {
-            return entries.filter(p -> CheckpointRetention.stepOf(p) >= 0 && Files.isDirectory(p))
-                    .max(Comparator.comparingLong(CheckpointRetention::stepOf))
-                    .orElse(null);
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
+        return outputDir.resolve(CHECKPOINTS_DIR).resolve(Checkpoints.name(step));
     }
 
     private Path saveCheckpoint() {

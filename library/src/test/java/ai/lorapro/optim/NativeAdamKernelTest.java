@@ -89,7 +89,10 @@ class NativeAdamKernelTest {
     /**
      * bf16 storage is bit for bit {@link Bf16}'s, in the vector body and the scalar tail: with zero
      * moments, left = (1, 0) and right's first row = x, the pass stores m = x and v = x^2 scale,
-     * which must be {@code Bf16.encode(x)} and {@code Bf16.encodeVariance(x * x * scale)}.
+     * which must be {@code Bf16.encode(x)} and {@code Bf16.encodeVariance(x * x * scale)}. The
+     * special values go both at the start (vector body) and at the end (the last 15 columns are the
+     * scalar tail); among them NaNs that plain rounding would turn into another pattern (0x7FFFFFFF
+     * into 0x8000) and a value whose second moment rounds to zero (1.5e-20).
      */
     @Test
     void bf16StorageIsThatOfBf16BitForBit() {
@@ -102,11 +105,13 @@ class NativeAdamKernelTest {
             values[j] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(70) - 45)) + 0f;
         }
         float[] special = {
+            Float.intBitsToFloat(0x3F818000), Float.intBitsToFloat(0xBF818000), Float.intBitsToFloat(0x3FFFFFFF),
             Float.NaN, Float.intBitsToFloat(0x7F800001), Float.intBitsToFloat(0xFFC00001), Float.POSITIVE_INFINITY,
             Float.NEGATIVE_INFINITY, Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_VALUE, 0f,
-            1e-41f, 9.2e-41f, Float.intBitsToFloat(0x3F808000), Float.intBitsToFloat(0x3F818000),
-            Float.intBitsToFloat(0xBF818000), Float.intBitsToFloat(0x3FFFFFFF), Float.intBitsToFloat(0x00007FFF),
-            Float.intBitsToFloat(0x00008000), Float.intBitsToFloat(0x00008001), Float.intBitsToFloat(0x80008001)
+            1e-41f, 9.2e-41f, Float.intBitsToFloat(0x3F808000), Float.intBitsToFloat(0x00007FFF),
+            Float.intBitsToFloat(0x00008000), Float.intBitsToFloat(0x00008001), Float.intBitsToFloat(0x80008001),
+            // the last 15 land in the scalar tail: these four must be among them
+            Float.intBitsToFloat(0x7FFFFFFF), Float.intBitsToFloat(0x7FC18000), Float.intBitsToFloat(0xFFFFFFFF), 1.5e-20f
         };
         System.arraycopy(special, 0, values, 3, special.length);
         System.arraycopy(special, 0, values, cols - special.length, special.length);

@@ -103,13 +103,13 @@ class CheckpointRetentionTest {
 
     @Test
     void stepOfReadsOnlyStepNames() {
-        assertEquals(12, CheckpointRetention.stepOf(Path.of("a/step-000012")));
-        assertEquals(1234567, CheckpointRetention.stepOf(Path.of("step-1234567")));
-        assertEquals(-1, CheckpointRetention.stepOf(Path.of("step-")));
-        assertEquals(-1, CheckpointRetention.stepOf(Path.of("step-4")));
-        assertEquals(-1, CheckpointRetention.stepOf(Path.of("step-0000012")));
-        assertEquals(-1, CheckpointRetention.stepOf(Path.of("step-12.tmp-abc")));
-        assertEquals(-1, CheckpointRetention.stepOf(Path.of("step-99999999999999999999")));
-        assertEquals(-1, CheckpointRetention.stepOf(Path.of("/")));
+        assertEquals(12, Checkpoints.stepOf(Path.of("a/step-000012")));
+        assertEquals(1234567, Checkpoints.stepOf(Path.of("step-1234567")));
+        assertEquals(-1, Checkpoints.stepOf(Path.of("step-")));
+        assertEquals(-1, Checkpoints.stepOf(Path.of("step-4")));
+        assertEquals(-1, Checkpoints.stepOf(Path.of("step-0000012")));
+        assertEquals(-1, Checkpoints.stepOf(Path.of("step-12.tmp-abc")));
+        assertEquals(-1, Checkpoints.stepOf(Path.of("step-99999999999999999999")));
+        assertEquals(-1, Checkpoints.stepOf(Path.of("/")));
     }
 }

@@ -182,8 +182,13 @@ public final class PythonRunner {
      * @return passed when it exited with 0 and (with a marker) printed it, failed otherwise, or
      *     timed out
      * @throws LoraProException if the program cannot be written or the interpreter cannot start
+     * @throws IllegalArgumentException if the marker is not plain (ASCII letters, digits and
+     *     dashes, as {@link #newMarker} makes them), before the program runs
      */
     public Outcome run(String program, String marker) {
+        if (marker != null) {
+            plainMarker(marker);
+        }
         Path dir = null;
         Process process = null;
         Thread reaper = null;
@@ -290,7 +295,7 @@ public final class PythonRunner {
      * short one.
      */
     private static boolean printed(FileChannel output, String marker) throws IOException {
-        byte[] wanted = plainMarker(marker).getBytes(StandardCharsets.US_ASCII);
+        byte[] wanted = marker.getBytes(StandardCharsets.US_ASCII);
         byte[] buffer = new byte[CHUNK + wanted.length];
         int kept = 0; // the end of the previous chunk, where a marker may begin
         for (long position = 0; position < MAX_OUTPUT_READ; ) {
