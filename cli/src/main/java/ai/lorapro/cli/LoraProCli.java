@@ -11,7 +11,6 @@ import picocli.CommandLine.Spec;
 
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.function.Consumer;
 
 /**
  * The {@code lorapro} command line. Exit codes: 0 success, 2 bad input or usage, 1 anything else
@@ -76,7 +75,7 @@ public final class LoraProCli implements Callable<Integer> {
      */
     public static CommandLine commandLine() {
         CommandLine[] cli = new CommandLine[1];
-        cli[0] = commandLine(job -> new TrainLauncher(cli[0].getOut()).launch(job));
+        cli[0] = commandLine((job, published) -> new TrainLauncher(cli[0].getOut()).launch(job, published));
         return cli[0];
     }
 
@@ -86,7 +85,7 @@ public final class LoraProCli implements Callable<Integer> {
      * @param trainLauncher runs {@code train} jobs (a {@link TrainLauncher}, or a test's stand-in)
      * @return a command line ready to {@code execute}
      */
-    public static CommandLine commandLine(Consumer<TrainJob> trainLauncher) {
+    public static CommandLine commandLine(TrainCommand.Launcher trainLauncher) {
         CommandLine cli = new CommandLine(new LoraProCli());
         cli.addSubcommand("train", new TrainCommand(trainLauncher));
         cli.addSubcommand("eval", new EvalCommand());

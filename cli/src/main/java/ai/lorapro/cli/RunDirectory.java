@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  *   <li>{@code --resume} from this directory's own checkpoints continues its files; from another
  *       directory's, the rules of a new run apply;
  *   <li>what a new run replaces is set aside ({@code checkpoints.overwritten-x}, ...) and deleted
- *       only when the run completes or publishes a whole checkpoint, and put back if it fails
+ *       when the run publishes its first whole checkpoint (or completes), and put back if it fails
  *       before; after a run that was killed, the next start does the same;
  *   <li>in a directory a run has used (its lock file is there), the temporary copies of these
  *       outputs that an interrupted run left ({@code metrics.jsonl.tmp-x}, {@code
@@ -225,6 +225,22 @@ public final class RunDirectory implements AutoCloseable {
         completed = true;
     }
 
+    /**
+     * Called once each checkpoint of the run is published: from the first, the run has replaced
+     * the one {@code --overwrite} set aside (a failure would no longer put it back, see {@link
+     * #close}), so that run's outputs are deleted now rather than when this one ends, and the disk
+     * never holds both runs' checkpoints for longer than it takes to write one.
+     *
+     * @param checkpoint the checkpoint just published (its directory)
+     */
+    public void checkpointPublished(Path checkpoint) {
+        if (!setAside.isEmpty() && hasFinishedCheckpoint()) {
+            LOGGER.info("{} is published: deleting the previous run's outputs, which --overwrite set aside",
+                    checkpoint.getFileName());
+            tidySetAside(true);
+        }
+    }
+
     private void setAside(Path path) {
         if (Files.exists(path)) {
             Path aside = path.resolveSibling(path.getFileName() + SET_ASIDE + AtomicFiles.uniqueSuffix());
@@ -355,23 +371,7 @@ public final class RunDirectory implements AutoCloseable {
     @Override
     public void close() {
         try {
-            boolean replaced = completed || (!setAside.isEmpty() && hasFinishedCheckpoint());
-            // in reverse: checkpoints, set aside first, go back last (see recoverAfterCrash); each
-            // entry on its own, so that one that fails leaves the others done (the next start
-            // finishes the rest)
-            for (int i = setAside.size() - 1; i >= 0; i--) {
-                Path[] moved = setAside.get(i);
-                try {
-                    if (replaced) {
-                        AtomicFiles.deleteRecursively(moved[1]);
-                    } else {
-                        AtomicFiles.deleteRecursively(moved[0]);
-                        Files.move(moved[1], moved[0]);
-                    }
-                } catch (IOException e) {
-                    LOGGER.warn("cannot tidy {} in {}: {}", moved[1].getFileName(), dir, e.toString());
-                }
-            }
+            tidySetAside(completed || (!setAside.isEmpty() && hasFinishedCheckpoint()));
         } finally {
             try {
                 // while the lock is held, so that no run that takes it next loses its lock file
@@ -382,6 +382,29 @@ public final class RunDirectory implements AutoCloseable {
                 lock.close();
             }
         }
+    }
+
+    /**
+     * Deletes what {@code --overwrite} set aside when this run {@code replaced} it, else puts it
+     * back; the list is empty afterwards. In reverse: checkpoints, set aside first, go back last
+     * (see {@link #recoverAfterCrash}); each entry on its own, so that one that fails leaves the
+     * others done (the next start finishes the rest).
+     */
+    private void tidySetAside(boolean replaced) {
+        for (int i = setAside.size() - 1; i >= 0; i--) {
+            Path[] moved = setAside.get(i);
+            try {
+                if (replaced) {
+                    AtomicFiles.deleteRecursively(moved[1]);
+                } else {
+                    AtomicFiles.deleteRecursively(moved[0]);
+                    Files.move(moved[1], moved[0]);
+                }
+            } catch (IOException e) {
+                LOGGER.warn("cannot tidy {} in {}: {}", moved[1].getFileName(), dir, e.toString());
+            }
+        }
+        setAside.clear();
     }
 
     /**

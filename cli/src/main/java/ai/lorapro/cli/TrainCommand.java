@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
@@ -41,7 +42,7 @@ import java.util.function.Consumer;
                 + " image classification on CLIP)."})
 public final class TrainCommand implements Callable<Integer>, FieldOptions {
 
-    private final Consumer<TrainJob> launcher;
+    private final Launcher launcher;
 
     @Spec
     private CommandSpec spec;
@@ -120,13 +121,26 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
                 "task", "--task", "tokenizer_file", "--tokenizer");
     }
 
+    /** Runs a parsed training job: a {@link TrainLauncher}, or a test's stand-in. */
+    @FunctionalInterface
+    public interface Launcher {
+        /**
+         * Trains as {@code job} says.
+         *
+         * @param job the run's settings, input files and task
+         * @param checkpointPublished to be given each checkpoint's directory once it is published
+         *     whole ({@code TrainingEngine.Builder.optCheckpointPublished})
+         */
+        void launch(TrainJob job, Consumer<Path> checkpointPublished);
+    }
+
     /**
      * The command, handing parsed jobs to {@code launcher}.
      *
      * @param launcher runs the training job: a {@link TrainLauncher}, or a test's stand-in
      */
-    public TrainCommand(Consumer<TrainJob> launcher) {
-        this.launcher = launcher;
+    public TrainCommand(Launcher launcher) {
+        this.launcher = Objects.requireNonNull(launcher, "launcher");
     }
 
     /**
@@ -150,7 +164,8 @@ public final class TrainCommand implements Callable<Integer>, FieldOptions {
             }
             TrainingDivergedException diverged = null;
             try {
-                launcher.accept(job);
+                // the run's first checkpoint frees what --overwrite set aside
+                launcher.launch(job, run::checkpointPublished);
             } catch (TrainingDivergedException e) {
                 // reported once the run's directory is complete: its loss curve shows where it went
                 diverged = e;

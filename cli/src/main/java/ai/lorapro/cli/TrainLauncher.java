@@ -29,6 +29,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Runs a parsed {@code lorapro train} job ({@link TrainJob}) on the {@link TrainingEngine}: one of the paper's tasks with
@@ -51,11 +52,12 @@ public final class TrainLauncher {
      * Trains as {@code job} says and prints a summary.
      *
      * @param job the run's settings, input files and task
+     * @param checkpointPublished gets each checkpoint's directory once it is published whole
      * @throws InvalidInputException for an unknown task or unusable model, data or checkpoint
      */
-    public void launch(TrainJob job) {
+    public void launch(TrainJob job, Consumer<Path> checkpointPublished) {
         if (job.task() != null) {
-            trainTask(job.task(), job);
+            trainTask(job.task(), job, checkpointPublished);
             return;
         }
         TrainConfig config = job.config();
@@ -63,7 +65,7 @@ public final class TrainLauncher {
         ModelArchitecture modelConfig = ModelFiles.config(inputs.modelDir());
         Optional<String> task = DefaultTasks.taskName(modelConfig.kind());
         if (task.isPresent()) {
-            trainTask(task.get(), job);
+            trainTask(task.get(), job, checkpointPublished);
             return;
         }
         if (!Files.isRegularFile(inputs.data())) {
@@ -93,6 +95,7 @@ public final class TrainLauncher {
                         .optResumeFrom(inputs.resumeDir())
                         .optDevices(inputs.devices())
                         .optBaseModel(inputs.modelDir().toString())
+                        .optCheckpointPublished(checkpointPublished)
                         .build()) {
                     TrainResult result = engine.run();
                     out.printf(Locale.ROOT, "trained %s for %s on %s: final loss %.4f%s, %d skipped steps%s%n",
@@ -117,7 +120,7 @@ public final class TrainLauncher {
      *
      * @throws ai.lorapro.InvalidInputException for an unknown task or unusable model or data
      */
-    private void trainTask(String task, TrainJob job) {
+    private void trainTask(String task, TrainJob job, Consumer<Path> checkpointPublished) {
         // the same start-up estimate (and warning beyond the machine's memory) as a JSON-lines run;
         // a model directory that cannot be read is left to the task, which checks its data first
         try {
@@ -126,7 +129,7 @@ public final class TrainLauncher {
         } catch (InvalidInputException e) {
             // named by the task below
         }
-        TaskTrainer.Result result = TaskTrainer.train(task, job.config(), job.inputs());
+        TaskTrainer.Result result = TaskTrainer.train(task, job.config(), job.inputs(), checkpointPublished);
         out.printf(Locale.ROOT, "trained %s on %s for %s: final loss %.4f, %d skipped steps, %d bad records"
                         + " skipped%n", job.config().method().id(), task, stepsRun(result.train()),
                 result.train().finalLoss(), result.train().skippedSteps(), result.skipped());

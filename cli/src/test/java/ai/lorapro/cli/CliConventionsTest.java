@@ -27,7 +27,7 @@ class CliConventionsTest {
     private final List<TrainJob> launched = new ArrayList<>();
 
     private int run(String... args) {
-        return run(LoraProCli.commandLine(launched::add), args);
+        return run(LoraProCli.commandLine((job, published) -> launched.add(job)), args);
     }
 
     /** Runs with the real training launcher. */
@@ -99,7 +99,7 @@ class CliConventionsTest {
 
     /** The job {@code train} would hand to its launcher for these options. */
     private TrainJob job(String... args) {
-        CommandLine train = new CommandLine(new TrainCommand(launched::add));
+        CommandLine train = new CommandLine(new TrainCommand((job, published) -> launched.add(job)));
         train.parseArgs(args);
         return ((TrainCommand) train.getCommand()).toJob();
     }

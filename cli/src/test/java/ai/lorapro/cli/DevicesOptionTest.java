@@ -39,7 +39,7 @@ class DevicesOptionTest {
         List<String> args = new ArrayList<>(List.of("train", "--model", model.toString(), "--data", data.toString(),
                 "--out", dir.resolve("out").toString()));
         args.addAll(List.of(extra));
-        CommandLine cli = LoraProCli.commandLine(launched::add);
+        CommandLine cli = LoraProCli.commandLine((job, published) -> launched.add(job));
         StringWriter err = new StringWriter();
         cli.setOut(new PrintWriter(new StringWriter(), true));
         cli.setErr(new PrintWriter(err, true));

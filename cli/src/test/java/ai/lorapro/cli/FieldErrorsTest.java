@@ -37,7 +37,7 @@ class FieldErrorsTest {
 
     @Test
     void everySettingsFieldHasAFlagOfTrain() {
-        CommandLine train = LoraProCli.commandLine(job -> { }).getSubcommands().get("train");
+        CommandLine train = LoraProCli.commandLine((job, published) -> { }).getSubcommands().get("train");
         Map<String, String> flags = FieldErrors.flags(train.getCommandSpec());
         List<String> fields = new ArrayList<>(List.of("method", "r", "alpha", "lora_dropout", "target_modules"));
         for (Class<?> record : List.of(OptimizerConfig.class, ScheduleConfig.class, BatchConfig.class,
@@ -60,8 +60,8 @@ class FieldErrorsTest {
 
     @Test
     void aFieldErrorIsRestatedUnderTheFlagOfTheCommandThatSetsIt() {
-        CommandLine train = LoraProCli.commandLine(job -> { }).getSubcommands().get("train");
-        CommandLine info = LoraProCli.commandLine(job -> { }).getSubcommands().get("info");
+        CommandLine train = LoraProCli.commandLine((job, published) -> { }).getSubcommands().get("train");
+        CommandLine info = LoraProCli.commandLine((job, published) -> { }).getSubcommands().get("info");
         InvalidFieldException e = new InvalidFieldException("micro_batch", "5 must divide global_batch 32");
         assertEquals("--micro-batch 5 must divide global_batch 32", FieldErrors.message(e, train));
         // a command without the option keeps the field's name
@@ -86,7 +86,7 @@ class FieldErrorsTest {
         };
         for (String[] c : cases) {
             StringWriter err = new StringWriter();
-            CommandLine cli = LoraProCli.commandLine(job -> { });
+            CommandLine cli = LoraProCli.commandLine((job, published) -> { });
             cli.setErr(new PrintWriter(err, true));
             cli.setOut(new PrintWriter(new StringWriter(), true));
             int code = cli.execute("train", "--model", model.toString(), "--data", data.toString(), "--out",
@@ -97,7 +97,7 @@ class FieldErrorsTest {
             assertTrue(lines.get(0).startsWith("error: " + c[2]), lines.get(0));
         }
         StringWriter err = new StringWriter();
-        CommandLine cli = LoraProCli.commandLine(job -> { });
+        CommandLine cli = LoraProCli.commandLine((job, published) -> { });
         cli.setErr(new PrintWriter(err, true));
         assertEquals(ExitCodes.BAD_INPUT, cli.execute("eval", "--model", model.toString(), "--data", data.toString(),
                 "--batch", "0"));

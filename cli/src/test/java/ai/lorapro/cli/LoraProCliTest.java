@@ -23,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 
 class LoraProCliTest {
 
@@ -42,7 +41,7 @@ class LoraProCliTest {
         data = Files.writeString(dir.resolve("train.jsonl"), "{\"text\":\"hi\"}\n");
     }
 
-    private int run(Consumer<TrainJob> launcher, String... args) {
+    private int run(TrainCommand.Launcher launcher, String... args) {
         CommandLine cli = LoraProCli.commandLine(launcher);
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
@@ -50,7 +49,7 @@ class LoraProCliTest {
     }
 
     private int run(String... args) {
-        return run(launched::add, args);
+        return run((job, published) -> launched.add(job), args);
     }
 
     private String[] train(String... extra) {
@@ -193,11 +192,11 @@ class LoraProCliTest {
 
     @Test
     void launcherFailuresMapToExitCodes() {
-        assertEquals(2, run(job -> {
+        assertEquals(2, run((job, published) -> {
             throw new InvalidInputException("data.jsonl:3: missing field \"text\"");
         }, train()));
         assertTrue(err.toString().contains("error: data.jsonl:3: missing field"), err.toString());
-        assertEquals(1, run(job -> {
+        assertEquals(1, run((job, published) -> {
             throw new IllegalStateException("boom");
         }, train()));
         assertTrue(err.toString().contains("error: boom"), err.toString());

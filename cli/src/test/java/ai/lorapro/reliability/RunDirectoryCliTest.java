@@ -8,16 +8,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.lorapro.cli.CliRun;
+import ai.lorapro.cli.LoraProCli;
 import ai.lorapro.cli.RunDirectoryLock;
+import ai.lorapro.cli.TrainLauncher;
 import ai.lorapro.optim.FusedKernels;
 import ai.lorapro.train.TrainingEngine;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import picocli.CommandLine;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,11 +45,15 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
     Path tmp;
 
     private static CliRun.Result train(Path out, int steps, String... extra) {
+        return cli(trainArgs(out, steps, extra));
+    }
+
+    private static String[] trainArgs(Path out, int steps, String... extra) {
         List<String> args = new ArrayList<>(List.of("train", "--model", model.toString(), "--data", data.toString(),
                 "--out", out.toString(), "--max-steps", String.valueOf(steps), "--checkpoint-interval", "1",
                 "--global-batch", "2", "--micro-batch", "2", "--device", "cpu", "--method", "lora"));
         args.addAll(List.of(extra));
-        return cli(args.toArray(String[]::new));
+        return args.toArray(String[]::new);
     }
 
     private static List<String> listing(Path dir) throws IOException {
@@ -294,6 +305,42 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         assertOneLineBadInput("after the second kill", train(out, 1), "another run's checkpoints");
         assertEquals(List.of("step-000001"), checkpoints(out));
         assertTrue(Files.isRegularFile(out.resolve("checkpoints/step-000001/trainer_state.json")));
+    }
+
+    /**
+     * An --overwrite run deletes the run it set aside as soon as its first checkpoint is published,
+     * not when it ends: the disk holds both runs' checkpoints only while that one is written.
+     */
+    @Test
+    void anOverwriteRunDeletesTheRunItReplacesAtItsFirstCheckpoint() throws IOException {
+        Path out = tmp.resolve("run");
+        assertEquals(0, train(out, 2).code());
+        List<List<String>> around = new ArrayList<>(); // the listing before and after each checkpoint's hook
+        StringWriter printed = new StringWriter();
+        CommandLine cli = LoraProCli.commandLine((job, published) -> new TrainLauncher(new PrintWriter(printed))
+                .launch(job, checkpoint -> {
+                    around.add(uncheckedListing(out));
+                    published.accept(checkpoint);
+                    around.add(uncheckedListing(out));
+                }));
+        cli.setErr(new PrintWriter(new StringWriter()));
+        assertEquals(0, cli.execute(trainArgs(out, 3, "--overwrite")), printed.toString());
+        assertEquals(6, around.size(), "three checkpoints, each seen before and after its hook: " + around);
+        assertTrue(around.get(0).stream().anyMatch(name -> name.startsWith("checkpoints.overwritten-")),
+                "the previous run is set aside while the first checkpoint is written: " + around.get(0));
+        for (List<String> listing : around.subList(1, around.size())) {
+            assertTrue(listing.stream().noneMatch(name -> name.contains(".overwritten-")),
+                    "deleted once the first checkpoint is published: " + listing);
+        }
+        assertEquals(List.of("step-000001", "step-000002", "step-000003"), checkpoints(out));
+    }
+
+    private static List<String> uncheckedListing(Path dir) {
+        try {
+            return listing(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**

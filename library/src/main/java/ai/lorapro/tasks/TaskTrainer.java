@@ -39,6 +39,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -94,27 +96,44 @@ public final class TaskTrainer {
      * @throws InvalidInputException for an unknown task or unusable model or data files
      */
     public static Result train(String task, TrainConfig config, TrainInputs inputs) {
+        return train(task, config, inputs, dir -> { });
+    }
+
+    /**
+     * Trains a task, telling {@code checkpointPublished} of each checkpoint the run publishes (see
+     * {@link TrainingEngine.Builder#optCheckpointPublished}).
+     *
+     * @param task a name of {@link #TASKS}
+     * @param config the run settings (method, rank, learning rate, batch, output directory...)
+     * @param inputs the model and data
+     * @param checkpointPublished gets each checkpoint's directory once it is published whole
+     * @return the training result and the task metric
+     * @throws InvalidInputException for an unknown task or unusable model or data files
+     */
+    public static Result train(String task, TrainConfig config, TrainInputs inputs,
+            Consumer<Path> checkpointPublished) {
+        Objects.requireNonNull(checkpointPublished, "checkpointPublished");
         Recipe recipe = RECIPES.get(task.toLowerCase(Locale.ROOT));
         if (recipe == null) {
             throw new InvalidInputException("unknown training task \"" + task + "\" (expected one of "
                     + String.join(", ", TASKS) + ")");
         }
-        return recipe.train(config, inputs);
+        return recipe.train(config, inputs, checkpointPublished);
     }
 
     /** Trains one named task. */
     @FunctionalInterface
     private interface Recipe {
-        Result train(TrainConfig config, TrainInputs inputs);
+        Result train(TrainConfig config, TrainInputs inputs, Consumer<Path> published);
     }
 
     private static Map<String, Recipe> recipes() {
         Map<String, Recipe> recipes = new LinkedHashMap<>();
         for (GlueTask glue : GlueTask.values()) {
-            recipes.put(glue.cliName(), (config, inputs) -> glue(glue, config, inputs));
+            recipes.put(glue.cliName(), (config, inputs, published) -> glue(glue, config, inputs, published));
         }
         for (InstructionFormat format : InstructionFormat.values()) {
-            recipes.put(format.cliName(), (config, inputs) -> instruction(format, config, inputs));
+            recipes.put(format.cliName(), (config, inputs, published) -> instruction(format, config, inputs, published));
         }
         recipes.put(IMAGE_FOLDER, TaskTrainer::imageFolder);
         return recipes;
@@ -133,7 +152,7 @@ public final class TaskTrainer {
     }
 
     private static TrainResult run(TrainConfig config, NDManager manager, TrainTask task, List<Example> train,
-            List<Example> eval, long padId, TrainInputs inputs) {
+            List<Example> eval, long padId, TrainInputs inputs, Consumer<Path> published) {
         try (TrainingEngine engine = TrainingEngine.builder()
                 .setTask(task)
                 .setConfig(config)
@@ -144,12 +163,14 @@ public final class TaskTrainer {
                 .optResumeFrom(inputs.resumeDir())
                 .optBaseModel(inputs.modelDir().toString())
                 .optDevices(inputs.devices())
+                .optCheckpointPublished(published)
                 .build()) {
             return engine.run();
         }
     }
 
-    private static Result glue(GlueTask task, TrainConfig config, TrainInputs inputs) {
+    private static Result glue(GlueTask task, TrainConfig config, TrainInputs inputs,
+            Consumer<Path> published) {
         BadRecords bad = BadRecords.of(inputs.skipBadRecords());
         // the evaluation's skipped records are counted apart: its metrics.json reports them alone
         BadRecords badDev = BadRecords.of(inputs.skipBadRecords());
@@ -168,7 +189,7 @@ public final class TaskTrainer {
             List<Example> trainExamples = GlueEvaluation.trainingExamples(train.records(), encoder);
             List<Example> evalExamples = dev == null ? List.of() : GlueEvaluation.trainingExamples(dev.records(), encoder);
             TrainResult result = run(config, manager, new Seq2SeqLmTask(model), trainExamples, evalExamples,
-                    model.getConfig().padTokenId(), inputs);
+                    model.getConfig().padTokenId(), inputs, published);
             Map<String, Object> metrics = Map.of();
             if (dev != null) {
                 TextGenerator generator = new T5TextGenerator(model, tokenizer, manager, config.batch().maxSeqLength(),
@@ -180,7 +201,8 @@ public final class TaskTrainer {
         }
     }
 
-    private static Result instruction(InstructionFormat format, TrainConfig config, TrainInputs inputs) {
+    private static Result instruction(InstructionFormat format, TrainConfig config, TrainInputs inputs,
+            Consumer<Path> published) {
         BadRecords bad = BadRecords.of(inputs.skipBadRecords());
         Records<TextRecord> train = InstructionReader.read(format, inputs.data(), false, bad);
         Records<TextRecord> eval = inputs.evalData() == null ? null
@@ -197,12 +219,12 @@ public final class TaskTrainer {
             List<Example> evalExamples = eval == null ? List.of()
                     : InstructionReader.examples(inputs.evalData(), eval.records(), encoder, config.batch().maxSeqLength());
             TrainResult result = run(config, manager, new CausalLmTask(model), trainExamples, evalExamples,
-                    encoder.effectivePadId(), inputs);
+                    encoder.effectivePadId(), inputs, published);
             return new Result(result, Map.of(), bad.skipped());
         }
     }
 
-    private static Result imageFolder(TrainConfig config, TrainInputs inputs) {
+    private static Result imageFolder(TrainConfig config, TrainInputs inputs, Consumer<Path> published) {
         BadRecords bad = BadRecords.of(inputs.skipBadRecords());
         Path root = inputs.data();
         List<String> classes = ImageFolder.classesOf(root.resolve("train"));
@@ -225,7 +247,7 @@ public final class TaskTrainer {
             ClipImageProcessor processor = ClipImageProcessor.forVision(clip.getConfig().vision());
             TrainTask task = new ImageClassificationTask(classifier, train.images(), processor);
             TrainResult result = run(config, manager, task, ImageClassification.examples(train.images()),
-                    List.of(), 0, inputs);
+                    List.of(), 0, inputs, published);
             Map<String, Object> metrics = Map.of();
             if (test != null) {
                 metrics = ImageClassification.evaluate(classifier, test.images(), processor, manager, EVAL_BATCH)

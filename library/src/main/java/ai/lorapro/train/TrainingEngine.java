@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The training loop shared by every task: micro-batches with gradient accumulation, the warm-up
@@ -80,6 +81,7 @@ public final class TrainingEngine implements AutoCloseable {
     private final EvalHook evalHook;
     private final String baseModel;
     private final ProgressReporter.Factory progress;
+    private final Consumer<Path> checkpointPublished;
     private final Map<String, Parameter> trainable;
     private final WarmupCosineSchedule schedule;
     private final ResumableOptimizer optimizer;
@@ -102,6 +104,7 @@ public final class TrainingEngine implements AutoCloseable {
         this.evalHook = b.evalHook;
         this.baseModel = b.baseModel;
         this.progress = b.progress;
+        this.checkpointPublished = b.checkpointPublished;
         if (trainExamples.isEmpty()) {
             throw new InvalidInputException("the training data holds no usable example");
         }
@@ -423,6 +426,7 @@ public final class TrainingEngine implements AutoCloseable {
         if (keep > 0) {
             CheckpointRetention.keepNewest(dir.getParent(), keep, dir);
         }
+        checkpointPublished.accept(dir);
         return dir;
     }
 
@@ -449,6 +453,7 @@ public final class TrainingEngine implements AutoCloseable {
         private List<Device> devices = List.of();
         private Optional<Boolean> concurrentReplicas = Optional.empty();
         private ProgressReporter.Factory progress = ProgressReporter.Factory.standard();
+        private Consumer<Path> checkpointPublished = dir -> { };
 
         private Builder() {}
 
@@ -533,6 +538,17 @@ public final class TrainingEngine implements AutoCloseable {
          */
         public Builder optProgress(ProgressReporter.Factory progress) {
             this.progress = Objects.requireNonNull(progress, "progress");
+            return this;
+        }
+
+        /**
+         * What to do after each checkpoint is published whole (and {@code optKeepCheckpoints} has
+         * deleted the older ones): {@code published} gets its directory, {@code
+         * checkpoints/step-NNNNNN}. The command line frees the outputs of the run that {@code
+         * --overwrite} replaces here. An exception it throws ends the run, after the checkpoint.
+         */
+        public Builder optCheckpointPublished(Consumer<Path> published) {
+            this.checkpointPublished = Objects.requireNonNull(published, "published");
             return this;
         }
 

@@ -385,6 +385,8 @@ class TrainingEngineTest {
     void keepCheckpointsKeepsTheNewestOfTheRun() throws IOException {
         Path run = tmp.resolve("kept");
         Path checkpoints = run.resolve(TrainingEngine.CHECKPOINTS_DIR);
+        // what optCheckpointPublished is told, with checkpoints/ as it is then: after the deletions
+        List<String> published = new ArrayList<>();
         for (int[] leg : new int[][] {{0, 4}, {4, 6}}) {
             try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
                 LlamaForCausalLM model = TinyModels.model(manager, VOCAB, 7);
@@ -397,6 +399,14 @@ class TrainingEngineTest {
                         .setManager(manager)
                         .setTrainExamples(train)
                         .optResumeFrom(leg[0] == 0 ? null : TrainingEngine.checkpointDir(run, leg[0]))
+                        .optCheckpointPublished(dir -> {
+                            assertTrue(Files.isRegularFile(dir.resolve(TrainerState.FILE_NAME)));
+                            try {
+                                published.add(dir.getFileName() + " " + entries(checkpoints));
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        })
                         .build()) {
                     engine.runUntil(leg[1]);
                 }
@@ -409,6 +419,10 @@ class TrainingEngineTest {
             }
         }
         assertEquals(List.of("notes.txt", "step-000001", "step-000005", "step-000006"), entries(checkpoints));
+        assertEquals(List.of("step-000001 [step-000001]", "step-000002 [step-000001, step-000002]",
+                "step-000003 [step-000002, step-000003]", "step-000004 [step-000003, step-000004]",
+                "step-000005 [notes.txt, step-000001, step-000004, step-000005]",
+                "step-000006 [notes.txt, step-000001, step-000005, step-000006]"), published);
     }
 
     private static List<String> entries(Path dir) throws IOException {
