@@ -1,5 +1,7 @@
 package ai.lorapro.tasks.eval;
 
+import ai.lorapro.LoraProException;
+
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,10 +21,12 @@ import java.util.function.Predicate;
  *
  * <ol>
  *   <li>{@code bwrap} (bubblewrap): the whole file system read-only except the working directory
- *       and a private {@code /tmp}; {@code /run}, {@code /var/run} and the home directory hidden
- *       (empty), since a read-only mount does not stop a {@code connect()} to the sockets there
- *       (the session bus, a container daemon's) and such a socket would reach outside; no network;
- *       own PID, IPC and UTS namespaces; killed with its parent;
+ *       and a private {@code /tmp} (both in memory and of a fixed size where bwrap has {@code
+ *       --size}; the files the caller put in the working directory are bound in read-only);
+ *       {@code /run}, {@code /var/run} and the home directory hidden (empty), since a read-only
+ *       mount does not stop a {@code connect()} to the sockets there (the session bus, a container
+ *       daemon's) and such a socket would reach outside; no network; own PID, IPC and UTS
+ *       namespaces; killed with its parent;
  *   <li>{@code unshare}: no network and an own PID namespace (every process of the program dies
  *       with it); the file system stays writable where the user can write;
  *   <li>nothing more: network and file system as the user's.
@@ -73,10 +77,10 @@ public final class CodeSandbox {
     private final boolean root;
     private final SandboxLimits limits;
     /**
-     * Whether bwrap's writable in-memory file systems ({@code /tmp}, {@code /dev/shm} and the hidden
-     * directories) are given a size ({@code --size}, bubblewrap 0.7 and later) and {@code /dev}
-     * is made read-only: without, a program fills the host's memory through them, past its
-     * address-space limit, as fast as it can write.
+     * Whether bwrap's writable in-memory file systems (the working directory, {@code /tmp}, {@code
+     * /dev/shm} and the hidden directories) are given a size ({@code --size}, bubblewrap 0.7 and
+     * later) and {@code /dev} is made read-only: without, a program fills the host's memory (or,
+     * through its working directory, disk) past its address-space limit, as fast as it can write.
      */
     private final boolean boundedTmpfs;
     /** What bubblewrap hides under an empty tmpfs: where sockets that lead outside live. */
@@ -210,8 +214,18 @@ public final class CodeSandbox {
                     cmd.addAll(List.of("--tmpfs", tmpfs));
                 }
                 exposed.forEach(keep -> cmd.addAll(List.of("--ro-bind", keep, keep)));
-                cmd.addAll(List.of("--bind", dir, dir, "--chdir", dir, "--unshare-all", "--die-with-parent",
-                        "--new-session"));
+                if (boundedTmpfs) {
+                    // the working directory in memory too, of the same size, so that the program's
+                    // files fill it and not the host's disk; what the caller put there is bound in
+                    // read-only (a source is read from the host, not from the new mounts)
+                    cmd.addAll(List.of("--size", tmpfsSize(), "--tmpfs", dir));
+                    for (Path entry : callerEntries(workDir)) {
+                        cmd.addAll(List.of("--ro-bind", entry.toString(), entry.toString()));
+                    }
+                } else {
+                    cmd.addAll(List.of("--bind", dir, dir));
+                }
+                cmd.addAll(List.of("--chdir", dir, "--unshare-all", "--die-with-parent", "--new-session"));
                 if (asRoot) {
                     cmd.addAll(List.of("--cap-drop", "ALL"));
                 }
@@ -237,6 +251,15 @@ public final class CodeSandbox {
         return cmd;
     }
 
+    /** What {@code workDir} holds before the program starts (its program and output files), by absolute path. */
+    private static List<Path> callerEntries(Path workDir) {
+        try (java.util.stream.Stream<Path> entries = Files.list(workDir.toAbsolutePath())) {
+            return entries.sorted().toList();
+        } catch (IOException e) {
+            throw new LoraProException("cannot list the sandbox directory " + workDir + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The size in bytes of each of bwrap's writable in-memory file systems: four times the file-size limit. */
     private long tmpfsBytes() {
         return limits.fileSizeBytes() > Long.MAX_VALUE / 4 ? Long.MAX_VALUE : limits.fileSizeBytes() * 4;
@@ -257,8 +280,10 @@ public final class CodeSandbox {
     public String describe() {
         boolean processLimitEnforced = !root || dropToNobody;
         return isolation.description + (isolation != Isolation.BWRAP ? ""
-                : boundedTmpfs ? " (in-memory /tmp, /dev/shm and hidden directories of " + (tmpfsBytes() >> 20)
-                        + " MiB each)" : " (in-memory /tmp unbounded: bwrap without --size)") + "; "
+                : boundedTmpfs ? " (in-memory working directory, /tmp, /dev/shm and hidden directories of "
+                        + (tmpfsBytes() >> 20) + " MiB each)"
+                        : " (working directory on the host's disk and in-memory /tmp unbounded: bwrap without --size)")
+                + "; "
                 + (dropToNobody ? "runs as user " + NOBODY + "; "
                         : root ? "runs as root" + (isolation == Isolation.NONE ? "" : " without capabilities") + "; "
                         : "runs as the user; ")
@@ -279,6 +304,16 @@ public final class CodeSandbox {
     /** Whether the file system outside the working directory and /tmp is read-only. */
     public boolean hasReadOnlyFileSystem() {
         return isolation == Isolation.BWRAP;
+    }
+
+    /**
+     * Whether the program's working directory is an in-memory file system of a fixed size (four
+     * times the file-size limit), as its /tmp, /dev/shm and hidden directories are: bwrap 0.7 and
+     * later. Otherwise it is a directory of the host's {@code java.io.tmpdir}, which the program can
+     * fill with files of up to the file-size limit each until its time is up.
+     */
+    public boolean boundsItsWorkingDirectory() {
+        return boundsInMemoryFileSystems();
     }
 
     /** Whether the in-memory /tmp, /dev/shm and hidden directories have a size (bwrap 0.7 and later). */
