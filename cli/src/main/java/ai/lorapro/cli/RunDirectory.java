@@ -234,10 +234,15 @@ public final class RunDirectory implements AutoCloseable {
      * @param checkpoint the checkpoint just published (its directory)
      */
     public void checkpointPublished(Path checkpoint) {
-        if (!setAside.isEmpty() && hasFinishedCheckpoint()) {
-            LOGGER.info("{} is published: deleting the previous run's outputs, which --overwrite set aside",
-                    checkpoint.getFileName());
-            tidySetAside(true);
+        try {
+            if (!setAside.isEmpty() && hasFinishedCheckpoint()) {
+                LOGGER.info("{} is published: deleting the previous run's outputs, which --overwrite set aside",
+                        checkpoint.getFileName());
+                tidySetAside(true);
+            }
+        } catch (RuntimeException e) {
+            // tidying never ends a run: close() or the next start tries again
+            LOGGER.warn("cannot delete the outputs --overwrite set aside in {} yet: {}", dir, e.toString());
         }
     }
 

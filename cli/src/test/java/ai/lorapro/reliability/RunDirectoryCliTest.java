@@ -20,8 +20,10 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
@@ -317,7 +319,7 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
         assertEquals(0, train(out, 2).code());
         List<List<String>> around = new ArrayList<>(); // the listing before and after each checkpoint's hook
         StringWriter printed = new StringWriter();
-        CommandLine cli = LoraProCli.commandLine((job, published) -> new TrainLauncher(new PrintWriter(printed))
+        CommandLine cli = LoraProCli.commandLine((job, published) -> new TrainLauncher(new PrintWriter(printed, true))
                 .launch(job, checkpoint -> {
                     around.add(uncheckedListing(out));
                     published.accept(checkpoint);
@@ -333,6 +335,20 @@ class RunDirectoryCliTest extends TinyModelCliTestBase {
                     "deleted once the first checkpoint is published: " + listing);
         }
         assertEquals(List.of("step-000001", "step-000002", "step-000003"), checkpoints(out));
+
+        // the command line as users run it passes its run directory's hook too (its log names the checkpoint)
+        PrintStream err = System.err;
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8)); // slf4j-simple writes to it at each call
+        CliRun.Result again;
+        try {
+            again = train(out, 2, "--overwrite");
+        } finally {
+            System.setErr(err);
+        }
+        assertEquals(0, again.code(), again.err());
+        assertTrue(log.toString(StandardCharsets.UTF_8).contains(
+                "step-000001 is published: deleting the previous run's outputs"), log.toString(StandardCharsets.UTF_8));
     }
 
     private static List<String> uncheckedListing(Path dir) {

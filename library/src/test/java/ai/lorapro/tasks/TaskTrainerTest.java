@@ -21,6 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -76,6 +77,12 @@ class TaskTrainerTest {
                 .getAsJsonObject();
     }
 
+    /** The checkpoint-published hook reaches the task's engine: it was told of the run's last checkpoint, last. */
+    private static void assertLastPublished(TaskTrainer.Result result, List<Path> published) {
+        assertTrue(!published.isEmpty() && result.train().checkpoint() != null, published.toString());
+        assertEquals(result.train().checkpoint(), published.get(published.size() - 1));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"lora", "lora-pro"})
     void glueOnT5(String method) throws Exception {
@@ -83,9 +90,11 @@ class TaskTrainerTest {
         Path dev = dir.resolve("dev.tsv");
         Files.write(dev, List.of("sentence\tlabel", "a gripping , funny film\t1", "a dull mess\t0"));
         Path out = dir.resolve("sst2-" + method);
+        List<Path> published = new ArrayList<>();
         TaskTrainer.Result result = TaskTrainer.train("glue-sst2", config(method, 5e-3f, 6, out),
-                new TrainInputs(models.resolve("t5"), null, train, dev, null, false));
+                new TrainInputs(models.resolve("t5"), null, train, dev, null, false), published::add);
         assertLossDecreases(result);
+        assertLastPublished(result, published);
         assertEquals(2, metrics(out).get("total").getAsInt());
         assertEquals(2, Files.readAllLines(out.resolve("eval").resolve("predictions.jsonl")).size());
     }
@@ -96,9 +105,11 @@ class TaskTrainerTest {
         Path data = TaskData.metamath(dir);
         Path out = dir.resolve("metamath-" + method);
         TrainConfig config = config(method, 5e-3f, 6, out).toBuilder().optMaxSeqLength(384).build();
+        List<Path> published = new ArrayList<>();
         TaskTrainer.Result result = TaskTrainer.train("metamath", config,
-                new TrainInputs(models.resolve("llama"), null, data, data, null, false));
+                new TrainInputs(models.resolve("llama"), null, data, data, null, false), published::add);
         assertLossDecreases(result);
+        assertLastPublished(result, published);
         assertTrue(result.train().finalEval().containsKey("loss"), result.train().finalEval().toString());
     }
 
@@ -108,9 +119,11 @@ class TaskTrainerTest {
         Path root = dir.resolve("images");
         ImageFolderTest.twoClassFolder(root);
         Path out = dir.resolve("images-" + method);
+        List<Path> published = new ArrayList<>();
         TaskTrainer.Result result = TaskTrainer.train("image-folder", config(method, 1e-2f, 6, out),
-                new TrainInputs(models.resolve("clip"), null, root, null, null, false));
+                new TrainInputs(models.resolve("clip"), null, root, null, null, false), published::add);
         assertLossDecreases(result);
+        assertLastPublished(result, published);
         JsonObject metrics = metrics(out);
         assertEquals(2, metrics.get("total").getAsInt());
         assertEquals("image-folder", metrics.get("task").getAsString());

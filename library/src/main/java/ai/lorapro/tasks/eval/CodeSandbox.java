@@ -100,6 +100,26 @@ public final class CodeSandbox {
         this.exposed = installationIn(interpreter, hidden);
     }
 
+    /**
+     * This sandbox as a bubblewrap without {@code --size} runs it: the working directory is the
+     * host's, bound in writable, and no in-memory file system has a size. For tests of what a
+     * program may do to its own directory there.
+     */
+    CodeSandbox withoutSizes() {
+        return new CodeSandbox(this);
+    }
+
+    private CodeSandbox(CodeSandbox sized) {
+        this.boundedTmpfs = false;
+        this.isolation = sized.isolation;
+        this.dropToNobody = sized.dropToNobody;
+        this.prlimit = sized.prlimit;
+        this.root = sized.root;
+        this.limits = sized.limits;
+        this.hidden = sized.hidden;
+        this.exposed = sized.exposed;
+    }
+
     /** /run, /var/run where it is a directory of its own, and the home directory (never /). */
     private static List<String> hiddenDirectories() {
         List<String> dirs = new ArrayList<>();
@@ -162,7 +182,10 @@ public final class CodeSandbox {
             Path dir = null;
             try {
                 dir = workDirectory();
-                if (runs(candidate.command(dir, List.of(interpreter, "-I", "-c", "pass")), dir)) {
+                // a program file in the directory, run by its path, as evaluations run theirs
+                Path program = Files.writeString(dir.resolve("probe.py"), "pass\n");
+                program.toFile().setReadable(true, false);
+                if (runs(candidate.command(dir, List.of(interpreter, "-I", program.toString())), dir)) {
                     return Optional.of(candidate);
                 }
             } catch (IOException e) {
@@ -189,7 +212,9 @@ public final class CodeSandbox {
     /**
      * The command line running {@code program} confined, in {@code workDir}. Start it with an
      * empty environment ({@link ProcessBuilder#environment()} cleared) and {@code workDir} as the
-     * working directory.
+     * working directory. Put the program's files in {@code workDir} first: where the working
+     * directory is in memory ({@code bwrap --size}), the regular files it holds now are bound into
+     * it read-only, and what is added later (or a link) is not seen by the program.
      */
     public List<String> command(Path workDir, List<String> program) {
         List<String> cmd = new ArrayList<>(List.of(SETSID));
@@ -251,10 +276,14 @@ public final class CodeSandbox {
         return cmd;
     }
 
-    /** What {@code workDir} holds before the program starts (its program and output files), by absolute path. */
+    /**
+     * The regular files {@code workDir} holds when the command is made (the program and its output
+     * file), by absolute path; links and directories are not bound.
+     */
     private static List<Path> callerEntries(Path workDir) {
         try (java.util.stream.Stream<Path> entries = Files.list(workDir.toAbsolutePath())) {
-            return entries.sorted().toList();
+            return entries.filter(entry -> Files.isRegularFile(entry, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                    .sorted().toList();
         } catch (IOException e) {
             throw new LoraProException("cannot list the sandbox directory " + workDir + ": " + e.getMessage(), e);
         }
@@ -307,16 +336,11 @@ public final class CodeSandbox {
     }
 
     /**
-     * Whether the program's working directory is an in-memory file system of a fixed size (four
-     * times the file-size limit), as its /tmp, /dev/shm and hidden directories are: bwrap 0.7 and
-     * later. Otherwise it is a directory of the host's {@code java.io.tmpdir}, which the program can
-     * fill with files of up to the file-size limit each until its time is up.
+     * Whether the working directory, /tmp, /dev/shm and the hidden directories are in-memory file
+     * systems of a fixed size (bwrap 0.7 and later). Otherwise the working directory is a directory
+     * of the host's {@code java.io.tmpdir}, which the program can fill with files of up to the
+     * file-size limit each until its time is up.
      */
-    public boolean boundsItsWorkingDirectory() {
-        return boundsInMemoryFileSystems();
-    }
-
-    /** Whether the in-memory /tmp, /dev/shm and hidden directories have a size (bwrap 0.7 and later). */
     boolean boundsInMemoryFileSystems() {
         return isolation == Isolation.BWRAP && boundedTmpfs;
     }

@@ -61,6 +61,11 @@ public final class PythonRunner {
         this.sandbox = sandbox;
     }
 
+    /** This runner with another sandbox (tests of a weaker one than this machine offers). */
+    PythonRunner withSandbox(CodeSandbox other) {
+        return new PythonRunner(interpreter, timeout, other);
+    }
+
     /**
      * A runner for {@code python3} on the path, if it starts inside a sandbox.
      *

@@ -12,9 +12,12 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * A program may replace the file its output goes to ({@code output.txt} in its working directory,
- * which it can write to where the sandbox lets it: bwrap as root, any non-root user): the
- * evaluation must still end, and not read through a FIFO, a device or a link the program made.
+ * A program may replace the file its output goes to ({@code output.txt} in its working directory)
+ * where the sandbox lets it: where the working directory is the host's (no bwrap with {@code
+ * --size}) and writable to the program (bwrap as root, any non-root user). The evaluation must
+ * still end, and not read through a FIFO, a device or a link the program made. Under bwrap with
+ * {@code --size} the file is bound in read-only and cannot be replaced ({@code
+ * PythonRunnerTmpfsTest}), so these tests run the machine's sandbox without sizes.
  */
 class PythonRunnerOutputFileTest {
 
@@ -25,12 +28,13 @@ class PythonRunnerOutputFileTest {
         python = PythonRunner.find(Duration.ofSeconds(10));
     }
 
-    /** The runner, when its programs can write into their own working directory (else the test is moot). */
+    /** The runner without sizes, when its programs can replace their output file (else the test is moot). */
     private static PythonRunner writableRunner() {
         assumeTrue(python.isPresent(), "python3 is not available");
-        assumeTrue(python.get().run("import os, sys\nsys.exit(0 if os.access('.', os.W_OK) else 1)\n")
-                == PythonRunner.Outcome.PASSED, "programs cannot write their working directory here");
-        return python.get();
+        PythonRunner runner = python.get().withSandbox(python.get().sandbox().withoutSizes());
+        assumeTrue(runner.run("import os\nos.rename('output.txt', 'moved.txt')\n")
+                == PythonRunner.Outcome.PASSED, "programs cannot replace their output file here");
+        return runner;
     }
 
     @Test

@@ -21,13 +21,35 @@ class PythonRunnerTmpfsTest {
         Optional<PythonRunner> python = PythonRunner.find(Duration.ofSeconds(10));
         assumeTrue(python.isPresent(), "python3 is not available");
         assumeTrue(python.get().sandbox().boundsInMemoryFileSystems(), "no bwrap here, or one without --size");
-        assertEquals(true, python.get().sandbox().boundsItsWorkingDirectory());
         for (String dir : new String[] {"/tmp", "/dev/shm", "."}) {
             // 20 files of 15 MiB, each under the 16 MiB file-size limit: 300 MiB in all
             assertEquals(PythonRunner.Outcome.FAILED, python.get().run(writeFiles(dir, 20)), dir);
             // two of them (30 MiB) fit: it is the size of the file system that stops the program
             assertEquals(PythonRunner.Outcome.PASSED, python.get().run(writeFiles(dir, 2)), dir);
         }
+    }
+
+    /**
+     * The files the evaluation put in the in-memory working directory are bound in read-only: the
+     * program can neither remove nor write its program or output file, and its output still
+     * reaches the evaluation (through the handle it was started with).
+     */
+    @Test
+    void theProgramAndOutputFilesCannotBeChangedAndTheOutputIsStillRead() {
+        Optional<PythonRunner> python = PythonRunner.find(Duration.ofSeconds(10));
+        assumeTrue(python.isPresent(), "python3 is not available");
+        assumeTrue(python.get().sandbox().boundsInMemoryFileSystems(), "no bwrap here, or one without --size");
+        String marker = PythonRunner.newMarker();
+        String program = "import os, sys\n"
+                + "for name in ('output.txt', 'program.py'):\n"
+                + "    for change in (os.remove, lambda n: open(n, 'a').close(), lambda n: os.rename(n, 'x')):\n"
+                + "        try:\n"
+                + "            change(name)\n"
+                + "            sys.exit(1)\n"
+                + "        except OSError:\n"
+                + "            pass\n"
+                + "print('" + marker + "')\n";
+        assertEquals(PythonRunner.Outcome.PASSED, python.get().run(program, marker));
     }
 
     private static String writeFiles(String dir, int files) {
