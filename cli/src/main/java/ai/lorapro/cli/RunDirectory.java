@@ -235,7 +235,7 @@ public final class RunDirectory implements AutoCloseable {
      */
     public void checkpointPublished(Path checkpoint) {
         try {
-            if (!setAside.isEmpty() && hasFinishedCheckpoint()) {
+            if (replacedWhatItSetAside()) {
                 LOGGER.info("{} is published: deleting the previous run's outputs, which --overwrite set aside",
                         checkpoint.getFileName());
                 tidySetAside(true);
@@ -296,6 +296,11 @@ public final class RunDirectory implements AutoCloseable {
         } catch (IOException e) {
             throw new LoraProException("cannot restore the previous run's files in " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Whether this run set something aside and has since published a checkpoint, which replaces it. */
+    private boolean replacedWhatItSetAside() {
+        return !setAside.isEmpty() && hasFinishedCheckpoint();
     }
 
     /** Whether {@code checkpoints/} holds a finished checkpoint (as {@link Checkpoints} defines one). */
@@ -376,7 +381,7 @@ public final class RunDirectory implements AutoCloseable {
     @Override
     public void close() {
         try {
-            tidySetAside(completed || (!setAside.isEmpty() && hasFinishedCheckpoint()));
+            tidySetAside(completed || replacedWhatItSetAside());
         } finally {
             try {
                 // while the lock is held, so that no run that takes it next loses its lock file

@@ -89,15 +89,23 @@ public final class CodeSandbox {
     private final List<String> exposed;
 
     private CodeSandbox(Isolation isolation, boolean dropToNobody, boolean prlimit, boolean root,
-            SandboxLimits limits, String interpreter, boolean boundedTmpfs) {
+            SandboxLimits limits, boolean boundedTmpfs, List<String> hidden, List<String> exposed) {
         this.boundedTmpfs = boundedTmpfs;
         this.isolation = isolation;
         this.dropToNobody = dropToNobody;
         this.prlimit = prlimit;
         this.root = root;
         this.limits = limits;
-        this.hidden = hiddenDirectories();
-        this.exposed = installationIn(interpreter, hidden);
+        this.hidden = hidden;
+        this.exposed = exposed;
+    }
+
+    /** A candidate of {@link #probe}, hiding this machine's socket and home directories. */
+    private static CodeSandbox candidate(Isolation isolation, boolean dropToNobody, boolean prlimit, boolean root,
+            SandboxLimits limits, String interpreter, boolean boundedTmpfs) {
+        List<String> hidden = hiddenDirectories();
+        return new CodeSandbox(isolation, dropToNobody, prlimit, root, limits, boundedTmpfs, hidden,
+                installationIn(interpreter, hidden));
     }
 
     /**
@@ -106,18 +114,7 @@ public final class CodeSandbox {
      * program may do to its own directory there.
      */
     CodeSandbox withoutSizes() {
-        return new CodeSandbox(this);
-    }
-
-    private CodeSandbox(CodeSandbox sized) {
-        this.boundedTmpfs = false;
-        this.isolation = sized.isolation;
-        this.dropToNobody = sized.dropToNobody;
-        this.prlimit = sized.prlimit;
-        this.root = sized.root;
-        this.limits = sized.limits;
-        this.hidden = sized.hidden;
-        this.exposed = sized.exposed;
+        return new CodeSandbox(isolation, dropToNobody, prlimit, root, limits, false, hidden, exposed);
     }
 
     /** /run, /var/run where it is a directory of its own, and the home directory (never /). */
@@ -169,12 +166,12 @@ public final class CodeSandbox {
             // bwrap with sized in-memory file systems first; an older bwrap without --size after
             for (boolean bounded : isolation == Isolation.BWRAP ? List.of(true, false) : List.of(false)) {
                 if (root) {
-                    candidates.add(new CodeSandbox(isolation, true, prlimit, true, limits, interpreter, bounded));
+                    candidates.add(candidate(isolation, true, prlimit, true, limits, interpreter, bounded));
                 }
                 // root that stays root only where the file system is read-only: without capabilities it still
                 // owns the host's files (/etc/ld.so.preload, cron, /proc/sys) wherever they are writable
                 if (!root || isolation == Isolation.BWRAP) {
-                    candidates.add(new CodeSandbox(isolation, false, prlimit, root, limits, interpreter, bounded));
+                    candidates.add(candidate(isolation, false, prlimit, root, limits, interpreter, bounded));
                 }
             }
         }
